@@ -1,0 +1,139 @@
+// A data block: a byte image holding sorted internal entries (docs/ABI.md, "Run layout").
+//
+//   entry*             tag u64 LE | keyLen varint32 | valLen varint32 | key | value
+//   offsets  u32 × n   offset of each entry from the block start (every entry is a
+//                      restart point: binary search and reverse steps need no scan)
+//   n        u32
+//   crc      u32       CRC-32C of every byte before it
+//
+// Keys are not prefix-compressed: lookups and reverse iteration stay O(log n) and
+// branch-light; the cost is bytes, which compression of whole blocks can win back later.
+import { putVarint32, readVarint32, varintValue, varint32Size, crc32c } from "./bytes";
+import { compareInternal } from "./internal-key";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+
+export const BLOCK_TRAILER: u32 = 8; // n + crc
+
+/** Accumulates entries for one block in a growable buffer that is reused across blocks. */
+export class BlockBuilder {
+  buf: usize = 0;
+  cap: usize = 0;
+  size: usize = 0;
+  offsets: u32[] = [];
+
+  /** Bytes the finished block would take. */
+  estimate(): usize { return this.size + (<usize>this.offsets.length << 2) + BLOCK_TRAILER; }
+  isEmpty(): bool { return this.offsets.length == 0; }
+
+  private reserve(extra: usize): bool {
+    let need = this.size + extra;
+    if (need <= this.cap) return true;
+    let ncap = this.cap < 4096 ? <usize>4096 : this.cap;
+    while (ncap < need) ncap <<= 1;
+    let nb = budgetAlloc(ncap);
+    if (nb == 0) return false;
+    if (this.buf != 0) {
+      memory.copy(nb, this.buf, this.size);
+      budgetFree(this.buf, this.cap);
+    }
+    this.buf = nb;
+    this.cap = ncap;
+    return true;
+  }
+
+  /** Appends an entry; returns the offset of its key inside the block, or -1 when out of memory. */
+  add(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): i64 {
+    let need = <usize>(8 + varint32Size(klen) + varint32Size(vlen)) + <usize>klen + <usize>vlen;
+    if (!this.reserve(need)) return -1;
+    let p = this.buf + this.size;
+    this.offsets.push(<u32>this.size);
+    store<u64>(p, tag);
+    let q = p + 8;
+    q += putVarint32(q, klen);
+    q += putVarint32(q, vlen);
+    let keyOff = <i64>(q - this.buf);
+    memory.copy(q, key, klen);
+    memory.copy(q + klen, val, vlen);
+    this.size += need;
+    return keyOff;
+  }
+
+  /** Copies the finished block into a fresh allocation of exactly `estimate()` bytes
+   *  (0 when out of memory) and resets the builder. */
+  finish(): usize {
+    let total = this.estimate();
+    let out = budgetAlloc(total);
+    if (out == 0) return 0;
+    memory.copy(out, this.buf, this.size);
+    let p = out + this.size;
+    let n = this.offsets.length;
+    for (let i = 0; i < n; i++) store<u32>(p + (<usize>i << 2), unchecked(this.offsets[i]));
+    p += <usize>n << 2;
+    store<u32>(p, <u32>n);
+    store<u32>(p + 4, crc32c(out, <u32>(total - 4)));
+    this.size = 0;
+    this.offsets.length = 0;
+    return out;
+  }
+
+  release(): void {
+    budgetFree(this.buf, this.cap);
+    this.buf = 0;
+    this.cap = 0;
+    this.size = 0;
+    this.offsets.length = 0;
+  }
+}
+
+/** Number of entries in the block image at (p, len). */
+// @ts-ignore: decorator
+@inline export function blockCount(p: usize, len: u32): u32 { return load<u32>(p + len - BLOCK_TRAILER); }
+
+/** Verifies the checksum of a block image. */
+export function blockChecksumOk(p: usize, len: u32): bool {
+  if (len < BLOCK_TRAILER) return false;
+  return crc32c(p, len - 4) == load<u32>(p + len - 4);
+}
+
+/** A cursor over one block; `decode(i)` fills the entry fields. */
+export class BlockCursor {
+  block: usize = 0;
+  offsets: usize = 0;
+  count: u32 = 0;
+  index: u32 = 0;
+  tag: u64 = 0;
+  keyPtr: usize = 0;
+  keyLen: u32 = 0;
+  valPtr: usize = 0;
+  valLen: u32 = 0;
+
+  reset(block: usize, len: u32): void {
+    this.block = block;
+    this.count = blockCount(block, len);
+    this.offsets = block + len - BLOCK_TRAILER - (<usize>this.count << 2);
+  }
+
+  decode(i: u32): void {
+    this.index = i;
+    let p = this.block + <usize>load<u32>(this.offsets + (<usize>i << 2));
+    this.tag = load<u64>(p);
+    p = readVarint32(p + 8);
+    this.keyLen = varintValue;
+    p = readVarint32(p);
+    this.valLen = varintValue;
+    this.keyPtr = p;
+    this.valPtr = p + this.keyLen;
+  }
+
+  /** Index of the first entry >= (key, tag); `count` when none. */
+  lowerBound(key: usize, klen: u32, tag: u64): u32 {
+    let lo: u32 = 0, hi = this.count;
+    while (lo < hi) {
+      let mid = (lo + hi) >>> 1;
+      this.decode(mid);
+      if (compareInternal(this.keyPtr, this.keyLen, this.tag, key, klen, tag) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

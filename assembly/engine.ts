@@ -1,0 +1,394 @@
+// The engine: one LSM tree per Wasm instance (a store instantiates its own module, so a
+// partitioned store gets one linear memory, and one 4 GiB ceiling, per partition).
+//
+// Write path: validate → assign sequence numbers → insert into the memtable → when the
+// memtable is full, turn it into a level-0 run → compact while a level is over its target.
+// Read path: memtable, then level-0 runs newest first, then one run per deeper level; the
+// first version visible at the reader's sequence wins (a tombstone means absent).
+// Everything is synchronous: JS is single-threaded, so no lock is needed and no reader can
+// observe half of a batch.
+import { Memtable, MemtableIterator, worstCaseInsertBytes, entryTag, entryVal, entryValLen } from "./memtable";
+import { Run, runGet, found } from "./run";
+import { Version, MAX_LEVELS } from "./version";
+import { LevelIterator } from "./level-iterator";
+import { InternalIterator } from "./internal-iterator";
+import { MergingIterator } from "./merge-iterator";
+import { RunIterator } from "./run";
+import { DbIterator } from "./db-iterator";
+import { CompactionConfig, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
+import { hash32, compareBytes } from "./bytes";
+import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
+import { canAllocate, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated } from "./memory-budget";
+import * as S from "./status";
+
+export class Config {
+  memtableBytes: u32 = 4 << 20;
+  level0Trigger: i32 = 4;
+  levelBaseBytes: u64 = 16 << 20;
+  levelMultiplier: u32 = 10;
+  autoCompaction: bool = true;
+  compaction: CompactionConfig = new CompactionConfig();
+}
+
+export class Counters {
+  puts: u64 = 0;
+  deletes: u64 = 0;
+  gets: u64 = 0;
+  flushes: u64 = 0;
+  compactions: u64 = 0;
+  userBytes: u64 = 0;
+  bytesFlushed: u64 = 0;
+  bytesCompacted: u64 = 0;
+}
+
+export const config = new Config();
+export const counters = new Counters();
+export let mem: Memtable = new Memtable(4 << 20);
+export let version: Version = new Version();
+export let lastSeq: u64 = 0;
+/** Live snapshots: sequence → how many handles hold it. */
+const snapshots = new Map<u64, i32>();
+const iterators = new Array<DbIterator | null>();
+const freeHandles = new Array<i32>();
+/** Per level >= 1: a copy of the largest key of the run last compacted (round robin). */
+const compactPointer = new StaticArray<usize>(MAX_LEVELS);
+const compactPointerLen = new StaticArray<u32>(MAX_LEVELS);
+let ready = false;
+
+/** What a lookup found: the value and the sequence of its write. */
+export let foundVal: usize = 0;
+export let foundValLen: u32 = 0;
+export let foundSeq: u64 = 0;
+
+export function init(cfg: Config, memCap: u64): i32 {
+  setMemoryCap(memCap);
+  let m = new Memtable(cfg.memtableBytes);
+  if (!m.init()) return S.OUT_OF_MEMORY;
+  mem = m;
+  ready = true;
+  return S.OK;
+}
+
+function validateKV(klen: u32, vlen: u32): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+  if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
+  if (lastSeq >= MAX_SEQ) return S.INVALID_ARGUMENT;
+  return S.OK;
+}
+
+export function smallestSnapshot(): u64 {
+  let s = lastSeq;
+  let keys = snapshots.keys();
+  for (let i = 0; i < keys.length; i++) if (unchecked(keys[i]) < s) s = unchecked(keys[i]);
+  return s;
+}
+
+// ---- writes ----------------------------------------------------------------------------
+
+/** Applies one write with the next sequence number. REQUIRES: validated, memory reserved. */
+function applyOne(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void {
+  let seq = lastSeq + 1;
+  mem.add(key, klen, makeTag(seq, kind), val, vlen); // cannot fail: caller reserved memory
+  lastSeq = seq;
+  if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
+  counters.userBytes += <u64>klen + <u64>vlen;
+}
+
+export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i32 {
+  let st = validateKV(klen, vlen);
+  if (st != S.OK) return st;
+  if (!canAllocate(worstCaseInsertBytes(klen, vlen))) return S.OUT_OF_MEMORY;
+  applyOne(key, klen, kind, val, vlen);
+  afterWrite();
+  return S.OK;
+}
+
+/**
+ * A batch image (docs/ABI.md): count × { kind u8 | keyLen u32 | valLen u32 | key | value }.
+ * Validated whole before anything is applied, then applied with consecutive sequences.
+ */
+export function writeBatch(p: usize, len: u32, count: u32): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  let end = p + <usize>len;
+  let q = p;
+  let need: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (q + 9 > end) return S.INVALID_ARGUMENT;
+    let kind = load<u8>(q);
+    let klen = load<u32>(q + 1);
+    let vlen = load<u32>(q + 5);
+    if (kind != KIND_PUT && kind != KIND_DELETE) return S.INVALID_ARGUMENT;
+    if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+    if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
+    if (<u64>(end - q - 9) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
+    q += 9 + <usize>klen + <usize>vlen;
+    need += worstCaseInsertBytes(klen, vlen);
+  }
+  if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
+  if (!canAllocate(need)) return S.OUT_OF_MEMORY;
+  q = p;
+  for (let i: u32 = 0; i < count; i++) {
+    let kind = load<u8>(q);
+    let klen = load<u32>(q + 1);
+    let vlen = load<u32>(q + 5);
+    let kp = q + 9;
+    applyOne(kp, klen, kind, kp + klen, vlen);
+    q = kp + <usize>klen + <usize>vlen;
+  }
+  afterWrite();
+  return S.OK;
+}
+
+function afterWrite(): void {
+  if (mem.bytes >= <u64>config.memtableBytes) flush();
+}
+
+// ---- reads -----------------------------------------------------------------------------
+
+/** Finds the newest version of key visible at snapSeq; sets found* and returns OK,
+ *  or NOT_FOUND when absent or deleted. */
+export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+  counters.gets++;
+  let n = mem.find(key, klen, seekTag(snapSeq));
+  if (n != 0) {
+    let tag = entryTag(n);
+    if (tagKind(tag) == KIND_DELETE) return S.NOT_FOUND;
+    foundVal = entryVal(n); foundValLen = entryValLen(n); foundSeq = tagSeq(tag);
+    return S.OK;
+  }
+  let h = hash32(key, klen);
+  let v = version;
+  let l0 = unchecked(v.levels[0]);
+  for (let i = 0; i < l0.length; i++) {
+    if (runGet(unchecked(l0[i]), key, klen, h, snapSeq)) return fromFound();
+  }
+  for (let l = 1; l < MAX_LEVELS; l++) {
+    let idx = v.findRun(l, key, klen);
+    if (idx < 0) continue;
+    if (runGet(unchecked(unchecked(v.levels[l])[idx]), key, klen, h, snapSeq)) return fromFound();
+  }
+  return S.NOT_FOUND;
+}
+
+function fromFound(): i32 {
+  if (tagKind(found.tag) == KIND_DELETE) return S.NOT_FOUND;
+  foundVal = found.valPtr; foundValLen = found.valLen; foundSeq = tagSeq(found.tag);
+  return S.OK;
+}
+
+/** The key's version now: the sequence of its last write, 0 when absent. */
+export function currentVersion(key: usize, klen: u32): u64 {
+  return lookup(key, klen, lastSeq) == S.OK ? foundSeq : 0;
+}
+
+// ---- snapshots and iterators -----------------------------------------------------------
+
+export function acquireSnapshot(): u64 {
+  let s = lastSeq;
+  snapshots.set(s, snapshots.has(s) ? snapshots.get(s) + 1 : 1);
+  return s;
+}
+
+export function releaseSnapshot(seq: u64): void {
+  if (!snapshots.has(seq)) return;
+  let n = snapshots.get(seq) - 1;
+  if (n <= 0) snapshots.delete(seq); else snapshots.set(seq, n);
+}
+
+export function snapshotCount(): i32 {
+  let n = 0;
+  let vals = snapshots.values();
+  for (let i = 0; i < vals.length; i++) n += unchecked(vals[i]);
+  return n;
+}
+
+function copyBound(p: usize, len: u32): usize {
+  let c = budgetAlloc(len == 0 ? 1 : len);
+  if (c != 0) memory.copy(c, p, len);
+  return c;
+}
+
+/** Opens an iterator; returns a handle >= 0 or a negative status. */
+export function openIterator(lower: usize, lowerLen: u32, hasLower: bool,
+                             upper: usize, upperLen: u32, hasUpper: bool,
+                             reverse: bool, snapSeq: u64): i32 {
+  if (!ready) return -S.INVALID_ARGUMENT;
+  if ((hasLower && lowerLen > S.MAX_KEY_BYTES) || (hasUpper && upperLen > S.MAX_KEY_BYTES)) return -S.KEY_TOO_LARGE;
+  if (!canAllocate(<u64>lowerLen + <u64>upperLen + 4096)) return -S.OUT_OF_MEMORY;
+  let lo: usize = hasLower ? copyBound(lower, lowerLen) : 0;
+  let hi: usize = hasUpper ? copyBound(upper, upperLen) : 0;
+  let children = new Array<InternalIterator>();
+  children.push(new MemtableIterator(mem));
+  let v = version;
+  let l0 = unchecked(v.levels[0]);
+  for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i])));
+  for (let l = 1; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    if (runs.length > 0) children.push(new LevelIterator(runs));
+  }
+  mem.refs++;
+  v.refs++;
+  let it = new DbIterator(new MergingIterator(children, !reverse), mem, v, snapSeq, !reverse,
+                          lo, lowerLen, hasLower, hi, upperLen, hasUpper);
+  let h: i32;
+  if (freeHandles.length > 0) { h = freeHandles.pop(); unchecked(iterators[h] = it); }
+  else { h = iterators.length; iterators.push(it); }
+  return h;
+}
+
+export function getIterator(h: i32): DbIterator | null {
+  if (h < 0 || h >= iterators.length) return null;
+  return unchecked(iterators[h]);
+}
+
+export function closeIterator(h: i32): i32 {
+  let it = getIterator(h);
+  if (it == null) return S.BAD_HANDLE;
+  it.close();
+  unchecked(iterators[h] = null);
+  freeHandles.push(h);
+  return S.OK;
+}
+
+export function iteratorCount(): i32 { return iterators.length - freeHandles.length; }
+
+// ---- flush and compaction --------------------------------------------------------------
+
+function install(nv: Version): void {
+  let old = version;
+  version = nv;
+  old.unref();
+}
+
+/** Turns the memtable into a level-0 run (then compacts if enabled). */
+export function flush(): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  if (mem.entries == 0) return S.OK;
+  let fresh = new Memtable(config.memtableBytes);
+  if (!fresh.init()) return S.OUT_OF_MEMORY;
+  let out = mergeInto(new MemtableIterator(mem), config.compaction, smallestSnapshot(), null, 0, false);
+  let runs = out.runs;
+  if (runs == null) { fresh.refs = 1; fresh.unref(); return S.OUT_OF_MEMORY; }
+  install(replaceRuns(version, new Array<Run>(), runs, 0));
+  counters.flushes++;
+  counters.bytesFlushed += out.bytes;
+  let old = mem;
+  mem = fresh;
+  old.unref();
+  if (config.autoCompaction) return compactAsNeeded();
+  return S.OK;
+}
+
+function levelTarget(level: i32): u64 {
+  let t = config.levelBaseBytes;
+  for (let l = 1; l < level; l++) t *= <u64>config.levelMultiplier;
+  return t;
+}
+
+/** Runs compactions until no level is over its target. */
+export function compactAsNeeded(): i32 {
+  for (let guard = 0; guard < 1000; guard++) {
+    let best = -1;
+    let bestScore: f64 = 1.0;
+    let v = version;
+    let l0 = <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
+    if (l0 >= bestScore) { best = 0; bestScore = l0; }
+    for (let l = 1; l < MAX_LEVELS - 1; l++) {
+      let score = <f64>v.levelBytes(l) / <f64>levelTarget(l);
+      if (score > bestScore) { best = l; bestScore = score; }
+    }
+    if (best < 0) return S.OK;
+    let st = compactLevel(best);
+    if (st != S.OK) return st;
+  }
+  return S.OK;
+}
+
+function compactLevel(level: i32): i32 {
+  let v = version;
+  let inputs = new Array<Run>();
+  let outputLevel = level + 1;
+  if (level == 0) {
+    let l0 = unchecked(v.levels[0]);
+    if (l0.length == 0) return S.OK;
+    let lo = unchecked(l0[0]), hi = unchecked(l0[0]);
+    for (let i = 0; i < l0.length; i++) {
+      let r = unchecked(l0[i]);
+      inputs.push(r);
+      if (compareBytes(r.smallest, r.smallestLen, lo.smallest, lo.smallestLen) < 0) lo = r;
+      if (compareBytes(r.largest, r.largestLen, hi.largest, hi.largestLen) > 0) hi = r;
+    }
+    let over = overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen);
+    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+  } else {
+    let runs = unchecked(v.levels[level]);
+    if (runs.length == 0) return S.OK;
+    // Round robin: the first run after the one compacted last time.
+    let pick = unchecked(runs[0]);
+    let prev = unchecked(compactPointer[level]);
+    let prevLen = unchecked(compactPointerLen[level]);
+    if (prev != 0) {
+      for (let i = 0; i < runs.length; i++) {
+        let r = unchecked(runs[i]);
+        if (compareBytes(r.smallest, r.smallestLen, prev, prevLen) > 0) { pick = r; break; }
+      }
+    }
+    let copy = copyBound(pick.largest, pick.largestLen);
+    if (copy != 0) {
+      budgetFree(prev, prevLen == 0 ? 1 : prevLen);
+      unchecked(compactPointer[level] = copy);
+      unchecked(compactPointerLen[level] = pick.largestLen);
+    }
+    let over = overlapping(v, outputLevel, pick.smallest, pick.smallestLen, pick.largest, pick.largestLen);
+    if (over.length == 0) {
+      // Trivial move: nothing below overlaps, so the run moves down unchanged.
+      let moved = new Array<Run>();
+      moved.push(pick);
+      let nv = replaceRuns(v, moved, moved, outputLevel);
+      install(nv);
+      counters.compactions++;
+      return S.OK;
+    }
+    inputs.push(pick);
+    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+  }
+  return mergeRuns(inputs, outputLevel, v, true);
+}
+
+function mergeRuns(inputs: Array<Run>, outputLevel: i32, v: Version, cut: bool): i32 {
+  let inputBytes: u64 = 0;
+  for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
+  if (!canAllocate(inputBytes + (1 << 20))) return S.OUT_OF_MEMORY;
+  let out = mergeInto(runsIterator(inputs), config.compaction, smallestSnapshot(), v, outputLevel, cut);
+  let runs = out.runs;
+  if (runs == null) return S.OUT_OF_MEMORY;
+  install(replaceRuns(v, inputs, runs, outputLevel));
+  counters.compactions++;
+  counters.bytesCompacted += out.bytes;
+  return S.OK;
+}
+
+/** Flushes, then merges every run into the deepest non-empty level (at least 1). */
+export function compactAll(): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  let saved = config.autoCompaction;
+  config.autoCompaction = false;
+  let st = flush();
+  config.autoCompaction = saved;
+  if (st != S.OK) return st;
+  let v = version;
+  let inputs = new Array<Run>();
+  let deepest = 1;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) inputs.push(unchecked(runs[i]));
+    if (runs.length > 0 && l > deepest) deepest = l;
+  }
+  if (inputs.length == 0) return S.OK;
+  return mergeRuns(inputs, deepest, v, true);
+}
+
+export function memoryInUse(): u64 { return memoryAllocated(); }

@@ -1,0 +1,178 @@
+// The Wasm ABI: every export of the module. docs/ABI.md documents each one, the status
+// codes (status.ts) and the shared regions; bindings/abi.ts mirrors this file.
+// Sequence numbers cross as f64 (exact below 2^53). Nothing here throws or aborts on input.
+import "./abort";
+import * as E from "./engine";
+import * as S from "./status";
+import { KIND_PUT, KIND_DELETE } from "./internal-key";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+import { MAX_LEVELS } from "./version";
+
+/** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64. */
+const RESULT: usize = memory.data(16, 8);
+/** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32. */
+const ITER_BATCH: i32 = 256;
+const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
+/** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
+const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3;
+const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
+
+let ioPtr: usize = 0;
+let ioCap: usize = 0;
+
+export function result_ptr(): usize { return RESULT; }
+export function batch_ptr(): usize { return BATCH; }
+export function batch_capacity(): i32 { return ITER_BATCH; }
+export function stats_ptr(): usize { return STATS; }
+
+/** Returns a region of at least `size` bytes the host writes arguments into (0 = no memory).
+ *  The region stays put until the next io_reserve with a larger size. */
+export function io_reserve(size: u32): usize {
+  if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
+  let cap: usize = ioCap < 65536 ? 65536 : ioCap;
+  while (cap < <usize>size) cap <<= 1;
+  let p = budgetAlloc(cap);
+  if (p == 0) return 0;
+  budgetFree(ioPtr, ioCap);
+  ioPtr = p;
+  ioCap = cap;
+  return p;
+}
+
+export function init(memtableBytes: u32, blockBytes: u32, bloomBitsPerKey: u32, level0Trigger: i32,
+                     levelBaseBytes: f64, levelMultiplier: u32, runTargetBytes: f64,
+                     autoCompaction: bool, maxMemoryBytes: f64): i32 {
+  if (memtableBytes < 256 || blockBytes < 64 || level0Trigger < 1 || levelMultiplier < 2
+      || levelBaseBytes < 1 || runTargetBytes < 1 || bloomBitsPerKey > 64) return S.INVALID_ARGUMENT;
+  let c = E.config;
+  c.memtableBytes = memtableBytes;
+  c.compaction.blockBytes = blockBytes;
+  c.compaction.bitsPerKey = bloomBitsPerKey;
+  c.level0Trigger = level0Trigger;
+  c.levelBaseBytes = <u64>levelBaseBytes;
+  c.levelMultiplier = levelMultiplier;
+  c.compaction.runTargetBytes = <u64>runTargetBytes;
+  c.autoCompaction = autoCompaction;
+  return E.init(c, <u64>maxMemoryBytes);
+}
+
+function setResult(st: i32): i32 {
+  if (st == S.OK) {
+    store<u32>(RESULT, <u32>E.foundVal);
+    store<u32>(RESULT, E.foundValLen, 4);
+    store<f64>(RESULT, <f64>E.foundSeq, 8);
+  }
+  return st;
+}
+
+function lastSeqResult(st: i32): i32 {
+  store<f64>(RESULT, <f64>E.lastSeq, 8);
+  return st;
+}
+
+export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_PUT, vp, vl)); }
+export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
+export function write_batch(p: usize, len: u32, count: u32): i32 { return lastSeqResult(E.writeBatch(p, len, count)); }
+
+/** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". */
+export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
+  return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));
+}
+
+/** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
+ *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent). */
+export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
+  let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
+  for (let i: u32 = 0; i < count; i++) {
+    let kl = load<u32>(p);
+    let st = E.lookup(p + 4, kl, seq);
+    if (st == S.OK) { store<u32>(out, <u32>E.foundVal); store<u32>(out, E.foundValLen, 4); }
+    else if (st == S.NOT_FOUND) { store<u32>(out, 0); store<u32>(out, 0xffffffff, 4); }
+    else return st;
+    out += 8;
+    p += 4 + <usize>kl;
+  }
+  return S.OK;
+}
+
+function conditional(kp: usize, kl: u32, kind: u8, vp: usize, vl: u32, expected: f64): i32 {
+  if (kl > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+  if (vl > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
+  if (!(expected >= 0) || expected != Math.floor(expected)) return S.INVALID_ARGUMENT;
+  if (<f64>E.currentVersion(kp, kl) != expected) return lastSeqResult(S.CONDITION_FAILED);
+  return lastSeqResult(E.write(kp, kl, kind, vp, vl));
+}
+
+export function put_if_version(kp: usize, kl: u32, vp: usize, vl: u32, expected: f64): i32 {
+  return conditional(kp, kl, KIND_PUT, vp, vl, expected);
+}
+export function del_if_version(kp: usize, kl: u32, expected: f64): i32 {
+  return conditional(kp, kl, KIND_DELETE, 0, 0, expected);
+}
+
+export function last_seq(): f64 { return <f64>E.lastSeq; }
+export function snapshot_acquire(): f64 { return <f64>E.acquireSnapshot(); }
+export function snapshot_release(seq: f64): void { E.releaseSnapshot(<u64>seq); }
+
+/** Bounds are read from (lp, ll) and (up, ul) and copied; flags: 1 has lower, 2 has upper,
+ *  4 reverse. Returns a handle >= 0, or -status. */
+export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, snapSeq: f64): i32 {
+  let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
+  return E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
+}
+
+/** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status.
+ *  The pointers stay valid until the iterator is closed. */
+export function iter_next(h: i32, max: i32): i32 {
+  let it = E.getIterator(h);
+  if (it == null) return -S.BAD_HANDLE;
+  if (max > ITER_BATCH) max = ITER_BATCH;
+  let n = 0;
+  let p = BATCH;
+  while (n < max && it.step()) {
+    store<u32>(p, <u32>it.keyPtr);
+    store<u32>(p, it.keyLen, 4);
+    store<u32>(p, <u32>it.valPtr, 8);
+    store<u32>(p, it.valLen, 12);
+    p += 16;
+    n++;
+  }
+  return n;
+}
+
+export function iter_close(h: i32): i32 { return E.closeIterator(h); }
+
+export function flush(): i32 { return E.flush(); }
+export function compact(): i32 { return E.compactAll(); }
+
+/** Writes the stats layout (docs/ABI.md) to STATS. */
+export function stats(): void {
+  let c = E.counters;
+  let v = E.version;
+  let f = STATS;
+  store<f64>(f, <f64>E.lastSeq, 0);
+  store<f64>(f, <f64>E.mem.entries, 8);
+  store<f64>(f, <f64>E.mem.bytes, 16);
+  store<f64>(f, <f64>E.snapshotCount(), 24);
+  store<f64>(f, <f64>E.iteratorCount(), 32);
+  store<f64>(f, <f64>c.puts, 40);
+  store<f64>(f, <f64>c.deletes, 48);
+  store<f64>(f, <f64>c.gets, 56);
+  store<f64>(f, <f64>c.flushes, 64);
+  store<f64>(f, <f64>c.compactions, 72);
+  store<f64>(f, <f64>c.userBytes, 80);
+  store<f64>(f, <f64>c.bytesFlushed, 88);
+  store<f64>(f, <f64>c.bytesCompacted, 96);
+  store<f64>(f, <f64>E.memoryInUse(), 104);
+  store<f64>(f, <f64>(<u64>memory.size() << 16), 112);
+  store<f64>(f, <f64>MAX_LEVELS, 120);
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    let entries: u64 = 0;
+    for (let i = 0; i < runs.length; i++) entries += unchecked(runs[i]).entries;
+    let base = f + 128 + <usize>l * 24;
+    store<f64>(base, <f64>runs.length, 0);
+    store<f64>(base, <f64>entries, 8);
+    store<f64>(base, <f64>v.levelBytes(l), 16);
+  }
+}

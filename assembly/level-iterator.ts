@@ -1,0 +1,70 @@
+// Iterates a level >= 1 as one sequence: its runs are disjoint and sorted, so only one
+// run iterator is open at a time (a concatenating iterator, as LevelDB's two-level one).
+import { Run, RunIterator } from "./run";
+import { InternalIterator } from "./internal-iterator";
+import { compareInternal, tagSeq } from "./internal-key";
+
+export class LevelIterator extends InternalIterator {
+  private index: i32 = -1;
+  private it: RunIterator | null = null;
+
+  constructor(private runs: Array<Run>) { super(); }
+
+  private open(i: i32): bool {
+    if (i < 0 || i >= this.runs.length) { this.valid = false; this.it = null; this.index = -1; return false; }
+    this.index = i;
+    this.it = new RunIterator(unchecked(this.runs[i]));
+    return true;
+  }
+
+  private sync(): void {
+    let it = this.it;
+    if (it == null || !it.valid) { this.valid = false; return; }
+    this.valid = true;
+    this.keyPtr = it.keyPtr; this.keyLen = it.keyLen; this.tag = it.tag;
+    this.valPtr = it.valPtr; this.valLen = it.valLen;
+  }
+
+  /** First run whose last internal key >= (key, tag). */
+  private findRun(key: usize, klen: u32, tag: u64): i32 {
+    let lo = 0, hi = this.runs.length;
+    while (lo < hi) {
+      let mid = (lo + hi) >>> 1;
+      let r = unchecked(this.runs[mid]);
+      let nb = r.blockCount() - 1;
+      if (compareInternal(unchecked(r.lastKeyPtr[nb]), unchecked(r.lastKeyLen[nb]), unchecked(r.lastTag[nb]), key, klen, tag) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  seekGE(key: usize, klen: u32, tag: u64): void {
+    if (!this.open(this.findRun(key, klen, tag))) return;
+    this.it!.seekGE(key, klen, tag);
+    this.sync();
+  }
+
+  seekLT(key: usize, klen: u32, tag: u64): void {
+    let i = this.findRun(key, klen, tag);
+    if (i >= this.runs.length) { this.seekToLast(); return; }
+    this.open(i);
+    this.it!.seekLT(key, klen, tag);
+    if (!this.it!.valid && this.open(i - 1)) this.it!.seekToLast();
+    this.sync();
+  }
+
+  seekToFirst(): void { if (this.open(0)) { this.it!.seekToFirst(); this.sync(); } }
+  seekToLast(): void { if (this.open(this.runs.length - 1)) { this.it!.seekToLast(); this.sync(); } }
+
+  next(): void {
+    this.it!.next();
+    if (!this.it!.valid && this.open(this.index + 1)) this.it!.seekToFirst();
+    this.sync();
+  }
+
+  prev(): void {
+    this.it!.prev();
+    if (!this.it!.valid && this.open(this.index - 1)) this.it!.seekToLast();
+    this.sync();
+  }
+}

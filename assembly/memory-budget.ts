@@ -1,0 +1,28 @@
+// Every bulk allocation (memtable arenas, run blocks, blooms, scratch buffers) goes
+// through here, so the engine can refuse a write with OUT_OF_MEMORY *before* TLSF would
+// have to grow linear memory past the cap (TLSF traps when memory.grow fails, and a trap
+// would leave the instance unusable). INVARIANT: allocatedBytes == sum of live sizes.
+
+let capBytes: u64 = <u64>3584 << 20; // 3.5 GiB: wasm32 tops out at 4 GiB
+let allocatedBytes: u64 = 0;
+
+export function setMemoryCap(bytes: u64): void { capBytes = bytes; }
+export function memoryAllocated(): u64 { return allocatedBytes; }
+
+/** True if `bytes` more can be allocated without passing the cap. */
+export function canAllocate(bytes: u64): bool {
+  return allocatedBytes + bytes + 65536 <= capBytes;
+}
+
+/** Allocates `size` bytes, or returns 0 when the cap would be passed. */
+export function budgetAlloc(size: usize): usize {
+  if (!canAllocate(<u64>size)) return 0;
+  allocatedBytes += <u64>size;
+  return heap.alloc(size);
+}
+
+export function budgetFree(ptr: usize, size: usize): void {
+  if (ptr == 0) return;
+  allocatedBytes -= <u64>size;
+  heap.free(ptr);
+}

@@ -1,0 +1,231 @@
+// The memtable: a skiplist of internal entries in an arena of linear memory.
+//
+// Node layout (8-byte aligned, in an arena chunk):
+//   +0  tag      u64   sequence << 8 | kind
+//   +8  keyLen   u32
+//   +12 valLen   u32
+//   +16 height   u32   1..MAX_HEIGHT
+//   +20 (pad)    u32
+//   +24 next     u32 × height   successor at each level (0 = end)
+//   +24+4h key bytes, then value bytes
+//
+// Every write inserts a new node, even for an existing key, so older versions stay
+// readable for snapshots and open iterators; nodes are never unlinked or moved.
+// INVARIANTS: level-0 links visit nodes in internal-key order; an entry's bytes never
+// change once linked; the arena is freed only when the last reference is dropped.
+import { compareInternal } from "./internal-key";
+import { InternalIterator } from "./internal-iterator";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+
+const MAX_HEIGHT: u32 = 12;
+const NODE_HEADER: u32 = 24;
+
+// @ts-ignore: decorator
+@inline function nodeTag(n: usize): u64 { return load<u64>(n); }
+// @ts-ignore: decorator
+@inline function nodeKeyLen(n: usize): u32 { return load<u32>(n, 8); }
+// @ts-ignore: decorator
+@inline function nodeValLen(n: usize): u32 { return load<u32>(n, 12); }
+// @ts-ignore: decorator
+@inline function nodeHeight(n: usize): u32 { return load<u32>(n, 16); }
+// @ts-ignore: decorator
+@inline function nodeNext(n: usize, level: u32): usize { return <usize>load<u32>(n + NODE_HEADER + (level << 2)); }
+// @ts-ignore: decorator
+@inline function setNodeNext(n: usize, level: u32, to: usize): void { store<u32>(n + NODE_HEADER + (level << 2), <u32>to); }
+// @ts-ignore: decorator
+@inline function nodeKey(n: usize): usize { return n + NODE_HEADER + (nodeHeight(n) << 2); }
+
+export function nodeSize(height: u32, klen: u32, vlen: u32): usize {
+  return (<usize>(NODE_HEADER + (height << 2) + klen + vlen) + 7) & ~7;
+}
+
+/** Bytes a single insert may need at most: the node plus a fresh arena chunk header. */
+export function worstCaseInsertBytes(klen: u32, vlen: u32): u64 {
+  return <u64>nodeSize(MAX_HEIGHT, klen, vlen) + 64;
+}
+
+export class Memtable {
+  private chunks: usize[] = [];
+  private chunkSizes: usize[] = [];
+  private cur: usize = 0;
+  private end: usize = 0;
+  private readonly chunkBytes: usize;
+  private head: usize = 0;
+  private maxLevel: u32 = 1;
+  private rng: u32 = 0x2545f491;
+  /** Arena bytes used by entries (the flush trigger compares this to memtableBytes). */
+  bytes: u64 = 0;
+  entries: u32 = 0;
+  /** Bytes of keys and values written by users (for write amplification). */
+  userBytes: u64 = 0;
+  /** References: the engine while active, plus each open iterator. */
+  refs: i32 = 1;
+
+  constructor(memtableBytes: u32) {
+    let c = <usize>memtableBytes >> 2;
+    if (c < 4096) c = 4096;
+    if (c > (1 << 20)) c = 1 << 20;
+    this.chunkBytes = c;
+  }
+
+  /** Allocates the head node. Returns false when out of memory. */
+  init(): bool {
+    let h = this.arenaAlloc(nodeSize(MAX_HEIGHT, 0, 0));
+    if (h == 0) return false;
+    memory.fill(h, 0, NODE_HEADER + (MAX_HEIGHT << 2));
+    store<u32>(h, MAX_HEIGHT, 16);
+    this.head = h;
+    return true;
+  }
+
+  private arenaAlloc(size: usize): usize {
+    if (this.cur + size > this.end) {
+      let csize = size > this.chunkBytes ? size : this.chunkBytes;
+      let c = budgetAlloc(csize);
+      if (c == 0) return 0;
+      this.chunks.push(c);
+      this.chunkSizes.push(csize);
+      this.cur = c;
+      this.end = c + csize;
+    }
+    let p = this.cur;
+    this.cur += size;
+    return p;
+  }
+
+  private randomHeight(): u32 {
+    let h: u32 = 1;
+    let x = this.rng;
+    while (h < MAX_HEIGHT) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      if ((x & 3) != 0) break; // branching factor 4
+      h++;
+    }
+    this.rng = x;
+    return h;
+  }
+
+  /** Finds, at every level, the last node < (key, tag); fills `prev` (MAX_HEIGHT slots). */
+  private findPrev(key: usize, klen: u32, tag: u64, prev: usize): usize {
+    let x = this.head;
+    let level = this.maxLevel - 1;
+    while (true) {
+      let nx = nodeNext(x, level);
+      if (nx != 0 && compareInternal(nodeKey(nx), nodeKeyLen(nx), nodeTag(nx), key, klen, tag) < 0) {
+        x = nx;
+      } else {
+        if (prev != 0) store<u32>(prev + (level << 2), <u32>x);
+        if (level == 0) return nx;
+        level--;
+      }
+    }
+  }
+
+  /** Inserts a new version. Returns false (nothing changed) when out of memory. */
+  add(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): bool {
+    let height = this.randomHeight();
+    let size = nodeSize(height, klen, vlen);
+    let n = this.arenaAlloc(size);
+    if (n == 0) return false;
+    store<u64>(n, tag);
+    store<u32>(n, klen, 8);
+    store<u32>(n, vlen, 12);
+    store<u32>(n, height, 16);
+    let kp = n + NODE_HEADER + (height << 2);
+    memory.copy(kp, key, klen);
+    memory.copy(kp + klen, val, vlen);
+    let prev = memtablePrevScratch;
+    if (height > this.maxLevel) {
+      for (let l = this.maxLevel; l < height; l++) store<u32>(prev + (l << 2), <u32>this.head);
+      this.maxLevel = height;
+    }
+    this.findPrev(kp, klen, tag, prev);
+    for (let l: u32 = 0; l < height; l++) {
+      let p = <usize>load<u32>(prev + (l << 2));
+      setNodeNext(n, l, nodeNext(p, l));
+      setNodeNext(p, l, n);
+    }
+    this.bytes += <u64>size;
+    this.entries++;
+    this.userBytes += <u64>klen + <u64>vlen;
+    return true;
+  }
+
+  /** The newest entry for `key` with tag <= maxTag, or 0. */
+  find(key: usize, klen: u32, maxTag: u64): usize {
+    let n = this.findPrev(key, klen, maxTag, 0);
+    if (n != 0 && nodeKeyLen(n) == klen && compareInternal(nodeKey(n), klen, 0, key, klen, 0) == 0) return n;
+    return 0;
+  }
+
+  /** Last node < (key, tag); the head when none. */
+  lastBefore(key: usize, klen: u32, tag: u64): usize {
+    let x = this.head;
+    let level = this.maxLevel - 1;
+    while (true) {
+      let nx = nodeNext(x, level);
+      if (nx != 0 && compareInternal(nodeKey(nx), nodeKeyLen(nx), nodeTag(nx), key, klen, tag) < 0) {
+        x = nx;
+      } else {
+        if (level == 0) return x;
+        level--;
+      }
+    }
+  }
+
+  lastNode(): usize {
+    let x = this.head;
+    let level = this.maxLevel - 1;
+    while (true) {
+      let nx = nodeNext(x, level);
+      if (nx != 0) { x = nx; }
+      else { if (level == 0) return x; level--; }
+    }
+  }
+
+  firstNode(): usize { return nodeNext(this.head, 0); }
+  headNode(): usize { return this.head; }
+
+  unref(): void {
+    if (--this.refs > 0) return;
+    for (let i = 0; i < this.chunks.length; i++) budgetFree(unchecked(this.chunks[i]), unchecked(this.chunkSizes[i]));
+    this.chunks.length = 0;
+    this.chunkSizes.length = 0;
+    this.head = 0;
+  }
+}
+
+/** Scratch for findPrev's per-level predecessors; the engine is single-threaded. */
+const memtablePrevScratch: usize = memory.data(MAX_HEIGHT * 4, 8);
+
+export function entryTag(n: usize): u64 { return nodeTag(n); }
+export function entryKey(n: usize): usize { return nodeKey(n); }
+export function entryKeyLen(n: usize): u32 { return nodeKeyLen(n); }
+export function entryVal(n: usize): usize { return nodeKey(n) + nodeKeyLen(n); }
+export function entryValLen(n: usize): u32 { return nodeValLen(n); }
+
+export class MemtableIterator extends InternalIterator {
+  private node: usize = 0;
+  constructor(private mem: Memtable) { super(); }
+
+  private load(n: usize): void {
+    if (n == 0 || n == this.mem.headNode()) { this.valid = false; this.node = 0; return; }
+    this.node = n;
+    this.valid = true;
+    this.tag = nodeTag(n);
+    this.keyPtr = nodeKey(n);
+    this.keyLen = nodeKeyLen(n);
+    this.valPtr = this.keyPtr + this.keyLen;
+    this.valLen = nodeValLen(n);
+  }
+
+  seekGE(key: usize, klen: u32, tag: u64): void {
+    let prevNode = this.mem.lastBefore(key, klen, tag);
+    this.load(nodeNext(prevNode, 0));
+  }
+  seekLT(key: usize, klen: u32, tag: u64): void { this.load(this.mem.lastBefore(key, klen, tag)); }
+  seekToFirst(): void { this.load(this.mem.firstNode()); }
+  seekToLast(): void { this.load(this.mem.lastNode()); }
+  next(): void { this.load(nodeNext(this.node, 0)); }
+  prev(): void { this.load(this.mem.lastBefore(this.keyPtr, this.keyLen, this.tag)); }
+}

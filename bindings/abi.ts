@@ -1,0 +1,142 @@
+// The host side of the Wasm ABI (docs/ABI.md): loading the module, the exports' types,
+// status codes, and views over linear memory. Mirrors assembly/index.ts and
+// assembly/status.ts; change them together.
+import { WASM_BASE64 } from './wasm-binary.js';
+import { StrataError, type StrataErrorCode } from './errors.js';
+
+export const Status = {
+  OK: 0,
+  NOT_FOUND: 1,
+  INVALID_ARGUMENT: 2,
+  KEY_TOO_LARGE: 3,
+  VALUE_TOO_LARGE: 4,
+  OUT_OF_MEMORY: 5,
+  CORRUPTION: 6,
+  IO_ERROR: 7,
+  CONDITION_FAILED: 8,
+  BAD_HANDLE: 9,
+} as const;
+
+export const MAX_KEY_BYTES = 65535;
+export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
+export const MAX_LEVELS = 7;
+
+const STATUS_CODES: Record<number, StrataErrorCode> = {
+  [Status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [Status.KEY_TOO_LARGE]: 'KEY_TOO_LARGE',
+  [Status.VALUE_TOO_LARGE]: 'VALUE_TOO_LARGE',
+  [Status.OUT_OF_MEMORY]: 'OUT_OF_MEMORY',
+  [Status.CORRUPTION]: 'CORRUPTION',
+  [Status.IO_ERROR]: 'IO_ERROR',
+  [Status.BAD_HANDLE]: 'ITERATOR_CLOSED',
+};
+
+export function statusError(status: number, what: string): StrataError {
+  const code = STATUS_CODES[status] ?? 'INVALID_ARGUMENT';
+  return new StrataError(code, `${what} failed (engine status ${status})`);
+}
+
+/** The module's exports (assembly/index.ts). Pointers and lengths are u32; sequences f64. */
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  result_ptr(): number;
+  batch_ptr(): number;
+  batch_capacity(): number;
+  stats_ptr(): number;
+  io_reserve(size: number): number;
+  init(memtableBytes: number, blockBytes: number, bloomBitsPerKey: number, level0Trigger: number,
+       levelBaseBytes: number, levelMultiplier: number, runTargetBytes: number,
+       autoCompaction: number, maxMemoryBytes: number): number;
+  put(kp: number, kl: number, vp: number, vl: number): number;
+  del(kp: number, kl: number): number;
+  write_batch(p: number, len: number, count: number): number;
+  get(kp: number, kl: number, snapSeq: number): number;
+  get_many(p: number, count: number, out: number, snapSeq: number): number;
+  put_if_version(kp: number, kl: number, vp: number, vl: number, expected: number): number;
+  del_if_version(kp: number, kl: number, expected: number): number;
+  last_seq(): number;
+  snapshot_acquire(): number;
+  snapshot_release(seq: number): void;
+  iter_open(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number;
+  iter_next(handle: number, max: number): number;
+  iter_close(handle: number): number;
+  flush(): number;
+  compact(): number;
+  stats(): void;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+function decodeBase64(b64: string): Uint8Array {
+  const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
+  if (B) return new Uint8Array(B.from(b64, 'base64'));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Compiles the embedded module once per process; each store instantiates its own copy. */
+export async function instantiateEngine(): Promise<Engine> {
+  compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource);
+  const instance = new WebAssembly.Instance(await compiled, {});
+  return new Engine(instance.exports as unknown as EngineExports);
+}
+
+/**
+ * One engine instance with cached views over its memory.
+ * INVARIANT: views are re-made whenever memory has grown (growth detaches the old buffer,
+ * which shows as byteLength 0), so callers must fetch `u8`/`view` after every Wasm call.
+ */
+export class Engine {
+  readonly x: EngineExports;
+  /** The buffer the views were made over; growth detaches it (byteLength becomes 0). */
+  private buffer: ArrayBuffer;
+  private _u8: Uint8Array;
+  private _view: DataView;
+  readonly resultPtr: number;
+  readonly batchPtr: number;
+  readonly batchCapacity: number;
+
+  constructor(x: EngineExports) {
+    this.x = x;
+    this.buffer = x.memory.buffer;
+    this._u8 = new Uint8Array(x.memory.buffer);
+    this._view = new DataView(x.memory.buffer);
+    this.resultPtr = x.result_ptr();
+    this.batchPtr = x.batch_ptr();
+    this.batchCapacity = x.batch_capacity();
+  }
+
+  get u8(): Uint8Array {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._u8;
+  }
+
+  get view(): DataView {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._view;
+  }
+
+  private refresh(): void {
+    this.buffer = this.x.memory.buffer;
+    this._u8 = new Uint8Array(this.x.memory.buffer);
+    this._view = new DataView(this.x.memory.buffer);
+  }
+
+  /** A region of at least `size` bytes for arguments; valid until the next reserve. */
+  reserve(size: number): number {
+    const p = this.x.io_reserve(size);
+    if (p === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${size} bytes for arguments`);
+    return p;
+  }
+
+  /** Copies `len` bytes at `ptr` out of linear memory. */
+  copyOut(ptr: number, len: number): Uint8Array {
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
+  resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }
+  resultSeq(): number { return this.view.getFloat64(this.resultPtr + 8, true); }
+}

@@ -1,0 +1,12 @@
+// The public API of strata-kv: everything a user imports comes from here; every other
+// file in bindings/ is internal.
+export { Store } from './store.js';
+export type { Snapshot, WriteOp, RangeOptions } from './store.js';
+export type { KeyValueIterator } from './iterator.js';
+export { codecs } from './codecs.js';
+export type { Codec } from './codecs.js';
+export { StrataError } from './errors.js';
+export type { StrataErrorCode } from './errors.js';
+export type { StoreOptions } from './options.js';
+export type { StoreStats, LevelStats } from './stats.js';
+export type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';

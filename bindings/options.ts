@@ -1,0 +1,73 @@
+// StoreOptions and their defaults (docs/API.md lists each with its reason).
+import type { Codec } from './codecs.js';
+import type { ChangelogSink } from './changelog.js';
+import { invalid } from './errors.js';
+
+export interface StoreOptions<K, V> {
+  /** Directory (Node) or OPFS directory name (browser); none = in memory. */
+  path?: string;
+  keyCodec?: Codec<K>;
+  valueCodec?: Codec<V>;
+  /** true: a write call returns only once it is durable. */
+  sync?: boolean;
+  changelog?: ChangelogSink | ChangelogSink[];
+  /** Partition number written into change records (PartitionedStore sets it). Default 0. */
+  partition?: number;
+  /** The memtable becomes a run once it holds this many bytes. Default 4 MiB. */
+  memtableBytes?: number;
+  /** Target size of a data block. Default 4 KiB. */
+  blockBytes?: number;
+  /** Bloom filter bits per key; 0 disables the filters. Default 10 (about 1% false positives). */
+  bloomBitsPerKey?: number;
+  /** Level-0 runs that trigger a compaction into level 1. Default 4. */
+  level0CompactionTrigger?: number;
+  /** Target bytes of level 1. Default 4 × memtableBytes. */
+  levelBaseBytes?: number;
+  /** Each level is this many times larger than the one above. Default 10. */
+  levelSizeMultiplier?: number;
+  /** Compactions cut their output into runs of about this size. Default 2 × memtableBytes. */
+  runTargetBytes?: number;
+  /** Compact after flushes (default true); false leaves compaction to compact(). */
+  autoCompaction?: boolean;
+  /** Cap on the engine's memory; writes past it fail with OUT_OF_MEMORY. Default 3.5 GiB. */
+  maxMemoryBytes?: number;
+}
+
+export interface EngineTuning {
+  memtableBytes: number;
+  blockBytes: number;
+  bloomBitsPerKey: number;
+  level0CompactionTrigger: number;
+  levelBaseBytes: number;
+  levelSizeMultiplier: number;
+  runTargetBytes: number;
+  autoCompaction: boolean;
+  maxMemoryBytes: number;
+}
+
+function intOption(o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
+  const v = o[name];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalid(`option ${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTuning {
+  const o = options as Record<string, unknown>;
+  const memtableBytes = intOption(o, 'memtableBytes', 4 << 20, 256, 1 << 30);
+  const autoCompaction = o.autoCompaction ?? true;
+  if (typeof autoCompaction !== 'boolean') throw invalid('option autoCompaction must be a boolean');
+  return {
+    memtableBytes,
+    blockBytes: intOption(o, 'blockBytes', 4096, 64, 1 << 24),
+    bloomBitsPerKey: intOption(o, 'bloomBitsPerKey', 10, 0, 64),
+    level0CompactionTrigger: intOption(o, 'level0CompactionTrigger', 4, 1, 1000),
+    levelBaseBytes: intOption(o, 'levelBaseBytes', 4 * memtableBytes, 1, 2 ** 40),
+    levelSizeMultiplier: intOption(o, 'levelSizeMultiplier', 10, 2, 1000),
+    runTargetBytes: intOption(o, 'runTargetBytes', 2 * memtableBytes, 1, 2 ** 32),
+    autoCompaction,
+    maxMemoryBytes: intOption(o, 'maxMemoryBytes', 3584 * 2 ** 20, 1 << 20, 4 * 2 ** 30),
+  };
+}

@@ -1,0 +1,61 @@
+// StoreStats: counters and the LSM shape, decoded from the engine's stats area
+// (docs/ABI.md, "stats layout": f64 slots).
+import { MAX_LEVELS } from './abi.js';
+
+export interface LevelStats { level: number; runs: number; entries: number; bytes: number }
+
+export interface StoreStats {
+  /** Last sequence number assigned. */
+  sequence: number;
+  memtable: { entries: number; bytes: number };
+  /** Level 0 first; every level is listed, empty or not. */
+  levels: LevelStats[];
+  runs: number;
+  runBytes: number;
+  snapshots: number;
+  iterators: number;
+  counters: {
+    puts: number; deletes: number; gets: number; flushes: number; compactions: number;
+    userBytesWritten: number; bytesFlushed: number; bytesCompacted: number; listenerErrors: number;
+  };
+  /** (bytesFlushed + bytesCompacted) / userBytesWritten: bytes the LSM wrote per byte written. */
+  writeAmplification: number;
+  /** runBytes / bytes of the deepest non-empty level (RocksDB's estimate); 1 with no runs. */
+  spaceAmplification: number;
+  /** Bytes the engine has allocated (arenas, blocks, blooms, buffers). */
+  engineBytes: number;
+  /** Size of the Wasm linear memory. */
+  memoryBytes: number;
+}
+
+export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
+  const f = (slot: number) => view.getFloat64(p + slot * 8, true);
+  const levels: LevelStats[] = [];
+  let runs = 0, runBytes = 0, bottom = 0;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    const base = 16 + l * 3;
+    const lv = { level: l, runs: f(base), entries: f(base + 1), bytes: f(base + 2) };
+    levels.push(lv);
+    runs += lv.runs;
+    runBytes += lv.bytes;
+    if (lv.bytes > 0) bottom = lv.bytes;
+  }
+  const userBytesWritten = f(10), bytesFlushed = f(11), bytesCompacted = f(12);
+  return {
+    sequence: f(0),
+    memtable: { entries: f(1), bytes: f(2) },
+    levels,
+    runs,
+    runBytes,
+    snapshots: f(3),
+    iterators: f(4),
+    counters: {
+      puts: f(5), deletes: f(6), gets: f(7), flushes: f(8), compactions: f(9),
+      userBytesWritten, bytesFlushed, bytesCompacted, listenerErrors,
+    },
+    writeAmplification: userBytesWritten > 0 ? (bytesFlushed + bytesCompacted) / userBytesWritten : 0,
+    spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
+    engineBytes: f(13),
+    memoryBytes: f(14),
+  };
+}
