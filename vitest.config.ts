@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+// Tests import the public package name, exactly as users and the hidden tests do. The alias
+// points it at the TypeScript sources so a test run needs no bundling step; the packaging
+// test (test/package.test.ts) checks the built dist/ through real `import` and `require`.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^strata-kv$/, replacement: fileURLToPath(new URL('./bindings/index.ts', import.meta.url)) },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
