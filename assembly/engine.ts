@@ -88,7 +88,11 @@ export function smallestSnapshot(): u64 {
 
 /** Applies one write with the next sequence number. REQUIRES: validated, memory reserved. */
 function applyOne(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void {
-  let seq = lastSeq + 1;
+  applyAt(lastSeq + 1, key, klen, kind, val, vlen);
+}
+
+/** Applies one write with sequence `seq`. REQUIRES: seq > lastSeq, validated, memory reserved. */
+function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void {
   mem.add(key, klen, makeTag(seq, kind), val, vlen); // cannot fail: caller reserved memory
   lastSeq = seq;
   if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
@@ -139,6 +143,59 @@ export function writeBatch(p: usize, len: u32, count: u32): i32 {
   afterWrite();
   return S.OK;
 }
+
+/** Records applied by the last restoreBatch (the others were already in the store). */
+export let restoredCount: u32 = 0;
+
+/**
+ * Applies changelog records with the sequence numbers they carry, so restored keys keep
+ * their versions. Image (docs/ABI.md): count × { kind u8 | seq f64 | keyLen u32 |
+ * valLen u32 | key | value }. A record whose seq <= lastSeq is taken as already applied
+ * and skipped, which makes replaying an overlapping tail idempotent; the rest must have
+ * strictly increasing integer sequences. Validated whole before anything is applied.
+ */
+export function restoreBatch(p: usize, len: u32, count: u32): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  restoredCount = 0;
+  let end = p + <usize>len;
+  let q = p;
+  let need: u64 = 0;
+  let prev = lastSeq;
+  for (let i: u32 = 0; i < count; i++) {
+    if (q + RESTORE_HEADER > end) return S.INVALID_ARGUMENT;
+    let kind = load<u8>(q);
+    let seqF = load<f64>(q + 1);
+    let klen = load<u32>(q + 9);
+    let vlen = load<u32>(q + 13);
+    if (kind != KIND_PUT && kind != KIND_DELETE) return S.INVALID_ARGUMENT;
+    if (!(seqF >= 1) || seqF > <f64>MAX_SEQ || seqF != Math.floor(seqF)) return S.INVALID_ARGUMENT;
+    if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+    if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
+    if (<u64>(end - q - RESTORE_HEADER) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
+    let seq = <u64>seqF;
+    if (seq > lastSeq) {
+      if (seq <= prev) return S.INVALID_ARGUMENT; // out of order after the applied prefix
+      prev = seq;
+      need += worstCaseInsertBytes(klen, vlen);
+    }
+    q += RESTORE_HEADER + <usize>klen + <usize>vlen;
+  }
+  if (!canAllocate(need)) return S.OUT_OF_MEMORY;
+  q = p;
+  for (let i: u32 = 0; i < count; i++) {
+    let kind = load<u8>(q);
+    let seq = <u64>load<f64>(q + 1);
+    let klen = load<u32>(q + 9);
+    let vlen = load<u32>(q + 13);
+    let kp = q + RESTORE_HEADER;
+    if (seq > lastSeq) { applyAt(seq, kp, klen, kind, kp + klen, vlen); restoredCount++; }
+    q = kp + <usize>klen + <usize>vlen;
+  }
+  afterWrite();
+  return S.OK;
+}
+
+const RESTORE_HEADER: usize = 17;
 
 function afterWrite(): void {
   if (mem.bytes >= <u64>config.memtableBytes) flush();

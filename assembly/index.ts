@@ -74,6 +74,14 @@ export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSe
 export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
 export function write_batch(p: usize, len: u32, count: u32): i32 { return lastSeqResult(E.writeBatch(p, len, count)); }
 
+/** Applies changelog records with their own sequences; RESULT +0 = records applied (u32),
+ *  +8 = last sequence. Records at or below the last sequence are skipped. */
+export function restore_batch(p: usize, len: u32, count: u32): i32 {
+  let st = E.restoreBatch(p, len, count);
+  store<u32>(RESULT, st == S.OK ? E.restoredCount : 0);
+  return lastSeqResult(st);
+}
+
 /** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". */
 export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
   return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));

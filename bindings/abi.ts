@@ -50,6 +50,7 @@ export interface EngineExports {
   put(kp: number, kl: number, vp: number, vl: number): number;
   del(kp: number, kl: number): number;
   write_batch(p: number, len: number, count: number): number;
+  restore_batch(p: number, len: number, count: number): number;
   get(kp: number, kl: number, snapSeq: number): number;
   get_many(p: number, count: number, out: number, snapSeq: number): number;
   put_if_version(kp: number, kl: number, vp: number, vl: number, expected: number): number;

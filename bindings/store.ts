@@ -9,6 +9,7 @@ import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './ite
 import type { ChangeRecord, ChangelogSink } from './changelog.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
+import { restoreInto, type RestoreOptions, type RestoreProgress } from './restore.js';
 
 export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
 export interface RangeOptions { reverse?: boolean; limit?: number }
@@ -220,6 +221,21 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (typeof listener !== 'function') throw invalid('onChange expects a function');
     this.listeners.add(listener);
     return () => { this.listeners.delete(listener); };
+  }
+
+  /**
+   * Bulk-loads changelog records, keeping their sequence numbers as the keys' versions.
+   * Hooks and sinks are bypassed. Records at or below the store's last sequence count as
+   * already applied and are skipped, so replaying an overlapping tail is harmless. The
+   * record's `partition` is not checked: a Store takes whatever source it is given.
+   * A failed chunk (bad record, out of memory) leaves every earlier chunk applied.
+   * Writes made while an async source is awaited take sequences above the restored ones,
+   * after which older records would be skipped: restore before serving writes.
+   */
+  async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
+                options?: RestoreOptions): Promise<RestoreProgress> {
+    this.checkOpen();
+    return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
   }
 
   // ---- maintenance ---------------------------------------------------------------------

@@ -1,0 +1,199 @@
+// Model-based test of the engine core: random sequences of every Store method, run against
+// a Store and against SortedModel (a plain Map + sequence counter), compared after every
+// step. Memtables of a few hundred bytes make flushes and compactions happen constantly, so
+// reads cross the memtable, level 0 and deeper levels; open iterators and snapshots must keep
+// seeing the state of their creation through all of it.
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { Store, StrataError, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
+import { SortedModel, hex } from './support/model.js';
+
+interface Real {
+  store: Store;
+  iterators: { it: KeyValueIterator<Uint8Array, Uint8Array>; expected: [Uint8Array, Uint8Array][]; pos: number }[];
+  snapshots: { snap: Snapshot<Uint8Array, Uint8Array>; model: SortedModel }[];
+}
+type Cmd = fc.AsyncCommand<SortedModel, Real, true>;
+
+// Keys that are prefixes of each other, the empty key, 0x00 and 0xff edges.
+const KEYS = ['', '00', '61', '6161', '616100', '6162', '62', '6261', 'ff', 'ffff'].map(
+  (h) => new Uint8Array(Buffer.from(h, 'hex')),
+);
+const keyArb = fc.constantFrom(...KEYS);
+const valueArb = fc.oneof(
+  { weight: 8, arbitrary: fc.uint8Array({ maxLength: 24 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(70_000).fill(b)) },
+);
+const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(6), { nil: undefined }) });
+
+const same = (actual: [Uint8Array, Uint8Array][], expected: [Uint8Array, Uint8Array][]) =>
+  expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
+
+function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StrataError);
+    expect((err as StrataError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected StrataError ${code}`);
+}
+
+/** Re-reads every key of the alphabet and the whole ordered content. */
+function checkAll(m: SortedModel, r: Real): void {
+  for (const k of KEYS) {
+    const e = m.get(k);
+    const got = r.store.getVersioned(k);
+    if (e === undefined) expect(got).toBeUndefined();
+    else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
+  }
+  same([...r.store.all()], m.range());
+}
+
+const cmd = (name: string, check: (m: SortedModel) => boolean, run: (m: SortedModel, r: Real) => void | Promise<void>): Cmd => ({
+  check,
+  run: async (m, r) => { await run(m, r); },
+  toString: () => name,
+});
+const always = () => true;
+
+const commandArbs = [
+  fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, always, (m, r) => {
+    r.store.put(k, v); m.put(k, v);
+  })),
+  keyArb.map((k) => cmd(`delete(${hex(k)})`, always, (m, r) => { r.store.delete(k); m.delete(k); })),
+  fc.array(fc.tuple(keyArb, valueArb), { maxLength: 6 }).map((es) => cmd(`putAll(${es.length})`, always, (m, r) => {
+    r.store.putAll(es);
+    for (const [k, v] of es) m.put(k, v);
+  })),
+  fc.array(keyArb, { maxLength: 4 }).map((ks) => cmd(`deleteAll(${ks.map(hex)})`, always, (m, r) => {
+    r.store.deleteAll(ks);
+    for (const k of ks) m.delete(k);
+  })),
+  fc.array(fc.oneof(
+    fc.tuple(keyArb, valueArb).map(([key, value]) => ({ type: 'put' as const, key, value })),
+    keyArb.map((key) => ({ type: 'del' as const, key })),
+  ), { maxLength: 6 }).map((ops) => cmd(`write(${ops.map((o) => o.type + ':' + hex(o.key))})`, always, (m, r) => {
+    r.store.write(ops);
+    for (const o of ops) if (o.type === 'put') m.put(o.key, o.value); else m.delete(o.key);
+  })),
+  keyArb.map((k) => cmd(`get(${hex(k)})`, always, (m, r) => {
+    const got = r.store.get(k);
+    const e = m.get(k);
+    expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
+    expect(r.store.has(k)).toBe(e !== undefined);
+  })),
+  fc.array(keyArb, { maxLength: 5 }).map((ks) => cmd(`getAll(${ks.map(hex)})`, always, (m, r) => {
+    const got = r.store.getAll(ks).map((v) => (v === undefined ? undefined : hex(v)));
+    expect(got).toEqual(ks.map((k) => { const e = m.get(k); return e === undefined ? undefined : hex(e.value); }));
+  })),
+  fc.tuple(keyArb, keyArb, rangeOptsArb).map(([a, b, o]) => cmd(`range(${hex(a)}, ${hex(b)}, ${JSON.stringify(o)})`, always, (m, r) => {
+    same([...r.store.range(a, b, o)], m.range(a, b, o.reverse, o.limit));
+  })),
+  rangeOptsArb.map((o) => cmd(`all(${JSON.stringify(o)})`, always, (m, r) => {
+    same([...r.store.all(o)], m.range(undefined, undefined, o.reverse, o.limit));
+  })),
+  fc.tuple(keyArb, valueArb, fc.constantFrom('current', 'absent', 'stale')).map(([k, v, how]) =>
+    cmd(`putIfVersion(${hex(k)}, ${how})`, always, (m, r) => {
+      const cur = m.version(k);
+      const expected = how === 'current' ? cur : how === 'absent' ? 0 : cur + 1;
+      const ok = r.store.putIfVersion(k, v, expected);
+      expect(ok).toBe(expected === cur);
+      if (ok) m.put(k, v);
+    })),
+  fc.tuple(keyArb, fc.constantFrom('current', 'stale')).map(([k, how]) =>
+    cmd(`deleteIfVersion(${hex(k)}, ${how})`, always, (m, r) => {
+      const cur = m.version(k);
+      const expected = how === 'current' ? cur : cur + 3;
+      const ok = r.store.deleteIfVersion(k, expected);
+      expect(ok).toBe(expected === cur);
+      if (ok) m.delete(k);
+    })),
+  fc.constant(cmd('flush', always, async (m, r) => { await r.store.flush(); checkAll(m, r); })),
+  fc.constant(cmd('compact', always, async (m, r) => { await r.store.compact(); checkAll(m, r); })),
+  // An iterator opened now must yield exactly the entries of now, however far it is read later.
+  fc.tuple(fc.option(fc.tuple(keyArb, keyArb), { nil: undefined }), rangeOptsArb).map(([bounds, o]) =>
+    cmd(`openIterator(${bounds ? bounds.map(hex) : 'all'}, ${JSON.stringify(o)})`, always, (m, r) => {
+      if (r.iterators.length >= 3) { r.iterators.shift()!.it.close(); }
+      const it = bounds ? r.store.range(bounds[0], bounds[1], o) : r.store.all(o);
+      const expected = bounds ? m.range(bounds[0], bounds[1], o.reverse, o.limit) : m.range(undefined, undefined, o.reverse, o.limit);
+      r.iterators.push({ it, expected, pos: 0 });
+    })),
+  fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 3 })).map(([which, n]) => cmd(`stepIterator(${which}, ${n})`, always, (_m, r) => {
+    if (r.iterators.length === 0) return;
+    const s = r.iterators[which % r.iterators.length];
+    for (let i = 0; i < n; i++) {
+      const res = s.it.next();
+      if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
+      expect(res.done).toBe(false);
+      same([res.value as [Uint8Array, Uint8Array]], [s.expected[s.pos++]]);
+    }
+  })),
+  fc.constant(cmd('takeSnapshot', always, (m, r) => {
+    if (r.snapshots.length >= 3) r.snapshots.shift()!.snap.close();
+    r.snapshots.push({ snap: r.store.snapshot(), model: m.clone() });
+  })),
+  fc.tuple(fc.nat(4), keyArb, rangeOptsArb).map(([which, k, o]) => cmd(`readSnapshot(${which}, ${hex(k)})`, always, (_m, r) => {
+    if (r.snapshots.length === 0) return;
+    const { snap, model } = r.snapshots[which % r.snapshots.length];
+    const e = model.get(k);
+    const got = snap.get(k);
+    expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
+    expect(snap.has(k)).toBe(e !== undefined);
+    same([...snap.all(o)], model.range(undefined, undefined, o.reverse, o.limit));
+    same([...snap.range(k, KEYS[KEYS.length - 1], o)], model.range(k, KEYS[KEYS.length - 1], o.reverse, o.limit));
+  })),
+  // Bad input must fail with the right code and change nothing (checked by later reads).
+  fc.constantFrom('bigKey', 'badType', 'badBatch', 'badVersion', 'badRange').map((what) => cmd(`bad(${what})`, always, (m, r) => {
+    const s = r.store;
+    if (what === 'bigKey') expectCode(() => s.put(new Uint8Array(65_536), new Uint8Array(1)), 'KEY_TOO_LARGE');
+    if (what === 'badType') expectCode(() => s.put('text' as unknown as Uint8Array, new Uint8Array(1)), 'INVALID_ARGUMENT');
+    if (what === 'badBatch') {
+      expectCode(() => s.putAll([[KEYS[1], new Uint8Array(1)], [new Uint8Array(65_536), new Uint8Array(0)]]), 'KEY_TOO_LARGE');
+      expectCode(() => s.write([{ type: 'put', key: KEYS[2], value: new Uint8Array(2) }, { type: 'nope' } as never]), 'INVALID_ARGUMENT');
+    }
+    if (what === 'badVersion') expectCode(() => s.putIfVersion(KEYS[1], new Uint8Array(1), -1), 'INVALID_ARGUMENT');
+    if (what === 'badRange') expectCode(() => s.all({ limit: -2 }), 'INVALID_ARGUMENT');
+    checkAll(m, r);
+  })),
+];
+
+const TINY: StoreOptions<Uint8Array, Uint8Array> = {
+  memtableBytes: 256, blockBytes: 64, runTargetBytes: 512, levelBaseBytes: 1024,
+  levelSizeMultiplier: 2, level0CompactionTrigger: 2,
+};
+
+async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, seed?: number) {
+  await fc.assert(
+    fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 80, size: 'medium' }), async (cmds) => {
+      const store = await Store.open(options);
+      const real: Real = { store, iterators: [], snapshots: [] };
+      try {
+        await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
+        // Every iterator still open must yield the rest of what it saw at creation.
+        for (const s of real.iterators) same([...s.it], s.expected.slice(s.pos));
+        for (const s of real.snapshots) s.snap.close();
+        expect(store.stats().iterators).toBe(0);
+      } finally {
+        await store.close();
+      }
+    }),
+    { numRuns, seed, endOnFailure: true },
+  );
+}
+
+describe('Store against a sorted Map model (fc.commands)', () => {
+  it('tiny memtable and levels: constant flushes and compactions (600 sequences)', async () => {
+    await runModel(TINY, 600);
+  });
+  it('no automatic compaction: level 0 grows, compact() merges all (200 sequences)', async () => {
+    await runModel({ ...TINY, autoCompaction: false }, 200);
+  });
+  it('bloom filters off and one-entry blocks (200 sequences)', async () => {
+    await runModel({ ...TINY, bloomBitsPerKey: 0, blockBytes: 64, level0CompactionTrigger: 1 }, 200);
+  });
+  it('default tuning: everything in the memtable (100 sequences)', async () => {
+    await runModel({}, 100);
+  });
+});

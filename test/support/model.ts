@@ -1,0 +1,46 @@
+// The reference model every property test compares the engine against: a plain Map from
+// key to { value, version }, kept with the store's sequence counter. Keys are held as hex
+// strings because lowercase hex compares like the unsigned bytes it spells (two characters
+// a byte, '0'-'9' < 'a'-'f', a proper prefix first), which is exactly the store's order.
+
+export interface ModelEntry { value: Uint8Array; version: number }
+
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+export const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+export class SortedModel {
+  readonly map = new Map<string, ModelEntry>();
+  /** The last sequence number the store has assigned. */
+  seq = 0;
+
+  clone(): SortedModel {
+    const m = new SortedModel();
+    for (const [k, e] of this.map) m.map.set(k, e);
+    m.seq = this.seq;
+    return m;
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.map.set(hex(key), { value: value.slice(), version: ++this.seq });
+  }
+
+  delete(key: Uint8Array): void {
+    this.seq++; // a tombstone takes a sequence number too
+    this.map.delete(hex(key));
+  }
+
+  get(key: Uint8Array): ModelEntry | undefined { return this.map.get(hex(key)); }
+
+  version(key: Uint8Array): number { return this.get(key)?.version ?? 0; }
+
+  /** Entries in [from, to) (either bound optional), ordered, reversed and limited like the store. */
+  range(from?: Uint8Array, to?: Uint8Array, reverse = false, limit = Infinity): [Uint8Array, Uint8Array][] {
+    const lo = from === undefined ? undefined : hex(from);
+    const hi = to === undefined ? undefined : hex(to);
+    const keys = [...this.map.keys()]
+      .filter((k) => (lo === undefined || k >= lo) && (hi === undefined || k < hi))
+      .sort();
+    if (reverse) keys.reverse();
+    return keys.slice(0, limit).map((k) => [unhex(k), this.map.get(k)!.value]);
+  }
+}
