@@ -93,7 +93,7 @@ function applyOne(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void 
 
 /** Applies one write with sequence `seq`. REQUIRES: seq > lastSeq, validated, memory reserved. */
 function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void {
-  mem.add(key, klen, makeTag(seq, kind), val, vlen); // cannot fail: caller reserved memory
+  mem.add(key, klen, makeTag(seq, kind), val, vlen); // cannot fail: the caller reserved its bytes
   lastSeq = seq;
   if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
   counters.userBytes += <u64>klen + <u64>vlen;
@@ -102,7 +102,7 @@ function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u3
 export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i32 {
   let st = validateKV(klen, vlen);
   if (st != S.OK) return st;
-  if (!canAllocate(worstCaseInsertBytes(klen, vlen))) return S.OUT_OF_MEMORY;
+  if (!mem.reserve(worstCaseInsertBytes(klen, vlen))) return S.OUT_OF_MEMORY;
   applyOne(key, klen, kind, val, vlen);
   afterWrite();
   return S.OK;
@@ -130,7 +130,7 @@ export function writeBatch(p: usize, len: u32, count: u32): i32 {
     need += worstCaseInsertBytes(klen, vlen);
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
-  if (!canAllocate(need)) return S.OUT_OF_MEMORY;
+  if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
   q = p;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);
@@ -180,7 +180,7 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
     }
     q += RESTORE_HEADER + <usize>klen + <usize>vlen;
   }
-  if (!canAllocate(need)) return S.OUT_OF_MEMORY;
+  if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
   q = p;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);

@@ -14,6 +14,15 @@ export function canAllocate(bytes: u64): bool {
   return allocatedBytes + bytes + 65536 <= capBytes;
 }
 
+/** Room that writes leave free below the cap, so that at the cap reads (iterator bounds,
+ *  merge state) still get memory: a full store answers reads and refuses writes. */
+const READ_RESERVE: u64 = 256 << 10;
+
+/** True if a write may take `bytes` more and still leave the read reserve. */
+export function canAllocateForWrite(bytes: u64): bool {
+  return canAllocate(bytes + READ_RESERVE);
+}
+
 /** Allocates `size` bytes, or returns 0 when the cap would be passed. */
 export function budgetAlloc(size: usize): usize {
   if (!canAllocate(<u64>size)) return 0;

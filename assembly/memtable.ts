@@ -15,7 +15,7 @@
 // change once linked; the arena is freed only when the last reference is dropped.
 import { compareInternal } from "./internal-key";
 import { InternalIterator } from "./internal-iterator";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, canAllocateForWrite } from "./memory-budget";
 
 const MAX_HEIGHT: u32 = 12;
 const NODE_HEADER: u32 = 24;
@@ -39,9 +39,9 @@ export function nodeSize(height: u32, klen: u32, vlen: u32): usize {
   return (<usize>(NODE_HEADER + (height << 2) + klen + vlen) + 7) & ~7;
 }
 
-/** Bytes a single insert may need at most: the node plus a fresh arena chunk header. */
+/** Arena bytes one insert takes at most (a node of the greatest height). */
 export function worstCaseInsertBytes(klen: u32, vlen: u32): u64 {
-  return <u64>nodeSize(MAX_HEIGHT, klen, vlen) + 64;
+  return <u64>nodeSize(MAX_HEIGHT, klen, vlen);
 }
 
 export class Memtable {
@@ -75,6 +75,28 @@ export class Memtable {
     memory.fill(h, 0, NODE_HEADER + (MAX_HEIGHT << 2));
     store<u32>(h, MAX_HEIGHT, 16);
     this.head = h;
+    return true;
+  }
+
+  /**
+   * Makes sure the next inserts totalling at most `bytes` (sum of worstCaseInsertBytes)
+   * allocate nothing, by opening a fresh chunk now if the current one is too short. This is
+   * how a write is refused with OUT_OF_MEMORY before it changes anything: once reserved,
+   * `add` cannot fail. Returns false (nothing changed) when memory is refused.
+   */
+  reserve(bytes: u64): bool {
+    if (<u64>(this.end - this.cur) >= bytes) return true;
+    if (bytes > <u64>0x3fffffff) return false;
+    let want = <usize>bytes;
+    let csize = want > this.chunkBytes ? want : this.chunkBytes;
+    if (!canAllocateForWrite(<u64>csize)) csize = want;
+    if (!canAllocateForWrite(<u64>csize)) return false;
+    let c = budgetAlloc(csize);
+    if (c == 0) return false;
+    this.chunks.push(c);
+    this.chunkSizes.push(csize);
+    this.cur = c;
+    this.end = c + csize;
     return true;
   }
 

@@ -10,6 +10,8 @@ import { SortedModel, hex } from './support/model.js';
 
 interface Real {
   store: Store;
+  /** With a small maxMemoryBytes, writes may be refused: then nothing may have changed. */
+  mayRunOutOfMemory: boolean;
   iterators: { it: KeyValueIterator<Uint8Array, Uint8Array>; expected: [Uint8Array, Uint8Array][]; pos: number }[];
   snapshots: { snap: Snapshot<Uint8Array, Uint8Array>; model: SortedModel }[];
 }
@@ -20,9 +22,9 @@ const KEYS = ['', '00', '61', '6161', '616100', '6162', '62', '6261', 'ff', 'fff
   (h) => new Uint8Array(Buffer.from(h, 'hex')),
 );
 const keyArb = fc.constantFrom(...KEYS);
-const valueArb = fc.oneof(
+const valueMix = (bigWeight: number) => fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ maxLength: 24 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(70_000).fill(b)) },
+  { weight: bigWeight, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(70_000).fill(b)) },
 );
 const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(6), { nil: undefined }) });
 
@@ -38,6 +40,27 @@ function expectCode(fn: () => unknown, code: string): void {
     return;
   }
   throw new Error(`expected StrataError ${code}`);
+}
+
+/** Runs a write; applies it to the model unless the engine refused it for memory. */
+function mutate(r: Real, write: () => void, apply: () => void): void {
+  try {
+    write();
+  } catch (err) {
+    if (r.mayRunOutOfMemory && err instanceof StrataError && err.code === 'OUT_OF_MEMORY') { refusedWrites++; return; }
+    throw err;
+  }
+  apply();
+}
+let refusedWrites = 0;
+
+/** Flush or compaction, which may be refused for memory (and must then change nothing). */
+async function maintain(r: Real, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!(r.mayRunOutOfMemory && err instanceof StrataError && err.code === 'OUT_OF_MEMORY')) throw err;
+  }
 }
 
 /** Re-reads every key of the alphabet and the whole ordered content. */
@@ -58,25 +81,24 @@ const cmd = (name: string, check: (m: SortedModel) => boolean, run: (m: SortedMo
 });
 const always = () => true;
 
-const commandArbs = [
+/** Every Store method as a command; `valueArb` sets the mix of value sizes. */
+function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>) {
+  return [
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, always, (m, r) => {
-    r.store.put(k, v); m.put(k, v);
+    mutate(r, () => r.store.put(k, v), () => m.put(k, v));
   })),
-  keyArb.map((k) => cmd(`delete(${hex(k)})`, always, (m, r) => { r.store.delete(k); m.delete(k); })),
+  keyArb.map((k) => cmd(`delete(${hex(k)})`, always, (m, r) => mutate(r, () => r.store.delete(k), () => m.delete(k)))),
   fc.array(fc.tuple(keyArb, valueArb), { maxLength: 6 }).map((es) => cmd(`putAll(${es.length})`, always, (m, r) => {
-    r.store.putAll(es);
-    for (const [k, v] of es) m.put(k, v);
+    mutate(r, () => r.store.putAll(es), () => { for (const [k, v] of es) m.put(k, v); });
   })),
   fc.array(keyArb, { maxLength: 4 }).map((ks) => cmd(`deleteAll(${ks.map(hex)})`, always, (m, r) => {
-    r.store.deleteAll(ks);
-    for (const k of ks) m.delete(k);
+    mutate(r, () => r.store.deleteAll(ks), () => { for (const k of ks) m.delete(k); });
   })),
   fc.array(fc.oneof(
     fc.tuple(keyArb, valueArb).map(([key, value]) => ({ type: 'put' as const, key, value })),
     keyArb.map((key) => ({ type: 'del' as const, key })),
   ), { maxLength: 6 }).map((ops) => cmd(`write(${ops.map((o) => o.type + ':' + hex(o.key))})`, always, (m, r) => {
-    r.store.write(ops);
-    for (const o of ops) if (o.type === 'put') m.put(o.key, o.value); else m.delete(o.key);
+    mutate(r, () => r.store.write(ops), () => { for (const o of ops) if (o.type === 'put') m.put(o.key, o.value); else m.delete(o.key); });
   })),
   keyArb.map((k) => cmd(`get(${hex(k)})`, always, (m, r) => {
     const got = r.store.get(k);
@@ -98,20 +120,16 @@ const commandArbs = [
     cmd(`putIfVersion(${hex(k)}, ${how})`, always, (m, r) => {
       const cur = m.version(k);
       const expected = how === 'current' ? cur : how === 'absent' ? 0 : cur + 1;
-      const ok = r.store.putIfVersion(k, v, expected);
-      expect(ok).toBe(expected === cur);
-      if (ok) m.put(k, v);
+      mutate(r, () => expect(r.store.putIfVersion(k, v, expected)).toBe(expected === cur), () => { if (expected === cur) m.put(k, v); });
     })),
   fc.tuple(keyArb, fc.constantFrom('current', 'stale')).map(([k, how]) =>
     cmd(`deleteIfVersion(${hex(k)}, ${how})`, always, (m, r) => {
       const cur = m.version(k);
       const expected = how === 'current' ? cur : cur + 3;
-      const ok = r.store.deleteIfVersion(k, expected);
-      expect(ok).toBe(expected === cur);
-      if (ok) m.delete(k);
+      mutate(r, () => expect(r.store.deleteIfVersion(k, expected)).toBe(expected === cur), () => { if (expected === cur) m.delete(k); });
     })),
-  fc.constant(cmd('flush', always, async (m, r) => { await r.store.flush(); checkAll(m, r); })),
-  fc.constant(cmd('compact', always, async (m, r) => { await r.store.compact(); checkAll(m, r); })),
+  fc.constant(cmd('flush', always, async (m, r) => { await maintain(r, () => r.store.flush()); checkAll(m, r); })),
+  fc.constant(cmd('compact', always, async (m, r) => { await maintain(r, () => r.store.compact()); checkAll(m, r); })),
   // An iterator opened now must yield exactly the entries of now, however far it is read later.
   fc.tuple(fc.option(fc.tuple(keyArb, keyArb), { nil: undefined }), rangeOptsArb).map(([bounds, o]) =>
     cmd(`openIterator(${bounds ? bounds.map(hex) : 'all'}, ${JSON.stringify(o)})`, always, (m, r) => {
@@ -158,17 +176,18 @@ const commandArbs = [
     checkAll(m, r);
   })),
 ];
+}
 
 const TINY: StoreOptions<Uint8Array, Uint8Array> = {
   memtableBytes: 256, blockBytes: 64, runTargetBytes: 512, levelBaseBytes: 1024,
   levelSizeMultiplier: 2, level0CompactionTrigger: 2,
 };
 
-async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, seed?: number) {
+async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, bigValueWeight = 1) {
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 80, size: 'medium' }), async (cmds) => {
+    fc.asyncProperty(fc.commands(commandArbsWith(valueMix(bigValueWeight)), { maxCommands: 80, size: 'medium' }), async (cmds) => {
       const store = await Store.open(options);
-      const real: Real = { store, iterators: [], snapshots: [] };
+      const real: Real = { store, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
       try {
         await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
         // Every iterator still open must yield the rest of what it saw at creation.
@@ -179,7 +198,7 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: 
         await store.close();
       }
     }),
-    { numRuns, seed, endOnFailure: true },
+    { numRuns, endOnFailure: true },
   );
 }
 
@@ -192,6 +211,11 @@ describe('Store against a sorted Map model (fc.commands)', () => {
   });
   it('bloom filters off and one-entry blocks (200 sequences)', async () => {
     await runModel({ ...TINY, bloomBitsPerKey: 0, blockBytes: 64, level0CompactionTrigger: 1 }, 200);
+  });
+  it('a 1 MiB memory cap with a large memtable: refused writes change nothing (150 sequences)', async () => {
+    const before = refusedWrites;
+    await runModel({ ...TINY, memtableBytes: 1 << 19, maxMemoryBytes: 1 << 20 }, 150, 6);
+    expect(refusedWrites - before).toBeGreaterThan(20); // the cap was really reached, often
   });
   it('default tuning: everything in the memtable (100 sequences)', async () => {
     await runModel({}, 100);

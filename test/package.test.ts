@@ -1,0 +1,33 @@
+// The built package (dist/) as users load it: `import` and `require` of 'strata-kv' from a
+// separate Node process, resolved through package.json "exports" (a self-reference), so the
+// embedded Wasm, the ESM and the CJS bundles are all exercised for real.
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const script = `
+  const s = await Store.open({ keyCodec: codecs.utf8, valueCodec: codecs.json });
+  s.put('b', { n: 2 }); s.put('a', { n: 1 });
+  const out = JSON.stringify([...s.all()]);
+  await s.close();
+  console.log(out + ' ' + (new StrataError('CLOSED', 'x') instanceof Error));
+`;
+
+describe('the built package', () => {
+  it('exists (npm test builds it first)', () => {
+    expect(existsSync(root + 'dist/index.js') && existsSync(root + 'dist/index.cjs') && existsSync(root + 'dist/index.d.ts')).toBe(true);
+  });
+  it('works from import', () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e',
+      `import { Store, codecs, StrataError } from 'strata-kv';\n${script}`], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('[["a",{"n":1}],["b",{"n":2}]] true');
+  });
+  it('works from require', () => {
+    const out = execFileSync(process.execPath, ['-e',
+      `const { Store, codecs, StrataError } = require('strata-kv');\n(async () => {${script}})().catch((e) => { console.error(e); process.exit(1); });`],
+      { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('[["a",{"n":1}],["b",{"n":2}]] true');
+  });
+});
