@@ -10,3 +10,7 @@ export type { StrataErrorCode } from './errors.js';
 export type { StoreOptions } from './options.js';
 export type { StoreStats, LevelStats } from './stats.js';
 export type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
+export { PartitionedStore } from './partitioned-store.js';
+export type { PartitionedStoreOptions, PartitionedStoreStats } from './partitioned-store.js';
+export { murmur2, kafkaPartition } from './murmur2.js';
+export type { RestoreProgress, RestoreOptions } from './restore.js';

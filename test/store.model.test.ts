@@ -15,7 +15,7 @@ interface Real {
   iterators: { it: KeyValueIterator<Uint8Array, Uint8Array>; expected: [Uint8Array, Uint8Array][]; pos: number }[];
   snapshots: { snap: Snapshot<Uint8Array, Uint8Array>; model: SortedModel }[];
 }
-type Cmd = fc.AsyncCommand<SortedModel, Real, true>;
+type Cmd = fc.AsyncCommand<SortedModel, Real>;
 
 // Keys that are prefixes of each other, the empty key, 0x00 and 0xff edges.
 const KEYS = ['', '00', '61', '6161', '616100', '6162', '62', '6261', 'ff', 'ffff'].map(
