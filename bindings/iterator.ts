@@ -30,6 +30,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private closedByUser = false;
   private detached = false;
   private readonly open = { v: true };
+  /** @internal The stored bytes of the key last returned by next(): merges across
+   *  partitions compare these, so a key codec need not round-trip exactly. */
+  rawKey: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly engine: Engine,
@@ -57,7 +60,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     const i = this.index++ * 4;
     const b = this.batch;
     const u8 = this.engine.u8;
-    const key = this.keyCodec.decode(u8.slice(b[i], b[i] + b[i + 1]));
+    const rawKey = u8.slice(b[i], b[i] + b[i + 1]);
+    this.rawKey = rawKey;
+    const key = this.keyCodec.decode(rawKey);
     const value = this.valueCodec.decode(u8.slice(b[i + 2], b[i + 2] + b[i + 3]));
     return { done: false, value: [key, value] };
   }

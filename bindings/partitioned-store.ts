@@ -16,6 +16,7 @@
 // one synchronous call, so the merged view is the whole store as of one instant.
 import { Store, type Snapshot, type WriteOp, type RangeOptions } from './store.js';
 import type { KeyValueIterator } from './iterator.js';
+import { mergePartitions } from './partition-merge.js';
 import { codecs, type Codec } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
 import { MAX_VALUE_BYTES } from './abi.js';
@@ -130,12 +131,12 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
 
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.stores, (s) => s.range(from, to, options), options, this.stores[0]);
+    return mergePartitions(this.stores, (s) => s.range(from, to, options), options);
   }
 
   all(options?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.stores, (s) => s.all(options), options, this.stores[0]);
+    return mergePartitions(this.stores, (s) => s.all(options), options);
   }
 
   /** A snapshot of every partition, all taken at the same instant. */
@@ -148,7 +149,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       for (const s of snaps) s.close();
       throw err;
     }
-    return new PartitionedSnapshot(snaps, (key) => kafkaPartition(this.encodeKey(key), this.partitions), this.stores[0]);
+    return new PartitionedSnapshot(snaps, (key) => kafkaPartition(this.encodeKey(key), this.partitions));
   }
 
   // ---- writes --------------------------------------------------------------------------
@@ -339,18 +340,17 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
   constructor(
     private readonly snaps: Snapshot<K, V>[],
     private readonly route: (key: K) => number,
-    private readonly keys: KeyEncoder<K>,
   ) {}
 
   get(key: K): V | undefined { return this.snapFor(key).get(key); }
   has(key: K): boolean { return this.snapFor(key).has(key); }
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.snaps, (s) => s.range(from, to, o), o, this.keys);
+    return mergePartitions(this.snaps, (s) => s.range(from, to, o), o);
   }
   all(o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.snaps, (s) => s.all(o), o, this.keys);
+    return mergePartitions(this.snaps, (s) => s.all(o), o);
   }
   close(): void {
     if (this.closed) return;
@@ -365,147 +365,6 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
     this.checkOpen();
     return this.snaps[this.route(key)];
   }
-}
-
-// ---- merging the partitions' iterators -------------------------------------------------
-
-interface KeyEncoder<K> { encodeKey(key: K): Uint8Array }
-
-/**
- * Opens one iterator per source (each with the caller's reverse and limit: the first
- * `limit` of the union are among the first `limit` of each) and merges them. The first
- * source validates the arguments, so bad input fails before anything is opened.
- */
-function mergePartitions<S, K, V>(sources: S[], open: (s: S) => KeyValueIterator<K, V>,
-                                  options: RangeOptions | undefined, keys: KeyEncoder<K>): KeyValueIterator<K, V> {
-  const children: KeyValueIterator<K, V>[] = [];
-  try {
-    for (const s of sources) children.push(open(s));
-  } catch (err) {
-    for (const c of children) c.close();
-    throw err;
-  }
-  if (children.length === 1) return children[0];
-  // The children accepted the options, so they are valid here.
-  return new MergingIterator(children, keys, options?.reverse ?? false, options?.limit ?? Infinity);
-}
-
-/** A child's current entry, with its key encoded again for byte comparison. */
-interface Head<K, V> { child: number; entry: [K, V]; key: Uint8Array }
-
-const DONE: IteratorResult<never> = { done: true, value: undefined };
-
-/**
- * K-way merge over partition iterators. Keys are compared as encoded bytes; the children
- * yield decoded keys, so each key is re-encoded with the key codec (exact for every codec
- * in codecs.ts, whose decode∘encode is the identity on their own output).
- * INVARIANT: `heap` is a binary heap of the children's current entries in iteration order;
- * `advance` is the child whose entry was yielded last and must move on before the next
- * comparison (moving lazily means `limit` and early exits read nothing extra).
- */
-class MergingIterator<K, V> implements KeyValueIterator<K, V> {
-  private heap: Head<K, V>[] | undefined;
-  private advance: Head<K, V> | undefined;
-  private remaining: number;
-  private state: 'open' | 'done' | 'closed' = 'open';
-  private failure: { err: unknown } | undefined;
-
-  constructor(
-    private readonly children: KeyValueIterator<K, V>[],
-    private readonly keys: KeyEncoder<K>,
-    private readonly reverse: boolean,
-    limit: number,
-  ) {
-    this.remaining = limit;
-  }
-
-  [Symbol.iterator](): this { return this; }
-
-  next(): IteratorResult<[K, V]> {
-    if (this.state === 'closed') throw new StrataError('ITERATOR_CLOSED', 'the iterator was closed');
-    if (this.failure !== undefined) throw this.failure.err;
-    if (this.state === 'done') return DONE;
-    try {
-      const heap = this.heap ??= this.prime();
-      if (this.advance !== undefined) {
-        const head = this.advance;
-        this.advance = undefined;
-        const r = this.children[head.child].next();
-        if (r.done) {
-          const last = heap.pop()!;
-          if (heap.length > 0) { heap[0] = last; this.siftDown(0); }
-        } else {
-          head.entry = r.value;
-          head.key = this.keys.encodeKey(r.value[0]);
-          this.siftDown(0);
-        }
-      }
-      if (heap.length === 0 || this.remaining <= 0) { this.finish(); return DONE; }
-      const top = heap[0];
-      this.advance = top;
-      if (--this.remaining === 0) this.finish(); // entries are copied out: release pins now
-      return { done: false, value: top.entry };
-    } catch (err) {
-      this.failure = { err };
-      for (const c of this.children) c.close();
-      throw err;
-    }
-  }
-
-  return(): IteratorResult<[K, V]> {
-    this.close();
-    return DONE;
-  }
-
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    for (const c of this.children) c.close();
-  }
-
-  private prime(): Head<K, V>[] {
-    const heap: Head<K, V>[] = [];
-    this.children.forEach((c, child) => {
-      const r = c.next();
-      if (!r.done) heap.push({ child, entry: r.value, key: this.keys.encodeKey(r.value[0]) });
-    });
-    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.siftDownIn(heap, i);
-    return heap;
-  }
-
-  private finish(): void {
-    this.state = 'done';
-    for (const c of this.children) c.close();
-  }
-
-  private siftDown(i: number): void { this.siftDownIn(this.heap!, i); }
-
-  private siftDownIn(heap: Head<K, V>[], i: number): void {
-    const n = heap.length;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < n && this.before(heap[l], heap[m])) m = l;
-      if (r < n && this.before(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  }
-
-  /** Iteration order; equal keys (only if a key was written to a foreign partition
-   *  through partition(i)) come in partition order. */
-  private before(a: Head<K, V>, b: Head<K, V>): boolean {
-    const c = compareBytes(a.key, b.key);
-    if (c !== 0) return this.reverse ? c > 0 : c < 0;
-    return a.child < b.child;
-  }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
 }
 
 // ---- sinks and stats -------------------------------------------------------------------

@@ -588,3 +588,16 @@ describe('model-based', () => {
   modelBased(bytesFlavor, 200);
   modelBased(textFlavor, 200);
 });
+
+describe('merged order uses the stored key bytes', () => {
+  it('keys that are not valid UTF-8 under the utf8 codec still merge in byte order', async () => {
+    // 0x80 and 0xff both decode to U+FFFD, which re-encodes to ef bf bd: an order computed
+    // from re-encoded keys would put them together, not around 0xc3a9 ('é').
+    const raw = [[0x80], [0xc3, 0xa9], [0xff], [0x41]].map((b) => new Uint8Array(b));
+    const ps = await PartitionedStore.open<string, Uint8Array>({ partitions: 4, keyCodec: codecs.utf8 });
+    await ps.restore(raw.map((key, i) => ({ partition: kafkaPartition(key, 4), seq: i + 1, key, value: new Uint8Array([i]) })));
+    expect([...ps.all()].map(([, v]) => v[0])).toEqual([3, 0, 1, 2]);
+    expect([...ps.all({ reverse: true })].map(([, v]) => v[0])).toEqual([2, 1, 0, 3]);
+    await ps.close();
+  });
+});
