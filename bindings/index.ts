@@ -14,3 +14,5 @@ export { PartitionedStore } from './partitioned-store.js';
 export type { PartitionedStoreOptions, PartitionedStoreStats } from './partitioned-store.js';
 export { murmur2, kafkaPartition } from './murmur2.js';
 export type { RestoreProgress, RestoreOptions } from './restore.js';
+export { MemoryChangelog } from './memory-changelog.js';
+export { FileChangelog } from './file-changelog.js';

@@ -1,0 +1,897 @@
+// FileChangelog: a durable changelog on the local disk (Node only). docs/CHANGELOG-FORMAT.md
+// specifies every byte; in short:
+//
+//   <dir>/LOCK                        pid + token of the holder (exclusive create)
+//   <dir>/p-<partition>/<baseSeq>.log a segment, baseSeq zero-padded to 16 digits
+//   segment := header(36) record*
+//   header  := "STRATACL" | version u8 | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
+//              coversThrough u64 | crc32c(bytes 0..31) u32
+//   record  := length u32 | length ^ 0xFFFFFFFF u32 | crc32c(payload) u32 | payload
+//   payload := partition u32 | seq u64 | flags u8 (1 = tombstone) | keyLength u32 | key | value
+//
+// Invariants, per partition:
+//   (1) seqs strictly increase in append order, across segments too, so file order is seq
+//       order and a segment's name bounds the seqs it holds from below;
+//   (2) only the last segment is ever appended to, and only it may end in a torn record;
+//   (3) the bytes of a file before its append offset are whole records; a failed write is
+//       truncated away, and after an I/O error the changelog refuses further writes.
+// Threading: everything is synchronous on the caller's thread (node:fs *Sync calls), so
+// appends are ordered without locks and a reader never sees half of a write.
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
+import { StrataError, invalid } from './errors.js';
+import { checkBatch, checkFromSeq, checkPartition, type CompactionResult } from './memory-changelog.js';
+import { crc32c, crc32cView } from './crc32c.js';
+
+export interface FileChangelogOptions {
+  /** A segment is sealed when the next record would take it past this size. Default 32 MiB. */
+  segmentBytes?: number;
+  /** true: flush() fsyncs what it wrote (and new directory entries). Default false. */
+  sync?: boolean;
+}
+
+// ---- tuning ------------------------------------------------------------------------------
+const DEFAULT_SEGMENT_BYTES = 32 << 20; // open scans the last segment: ~50 ms at this size
+const WRITE_BUFFER_BYTES = 1 << 20;     // per partition: appends coalesce into writes this big
+const READ_CHUNK_BYTES = 1 << 20;       // reads are big and sequential: a syscall per ~7k records
+
+// ---- format constants (docs/CHANGELOG-FORMAT.md) ------------------------------------------
+const MAGIC = new TextEncoder().encode('STRATACL'); // no Buffer at module scope: importing stays harmless off Node
+const VERSION = 1;
+const HEADER_BYTES = 36;
+const FRAME_BYTES = 12;                  // length, lengthCheck, crc
+const PAYLOAD_FIXED = 17;                // partition, seq, flags, keyLength
+const SEGMENT_COMPACTED = 1;             // header flag
+const RECORD_TOMBSTONE = 1;              // payload flag
+const MAX_PAYLOAD = (1 << 30) - FRAME_BYTES;
+const SEGMENT_NAME = /^(\d{16})\.log$/;
+const TMP_NAME = /\.log\.tmp$/;
+const PARTITION_DIR = /^p-(\d+)$/;
+const TWO_32 = 4294967296;
+
+const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+// ---- little-endian helpers ------------------------------------------------------------------
+const rd32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+function wr32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v; b[o + 1] = v >>> 8; b[o + 2] = v >>> 16; b[o + 3] = v >>> 24;
+}
+function wrSeq(b: Uint8Array, o: number, seq: number): void {
+  wr32(b, o, seq >>> 0);
+  wr32(b, o + 4, Math.floor(seq / TWO_32));
+}
+/** A u64 that must be a safe integer; -1 when it is not. */
+function rdSeq(b: Uint8Array, o: number): number {
+  const hi = rd32(b, o + 4);
+  return hi > 0x1fffff ? -1 : hi * TWO_32 + rd32(b, o);
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+function corruption(file: string, offset: number, reason: string): StrataError {
+  return new StrataError('CORRUPTION', `changelog file ${file} at byte offset ${offset}: ${reason}`);
+}
+function ioError(what: string, cause: unknown): StrataError {
+  return new StrataError('IO_ERROR', `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+function closedError(): StrataError { return new StrataError('CLOSED', 'the changelog is closed'); }
+
+// ---- segments -------------------------------------------------------------------------------
+
+/** A segment file. Compaction replaces Segment objects, so identity tells readers it happened. */
+interface Segment {
+  readonly file: string;
+  readonly base: number;
+  /** Highest baseSeq of the segments this one replaced; base for an appended segment. */
+  readonly covers: number;
+  readonly compacted: boolean;
+}
+
+const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.log`;
+
+function encodeHeader(partition: number, base: number, covers: number, flags: number): Buffer {
+  const h = Buffer.alloc(HEADER_BYTES);
+  h.set(MAGIC, 0);
+  h[8] = VERSION;
+  h[9] = flags;
+  wr32(h, 12, partition);
+  wrSeq(h, 16, base);
+  wrSeq(h, 24, covers);
+  wr32(h, 32, crc32c(h, 0, 32));
+  return h;
+}
+
+/** Checks a header against the file it sits in; returns the reason it is bad, or null. */
+function headerProblem(h: Uint8Array, partition: number, base: number): string | null {
+  if (h.length < HEADER_BYTES) return 'the segment header is incomplete';
+  if (rd32(h, 32) !== crc32c(h, 0, 32)) return 'segment header checksum mismatch';
+  if (MAGIC.some((m, i) => h[i] !== m)) return 'not a changelog segment (bad magic)';
+  if (h[8] !== VERSION) return `unsupported segment version ${h[8]}`;
+  if ((h[9] & ~SEGMENT_COMPACTED) !== 0 || h[10] !== 0 || h[11] !== 0) return 'unknown segment flags';
+  if (rd32(h, 12) !== partition) return `segment header names partition ${rd32(h, 12)}, not ${partition}`;
+  if (rdSeq(h, 16) !== base) return `segment header base seq ${rdSeq(h, 16)} does not match the file name`;
+  if (rdSeq(h, 24) < base) return 'segment header coversThrough is below its base seq';
+  return null;
+}
+
+function readHeader(file: string): Buffer {
+  const fd = openFile(file, 'r');
+  try {
+    const h = Buffer.alloc(HEADER_BYTES);
+    let n = 0;
+    while (n < HEADER_BYTES) {
+      const got = fs.readSync(fd, h, n, HEADER_BYTES - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return h.subarray(0, n);
+  } catch (err) {
+    throw ioError(`reading ${file}`, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function openFile(file: string, flags: string): number {
+  try { return fs.openSync(file, flags); } catch (err) { throw ioError(`opening ${file}`, err); }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openFile(dir, 'r');
+  try { fs.fsyncSync(fd); } catch (err) { throw ioError(`fsync of directory ${dir}`, err); } finally { fs.closeSync(fd); }
+}
+
+/**
+ * Does an intact record (length check, bounds and checksum all good, and the partition field
+ * right) start anywhere in [from, end of file)? Decides whether damage in the last segment is
+ * a torn tail (nothing intact after it) or damage in the middle of the log.
+ */
+function intactRecordAfter(fd: number, from: number, partition: number): boolean {
+  const size = fs.fstatSync(fd).size;
+  if (size - from < FRAME_BYTES + PAYLOAD_FIXED) return false;
+  const b = Buffer.allocUnsafe(size - from);
+  let n = 0;
+  while (n < b.length) {
+    const got = fs.readSync(fd, b, n, b.length - n, from + n);
+    if (got === 0) break;
+    n += got;
+  }
+  for (let i = 0; i + FRAME_BYTES + PAYLOAD_FIXED <= n; i++) {
+    const len = rd32(b, i);
+    if (len !== (~rd32(b, i + 4) >>> 0) || len < PAYLOAD_FIXED || i + FRAME_BYTES + len > n) continue;
+    if (rd32(b, i + FRAME_BYTES) !== partition) continue;
+    if (crc32c(b, i + FRAME_BYTES, i + FRAME_BYTES + len) === rd32(b, i + 8)) return true;
+  }
+  return false;
+}
+
+/**
+ * Walks one segment's records front to back in big chunked reads, checking every checksum
+ * and field. After step() returns true, the current record's fields are valid; key and value
+ * are views of a chunk that is never reused, so records handed out stay intact (a kept key
+ * pins its chunk, ~1 MiB).
+ */
+class SegmentReader {
+  private readonly fd: number;
+  private buf: Buffer = Buffer.alloc(0);
+  private dv = viewOf(this.buf);
+  private pos = 0;             // next unread byte in buf
+  private end = 0;             // bytes of buf holding file data
+  private bufStart = 0;        // file offset of buf[0]
+  private eof = false;
+  private prevSeq = -1;
+  // the current record, after step() returned true:
+  seq = 0;
+  tombstone = false;
+  recordStart = 0;             // in buf: the frame; key and value follow the fixed fields
+  keyStart = 0;
+  keyEnd = 0;
+  recordEnd = 0;
+  /** File offset of a torn tail that ended the segment, or -1. */
+  tornAt = -1;
+
+  /** `isLast` is asked only on damage: may this segment end in a torn write? */
+  constructor(readonly file: string, readonly partition: number, readonly base: number,
+              private readonly isLast: () => boolean) {
+    this.fd = openFile(file, 'r');
+    try {
+      this.ensure(HEADER_BYTES);
+      const problem = headerProblem(this.buf.subarray(0, this.end), partition, base);
+      if (problem !== null) {
+        // In the last segment, a bad header with nothing intact after it is a crash right
+        // after the file's creation; anywhere else it is damage.
+        if (isLast() && !intactRecordAfter(this.fd, 0, partition)) {
+          this.tornAt = 0;
+          this.pos = this.end;
+          this.eof = true;
+        } else {
+          throw corruption(file, 0, problem);
+        }
+      } else {
+        this.pos = HEADER_BYTES;
+      }
+    } catch (err) {
+      fs.closeSync(this.fd);
+      throw err;
+    }
+  }
+
+  /** File offset of the next record. */
+  get offset(): number { return this.bufStart + this.pos; }
+  get buffer(): Buffer { return this.buf; }
+
+  /** Advances to the next record: false at the end of the segment (or at a torn tail). */
+  step(): boolean {
+    if (this.end - this.pos < FRAME_BYTES && !this.ensure(FRAME_BYTES)) {
+      if (this.end === this.pos) return false; // a clean end
+      return this.damage('incomplete record header');
+    }
+    const len = this.dv.getUint32(this.pos, true);
+    if (len !== (~this.dv.getUint32(this.pos + 4, true) >>> 0)) return this.damage('record length check mismatch');
+    if (len < PAYLOAD_FIXED || len > MAX_PAYLOAD) return this.damage(`record length ${len} is out of range`);
+    if (this.end - this.pos < FRAME_BYTES + len && !this.ensure(FRAME_BYTES + len)) {
+      return this.damage('record runs past the end of the file');
+    }
+    const b = this.buf, dv = this.dv, p = this.pos; // ensure() may have moved the bytes
+    const q = p + FRAME_BYTES;
+    if (crc32cView(dv, q, q + len) !== dv.getUint32(p + 8, true)) return this.damage('record checksum mismatch');
+    // Intact from here: a bad field is a writer bug or foreign data, never a torn write.
+    const at = this.bufStart + p;
+    if (dv.getUint32(q, true) !== this.partition) throw corruption(this.file, at, `record of partition ${rd32(b, q)} in partition ${this.partition}'s log`);
+    const hi = dv.getUint32(q + 8, true);
+    const seq = hi > 0x1fffff ? -1 : hi * TWO_32 + dv.getUint32(q + 4, true);
+    if (seq < 0) throw corruption(this.file, at, 'record seq is not a safe integer');
+    if (seq <= this.prevSeq || seq < this.base) throw corruption(this.file, at, `record seq ${seq} out of order`);
+    const flags = b[q + 12];
+    if ((flags & ~RECORD_TOMBSTONE) !== 0) throw corruption(this.file, at, `unknown record flags ${flags}`);
+    const keyLen = dv.getUint32(q + 13, true);
+    if (keyLen > len - PAYLOAD_FIXED) throw corruption(this.file, at, 'record key length exceeds the record');
+    const tombstone = flags === RECORD_TOMBSTONE;
+    if (tombstone && keyLen !== len - PAYLOAD_FIXED) throw corruption(this.file, at, 'tombstone with a value');
+    this.prevSeq = this.seq = seq;
+    this.tombstone = tombstone;
+    this.recordStart = p;
+    this.keyStart = q + PAYLOAD_FIXED;
+    this.keyEnd = this.keyStart + keyLen;
+    this.recordEnd = this.pos = q + len;
+    return true;
+  }
+
+  /** The current record as a ChangeRecord; key and value are views (see the class comment). */
+  record(): ChangeRecord {
+    const ab = this.buf.buffer, o = this.buf.byteOffset;
+    return {
+      partition: this.partition,
+      seq: this.seq,
+      key: new Uint8Array(ab, o + this.keyStart, this.keyEnd - this.keyStart),
+      value: this.tombstone ? null : new Uint8Array(ab, o + this.keyEnd, this.recordEnd - this.keyEnd),
+    };
+  }
+
+  close(): void { fs.closeSync(this.fd); }
+
+  /** Damage at the current record: a torn tail ends the segment; anything else throws. */
+  private damage(reason: string): false {
+    const at = this.offset;
+    if (!this.isLast()) throw corruption(this.file, at, reason);
+    if (intactRecordAfter(this.fd, at + 1, this.partition)) throw corruption(this.file, at, `${reason}, with intact records after it`);
+    this.tornAt = at;
+    this.pos = this.end;
+    this.eof = true;
+    return false;
+  }
+
+  /**
+   * Makes at least n bytes from pos available, reading as much as a chunk holds. Unread bytes
+   * move to a fresh buffer (never the old one: records handed out are views of it).
+   */
+  private ensure(n: number): boolean {
+    if (this.end - this.pos >= n) return true;
+    if (this.eof) return false;
+    const keep = this.end - this.pos;
+    const nb = Buffer.allocUnsafeSlow(Math.max(READ_CHUNK_BYTES, n));
+    this.buf.copy(nb, 0, this.pos, this.end);
+    this.bufStart += this.pos;
+    this.buf = nb;
+    this.dv = viewOf(nb);
+    this.pos = 0;
+    this.end = keep;
+    try {
+      while (this.end < nb.length) {
+        const got = fs.readSync(this.fd, nb, this.end, nb.length - this.end, this.bufStart + this.end);
+        if (got === 0) { this.eof = true; break; }
+        this.end += got;
+      }
+    } catch (err) {
+      throw ioError(`reading ${this.file}`, err);
+    }
+    return this.end - this.pos >= n;
+  }
+}
+
+// ---- one partition's log --------------------------------------------------------------------
+
+/** The segments of one partition, and the writer's state for its last one. */
+class PartitionLog {
+  /** INVARIANT: sorted by base; every one but the last is sealed. Replaced, never mutated, by compaction. */
+  segments: Segment[] = [];
+  /** Highest seq appended (written or buffered); -1 when empty. */
+  lastSeq = -1;
+  /** The segment appends go to, or null: the next append starts a new one. */
+  active: Segment | null = null;
+  fd = -1;
+  fileBytes = 0;               // bytes of the active file, all whole records (invariant 3)
+  pending: Buffer = Buffer.alloc(0);
+  pendingView = viewOf(this.pending);
+  pendingBytes = 0;            // encoded records not yet written
+  unsynced = false;            // the active file has writes not yet fsynced
+  dirUnsynced = false;         // a file was created or removed here since the last fsync
+
+  constructor(readonly partition: number, readonly dir: string) {}
+
+  isLast(s: Segment): boolean { return this.segments[this.segments.length - 1] === s; }
+}
+
+// ---- directory lock -------------------------------------------------------------------------
+
+/**
+ * Directories locked by this process (real paths): a second open in-process is LOCKED. Kept
+ * on globalThis so the ESM and CJS builds, if both get loaded, share it.
+ */
+const heldLocks: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('strata-kv/changelog-locks')] ??= new Set<string>()) as Set<string>;
+
+interface Lock { readonly file: string; readonly real: string; readonly token: string }
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Creates <dir>/LOCK. The content is written to a private file first and hard-linked into
+ * place (link fails if LOCK exists), so a LOCK is never seen half-written. A LOCK whose pid
+ * is dead is stale (a crash) and is taken over. Two processes taking over the same stale
+ * LOCK at the same moment can race; opening after a crash is not expected to be concurrent.
+ */
+function acquireLock(dir: string): Lock {
+  const real = fs.realpathSync(dir);
+  if (heldLocks.has(real)) throw new StrataError('LOCKED', `changelog directory ${dir} is already open in this process`);
+  const file = nodePath.join(dir, 'LOCK');
+  const token = randomBytes(8).toString('hex');
+  const tmp = `${file}.${process.pid}.${token}`;
+  try {
+    fs.writeFileSync(tmp, `pid ${process.pid}\ntoken ${token}\n`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fs.linkSync(tmp, file);
+        heldLocks.add(real);
+        return { file, real, token };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let holder = NaN;
+      try { holder = Number(/^pid (\d+)$/m.exec(fs.readFileSync(file, 'latin1'))?.[1]); } catch { /* gone: retry */ }
+      // Our own pid without an entry in heldLocks: a dead process that had our pid.
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new StrataError('LOCKED', `changelog directory ${dir} is open in process ${holder}`);
+      }
+      try { fs.unlinkSync(file); } catch { /* another opener took it over first */ }
+    }
+    throw new StrataError('LOCKED', `changelog directory ${dir}: could not take its LOCK`);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw ioError(`locking ${dir}`, err);
+  } finally {
+    try { fs.unlinkSync(tmp); } catch { /* best effort */ }
+  }
+}
+
+function releaseLock(lock: Lock): void {
+  heldLocks.delete(lock.real);
+  try {
+    if (fs.readFileSync(lock.file, 'latin1').includes(`token ${lock.token}`)) fs.unlinkSync(lock.file);
+  } catch { /* already gone */ }
+}
+
+// ---- the changelog --------------------------------------------------------------------------
+
+/**
+ * An append-only, checksummed changelog in a directory, one log of segments per partition.
+ * `append` buffers (and writes once the buffer is large or the current synchronous run of
+ * code ends); `flush` writes and, with `sync`, makes everything appended durable.
+ * Cost: append O(record) with no syscall per record; read one syscall per ~1 MiB; open
+ * reads the header of every segment and scans the last segment of every partition.
+ */
+export class FileChangelog implements ChangelogSink, ChangelogSource {
+  readonly dir: string;
+  private readonly segmentBytes: number;
+  private readonly sync: boolean;
+  private readonly logs = new Map<number, PartitionLog>();
+  private lock: Lock | null;
+  private closed = false;
+  /** The first I/O error of a write or fsync: afterwards writes refuse (invariant 3). */
+  private failure: StrataError | null = null;
+  private writeScheduled = false;
+  private rootUnsynced = false;
+
+  /** Opens (creating if needed) and recovers the changelog in `dir`, synchronously. */
+  constructor(dir: string | (FileChangelogOptions & { path: string }), options: FileChangelogOptions = {}) {
+    if (typeof dir === 'object' && dir !== null) { options = { ...dir, ...options }; dir = dir.path; }
+    if (typeof dir !== 'string' || dir === '') throw invalid('FileChangelog needs a directory path');
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    const { segmentBytes = DEFAULT_SEGMENT_BYTES, sync = false } = options;
+    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) throw invalid('segmentBytes must be a positive integer');
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+    this.sync = sync === true;
+    try { fs.mkdirSync(dir, { recursive: true }); } catch (err) { throw ioError(`creating ${dir}`, err); }
+    this.lock = acquireLock(dir);
+    try {
+      this.recover();
+    } catch (err) {
+      releaseLock(this.lock);
+      this.lock = null;
+      for (const log of this.logs.values()) if (log.fd >= 0) fs.closeSync(log.fd);
+      throw err instanceof StrataError ? err : ioError(`opening changelog ${dir}`, err);
+    }
+  }
+
+  static async open(dir: string | (FileChangelogOptions & { path: string }), options?: FileChangelogOptions): Promise<FileChangelog> {
+    return new FileChangelog(dir, options);
+  }
+
+  /** Buffers the records; all or nothing: a bad record rejects the whole batch. */
+  append(records: ChangeRecord[]): void {
+    this.checkWritable();
+    checkBatch(records, (p) => this.logs.get(p)?.lastSeq ?? -1);
+    for (const r of records) {
+      const size = PAYLOAD_FIXED + r.key.length + (r.value === null ? 0 : r.value.length);
+      if (size > MAX_PAYLOAD) throw new StrataError('VALUE_TOO_LARGE', `a changelog record holds at most ${MAX_PAYLOAD} bytes of key and value`);
+    }
+    try {
+      for (const r of records) this.encode(this.logFor(r.partition), r);
+    } catch (err) {
+      throw this.fail(err);
+    }
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      queueMicrotask(() => {
+        this.writeScheduled = false;
+        if (this.closed || this.failure !== null) return;
+        try { for (const log of this.logs.values()) this.writePending(log); } catch (err) { this.fail(err); }
+      });
+    }
+  }
+
+  /**
+   * The partition's records with seq ≥ fromSeq, in seq order, verified against their
+   * checksums. Each iteration sees at least every record appended before it began, and
+   * stays correct across a compaction that runs while it is in progress. Reading works
+   * after close (from the files as they were left).
+   */
+  read(partition: number, fromSeq = 0): Iterable<ChangeRecord> {
+    checkPartition(partition);
+    checkFromSeq(fromSeq);
+    return {
+      [Symbol.iterator]: (): Iterator<ChangeRecord> => {
+        const log = this.logs.get(partition);
+        if (log === undefined) return [][Symbol.iterator]();
+        if (!this.closed && this.failure === null) {
+          try { this.writePending(log); } catch (err) { throw this.fail(err); }
+        }
+        return new LogIterator(log, fromSeq);
+      },
+    };
+  }
+
+  /** Partitions that hold at least one record, ascending. */
+  partitions(): number[] {
+    return [...this.logs.values()].filter((l) => l.lastSeq >= 0).map((l) => l.partition).sort((a, b) => a - b);
+  }
+
+  /** The partition's highest seq, or 0 when it holds nothing. */
+  lastSeq(partition: number): number {
+    checkPartition(partition);
+    return Math.max(0, this.logs.get(partition)?.lastSeq ?? -1);
+  }
+
+  /** Writes what is buffered; with `sync`, fsyncs it and any new directory entries. */
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    this.checkWritable();
+    try { this.flushAll(); } catch (err) { throw this.fail(err); }
+  }
+
+  /**
+   * Key compaction of one partition or all (docs/CHANGELOG-FORMAT.md, "Compaction"): the
+   * partition's segments become one holding the latest record of each key, tombstones
+   * included, in seq order. Crash-safe (write, fsync, rename, then delete). Reads the log
+   * twice; memory: a Map entry per distinct key and a byte per record.
+   */
+  async compact(partition?: number): Promise<CompactionResult> {
+    this.checkWritable();
+    if (partition !== undefined) checkPartition(partition);
+    let before = 0, after = 0;
+    for (const log of this.logs.values()) {
+      if (partition !== undefined && log.partition !== partition) continue;
+      try {
+        const r = this.compactLog(log);
+        before += r.before;
+        after += r.after;
+      } catch (err) {
+        throw err instanceof StrataError && err.code === 'CORRUPTION' ? err : this.fail(err);
+      }
+    }
+    return { before, after };
+  }
+
+  /** Writes (and with `sync`, fsyncs) what is buffered, then releases the directory. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let error: unknown;
+    if (this.failure === null) {
+      try { this.flushAll(); } catch (err) { error = this.fail(err); }
+    }
+    this.closed = true;
+    for (const log of this.logs.values()) {
+      if (log.fd >= 0) { try { fs.closeSync(log.fd); } catch { /* nothing left to do */ } }
+      log.fd = -1;
+      log.active = null;
+    }
+    if (this.lock !== null) releaseLock(this.lock);
+    this.lock = null;
+    if (error !== undefined) throw error;
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private checkWritable(): void {
+    if (this.closed) throw closedError();
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Records the first I/O failure (later writes refuse) and returns it as a StrataError. */
+  private fail(err: unknown): StrataError {
+    const e = err instanceof StrataError ? err : ioError(`changelog ${this.dir}`, err);
+    if (e.code === 'IO_ERROR' && this.failure === null) this.failure = e;
+    return e;
+  }
+
+  private logFor(partition: number): PartitionLog {
+    let log = this.logs.get(partition);
+    if (log === undefined) {
+      const dir = nodePath.join(this.dir, `p-${partition}`);
+      fs.mkdirSync(dir, { recursive: true });
+      this.rootUnsynced = true;
+      log = new PartitionLog(partition, dir);
+      this.logs.set(partition, log);
+    }
+    return log;
+  }
+
+  /** Encodes one record into the partition's buffer, rolling the segment first if full. */
+  private encode(log: PartitionLog, r: ChangeRecord): void {
+    const key = r.key, value = r.value;
+    const keyLen = key.length, valueLen = value === null ? 0 : value.length;
+    const payload = PAYLOAD_FIXED + keyLen + valueLen;
+    const frame = FRAME_BYTES + payload;
+    const used = log.fileBytes + log.pendingBytes;
+    if (log.active === null || (used + frame > this.segmentBytes && used > HEADER_BYTES)) this.roll(log, r.seq);
+    let b = log.pending;
+    const o = log.pendingBytes;
+    if (o + frame > b.length) {
+      const nb = Buffer.allocUnsafeSlow(Math.max(o + frame, Math.min(2 * b.length, WRITE_BUFFER_BYTES * 2), 64 << 10));
+      b.copy(nb, 0, 0, o);
+      log.pending = b = nb;
+      log.pendingView = viewOf(nb);
+    }
+    const q = o + FRAME_BYTES;
+    wr32(b, o, payload);
+    wr32(b, o + 4, ~payload);
+    wr32(b, q, log.partition);
+    wrSeq(b, q + 4, r.seq);
+    b[q + 12] = value === null ? RECORD_TOMBSTONE : 0;
+    wr32(b, q + 13, keyLen);
+    b.set(key, q + PAYLOAD_FIXED);
+    if (valueLen > 0) b.set(value!, q + PAYLOAD_FIXED + keyLen);
+    log.pendingView.setUint32(o + 8, crc32cView(log.pendingView, q, q + payload), true);
+    log.pendingBytes = o + frame;
+    log.lastSeq = r.seq;
+    if (log.pendingBytes >= WRITE_BUFFER_BYTES) this.writePending(log);
+  }
+
+  /** Writes the buffer at the end of the active file; a failed write is truncated away. */
+  private writePending(log: PartitionLog): void {
+    const n = log.pendingBytes;
+    if (n === 0) return;
+    let done = 0;
+    try {
+      while (done < n) done += fs.writeSync(log.fd, log.pending, done, n - done, log.fileBytes + done);
+    } catch (err) {
+      try { fs.ftruncateSync(log.fd, log.fileBytes); } catch { /* the failure is reported below */ }
+      throw ioError(`writing ${log.active?.file}`, err);
+    }
+    log.fileBytes += n;
+    log.pendingBytes = 0;
+    log.unsynced = true;
+    if (log.pending.length > 2 * WRITE_BUFFER_BYTES) { // after a huge record: do not keep its buffer
+      log.pending = Buffer.alloc(0);
+      log.pendingView = viewOf(log.pending);
+    }
+  }
+
+  /** Seals the active segment (if any) and starts a new one whose base is `base`. */
+  private roll(log: PartitionLog, base: number): void {
+    this.seal(log);
+    const seg: Segment = { file: nodePath.join(log.dir, segmentName(base)), base, covers: base, compacted: false };
+    const fd = openFile(seg.file, 'wx');
+    log.fd = fd;
+    log.active = seg;
+    log.fileBytes = 0;
+    log.dirUnsynced = true;
+    const header = encodeHeader(log.partition, base, base, 0);
+    fs.writeSync(fd, header, 0, HEADER_BYTES, 0);
+    log.fileBytes = HEADER_BYTES;
+    log.unsynced = true;
+    log.segments = [...log.segments, seg];
+  }
+
+  /**
+   * Writes the buffer, fsyncs and closes the active segment. The fsync happens whatever
+   * `sync` says (once per segment, so it costs little): a sealed segment must be whole
+   * before its successor exists, or a machine crash could damage the middle of the log.
+   */
+  private seal(log: PartitionLog): void {
+    if (log.active === null) return;
+    this.writePending(log);
+    if (log.unsynced) fs.fdatasyncSync(log.fd);
+    fs.closeSync(log.fd);
+    log.fd = -1;
+    log.active = null;
+    log.unsynced = false;
+  }
+
+  private flushAll(): void {
+    for (const log of this.logs.values()) {
+      this.writePending(log);
+      if (!this.sync) continue;
+      if (log.unsynced && log.fd >= 0) { fs.fdatasyncSync(log.fd); log.unsynced = false; }
+      if (log.dirUnsynced) { fsyncDir(log.dir); log.dirUnsynced = false; }
+    }
+    if (this.sync && this.rootUnsynced) { fsyncDir(this.dir); this.rootUnsynced = false; }
+  }
+
+  /** Opens every partition's log: cleans up after interrupted compactions, repairs a torn tail. */
+  private recover(): void {
+    let names: string[];
+    try { names = fs.readdirSync(this.dir); } catch (err) { throw ioError(`listing ${this.dir}`, err); }
+    for (const name of names) {
+      const m = PARTITION_DIR.exec(name);
+      if (m === null) continue;
+      const partition = Number(m[1]);
+      if (partition > 0xffff_ffff || `p-${partition}` !== name) continue;
+      const log = new PartitionLog(partition, nodePath.join(this.dir, name));
+      this.recoverLog(log);
+      this.logs.set(partition, log);
+    }
+  }
+
+  private recoverLog(log: PartitionLog): void {
+    let found: { seg: Segment; problem: string | null }[] = [];
+    for (const name of fs.readdirSync(log.dir)) {
+      const file = nodePath.join(log.dir, name);
+      if (TMP_NAME.test(name)) { fs.unlinkSync(file); log.dirUnsynced = true; continue; }
+      const m = SEGMENT_NAME.exec(name);
+      if (m === null) continue;
+      const base = Number(m[1]);
+      const header = readHeader(file);
+      const problem = headerProblem(header, log.partition, base);
+      const ok = problem === null;
+      found.push({
+        seg: { file, base, covers: ok ? rdSeq(header, 24) : base, compacted: ok && (header[9] & SEGMENT_COMPACTED) !== 0 },
+        problem,
+      });
+    }
+    found.sort((a, b) => a.seg.base - b.seg.base);
+    // Input segments a compaction had replaced but not yet deleted (crash between its rename
+    // and its deletes): everything they held that matters is in the compacted file.
+    let covered = -1;
+    found = found.filter(({ seg }) => {
+      if (seg.base <= covered) { fs.unlinkSync(seg.file); log.dirUnsynced = true; return false; }
+      covered = Math.max(covered, seg.covers);
+      return true;
+    });
+    // A bad header is forgivable only in the last segment (SegmentReader decides below).
+    for (let i = 0; i < found.length - 1; i++) {
+      if (found[i].problem !== null) throw corruption(found[i].seg.file, 0, found[i].problem!);
+    }
+    log.segments = found.map((f) => f.seg);
+    // The last segment may end in a torn write: find its last intact record, cut the rest.
+    // A last segment with no record (or a torn header) is dropped, and the one before it
+    // then supplies the last seq.
+    while (log.segments.length > 0) {
+      const last = log.segments[log.segments.length - 1];
+      const r = new SegmentReader(last.file, log.partition, last.base, () => log.isLast(last));
+      let count = 0;
+      try {
+        while (r.step()) count++;
+      } finally {
+        r.close();
+      }
+      if (count === 0) {
+        fs.unlinkSync(last.file);
+        log.dirUnsynced = true;
+        log.segments = log.segments.slice(0, -1);
+        continue;
+      }
+      log.lastSeq = r.seq;
+      if (r.tornAt >= 0) {
+        const fd = openFile(last.file, 'r+');
+        try {
+          fs.ftruncateSync(fd, r.tornAt);
+          if (this.sync) fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      // Keep appending to the last segment unless compaction wrote it (a compacted file
+      // stays exactly the compaction's output, so re-compacting it alone is a no-op).
+      if (!last.compacted) {
+        log.fd = openFile(last.file, 'r+');
+        log.active = last;
+        log.fileBytes = r.tornAt >= 0 ? r.tornAt : fs.fstatSync(log.fd).size;
+      }
+      break;
+    }
+  }
+
+  private compactLog(log: PartitionLog): CompactionResult {
+    this.seal(log);
+    const inputs = log.segments;
+    if (inputs.length === 0) return { before: 0, after: 0 };
+    const last = inputs[inputs.length - 1];
+    const isLastOf = (s: Segment) => () => s === last;
+    // Pass 1: number the records in log order; mark each one a later record of its key
+    // supersedes, so pass 2 decides by ordinal without looking keys up again.
+    const latest = new Map<string, number>(); // key → ordinal of its latest record so far
+    let superseded = new Uint8Array(1 << 16);
+    let before = 0;
+    for (const s of inputs) {
+      const r = new SegmentReader(s.file, log.partition, s.base, isLastOf(s));
+      try {
+        while (r.step()) {
+          const key = r.buffer.toString('latin1', r.keyStart, r.keyEnd);
+          const prev = latest.get(key);
+          if (prev !== undefined) superseded[prev] = 1;
+          latest.set(key, before);
+          if (++before === superseded.length) {
+            const grown = new Uint8Array(2 * superseded.length);
+            grown.set(superseded);
+            superseded = grown;
+          }
+        }
+      } finally {
+        r.close();
+      }
+    }
+    if (inputs.length === 1 && inputs[0].compacted) return { before, after: before };
+    latest.clear();
+    // Pass 2: copy the survivors' frames as they are (their checksums stay valid).
+    const first = inputs[0];
+    const out: Segment = { file: first.file, base: first.base, covers: last.base, compacted: true };
+    const tmp = `${first.file}.tmp`;
+    const fd = openFile(tmp, 'w');
+    let after = 0, ordinal = 0;
+    try {
+      const buf = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+      let used = 0, fileBytes = 0;
+      const write = (src: Uint8Array, start: number, end: number): void => {
+        if (used + (end - start) > buf.length) {
+          fs.writeSync(fd, buf, 0, used, fileBytes);
+          fileBytes += used;
+          used = 0;
+        }
+        if (end - start > buf.length) {
+          fs.writeSync(fd, src, start, end - start, fileBytes);
+          fileBytes += end - start;
+        } else {
+          buf.set(src.subarray(start, end), used);
+          used += end - start;
+        }
+      };
+      write(encodeHeader(log.partition, out.base, out.covers, SEGMENT_COMPACTED), 0, HEADER_BYTES);
+      for (const s of inputs) {
+        const r = new SegmentReader(s.file, log.partition, s.base, isLastOf(s));
+        try {
+          while (r.step()) {
+            if (superseded[ordinal++] === 1) continue;
+            write(r.buffer, r.recordStart, r.recordEnd);
+            after++;
+          }
+        } finally {
+          r.close();
+        }
+      }
+      fs.writeSync(fd, buf, 0, used, fileBytes);
+      // Always fsync: the rename below destroys the input, whatever `sync` says.
+      fs.fsyncSync(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      try { fs.unlinkSync(tmp); } catch { /* best effort */ }
+      throw err;
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, out.file);
+    fsyncDir(log.dir);
+    log.segments = [out]; // readers in progress notice the new identity and re-seek by seq
+    for (const s of inputs.slice(1)) fs.unlinkSync(s.file);
+    fsyncDir(log.dir);
+    log.dirUnsynced = false;
+    return { before, after };
+  }
+}
+
+/**
+ * Iterates one partition's log from a seq. It walks the segments in order; when a segment it
+ * finished has since been replaced by compaction, it re-seeks by seq in the new list (the
+ * compacted file holds a subset of the same records, and ones it already returned are
+ * skipped by seq), so a compaction in the middle of a read neither loses nor repeats records.
+ */
+class LogIterator implements IterableIterator<ChangeRecord> {
+  private reader: SegmentReader | null = null;
+  private current: Segment | null = null;
+  private nextSeq: number;
+  private done = false;
+
+  constructor(private readonly log: PartitionLog, fromSeq: number) {
+    this.nextSeq = fromSeq;
+  }
+
+  [Symbol.iterator](): IterableIterator<ChangeRecord> { return this; }
+
+  next(): IteratorResult<ChangeRecord> {
+    while (!this.done) {
+      const r = this.reader;
+      if (r !== null) {
+        while (r.step()) {
+          if (r.seq < this.nextSeq) continue;
+          this.nextSeq = r.seq + 1;
+          return { value: r.record(), done: false };
+        }
+        r.close();
+        this.reader = null;
+      }
+      const s = this.following();
+      if (s === null) { this.done = true; break; }
+      this.current = s;
+      const log = this.log;
+      this.reader = new SegmentReader(s.file, log.partition, s.base, () => log.isLast(s));
+    }
+    return { value: undefined, done: true };
+  }
+
+  return(): IteratorResult<ChangeRecord> {
+    this.reader?.close();
+    this.reader = null;
+    this.done = true;
+    return { value: undefined, done: true };
+  }
+
+  /** The segment to read next, or null at the end of the log. */
+  private following(): Segment | null {
+    const segs = this.log.segments;
+    if (segs.length === 0) return null;
+    if (this.current !== null) {
+      const i = segs.indexOf(this.current);
+      if (i >= 0) return i + 1 < segs.length ? segs[i + 1] : null;
+    }
+    // First call, or the segment just read was compacted away: the last segment whose base
+    // is ≤ nextSeq holds the next record (seqs below it are in earlier segments).
+    let lo = 0, hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segs[mid].base <= this.nextSeq) lo = mid; else hi = mid - 1;
+    }
+    return segs[lo];
+  }
+}
