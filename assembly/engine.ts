@@ -8,7 +8,7 @@
 // Everything is synchronous: JS is single-threaded, so no lock is needed and no reader can
 // observe half of a batch.
 import { Memtable, MemtableIterator, worstCaseInsertBytes, entryTag, entryVal, entryValLen } from "./memtable";
-import { Run, runGet, found } from "./run";
+import { Run, runGet, found, noteRunId } from "./run";
 import { Version, MAX_LEVELS } from "./version";
 import { LevelIterator } from "./level-iterator";
 import { InternalIterator } from "./internal-iterator";
@@ -113,6 +113,28 @@ export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i
  * Validated whole before anything is applied, then applied with consecutive sequences.
  */
 export function writeBatch(p: usize, len: u32, count: u32): i32 {
+  let st = prepareBatch(p, len, count);
+  if (st != S.OK) return st;
+  let q = p;
+  for (let i: u32 = 0; i < count; i++) {
+    let kind = load<u8>(q);
+    let klen = load<u32>(q + 1);
+    let vlen = load<u32>(q + 5);
+    let kp = q + 9;
+    applyOne(kp, klen, kind, kp + klen, vlen);
+    q = kp + <usize>klen + <usize>vlen;
+  }
+  afterWrite();
+  return S.OK;
+}
+
+/**
+ * Validates a batch image and reserves the memtable bytes it needs, applying nothing.
+ * After OK, writeBatch of the same image cannot fail: a store with a write-ahead log
+ * prepares, appends the batch to the log, then applies it, so the log never holds a write
+ * the engine refused.
+ */
+export function prepareBatch(p: usize, len: u32, count: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   let end = p + <usize>len;
   let q = p;
@@ -131,16 +153,6 @@ export function writeBatch(p: usize, len: u32, count: u32): i32 {
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
   if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
-  q = p;
-  for (let i: u32 = 0; i < count; i++) {
-    let kind = load<u8>(q);
-    let klen = load<u32>(q + 1);
-    let vlen = load<u32>(q + 5);
-    let kp = q + 9;
-    applyOne(kp, klen, kind, kp + klen, vlen);
-    q = kp + <usize>klen + <usize>vlen;
-  }
-  afterWrite();
   return S.OK;
 }
 
@@ -314,7 +326,14 @@ export function iteratorCount(): i32 { return iterators.length - freeHandles.len
 
 // ---- flush and compaction --------------------------------------------------------------
 
+/** Changes whenever a new Version is installed: the host compares it after a call to learn
+ *  that runs were added or removed (and must be written to or deleted from disk). */
+export let versionStamp: u32 = 0;
+/** Every write with a sequence <= flushedSeq is in a run (none is only in the memtable). */
+export let flushedSeq: u64 = 0;
+
 function install(nv: Version): void {
+  versionStamp++;
   let old = version;
   version = nv;
   old.unref();
@@ -323,13 +342,14 @@ function install(nv: Version): void {
 /** Turns the memtable into a level-0 run (then compacts if enabled). */
 export function flush(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
-  if (mem.entries == 0) return S.OK;
+  if (mem.entries == 0) { flushedSeq = lastSeq; return S.OK; }
   let fresh = new Memtable(config.memtableBytes);
   if (!fresh.init()) return S.OUT_OF_MEMORY;
   let out = mergeInto(new MemtableIterator(mem), config.compaction, smallestSnapshot(), null, 0, false);
   let runs = out.runs;
   if (runs == null) { fresh.refs = 1; fresh.unref(); return S.OUT_OF_MEMORY; }
   install(replaceRuns(version, new Array<Run>(), runs, 0));
+  flushedSeq = lastSeq;
   counters.flushes++;
   counters.bytesFlushed += out.bytes;
   let old = mem;
@@ -449,3 +469,32 @@ export function compactAll(): i32 {
 }
 
 export function memoryInUse(): u64 { return memoryAllocated(); }
+
+// ---- recovery ----------------------------------------------------------------------------
+
+/** The run with file number `id` in the current version, or null. */
+export function findRunById(id: u32): Run | null {
+  let v = version;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) if (unchecked(runs[i]).id == id) return unchecked(runs[i]);
+  }
+  return null;
+}
+
+/** Adds an imported run to `level`: level 0 at the end (the host imports level 0 newest
+ *  first), deeper levels in key order. REQUIRES: recovery, before any write. */
+export function addRecoveredRun(run: Run, level: i32): void {
+  noteRunId(run.id);
+  let nv = version.clone();
+  run.ref();
+  if (level == 0) unchecked(nv.levels[0]).push(run);
+  else nv.insertSorted(level, run);
+  install(nv);
+}
+
+/** Sets the last sequence after the runs are imported: writes up to `seq` are in them. */
+export function setRecoveredSeq(seq: u64): void {
+  lastSeq = seq;
+  flushedSeq = seq;
+}

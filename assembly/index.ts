@@ -7,6 +7,8 @@ import * as S from "./status";
 import { KIND_PUT, KIND_DELETE } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { MAX_LEVELS } from "./version";
+import { runImageSize, writeRunImage, readRunImage, corruptWhat, corruptAt } from "./run-file";
+import { peekRunId } from "./run";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64. */
 const RESULT: usize = memory.data(16, 8);
@@ -73,6 +75,9 @@ function lastSeqResult(st: i32): i32 {
 export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_PUT, vp, vl)); }
 export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
 export function write_batch(p: usize, len: u32, count: u32): i32 { return lastSeqResult(E.writeBatch(p, len, count)); }
+
+/** Validates a batch image and reserves its memory without applying it (see prepareBatch). */
+export function prepare_batch(p: usize, len: u32, count: u32): i32 { return E.prepareBatch(p, len, count); }
 
 /** Applies changelog records with their own sequences; RESULT +0 = records applied (u32),
  *  +8 = last sequence. Records at or below the last sequence are skipped. */
@@ -183,4 +188,61 @@ export function stats(): void {
     store<f64>(base, <f64>entries, 8);
     store<f64>(base, <f64>v.levelBytes(l), 16);
   }
+}
+
+// ---- persistence (docs/FORMAT.md) --------------------------------------------------------
+
+export function version_stamp(): u32 { return E.versionStamp; }
+export function flushed_seq(): f64 { return <f64>E.flushedSeq; }
+export function next_run_id(): u32 { return peekRunId(); }
+
+/** Writes the current version's runs as { level u32, id u32 } pairs at out (cap pairs at
+ *  most); returns how many there are (the host retries with more room when larger). */
+export function version_runs(out: usize, cap: u32): u32 {
+  let v = E.version;
+  let n: u32 = 0;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) {
+      if (n < cap) { store<u32>(out + (<usize>n << 3), <u32>l); store<u32>(out + (<usize>n << 3), unchecked(runs[i]).id, 4); }
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Size in bytes of the file image of run `id` (0 when no such run is live). */
+export function run_image_size(id: u32): f64 {
+  let r = E.findRunById(id);
+  return r == null ? 0 : <f64>runImageSize(r);
+}
+
+/** Writes the file image of run `id` at out; NOT_FOUND when no such run is live. */
+export function run_image(id: u32, out: usize): i32 {
+  let r = E.findRunById(id);
+  if (r == null) return S.NOT_FOUND;
+  writeRunImage(r, out);
+  return S.OK;
+}
+
+/** Imports a run file image at (p, len) as run `id` into `level`. CORRUPTION leaves
+ *  RESULT +0 = what (run-file.ts CORRUPT_*) and +8 = the offset in the image. */
+export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
+  if (level < 0 || level >= MAX_LEVELS || !(len >= 0)) return S.INVALID_ARGUMENT;
+  let run = readRunImage(p, <u64>len, id);
+  if (run == null) {
+    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
+    store<u32>(RESULT, <u32>corruptWhat);
+    store<f64>(RESULT, <f64>corruptAt, 8);
+    return S.CORRUPTION;
+  }
+  E.addRecoveredRun(run, level);
+  return S.OK;
+}
+
+/** After importing runs: the last sequence they hold (the manifest's flushedSeq). */
+export function recover_seq(seq: f64): i32 {
+  if (!(seq >= 0) || seq != Math.floor(seq) || seq > 9007199254740991) return S.INVALID_ARGUMENT;
+  E.setRecoveredSeq(<u64>seq);
+  return S.OK;
 }

@@ -14,6 +14,13 @@ import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 
+/** The number the next new run gets: its file number when the store has a directory.
+ *  Recovery raises it above every imported run's number (noteRunId). */
+let nextRunId: u32 = 1;
+export function noteRunId(id: u32): void { if (id >= nextRunId) nextRunId = id + 1; }
+export function takeRunId(): u32 { return nextRunId++; }
+export function peekRunId(): u32 { return nextRunId; }
+
 export class Run {
   id: u32 = 0;
   blockPtr: usize[] = [];
@@ -179,6 +186,7 @@ export class RunBuilder {
     run.bloom = buildBloom(hashes, this.bitsPerKey);
     if (run.largest == 0 || run.bloom == 0) { this.failed = true; run.refs = 1; run.unref(); return null; }
     run.bytes += <u64>run.bloomSize + 64;
+    run.id = takeRunId();
     return run;
   }
 

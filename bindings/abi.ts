@@ -64,6 +64,16 @@ export interface EngineExports {
   flush(): number;
   compact(): number;
   stats(): void;
+  // persistence (docs/FORMAT.md)
+  prepare_batch(p: number, len: number, count: number): number;
+  version_stamp(): number;
+  flushed_seq(): number;
+  next_run_id(): number;
+  version_runs(out: number, cap: number): number;
+  run_image_size(id: number): number;
+  run_image(id: number, out: number): number;
+  run_import(p: number, len: number, level: number, id: number): number;
+  recover_seq(seq: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

@@ -1,0 +1,203 @@
+// The run file image (docs/FORMAT.md, "Run file"): a run's data blocks end to end, an index
+// block, a bloom block and a 48-byte footer. `writeRunImage` lays a run out for the host to
+// write to a file; `readRunImage` rebuilds a run from such an image, checking every
+// checksum and every structural bound first, so a damaged or hostile file yields
+// CORRUPTION with an offset, never an out-of-bounds read or a trap.
+import { Run } from "./run";
+import { BLOCK_TRAILER } from "./block";
+import { crc32c, readVarint32, varintValue, compareBytes } from "./bytes";
+import { compareInternal } from "./internal-key";
+import { budgetAlloc } from "./memory-budget";
+
+export const FOOTER_BYTES: u32 = 48;
+const MAGIC: u32 = 0x53524e31;
+const FORMAT_VERSION: u16 = 1;
+
+/** Why an image was refused, with where (`corruptAt`, a byte offset in the image). */
+export const CORRUPT_FOOTER: i32 = 1;
+export const CORRUPT_INDEX: i32 = 2;
+export const CORRUPT_BLOOM: i32 = 3;
+export const CORRUPT_BLOCK: i32 = 4;
+export const CORRUPT_ORDER: i32 = 5;
+export let corruptWhat: i32 = 0;
+export let corruptAt: u64 = 0;
+
+function fail(what: i32, at: u64): Run | null {
+  corruptWhat = what;
+  corruptAt = at;
+  return null;
+}
+
+function indexBytes(run: Run): u64 {
+  let n: u64 = 8;
+  for (let i = 0; i < run.blockCount(); i++) n += 24 + <u64>unchecked(run.lastKeyLen[i]);
+  return n;
+}
+
+export function runImageSize(run: Run): u64 {
+  let n: u64 = 0;
+  for (let i = 0; i < run.blockCount(); i++) n += <u64>unchecked(run.blockLen[i]);
+  return n + indexBytes(run) + <u64>run.bloomSize + 4 + FOOTER_BYTES;
+}
+
+/** Writes the image of `run` at `out` (runImageSize(run) bytes). */
+export function writeRunImage(run: Run, out: usize): void {
+  let p = out;
+  let nb = run.blockCount();
+  let offsets = new Array<u64>(nb);
+  for (let i = 0; i < nb; i++) {
+    let len = unchecked(run.blockLen[i]);
+    unchecked(offsets[i] = <u64>(p - out));
+    memory.copy(p, unchecked(run.blockPtr[i]), len);
+    p += len;
+  }
+  let indexOffset = <u64>(p - out);
+  let index = p;
+  for (let i = 0; i < nb; i++) {
+    let kl = unchecked(run.lastKeyLen[i]);
+    store<u64>(p, unchecked(offsets[i]));
+    store<u32>(p, unchecked(run.blockLen[i]), 8);
+    store<u64>(p, unchecked(run.lastTag[i]), 12);
+    store<u32>(p, kl, 20);
+    memory.copy(p + 24, unchecked(run.lastKeyPtr[i]), kl);
+    p += 24 + <usize>kl;
+  }
+  store<u32>(p, <u32>nb);
+  store<u32>(p, crc32c(index, <u32>(p + 4 - index)), 4);
+  p += 8;
+  let bloomOffset = <u64>(p - out);
+  memory.copy(p, run.bloom, run.bloomSize);
+  store<u32>(p + run.bloomSize, crc32c(p, <u32>run.bloomSize));
+  p += run.bloomSize + 4;
+  store<u64>(p, indexOffset);
+  store<u32>(p, <u32>(bloomOffset - indexOffset), 8);
+  store<u64>(p, bloomOffset, 12);
+  store<u32>(p, <u32>(run.bloomSize + 4), 20);
+  store<u64>(p, run.entries, 24);
+  store<u64>(p, run.tombstones, 32);
+  store<u16>(p, FORMAT_VERSION, 40);
+  store<u16>(p, 0, 42);
+  store<u32>(p, MAGIC, 44);
+}
+
+/** Checks one data block's structure: offsets inside the entry area, every entry inside
+ *  its block, entries in strictly increasing internal-key order across the whole run.
+ *  `prev*` carry the previous entry across blocks. Returns 0 or a CORRUPT_* code. */
+let prevKey: usize = 0;
+let prevLen: u32 = 0;
+let prevTag: u64 = 0;
+let hasPrev = false;
+
+function checkBlock(b: usize, len: u32): i32 {
+  if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
+  let n = load<u32>(b + len - BLOCK_TRAILER);
+  if (n == 0 || <u64>n * 4 + <u64>BLOCK_TRAILER > <u64>len) return CORRUPT_BLOCK;
+  let entriesEnd = b + len - BLOCK_TRAILER - (<usize>n << 2);
+  for (let i: u32 = 0; i < n; i++) {
+    let off = <usize>load<u32>(entriesEnd + (<usize>i << 2));
+    let e = b + off;
+    if (e + 10 > entriesEnd) return CORRUPT_BLOCK; // tag + two one-byte varints at least
+    let tag = load<u64>(e);
+    let q = readVarint32(e + 8);
+    let kl = varintValue;
+    if (q >= entriesEnd) return CORRUPT_BLOCK;
+    q = readVarint32(q);
+    let vl = varintValue;
+    if (<u64>q + <u64>kl + <u64>vl > <u64>entriesEnd) return CORRUPT_BLOCK;
+    if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
+    prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
+  }
+  return 0;
+}
+
+/**
+ * Rebuilds a run from the image at (p, len), copying it into per-block allocations.
+ * Returns null on damage (corruptWhat / corruptAt say what and where) or when memory is
+ * refused (corruptWhat = 0).
+ */
+export function readRunImage(p: usize, len: u64, id: u32): Run | null {
+  corruptWhat = 0;
+  if (len < <u64>FOOTER_BYTES) return fail(CORRUPT_FOOTER, 0);
+  let f = p + <usize>(len - FOOTER_BYTES);
+  let footerAt = len - FOOTER_BYTES;
+  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION) return fail(CORRUPT_FOOTER, footerAt);
+  let indexOffset = load<u64>(f);
+  let indexLen = <u64>load<u32>(f, 8);
+  let bloomOffset = load<u64>(f, 12);
+  let bloomLen = <u64>load<u32>(f, 20);
+  if (indexLen < 8 || indexOffset + indexLen != bloomOffset || bloomLen < 5 || bloomOffset + bloomLen != footerAt) {
+    return fail(CORRUPT_FOOTER, footerAt);
+  }
+  let index = p + <usize>indexOffset;
+  if (crc32c(index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) return fail(CORRUPT_INDEX, indexOffset);
+  let bloom = p + <usize>bloomOffset;
+  let bloomSize = <usize>bloomLen - 4;
+  if (crc32c(bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) return fail(CORRUPT_BLOOM, bloomOffset);
+
+  let nb = load<u32>(index + <usize>indexLen - 8);
+  let run = new Run();
+  run.id = id;
+  run.refs = 1; // dropped below on failure, which frees what was copied so far
+  run.entries = load<u64>(f, 24);
+  run.tombstones = load<u64>(f, 32);
+  hasPrev = false;
+  let q = index;
+  let indexEnd = index + <usize>indexLen - 8;
+  let expectOffset: u64 = 0;
+  for (let i: u32 = 0; i < nb; i++) {
+    if (q + 24 > indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index)); }
+    let off = load<u64>(q);
+    let blen = load<u32>(q, 8);
+    let lastTag = load<u64>(q, 12);
+    let kl = load<u32>(q, 20);
+    if (q + 24 + <usize>kl > indexEnd || off != expectOffset || off + <u64>blen > indexOffset) {
+      run.unref();
+      return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index));
+    }
+    let src = p + <usize>off;
+    if (blen < BLOCK_TRAILER || crc32c(src, blen - 4) != load<u32>(src + blen - 4)) { run.unref(); return fail(CORRUPT_BLOCK, off); }
+    let st = checkBlock(src, blen);
+    if (st != 0) { run.unref(); return fail(st, off); }
+    // The index's last key must be the block's last entry (prevKey after checkBlock).
+    if (lastTag != prevTag || compareBytes(q + 24, kl, prevKey, prevLen) != 0) {
+      run.unref();
+      return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index));
+    }
+    let b = budgetAlloc(blen);
+    if (b == 0) { run.unref(); return null; }
+    memory.copy(b, src, blen);
+    run.blockPtr.push(b);
+    run.blockLen.push(blen);
+    run.lastKeyPtr.push(b + (prevKey - src));
+    run.lastKeyLen.push(prevLen);
+    run.lastTag.push(lastTag);
+    run.bytes += <u64>blen + <u64>prevLen + 16;
+    if (i == 0) {
+      let c = src + <usize>load<u32>(src + blen - BLOCK_TRAILER - (<usize>load<u32>(src + blen - BLOCK_TRAILER) << 2));
+      let k = readVarint32(c + 8);
+      let fkl = varintValue;
+      k = readVarint32(k);
+      run.smallest = copyOf(k, fkl);
+      run.smallestLen = fkl;
+      if (run.smallest == 0) { run.unref(); return null; }
+    }
+    expectOffset = off + <u64>blen;
+    q += 24 + <usize>kl;
+  }
+  if (nb == 0 || expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
+  run.largest = copyOf(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
+  run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
+  run.bloom = budgetAlloc(bloomSize);
+  run.bloomSize = bloomSize;
+  if (run.largest == 0 || run.bloom == 0) { run.unref(); return null; }
+  memory.copy(run.bloom, bloom, bloomSize);
+  run.bytes += <u64>bloomSize + 64;
+  run.refs = 0; // the caller's Version takes the first reference
+  return run;
+}
+
+function copyOf(p: usize, len: u32): usize {
+  let c = budgetAlloc(len == 0 ? 1 : len);
+  if (c != 0) memory.copy(c, p, len);
+  return c;
+}
