@@ -27,7 +27,8 @@ const CHUNK_BYTES = 1 << 20;
 const CHUNK_RECORDS = 4096;
 
 export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
-                                  options: RestoreOptions, checkOpen: () => void): Promise<RestoreProgress> {
+                                  options: RestoreOptions, checkOpen: () => void,
+                                  applied?: (image: Uint8Array, count: number, firstSeq: number) => void): Promise<RestoreProgress> {
   const isAsync = source != null && typeof (source as AsyncIterable<ChangeRecord>)[Symbol.asyncIterator] === 'function';
   if (!isAsync && (source == null || typeof (source as Iterable<ChangeRecord>)[Symbol.iterator] !== 'function')) {
     throw invalid('restore expects an iterable or async iterable of change records');
@@ -44,7 +45,7 @@ export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord>
   const apply = () => {
     if (chunk.length === 0) return;
     checkOpen(); // an async source may have yielded while the store was closed
-    applyChunk(engine, chunk, chunkBytes, progress);
+    applyChunk(engine, chunk, chunkBytes, progress, applied);
     chunk = [];
     chunkBytes = 0;
     progress.recordsPerSecond = progress.records / Math.max((performance.now() - started) / 1000, 1e-9);
@@ -67,7 +68,9 @@ export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord>
   return progress;
 }
 
-function applyChunk(engine: Engine, chunk: ChangeRecord[], size: number, progress: RestoreProgress): void {
+/** Applies one chunk; `applied` then sees its image (a store with a log records it). */
+function applyChunk(engine: Engine, chunk: ChangeRecord[], size: number, progress: RestoreProgress,
+                    applied?: (image: Uint8Array, count: number, firstSeq: number) => void): void {
   const base = engine.reserve(size);
   const view = engine.view;
   const u8 = engine.u8;
@@ -90,6 +93,7 @@ function applyChunk(engine: Engine, chunk: ChangeRecord[], size: number, progres
     throw statusError(st, 'restore');
   }
   progress.applied += engine.view.getUint32(engine.resultPtr, true);
+  applied?.(engine.u8.subarray(base, base + size), chunk.length, chunk[0].seq);
 }
 
 function checkRecord(r: ChangeRecord, index: number): void {

@@ -10,6 +10,7 @@ import type { ChangeRecord, ChangelogSink } from './changelog.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
 import { restoreInto, type RestoreOptions, type RestoreProgress } from './restore.js';
+import { Persistence } from './persistence.js';
 
 export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
 export interface RangeOptions { reverse?: boolean; limit?: number }
@@ -41,9 +42,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly snapshots = new Set<StoreSnapshot<K, V>>();
   private listenerErrors = 0;
   private closed = false;
+  /** The directory side (log, run files, manifest) of a store opened with `path`. */
+  private readonly disk: Persistence | undefined;
 
-  private constructor(engine: Engine, options: StoreOptions<K, V>) {
+  private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Persistence | undefined) {
     this.engine = engine;
+    this.disk = disk;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.partitionNo = options.partition ?? 0;
@@ -53,9 +57,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-    if (options.path !== undefined) {
-      throw new StrataError('INVALID_ARGUMENT', 'on-disk stores (options.path) are not available yet; omit path for an in-memory store');
+    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+      throw invalid('path must be a non-empty string (a directory)');
     }
+    if (options.sync !== undefined && typeof options.sync !== 'boolean') throw invalid('sync must be a boolean');
     for (const [name, c] of [['keyCodec', options.keyCodec], ['valueCodec', options.valueCodec]] as const) {
       if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
         throw invalid(`${name} must have encode and decode functions`);
@@ -70,7 +75,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
       t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
     if (st !== Status.OK) throw statusError(st, 'engine init');
-    return new Store<K, V>(engine, options);
+    const disk = options.path === undefined ? undefined : Persistence.open(options.path, engine, options.sync === true);
+    return new Store<K, V>(engine, options, disk);
   }
 
   // ---- reads ---------------------------------------------------------------------------
@@ -132,6 +138,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     const k = this.encodeKey(key);
     const v = this.encodeValue(value);
+    if (this.disk) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
     const e = this.engine;
     const p = e.reserve(k.length + v.length);
     const u8 = e.u8;
@@ -145,6 +152,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   delete(key: K): void {
     this.checkOpen();
     const k = this.encodeKey(key);
+    if (this.disk) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
     const e = this.engine;
     const p = e.reserve(k.length);
     e.u8.set(k, p);
@@ -187,6 +195,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     checkVersion(expected);
     const k = this.encodeKey(key);
     const v = this.encodeValue(value);
+    if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
     const e = this.engine;
     const p = e.reserve(k.length + v.length);
     const u8 = e.u8;
@@ -203,6 +212,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     checkVersion(expected);
     const k = this.encodeKey(key);
+    if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
     const e = this.engine;
     const p = e.reserve(k.length);
     e.u8.set(k, p);
@@ -235,7 +245,15 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
                 options?: RestoreOptions): Promise<RestoreProgress> {
     this.checkOpen();
-    return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
+    const disk = this.disk;
+    if (!disk) return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
+    disk.checkWritable();
+    const progress = await restoreInto(this.engine, source, options ?? {}, () => this.checkOpen(), (image, count, firstSeq) => {
+      disk.logRestore(image, count, firstSeq);
+      disk.afterChange();
+    });
+    disk.flush(); // a restore is durable when it resolves
+    return progress;
   }
 
   // ---- maintenance ---------------------------------------------------------------------
@@ -244,13 +262,16 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush');
+    this.disk?.flush();
     for (const s of this.sinks) await s.flush?.();
   }
 
   async compact(): Promise<void> {
     this.checkOpen();
+    this.disk?.checkWritable();
     const st = this.engine.x.compact();
     if (st !== Status.OK) throw statusError(st, 'compact');
+    this.disk?.afterChange();
   }
 
   stats(): StoreStats {
@@ -267,6 +288,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.iterators.clear();
     this.snapshots.clear();
     this.listeners.clear();
+    if (this.disk) {
+      this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
+      this.disk.close();
+    }
     for (const s of this.sinks) {
       await s.flush?.();
       await s.close?.();
@@ -362,9 +387,27 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       u8.set(op.value, p + 9 + op.key.length);
       p += 9 + op.key.length + op.value.length;
     }
+    const disk = this.disk;
+    if (disk) {
+      disk.checkWritable();
+      const prepared = e.x.prepare_batch(base, size, ops.length);
+      if (prepared !== Status.OK) throw statusError(prepared, 'batch write');
+      disk.logBatch(e.u8.subarray(base, base + size), ops.length);
+    }
     const st = e.x.write_batch(base, size, ops.length);
     if (st !== Status.OK) throw statusError(st, 'batch write');
-    this.committed(ops, e.resultSeq());
+    const lastSeq = e.resultSeq();
+    disk?.afterChange();
+    this.committed(ops, lastSeq);
+  }
+
+  /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
+   *  logged write path (single-threaded, so nothing can come between the two). */
+  private durableIfVersion(k: Uint8Array, expected: number, op: EncodedOp): boolean {
+    const current = this.lookup(k, NOW) === Status.OK ? this.engine.resultSeq() : 0;
+    if (current !== expected) return false;
+    this.applyBatch([op]);
+    return true;
   }
 
   /** Runs the changelog hook for a commit whose last sequence is `lastSeq`. */

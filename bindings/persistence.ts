@@ -1,0 +1,255 @@
+// The on-disk side of a Store opened with `path` (docs/FORMAT.md): recovery at open, the
+// write-ahead log on every write, and writing run files and the manifest whenever the
+// engine's set of runs changes.
+//
+// Write path: the engine validates and reserves memory for a batch (prepare_batch), the
+// batch is appended to the log, then applied; so the log never holds a write the engine
+// refused, and an acknowledged write is in the log (fsynced first with `sync`).
+// Flush path: after any engine call the engine's version stamp is compared; when runs came
+// or went, new runs are written as files and fsynced, the manifest is replaced atomically,
+// and only then are obsolete run files and fully flushed logs deleted. Runs live in linear
+// memory, so no reader ever needs a file: deleting one once the manifest no longer lists it
+// is safe whatever iterators or snapshots are open.
+// INVARIANT: every run the manifest lists is durable in its file; every write with a
+// sequence above the manifest's flushedSeq that was acknowledged is in a log numbered at or
+// above the manifest's `log`.
+import { mkdirSync, readdirSync, readFileSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Status, statusError, type Engine } from './abi.js';
+import { StrataError } from './errors.js';
+import { io } from './io-error.js';
+import { acquireLock } from './lock-file.js';
+import { readManifest, writeManifest, syncDir, type Manifest } from './manifest.js';
+import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE } from './wal.js';
+
+const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
+const fileName = (n: number, ext: string) => `${String(n).padStart(6, '0')}.${ext}`;
+const numbered = (name: string, ext: string) => {
+  const m = new RegExp(`^(\\d{6,})\\.${ext}$`).exec(name);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** Deletes a file; one already gone is fine (recovery may meet files persist removed). */
+function remove(dir: string, name: string): void {
+  io('delete', join(dir, name), () => {
+    try { unlinkSync(join(dir, name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+  });
+}
+
+export class Persistence {
+  private wal!: WalWriter;
+  private stamp = -1;
+  /** Run file numbers that are durable in the directory. */
+  private readonly onDisk = new Set<number>();
+  private releaseLock: () => void;
+  /** Set by the first I/O failure: from then on writes are refused until reopen. */
+  failure: StrataError | undefined;
+
+  private constructor(readonly dir: string, private readonly engine: Engine, private readonly sync: boolean, releaseLock: () => void) {
+    this.releaseLock = releaseLock;
+  }
+
+  /** Opens (creating if needed) the directory, takes its lock and recovers its state into
+   *  the freshly initialised `engine`. */
+  static open(dir: string, engine: Engine, sync: boolean): Persistence {
+    io('create directory', dir, () => mkdirSync(dir, { recursive: true }));
+    const release = acquireLock(dir);
+    const p = new Persistence(dir, engine, sync, release);
+    try {
+      p.recover();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return p;
+  }
+
+  // ---- the write path ------------------------------------------------------------------
+
+  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
+  logBatch(image: Uint8Array, count: number): void {
+    this.checkWritable();
+    const first = this.engine.x.last_seq() + 1;
+    this.guard(() => this.wal.append(WAL_BATCH, first, count, first + count - 1, image));
+  }
+
+  /** Logs a restore chunk that the engine has just applied. */
+  logRestore(image: Uint8Array, count: number, firstSeq: number): void {
+    this.checkWritable();
+    this.guard(() => this.wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
+  }
+
+  /** After any engine call that may have flushed or compacted: puts new runs on disk. */
+  afterChange(): void {
+    if (this.engine.x.version_stamp() !== this.stamp) this.guard(() => this.persist());
+  }
+
+  /** Makes every acknowledged write durable (the engine has flushed the memtable first). */
+  flush(): void {
+    this.checkWritable();
+    this.guard(() => { this.persist(); this.wal.flush(); });
+  }
+
+  close(): void {
+    try {
+      if (this.failure === undefined) this.flush();
+    } finally {
+      try { this.wal.discard(); } catch { /* closing is best effort after a failure */ }
+      this.releaseLock();
+    }
+  }
+
+  checkWritable(): void {
+    if (this.failure) {
+      throw new StrataError('IO_ERROR', `the store is read-only after an I/O failure (${this.failure.message}); reopen it`, { cause: this.failure });
+    }
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StrataError && err.code === 'IO_ERROR') this.failure ??= err;
+      throw err;
+    }
+  }
+
+  // ---- run files and the manifest ------------------------------------------------------
+
+  private persist(): void {
+    const x = this.engine.x;
+    const stamp = x.version_stamp();
+    const levels = this.currentLevels();
+    const live = new Set(levels.flat());
+    for (const id of live) if (!this.onDisk.has(id)) this.writeRun(id);
+    const flushedSeq = x.flushed_seq();
+    let oldLog: WalWriter | undefined;
+    if (flushedSeq >= this.wal.lastSeq && this.wal.lastSeq > 0) {
+      // Everything logged is in runs now: writes go to a new log, the old one goes.
+      oldLog = this.wal;
+      this.wal = new WalWriter(join(this.dir, fileName(oldLog.number + 1, 'wal')), oldLog.number + 1, this.sync);
+    }
+    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.wal.number, levels });
+    for (const id of [...this.onDisk]) {
+      if (live.has(id)) continue;
+      remove(this.dir, fileName(id, 'run'));
+      this.onDisk.delete(id);
+    }
+    if (oldLog) {
+      oldLog.discard();
+      remove(this.dir, fileName(oldLog.number, 'wal'));
+    }
+    this.stamp = stamp;
+  }
+
+  private writeRun(id: number): void {
+    const e = this.engine;
+    const size = e.x.run_image_size(id);
+    const p = e.reserve(size);
+    const st = e.x.run_image(id, p);
+    if (st !== Status.OK) throw statusError(st, `run ${id} image`);
+    const file = join(this.dir, fileName(id, 'run'));
+    const u8 = e.u8;
+    io('write', file, () => {
+      const fd = openSync(file, 'w');
+      try {
+        let off = 0;
+        while (off < size) off += writeSync(fd, u8, p + off, size - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    this.onDisk.add(id);
+  }
+
+  /** The engine's current runs as the manifest lists them. */
+  private currentLevels(): number[][] {
+    const e = this.engine;
+    let cap = 256;
+    for (;;) {
+      const out = e.reserve(cap * 8);
+      const n = e.x.version_runs(out, cap);
+      if (n > cap) { cap = n; continue; }
+      const levels: number[][] = Array.from({ length: 7 }, () => []);
+      const v = e.view;
+      for (let i = 0; i < n; i++) levels[v.getUint32(out + i * 8, true)].push(v.getUint32(out + i * 8 + 4, true));
+      return levels;
+    }
+  }
+
+  // ---- recovery --------------------------------------------------------------------------
+
+  private recover(): void {
+    const names = io('list', this.dir, () => readdirSync(this.dir));
+    const manifest = readManifest(this.dir);
+    if (!manifest) {
+      const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
+      if (stray) throw new StrataError('CORRUPTION', `${this.dir} has ${stray} but no MANIFEST`);
+    } else {
+      this.importRuns(manifest);
+    }
+    const x = this.engine.x;
+    const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
+    const firstLog = manifest?.log ?? 0;
+    for (const n of logs) {
+      const file = join(this.dir, fileName(n, 'wal'));
+      if (n >= firstLog) replayWal(file, (r) => this.replay(file, r));
+    }
+    // Recovery ends with everything in run files and a fresh, empty log.
+    const st = x.flush();
+    if (st !== Status.OK) throw statusError(st, 'flush after recovery');
+    const next = Math.max(firstLog, ...logs, 0) + 1;
+    this.wal = new WalWriter(join(this.dir, fileName(next, 'wal')), next, this.sync);
+    syncDir(this.dir);
+    this.persist();
+    for (const n of logs) remove(this.dir, fileName(n, 'wal'));
+    for (const name of names) {
+      const id = numbered(name, 'run');
+      if (id !== undefined && !this.onDisk.has(id)) remove(this.dir, name); // never listed: a crash's leftover
+    }
+    remove(this.dir, 'MANIFEST.tmp');
+  }
+
+  private importRuns(m: Manifest): void {
+    const e = this.engine;
+    m.levels.forEach((ids, level) => {
+      for (const id of ids) {
+        const file = join(this.dir, fileName(id, 'run'));
+        if (!existsSync(file)) throw new StrataError('CORRUPTION', `${file}: listed in the MANIFEST but missing`);
+        const bytes = io('read', file, () => readFileSync(file));
+        const p = e.reserve(bytes.length);
+        e.u8.set(bytes, p);
+        const st = e.x.run_import(p, bytes.length, level, id);
+        if (st === Status.CORRUPTION) {
+          const v = e.view;
+          const what = CORRUPTION_WHAT[v.getUint32(e.resultPtr, true)] ?? 'damaged';
+          throw new StrataError('CORRUPTION', `${file} at offset ${v.getFloat64(e.resultPtr + 8, true)}: ${what}`);
+        }
+        if (st !== Status.OK) throw statusError(st, `import of ${file}`);
+        this.onDisk.add(id);
+      }
+    });
+    const st = e.x.recover_seq(m.flushedSeq);
+    if (st !== Status.OK) throw new StrataError('CORRUPTION', `${join(this.dir, 'MANIFEST')}: bad flushedSeq ${m.flushedSeq}`);
+  }
+
+  private replay(file: string, r: { type: number; firstSeq: number; count: number; image: Uint8Array }): void {
+    const e = this.engine;
+    const last = e.x.last_seq();
+    const p = e.reserve(r.image.length);
+    e.u8.set(r.image, p);
+    let st: number;
+    if (r.type === WAL_RESTORE) {
+      st = e.x.restore_batch(p, r.image.length, r.count);
+    } else {
+      if (r.firstSeq + r.count - 1 <= last) return; // already in the run files
+      if (r.firstSeq !== last + 1) {
+        throw new StrataError('CORRUPTION', `${file}: log jumps from sequence ${last} to ${r.firstSeq}`);
+      }
+      st = e.x.write_batch(p, r.image.length, r.count);
+    }
+    if (st === Status.OUT_OF_MEMORY) throw statusError(st, `replay of ${file}`);
+    if (st !== Status.OK) throw new StrataError('CORRUPTION', `${file}: a logged write the engine refuses (status ${st})`);
+  }
+}

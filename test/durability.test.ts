@@ -1,0 +1,215 @@
+// A Store with `path`: reopening gives back every acknowledged write with its version;
+// damage to any file is CORRUPTION naming the file and offset, never a wrong answer; a torn
+// log tail is dropped; a second open is LOCKED; and a writer opened with sync: true and
+// killed with SIGKILL at random moments loses no acknowledged write and never shows half of
+// one (the child is a real process; the kill is a real SIGKILL).
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Store, StrataError, codecs } from 'strata-kv';
+import { applyBatches, batchFor } from './fixtures/crash-workload.mjs';
+
+const dirs: string[] = [];
+const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-durable-')); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const TINY = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 16384 };
+const open = (path: string, extra: object = {}) =>
+  Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TINY, ...extra });
+const pad = (i: number) => `k${String(i).padStart(5, '0')}`;
+
+async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  try { await fn(); } catch (err) { if (err instanceof StrataError) return `${err.code}: ${err.message}`; throw err; }
+  return 'no error';
+}
+
+/** Fills a store so that it has run files at several levels and a non-empty log. */
+async function filled(dir: string): Promise<Map<string, [string, number]>> {
+  const s = await open(dir);
+  const expected = new Map<string, [string, number]>();
+  for (let i = 0; i < 3000; i++) {
+    const k = pad((i * 37) % 1000);
+    if (i % 11 === 5) { s.delete(k); expected.delete(k); } else { s.put(k, `v${i}`); expected.set(k, [`v${i}`, i + 1]); }
+  }
+  await s.close();
+  return expected;
+}
+
+describe('reopen', () => {
+  it('gives back every key, value and version, and versions continue', async () => {
+    const dir = freshDir();
+    const expected = await filled(dir);
+    const s = await open(dir);
+    expect(s.stats().runs).toBeGreaterThan(1);
+    for (const [k, [v, version]] of expected) expect(s.getVersioned(k)).toEqual({ value: v, version });
+    expect([...s.all()].map(([k]) => k)).toEqual([...expected.keys()].sort());
+    s.put('new', 'x');
+    expect(s.getVersioned('new')!.version).toBe(3001);
+    await s.close();
+  });
+
+  it('without sync, writes are durable once flush() resolves; close() flushes', async () => {
+    const dir = freshDir();
+    const s = await open(dir, { memtableBytes: 1 << 20 });
+    s.putAll([['a', '1'], ['b', '2']]);
+    await s.flush();
+    s.put('c', '3');
+    await s.close();
+    const r = await open(dir);
+    expect([...r.all()]).toEqual([['a', '1'], ['b', '2'], ['c', '3']]);
+    await r.close();
+  });
+
+  it('a restore into an on-disk store survives reopen with its versions', async () => {
+    const dir = freshDir();
+    const s = await open(dir);
+    const log = Array.from({ length: 500 }, (_, i) => ({ partition: 0, seq: 10 + 2 * i, key: new TextEncoder().encode(pad(i % 200)), value: i % 9 === 0 ? null : new TextEncoder().encode(`r${i}`) }));
+    await s.restore(log);
+    const before = [...s.all()].map(([k]) => [k, s.getVersioned(k)]);
+    await s.close();
+    const r = await open(dir);
+    expect([...r.all()].map(([k]) => [k, r.getVersioned(k)])).toEqual(before);
+    expect(r.stats().sequence).toBe(10 + 2 * 499);
+    await r.close();
+  });
+
+  it('a second open of the same directory is LOCKED until the first closes', async () => {
+    const dir = freshDir();
+    const s = await open(dir);
+    expect(await codeOf(() => open(dir))).toMatch(/^LOCKED/);
+    await s.close();
+    const again = await open(dir);
+    await again.close();
+  });
+});
+
+describe('damage', () => {
+  it('a flipped byte in any run file is CORRUPTION naming the file and offset', async () => {
+    const dir = freshDir();
+    await filled(dir);
+    const runs = readdirSync(dir).filter((n) => n.endsWith('.run'));
+    expect(runs.length).toBeGreaterThan(1);
+    for (const name of runs) {
+      const file = join(dir, name);
+      const original = readFileSync(file);
+      for (const at of [0, Math.floor(original.length / 2), original.length - 30, original.length - 1]) {
+        const damaged = Buffer.from(original);
+        damaged[at] ^= 0x40;
+        writeFileSync(file, damaged);
+        const msg = await codeOf(() => open(dir));
+        expect(msg).toMatch(new RegExp(`^CORRUPTION: .*${name} at offset \\d+`));
+      }
+      writeFileSync(file, original);
+    }
+    const s = await open(dir); // repaired: opens again
+    await s.close();
+  });
+
+  it('a damaged manifest or a missing run file is CORRUPTION, never an empty store', async () => {
+    const dir = freshDir();
+    await filled(dir);
+    const manifest = join(dir, 'MANIFEST');
+    const original = readFileSync(manifest);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 5] ^= 1;
+    writeFileSync(manifest, damaged);
+    expect(await codeOf(() => open(dir))).toMatch(/^CORRUPTION: .*MANIFEST at offset/);
+    writeFileSync(manifest, original);
+    const run = readdirSync(dir).find((n) => n.endsWith('.run'))!;
+    const saved = readFileSync(join(dir, run));
+    rmSync(join(dir, run));
+    expect(await codeOf(() => open(dir))).toMatch(new RegExp(`^CORRUPTION: .*${run}: listed in the MANIFEST but missing`));
+    writeFileSync(join(dir, run), saved);
+    rmSync(manifest);
+    expect(await codeOf(() => open(dir))).toMatch(/^CORRUPTION: .*but no MANIFEST/);
+  });
+
+  it('a torn log tail is dropped; a flipped byte inside the log is CORRUPTION', async () => {
+    const dir = freshDir();
+    const s = await open(dir, { memtableBytes: 1 << 20 });
+    for (let i = 0; i < 100; i++) s.put(pad(i), `v${i}`);
+    // Simulate a crash: the log is written (flush writes the buffer) but the memtable is not
+    // turned into a run, so reopening must replay the log.
+    const wal = readdirSync(dir).find((n) => n.endsWith('.wal'))!;
+    (s as unknown as { disk: { wal: { flush(): void } } }).disk.wal.flush();
+    const log = readFileSync(join(dir, wal));
+    expect(log.length).toBeGreaterThan(1000);
+    const copyDir = (bytes: Buffer) => {
+      const d = freshDir();
+      for (const n of readdirSync(dir)) if (n !== 'LOCK') writeFileSync(join(d, n), n === wal ? bytes : readFileSync(join(dir, n)));
+      return d;
+    };
+    const whole = await open(copyDir(log));
+    expect([...whole.all()].length).toBe(100);
+    await whole.close();
+    // Cut inside the last record: the last put is lost, the other 99 are there.
+    const torn = await open(copyDir(log.subarray(0, log.length - 3)));
+    expect([...torn.all()].length).toBe(99);
+    expect(torn.has(pad(99))).toBe(false);
+    await torn.close();
+    const flipped = Buffer.from(log);
+    flipped[40] ^= 0x10;
+    expect(await codeOf(() => open(copyDir(flipped)))).toMatch(new RegExp(`^CORRUPTION: .*${wal} at offset 0`));
+    await s.close();
+  });
+});
+
+describe('crash safety', () => {
+  const writer = fileURLToPath(new URL('./fixtures/sync-writer.mjs', import.meta.url));
+  const iterations = Number(process.env.STRATA_CRASH_ITERATIONS ?? 20);
+
+  /** Starts the writer, kills it with SIGKILL after `delayMs` of writing; returns the last ack. */
+  function runAndKill(dir: string, seed: number, start: number, delayMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [writer, dir, String(seed), String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { err += d; });
+      const started = setInterval(() => {
+        if (out.startsWith('ready')) { clearInterval(started); setTimeout(() => child.kill('SIGKILL'), delayMs); }
+      }, 5);
+      child.on('exit', (code, signal) => {
+        clearInterval(started);
+        if (signal !== 'SIGKILL') { reject(new Error(`writer exited with ${code}: ${err}`)); return; }
+        const acks = [...out.matchAll(/^ack (\d+)$/gm)].map((m) => Number(m[1]));
+        resolve(acks.length ? acks[acks.length - 1] : start - 1);
+      });
+    });
+  }
+
+  it(`a sync writer killed ${iterations} times loses no acknowledged write and shows no partial one`, async () => {
+    const dir = freshDir();
+    const seed = 7;
+    let applied = 0; // batches [0, applied) are in the store
+    const state = new Map<string, string>();
+    let kills = 0;
+    for (let round = 0; round < iterations; round++) {
+      const lastAck = await runAndKill(dir, seed, applied, 20 + ((round * 53) % 180));
+      kills++;
+      const s = await open(dir);
+      const got = new Map([...s.all()]);
+      // Every acknowledged batch must be there; the batch in flight may be, whole or not at all.
+      const acked = applyBatches(new Map(state), seed, applied, lastAck + 1);
+      const withNext = applyBatches(new Map(acked), seed, lastAck + 1, lastAck + 2);
+      const sameAs = (m: Map<string, string>) => got.size === m.size && [...m].every(([k, v]) => got.get(k) === v);
+      if (sameAs(acked)) applied = lastAck + 1;
+      else if (sameAs(withNext)) applied = lastAck + 2;
+      else throw new Error(`round ${round}: state after reopen matches neither ${lastAck + 1} nor ${lastAck + 2} batches`);
+      // Each write was applied exactly once: the sequence counts every op of every batch.
+      let ops = 0;
+      for (let i = 0; i < applied; i++) ops += batchFor(seed, i).length;
+      expect(s.stats().sequence).toBe(ops);
+      state.clear();
+      for (const [k, v] of (applied === lastAck + 1 ? acked : withNext)) state.set(k, v);
+      await s.close();
+    }
+    expect(kills).toBe(iterations);
+    expect(applied).toBeGreaterThan(iterations); // the writer got real work done between kills
+    expect(existsSync(join(dir, 'LOCK'))).toBe(false);
+  });
+});
+
