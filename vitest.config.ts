@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^strata-kv$/, replacement: fileURLToPath(new URL('./bindings/index.ts', import.meta.url)) },
+      { find: /^strata-kv\/nats$/, replacement: fileURLToPath(new URL('./bindings/nats.ts', import.meta.url)) },
+      { find: /^strata-kv\/level$/, replacement: fileURLToPath(new URL('./bindings/level.ts', import.meta.url)) },
     ],
   },
   test: {

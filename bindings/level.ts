@@ -1,0 +1,2 @@
+// strata-kv/level: being written (issue: abstract-level adapter).
+export {};

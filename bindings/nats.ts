@@ -1,0 +1,2 @@
+// strata-kv/nats: being written (issue: scale-out on NATS JetStream).
+export {};
