@@ -1,0 +1,170 @@
+// StrataLevel (strata-kv/level) as an abstract-level database: abstract-level's own
+// compliance suite passes in full, on disk (every optional feature declared) and in memory;
+// and examples of what users rely on: encodings, ranges (down to keys of the largest size,
+// where a range bound has no byte successor), seek, snapshots, clear, and a directory that
+// keeps its data across reopen and is locked while open.
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StrataLevel } from 'strata-kv/level';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dirs: string[] = [];
+const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-level-test-')); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+/** Runs test/fixtures/level-compliance.mjs (against dist/, which `npm test` builds first)
+ *  and returns tape's counts. The databases go to tmpfs when there is one: the suite checks
+ *  semantics, and thousands of fsynced opens on a real disk only make it slow (the
+ *  durability tests cover the disk). */
+function compliance(args: string[]): { pass: number; fail: number; failures: string } {
+  const env = existsSync('/dev/shm') ? { ...process.env, TMPDIR: '/dev/shm' } : process.env;
+  const r = spawnSync(process.execPath, ['test/fixtures/level-compliance.mjs', ...args],
+    { cwd: root, env, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const count = (name: string) => Number(/^# (\w+)\s+(\d+)$/m.exec(r.stdout.split('\n').filter((l) => l.startsWith(`# ${name} `)).join('\n'))?.[2] ?? NaN);
+  const lines = r.stdout.split('\n');
+  const failures = lines.flatMap((l, i) => (l.startsWith('not ok') ? [lines.slice(Math.max(0, i - 3), i + 8).join('\n')] : []))
+    .slice(0, 5).join('\n---\n') + r.stderr.slice(0, 4000);
+  return { pass: count('pass'), fail: lines.some((l) => l.startsWith('# fail ')) ? count('fail') : 0, failures };
+}
+
+describe('abstract-level compliance suite', () => {
+  it('passes every assertion with a directory per database (all optional features declared)', () => {
+    expect(existsSync(join(root, 'dist/level.js')), 'dist/level.js: run npm run build').toBe(true);
+    const { pass, fail, failures } = compliance([]);
+    console.log(`abstract-level suite, on disk: ${pass} passed, ${fail} failed`);
+    expect(fail, failures).toBe(0);
+    expect(pass).toBeGreaterThanOrEqual(5168); // memory-level, without permanence: 5,120
+  }, 300_000);
+
+  it('passes every assertion in memory (no location: no permanence)', () => {
+    const { pass, fail, failures } = compliance(['--memory']);
+    console.log(`abstract-level suite, in memory: ${pass} passed, ${fail} failed`);
+    expect(fail, failures).toBe(0);
+    expect(pass).toBeGreaterThanOrEqual(5156);
+  }, 300_000);
+});
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+const ff = (n: number) => new Uint8Array(n).fill(0xff);
+const hex = (k: Uint8Array) => (k.length > 8 ? `ff×${k.length}` : Buffer.from(k).toString('hex'));
+
+describe('StrataLevel', () => {
+  it('declares its features', () => {
+    const db = new StrataLevel(join(freshDir(), 'db'));
+    const s = db.supports;
+    expect([s.implicitSnapshots, s.explicitSnapshots, s.has, s.permanence, s.seek, s.createIfMissing, s.errorIfExists,
+      (s as unknown as { getSync: boolean }).getSync, s.encodings.buffer, s.encodings.view, s.encodings.utf8]).toEqual(Array(11).fill(true));
+    expect(new StrataLevel().supports.permanence).toBe(false);
+    return db.close();
+  });
+
+  it('puts, gets and deletes with Level encodings', async () => {
+    const db = new StrataLevel<string, any>({ valueEncoding: 'json' });
+    await db.put('a', { n: 1 });
+    await db.batch([{ type: 'put', key: 'b', value: [2] }, { type: 'put', key: 'c', value: 'x' }, { type: 'del', key: 'a' }]);
+    expect(await db.get('a')).toBeUndefined();
+    expect(await db.getMany(['b', 'c', 'd'])).toEqual([[2], 'x', undefined]);
+    expect(db.getSync('b')).toEqual([2]);
+    expect(await db.hasMany(['a', 'b'])).toEqual([false, true]);
+    const raw = await db.get('c', { valueEncoding: 'buffer' });
+    expect(Buffer.isBuffer(raw) && raw.toString()).toBe('"x"');
+    await db.put(bytes(0xc3, 0x28) as any, 'bad utf8 is a valid key', { keyEncoding: 'view' });
+    expect(await db.keys({ keyEncoding: 'view', gte: bytes(0xc3) }).all()).toEqual([bytes(0xc3, 0x28)]);
+    await db.close();
+  });
+
+  it('iterates ranges, reversed and limited, and seeks within them', async () => {
+    const db = new StrataLevel();
+    await db.batch(['a', 'b', 'ba', 'c', 'd'].map((k) => ({ type: 'put' as const, key: k, value: k.toUpperCase() })));
+    expect(await db.keys({ gt: 'a', lte: 'c' }).all()).toEqual(['b', 'ba', 'c']);
+    expect(await db.keys({ gte: 'b', lt: 'c', reverse: true }).all()).toEqual(['ba', 'b']);
+    expect(await db.values({ gt: 'b', limit: 2 }).all()).toEqual(['BA', 'C']);
+    const it = db.iterator({ gt: 'a', lt: 'd' });
+    it.seek('bb');
+    expect(await it.next()).toEqual(['c', 'C']);
+    it.seek('0'); // before the range: back to its start
+    expect(await it.next()).toEqual(['b', 'B']);
+    await it.close();
+    await db.close();
+  });
+
+  it('includes keys of the largest size (65,535 bytes) at the open end of a range', async () => {
+    const db = new StrataLevel<Uint8Array, string>({ keyEncoding: 'view' });
+    const max = ff(65535), below = ff(65534), almost = ff(65535);
+    almost[65534] = 0xfe;
+    for (const k of [bytes(1), below, almost, max]) await db.put(k, hex(k));
+    const keys = async (o: object) => (await db.keys(o).all()).map(hex);
+    expect(await keys({ gt: bytes(1) })).toEqual(['ff×65534', 'ff×65535', 'ff×65535']);
+    expect(await db.values({ gt: bytes(1) }).all()).toEqual(['ff×65534', 'ff×65535', 'ff×65535']);
+    expect(await keys({ gt: bytes(1), reverse: true })).toHaveLength(3);
+    expect((await db.iterator({ gte: bytes(2), reverse: true, limit: 1 }).all())[0][0]).toEqual(max);
+    expect(await keys({ gt: almost })).toEqual(['ff×65535']); // no byte successor: the next key
+    expect(await keys({ gt: max })).toEqual([]);
+    expect(await keys({ lte: max, gt: below })).toHaveLength(2);
+    expect(await keys({ lt: max, gt: below })).toHaveLength(1);
+    expect(await keys({ lt: ff(70000) })).toHaveLength(4); // a bound longer than any key
+    expect(await keys({ gte: ff(70000) })).toEqual([]);
+    const it = db.keys({ gt: bytes(1), reverse: true });
+    it.seek(almost);
+    expect((await it.all()).map(hex)).toEqual(['ff×65535', 'ff×65534']);
+    await db.clear({ gt: below });
+    expect(await keys({})).toEqual(['01', 'ff×65534']);
+    await db.close();
+  });
+
+  it('reads explicit and implicit snapshots', async () => {
+    const db = new StrataLevel();
+    await db.put('k', 'old');
+    const snapshot = db.snapshot();
+    const it = db.iterator();
+    await db.put('k', 'new');
+    await db.put('k2', 'added');
+    expect(await db.get('k', { snapshot })).toBe('old');
+    expect(db.getSync('k2', { snapshot })).toBeUndefined();
+    expect(await db.keys({ snapshot }).all()).toEqual(['k']);
+    expect(await it.all()).toEqual([['k', 'old']]);
+    expect(await db.get('k')).toBe('new');
+    await snapshot.close();
+    await db.close();
+  });
+
+  it('clears a range in chunks, reversed with a limit, from a snapshot of its start', async () => {
+    const db = new StrataLevel();
+    const key = (i: number) => `k${String(i).padStart(5, '0')}`;
+    await db.batch(Array.from({ length: 2500 }, (_, i) => ({ type: 'put' as const, key: key(i), value: 'v' })));
+    const snapshot = db.snapshot();
+    const clearing = db.clear({ gte: key(100), lt: key(2400), reverse: true, limit: 2000 }); // k00400…k02399
+    await db.put(key(1000) + '!', 'written after clear began');
+    await clearing;
+    const left = await db.keys().all();
+    expect(left).toHaveLength(501);
+    expect(left.slice(398, 402)).toEqual([key(398), key(399), key(1000) + '!', key(2400)]);
+    expect(await db.keys({ snapshot }).all()).toHaveLength(2500);
+    await snapshot.close();
+    await db.close();
+  });
+
+  it('keeps its data across close and reopen, and locks its directory while open', async () => {
+    const location = join(freshDir(), 'db');
+    const db = new StrataLevel(location);
+    await db.batch([{ type: 'put', key: 'a', value: '1' }, { type: 'put', key: 'b', value: '2' }]);
+    await db.del('a');
+
+    const second = new StrataLevel(location);
+    const err = await second.open().then(() => undefined, (e) => e);
+    expect([err?.code, err?.cause?.code]).toEqual(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_LOCKED']);
+    await db.close();
+
+    const again = new StrataLevel(location, { createIfMissing: false });
+    expect(await again.iterator().all()).toEqual([['b', '2']]);
+    await again.close();
+    const refused = await new StrataLevel(location).open({ errorIfExists: true }).then(() => undefined, (e) => e);
+    expect(refused?.cause?.message).toMatch(/exists/);
+    const missing = await new StrataLevel(join(freshDir(), 'none')).open({ createIfMissing: false }).then(() => undefined, (e) => e);
+    expect(missing?.cause?.message).toMatch(/does not exist/);
+  });
+});
