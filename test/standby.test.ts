@@ -1,0 +1,128 @@
+// Standby over an in-process changelog (MemoryChangelog, FileChangelog): the replica equals a
+// restore of the log at every point it reports lag 0; its view is read-only and live; promote()
+// applies everything, and the promoted Store's versions continue above every applied one,
+// with no record lost or applied twice. Model: the owner Store itself.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, Standby, MemoryChangelog, FileChangelog, codecs, type ChangeRecord } from 'strata-kv';
+
+const utf8 = { keyCodec: codecs.utf8, valueCodec: codecs.utf8 };
+
+function contents(s: { all(): Iterable<[string, string]> }, versions?: Store<string, string>): unknown[] {
+  return [...s.all()].map(([k, v]) => (versions ? [k, v, versions.getVersioned(k)!.version] : [k, v]));
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('Standby', () => {
+  it('catches up on follow(), follows new writes, and reports lag against the source\'s last seq', async () => {
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ ...utf8, changelog: log, partition: 1 });
+    for (let i = 0; i < 1000; i++) owner.put(`k${i}`, `v${i}`);
+    const standby = await Standby.follow<string, string>({ ...utf8, source: log, partition: 1, pollMs: 5 });
+    expect(standby.lag()).toBe(0);
+    expect(standby.store.get('k999')).toBe('v999');
+    owner.deleteAll(['k1', 'k2']);
+    owner.put('k3', 'new');
+    expect(standby.lag()).toBe(3); // MemoryChangelog.lastSeq answers at once; nothing applied yet
+    await until(() => standby.lag() === 0);
+    expect(standby.store.has('k1')).toBe(false);
+    expect(standby.store.get('k3')).toBe('new');
+    expect(contents(standby.store)).toEqual(contents(owner));
+    await standby.close();
+    await owner.close();
+  });
+
+  it('its store is read-only and live: it has no write methods, and sees records as they are applied', async () => {
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ ...utf8, changelog: log });
+    const standby = await Standby.follow<string, string>({ ...utf8, source: log, partition: 0, pollMs: 5 });
+    expect('put' in standby.store).toBe(false);
+    expect(standby.store.get('a')).toBeUndefined();
+    const it = standby.store.all();
+    owner.put('a', '1');
+    await until(() => standby.store.get('a') === '1');
+    expect([...it]).toEqual([]); // an iterator still sees the store as of its creation
+    await standby.close();
+    await owner.close();
+  });
+
+  it('promote(): every record applied once, versions continue, the sinks get only the promoted writes', async () => {
+    const log = new MemoryChangelog();
+    // The owner's sink is a wrapper: closing the owner must not close the shared log.
+    const owner = await Store.open<string, string>({ ...utf8, changelog: { append: (r) => log.append(r) }, partition: 4 });
+    const sink: ChangeRecord[][] = [];
+    const standby = await Standby.follow<string, string>({
+      ...utf8, source: log, partition: 4, pollMs: 5,
+      changelog: [log, { append: (r) => { sink.push(r); } }],
+    });
+    for (let i = 0; i < 5000; i++) owner.put(`k${i % 997}`, `v${i}`);
+    owner.write([{ type: 'del', key: 'k3' }, { type: 'put', key: 'k4', value: 'x' }]);
+    // Promote while behind: promote drains what the source holds.
+    const promoted = await standby.promote();
+    expect(sink).toEqual([]);
+    expect(contents(promoted, promoted)).toEqual(contents(owner, owner));
+    expect(promoted.stats().sequence).toBe(owner.stats().sequence);
+    await owner.close(); // the old owner is gone; MemoryChangelog has no fence, so it must stop first
+    promoted.put('k0', 'after');
+    expect(promoted.getVersioned('k0')!.version).toBe(5003);
+    expect(sink).toEqual([[{ partition: 4, seq: 5003, key: codecs.utf8.encode('k0'), value: codecs.utf8.encode('after') }]]);
+    // The shared log continues without a gap or a repeat.
+    const seqs = [...log.read(4)].map((r) => r.seq);
+    expect(seqs).toEqual(Array.from({ length: 5003 }, (_, i) => i + 1));
+    expect(await standby.promote()).toBe(promoted); // idempotent
+    await promoted.close();
+    // Closing the promoted Store closed its sinks; the standby's close leaves the Store alone.
+    await standby.close();
+  });
+
+  it('close() before promotion leaves the source and the sinks open', async () => {
+    const log = new MemoryChangelog();
+    let closed = 0;
+    const standby = await Standby.follow({ source: log, partition: 0, changelog: { append() {}, async close() { closed++; } } });
+    await standby.close();
+    await standby.close();
+    expect(closed).toBe(0);
+    log.append([{ partition: 0, seq: 1, key: new Uint8Array([1]), value: null }]); // still open
+    await expect(standby.promote()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('a durable standby (path) resumes after its last applied record when reopened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-standby-'));
+    try {
+      const log = await FileChangelog.open(join(dir, 'log'));
+      const owner = await Store.open<string, string>({ ...utf8, changelog: log });
+      for (let i = 0; i < 300; i++) owner.put(`k${i}`, `v${i}`);
+      await owner.flush();
+      let standby = await Standby.follow<string, string>({ ...utf8, source: log, partition: 0, path: join(dir, 'replica'), pollMs: 5 });
+      expect(standby.appliedSeq()).toBe(300);
+      await standby.close();
+      for (let i = 0; i < 100; i++) owner.put(`k${i}`, `w${i}`);
+      await owner.flush();
+      const froms: (number | undefined)[] = [];
+      const counting = { read: (p: number, from?: number) => { froms.push(from); return log.read(p, from); }, lastSeq: (p: number) => log.lastSeq(p) };
+      standby = await Standby.follow<string, string>({ ...utf8, source: counting, partition: 0, path: join(dir, 'replica'), pollMs: 5 });
+      expect(froms[0]).toBe(301);
+      expect(standby.appliedSeq()).toBe(400);
+      const promoted = await standby.promote();
+      expect(contents(promoted, promoted)).toEqual(contents(owner, owner));
+      await promoted.close();
+      await owner.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects bad options', async () => {
+    await expect(Standby.follow({ source: {} as never, partition: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(Standby.follow({ source: new MemoryChangelog(), partition: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

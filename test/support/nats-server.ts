@@ -1,0 +1,168 @@
+// Real nats-server processes for the NATS tests: install (Debian package) when missing, start
+// on 127.0.0.1 with JetStream and a temporary store directory on free ports, one node or a
+// 3-node cluster, and stop them by PID.
+//
+// Policy (docs/SCALING.md, "Testing"): under CI=true a missing nats-server that cannot be
+// installed is a failure, never a skip; elsewhere the tests skip and print why.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Path of nats-server, installing it with apt-get when missing; undefined plus a reason when it cannot. */
+export function ensureNatsServer(): { bin?: string; reason?: string } {
+  const found = which('nats-server');
+  if (found) return { bin: found };
+  // Debian installs it in /usr/sbin, which a non-login PATH may lack.
+  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server']) if (existsSync(p)) return { bin: p };
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !which('apt-get')) return { reason: 'nats-server is not installed and apt-get (as root) is not available' };
+  const opts = { stdio: 'ignore' as const, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 };
+  let r = spawnSync('apt-get', ['install', '-y', 'nats-server'], opts);
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], opts);
+    r = spawnSync('apt-get', ['install', '-y', 'nats-server'], opts);
+  }
+  for (const p of [which('nats-server'), '/usr/sbin/nats-server', '/usr/bin/nats-server']) if (p && existsSync(p)) return { bin: p };
+  return { reason: `apt-get install -y nats-server failed (exit ${String(r.status)})` };
+}
+
+/**
+ * Resolves the server binary for a test file: returns it, or (outside CI) prints why the
+ * NATS tests are skipped and returns undefined; under CI=true it throws instead of skipping.
+ */
+export function natsServerOrSkip(what: string): string | undefined {
+  const { bin, reason } = ensureNatsServer();
+  if (bin) return bin;
+  const msg = `${what}: nats-server unavailable: ${reason}`;
+  if (process.env.CI === 'true') throw new Error(`${msg} (CI=true: NATS tests never skip)`);
+  console.warn(`SKIPPED ${msg}`);
+  return undefined;
+}
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  const out = r.stdout?.trim();
+  return r.status === 0 && out ? out : undefined;
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released; the race is harmless in tests). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NatsNode {
+  name: string;
+  port: number;
+  url: string;
+  /** undefined once stopped or killed. */
+  process: ChildProcess | undefined;
+  pid: number;
+  storeDir: string;
+  config: string;
+  log: string[];
+}
+
+export interface NatsCluster {
+  nodes: NatsNode[];
+  /** Client URLs of every node. */
+  servers: string[];
+  /** SIGKILLs one node (by PID). */
+  kill(node: NatsNode): Promise<void>;
+  /** Restarts a stopped node with its store directory. */
+  restart(node: NatsNode): Promise<void>;
+  /** Stops every node (SIGTERM then SIGKILL, by PID) and removes the temporary directories. */
+  stop(): Promise<void>;
+}
+
+/** Starts `size` nodes (1 = a single server, 3 = a JetStream cluster) with JetStream on loopback. */
+export async function startNats(bin: string, size = 1): Promise<NatsCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'strata-nats-'));
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const clusterPorts = size > 1 ? await Promise.all(Array.from({ length: size }, () => freePort())) : [];
+  const nodes: NatsNode[] = ports.map((port, i) => {
+    const name = `n${i}`;
+    const storeDir = join(root, name);
+    const lines = [
+      `server_name: ${name}`,
+      `host: 127.0.0.1`,
+      `port: ${port}`,
+      `jetstream { store_dir: "${storeDir}", max_memory_store: 64MB, max_file_store: 2GB }`,
+    ];
+    if (size > 1) {
+      const routes = clusterPorts.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p}`);
+      lines.push(`cluster { name: strata, listen: "127.0.0.1:${clusterPorts[i]}", routes: [${routes.map((r) => `"${r}"`).join(', ')}] }`);
+    }
+    const config = join(root, `${name}.conf`);
+    writeFileSync(config, lines.join('\n') + '\n');
+    return { name, port, url: `nats://127.0.0.1:${port}`, process: undefined, pid: 0, storeDir, config, log: [] };
+  });
+
+  const launch = async (node: NatsNode) => {
+    const child = spawn(bin, ['-c', node.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    node.process = child;
+    node.pid = child.pid!;
+    const keep = (b: Buffer) => { node.log.push(...b.toString().split('\n').filter(Boolean)); if (node.log.length > 400) node.log.splice(0, node.log.length - 400); };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.on('exit', () => { if (node.process === child) node.process = undefined; });
+    await waitForPort(node.port, 10_000, () => node.process === undefined ? node.log.slice(-20).join('\n') : undefined);
+  };
+
+  const cluster: NatsCluster = {
+    nodes,
+    servers: nodes.map((n) => n.url),
+    async kill(node) {
+      const p = node.process;
+      if (!p) return;
+      const exited = new Promise<void>((r) => p.once('exit', () => r()));
+      process.kill(node.pid, 'SIGKILL');
+      await exited;
+    },
+    async restart(node) { await launch(node); },
+    async stop() {
+      await Promise.all(nodes.map(async (n) => {
+        const p = n.process;
+        if (!p) return;
+        const exited = new Promise<void>((r) => p.once('exit', () => r()));
+        try { process.kill(n.pid, 'SIGTERM'); } catch { return; }
+        const t = setTimeout(() => { try { process.kill(n.pid, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+        await exited;
+        clearTimeout(t);
+      }));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(nodes.map(launch));
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
+
+async function waitForPort(port: number, timeoutMs: number, dead: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const why = dead();
+    if (why !== undefined) throw new Error(`nats-server on port ${port} exited:\n${why}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
