@@ -1,0 +1,109 @@
+// The printed side of bench:peers: the results table, the issue's targets checked against
+// the medians, and which API each peer used.
+
+/** 3 significant digits with k / M: 1234567 → "1.23M". */
+export function compact(n) {
+  const sig = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  if (n >= 1e6) return `${sig(n / 1e6)}M`;
+  if (n >= 1e3) return `${sig(n / 1e3)}k`;
+  return sig(n);
+}
+
+export function ratio(r) {
+  if (!Number.isFinite(r)) return '—';
+  return `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+}
+
+const rate = (peer, id) => peer?.results[id]?.opsPerSec;
+
+/** strata-kv's medians over a peer's: > 1 means strata-kv is faster. */
+function speedup(report, peerName, id) {
+  const s = rate(report.peers[0], id);
+  const p = rate(report.peers.find((x) => x.name === peerName), id);
+  return s !== undefined && p !== undefined ? s / p : undefined;
+}
+
+export function formatTable(report) {
+  const { meta, workloads, peers } = report;
+  const [subject, ...others] = peers;
+  const W = 15;
+  const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10),
+    ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const lines = [
+    `strata-kv vs peers: ${meta.entries.toLocaleString('en-US')} entries (16-char hex keys, ${meta.valueBytes}-byte values), ` +
+      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`,
+    'each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster; for memory: strata-kv uses more)',
+    '',
+    head,
+    '─'.repeat(head.length),
+  ];
+  for (const w of workloads) {
+    const s = rate(subject, w.id);
+    const cells = others.map((p) => {
+      const r = rate(p, w.id);
+      if (r === undefined) return ` │ ${'—'.padStart(W - 1)}`;
+      return ` │ ${compact(r).padStart(7)} ${ratio(s / r).padStart(W - 9)}`;
+    });
+    lines.push([w.title.padEnd(24), `${w.unit}/s`.padEnd(9), compact(s).padStart(10), ...cells].join(''));
+  }
+  const sm = subject.memory.bytesPerEntry;
+  const memCells = others.map((p) => {
+    const m = p.memory.bytesPerEntry;
+    return ` │ ${m.toFixed(0).padStart(7)} ${ratio(sm / m).padStart(W - 9)}`;
+  });
+  lines.push('─'.repeat(head.length));
+  lines.push(['resident memory'.padEnd(24), 'B/entry'.padEnd(9), sm.toFixed(0).padStart(10), ...memCells].join(''));
+  return lines.join('\n');
+}
+
+/** The issue's acceptance targets, each as strata-kv's ratio against a floor. */
+const TARGETS = [
+  { workload: 'fill-put', peer: 'Map', min: 1.0, text: 'put ≥ 1.0× Map.set' },
+  { workload: 'fill-put', peer: 'lmdb', min: 5, text: 'put ≥ 5× lmdb' },
+  { workload: 'fill-put', peer: 'memory-level', min: 10, text: 'put ≥ 10× memory-level' },
+  { workload: 'fill-putAll', peer: 'Map', min: 2, text: 'putAll ≥ 2× Map.set (Map fed the same 1,000-pair chunks)' },
+  { workload: 'get', peer: 'Map', min: 0.8, text: 'get ≥ 0.8× Map.get' },
+  { workload: 'get', peer: 'lmdb', min: 3, text: 'get ≥ 3× lmdb get' },
+  { workload: 'get', peer: 'memory-level', min: 5, text: 'get ≥ 5× memory-level getSync' },
+  { workload: 'get-missing', peer: 'Map', min: 1, text: 'missing-key get ≥ 1× Map.get' },
+  { workload: 'scan', peer: 'sorted-btree', min: 0.25, text: 'full scan ≥ 0.25× sorted-btree' },
+  { workload: 'scan', peer: 'memory-level', min: 10, text: 'full scan ≥ 10× memory-level' },
+  { workload: 'seek', peer: 'sorted-btree', min: 0.5, text: 'seek + 100 ≥ 0.5× sorted-btree' },
+];
+const MAX_BYTES_PER_ENTRY = 150;
+
+export function evaluateTargets(peers) {
+  const report = { peers };
+  const out = [];
+  for (const t of TARGETS) {
+    const actual = speedup(report, t.peer, t.workload);
+    if (actual === undefined) continue;
+    out.push({ ...t, actual, met: actual >= t.min, shortfall: actual >= t.min ? 0 : t.min / actual });
+  }
+  const bpe = peers[0].memory.bytesPerEntry;
+  out.push({ workload: 'memory', text: `resident memory ≤ ${MAX_BYTES_PER_ENTRY} B/entry`, max: MAX_BYTES_PER_ENTRY,
+    actual: bpe, met: bpe <= MAX_BYTES_PER_ENTRY, shortfall: bpe <= MAX_BYTES_PER_ENTRY ? 0 : bpe / MAX_BYTES_PER_ENTRY });
+  return out;
+}
+
+export function formatTargets(targets) {
+  const met = targets.filter((t) => t.met).length;
+  const lines = [`issue targets: ${met} of ${targets.length} met`];
+  for (const t of targets) {
+    const got = t.workload === 'memory' ? `${t.actual.toFixed(0)} B/entry` : ratio(t.actual);
+    const miss = t.met ? '' : `   (missed by ${t.shortfall.toFixed(2)}×)`;
+    lines.push(`  ${t.met ? 'met ' : 'MISS'}  ${t.text.padEnd(58)} ${got.padStart(12)}${miss}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatApis(report) {
+  const lines = ['APIs used (sync where the peer has it; batches of 1,000 where it has no sync write):'];
+  for (const p of report.peers) {
+    lines.push(`  ${p.name}`);
+    for (const w of report.workloads) {
+      if (p.api[w.id]) lines.push(`    ${w.title.padEnd(22)} ${p.api[w.id]}`);
+    }
+  }
+  return lines.join('\n');
+}
