@@ -28,6 +28,16 @@ export function compareBytes(a: usize, alen: u32, b: usize, blen: u32): i32 {
   return alen == blen ? 0 : (alen < blen ? -1 : 1);
 }
 
+/** The first eight bytes of a key as a big-endian u64, zero-padded: prefixes that differ
+ *  order their keys as compareBytes does; equal prefixes decide nothing. Kept in arrays
+ *  so that binary searches compare in cache instead of chasing key pointers. */
+export function keyPrefix(p: usize, len: u32): u64 {
+  if (len >= 8) return bswap<u64>(load<u64>(p));
+  let v: u64 = 0;
+  for (let i: u32 = 0; i < len; i++) v |= <u64>load<u8>(p + i) << (56 - (i << 3));
+  return v;
+}
+
 export function equalBytes(a: usize, alen: u32, b: usize, blen: u32): bool {
   return alen == blen && compareBytes(a, alen, b, blen) == 0;
 }

@@ -5,7 +5,7 @@
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
 import { Run } from "./run";
 import { BLOCK_TRAILER } from "./block";
-import { crc32c, readVarint32, varintValue, compareBytes } from "./bytes";
+import { crc32c, readVarint32, varintValue, compareBytes, keyPrefix } from "./bytes";
 import { compareInternal } from "./internal-key";
 import { budgetAlloc } from "./memory-budget";
 
@@ -170,6 +170,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
     run.blockLen.push(blen);
     run.lastKeyPtr.push(b + (prevKey - src));
     run.lastKeyLen.push(prevLen);
+    run.lastKeyPrefix.push(keyPrefix(prevKey, prevLen));
     run.lastTag.push(lastTag);
     run.bytes += <u64>blen + <u64>prevLen + 16;
     if (i == 0) {

@@ -7,7 +7,7 @@
 // INVARIANTS: entries strictly increase in internal-key order across blocks; all versions
 // of one user key sit in one run (a compaction never cuts a run inside a key); a run's
 // bytes never change; it is freed when its last reference (levels, iterators) is dropped.
-import { compareBytes, equalBytes, hash32 } from "./bytes";
+import { compareBytes, equalBytes, hash32, keyPrefix } from "./bytes";
 import { compareInternal, seekTag, tagKind, KIND_DELETE } from "./internal-key";
 import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
 import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
@@ -29,6 +29,8 @@ export class Run {
   lastKeyPtr: usize[] = [];
   lastKeyLen: u32[] = [];
   lastTag: u64[] = [];
+  /** keyPrefix of each block's last key, for findBlock's search. */
+  lastKeyPrefix: u64[] = [];
   /** Smallest and largest user keys (copies). */
   smallest: usize = 0;
   smallestLen: u32 = 0;
@@ -58,9 +60,14 @@ export class Run {
   /** Index of the first block whose last internal key >= (key, tag); blockCount() if none. */
   findBlock(key: usize, klen: u32, tag: u64): i32 {
     let lo = 0, hi = this.blockPtr.length;
+    let kp = keyPrefix(key, klen);
+    let prefixes = this.lastKeyPrefix;
     while (lo < hi) {
       let mid = (lo + hi) >>> 1;
-      if (compareInternal(unchecked(this.lastKeyPtr[mid]), unchecked(this.lastKeyLen[mid]), unchecked(this.lastTag[mid]), key, klen, tag) < 0) lo = mid + 1;
+      let pm = unchecked(prefixes[mid]);
+      let less = pm != kp ? pm < kp
+        : compareInternal(unchecked(this.lastKeyPtr[mid]), unchecked(this.lastKeyLen[mid]), unchecked(this.lastTag[mid]), key, klen, tag) < 0;
+      if (less) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -166,6 +173,7 @@ export class RunBuilder {
     run.blockLen.push(len);
     run.lastKeyPtr.push(p + keyOff);
     run.lastKeyLen.push(this.lastKeyLenInBlock);
+    run.lastKeyPrefix.push(keyPrefix(p + keyOff, this.lastKeyLenInBlock));
     run.lastTag.push(this.lastTagInBlock);
     run.bytes += <u64>len + <u64>this.lastKeyLenInBlock + 16;
   }
