@@ -4,11 +4,11 @@
 //   offsets  u32 × n   offset of each entry from the block start (every entry is a
 //                      restart point: binary search and reverse steps need no scan)
 //   n        u32
-//   crc      u32       CRC-32C of every byte before it
+//   crc      u32       CRC-32C of every byte before it (filled in the file image only)
 //
 // Keys are not prefix-compressed: lookups and reverse iteration stay O(log n) and
 // branch-light; the cost is bytes, which compression of whole blocks can win back later.
-import { putVarint32, readVarint32, varintValue, varint32Size, crc32c } from "./bytes";
+import { putVarint32, readVarint32, varintValue, varint32Size } from "./bytes";
 import { compareInternal } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 
@@ -70,7 +70,10 @@ export class BlockBuilder {
     for (let i = 0; i < n; i++) store<u32>(p + (<usize>i << 2), unchecked(this.offsets[i]));
     p += <usize>n << 2;
     store<u32>(p, <u32>n);
-    store<u32>(p + 4, crc32c(out, <u32>(total - 4)));
+    // The checksum is computed when the block is written to a file (run-file.ts): an
+    // in-memory block is never read back from anywhere that could damage it, and summing
+    // every block of every flush and compaction cost an eighth of the write path.
+    store<u32>(p + 4, 0);
     this.size = 0;
     this.offsets.length = 0;
     return out;
@@ -89,11 +92,6 @@ export class BlockBuilder {
 // @ts-ignore: decorator
 @inline export function blockCount(p: usize, len: u32): u32 { return load<u32>(p + len - BLOCK_TRAILER); }
 
-/** Verifies the checksum of a block image. */
-export function blockChecksumOk(p: usize, len: u32): bool {
-  if (len < BLOCK_TRAILER) return false;
-  return crc32c(p, len - 4) == load<u32>(p + len - 4);
-}
 
 /** A cursor over one block; `decode(i)` fills the entry fields. */
 export class BlockCursor {

@@ -49,6 +49,7 @@ export function writeRunImage(run: Run, out: usize): void {
     let len = unchecked(run.blockLen[i]);
     unchecked(offsets[i] = <u64>(p - out));
     memory.copy(p, unchecked(run.blockPtr[i]), len);
+    store<u32>(p + len - 4, crc32c(p, len - 4));
     p += len;
   }
   let indexOffset = <u64>(p - out);
