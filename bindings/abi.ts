@@ -104,6 +104,7 @@ export class Engine {
   /** The buffer the views were made over; growth detaches it (byteLength becomes 0). */
   private buffer: ArrayBuffer;
   private _u8: Uint8Array;
+  private _u32: Uint32Array;
   private _view: DataView;
   readonly resultPtr: number;
   readonly batchPtr: number;
@@ -113,6 +114,7 @@ export class Engine {
     this.x = x;
     this.buffer = x.memory.buffer;
     this._u8 = new Uint8Array(x.memory.buffer);
+    this._u32 = new Uint32Array(x.memory.buffer);
     this._view = new DataView(x.memory.buffer);
     this.resultPtr = x.result_ptr();
     this.batchPtr = x.batch_ptr();
@@ -124,6 +126,13 @@ export class Engine {
     return this._u8;
   }
 
+  /** Linear memory as u32 words (word i = bytes 4i … 4i + 3), for aligned regions such as
+   *  the iterator batch. Host byte order, like Wasm's own: little-endian hosts assumed. */
+  get u32(): Uint32Array {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._u32;
+  }
+
   get view(): DataView {
     if (this.buffer.byteLength === 0) this.refresh();
     return this._view;
@@ -132,6 +141,7 @@ export class Engine {
   private refresh(): void {
     this.buffer = this.x.memory.buffer;
     this._u8 = new Uint8Array(this.x.memory.buffer);
+    this._u32 = new Uint32Array(this.x.memory.buffer);
     this._view = new DataView(this.x.memory.buffer);
   }
 

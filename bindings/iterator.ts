@@ -1,9 +1,12 @@
 // KeyValueIterator over an engine iterator handle. Entries come from the engine in
 // batches of (keyPtr, keyLen, valPtr, valLen); the pointers stay valid while the handle is
-// open (the engine pins the memtable and runs), so keys and values are decoded lazily.
+// open (the engine pins the memtable and runs), so keys and values are decoded lazily,
+// straight from linear memory when the codec has a fast path (codecs.ts); each batch is
+// copied into one array kept for the iterator's life. Per entry, only the returned key,
+// value and result objects are made (rawKey's copy only when partition merges ask).
 // Batches start small and double, so `limit: 1` or an early `break` costs little.
 import type { Engine } from './abi.js';
-import type { Codec } from './codecs.js';
+import { fastPathOf, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError } from './errors.js';
 
 export interface KeyValueIterator<K, V> extends IterableIterator<[K, V]> {
@@ -20,8 +23,13 @@ const leaked = new FinalizationRegistry<{ engine: Engine; handle: number; open: 
   if (h.open.v) { h.open.v = false; h.engine.x.iter_close(h.handle); }
 });
 
+const EMPTY = new Uint8Array(0);
+
 export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
-  private batch = new Uint32Array(0);
+  /** The current batch, entry i at words 4i … 4i + 3. A copy, since the engine's batch
+   *  region is shared by every iterator of the engine (they may be read interleaved); one
+   *  array for the iterator's life, grown with `want`, so a fill allocates no array. */
+  private words = new Uint32Array(0);
   private index = 0;
   private count = 0;
   private want = 16;
@@ -30,9 +38,13 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private closedByUser = false;
   private detached = false;
   private readonly open = { v: true };
-  /** @internal The stored bytes of the key last returned by next(): merges across
-   *  partitions compare these, so a key codec need not round-trip exactly. */
-  rawKey: Uint8Array = new Uint8Array(0);
+  private readonly keyFast: CodecFastPath<K> | undefined;
+  private readonly valueFast: CodecFastPath<V> | undefined;
+  /** Where the key last returned by next() is stored (pinned until release), and its copy
+   *  once `rawKey` has been read (or the pins are about to go). */
+  private lastKeyPtr = 0;
+  private lastKeyLen = 0;
+  private lastKey: Uint8Array | undefined = EMPTY;
 
   constructor(
     private readonly engine: Engine,
@@ -43,7 +55,16 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     limit: number,
   ) {
     this.remaining = limit;
+    this.keyFast = fastPathOf(keyCodec);
+    this.valueFast = fastPathOf(valueCodec);
     leaked.register(this, { engine, handle, open: this.open }, this);
+  }
+
+  /** @internal The stored bytes of the key last returned by next(): merges across
+   *  partitions compare these, so a key codec need not round-trip exactly. A copy, made
+   *  on first read (plain scans never pay for it). */
+  get rawKey(): Uint8Array {
+    return this.lastKey ??= this.engine.u8.slice(this.lastKeyPtr, this.lastKeyPtr + this.lastKeyLen);
   }
 
   [Symbol.iterator](): this { return this; }
@@ -57,27 +78,35 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
       this.fill();
       if (this.count === 0) return { done: true, value: undefined };
     }
-    const i = this.index++ * 4;
-    const b = this.batch;
-    const u8 = this.engine.u8;
-    const rawKey = u8.slice(b[i], b[i] + b[i + 1]);
-    this.rawKey = rawKey;
-    const key = this.keyCodec.decode(rawKey);
-    const value = this.valueCodec.decode(u8.slice(b[i + 2], b[i + 2] + b[i + 3]));
+    const e = this.engine;
+    const w = this.words;
+    const j = this.index++ * 4;
+    const kp = w[j], kl = w[j + 1], vp = w[j + 2], vl = w[j + 3];
+    this.lastKeyPtr = kp;
+    this.lastKeyLen = kl;
+    this.lastKey = undefined;
+    const kf = this.keyFast;
+    const key = kf !== undefined ? kf.decodeFrom(e.u8, kp, kl) : this.keyCodec.decode(e.u8.slice(kp, kp + kl));
+    // e.u8 again: a user codec's decode may have grown memory.
+    const vf = this.valueFast;
+    const value = vf !== undefined ? vf.decodeFrom(e.u8, vp, vl) : this.valueCodec.decode(e.u8.slice(vp, vp + vl));
     return { done: false, value: [key, value] };
   }
 
   private fill(): void {
-    const max = Math.min(this.want, this.remaining, this.engine.batchCapacity);
-    const n = max > 0 ? this.engine.x.iter_next(this.handle, max) : 0;
+    const e = this.engine;
+    const max = Math.min(this.want, this.remaining, e.batchCapacity);
+    const n = max > 0 ? e.x.iter_next(this.handle, max) : 0;
     if (n < 0) throw new StrataError('ITERATOR_CLOSED', `engine iterator ${this.handle} is not open`);
-    this.batch = new Uint32Array(this.engine.u8.buffer, this.engine.batchPtr, n * 4).slice();
+    if (this.words.length < n * 4) this.words = new Uint32Array(max * 4);
+    const from = e.batchPtr >>> 2;
+    this.words.set(e.u32.subarray(from, from + n * 4));
     this.index = 0;
     this.count = n;
     this.remaining -= n;
-    this.want = Math.min(this.want * 2, this.engine.batchCapacity);
+    this.want = Math.min(this.want * 2, e.batchCapacity);
     if (n < max || this.remaining <= 0) {
-      // Everything left is in `batch`, whose pointers need the pins: release after reading.
+      // Everything left is in the batch, whose pointers need the pins: release after reading.
       this.exhausted = true;
       if (n === 0) this.release();
     }
@@ -86,6 +115,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   /** Drops the engine's pins; entries already batched must not be read afterwards. */
   private release(): void {
     if (!this.open.v) return;
+    void this.rawKey; // the last key's bytes are about to lose their pin
     this.open.v = false;
     leaked.unregister(this);
     this.engine.x.iter_close(this.handle);

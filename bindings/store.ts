@@ -1,9 +1,11 @@
 // Store: the typed API over one engine instance (assembly/). Keys and values are encoded
-// by codecs, copied into the engine's argument region and passed as (ptr, len); results
-// are copied out of linear memory. Every argument is validated before the engine is
-// called, so a failed call changes nothing.
+// by codecs into the engine's argument region and passed as (ptr, len); results are
+// decoded from linear memory. The built-in codecs have a fast path (codecs.ts) that writes
+// straight into the region and decodes without copying where the result keeps no bytes;
+// user codecs go through encode/decode and a copy. Every argument is validated before the
+// engine is called, so a failed call changes nothing.
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from './abi.js';
-import { codecs, type Codec } from './codecs.js';
+import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
 import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import type { ChangeRecord, ChangelogSink } from './changelog.js';
@@ -28,13 +30,31 @@ const KIND_DELETE = 0;
 const KIND_PUT = 1;
 const FLAG_LOWER = 1, FLAG_UPPER = 2, FLAG_REVERSE = 4;
 
+/**
+ * The engine's smallest argument region (assembly/index.ts io_reserve). Reserving up to
+ * this many bytes allocates nothing an exact reservation would not, so sizes up to it may
+ * be upper bounds (3 bytes per UTF-16 unit); above it they are exact, as the memory cap
+ * must see the same reservations whatever path encoded the arguments.
+ */
+const FAST_REGION = 65536;
+
+/** A key or value checked and ready to be written into the argument region: a string from
+ *  a built-in codec's fast path (written as its UTF-8, at most FAST_REGION / 3 units long)
+ *  or the encoded bytes. */
+type Encodable = string | Uint8Array;
+
 /** An operation encoded and checked, ready for the engine. */
-interface EncodedOp { kind: number; key: Uint8Array; value: Uint8Array }
+interface EncodedOp { kind: number; key: Encodable; value: Encodable }
 
 export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly engine: Engine;
   private readonly keyCodec: Codec<K>;
   private readonly valueCodec: Codec<V>;
+  private readonly keyFast: CodecFastPath<K> | undefined;
+  private readonly valueFast: CodecFastPath<V> | undefined;
+  /** Lengths written by the last writeArgs. */
+  private argKeyLen = 0;
+  private argValueLen = 0;
   private readonly partitionNo: number;
   private readonly sinks: ChangelogSink[];
   private readonly listeners = new Set<(records: ChangeRecord[]) => void>();
@@ -50,6 +70,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.disk = disk;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
+    this.keyFast = fastPathOf(this.keyCodec);
+    this.valueFast = fastPathOf(this.valueCodec);
     this.partitionNo = options.partition ?? 0;
     const cl = options.changelog;
     this.sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
@@ -82,42 +104,50 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   // ---- reads ---------------------------------------------------------------------------
 
   get(key: K): V | undefined { return this.readGet(key, NOW); }
-  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodeKey(key), NOW) === Status.OK; }
+  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), NOW) === Status.OK; }
 
   getAll(keys: readonly K[]): (V | undefined)[] {
     this.checkOpen();
     if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
-    const encoded = keys.map((k) => this.encodeKey(k));
+    const encoded = keys.map((k) => this.encodableKey(k));
     let size = 0;
-    for (const k of encoded) size += 4 + k.length;
+    for (const k of encoded) size += 4 + byteBound(k);
+    if (((size + 7) & ~7) + encoded.length * 8 > FAST_REGION) {
+      size = 0;
+      for (const k of encoded) size += 4 + byteLength(k);
+    }
     const outOffset = (size + 7) & ~7;
-    const base = this.engine.reserve(outOffset + encoded.length * 8);
-    let view = this.engine.view;
-    const u8 = this.engine.u8;
+    const e = this.engine;
+    const base = e.reserve(outOffset + encoded.length * 8);
+    const view = e.view;
+    const u8 = e.u8;
     let p = base;
-    for (const k of encoded) { view.setUint32(p, k.length, true); u8.set(k, p + 4); p += 4 + k.length; }
-    const st = this.engine.x.get_many(base, encoded.length, base + outOffset, NOW);
+    for (const k of encoded) {
+      const n = writeEncodable(k, u8, p + 4, base + outOffset - p - 4);
+      view.setUint32(p, n, true);
+      p += 4 + n;
+    }
+    const st = e.x.get_many(base, encoded.length, base + outOffset, NOW);
     if (st !== Status.OK) throw statusError(st, 'getAll');
-    view = this.engine.view;
     const out: (V | undefined)[] = new Array(encoded.length);
     for (let i = 0; i < encoded.length; i++) {
-      const vp = view.getUint32(base + outOffset + i * 8, true);
-      const vl = view.getUint32(base + outOffset + i * 8 + 4, true);
-      out[i] = vl === 0xffffffff ? undefined : this.valueCodec.decode(this.engine.copyOut(vp, vl));
+      const vp = e.view.getUint32(base + outOffset + i * 8, true); // e.view: a user decode may grow memory
+      const vl = e.view.getUint32(base + outOffset + i * 8 + 4, true);
+      out[i] = vl === 0xffffffff ? undefined : this.decodeValue(vp, vl);
     }
     return out;
   }
 
   getVersioned(key: K): { value: V; version: number } | undefined {
     this.checkOpen();
-    if (this.lookup(this.encodeKey(key), NOW) !== Status.OK) return undefined;
+    if (this.lookup(this.encodableKey(key), NOW) !== Status.OK) return undefined;
     const e = this.engine;
     const version = e.resultSeq();
-    return { value: this.valueCodec.decode(e.copyOut(e.resultValuePtr(), e.resultValueLen())), version };
+    return { value: this.decodeValue(e.resultValuePtr(), e.resultValueLen()), version };
   }
 
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
-    return this.openIterator(this.encodeKey(from), this.encodeKey(to), options, NOW, this);
+    return this.openIterator(this.encodableKey(from), this.encodableKey(to), options, NOW, this);
   }
 
   all(options?: RangeOptions): KeyValueIterator<K, V> {
@@ -136,29 +166,26 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   put(key: K, value: V): void {
     this.checkOpen();
-    const k = this.encodeKey(key);
-    const v = this.encodeValue(value);
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
     if (this.disk) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
     const e = this.engine;
-    const p = e.reserve(k.length + v.length);
-    const u8 = e.u8;
-    u8.set(k, p);
-    u8.set(v, p + k.length);
-    const st = e.x.put(p, k.length, p + k.length, v.length);
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.x.put(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'put');
-    this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
+    if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
   }
 
   delete(key: K): void {
     this.checkOpen();
-    const k = this.encodeKey(key);
+    const k = this.encodableKey(key);
     if (this.disk) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
     const e = this.engine;
-    const p = e.reserve(k.length);
-    e.u8.set(k, p);
-    const st = e.x.del(p, k.length);
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.del(p, this.argKeyLen);
     if (st !== Status.OK) throw statusError(st, 'delete');
-    this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
+    if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -166,7 +193,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const ops: EncodedOp[] = [];
     for (const entry of iterate(entries, 'putAll')) {
       if (!Array.isArray(entry) || entry.length < 2) throw invalid('putAll expects [key, value] pairs');
-      ops.push({ kind: KIND_PUT, key: this.encodeKey(entry[0]), value: this.encodeValue(entry[1]) });
+      ops.push({ kind: KIND_PUT, key: this.encodableKey(entry[0]), value: this.encodableValue(entry[1]) });
     }
     this.applyBatch(ops);
   }
@@ -174,7 +201,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   deleteAll(keys: Iterable<K>): void {
     this.checkOpen();
     const ops: EncodedOp[] = [];
-    for (const key of iterate(keys, 'deleteAll')) ops.push({ kind: KIND_DELETE, key: this.encodeKey(key), value: EMPTY });
+    for (const key of iterate(keys, 'deleteAll')) ops.push({ kind: KIND_DELETE, key: this.encodableKey(key), value: EMPTY });
     this.applyBatch(ops);
   }
 
@@ -183,8 +210,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const encoded: EncodedOp[] = [];
     for (const op of iterate(ops, 'write')) {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
-      if (op.type === 'put') encoded.push({ kind: KIND_PUT, key: this.encodeKey(op.key), value: this.encodeValue(op.value) });
-      else if (op.type === 'del') encoded.push({ kind: KIND_DELETE, key: this.encodeKey(op.key), value: EMPTY });
+      if (op.type === 'put') encoded.push({ kind: KIND_PUT, key: this.encodableKey(op.key), value: this.encodableValue(op.value) });
+      else if (op.type === 'del') encoded.push({ kind: KIND_DELETE, key: this.encodableKey(op.key), value: EMPTY });
       else throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
     }
     this.applyBatch(encoded);
@@ -193,33 +220,30 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   putIfVersion(key: K, value: V, expected: number): boolean {
     this.checkOpen();
     checkVersion(expected);
-    const k = this.encodeKey(key);
-    const v = this.encodeValue(value);
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
     if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
     const e = this.engine;
-    const p = e.reserve(k.length + v.length);
-    const u8 = e.u8;
-    u8.set(k, p);
-    u8.set(v, p + k.length);
-    const st = e.x.put_if_version(p, k.length, p + k.length, v.length, expected);
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'putIfVersion');
-    this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
+    if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
     return true;
   }
 
   deleteIfVersion(key: K, expected: number): boolean {
     this.checkOpen();
     checkVersion(expected);
-    const k = this.encodeKey(key);
+    const k = this.encodableKey(key);
     if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
     const e = this.engine;
-    const p = e.reserve(k.length);
-    e.u8.set(k, p);
-    const st = e.x.del_if_version(p, k.length, expected);
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.del_if_version(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion');
-    this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
+    if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
     return true;
   }
 
@@ -311,35 +335,51 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** @internal */
   readGet(key: K, snapSeq: number): V | undefined {
     this.checkOpen();
-    if (this.lookup(this.encodeKey(key), snapSeq) !== Status.OK) return undefined;
+    if (this.lookup(this.encodableKey(key), snapSeq) !== Status.OK) return undefined;
     const e = this.engine;
-    return this.valueCodec.decode(e.copyOut(e.resultValuePtr(), e.resultValueLen()));
+    return this.decodeValue(e.resultValuePtr(), e.resultValueLen());
   }
 
   /** @internal */
   readHas(key: K, snapSeq: number): boolean {
     this.checkOpen();
-    return this.lookup(this.encodeKey(key), snapSeq) === Status.OK;
+    return this.lookup(this.encodableKey(key), snapSeq) === Status.OK;
   }
 
-  /** @internal */
+  /** @internal The key's bytes, checked (INVALID_ARGUMENT, KEY_TOO_LARGE). */
   encodeKey(key: K): Uint8Array {
-    const k = encodeWith(this.keyCodec, key, 'key');
+    const k = this.encodableKey(key);
+    return typeof k === 'string' ? utf8Bytes(k) : k;
+  }
+
+  /** @internal The key checked as encodeKey checks it, ready for writeEncodable. */
+  encodableKey(key: K): Encodable {
+    const fast = this.keyFast;
+    let k = fast !== undefined ? encodableWith(fast, key, 'key') : encodeWith(this.keyCodec, key, 'key');
+    if (typeof k === 'string') {
+      if (k.length * 3 <= MAX_KEY_BYTES) return k; // fits whatever its characters
+      k = utf8Bytes(k);
+    }
     if (k.length > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `key of ${k.length} bytes exceeds ${MAX_KEY_BYTES}`);
     return k;
   }
 
   /** @internal */
-  openIterator(from: Uint8Array | undefined, to: Uint8Array | undefined, options: RangeOptions | undefined,
+  openIterator(from: Encodable | undefined, to: Encodable | undefined, options: RangeOptions | undefined,
                snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V> {
     owner.checkOpen();
     const { reverse, limit } = checkRangeOptions(options);
     const e = this.engine;
-    const fl = from?.length ?? 0, tl = to?.length ?? 0;
-    const p = e.reserve(fl + tl);
-    if (from) e.u8.set(from, p);
-    if (to) e.u8.set(to, p + fl);
-    const flags = (from ? FLAG_LOWER : 0) | (to ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0);
+    let fb = from === undefined ? 0 : byteBound(from), tb = to === undefined ? 0 : byteBound(to);
+    if (fb + tb > FAST_REGION) {
+      fb = from === undefined ? 0 : byteLength(from);
+      tb = to === undefined ? 0 : byteLength(to);
+    }
+    const p = e.reserve(fb + tb);
+    const u8 = e.u8;
+    const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
+    const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
+    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0);
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open');
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
@@ -354,17 +394,42 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (!this.closed) this.engine.x.snapshot_release(seq);
   }
 
-  private encodeValue(value: V): Uint8Array {
-    const v = encodeWith(this.valueCodec, value, 'value');
+  /** The value checked (INVALID_ARGUMENT, VALUE_TOO_LARGE), ready for writeEncodable. */
+  private encodableValue(value: V): Encodable {
+    const fast = this.valueFast;
+    let v = fast !== undefined ? encodableWith(fast, value, 'value') : encodeWith(this.valueCodec, value, 'value');
+    if (typeof v === 'string') {
+      if (v.length * 3 <= FAST_REGION) return v;
+      v = utf8Bytes(v); // long: its exact size is needed to reserve, so encode it now
+    }
     if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);
     return v;
   }
 
-  private lookup(k: Uint8Array, snapSeq: number): number {
+  /** The value at (ptr, len) in linear memory, decoded. */
+  private decodeValue(ptr: number, len: number): V {
+    const fast = this.valueFast;
+    return fast !== undefined ? fast.decodeFrom(this.engine.u8, ptr, len) : this.valueCodec.decode(this.engine.copyOut(ptr, len));
+  }
+
+  /** Writes key then value into the argument region and returns its pointer; the lengths
+   *  written are left in argKeyLen and argValueLen. */
+  private writeArgs(k: Encodable, v: Encodable): number {
     const e = this.engine;
-    const p = e.reserve(k.length);
-    e.u8.set(k, p);
-    const st = e.x.get(p, k.length, snapSeq);
+    let kb = byteBound(k), vb = byteBound(v);
+    if (kb + vb > FAST_REGION) { kb = byteLength(k); vb = byteLength(v); }
+    const p = e.reserve(kb + vb);
+    const u8 = e.u8;
+    const kl = writeEncodable(k, u8, p, kb);
+    this.argKeyLen = kl;
+    this.argValueLen = writeEncodable(v, u8, p + kl, vb);
+    return p;
+  }
+
+  private lookup(k: Encodable, snapSeq: number): number {
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.get(p, this.argKeyLen, snapSeq);
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get');
     return st;
   }
@@ -373,20 +438,26 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private applyBatch(ops: EncodedOp[]): void {
     if (ops.length === 0) return;
     let size = 0;
-    for (const op of ops) size += 9 + op.key.length + op.value.length;
+    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value);
+    if (size > FAST_REGION) {
+      size = 0;
+      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value);
+    }
     const e = this.engine;
     const base = e.reserve(size);
+    const end = base + size;
     const view = e.view;
     const u8 = e.u8;
     let p = base;
     for (const op of ops) {
+      const kl = writeEncodable(op.key, u8, p + 9, end - p - 9);
+      const vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
       view.setUint8(p, op.kind);
-      view.setUint32(p + 1, op.key.length, true);
-      view.setUint32(p + 5, op.value.length, true);
-      u8.set(op.key, p + 9);
-      u8.set(op.value, p + 9 + op.key.length);
-      p += 9 + op.key.length + op.value.length;
+      view.setUint32(p + 1, kl, true);
+      view.setUint32(p + 5, vl, true);
+      p += 9 + kl + vl;
     }
+    size = p - base;
     const disk = this.disk;
     if (disk) {
       disk.checkWritable();
@@ -403,22 +474,26 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
    *  logged write path (single-threaded, so nothing can come between the two). */
-  private durableIfVersion(k: Uint8Array, expected: number, op: EncodedOp): boolean {
+  private durableIfVersion(k: Encodable, expected: number, op: EncodedOp): boolean {
     const current = this.lookup(k, NOW) === Status.OK ? this.engine.resultSeq() : 0;
     if (current !== expected) return false;
     this.applyBatch([op]);
     return true;
   }
 
-  /** Runs the changelog hook for a commit whose last sequence is `lastSeq`. */
+  /** Whether a commit has anyone to report to; single writes skip building their op when not. */
+  private hooked(): boolean { return this.listeners.size !== 0 || this.sinks.length !== 0; }
+
+  /** Runs the changelog hook for a commit whose last sequence is `lastSeq`. Records get
+   *  their own copies of the bytes, made only when someone listens. */
   private committed(ops: EncodedOp[], lastSeq: number): void {
-    if (this.listeners.size === 0 && this.sinks.length === 0) return;
+    if (!this.hooked()) return;
     const first = lastSeq - ops.length + 1;
     const records: ChangeRecord[] = ops.map((op, i) => ({
       partition: this.partitionNo,
       seq: first + i,
-      key: op.key.slice(),
-      value: op.kind === KIND_PUT ? op.value.slice() : null,
+      key: bytesOf(op.key),
+      value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
     }));
     let failure: unknown;
     for (const l of [...this.listeners]) {
@@ -452,7 +527,7 @@ class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
   has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return this.store.openIterator(this.store.encodeKey(from), this.store.encodeKey(to), o, this.seq, this);
+    return this.store.openIterator(this.store.encodableKey(from), this.store.encodableKey(to), o, this.seq, this);
   }
   all(o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
@@ -479,12 +554,42 @@ function encodeWith<T>(codec: Codec<T>, value: T, what: string): Uint8Array {
   try {
     out = codec.encode(value);
   } catch (err) {
-    if (err instanceof StrataError) throw err;
-    throw new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw encodeFailure(err, what);
   }
   if (!(out instanceof Uint8Array)) throw invalid(`${what} codec must return a Uint8Array`);
   return out;
 }
+
+/** encodeWith for a built-in codec's fast path (codecs.ts), which returns a string or bytes. */
+function encodableWith<T>(fast: CodecFastPath<T>, value: T, what: string): Encodable {
+  try {
+    return fast.encodable(value);
+  } catch (err) {
+    throw encodeFailure(err, what);
+  }
+}
+
+function encodeFailure(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** At least the bytes `x` is written as; exactly, for bytes. */
+function byteBound(x: Encodable): number { return typeof x === 'string' ? x.length * 3 : x.length; }
+
+/** The bytes `x` is written as. */
+function byteLength(x: Encodable): number { return typeof x === 'string' ? utf8Length(x) : x.length; }
+
+/** Writes `x` at u8[p] within `capacity` bytes (reserved by the caller); returns its length. */
+function writeEncodable(x: Encodable, u8: Uint8Array, p: number, capacity: number): number {
+  if (typeof x !== 'string') { if (x.length !== 0) u8.set(x, p); return x.length; }
+  const n = encodeUtf8Into(x, u8, p, capacity);
+  if (n < 0) throw new Error(`strata-kv: argument region of ${capacity} bytes too small (bug)`);
+  return n;
+}
+
+/** A copy of the bytes `x` stands for, for change records the caller may keep. */
+function bytesOf(x: Encodable): Uint8Array { return typeof x === 'string' ? utf8Bytes(x) : x.slice(); }
 
 function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {
   if (items === null || items === undefined || typeof (items as Iterable<T>)[Symbol.iterator] !== 'function') {
