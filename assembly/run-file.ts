@@ -4,7 +4,7 @@
 // checksum and every structural bound first, so a damaged or hostile file yields
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
 import { Run } from "./run";
-import { BLOCK_TRAILER } from "./block";
+import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, readVarint32, varintValue, compareBytes, keyPrefix } from "./bytes";
 import { compareInternal } from "./internal-key";
 import { budgetAlloc } from "./memory-budget";
@@ -175,12 +175,11 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
     run.lastTag.push(lastTag);
     run.bytes += <u64>blen + <u64>prevLen + 16;
     if (i == 0) {
-      let c = src + <usize>load<u32>(src + blen - BLOCK_TRAILER - (<usize>load<u32>(src + blen - BLOCK_TRAILER) << 2));
-      let k = readVarint32(c + 8);
-      let fkl = varintValue;
-      k = readVarint32(k);
-      run.smallest = copyOf(k, fkl);
-      run.smallestLen = fkl;
+      // The run's smallest key is the first entry of its first block.
+      firstEntry.reset(b, blen);
+      firstEntry.decode(0);
+      run.smallest = copyOf(firstEntry.keyPtr, firstEntry.keyLen);
+      run.smallestLen = firstEntry.keyLen;
       if (run.smallest == 0) { run.unref(); return null; }
     }
     expectOffset = off + <u64>blen;
@@ -197,6 +196,8 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   run.refs = 0; // the caller's Version takes the first reference
   return run;
 }
+
+const firstEntry = new BlockCursor();
 
 function copyOf(p: usize, len: u32): usize {
   let c = budgetAlloc(len == 0 ? 1 : len);

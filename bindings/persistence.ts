@@ -15,7 +15,7 @@
 // above the manifest's `log`.
 import { mkdirSync, readdirSync, readFileSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Status, statusError, type Engine } from './abi.js';
+import { Status, statusError, MAX_LEVELS, type Engine } from './abi.js';
 import { StrataError } from './errors.js';
 import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
@@ -171,7 +171,7 @@ export class Persistence {
       const out = e.reserve(cap * 8);
       const n = e.x.version_runs(out, cap);
       if (n > cap) { cap = n; continue; }
-      const levels: number[][] = Array.from({ length: 7 }, () => []);
+      const levels: number[][] = Array.from({ length: MAX_LEVELS }, () => []);
       const v = e.view;
       for (let i = 0; i < n; i++) levels[v.getUint32(out + i * 8, true)].push(v.getUint32(out + i * 8 + 4, true));
       return levels;
