@@ -1,7 +1,7 @@
 // The public API of strata-kv: everything a user imports comes from here; every other
 // file in bindings/ is internal.
 export { Store } from './store.js';
-export type { Snapshot, WriteOp, RangeOptions } from './store.js';
+export type { Snapshot, WriteOp, RangeOptions, Checkpoint } from './store.js';
 export type { KeyValueIterator } from './iterator.js';
 export { codecs } from './codecs.js';
 export type { Codec } from './codecs.js';

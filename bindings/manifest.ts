@@ -17,7 +17,13 @@ export interface Manifest {
   log: number;
   /** Run file numbers per level; level 0 newest first, deeper levels in key order. */
   levels: number[][];
+  /** The last checkpoint: its sequence is the changelog position the state holds up to. */
+  checkpoint?: CheckpointMark;
 }
+
+/** What a checkpoint records: the store's state is durable through `seq`, and so is every
+ *  changelog sink (Store.checkpoint). */
+export interface CheckpointMark { seq: number; time: number }
 
 const HEADER = 'strata-manifest 1';
 
@@ -49,7 +55,8 @@ export function readManifest(dir: string): Manifest | undefined {
   try { parsed = JSON.parse(json); } catch { throw bad('unreadable JSON', nl + 1); }
   const nat = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
   if (!parsed || !nat(parsed.flushedSeq) || !nat(parsed.nextRun) || !nat(parsed.log) || !Array.isArray(parsed.levels)
-      || !parsed.levels.every((l) => Array.isArray(l) && l.every(nat))) {
+      || !parsed.levels.every((l) => Array.isArray(l) && l.every(nat))
+      || (parsed.checkpoint !== undefined && (!nat(parsed.checkpoint?.seq) || typeof parsed.checkpoint?.time !== 'number'))) {
     throw bad('fields missing or of the wrong type', nl + 1);
   }
   return parsed;

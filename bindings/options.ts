@@ -1,6 +1,7 @@
 // StoreOptions and their defaults (docs/API.md lists each with its reason).
 import type { Codec } from './codecs.js';
-import type { ChangelogSink } from './changelog.js';
+import type { ChangelogSink, ChangelogSource } from './changelog.js';
+import type { RestoreProgress } from './restore.js';
 import { invalid } from './errors.js';
 
 export interface StoreOptions<K, V> {
@@ -11,6 +12,17 @@ export interface StoreOptions<K, V> {
   /** true: a write call returns only once it is durable. */
   sync?: boolean;
   changelog?: ChangelogSink | ChangelogSink[];
+  /**
+   * Where open() restores from: the store reads `restoreFrom.read(partition, fromSeq)` for
+   * every record after what it holds. With `path`, the changelog is then the store's log:
+   * writes touch no local file, checkpoint() makes the local state durable, and a reopen
+   * loads the last checkpoint and restores only the records after it (docs/API.md,
+   * "Checkpoints"). Default, with `path`: the first `changelog` sink that has `read`.
+   * `false`: never restore at open; with `path` the store keeps its own write-ahead log.
+   */
+  restoreFrom?: ChangelogSource | false;
+  /** Progress of the restore open() runs (records, bytes, rate), after every chunk. */
+  onRestoreProgress?: (progress: RestoreProgress) => void;
   /** Partition number written into change records (PartitionedStore sets it). Default 0. */
   partition?: number;
   /** The memtable becomes a run once it holds this many bytes. Default 4 MiB. */

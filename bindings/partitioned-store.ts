@@ -14,7 +14,7 @@
 // Order: range/all (and a snapshot's) merge the partitions' iterators in the unsigned byte
 // order of encoded keys with a binary heap, O(log N) per entry. Every child is opened in
 // one synchronous call, so the merged view is the whole store as of one instant.
-import { Store, type Snapshot, type WriteOp, type RangeOptions } from './store.js';
+import { Store, type Snapshot, type WriteOp, type RangeOptions, type Checkpoint } from './store.js';
 import type { KeyValueIterator } from './iterator.js';
 import { mergePartitions } from './partition-merge.js';
 import { codecs, type Codec } from './codecs.js';
@@ -22,7 +22,8 @@ import { StrataError, invalid } from './errors.js';
 import { MAX_VALUE_BYTES } from './abi.js';
 import type { StoreOptions } from './options.js';
 import type { StoreStats, LevelStats } from './stats.js';
-import type { ChangeRecord, ChangelogSink } from './changelog.js';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
+import type { RestoreOptions, RestoreProgress } from './restore.js';
 import { kafkaPartition } from './murmur2.js';
 
 export type PartitionedStoreOptions<K, V> = StoreOptions<K, V> & {
@@ -80,11 +81,18 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     const sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
     for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
     const shared = sinks.map((s) => new SharedSink(s));
-    const { partitions: _, ...base } = options;
+    const { partitions: _, onRestoreProgress, ...base } = options;
+    // The partitions see SharedSinks, which cannot be read: the default source (Store's
+    // rule: with a path, the first readable sink) is picked here from the user's sinks.
+    const restoreFrom = base.restoreFrom !== undefined || base.path === undefined ? base.restoreFrom
+      : sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+    const progress = onRestoreProgress === undefined ? undefined : new ProgressSum(n, onRestoreProgress);
     const opened = await Promise.allSettled(Array.from({ length: n }, (_, i) => Store.open<K, V>({
       ...base,
       partition: i,
       changelog: shared,
+      restoreFrom,
+      onRestoreProgress: progress?.reporter(i),
       path: base.path === undefined ? undefined : `${base.path}/partition-${i}`,
     })));
     const stores = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -205,19 +213,32 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
    * partition count fails with INVALID_ARGUMENT). Like Store.restore, records go in chunks
    * and a failure leaves earlier chunks applied.
    */
-  async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>): Promise<{ records: number }> {
+  async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>, options: RestoreOptions = {}): Promise<RestoreProgress> {
     this.checkOpen();
+    if (options === null || typeof options !== 'object') throw invalid('restore options must be an object');
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function');
     const isAsync = source != null && typeof (source as AsyncIterable<ChangeRecord>)[Symbol.asyncIterator] === 'function';
     if (!isAsync && (source == null || typeof (source as Iterable<ChangeRecord>)[Symbol.iterator] !== 'function')) {
       throw invalid('restore expects an iterable or async iterable of change records');
     }
     let pending: ChangeRecord[][] = this.stores.map(() => []);
     let pendingRecords = 0, pendingBytes = 0, records = 0;
+    const started = performance.now();
+    const total: RestoreProgress = { records: 0, applied: 0, bytes: 0, recordsPerSecond: 0 };
     const drain = async () => {
       const chunk = pending;
       pending = this.stores.map(() => []);
       pendingRecords = pendingBytes = 0;
-      for (let p = 0; p < chunk.length; p++) if (chunk[p].length > 0) await this.stores[p].restore(chunk[p]);
+      for (let p = 0; p < chunk.length; p++) {
+        if (chunk[p].length === 0) continue;
+        const done = await this.stores[p].restoreRecords(chunk[p]);
+        total.records += done.records;
+        total.applied += done.applied;
+        total.bytes += done.bytes;
+      }
+      total.recordsPerSecond = total.records / Math.max((performance.now() - started) / 1000, 1e-9);
+      onProgress?.({ ...total });
     };
     const take = async (r: ChangeRecord) => {
       pending[this.homeOf(r, records)].push(r);
@@ -229,7 +250,17 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     if (isAsync) for await (const r of source as AsyncIterable<ChangeRecord>) await take(r);
     else for (const r of source as Iterable<ChangeRecord>) await take(r);
     await drain();
-    return { records };
+    await settleAll(this.stores.map((s) => s.restored()));
+    return total;
+  }
+
+  /** Store.checkpoint on every partition (each its own changelog position); index = partition. */
+  async checkpoint(): Promise<Checkpoint[]> {
+    this.checkOpen();
+    const results = await Promise.allSettled(this.stores.map((s) => s.checkpoint()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<Checkpoint>).value);
   }
 
   // ---- maintenance ---------------------------------------------------------------------
@@ -398,6 +429,24 @@ class SharedSink implements ChangelogSink {
     promise.then(() => { if (this.running === running) this.running = undefined; },
       () => { if (this.running === running) this.running = undefined; });
     return promise;
+  }
+}
+
+/** Sums the partitions' restore progress at open into one report. */
+class ProgressSum {
+  private readonly parts: RestoreProgress[];
+  private readonly started = performance.now();
+  constructor(n: number, private readonly report: (p: RestoreProgress) => void) {
+    this.parts = Array.from({ length: n }, () => ({ records: 0, applied: 0, bytes: 0, recordsPerSecond: 0 }));
+  }
+  reporter(i: number): (p: RestoreProgress) => void {
+    return (p) => {
+      this.parts[i] = p;
+      const sum = (f: (x: RestoreProgress) => number) => this.parts.reduce((a, x) => a + f(x), 0);
+      const records = sum((x) => x.records);
+      this.report({ records, applied: sum((x) => x.applied), bytes: sum((x) => x.bytes),
+        recordsPerSecond: records / Math.max((performance.now() - this.started) / 1000, 1e-9) });
+    };
   }
 }
 

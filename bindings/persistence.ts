@@ -13,13 +13,18 @@
 // INVARIANT: every run the manifest lists is durable in its file; every write with a
 // sequence above the manifest's flushedSeq that was acknowledged is in a log numbered at or
 // above the manifest's `log`.
+//
+// Without a log (`logged: false`, a store whose changelog is its log, docs/FORMAT.md
+// "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
+// manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
+// those runs and the changelog supplies the rest.
 import { mkdirSync, readdirSync, readFileSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, statusError, MAX_LEVELS, type Engine } from './abi.js';
 import { StrataError } from './errors.js';
 import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
-import { readManifest, writeManifest, syncDir, type Manifest } from './manifest.js';
+import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE } from './wal.js';
 
 const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
@@ -36,8 +41,23 @@ function remove(dir: string, name: string): void {
   });
 }
 
+/** A checkpoint whose run files are durable but not yet named by the manifest. */
+export interface PendingCheckpoint { seq: number; levels: number[][] }
+
+export interface PersistenceOptions {
+  /** fsync every logged write. */
+  sync: boolean;
+  /** Keep a write-ahead log; false when the changelog is the log (checkpoints only). */
+  logged: boolean;
+}
+
 export class Persistence {
-  private wal!: WalWriter;
+  /** The log writes go to; undefined without a log. */
+  private wal: WalWriter | undefined;
+  /** Number of the log in use, or that the next log would take. */
+  private logNumber = 0;
+  /** The last checkpoint committed, kept in every manifest written. */
+  lastCheckpoint: CheckpointMark | undefined;
   private stamp = -1;
   /** Run file numbers that are durable in the directory. */
   private readonly onDisk = new Set<number>();
@@ -45,16 +65,21 @@ export class Persistence {
   /** Set by the first I/O failure: from then on writes are refused until reopen. */
   failure: StrataError | undefined;
 
-  private constructor(readonly dir: string, private readonly engine: Engine, private readonly sync: boolean, releaseLock: () => void) {
+  private readonly sync: boolean;
+  readonly logged: boolean;
+
+  private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
+    this.sync = options.sync;
+    this.logged = options.logged;
     this.releaseLock = releaseLock;
   }
 
   /** Opens (creating if needed) the directory, takes its lock and recovers its state into
    *  the freshly initialised `engine`. */
-  static open(dir: string, engine: Engine, sync: boolean): Persistence {
+  static open(dir: string, engine: Engine, options: PersistenceOptions): Persistence {
     io('create directory', dir, () => mkdirSync(dir, { recursive: true }));
     const release = acquireLock(dir);
-    const p = new Persistence(dir, engine, sync, release);
+    const p = new Persistence(dir, engine, options, release);
     try {
       p.recover();
     } catch (err) {
@@ -69,32 +94,71 @@ export class Persistence {
   /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
   logBatch(image: Uint8Array, count: number): void {
     this.checkWritable();
+    const wal = this.wal!;
     const first = this.engine.x.last_seq() + 1;
-    this.guard(() => this.wal.append(WAL_BATCH, first, count, first + count - 1, image));
+    this.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
   }
 
   /** Logs a restore chunk that the engine has just applied. */
   logRestore(image: Uint8Array, count: number, firstSeq: number): void {
     this.checkWritable();
-    this.guard(() => this.wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
+    const wal = this.wal!;
+    this.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
   }
 
-  /** After any engine call that may have flushed or compacted: puts new runs on disk. */
+  /** After any engine call that may have flushed or compacted: with a log, puts new runs on
+   *  disk (so logs can go); without one, files change only at checkpoints. */
   afterChange(): void {
-    if (this.engine.x.version_stamp() !== this.stamp) this.guard(() => this.persist());
+    if (this.logged && this.engine.x.version_stamp() !== this.stamp) this.guard(() => this.persist());
   }
 
-  /** Makes every acknowledged write durable (the engine has flushed the memtable first). */
+  /** With a log: makes every acknowledged write durable (the engine has flushed the
+   *  memtable first). Without one durability comes from checkpoints, so this does nothing. */
   flush(): void {
+    if (!this.logged) return;
     this.checkWritable();
-    this.guard(() => { this.persist(); this.wal.flush(); });
+    this.guard(() => { this.persist(); this.wal!.flush(); });
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+  // Step 1 of Store.checkpoint (the engine has just flushed its memtable): every current run
+  // is durable in its file, and with a log so is the log. Nothing names the new files yet,
+  // so a crash here leaves the previous checkpoint in force (recovery deletes the strays).
+
+  beginCheckpoint(): PendingCheckpoint {
+    this.checkWritable();
+    return this.guard(() => {
+      const levels = this.currentLevels();
+      for (const id of levels.flat()) if (!this.onDisk.has(id)) this.writeRun(id);
+      this.wal?.flush();
+      return { seq: this.engine.x.flushed_seq(), levels };
+    });
+  }
+
+  /** Step 3, after the sinks are durable through `pending.seq`: the manifest names the
+   *  checkpoint (atomically), then run files it no longer needs are deleted. */
+  commitCheckpoint(pending: PendingCheckpoint, time: number): CheckpointMark {
+    this.checkWritable();
+    const mark = { seq: pending.seq, time };
+    this.guard(() => {
+      this.lastCheckpoint = mark;
+      if (this.logged) {
+        this.stamp = -1; // with a log the manifest always lists the current runs
+        this.persist();
+        return;
+      }
+      const x = this.engine.x;
+      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark });
+      this.removeRunsExcept(new Set(pending.levels.flat()));
+    });
+    return mark;
   }
 
   close(): void {
     try {
       if (this.failure === undefined) this.flush();
     } finally {
-      try { this.wal.discard(); } catch { /* closing is best effort after a failure */ }
+      try { this.wal?.discard(); } catch { /* closing is best effort after a failure */ }
       this.releaseLock();
     }
   }
@@ -124,22 +188,29 @@ export class Persistence {
     for (const id of live) if (!this.onDisk.has(id)) this.writeRun(id);
     const flushedSeq = x.flushed_seq();
     let oldLog: WalWriter | undefined;
-    if (flushedSeq >= this.wal.lastSeq && this.wal.lastSeq > 0) {
+    const wal = this.wal;
+    if (wal && flushedSeq >= wal.lastSeq && wal.lastSeq > 0) {
       // Everything logged is in runs now: writes go to a new log, the old one goes.
-      oldLog = this.wal;
-      this.wal = new WalWriter(join(this.dir, fileName(oldLog.number + 1, 'wal')), oldLog.number + 1, this.sync);
+      oldLog = wal;
+      this.logNumber = wal.number + 1;
+      this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }
-    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.wal.number, levels });
-    for (const id of [...this.onDisk]) {
-      if (live.has(id)) continue;
-      remove(this.dir, fileName(id, 'run'));
-      this.onDisk.delete(id);
-    }
+    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.logNumber, levels, checkpoint: this.lastCheckpoint });
+    this.removeRunsExcept(live);
     if (oldLog) {
       oldLog.discard();
       remove(this.dir, fileName(oldLog.number, 'wal'));
     }
     this.stamp = stamp;
+  }
+
+  /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */
+  private removeRunsExcept(keep: Set<number>): void {
+    for (const id of [...this.onDisk]) {
+      if (keep.has(id)) continue;
+      remove(this.dir, fileName(id, 'run'));
+      this.onDisk.delete(id);
+    }
   }
 
   private writeRun(id: number): void {
@@ -199,8 +270,9 @@ export class Persistence {
     // Recovery ends with everything in run files and a fresh, empty log.
     const st = x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');
-    const next = Math.max(firstLog, ...logs, 0) + 1;
-    this.wal = new WalWriter(join(this.dir, fileName(next, 'wal')), next, this.sync);
+    this.logNumber = Math.max(firstLog, ...logs, 0) + 1;
+    this.lastCheckpoint = manifest?.checkpoint;
+    if (this.logged) this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     syncDir(this.dir);
     this.persist();
     for (const n of logs) remove(this.dir, fileName(n, 'wal'));

@@ -8,11 +8,16 @@ import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, stat
 import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
 import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
-import type { ChangeRecord, ChangelogSink } from './changelog.js';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
 import { restoreInto, type RestoreOptions, type RestoreProgress } from './restore.js';
 import { Persistence } from './persistence.js';
+import type { CheckpointMark } from './manifest.js';
+
+/** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
+ *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
+export type Checkpoint = CheckpointMark;
 
 export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
 export interface RangeOptions { reverse?: boolean; limit?: number }
@@ -64,10 +69,16 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private closed = false;
   /** The directory side (log, run files, manifest) of a store opened with `path`. */
   private readonly disk: Persistence | undefined;
+  /** Writes go through the directory's write-ahead log (a `path` store with no changelog
+   *  to restore from). */
+  private readonly logged: boolean;
+  /** Checkpoints run one at a time: each commits the runs its first step wrote. */
+  private checkpointing: Promise<unknown> = Promise.resolve();
 
   private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Persistence | undefined) {
     this.engine = engine;
     this.disk = disk;
+    this.logged = disk?.logged ?? false;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.keyFast = fastPathOf(this.keyCodec);
@@ -92,13 +103,34 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (!Number.isInteger(p) || p < 0) throw invalid('partition must be a non-negative integer');
     const sinks = options.changelog === undefined ? [] : Array.isArray(options.changelog) ? options.changelog : [options.changelog];
     for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const source = restoreSourceOf(options as StoreOptions<unknown, unknown>, sinks);
+    if (options.onRestoreProgress !== undefined && typeof options.onRestoreProgress !== 'function') {
+      throw invalid('onRestoreProgress must be a function');
+    }
+    if (source && options.path !== undefined && options.sync === true) {
+      throw invalid('sync: true needs the local write-ahead log, but this store restores from its changelog, which is its log; '
+        + 'make the changelog durable instead (e.g. FileChangelog with sync: true, then checkpoint()), or pass restoreFrom: false');
+    }
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
     const engine = await instantiateEngine();
     const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
       t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
     if (st !== Status.OK) throw statusError(st, 'engine init');
-    const disk = options.path === undefined ? undefined : Persistence.open(options.path, engine, options.sync === true);
-    return new Store<K, V>(engine, options, disk);
+    const disk = options.path === undefined ? undefined
+      : Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined });
+    const store = new Store<K, V>(engine, options, disk);
+    if (source === undefined) return store;
+    try {
+      // The records after what the directory (its last checkpoint) holds; then a checkpoint,
+      // so the next open starts from here.
+      await restoreInto(engine, source.read(store.partitionNo, engine.x.last_seq() + 1),
+        { onProgress: options.onRestoreProgress }, () => store.checkOpen());
+      if (disk) await store.checkpoint();
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+    return store;
   }
 
   // ---- reads ---------------------------------------------------------------------------
@@ -168,7 +200,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
-    if (this.disk) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
+    if (this.logged) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
@@ -180,7 +212,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   delete(key: K): void {
     this.checkOpen();
     const k = this.encodableKey(key);
-    if (this.disk) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
+    if (this.logged) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del(p, this.argKeyLen);
@@ -222,7 +254,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     checkVersion(expected);
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
-    if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
+    if (this.logged) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
@@ -237,7 +269,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     checkVersion(expected);
     const k = this.encodableKey(key);
-    if (this.disk) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
+    if (this.logged) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del_if_version(p, this.argKeyLen, expected);
@@ -268,9 +300,20 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
    */
   async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
                 options?: RestoreOptions): Promise<RestoreProgress> {
+    const progress = await this.restoreRecords(source, options);
+    await this.restored();
+    return progress;
+  }
+
+  /** @internal restore() without its last step, for callers restoring in several calls. */
+  async restoreRecords(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
+                       options?: RestoreOptions): Promise<RestoreProgress> {
     this.checkOpen();
     const disk = this.disk;
-    if (!disk) return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
+    if (!disk || !this.logged) {
+      disk?.checkWritable();
+      return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
+    }
     disk.checkWritable();
     const progress = await restoreInto(this.engine, source, options ?? {}, () => this.checkOpen(), (image, count, firstSeq) => {
       disk.logRestore(image, count, firstSeq);
@@ -280,14 +323,48 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     return progress;
   }
 
+  /** @internal The last step of restore(): without a log, a checkpoint makes it durable. */
+  async restored(): Promise<void> {
+    if (this.disk && !this.logged) await this.checkpoint();
+  }
+
   // ---- maintenance ---------------------------------------------------------------------
 
   async flush(): Promise<void> {
     this.checkOpen();
+    if (this.disk && !this.logged) { await this.checkpoint(); return; }
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush');
     this.disk?.flush();
     for (const s of this.sinks) await s.flush?.();
+  }
+
+  /**
+   * Makes the state through the last write durable together with its changelog position:
+   *   1. the memtable becomes a run, and (with `path`) every run is written to its file;
+   *   2. every changelog sink is flushed, so the changelog holds the writes through `seq`;
+   *   3. (with `path`) the manifest records the checkpoint, atomically.
+   * The order is the point: the position is recorded only once both the local state and the
+   * changelog hold everything up to it, so a crash between any two steps leaves the previous
+   * checkpoint, and reopening restores the changelog after it (docs/API.md, "Checkpoints").
+   * Writes may go on while step 2 is awaited; they belong to the next checkpoint.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    this.checkOpen();
+    const run = this.checkpointing.then(() => this.checkpointSteps(), () => this.checkpointSteps());
+    this.checkpointing = run.catch(() => {});
+    return run;
+  }
+
+  private async checkpointSteps(): Promise<Checkpoint> {
+    this.checkOpen();
+    const st = this.engine.x.flush();
+    if (st !== Status.OK) throw statusError(st, 'checkpoint flush');
+    const pending = this.disk?.beginCheckpoint() ?? { seq: this.engine.x.last_seq(), levels: [] };
+    for (const s of this.sinks) await s.flush?.();
+    if (!this.disk) return { seq: pending.seq, time: Date.now() };
+    this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
+    return this.disk.commitCheckpoint(pending, Date.now());
   }
 
   async compact(): Promise<void> {
@@ -306,6 +383,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    let failure: unknown;
+    if (this.disk && !this.logged) {
+      // The changelog is the log: what is not checkpointed would come back from it, but a
+      // checkpoint now makes the next open quick.
+      try { await this.checkpoint(); } catch (err) { failure = err; }
+    }
     this.closed = true;
     for (const it of [...this.iterators]) it.detach();
     for (const s of [...this.snapshots]) s.detach();
@@ -320,6 +403,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       await s.flush?.();
       await s.close?.();
     }
+    if (failure !== undefined) throw failure;
   }
 
   // ---- internals shared with snapshots -------------------------------------------------
@@ -459,7 +543,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     }
     size = p - base;
     const disk = this.disk;
-    if (disk) {
+    if (disk && this.logged) {
       disk.checkWritable();
       const prepared = e.x.prepare_batch(base, size, ops.length);
       if (prepared !== Status.OK) throw statusError(prepared, 'batch write');
@@ -512,6 +596,20 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The source open() restores from (StoreOptions.restoreFrom), or undefined for none. */
+function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: ChangelogSink[]): ChangelogSource | undefined {
+  const r = options.restoreFrom;
+  if (r === false) return undefined;
+  if (r !== undefined) {
+    if (r === null || typeof (r as ChangelogSource).read !== 'function') {
+      throw invalid('restoreFrom must be a changelog source (an object with read(partition, fromSeq)) or false');
+    }
+    return r;
+  }
+  if (options.path === undefined) return undefined;
+  return sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+}
 
 class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
   private closed = false;

@@ -326,7 +326,7 @@ describe('restore', () => {
       const expected = [...a.all()].map(([k, v]) => [k, v, a.getVersioned(k)!.version]);
       async function* slowly() { for (const r of records) { await null; yield r; } }
       await withStore<string, string>({ partitions: 4, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TINY }, async (b) => {
-        expect(await b.restore(slowly())).toEqual({ records: records.length });
+        expect(await b.restore(slowly())).toMatchObject({ records: records.length, applied: records.length });
         expect([...b.all()].map(([k, v]) => [k, v, b.getVersioned(k)!.version])).toEqual(expected);
         b.put('k1', 'after'); // versions continue above the restored ones
         expect(b.getVersioned('k1')!.version).toBeGreaterThan(a.getVersioned('k1')!.version);
@@ -345,7 +345,7 @@ describe('restore', () => {
       expect(await asyncCodeOf(() => s.restore([{ ...rec(home), key: 'k' as never }]))).toBe('INVALID_ARGUMENT');
       expect(await asyncCodeOf(() => s.restore(7 as never))).toBe('INVALID_ARGUMENT');
       expect(s.has(key)).toBe(false);
-      expect(await s.restore([rec(home)])).toEqual({ records: 1 });
+      expect(await s.restore([rec(home)])).toMatchObject({ records: 1, applied: 1 });
       expect(s.getVersioned(key)).toEqual({ value: utf8('v'), version: 1 });
     }));
 });
@@ -599,5 +599,55 @@ describe('merged order uses the stored key bytes', () => {
     expect([...ps.all()].map(([, v]) => v[0])).toEqual([3, 0, 1, 2]);
     expect([...ps.all({ reverse: true })].map(([, v]) => v[0])).toEqual([2, 1, 0, 3]);
     await ps.close();
+  });
+});
+
+describe('checkpoints and restore progress', () => {
+  it('sums restore progress over the partitions', async () => {
+    const records: ChangeRecord[] = [];
+    await withStore<string, string>({ partitions: 3, keyCodec: codecs.utf8, valueCodec: codecs.utf8 }, async (a) => {
+      a.onChange((rs) => records.push(...rs));
+      for (let i = 0; i < 9000; i++) a.put(`k${i}`, 'v'.repeat(i % 50));
+    });
+    const seen: number[] = [];
+    await withStore<string, string>({ partitions: 3, keyCodec: codecs.utf8, valueCodec: codecs.utf8 }, async (b) => {
+      const done = await b.restore(records, { onProgress: (p) => seen.push(p.records) });
+      expect(done.records).toBe(9000);
+      expect(done.applied).toBe(9000);
+      expect(done.bytes).toBe(records.reduce((n, r) => n + r.key.length + r.value!.length, 0));
+    });
+    expect(seen.length).toBeGreaterThan(1); // 9000 records travel in more than one chunk
+    expect(seen.at(-1)).toBe(9000);
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+  });
+
+  it('checkpoints each partition; reopening from a crash image restores each after its own checkpoint', async () => {
+    const { mkdtempSync, cpSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { MemoryChangelog } = await import('strata-kv');
+    const dir = mkdtempSync(join(tmpdir(), 'strata-pckpt-'));
+    const image = mkdtempSync(join(tmpdir(), 'strata-pckpt-image-'));
+    try {
+      const log = new MemoryChangelog();
+      const a = await PartitionedStore.open<string, string>({ partitions: 4, path: dir, changelog: log, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TINY });
+      for (let i = 0; i < 400; i++) a.put(`k${i % 97}`, `v${i}`);
+      const marks = await a.checkpoint();
+      expect(marks.map((m) => m.seq)).toEqual([0, 1, 2, 3].map((p) => log.lastSeq(p)));
+      for (let i = 0; i < 60; i++) a.delete(`k${i}`);
+      const expected = [...a.all()].map(([k, v]) => [k, v, a.getVersioned(k)!.version]);
+      cpSync(dir, image, { recursive: true }); // what a kill now would leave
+      await a.close();
+
+      const asked: [number, number][] = [];
+      const source = { read: (p: number, from = 0) => { asked.push([p, from]); return log.read(p, from); } };
+      const b = await PartitionedStore.open<string, string>({ partitions: 4, path: image, changelog: log, restoreFrom: source, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TINY });
+      expect(asked.sort((x, y) => x[0] - y[0])).toEqual(marks.map((m, p) => [p, m.seq + 1]));
+      expect([...b.all()].map(([k, v]) => [k, v, b.getVersioned(k)!.version])).toEqual(expected);
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(image, { recursive: true, force: true });
+    }
   });
 });
