@@ -14,12 +14,28 @@
 //  - a tombstone with sequence <= S is dropped when no deeper level can hold the key
 //    (it would have nothing left to hide).
 // Sequence numbers are kept as they are: they are the keys' versions.
+//
+// Expiry (stores with ttlMs, whose values start with an f64 expiresAt): with the clock set
+// (expiryClock > 0), a value that has expired is written out as a tombstone of the same
+// sequence, and so is then dropped by the tombstone rule. Readers treat an expired value as
+// absent already (time only moves forward), so the tombstone changes no read; it hides the
+// older versions beneath just as the expired value did.
 import { Run, RunBuilder, RunIterator } from "./run";
 import { Version, MAX_LEVELS } from "./version";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
-import { tagSeq, tagKind, KIND_DELETE } from "./internal-key";
+import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
+
+/** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host
+ *  before each call that may compact. */
+export let expiryClock: f64 = 0;
+export function setExpiryClock(now: f64): void { expiryClock = now; }
+
+/** Whether the entry is a value whose expiresAt prefix is at or before expiryClock. */
+@inline function expired(tag: u64, val: usize, vlen: u32): bool {
+  return expiryClock > 0 && tagKind(tag) == KIND_PUT && vlen >= 8 && load<f64>(val) <= expiryClock;
+}
 
 export class CompactionConfig {
   blockBytes: u32 = 4096;
@@ -58,6 +74,8 @@ export function mergeInto(source: InternalIterator, cfg: CompactionConfig, small
   while (source.valid) {
     let k = source.keyPtr, kl = source.keyLen, tag = source.tag;
     let seq = tagSeq(tag);
+    let val = source.valPtr, vlen = source.valLen;
+    if (expired(tag, val, vlen)) { tag = makeTag(seq, KIND_DELETE); vlen = 0; }
     let newKey = !hasKey || !equalBytes(k, kl, curKey, curLen);
     if (newKey) {
       hasKey = true;
@@ -79,7 +97,7 @@ export function mergeInto(source: InternalIterator, cfg: CompactionConfig, small
         runs.push(r);
         out.bytes += r.bytes;
       }
-      builder.add(k, kl, tag, source.valPtr, source.valLen);
+      builder.add(k, kl, tag, val, vlen);
       if (builder.failed) break;
     }
     source.next();

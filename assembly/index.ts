@@ -9,6 +9,7 @@ import { budgetAlloc, budgetFree } from "./memory-budget";
 import { MAX_LEVELS } from "./version";
 import { runImageSize, writeRunImage, readRunImage, corruptWhat, corruptAt } from "./run-file";
 import { peekRunId } from "./run";
+import { setExpiryClock } from "./compaction";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64. */
 const RESULT: usize = memory.data(16, 8);
@@ -245,4 +246,10 @@ export function recover_seq(seq: f64): i32 {
   if (!(seq >= 0) || seq != Math.floor(seq) || seq > 9007199254740991) return S.INVALID_ARGUMENT;
   E.setRecoveredSeq(<u64>seq);
   return S.OK;
+}
+
+/** Sets the clock (ms since the epoch) compaction turns expired values into tombstones by,
+ *  for stores with ttlMs (values prefixed by an f64 expiresAt); 0 turns expiry off. */
+export function set_expiry_clock(now: f64): void {
+  setExpiryClock(now >= 0 ? now : 0);
 }

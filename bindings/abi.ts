@@ -64,6 +64,8 @@ export interface EngineExports {
   flush(): number;
   compact(): number;
   stats(): void;
+  /** Expiry clock for compaction in stores with ttlMs (docs/ABI.md); 0 = off. */
+  set_expiry_clock(now: number): void;
   // persistence (docs/FORMAT.md)
   prepare_batch(p: number, len: number, count: number): number;
   version_stamp(): number;

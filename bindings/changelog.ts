@@ -6,6 +6,9 @@ export interface ChangeRecord {
   seq: number;
   key: Uint8Array;
   value: Uint8Array | null;
+  /** When the entry expires, ms since the epoch; set by stores with ttlMs. A restore never
+   *  brings back an entry whose expiresAt has passed. */
+  expiresAt?: number;
 }
 
 export interface ChangelogSink {

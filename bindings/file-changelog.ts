@@ -7,7 +7,8 @@
 //   header  := "STRATACL" | version u8 | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
 //              coversThrough u64 | crc32c(bytes 0..31) u32
 //   record  := length u32 | length ^ 0xFFFFFFFF u32 | crc32c(payload) u32 | payload
-//   payload := partition u32 | seq u64 | flags u8 (1 = tombstone) | keyLength u32 | key | value
+//   payload := partition u32 | seq u64 | flags u8 (1 = tombstone, 2 = expires) | keyLength u32 |
+//              [expiresAt f64, when flag 2] | key | value
 //
 // Invariants, per partition:
 //   (1) seqs strictly increase in append order, across segments too, so file order is seq
@@ -45,11 +46,16 @@ const FRAME_BYTES = 12;                  // length, lengthCheck, crc
 const PAYLOAD_FIXED = 17;                // partition, seq, flags, keyLength
 const SEGMENT_COMPACTED = 1;             // header flag
 const RECORD_TOMBSTONE = 1;              // payload flag
+const RECORD_EXPIRES = 2;                // payload flag: an f64 expiresAt follows keyLength
+const EXPIRES_BYTES = 8;
 const MAX_PAYLOAD = (1 << 30) - FRAME_BYTES;
 const SEGMENT_NAME = /^(\d{16})\.log$/;
 const TMP_NAME = /\.log\.tmp$/;
 const PARTITION_DIR = /^p-(\d+)$/;
 const TWO_32 = 4294967296;
+
+/** Bytes a record's expiresAt takes: only values carry one (a tombstone needs none). */
+const expiresBytes = (r: ChangeRecord): number => (r.expiresAt !== undefined && r.value !== null ? EXPIRES_BYTES : 0);
 
 const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
@@ -184,6 +190,8 @@ class SegmentReader {
   // the current record, after step() returned true:
   seq = 0;
   tombstone = false;
+  /** The current record's expiresAt, or undefined when it has none. */
+  expiresAt: number | undefined = undefined;
   recordStart = 0;             // in buf: the frame; key and value follow the fixed fields
   keyStart = 0;
   keyEnd = 0;
@@ -244,15 +252,19 @@ class SegmentReader {
     if (seq < 0) throw corruption(this.file, at, 'record seq is not a safe integer');
     if (seq <= this.prevSeq || seq < this.base) throw corruption(this.file, at, `record seq ${seq} out of order`);
     const flags = b[q + 12];
-    if ((flags & ~RECORD_TOMBSTONE) !== 0) throw corruption(this.file, at, `unknown record flags ${flags}`);
+    if ((flags & ~(RECORD_TOMBSTONE | RECORD_EXPIRES)) !== 0 || flags === (RECORD_TOMBSTONE | RECORD_EXPIRES)) {
+      throw corruption(this.file, at, `unknown record flags ${flags}`);
+    }
+    const extra = (flags & RECORD_EXPIRES) !== 0 ? EXPIRES_BYTES : 0;
     const keyLen = dv.getUint32(q + 13, true);
-    if (keyLen > len - PAYLOAD_FIXED) throw corruption(this.file, at, 'record key length exceeds the record');
+    if (keyLen + extra > len - PAYLOAD_FIXED) throw corruption(this.file, at, 'record key length exceeds the record');
     const tombstone = flags === RECORD_TOMBSTONE;
     if (tombstone && keyLen !== len - PAYLOAD_FIXED) throw corruption(this.file, at, 'tombstone with a value');
     this.prevSeq = this.seq = seq;
     this.tombstone = tombstone;
+    this.expiresAt = extra !== 0 ? dv.getFloat64(q + PAYLOAD_FIXED, true) : undefined;
     this.recordStart = p;
-    this.keyStart = q + PAYLOAD_FIXED;
+    this.keyStart = q + PAYLOAD_FIXED + extra;
     this.keyEnd = this.keyStart + keyLen;
     this.recordEnd = this.pos = q + len;
     return true;
@@ -261,12 +273,14 @@ class SegmentReader {
   /** The current record as a ChangeRecord; key and value are views (see the class comment). */
   record(): ChangeRecord {
     const ab = this.buf.buffer, o = this.buf.byteOffset;
-    return {
+    const r: ChangeRecord = {
       partition: this.partition,
       seq: this.seq,
       key: new Uint8Array(ab, o + this.keyStart, this.keyEnd - this.keyStart),
       value: this.tombstone ? null : new Uint8Array(ab, o + this.keyEnd, this.recordEnd - this.keyEnd),
     };
+    if (this.expiresAt !== undefined) r.expiresAt = this.expiresAt;
+    return r;
   }
 
   close(): void { fs.closeSync(this.fd); }
@@ -445,7 +459,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     this.checkWritable();
     checkBatch(records, (p) => this.logs.get(p)?.lastSeq ?? -1);
     for (const r of records) {
-      const size = PAYLOAD_FIXED + r.key.length + (r.value === null ? 0 : r.value.length);
+      const size = PAYLOAD_FIXED + expiresBytes(r) + r.key.length + (r.value === null ? 0 : r.value.length);
       if (size > MAX_PAYLOAD) throw new StrataError('VALUE_TOO_LARGE', `a changelog record holds at most ${MAX_PAYLOAD} bytes of key and value`);
     }
     try {
@@ -573,7 +587,8 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
   private encode(log: PartitionLog, r: ChangeRecord): void {
     const key = r.key, value = r.value;
     const keyLen = key.length, valueLen = value === null ? 0 : value.length;
-    const payload = PAYLOAD_FIXED + keyLen + valueLen;
+    const extra = expiresBytes(r);
+    const payload = PAYLOAD_FIXED + extra + keyLen + valueLen;
     const frame = FRAME_BYTES + payload;
     const used = log.fileBytes + log.pendingBytes;
     if (log.active === null || (used + frame > this.segmentBytes && used > HEADER_BYTES)) this.roll(log, r.seq);
@@ -590,10 +605,11 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     wr32(b, o + 4, ~payload);
     wr32(b, q, log.partition);
     wrSeq(b, q + 4, r.seq);
-    b[q + 12] = value === null ? RECORD_TOMBSTONE : 0;
+    b[q + 12] = value === null ? RECORD_TOMBSTONE : extra !== 0 ? RECORD_EXPIRES : 0;
     wr32(b, q + 13, keyLen);
-    b.set(key, q + PAYLOAD_FIXED);
-    if (valueLen > 0) b.set(value!, q + PAYLOAD_FIXED + keyLen);
+    if (extra !== 0) log.pendingView.setFloat64(q + PAYLOAD_FIXED, r.expiresAt!, true);
+    b.set(key, q + PAYLOAD_FIXED + extra);
+    if (valueLen > 0) b.set(value!, q + PAYLOAD_FIXED + extra + keyLen);
     log.pendingView.setUint32(o + 8, crc32cView(log.pendingView, q, q + payload), true);
     log.pendingBytes = o + frame;
     log.lastSeq = r.seq;

@@ -34,6 +34,8 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private count = 0;
   private want = 16;
   private remaining: number;
+  /** Entries still to return, when the limit is counted here (stores with a ttl). */
+  private userRemaining: number;
   private exhausted = false;
   private closedByUser = false;
   private detached = false;
@@ -53,8 +55,13 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     private readonly valueCodec: Codec<V>,
     private readonly owner: IteratorOwner,
     limit: number,
+    /** Stores with a ttl: values start with an f64 expiresAt, and entries expired at this
+     *  time (the iterator's creation) are skipped. 0 for stores without. */
+    private readonly expiryCutoff = 0,
   ) {
-    this.remaining = limit;
+    // With expiry the engine cannot count the limit: skipped entries do not count.
+    this.remaining = expiryCutoff > 0 ? Infinity : limit;
+    this.userRemaining = expiryCutoff > 0 ? limit : Infinity;
     this.keyFast = fastPathOf(keyCodec);
     this.valueFast = fastPathOf(valueCodec);
     leaked.register(this, { engine, handle, open: this.open }, this);
@@ -72,16 +79,26 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   next(): IteratorResult<[K, V]> {
     if (this.closedByUser) throw new StrataError('ITERATOR_CLOSED', 'the iterator was closed');
     if (this.detached) throw new StrataError('CLOSED', 'the store or snapshot of this iterator is closed');
-    if (this.index === this.count) {
-      if (this.exhausted) { this.release(); return { done: true, value: undefined }; }
-      this.owner.checkOpen();
-      this.fill();
-      if (this.count === 0) return { done: true, value: undefined };
-    }
     const e = this.engine;
-    const w = this.words;
-    const j = this.index++ * 4;
-    const kp = w[j], kl = w[j + 1], vp = w[j + 2], vl = w[j + 3];
+    const cutoff = this.expiryCutoff;
+    let kp: number, kl: number, vp: number, vl: number;
+    for (;;) {
+      if (this.index === this.count) {
+        if (this.exhausted || this.userRemaining <= 0) { this.release(); return { done: true, value: undefined }; }
+        this.owner.checkOpen();
+        this.fill();
+        if (this.count === 0) return { done: true, value: undefined };
+      }
+      const w = this.words;
+      const j = this.index++ * 4;
+      kp = w[j]; kl = w[j + 1]; vp = w[j + 2]; vl = w[j + 3];
+      if (cutoff === 0) break;
+      if (this.userRemaining <= 0) { this.index = this.count; this.exhausted = true; continue; }
+      if (vl >= 8 && e.view.getFloat64(vp, true) <= cutoff) continue; // expired: invisible
+      vp += 8; vl -= 8;
+      this.userRemaining--;
+      break;
+    }
     this.lastKeyPtr = kp;
     this.lastKeyLen = kl;
     this.lastKey = undefined;

@@ -19,6 +19,8 @@ export interface Manifest {
   levels: number[][];
   /** The last checkpoint: its sequence is the changelog position the state holds up to. */
   checkpoint?: CheckpointMark;
+  /** Present (true) when the store has a ttl: every value starts with an f64 expiresAt. */
+  ttl?: boolean;
 }
 
 /** What a checkpoint records: the store's state is durable through `seq`, and so is every
@@ -56,7 +58,8 @@ export function readManifest(dir: string): Manifest | undefined {
   const nat = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
   if (!parsed || !nat(parsed.flushedSeq) || !nat(parsed.nextRun) || !nat(parsed.log) || !Array.isArray(parsed.levels)
       || !parsed.levels.every((l) => Array.isArray(l) && l.every(nat))
-      || (parsed.checkpoint !== undefined && (!nat(parsed.checkpoint?.seq) || typeof parsed.checkpoint?.time !== 'number'))) {
+      || (parsed.checkpoint !== undefined && (!nat(parsed.checkpoint?.seq) || typeof parsed.checkpoint?.time !== 'number'))
+      || (parsed.ttl !== undefined && parsed.ttl !== true)) {
     throw bad('fields missing or of the wrong type', nl + 1);
   }
   return parsed;

@@ -20,7 +20,14 @@ export const MAX_PARTITION = 0xffff_ffff;
 export interface CompactionResult { before: number; after: number }
 
 /** One stored record; the partition is implied by the list that holds it. */
-interface Entry { seq: number; key: Uint8Array; value: Uint8Array | null }
+interface Entry { seq: number; key: Uint8Array; value: Uint8Array | null; expiresAt?: number }
+
+/** A stored entry (copies from `arena`), keeping a value's expiresAt when it has one. */
+function entryOf(r: Entry, arena: Arena): Entry {
+  const e: Entry = { seq: r.seq, key: arena.copy(r.key), value: r.value === null ? null : arena.copy(r.value) };
+  if (r.expiresAt !== undefined && r.value !== null) e.expiresAt = r.expiresAt;
+  return e;
+}
 
 export class MemoryChangelog implements ChangelogSink, ChangelogSource {
   // INVARIANT: entries of each list are in strictly increasing seq order.
@@ -36,7 +43,7 @@ export class MemoryChangelog implements ChangelogSink, ChangelogSource {
     for (const r of records) {
       let list = this.logs.get(r.partition);
       if (list === undefined) this.logs.set(r.partition, (list = []));
-      list.push({ seq: r.seq, key: arena.copy(r.key), value: r.value === null ? null : arena.copy(r.value) });
+      list.push(entryOf(r, arena));
     }
   }
 
@@ -55,8 +62,9 @@ export class MemoryChangelog implements ChangelogSink, ChangelogSource {
         if (list === undefined) return;
         const out = new Arena(); // this iteration's own copies
         for (let i = lowerBound(list, fromSeq); i < list.length; i++) {
-          const e = list[i];
-          yield { partition, seq: e.seq, key: out.copy(e.key), value: e.value === null ? null : out.copy(e.value) };
+          const e = entryOf(list[i], out) as ChangeRecord;
+          e.partition = partition;
+          yield e;
         }
       },
     };
@@ -108,7 +116,7 @@ export class MemoryChangelog implements ChangelogSink, ChangelogSource {
         after += kept.length;
       }
       // New arrays, not in-place edits: iterators in progress keep walking the old ones.
-      this.logs.set(p, kept.map((e) => ({ seq: e.seq, key: arena.copy(e.key), value: e.value === null ? null : arena.copy(e.value) })));
+      this.logs.set(p, kept.map((e) => entryOf(e, arena)));
     }
     this.arena = arena;
     return { before, after };
@@ -189,6 +197,9 @@ export function checkBatch(records: readonly ChangeRecord[], lastSeq: (partition
     if (!Number.isSafeInteger(seq) || seq < 0) throw invalid(`change record ${i}: seq must be a safe integer ≥ 0, got ${String(seq)}`);
     if (!(key instanceof Uint8Array)) throw invalid(`change record ${i}: key must be a Uint8Array`);
     if (value !== null && !(value instanceof Uint8Array)) throw invalid(`change record ${i}: value must be a Uint8Array or null (a tombstone)`);
+    if (r.expiresAt !== undefined && (typeof r.expiresAt !== 'number' || !Number.isFinite(r.expiresAt))) {
+      throw invalid(`change record ${i}: expiresAt must be a finite number (ms since the epoch), got ${String(r.expiresAt)}`);
+    }
     if (partition !== curPartition) {
       if (curPartition !== -1) (seen ??= new Map()).set(curPartition, curSeq);
       curPartition = partition;

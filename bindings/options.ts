@@ -21,6 +21,16 @@ export interface StoreOptions<K, V> {
    * `false`: never restore at open; with `path` the store keeps its own write-ahead log.
    */
   restoreFrom?: ChangelogSource | false;
+  /**
+   * Time to live of every entry written, in ms: an entry is invisible to reads once it is
+   * this old, compaction drops it, and the store deletes it through the normal write path
+   * (so a tombstone reaches the changelog; docs/API.md, "TTL"). A directory remembers
+   * whether it was created with a ttl; the value itself may change between opens.
+   */
+  ttlMs?: number;
+  /** How often expired entries are looked for and deleted, in ms (each pass scans a slice
+   *  of about 5 ms); 0 leaves it to purgeExpired(). Default 1000. */
+  expirySweepMs?: number;
   /** Progress of the restore open() runs (records, bytes, rate), after every chunk. */
   onRestoreProgress?: (progress: RestoreProgress) => void;
   /** Partition number written into change records (PartitionedStore sets it). Default 0. */

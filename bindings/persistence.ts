@@ -49,6 +49,9 @@ export interface PersistenceOptions {
   sync: boolean;
   /** Keep a write-ahead log; false when the changelog is the log (checkpoints only). */
   logged: boolean;
+  /** The store has a ttl: its values carry an expiresAt prefix (the manifest records it,
+   *  since values of one kind cannot be read as the other). */
+  ttl: boolean;
 }
 
 export class Persistence {
@@ -67,10 +70,12 @@ export class Persistence {
 
   private readonly sync: boolean;
   readonly logged: boolean;
+  private readonly ttl: boolean;
 
   private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
     this.sync = options.sync;
     this.logged = options.logged;
+    this.ttl = options.ttl;
     this.releaseLock = releaseLock;
   }
 
@@ -148,7 +153,7 @@ export class Persistence {
         return;
       }
       const x = this.engine.x;
-      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark });
+      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       this.removeRunsExcept(new Set(pending.levels.flat()));
     });
     return mark;
@@ -195,7 +200,7 @@ export class Persistence {
       this.logNumber = wal.number + 1;
       this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }
-    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.logNumber, levels, checkpoint: this.lastCheckpoint });
+    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.logNumber, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
     this.removeRunsExcept(live);
     if (oldLog) {
       oldLog.discard();
@@ -258,6 +263,11 @@ export class Persistence {
       const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
       if (stray) throw new StrataError('CORRUPTION', `${this.dir} has ${stray} but no MANIFEST`);
     } else {
+      if ((manifest.ttl ?? false) !== this.ttl) {
+        throw new StrataError('INVALID_ARGUMENT', manifest.ttl
+          ? `${this.dir} holds a store with ttlMs (values carry an expiry): open it with ttlMs`
+          : `${this.dir} holds a store without ttlMs: it cannot be opened with ttlMs`);
+      }
       this.importRuns(manifest);
     }
     const x = this.engine.x;

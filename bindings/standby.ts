@@ -74,6 +74,9 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
   /** The last error the follow loop met (it keeps retrying); cleared by the next success. */
   lastError: unknown = undefined;
 
+  /** The promoted store's expiry sweep interval (StoreOptions.expirySweepMs). */
+  private expirySweepMs = 1000;
+
   private constructor(inner: Store<K, V>, follower: ChangelogFollower, sink: DeferredSinks, pollMs: number) {
     this.inner = inner;
     this.follower = follower;
@@ -100,11 +103,13 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
     const sinks = changelog === undefined ? [] : Array.isArray(changelog) ? [...changelog] : [changelog];
     for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
     const deferred = new DeferredSinks(sinks);
-    const inner = await Store.open<K, V>({ ...storeOptions, partition, changelog: deferred });
+    // A replica never writes: expiry sweeps (which delete) start when it is promoted.
+    const inner = await Store.open<K, V>({ ...storeOptions, partition, changelog: deferred, expirySweepMs: 0 });
     const src = source as FollowableSource;
     const from = inner.stats().sequence + 1;
     const follower = typeof src.follow === 'function' ? src.follow(partition, from) : new PollingFollower(src, partition, from, pollMs);
     const standby = new Standby<K, V>(inner, follower, deferred, pollMs);
+    standby.expirySweepMs = storeOptions.expirySweepMs ?? 1000;
     try {
       await follower.ready();
       await standby.settle();
@@ -155,6 +160,7 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
       throw err;
     }
     this.sink.attach();
+    this.inner.startExpirySweeps(this.expirySweepMs);
     this.state = 'promoted';
     return this.inner;
   }

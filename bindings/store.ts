@@ -74,11 +74,24 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly logged: boolean;
   /** Checkpoints run one at a time: each commits the runs its first step wrote. */
   private checkpointing: Promise<unknown> = Promise.resolve();
+  /** Entries' time to live in ms, 0 for none. With a ttl every stored value is an f64
+   *  expiresAt (ms since the epoch, little-endian) followed by the user's bytes. */
+  private readonly ttlMs: number;
+  /** Bytes before the user's value in a stored value: 8 with a ttl, else 0. */
+  private readonly valueOffset: number;
+  /** Writes that take the batch path: with a log (prepare, log, apply) or a ttl (prefix). */
+  private readonly batchWrites: boolean;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  /** Where the next expiry sweep step starts (undefined: at the first key). */
+  private sweepCursor: Uint8Array | undefined;
 
   private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Persistence | undefined) {
     this.engine = engine;
     this.disk = disk;
     this.logged = disk?.logged ?? false;
+    this.ttlMs = options.ttlMs ?? 0;
+    this.valueOffset = this.ttlMs > 0 ? 8 : 0;
+    this.batchWrites = this.logged || this.ttlMs > 0;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.keyFast = fastPathOf(this.keyCodec);
@@ -111,21 +124,30 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       throw invalid('sync: true needs the local write-ahead log, but this store restores from its changelog, which is its log; '
         + 'make the changelog durable instead (e.g. FileChangelog with sync: true, then checkpoint()), or pass restoreFrom: false');
     }
+    const ttlMs = options.ttlMs ?? 0;
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
+      throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
+    }
+    const sweepMs = options.expirySweepMs ?? 1000;
+    if (!Number.isSafeInteger(sweepMs) || sweepMs < 0) throw invalid(`expirySweepMs must be a non-negative integer (ms), got ${String(sweepMs)}`);
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
     const engine = await instantiateEngine();
     const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
       t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
     if (st !== Status.OK) throw statusError(st, 'engine init');
     const disk = options.path === undefined ? undefined
-      : Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined });
+      : Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0 });
     const store = new Store<K, V>(engine, options, disk);
-    if (source === undefined) return store;
     try {
-      // The records after what the directory (its last checkpoint) holds; then a checkpoint,
-      // so the next open starts from here.
-      await restoreInto(engine, source.read(store.partitionNo, engine.x.last_seq() + 1),
-        { onProgress: options.onRestoreProgress }, () => store.checkOpen());
-      if (disk) await store.checkpoint();
+      if (source !== undefined) {
+        // The records after what the directory (its last checkpoint) holds; then a
+        // checkpoint, so the next open starts from here.
+        await restoreInto(engine, source.read(store.partitionNo, engine.x.last_seq() + 1),
+          store.restoreOptions({ onProgress: options.onRestoreProgress }), () => store.checkOpen());
+        if (disk) await store.checkpoint();
+      }
+      store.setExpiryClock();
+      if (ttlMs > 0 && sweepMs > 0) store.startExpirySweeps(sweepMs);
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
@@ -137,6 +159,88 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   get(key: K): V | undefined { return this.readGet(key, NOW); }
   has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), NOW) === Status.OK; }
+
+  // ---- expiry (ttlMs) ---------------------------------------------------------------
+
+  /**
+   * Deletes every expired entry now, through the normal write path (so listeners and sinks
+   * get tombstones), and returns how many. Reads never see expired entries whether or not
+   * this has run; it exists so that the changelog learns of expiries, and it runs in slices
+   * every `expirySweepMs` by itself. A store without ttlMs has nothing to purge.
+   */
+  purgeExpired(): number {
+    this.checkOpen();
+    if (this.ttlMs === 0) return 0;
+    this.sweepCursor = undefined;
+    let n = 0;
+    do n += this.sweepStep(Infinity); while (this.sweepCursor !== undefined);
+    return n;
+  }
+
+  /** @internal Starts the periodic expiry sweeps (a standby starts them when promoted). */
+  startExpirySweeps(intervalMs: number): void {
+    if (this.ttlMs === 0 || intervalMs <= 0 || this.sweepTimer !== undefined || this.closed) return;
+    this.sweepTimer = setInterval(() => {
+      try { this.sweepStep(5); } catch { this.listenerErrors++; } // counted like a failing listener
+    }, intervalMs);
+    (this.sweepTimer as { unref?: () => void }).unref?.(); // never keeps a process alive
+  }
+
+  /** Scans from the sweep cursor for about `budgetMs`, deletes the expired entries met, and
+   *  leaves the cursor after the last key scanned (undefined at the end). Synchronous, so
+   *  no write can come between finding an entry expired and deleting it. */
+  private sweepStep(budgetMs: number): number {
+    const e = this.engine;
+    const cutoff = Date.now();
+    const started = performance.now();
+    const from = this.sweepCursor;
+    const p = e.reserve(from?.length ?? 0);
+    if (from) e.u8.set(from, p);
+    const h = e.x.iter_open(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
+    if (h < 0) throw statusError(-h, 'expiry sweep');
+    const expired: EncodedOp[] = [];
+    let last: Uint8Array | undefined;
+    let done = false;
+    let first = true;
+    try {
+      while (performance.now() - started < budgetMs) {
+        const n = e.x.iter_next(h, e.batchCapacity);
+        if (n <= 0) { done = true; break; }
+        const w = e.u32, at = e.batchPtr >>> 2, view = e.view;
+        for (let i = 0; i < n; i++) {
+          const kp = w[at + 4 * i], kl = w[at + 4 * i + 1], vp = w[at + 4 * i + 2], vl = w[at + 4 * i + 3];
+          const seenBefore = first && from !== undefined && sameBytes(e.u8, kp, kl, from); // the last step's last key
+          first = false;
+          if (!seenBefore && vl >= 8 && view.getFloat64(vp, true) <= cutoff) {
+            expired.push({ kind: KIND_DELETE, key: e.u8.slice(kp, kp + kl), value: EMPTY });
+          }
+          if (i === n - 1) last = e.u8.slice(kp, kp + kl);
+        }
+        if (n < e.batchCapacity) { done = true; break; }
+      }
+    } finally {
+      e.x.iter_close(h);
+    }
+    this.sweepCursor = done || last === undefined ? undefined : last;
+    for (let i = 0; i < expired.length; i += 1024) this.applyBatch(expired.slice(i, i + 1024));
+    return expired.length;
+  }
+
+  /** Before an engine call that may compact: the clock expired values are dropped by. */
+  private setExpiryClock(): void {
+    if (this.ttlMs > 0) this.engine.x.set_expiry_clock(Date.now());
+  }
+
+  /** Restore options with this store's ttl, for restoreInto. */
+  private restoreOptions(options: RestoreOptions): RestoreOptions {
+    this.setExpiryClock();
+    return this.ttlMs === 0 ? options : { ...options, ttl: { ttlMs: this.ttlMs, now: Date.now() } } as RestoreOptions;
+  }
+
+  /** Whether the stored value at (ptr, len) of a ttl store has expired. */
+  private expired(ptr: number, len: number): boolean {
+    return len >= 8 && this.engine.view.getFloat64(ptr, true) <= Date.now();
+  }
 
   getAll(keys: readonly K[]): (V | undefined)[] {
     this.checkOpen();
@@ -162,10 +266,11 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = e.x.get_many(base, encoded.length, base + outOffset, NOW);
     if (st !== Status.OK) throw statusError(st, 'getAll');
     const out: (V | undefined)[] = new Array(encoded.length);
+    const skip = this.valueOffset;
     for (let i = 0; i < encoded.length; i++) {
       const vp = e.view.getUint32(base + outOffset + i * 8, true); // e.view: a user decode may grow memory
       const vl = e.view.getUint32(base + outOffset + i * 8 + 4, true);
-      out[i] = vl === 0xffffffff ? undefined : this.decodeValue(vp, vl);
+      out[i] = vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl)) ? undefined : this.decodeValue(vp + skip, vl - skip);
     }
     return out;
   }
@@ -175,7 +280,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (this.lookup(this.encodableKey(key), NOW) !== Status.OK) return undefined;
     const e = this.engine;
     const version = e.resultSeq();
-    return { value: this.decodeValue(e.resultValuePtr(), e.resultValueLen()), version };
+    return { value: this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset), version };
   }
 
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
@@ -200,7 +305,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
-    if (this.logged) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
@@ -212,7 +317,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   delete(key: K): void {
     this.checkOpen();
     const k = this.encodableKey(key);
-    if (this.logged) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del(p, this.argKeyLen);
@@ -254,7 +359,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     checkVersion(expected);
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
-    if (this.logged) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
@@ -269,7 +374,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     checkVersion(expected);
     const k = this.encodableKey(key);
-    if (this.logged) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del_if_version(p, this.argKeyLen, expected);
@@ -310,12 +415,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
                        options?: RestoreOptions): Promise<RestoreProgress> {
     this.checkOpen();
     const disk = this.disk;
+    const opts = this.restoreOptions(options ?? {});
     if (!disk || !this.logged) {
       disk?.checkWritable();
-      return restoreInto(this.engine, source, options ?? {}, () => this.checkOpen());
+      return restoreInto(this.engine, source, opts, () => this.checkOpen());
     }
     disk.checkWritable();
-    const progress = await restoreInto(this.engine, source, options ?? {}, () => this.checkOpen(), (image, count, firstSeq) => {
+    const progress = await restoreInto(this.engine, source, opts, () => this.checkOpen(), (image, count, firstSeq) => {
       disk.logRestore(image, count, firstSeq);
       disk.afterChange();
     });
@@ -333,6 +439,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   async flush(): Promise<void> {
     this.checkOpen();
     if (this.disk && !this.logged) { await this.checkpoint(); return; }
+    this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush');
     this.disk?.flush();
@@ -358,6 +465,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   private async checkpointSteps(): Promise<Checkpoint> {
     this.checkOpen();
+    this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush');
     const pending = this.disk?.beginCheckpoint() ?? { seq: this.engine.x.last_seq(), levels: [] };
@@ -370,6 +478,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   async compact(): Promise<void> {
     this.checkOpen();
     this.disk?.checkWritable();
+    this.setExpiryClock();
     const st = this.engine.x.compact();
     if (st !== Status.OK) throw statusError(st, 'compact');
     this.disk?.afterChange();
@@ -390,6 +499,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       try { await this.checkpoint(); } catch (err) { failure = err; }
     }
     this.closed = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const it of [...this.iterators]) it.detach();
     for (const s of [...this.snapshots]) s.detach();
     this.iterators.clear();
@@ -421,7 +531,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     if (this.lookup(this.encodableKey(key), snapSeq) !== Status.OK) return undefined;
     const e = this.engine;
-    return this.decodeValue(e.resultValuePtr(), e.resultValueLen());
+    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
   }
 
   /** @internal */
@@ -467,7 +577,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open');
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
-      owner === this ? this : new ChainedOwner(owner, this), limit);
+      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0);
     this.iterators.add(it);
     return it;
   }
@@ -486,7 +596,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       if (v.length * 3 <= FAST_REGION) return v;
       v = utf8Bytes(v); // long: its exact size is needed to reserve, so encode it now
     }
-    if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);
+    const max = MAX_VALUE_BYTES - this.valueOffset;
+    if (v.length > max) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${max}`);
     return v;
   }
 
@@ -515,18 +626,22 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.get(p, this.argKeyLen, snapSeq);
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get');
+    if (st === Status.OK && this.ttlMs > 0 && this.expired(e.resultValuePtr(), e.resultValueLen())) return Status.NOT_FOUND;
     return st;
   }
 
   /** Writes a batch image (docs/ABI.md: kind u8 | keyLen u32 | valLen u32 | key | value). */
   private applyBatch(ops: EncodedOp[]): void {
     if (ops.length === 0) return;
+    const prefix = this.valueOffset; // with a ttl, a put's stored value starts with expiresAt
     let size = 0;
-    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value);
+    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix;
     if (size > FAST_REGION) {
       size = 0;
-      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value);
+      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value) + prefix;
     }
+    const now = prefix !== 0 ? Date.now() : 0;
+    const expiresAt = now + this.ttlMs;
     const e = this.engine;
     const base = e.reserve(size);
     const end = base + size;
@@ -535,7 +650,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     let p = base;
     for (const op of ops) {
       const kl = writeEncodable(op.key, u8, p + 9, end - p - 9);
-      const vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
+      let vl = 0;
+      if (op.kind === KIND_PUT && prefix !== 0) {
+        view.setFloat64(p + 9 + kl, expiresAt, true);
+        vl = prefix + writeEncodable(op.value, u8, p + 9 + kl + prefix, end - p - 9 - kl - prefix);
+      } else {
+        vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
+      }
       view.setUint8(p, op.kind);
       view.setUint32(p + 1, kl, true);
       view.setUint32(p + 5, vl, true);
@@ -549,11 +670,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       if (prepared !== Status.OK) throw statusError(prepared, 'batch write');
       disk.logBatch(e.u8.subarray(base, base + size), ops.length);
     }
+    if (prefix !== 0) e.x.set_expiry_clock(now);
     const st = e.x.write_batch(base, size, ops.length);
     if (st !== Status.OK) throw statusError(st, 'batch write');
     const lastSeq = e.resultSeq();
     disk?.afterChange();
-    this.committed(ops, lastSeq);
+    this.committed(ops, lastSeq, prefix !== 0 ? expiresAt : undefined);
   }
 
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
@@ -570,15 +692,19 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   /** Runs the changelog hook for a commit whose last sequence is `lastSeq`. Records get
    *  their own copies of the bytes, made only when someone listens. */
-  private committed(ops: EncodedOp[], lastSeq: number): void {
+  private committed(ops: EncodedOp[], lastSeq: number, expiresAt?: number): void {
     if (!this.hooked()) return;
     const first = lastSeq - ops.length + 1;
-    const records: ChangeRecord[] = ops.map((op, i) => ({
-      partition: this.partitionNo,
-      seq: first + i,
-      key: bytesOf(op.key),
-      value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
-    }));
+    const records: ChangeRecord[] = ops.map((op, i) => {
+      const r: ChangeRecord = {
+        partition: this.partitionNo,
+        seq: first + i,
+        key: bytesOf(op.key),
+        value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
+      };
+      if (expiresAt !== undefined && op.kind === KIND_PUT) r.expiresAt = expiresAt;
+      return r;
+    });
     let failure: unknown;
     for (const l of [...this.listeners]) {
       try { l(records); } catch (err) { this.listenerErrors++; failure ??= err; }
@@ -596,6 +722,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function sameBytes(u8: Uint8Array, p: number, len: number, b: Uint8Array): boolean {
+  if (len !== b.length) return false;
+  for (let i = 0; i < len; i++) if (u8[p + i] !== b[i]) return false;
+  return true;
+}
 
 /** The source open() restores from (StoreOptions.restoreFrom), or undefined for none. */
 function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: ChangelogSink[]): ChangelogSource | undefined {
