@@ -13,7 +13,8 @@
 //     last    u64      records: seq of the last record; claims: the last seq the claimer had seen
 //     count   u32      records in the message (0 for a claim)
 //   body (records): `count` times
-//     seq u64 | flags u8 (1 = put, 0 = tombstone) | keyLen u32 | valueLen u32 | key | value
+//     seq u64 | flags u8 (0 = tombstone, 1 = put, 3 = put with expiresAt) | keyLen u32 |
+//     valueLen u32 | [expiresAt f64, flags 3] | key | value
 //
 // Sequences are safe integers, written as two u32 halves (low first). A message whose magic,
 // crc, kind or lengths do not check out is CORRUPTION naming the stream sequence; nothing
@@ -28,6 +29,9 @@ export const KIND_RECORDS = 1;
 export const KIND_CLAIM = 2;
 const MAGIC = 0x3156_4b53; // "SKV1" read as u32 LE
 const FLAG_HAS_PREV = 1;
+const RECORD_PUT = 1, RECORD_PUT_EXPIRES = 3;
+/** Bytes of a record's expiresAt (puts of stores with ttlMs only). */
+const expiresBytes = (r: ChangeRecord): number => (r.value !== null && r.expiresAt !== undefined ? 8 : 0);
 
 /** A decoded message: records, or a claim (an ownership fence). */
 export type ChangelogMessage =
@@ -57,18 +61,21 @@ export class RecordMessageBuilder {
   get bytes(): number { return this.used; }
 
   /** Encoded size of a record. */
-  static sizeOf(r: ChangeRecord): number { return RECORD_HEADER_BYTES + r.key.length + (r.value?.length ?? 0); }
+  static sizeOf(r: ChangeRecord): number { return RECORD_HEADER_BYTES + expiresBytes(r) + r.key.length + (r.value?.length ?? 0); }
 
   add(r: ChangeRecord): void {
     const need = RecordMessageBuilder.sizeOf(r);
     if (this.used + need > this.buf.length) this.grow(this.used + need);
     const v = this.view, p = this.used;
     setU64(v, p, r.seq);
-    v.setUint8(p + 8, r.value === null ? 0 : 1);
+    const extra = expiresBytes(r);
+    v.setUint8(p + 8, r.value === null ? 0 : extra !== 0 ? RECORD_PUT_EXPIRES : RECORD_PUT);
     v.setUint32(p + 9, r.key.length, true);
     v.setUint32(p + 13, r.value === null ? 0 : r.value.length, true);
-    this.buf.set(r.key, p + RECORD_HEADER_BYTES);
-    if (r.value !== null) this.buf.set(r.value, p + RECORD_HEADER_BYTES + r.key.length);
+    if (extra !== 0) v.setFloat64(p + RECORD_HEADER_BYTES, r.expiresAt!, true);
+    const k0 = p + RECORD_HEADER_BYTES + extra;
+    this.buf.set(r.key, k0);
+    if (r.value !== null) this.buf.set(r.value, k0 + r.key.length);
     this.used += need;
     if (this.count === 0) this.firstSeq = r.seq;
     this.lastSeq = r.seq;
@@ -135,16 +142,21 @@ export function decodeMessage(data: Uint8Array, partition: number, where: string
   for (let i = 0; i < count; i++) {
     if (p + RECORD_HEADER_BYTES > data.length) throw bad(`record ${i} runs past the message end`);
     const seq = getU64(v, p);
-    const put = v.getUint8(p + 8) === 1;
+    const flags = v.getUint8(p + 8);
+    if (flags !== 0 && flags !== RECORD_PUT && flags !== RECORD_PUT_EXPIRES) throw bad(`record ${i} has unknown flags ${flags}`);
+    const put = flags !== 0;
+    const extra = flags === RECORD_PUT_EXPIRES ? 8 : 0;
     const kl = v.getUint32(p + 9, true), vl = v.getUint32(p + 13, true);
-    const k0 = p + RECORD_HEADER_BYTES;
+    const k0 = p + RECORD_HEADER_BYTES + extra;
     if (k0 + kl + vl > data.length) throw bad(`record ${i} runs past the message end`);
     // Views into the message's own buffer: each message is a fresh allocation, not reused.
-    records[i] = {
+    const r: ChangeRecord = {
       partition, seq,
       key: data.subarray(k0, k0 + kl),
       value: put ? data.subarray(k0 + kl, k0 + kl + vl) : null,
     };
+    if (extra !== 0) r.expiresAt = v.getFloat64(p + RECORD_HEADER_BYTES, true);
+    records[i] = r;
     p = k0 + kl + vl;
   }
   if (p !== data.length) throw bad(`${data.length - p} trailing bytes after ${count} records`);

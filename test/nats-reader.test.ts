@@ -31,6 +31,18 @@ describe('PartitionReader', () => {
     expect(() => decodeMessage(raw, 0, 'stream seq 9')).toThrow(/CORRUPTION.*stream seq 9.*checksum/);
   });
 
+  it('carries expiresAt of puts from stores with ttlMs', () => {
+    const b = new RecordMessageBuilder();
+    b.add({ partition: 0, seq: 1, key: new Uint8Array([1]), value: new Uint8Array([9, 9]), expiresAt: 1_767_225_600_500 });
+    b.add({ partition: 0, seq: 2, key: new Uint8Array([2]), value: null, expiresAt: 5 }); // a tombstone needs none
+    b.add({ partition: 0, seq: 3, key: new Uint8Array([3]), value: new Uint8Array([7]) });
+    const m = decodeMessage(b.take(1, 0), 0, 'test');
+    if (m.kind !== KIND_RECORDS) throw new Error('expected records');
+    expect(m.records.map((r) => [r.seq, r.value && [...r.value], r.expiresAt])).toEqual([
+      [1, [9, 9], 1_767_225_600_500], [2, null, undefined], [3, [7], undefined],
+    ]);
+  });
+
   it('holds a message that follows a gap until the gap is filled (a retried pipelined publish)', () => {
     const r = new PartitionReader(0, true);
     expect(seqsOf(r, [[claim(0), 1], [msg(1, 0, 2), 2], [msg(1, 4, 6), 3]])).toEqual([1, 2]);
