@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'bindings/index.ts', nats: 'bindings/nats.ts', level: 'bindings/level.ts' },
+  entry: { index: 'bindings/index.ts', nats: 'bindings/nats.ts', level: 'bindings/level.ts', cli: 'bindings/cli.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
