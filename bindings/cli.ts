@@ -35,6 +35,18 @@ function print(r: DirectoryReport, verified: boolean): void {
       out.push(`    ${String(x.id).padStart(6, '0')}.run  ${x.bytes} B  ${x.entries} entries (${x.tombstones} tombstones)  ${x.blocks} blocks  ${showKey(x.smallestKey)} … ${showKey(x.largestKey)}`);
     }
   }
+  const total = r.runs.reduce((n, x) => n + x.bytes, 0);
+  const deepest = Math.max(-1, ...r.runs.map((x) => x.level));
+  const last = r.runs.filter((x) => x.level === deepest).reduce((n, x) => n + x.bytes, 0);
+  if (last > 0) out.push(`  space amplification: ${(total / last).toFixed(2)} (all run bytes / bytes of the deepest level, ${deepest})`);
+  const bloomed = r.runs.filter((x) => x.bloomBitsPerKey > 0);
+  if (bloomed.length) {
+    const bits = bloomed.reduce((n, x) => n + x.bloomBitsPerKey * x.entries, 0) / bloomed.reduce((n, x) => n + x.entries, 0);
+    const k = bloomed[0].bloomProbes;
+    // Standard estimate (1 - e^{-k/b})^k; the cache-local filter does slightly worse.
+    const fpr = (1 - Math.exp(-k / bits)) ** k;
+    out.push(`  blooms: ${bloomed.length}/${r.runs.length} runs, ${bits.toFixed(1)} bits/key, ${k} probes, ~${(fpr * 100).toFixed(2)}% false positives`);
+  }
   for (const l of r.logs) {
     out.push(`  log ${l.file}: ${l.bytes} B, ${l.records} records${l.records ? `, seq ${l.firstSeq} … ${l.lastSeq}` : ''}${l.tornTail ? ', torn tail (recovery drops it)' : ''}`);
   }

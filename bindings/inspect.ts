@@ -25,6 +25,9 @@ export interface RunInfo {
   entries: number;
   tombstones: number;
   blocks: number;
+  /** Bloom filter: bits per entry and probes (0 and 0 when the run has none). */
+  bloomBitsPerKey: number;
+  bloomProbes: number;
   smallestKey: Uint8Array;
   largestKey: Uint8Array;
 }
@@ -81,7 +84,13 @@ export function runFileInfo(bytes: Uint8Array, file: string): Omit<RunInfo, 'lev
     varint();
     smallestKey = bytes.subarray(q, q + kl);
   }
-  return { bytes: bytes.length, entries: u64(f + 24), tombstones: u64(f + 32), blocks, smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
+  // Bloom block: bit array | k u8 | crc u32 (an empty filter is just k and the crc, or nothing).
+  const bloomLength = v.getUint32(f + 20, true), entries = u64(f + 24);
+  const bloomBits = Math.max(0, bloomLength - 5) * 8;
+  const bloomProbes = bloomLength >= 5 ? bytes[u64(f + 12) + bloomLength - 5] : 0;
+  return { bytes: bytes.length, entries, tombstones: u64(f + 32), blocks,
+    bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
+    smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
 }
 
 /** Inspects `dir`; with `verify`, also has the engine check every run file whole. */
