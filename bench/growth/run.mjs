@@ -1,0 +1,72 @@
+// npm run bench:growth — how strata-kv behaves as it grows: for each size (default 100k,
+// 1M, 10M entries; 16-byte keys in random order, 100-byte values, in memory) one child
+// process fills an empty store with put() and measures, per size:
+//   - fill throughput and write pauses: every put is timed, so a put that had to flush the
+//     memtable or run a compaction shows as a pause (p50, p99, p99.9, max, count > 10 ms);
+//   - random get and missing-key get throughput (100k lookups), full scan throughput;
+//   - resident memory per entry after the fill (RSS minus a fresh process's RSS).
+// Writes docs/bench-growth.json. Medians of --rounds runs per size.
+//
+//   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--no-save]
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, platform, arch } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+function parseArgs(argv) {
+  const o = { sizes: [100_000, 1_000_000, 10_000_000], rounds: 1, save: true };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--sizes') o.sizes = value().split(',').map(Number);
+    else if (flag === '--rounds') o.rounds = Number(value());
+    else if (flag === '--no-save') o.save = false;
+    else throw new Error(`unknown argument ${argv[i]} (usage: --sizes a,b,c --rounds R --no-save)`);
+  }
+  if (!o.sizes.every((n) => Number.isInteger(n) && n >= 1000)) throw new Error('--sizes must be integers ≥ 1000');
+  return o;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+const opts = parseArgs(process.argv.slice(2));
+const results = [];
+for (const n of opts.sizes) {
+  const runs = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const child = spawnSync(process.execPath, ['--max-old-space-size=8192', join(here, 'child.mjs'), String(n)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (child.status !== 0) throw new Error(`child for ${n} entries failed: ${child.stderr}`);
+    runs.push(JSON.parse(child.stdout));
+  }
+  const m = {};
+  for (const k of Object.keys(runs[0])) m[k] = median(runs.map((x) => x[k]));
+  results.push({ entries: n, ...m });
+  console.error(`${n} entries done`);
+}
+
+const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const rows = [
+  ['entries', ...results.map((r) => fmt(r.entries))],
+  ['fill puts/s', ...results.map((r) => fmt(r.fillOpsPerSec))],
+  ['put p50 µs', ...results.map((r) => fmt(r.p50Us, 1))],
+  ['put p99 µs', ...results.map((r) => fmt(r.p99Us, 1))],
+  ['put p99.9 µs', ...results.map((r) => fmt(r.p999Us, 1))],
+  ['max pause ms', ...results.map((r) => fmt(r.maxPauseMs, 1))],
+  ['puts > 10 ms', ...results.map((r) => fmt(r.pausesOver10Ms))],
+  ['get hit/s', ...results.map((r) => fmt(r.getOpsPerSec))],
+  ['get miss/s', ...results.map((r) => fmt(r.missOpsPerSec))],
+  ['scan entries/s', ...results.map((r) => fmt(r.scanPerSec))],
+  ['RSS B/entry', ...results.map((r) => fmt(r.rssBytesPerEntry))],
+];
+const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+console.log(rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n'));
+if (opts.save) {
+  const out = { date: new Date().toISOString(), node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length,
+    cpu: cpus()[0]?.model, rounds: opts.rounds, valueBytes: 100, keyBytes: 16, results };
+  writeFileSync(join(root, 'docs', 'bench-growth.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log('wrote docs/bench-growth.json');
+}
