@@ -58,62 +58,107 @@ function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32):
 }
 
 /**
- * Merges `source` (an internal iterator, positioned by this function) into new runs.
+ * A merge of `source` (an internal iterator) into new runs, resumable: step() does a
+ * bounded amount of it, so a compaction can advance a slice at a time between writes
+ * (docs/LSM.md, "Compaction in slices") instead of stalling one write for all of it.
  * `dropTombstones`: tombstones may go where isBaseLevelForKey holds for `outputLevel`
  * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
+ * INVARIANT: between steps the source and every run it reads stay pinned by the caller, and
+ * `curKey` points into the source's current (pinned) data.
  */
+export class Merger {
+  private runs: Array<Run> = new Array<Run>();
+  private builder: RunBuilder;
+  private hasKey: bool = false;
+  private curKey: usize = 0;
+  private curLen: u32 = 0;
+  private lastSeqForKey: u64 = 0;
+  /** Bytes of finished output runs. */
+  bytes: u64 = 0;
+  done: bool = false;
+  /** Set when a run could not be allocated: the merge is abandoned, its output freed. */
+  failed: bool = false;
+
+  constructor(private source: InternalIterator, private cfg: CompactionConfig, private smallestSnapshot: u64,
+              private v: Version | null, private outputLevel: i32, private cutRuns: bool) {
+    this.builder = new RunBuilder(cfg.blockBytes, cfg.bitsPerKey);
+    source.seekToFirst();
+  }
+
+  /** Merges until about `budget` bytes of entries went into the output (or the end). True
+   *  when the merge has finished or failed. */
+  step(budget: u64): bool {
+    if (this.done) return true;
+    let source = this.source, cfg = this.cfg, builder = this.builder;
+    let spent: u64 = 0;
+    while (source.valid) {
+      let k = source.keyPtr, kl = source.keyLen, tag = source.tag;
+      let seq = tagSeq(tag);
+      let val = source.valPtr, vlen = source.valLen;
+      if (expired(tag, val, vlen)) { tag = makeTag(seq, KIND_DELETE); vlen = 0; }
+      let newKey = !this.hasKey || !equalBytes(k, kl, this.curKey, this.curLen);
+      if (newKey) {
+        // A slice ends only between user keys: the dropping rule needs a key's versions in order.
+        if (spent >= budget) return false;
+        this.hasKey = true;
+        this.curKey = k; this.curLen = kl;
+        this.lastSeqForKey = 0xffffffffffffffff;
+      }
+      let drop = false;
+      if (this.lastSeqForKey <= this.smallestSnapshot) {
+        drop = true;
+      } else if (tagKind(tag) == KIND_DELETE && seq <= this.smallestSnapshot && this.v != null
+                 && isBaseLevelForKey(this.v!, this.outputLevel, k, kl)) {
+        drop = true;
+      }
+      this.lastSeqForKey = seq;
+      if (!drop) {
+        if (this.cutRuns && newKey && builder.currentBytes() >= cfg.runTargetBytes && builder.hasEntries()) {
+          let r = builder.finish();
+          if (r == null) { this.fail(); return true; }
+          this.runs.push(r);
+          this.bytes += r.bytes;
+        }
+        builder.add(k, kl, tag, val, vlen);
+        if (builder.failed) { this.fail(); return true; }
+        spent += <u64>kl + <u64>vlen + 16;
+      }
+      source.next();
+    }
+    let r = builder.finish();
+    if (builder.failed) { this.fail(); return true; }
+    if (r != null) { this.runs.push(r); this.bytes += r.bytes; }
+    builder.release();
+    this.done = true;
+    return true;
+  }
+
+  /** The runs written, once step() returned true without failing. */
+  output(): Array<Run> { return this.runs; }
+
+  /** Frees what was written so far; the inputs are untouched. */
+  abandon(): void {
+    if (!this.done) this.fail();
+  }
+
+  private fail(): void {
+    this.builder.release();
+    for (let i = 0; i < this.runs.length; i++) { let r = unchecked(this.runs[i]); r.refs = 1; r.unref(); }
+    this.runs = new Array<Run>();
+    this.failed = true;
+    this.done = true;
+  }
+}
+
+/** A whole merge in one call (flushes, full compactions); see Merger. */
 export function mergeInto(source: InternalIterator, cfg: CompactionConfig, smallestSnapshot: u64,
                           v: Version | null, outputLevel: i32, cutRuns: bool): MergeOutput {
+  let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns);
+  m.step(0xffffffffffffffff);
   let out = new MergeOutput();
-  let runs = new Array<Run>();
-  let builder = new RunBuilder(cfg.blockBytes, cfg.bitsPerKey);
-  let hasKey = false;
-  let curKey: usize = 0, curLen: u32 = 0;
-  let lastSeqForKey: u64 = 0;
-  source.seekToFirst();
-  while (source.valid) {
-    let k = source.keyPtr, kl = source.keyLen, tag = source.tag;
-    let seq = tagSeq(tag);
-    let val = source.valPtr, vlen = source.valLen;
-    if (expired(tag, val, vlen)) { tag = makeTag(seq, KIND_DELETE); vlen = 0; }
-    let newKey = !hasKey || !equalBytes(k, kl, curKey, curLen);
-    if (newKey) {
-      hasKey = true;
-      curKey = k; curLen = kl;
-      lastSeqForKey = 0xffffffffffffffff;
-    }
-    let drop = false;
-    if (lastSeqForKey <= smallestSnapshot) {
-      drop = true;
-    } else if (tagKind(tag) == KIND_DELETE && seq <= smallestSnapshot && v != null
-               && isBaseLevelForKey(v, outputLevel, k, kl)) {
-      drop = true;
-    }
-    lastSeqForKey = seq;
-    if (!drop) {
-      if (cutRuns && newKey && builder.currentBytes() >= cfg.runTargetBytes && builder.hasEntries()) {
-        let r = builder.finish();
-        if (r == null) break;
-        runs.push(r);
-        out.bytes += r.bytes;
-      }
-      builder.add(k, kl, tag, val, vlen);
-      if (builder.failed) break;
-    }
-    source.next();
-  }
-  let failed = builder.failed;
-  if (!failed) {
-    let r = builder.finish();
-    if (builder.failed) failed = true;
-    else if (r != null) { runs.push(r); out.bytes += r.bytes; }
-  }
-  builder.release();
-  if (failed) {
-    for (let i = 0; i < runs.length; i++) { let r = unchecked(runs[i]); r.refs = 1; r.unref(); }
-    return out; // runs == null: out of memory, nothing changed
-  }
-  out.runs = runs;
+  if (m.failed) return out; // runs == null: out of memory, nothing changed
+  out.runs = m.output();
+  out.bytes = m.bytes;
   return out;
 }
 
