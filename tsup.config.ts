@@ -1,14 +1,59 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+import type { Plugin } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-export default defineConfig({
-  entry: { index: 'bindings/index.ts', nats: 'bindings/nats.ts', level: 'bindings/level.ts', cli: 'bindings/cli.ts' },
-  format: ['esm', 'cjs'],
+const bindings = fileURLToPath(new URL('./bindings/', import.meta.url));
+
+// Browser builds replace a module that needs a Node file system by its `-browser` twin,
+// which keeps the same exports: persistence.ts (a Store with `path`) and level-location.ts
+// (StrataLevel's directory check). Every other `node:` import is refused, so a new one
+// reachable from a browser entry fails the build instead of shipping.
+const BROWSER_TWINS = ['persistence', 'level-location'];
+const browserSwaps: Plugin = {
+  name: 'strata-browser-swaps',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^\\./(${BROWSER_TWINS.join('|')})\\.js$`) }, (args) => {
+      if (!args.importer.startsWith(bindings)) return undefined;
+      const twin = `${bindings}${args.path.slice(2, -3)}-browser.ts`;
+      if (!existsSync(twin)) return { errors: [{ text: `browser twin ${twin} is missing` }] };
+      return { path: twin };
+    });
+    build.onResolve({ filter: /^node:/ }, (args) => ({
+      errors: [{ text: `${args.path} (imported by ${args.importer}) cannot go into a browser bundle` }],
+    }));
+  },
+};
+
+const shared: Options = {
   dts: true,
-  clean: true,
+  // Not tsup's clean: the two builds below run concurrently and each would delete the other's
+  // files; the build script empties dist/ first.
+  clean: false,
   sourcemap: true,
-  target: 'node20',
   outDir: 'dist',
   // The subpath entries import the main entry by its package name, so every entry shares
-  // one copy of Store and StrataError (CJS bundles have no shared chunks).
+  // one copy of Store and StrataError (CJS bundles have no shared chunks). In a browser,
+  // 'strata-kv' resolves through the "browser" condition to dist/browser.js.
   external: ['strata-kv'],
-});
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: { index: 'bindings/index.ts', nats: 'bindings/nats.ts', level: 'bindings/level.ts', cli: 'bindings/cli.ts' },
+    format: ['esm', 'cjs'],
+    target: 'node20',
+  },
+  {
+    ...shared,
+    // ESM only: browsers and bundlers load modules. `buffer` (the npm package that
+    // abstract-level also uses) stays external so a page's bundler keeps one copy.
+    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    external: [...shared.external!, 'buffer'],
+    esbuildPlugins: [browserSwaps],
+  },
+]);

@@ -8,8 +8,6 @@
 // synchronous, so each read sees the store as of the call (the implicit snapshot Level asks
 // for) and every batch is atomic. Explicit snapshots are Store snapshots; iterators read a
 // snapshot too (level-iterator.ts), which is what makes seek() possible.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { AbstractLevel, AbstractSnapshot, type AbstractDatabaseOptions } from 'abstract-level';
 import { Store, codecs, type StoreOptions } from 'strata-kv';
 import { Buffer } from 'buffer';
@@ -19,6 +17,7 @@ import {
   type ByteSnapshot, type LevelReadOptions,
 } from './level-iterator.js';
 import { LevelError, toLevelError } from './level-errors.js';
+import { storeExistsAt } from './level-location.js';
 
 export { LevelError } from './level-errors.js';
 
@@ -31,9 +30,6 @@ const STORE_OPTIONS = [
   'sync', 'changelog', 'partition', 'memtableBytes', 'blockBytes', 'bloomBitsPerKey', 'level0CompactionTrigger',
   'levelBaseBytes', 'levelSizeMultiplier', 'runTargetBytes', 'autoCompaction', 'maxMemoryBytes',
 ] as const satisfies readonly (keyof StrataStoreOptions)[];
-
-/** The file that exists in a directory once a Store has been opened there (docs/FORMAT.md). */
-const MANIFEST = 'MANIFEST';
 
 /** clear() yields to the event loop between chunks, so a large range does not hold the thread. */
 const breathe = (): Promise<void> => new Promise((resolve) => {
@@ -86,7 +82,7 @@ export class StrataLevel<KDefault = string, VDefault = string> extends AbstractL
       if (options[name] !== undefined) (storeOptions as Record<string, unknown>)[name] = options[name];
     }
     if (location !== undefined) {
-      const exists = existsSync(join(location, MANIFEST));
+      const exists = storeExistsAt(location);
       if (!exists && !options.createIfMissing) throw new LevelError(`${location} does not exist (createIfMissing is false)`);
       if (exists && options.errorIfExists) throw new LevelError(`${location} exists (errorIfExists is true)`);
       storeOptions.path = location;

@@ -18,12 +18,13 @@ export function ensureNatsServer(): { bin?: string; reason?: string } {
   for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server']) if (existsSync(p)) return { bin: p };
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !which('apt-get')) return { reason: 'nats-server is not installed and apt-get (as root) is not available' };
-  const opts = { stdio: 'ignore' as const, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 };
-  let r = spawnSync('apt-get', ['install', '-y', 'nats-server'], opts);
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], opts);
-    r = spawnSync('apt-get', ['install', '-y', 'nats-server'], opts);
-  }
+  // Test files run in parallel and the Chromium tests install too: one install at a time
+  // (the lock test/support/chromium.mjs takes), and apt-get waits for a dpkg lock held by
+  // anyone else instead of failing at once. A fresh machine may lack package lists: update.
+  const install = 'apt-get -o DPkg::Lock::Timeout=300 install -y nats-server';
+  const script = `command -v nats-server >/dev/null || test -x /usr/sbin/nats-server || ${install} || { apt-get update && ${install}; }`;
+  const opts = { stdio: 'ignore' as const, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 };
+  const r = which('flock') ? spawnSync('flock', ['/tmp/strata-apt.lock', 'sh', '-c', script], opts) : spawnSync('sh', ['-c', script], opts);
   for (const p of [which('nats-server'), '/usr/sbin/nats-server', '/usr/bin/nats-server']) if (p && existsSync(p)) return { bin: p };
   return { reason: `apt-get install -y nats-server failed (exit ${String(r.status)})` };
 }

@@ -1,0 +1,120 @@
+// npm run bench:browser — strata-kv in headless Chromium against memory-level and
+// browser-level (IndexedDB): bundles bench.mjs with the built package (dist/: run
+// `npm run build` first), serves index.html on 127.0.0.1, runs the page's runBench, prints
+// one table of medians (ops/s, and strata-kv's speed over each peer) and writes
+// docs/bench-browser.json.
+//
+//   node bench/browser/run.mjs [--entries 100000] [--rounds 3] [--no-save]
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, platform, arch } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compact, ratio } from '../peers/report.mjs';
+import { bundleForBrowser } from '../../test/support/browser-bundle.mjs';
+import { ensureChromium, launchChromium, openPage } from '../../test/support/chromium.mjs';
+import { startStaticServer } from '../../scripts/static-server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+function parseArgs(argv) {
+  const o = { entries: 100_000, rounds: 3, save: true };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--entries') o.entries = Number(value());
+    else if (flag === '--rounds') o.rounds = Number(value());
+    else if (flag === '--no-save') o.save = false;
+    else if (flag === '--help' || flag === '-h') {
+      console.log('usage: node bench/browser/run.mjs [--entries N] [--rounds R] [--no-save]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!Number.isInteger(o.entries) || o.entries < 1000) throw new Error('--entries must be an integer ≥ 1000');
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds must be a positive integer');
+  return o;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function formatTable(report) {
+  const { meta, ops, peers } = report;
+  const [subject, ...others] = peers;
+  const W = 20;
+  const head = ['op'.padEnd(24), subject.name.padStart(10), ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const lines = [
+    `strata-kv in ${meta.browser}: ${meta.entries.toLocaleString('en-US')} entries (16-char keys, ${meta.valueBytes}-byte values), `
+      + `page main thread, median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; ${meta.platform}, ${meta.cpus} CPUs`,
+    'ops/s; each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster); — : not measured',
+    '',
+    head,
+    '─'.repeat(head.length),
+  ];
+  for (const op of ops) {
+    const s = subject.opsPerSec[op.id];
+    const cells = others.map((p) => {
+      const r = p.opsPerSec?.[op.id];
+      if (r == null) return ` │ ${'—'.padStart(W - 1)}`;
+      return ` │ ${compact(r).padStart(9)} ${ratio(s / r).padStart(W - 11)}`;
+    });
+    lines.push([op.title.padEnd(24), compact(s).padStart(10), ...cells].join(''));
+  }
+  lines.push('─'.repeat(head.length));
+  lines.push(`put: single puts of the first half of the keys; batch: the rest; get: keys in random order; scan: all ${meta.entries.toLocaleString('en-US')}`);
+  for (const p of peers) {
+    if (p.pending) lines.push(`${p.name}: ${p.pending}`);
+    else if (p.timedOps.get < meta.entries) lines.push(`${p.name}: put and get timed over ${p.timedOps.get.toLocaleString('en-US')} operations each (too slow for all)`);
+  }
+  return lines.join('\n');
+}
+
+const opts = parseArgs(process.argv.slice(2));
+if (!existsSync(join(root, 'dist/browser.js'))) throw new Error('dist/browser.js is missing: run `npm run build` first');
+const { bin, reason } = ensureChromium();
+if (!bin) throw new Error(`Chromium unavailable: ${reason}`);
+
+await bundleForBrowser({ entry: join(here, 'bench.mjs'), outfile: join(here, 'build/bench.js'), minify: true });
+const server = await startStaticServer({ '/': here });
+const browser = await launchChromium(bin);
+let raw;
+try {
+  const page = await openPage(browser, `${server.url}index.html`);
+  page.on('console', (msg) => { if (msg.type() === 'log') console.error(`  ${msg.text()}`); });
+  await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 30_000 });
+  raw = await page.evaluate((o) => window.runBench(o), { entries: opts.entries, rounds: opts.rounds });
+  if (page.errors.length) throw page.errors[0];
+  raw.browser = `Chromium ${browser.version()}`;
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+const report = {
+  meta: {
+    date: new Date().toISOString(), browser: raw.browser, userAgent: raw.userAgent, crossOriginIsolated: raw.crossOriginIsolated,
+    entries: raw.entries, rounds: raw.rounds, valueBytes: raw.valueBytes, batch: raw.batch,
+    node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length,
+  },
+  ops: raw.ops,
+  peers: raw.peers.map((p) => (p.pending
+    ? { name: p.name, pending: p.pending, opsPerSec: null }
+    : {
+        name: p.name, api: p.api,
+        opsPerSec: Object.fromEntries(raw.ops.map((o) => [o.id, p.ops[o.id] / median(p.seconds[o.id])])),
+        timedOps: p.ops,
+        seconds: p.seconds,
+      })),
+};
+// strata-kv ÷ peer per op, the figure the table prints after each rate.
+for (const p of report.peers.slice(1)) {
+  if (p.opsPerSec) p.strataSpeedup = Object.fromEntries(raw.ops.map((o) => [o.id, report.peers[0].opsPerSec[o.id] / p.opsPerSec[o.id]]));
+}
+
+console.log(formatTable(report));
+if (opts.save) {
+  writeFileSync(join(root, 'docs/bench-browser.json'), JSON.stringify(report, null, 2) + '\n');
+  console.log('\nwrote docs/bench-browser.json');
+}
