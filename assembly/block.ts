@@ -14,30 +14,45 @@ import { budgetAlloc, budgetFree } from "./memory-budget";
 
 export const BLOCK_TRAILER: u32 = 8; // n + crc
 
-/** Accumulates entries for one block in a growable buffer that is reused across blocks. */
+/** Accumulates entries for one block in a growable buffer that is reused across blocks.
+ *  The entry offsets go to a second raw buffer (an Array's push cost more than the copy). */
 export class BlockBuilder {
   buf: usize = 0;
   cap: usize = 0;
   size: usize = 0;
-  offsets: u32[] = [];
+  private offs: usize = 0;
+  private offsCap: u32 = 0;
+  private count: u32 = 0;
 
   /** Bytes the finished block would take. */
-  estimate(): usize { return this.size + (<usize>this.offsets.length << 2) + BLOCK_TRAILER; }
-  isEmpty(): bool { return this.offsets.length == 0; }
+  estimate(): usize { return this.size + (<usize>this.count << 2) + BLOCK_TRAILER; }
+  isEmpty(): bool { return this.count == 0; }
 
   private reserve(extra: usize): bool {
     let need = this.size + extra;
-    if (need <= this.cap) return true;
-    let ncap = this.cap < 4096 ? <usize>4096 : this.cap;
-    while (ncap < need) ncap <<= 1;
-    let nb = budgetAlloc(ncap);
-    if (nb == 0) return false;
-    if (this.buf != 0) {
-      memory.copy(nb, this.buf, this.size);
-      budgetFree(this.buf, this.cap);
+    if (need > this.cap) {
+      let ncap = this.cap < 4096 ? <usize>4096 : this.cap;
+      while (ncap < need) ncap <<= 1;
+      let nb = budgetAlloc(ncap);
+      if (nb == 0) return false;
+      if (this.buf != 0) {
+        memory.copy(nb, this.buf, this.size);
+        budgetFree(this.buf, this.cap);
+      }
+      this.buf = nb;
+      this.cap = ncap;
     }
-    this.buf = nb;
-    this.cap = ncap;
+    if (this.count >= this.offsCap) {
+      let ncap: u32 = this.offsCap < 256 ? 256 : this.offsCap << 1;
+      let no = budgetAlloc(<usize>ncap << 2);
+      if (no == 0) return false;
+      if (this.offs != 0) {
+        memory.copy(no, this.offs, <usize>this.count << 2);
+        budgetFree(this.offs, <usize>this.offsCap << 2);
+      }
+      this.offs = no;
+      this.offsCap = ncap;
+    }
     return true;
   }
 
@@ -46,11 +61,12 @@ export class BlockBuilder {
     let need = <usize>(8 + varint32Size(klen) + varint32Size(vlen)) + <usize>klen + <usize>vlen;
     if (!this.reserve(need)) return -1;
     let p = this.buf + this.size;
-    this.offsets.push(<u32>this.size);
+    store<u32>(this.offs + (<usize>this.count << 2), <u32>this.size);
+    this.count++;
     store<u64>(p, tag);
     let q = p + 8;
-    q += putVarint32(q, klen);
-    q += putVarint32(q, vlen);
+    if (klen < 0x80) { store<u8>(q, <u8>klen); q++; } else q += putVarint32(q, klen);
+    if (vlen < 0x80) { store<u8>(q, <u8>vlen); q++; } else q += putVarint32(q, vlen);
     let keyOff = <i64>(q - this.buf);
     memory.copy(q, key, klen);
     memory.copy(q + klen, val, vlen);
@@ -66,25 +82,28 @@ export class BlockBuilder {
     if (out == 0) return 0;
     memory.copy(out, this.buf, this.size);
     let p = out + this.size;
-    let n = this.offsets.length;
-    for (let i = 0; i < n; i++) store<u32>(p + (<usize>i << 2), unchecked(this.offsets[i]));
+    let n = this.count;
+    memory.copy(p, this.offs, <usize>n << 2);
     p += <usize>n << 2;
-    store<u32>(p, <u32>n);
+    store<u32>(p, n);
     // The checksum is computed when the block is written to a file (run-file.ts): an
     // in-memory block is never read back from anywhere that could damage it, and summing
     // every block of every flush and compaction cost an eighth of the write path.
     store<u32>(p + 4, 0);
     this.size = 0;
-    this.offsets.length = 0;
+    this.count = 0;
     return out;
   }
 
   release(): void {
     budgetFree(this.buf, this.cap);
+    budgetFree(this.offs, <usize>this.offsCap << 2);
     this.buf = 0;
     this.cap = 0;
     this.size = 0;
-    this.offsets.length = 0;
+    this.offs = 0;
+    this.offsCap = 0;
+    this.count = 0;
   }
 }
 

@@ -23,9 +23,9 @@ export function bloomImageSize(keys: u32, bitsPerKey: u32): usize {
   return img + <usize>((<u64>h * lines) >> 32) * LINE_BYTES;
 }
 
-/** Builds the filter for `hashes`; returns the image (size bloomImageSize) or 0 when out of memory. */
-export function buildBloom(hashes: u32[], bitsPerKey: u32): usize {
-  let n = <u32>hashes.length;
+/** Builds the filter for the n hashes (u32 each) at `hashes`; returns the image (size
+ *  bloomImageSize) or 0 when out of memory. */
+export function buildBloom(hashes: usize, n: u32, bitsPerKey: u32): usize {
   let size = bloomImageSize(n, bitsPerKey);
   let img = budgetAlloc(size);
   if (img == 0) return 0;
@@ -35,7 +35,7 @@ export function buildBloom(hashes: u32[], bitsPerKey: u32): usize {
   if (k < 1) k = 1;
   if (k > 30) k = 30;
   for (let i: u32 = 0; i < n; i++) {
-    let h = unchecked(hashes[i]);
+    let h = load<u32>(hashes + (<usize>i << 2));
     let line = lineOf(img, size, h);
     let g = h * 0x9e3779b1;
     let delta = rotr<u32>(h, 17) | 1;

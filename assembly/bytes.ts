@@ -19,6 +19,16 @@ export function compareBytes(a: usize, alen: u32, b: usize, blen: u32): i32 {
     }
     i += 8;
   }
+  if (i + 4 <= n) {
+    let wa = load<u32>(a + i);
+    let wb = load<u32>(b + i);
+    if (wa != wb) {
+      wa = bswap<u32>(wa);
+      wb = bswap<u32>(wb);
+      return wa < wb ? -1 : 1;
+    }
+    i += 4;
+  }
   while (i < n) {
     let ca = load<u8>(a + i);
     let cb = load<u8>(b + i);

@@ -3,6 +3,8 @@
 //
 // Write path: validate → assign sequence numbers → insert into the memtable → when the
 // memtable is full, turn it into a level-0 run → compact while a level is over its target.
+// Restores of large chunks skip the memtable: the chunk becomes a level-0 run directly
+// (ingestBatch; docs/LSM.md, "Bulk ingest").
 // Read path: memtable, then level-0 runs newest first, then one run per deeper level; the
 // first version visible at the reader's sequence wins (a tombstone means absent).
 // Everything is synchronous: JS is single-threaded, so no lock is needed and no reader can
@@ -18,7 +20,9 @@ import { DbIterator } from "./db-iterator";
 import { CompactionConfig, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
 import { hash32, compareBytes } from "./bytes";
 import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
-import { canAllocate, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated } from "./memory-budget";
+import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap } from "./memory-budget";
+import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
+import { TreeMergingIterator } from "./merge-iterator";
 import * as S from "./status";
 
 export class Config {
@@ -164,7 +168,8 @@ export let restoredCount: u32 = 0;
  * their versions. Image (docs/ABI.md): count × { kind u8 | seq f64 | keyLen u32 |
  * valLen u32 | key | value }. A record whose seq <= lastSeq is taken as already applied
  * and skipped, which makes replaying an overlapping tail idempotent; the rest must have
- * strictly increasing integer sequences. Validated whole before anything is applied.
+ * strictly increasing integer sequences. Padding records (kind 2) carry nothing. Validated
+ * whole before anything is applied; a large chunk is ingested as a run (ingestBatch).
  */
 export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
@@ -172,8 +177,16 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   let end = p + <usize>len;
   let q = p;
   let need: u64 = 0;
+  let n: u32 = 0;
+  let userBytes: u64 = 0;
   let prev = lastSeq;
   for (let i: u32 = 0; i < count; i++) {
+    if (q + PAD_HEADER <= end && load<u8>(q) == KIND_PAD) {
+      let skip = load<u32>(q + 1);
+      if (<u64>(end - q - PAD_HEADER) < <u64>skip) return S.INVALID_ARGUMENT;
+      q += PAD_HEADER + <usize>skip;
+      continue;
+    }
     if (q + RESTORE_HEADER > end) return S.INVALID_ARGUMENT;
     let kind = load<u8>(q);
     let seqF = load<f64>(q + 1);
@@ -189,13 +202,18 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
       if (seq <= prev) return S.INVALID_ARGUMENT; // out of order after the applied prefix
       prev = seq;
       need += worstCaseInsertBytes(klen, vlen);
+      n++;
+      userBytes += <u64>klen + <u64>vlen;
     }
     q += RESTORE_HEADER + <usize>klen + <usize>vlen;
   }
+  if (n == 0) return S.OK;
+  if (n >= INGEST_MIN_RECORDS && need >= <u64>(config.memtableBytes >> 2)) return ingestBatch(p, count, n, prev, userBytes);
   if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
   q = p;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);
+    if (kind == KIND_PAD) { q += PAD_HEADER + <usize>load<u32>(q + 1); continue; }
     let seq = <u64>load<f64>(q + 1);
     let klen = load<u32>(q + 9);
     let vlen = load<u32>(q + 13);
@@ -207,7 +225,80 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   return S.OK;
 }
 
-const RESTORE_HEADER: usize = 17;
+/** A restore chunk is ingested as a run (bulk ingest) when it applies at least this many
+ *  records and would fill at least a quarter of the memtable; smaller ones go through it. */
+const INGEST_MIN_RECORDS: u32 = 64;
+/** While restoring, level 0 may hold up to this many ingested runs before it is compacted. */
+const BULK_L0_RUNS: i32 = 64;
+/** ... and up to this many bytes (or an eighth of the memory cap, if smaller). */
+const BULK_L0_BYTES: u64 = 256 << 20;
+
+/**
+ * The bulk-ingest path of restoreBatch (docs/LSM.md, "Bulk ingest"): the n records to apply
+ * become one level-0 run, newest of all, holding the newest record of each key. REQUIRES:
+ * the image is validated; `last` is the sequence of its last record. The memtable is
+ * flushed first, since it must never hold entries newer than a level-0 run: afterwards
+ * every write is in a run (flushedSeq = lastSeq). Out of memory leaves the data unchanged
+ * (a flush may have happened, which no read can tell).
+ */
+function ingestBatch(p: usize, count: u32, n: u32, last: u64, userBytes: u64): i32 {
+  let cfg = config.compaction;
+  // Worst case: block bytes (entry header ≤ 18, offset 4), the bloom, hashes and the sort.
+  let est = userBytes + <u64>n * 26 + ((<u64>n * <u64>cfg.bitsPerKey) >> 3) + ingestScratchBytes(n) + (64 << 10);
+  if (!canAllocateForWrite(est)) return S.OUT_OF_MEMORY;
+  if (mem.entries > 0) {
+    let st = flushMemtable();
+    if (st != S.OK) return st;
+  }
+  let run = ingestRun(p, count, n, lastSeq, cfg.blockBytes, cfg.bitsPerKey);
+  if (run == null) return S.OUT_OF_MEMORY;
+  let outputs = new Array<Run>();
+  outputs.push(run);
+  install(replaceRuns(version, new Array<Run>(), outputs, 0));
+  // Counted as the memtable path counts them: every record applied.
+  countRestored(p, count, lastSeq);
+  lastSeq = last;
+  flushedSeq = last;
+  restoredCount = n;
+  counters.bytesFlushed += run.bytes;
+  if (config.autoCompaction && bulkLevel0Full()) compactAsNeeded();
+  return S.OK;
+}
+
+/** Counts the records of a restore image above `after` as puts and deletes. */
+function countRestored(p: usize, count: u32, after: u64): void {
+  let q = p;
+  for (let i: u32 = 0; i < count; i++) {
+    let kind = load<u8>(q);
+    if (kind == KIND_PAD) { q += PAD_HEADER + <usize>load<u32>(q + 1); continue; }
+    let klen = load<u32>(q + 9);
+    let vlen = load<u32>(q + 13);
+    if (<u64>load<f64>(q + 1) > after) {
+      if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
+      counters.userBytes += <u64>klen + <u64>vlen;
+    }
+    q += RESTORE_HEADER + <usize>klen + <usize>vlen;
+  }
+}
+
+/** Whether ingested runs have filled level 0 as far as a restore lets them. Below that
+ *  their compaction is left to the next flush (or compaction), so a restore merges the runs
+ *  it ingests about once instead of at every level0Trigger runs (docs/LSM.md). */
+function bulkLevel0Full(): bool {
+  let v = version;
+  if (unchecked(v.levels[0]).length >= BULK_L0_RUNS) return true;
+  let limit = memoryCap() >> 3;
+  if (limit > BULK_L0_BYTES) limit = BULK_L0_BYTES;
+  return v.levelBytes(0) >= limit;
+}
+
+/** restore_chunk_bytes: a 32nd of the memory cap, between 256 KiB and 16 MiB. */
+export function restoreChunkBytes(): u32 {
+  let c = memoryCap() >> 5;
+  if (c < (256 << 10)) c = 256 << 10;
+  if (c > (16 << 20)) c = 16 << 20;
+  return <u32>c;
+}
 
 function afterWrite(): void {
   if (mem.bytes >= <u64>config.memtableBytes) flush();
@@ -339,9 +430,18 @@ function install(nv: Version): void {
   old.unref();
 }
 
-/** Turns the memtable into a level-0 run (then compacts if enabled). */
+/** Turns the memtable into a level-0 run, then compacts if enabled (also with an empty
+ *  memtable: a restore leaves level 0 for the next flush to compact, see ingestBatch). */
 export function flush(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  let st = flushMemtable();
+  if (st != S.OK) return st;
+  if (config.autoCompaction) return compactAsNeeded();
+  return S.OK;
+}
+
+/** Turns the memtable into a level-0 run, without compacting. */
+function flushMemtable(): i32 {
   if (mem.entries == 0) { flushedSeq = lastSeq; return S.OK; }
   let fresh = new Memtable(config.memtableBytes);
   if (!fresh.init()) return S.OUT_OF_MEMORY;
@@ -355,7 +455,6 @@ export function flush(): i32 {
   let old = mem;
   mem = fresh;
   old.unref();
-  if (config.autoCompaction) return compactAsNeeded();
   return S.OK;
 }
 
@@ -400,6 +499,13 @@ function compactLevel(level: i32): i32 {
     }
     let over = overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen);
     for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+    if (l0.length > 4) {
+      // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
+      let children = new Array<InternalIterator>();
+      for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i])));
+      if (over.length > 0) children.push(new LevelIterator(over));
+      return mergeRuns(inputs, mergeSource(children), outputLevel, v);
+    }
   } else {
     let runs = unchecked(v.levels[level]);
     if (runs.length == 0) return S.OK;
@@ -432,14 +538,21 @@ function compactLevel(level: i32): i32 {
     inputs.push(pick);
     for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
   }
-  return mergeRuns(inputs, outputLevel, v, true);
+  return mergeRuns(inputs, runsIterator(inputs), outputLevel, v);
 }
 
-function mergeRuns(inputs: Array<Run>, outputLevel: i32, v: Version, cut: bool): i32 {
+/** One forward iterator over `children`: a tournament tree when there are many. */
+function mergeSource(children: Array<InternalIterator>): InternalIterator {
+  if (children.length > 4) return new TreeMergingIterator(children);
+  return new MergingIterator(children, true);
+}
+
+/** Merges `inputs` (read through `source`) into new runs of `outputLevel`. */
+function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
   let inputBytes: u64 = 0;
   for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
   if (!canAllocate(inputBytes + (1 << 20))) return S.OUT_OF_MEMORY;
-  let out = mergeInto(runsIterator(inputs), config.compaction, smallestSnapshot(), v, outputLevel, cut);
+  let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
   let runs = out.runs;
   if (runs == null) return S.OUT_OF_MEMORY;
   install(replaceRuns(v, inputs, runs, outputLevel));
@@ -458,14 +571,19 @@ export function compactAll(): i32 {
   if (st != S.OK) return st;
   let v = version;
   let inputs = new Array<Run>();
+  let children = new Array<InternalIterator>();
   let deepest = 1;
   for (let l = 0; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);
-    for (let i = 0; i < runs.length; i++) inputs.push(unchecked(runs[i]));
+    for (let i = 0; i < runs.length; i++) {
+      inputs.push(unchecked(runs[i]));
+      if (l == 0) children.push(new RunIterator(unchecked(runs[i])));
+    }
+    if (l > 0 && runs.length > 0) children.push(new LevelIterator(runs));
     if (runs.length > 0 && l > deepest) deepest = l;
   }
   if (inputs.length == 0) return S.OK;
-  return mergeRuns(inputs, deepest, v, true);
+  return mergeRuns(inputs, mergeSource(children), deepest, v);
 }
 
 export function memoryInUse(): u64 { return memoryAllocated(); }

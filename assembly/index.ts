@@ -88,6 +88,38 @@ export function restore_batch(p: usize, len: u32, count: u32): i32 {
   return lastSeqResult(st);
 }
 
+// ---- restore (bulk ingest, docs/LSM.md) ---------------------------------------------------
+
+/** Bytes a restore chunk should stay under: large chunks make few large level-0 runs, but a
+ *  chunk is held three times over while applied (host, image, run), so a small memory cap
+ *  gets small ones. */
+export function restore_chunk_bytes(): u32 { return E.restoreChunkBytes(); }
+
+/** Like io_reserve, but the region's first `keep` bytes move with it (a restore growing the
+ *  chunk it is building). Returns the region, or 0 when out of memory (the old one stays). */
+export function io_grow(size: u32, keep: u32): usize {
+  if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
+  let cap: usize = ioCap < 65536 ? 65536 : ioCap;
+  while (cap < <usize>size) cap <<= 1;
+  let p = budgetAlloc(cap);
+  if (p == 0) return 0;
+  if (ioPtr != 0) memory.copy(p, ioPtr, <usize>keep < ioCap ? <usize>keep : ioCap);
+  budgetFree(ioPtr, ioCap);
+  ioPtr = p;
+  ioCap = cap;
+  return p;
+}
+
+/** Frees the argument region when it is larger than `keep` bytes (a restore's large chunks
+ *  grew it); the next io_reserve allocates a fresh one. */
+export function io_release(keep: u32): void {
+  if (ioCap <= <usize>keep) return;
+  budgetFree(ioPtr, ioCap);
+  ioPtr = 0;
+  ioCap = 0;
+}
+// ---- end restore -----------------------------------------------------------------------
+
 /** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". */
 export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
   return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));

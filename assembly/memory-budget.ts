@@ -8,6 +8,7 @@ let allocatedBytes: u64 = 0;
 
 export function setMemoryCap(bytes: u64): void { capBytes = bytes; }
 export function memoryAllocated(): u64 { return allocatedBytes; }
+export function memoryCap(): u64 { return capBytes; }
 
 /** True if `bytes` more can be allocated without passing the cap. */
 export function canAllocate(bytes: u64): bool {

@@ -105,7 +105,10 @@ export function runGet(run: Run, key: usize, klen: u32, hash: u32, snapSeq: u64)
 export class RunBuilder {
   private block: BlockBuilder = new BlockBuilder();
   private run: Run | null = null;
-  private hashes: u32[] = [];
+  /** Bloom hashes of the run's user keys so far (u32 each, a raw buffer reused across runs). */
+  private hashes: usize = 0;
+  private hashCap: u32 = 0;
+  private hashCount: u32 = 0;
   private prevKey: usize = 0;
   private prevKeyCap: u32 = 0;
   private prevKeyLen: u32 = 0;
@@ -113,6 +116,9 @@ export class RunBuilder {
   private lastKeyOff: i64 = 0;
   private lastTagInBlock: u64 = 0;
   private lastKeyLenInBlock: u32 = 0;
+  /** addDistinct: the last key added, in the caller's memory (copied at finish). */
+  private extKey: usize = 0;
+  private extKeyLen: u32 = 0;
   failed: bool = false;
 
   constructor(private blockBytes: u32, private bitsPerKey: u32) {}
@@ -140,7 +146,7 @@ export class RunBuilder {
         run.smallestLen = klen;
         if (run.smallest == 0) { this.failed = true; return; }
       }
-      this.hashes.push(hash32(key, klen));
+      if (!this.pushHash(hash32(key, klen))) return;
       if (klen > this.prevKeyCap) {
         budgetFree(this.prevKey, this.prevKeyCap);
         let cap = klen < 64 ? <u32>64 : klen;
@@ -152,6 +158,48 @@ export class RunBuilder {
       this.prevKeyLen = klen;
       this.hasPrev = true;
     }
+    this.append(run, key, klen, tag, val, vlen);
+  }
+
+  /**
+   * add() for a caller whose keys strictly increase, one entry per user key (bulk ingest):
+   * no comparison with the previous key and no copy of it; the largest key is copied from
+   * the caller's memory at finish(). REQUIRES: the keys' bytes stay put until finish(), and
+   * no add() on the same run.
+   */
+  addDistinct(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): void {
+    if (this.failed) return;
+    let run = this.run;
+    if (run == null) { run = new Run(); this.run = run; }
+    if (run.entries == 0) {
+      run.smallest = copyKey(key, klen);
+      run.smallestLen = klen;
+      if (run.smallest == 0) { this.failed = true; return; }
+    }
+    if (!this.pushHash(hash32(key, klen))) return;
+    this.extKey = key;
+    this.extKeyLen = klen;
+    this.append(run, key, klen, tag, val, vlen);
+  }
+
+  private pushHash(h: u32): bool {
+    if (this.hashCount >= this.hashCap) {
+      let ncap: u32 = this.hashCap < 1024 ? 1024 : this.hashCap << 1;
+      let nb = budgetAlloc(<usize>ncap << 2);
+      if (nb == 0) { this.failed = true; return false; }
+      if (this.hashes != 0) {
+        memory.copy(nb, this.hashes, <usize>this.hashCount << 2);
+        budgetFree(this.hashes, <usize>this.hashCap << 2);
+      }
+      this.hashes = nb;
+      this.hashCap = ncap;
+    }
+    store<u32>(this.hashes + (<usize>this.hashCount << 2), h);
+    this.hashCount++;
+    return true;
+  }
+
+  private append(run: Run, key: usize, klen: u32, tag: u64, val: usize, vlen: u32): void {
     let off = this.block.add(key, klen, tag, val, vlen);
     if (off < 0) { this.failed = true; return; }
     this.lastKeyOff = off;
@@ -183,15 +231,22 @@ export class RunBuilder {
     this.cutBlock();
     let run = this.run;
     this.run = null;
-    let hashes = this.hashes;
-    this.hashes = [];
+    let keys = this.hashCount;
+    this.hashCount = 0;
     this.hasPrev = false;
+    let extKey = this.extKey;
+    this.extKey = 0;
     if (run == null) return null;
     if (this.failed || run.entries == 0) { run.refs = 1; run.unref(); return null; }
-    run.largest = copyKey(this.prevKey, this.prevKeyLen);
-    run.largestLen = this.prevKeyLen;
-    run.bloomSize = bloomImageSize(<u32>hashes.length, this.bitsPerKey);
-    run.bloom = buildBloom(hashes, this.bitsPerKey);
+    if (extKey != 0) {
+      run.largest = copyKey(extKey, this.extKeyLen);
+      run.largestLen = this.extKeyLen;
+    } else {
+      run.largest = copyKey(this.prevKey, this.prevKeyLen);
+      run.largestLen = this.prevKeyLen;
+    }
+    run.bloomSize = bloomImageSize(keys, this.bitsPerKey);
+    run.bloom = buildBloom(this.hashes, keys, this.bitsPerKey);
     if (run.largest == 0 || run.bloom == 0) { this.failed = true; run.refs = 1; run.unref(); return null; }
     run.bytes += <u64>run.bloomSize + 64;
     run.id = takeRunId();
@@ -200,6 +255,10 @@ export class RunBuilder {
 
   release(): void {
     this.block.release();
+    budgetFree(this.hashes, <usize>this.hashCap << 2);
+    this.hashes = 0;
+    this.hashCap = 0;
+    this.hashCount = 0;
     budgetFree(this.prevKey, this.prevKeyCap);
     this.prevKey = 0;
     this.prevKeyCap = 0;

@@ -51,6 +51,12 @@ export interface EngineExports {
   del(kp: number, kl: number): number;
   write_batch(p: number, len: number, count: number): number;
   restore_batch(p: number, len: number, count: number): number;
+  /** The chunk size restores should stay under (docs/ABI.md). */
+  restore_chunk_bytes(): number;
+  /** io_reserve that keeps the region's first `keep` bytes; 0 when out of memory. */
+  io_grow(size: number, keep: number): number;
+  /** Frees the argument region when it is larger than `keep` bytes. */
+  io_release(keep: number): void;
   get(kp: number, kl: number, snapSeq: number): number;
   get_many(p: number, count: number, out: number, snapSeq: number): number;
   put_if_version(kp: number, kl: number, vp: number, vl: number, expected: number): number;

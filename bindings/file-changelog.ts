@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
+import { RAW_RECORDS, type ChangeRecord, type ChangelogSink, type ChangelogSource, type RawRecord } from './changelog.js';
 import { StrataError, invalid } from './errors.js';
 import { checkBatch, checkFromSeq, checkPartition, type CompactionResult } from './memory-changelog.js';
 import { crc32c, crc32cView } from './crc32c.js';
@@ -178,9 +178,15 @@ function intactRecordAfter(fd: number, from: number, partition: number): boolean
  * are views of a chunk that is never reused, so records handed out stay intact (a kept key
  * pins its chunk, ~1 MiB).
  */
-class SegmentReader {
+class SegmentReader implements RawRecord {
   private readonly fd: number;
   private buf: Buffer = Buffer.alloc(0);
+  /** With `recycle`: the buffer before the current one, which the next read reuses unless
+   *  the visitor may still hold it. */
+  private spare: Buffer | null = null;
+  /** The buffer of the last record visited raw: the visitor copies a buffer's records out
+   *  when it first sees a record of another buffer, so it may hold this one only. */
+  held: Buffer | null = null;
   private dv = viewOf(this.buf);
   private pos = 0;             // next unread byte in buf
   private end = 0;             // bytes of buf holding file data
@@ -199,9 +205,14 @@ class SegmentReader {
   /** File offset of a torn tail that ended the segment, or -1. */
   tornAt = -1;
 
-  /** `isLast` is asked only on damage: may this segment end in a torn write? */
+  /**
+   * `isLast` is asked only on damage: may this segment end in a torn write? `recycle`: no
+   * record is handed out as views (raw visits, copied out before the visitor sees a record
+   * from the next buffer), so reads alternate between two buffers instead of allocating one
+   * per chunk.
+   */
   constructor(readonly file: string, readonly partition: number, readonly base: number,
-              private readonly isLast: () => boolean) {
+              private readonly isLast: () => boolean, private readonly recycle = false) {
     this.fd = openFile(file, 'r');
     try {
       this.ensure(HEADER_BYTES);
@@ -304,8 +315,11 @@ class SegmentReader {
     if (this.end - this.pos >= n) return true;
     if (this.eof) return false;
     const keep = this.end - this.pos;
-    const nb = Buffer.allocUnsafeSlow(Math.max(READ_CHUNK_BYTES, n));
+    const size = Math.max(READ_CHUNK_BYTES, n);
+    const spare = this.spare;
+    const nb = spare !== null && spare !== this.held && spare.length === size ? spare : Buffer.allocUnsafeSlow(size);
     this.buf.copy(nb, 0, this.pos, this.end);
+    if (this.recycle) this.spare = this.buf;
     this.bufStart += this.pos;
     this.buf = nb;
     this.dv = viewOf(nb);
@@ -323,6 +337,9 @@ class SegmentReader {
     return this.end - this.pos >= n;
   }
 }
+
+/** read()'s result: an iterable that restore can also visit raw (changelog.ts). */
+interface RawRecordSourceImpl { [RAW_RECORDS](visit: (record: RawRecord) => void): void }
 
 // ---- one partition's log --------------------------------------------------------------------
 
@@ -486,16 +503,20 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
   read(partition: number, fromSeq = 0): Iterable<ChangeRecord> {
     checkPartition(partition);
     checkFromSeq(fromSeq);
-    return {
-      [Symbol.iterator]: (): Iterator<ChangeRecord> => {
-        const log = this.logs.get(partition);
-        if (log === undefined) return [][Symbol.iterator]();
-        if (!this.closed && this.failure === null) {
-          try { this.writePending(log); } catch (err) { throw this.fail(err); }
-        }
-        return new LogIterator(log, fromSeq);
-      },
+    const start = (raw: boolean): LogIterator | null => {
+      const log = this.logs.get(partition);
+      if (log === undefined) return null;
+      if (!this.closed && this.failure === null) {
+        try { this.writePending(log); } catch (err) { throw this.fail(err); }
+      }
+      return new LogIterator(log, fromSeq, raw);
     };
+    const source: Iterable<ChangeRecord> & RawRecordSourceImpl = {
+      [Symbol.iterator]: (): Iterator<ChangeRecord> => start(false) ?? [][Symbol.iterator](),
+      // restore's fast path (changelog.ts RAW_RECORDS): the same records, no object each.
+      [RAW_RECORDS]: (visit: (record: RawRecord) => void): void => { start(true)?.visitRaw(visit); },
+    };
+    return source;
   }
 
   /** Partitions that hold at least one record, ascending. */
@@ -859,8 +880,31 @@ class LogIterator implements IterableIterator<ChangeRecord> {
   private nextSeq: number;
   private done = false;
 
-  constructor(private readonly log: PartitionLog, fromSeq: number) {
+  /** `raw`: for visitRaw only (its readers recycle their buffers). */
+  constructor(private readonly log: PartitionLog, fromSeq: number, private readonly raw = false) {
     this.nextSeq = fromSeq;
+  }
+
+  /** Visits what next() would return, as the reader itself (changelog.ts RawRecord). */
+  visitRaw(visit: (record: RawRecord) => void): void {
+    try {
+      while (!this.done) {
+        const r = this.reader;
+        if (r !== null) {
+          while (r.step()) {
+            if (r.seq < this.nextSeq) continue;
+            this.nextSeq = r.seq + 1;
+            visit(r);
+            r.held = r.buffer;
+          }
+          r.close();
+          this.reader = null;
+        }
+        if (!this.open()) break;
+      }
+    } finally {
+      this.return();
+    }
   }
 
   [Symbol.iterator](): IterableIterator<ChangeRecord> { return this; }
@@ -877,13 +921,19 @@ class LogIterator implements IterableIterator<ChangeRecord> {
         r.close();
         this.reader = null;
       }
-      const s = this.following();
-      if (s === null) { this.done = true; break; }
-      this.current = s;
-      const log = this.log;
-      this.reader = new SegmentReader(s.file, log.partition, s.base, () => log.isLast(s));
+      if (!this.open()) break;
     }
     return { value: undefined, done: true };
+  }
+
+  /** Opens the reader of the next segment; false (and done) at the end of the log. */
+  private open(): boolean {
+    const s = this.following();
+    if (s === null) { this.done = true; return false; }
+    this.current = s;
+    const log = this.log;
+    this.reader = new SegmentReader(s.file, log.partition, s.base, () => log.isLast(s), this.raw);
+    return true;
   }
 
   return(): IteratorResult<ChangeRecord> {

@@ -11,11 +11,12 @@
 //   - files the manifest does not explain (stray runs, MANIFEST.tmp) are listed.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Status, instantiateEngine } from './abi.js';
+import { instantiateEngine } from './abi.js';
 import { resolveTuning } from './options.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { replayWal, WAL_BATCH } from './wal.js';
 import { StrataError } from './errors.js';
+import { fileName, numbered, importRunImage } from './persistence-core.js';
 
 export interface RunInfo {
   level: number;
@@ -47,12 +48,6 @@ export interface DirectoryReport {
 
 const FOOTER = 48;
 const RUN_MAGIC = 0x53524e31;
-const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
-const numbered = (name: string, ext: string): number | undefined => {
-  const m = new RegExp(`^(\\d{6,})\\.${ext}$`).exec(name);
-  return m ? Number(m[1]) : undefined;
-};
-const fileName = (n: number, ext: string) => `${String(n).padStart(6, '0')}.${ext}`;
 
 /** Reads what the footer and index of a run file say; throws CORRUPTION on a bad structure
  *  (the blocks' checksums are the engine's job, in verify). */
@@ -143,12 +138,7 @@ async function verifyRun(bytes: Uint8Array, file: string, level: number, id: num
     t.levelSizeMultiplier, t.runTargetBytes, 0, t.maxMemoryBytes);
   const p = e.reserve(bytes.length);
   e.u8.set(bytes, p);
-  const st = e.x.run_import(p, bytes.length, level, id);
-  if (st === Status.CORRUPTION) {
-    const what = CORRUPTION_WHAT[e.view.getUint32(e.resultPtr, true)] ?? 'damaged';
-    throw new StrataError('CORRUPTION', `${file} at offset ${e.view.getFloat64(e.resultPtr + 8, true)}: ${what}`);
-  }
-  if (st !== Status.OK) throw new StrataError('IO_ERROR', `${file}: the engine could not import it (status ${st})`);
+  importRunImage(e, p, bytes.length, level, id, file);
 }
 
 /** Levels >= 1 must hold disjoint runs in ascending key order. */

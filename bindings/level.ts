@@ -82,7 +82,7 @@ export class StrataLevel<KDefault = string, VDefault = string> extends AbstractL
       if (options[name] !== undefined) (storeOptions as Record<string, unknown>)[name] = options[name];
     }
     if (location !== undefined) {
-      const exists = storeExistsAt(location);
+      const exists = await storeExistsAt(location); // a promise in browsers (OPFS)
       if (!exists && !options.createIfMissing) throw new LevelError(`${location} does not exist (createIfMissing is false)`);
       if (exists && options.errorIfExists) throw new LevelError(`${location} exists (errorIfExists is true)`);
       storeOptions.path = location;

@@ -20,19 +20,18 @@
 // those runs and the changelog supplies the rest.
 import { mkdirSync, readdirSync, readFileSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Status, statusError, MAX_LEVELS, type Engine } from './abi.js';
+import { Status, statusError, type Engine } from './abi.js';
 import { StrataError } from './errors.js';
 import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE } from './wal.js';
+import {
+  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels, runImage,
+  IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
+} from './persistence-core.js';
 
-const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
-const fileName = (n: number, ext: string) => `${String(n).padStart(6, '0')}.${ext}`;
-const numbered = (name: string, ext: string) => {
-  const m = new RegExp(`^(\\d{6,})\\.${ext}$`).exec(name);
-  return m ? Number(m[1]) : undefined;
-};
+export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
 
 /** Deletes a file; one already gone is fine (recovery may meet files persist removed). */
 function remove(dir: string, name: string): void {
@@ -41,20 +40,7 @@ function remove(dir: string, name: string): void {
   });
 }
 
-/** A checkpoint whose run files are durable but not yet named by the manifest. */
-export interface PendingCheckpoint { seq: number; levels: number[][] }
-
-export interface PersistenceOptions {
-  /** fsync every logged write. */
-  sync: boolean;
-  /** Keep a write-ahead log; false when the changelog is the log (checkpoints only). */
-  logged: boolean;
-  /** The store has a ttl: its values carry an expiresAt prefix (the manifest records it,
-   *  since values of one kind cannot be read as the other). */
-  ttl: boolean;
-}
-
-export class Persistence {
+export class Persistence implements Disk {
   /** The log writes go to; undefined without a log. */
   private wal: WalWriter | undefined;
   /** Number of the log in use, or that the next log would take. */
@@ -65,8 +51,8 @@ export class Persistence {
   /** Run file numbers that are durable in the directory. */
   private readonly onDisk = new Set<number>();
   private releaseLock: () => void;
-  /** Set by the first I/O failure: from then on writes are refused until reopen. */
-  failure: StrataError | undefined;
+  /** The first I/O failure: from then on writes are refused until reopen. */
+  private readonly failure = new IoFailure();
 
   private readonly sync: boolean;
   readonly logged: boolean;
@@ -101,20 +87,20 @@ export class Persistence {
     this.checkWritable();
     const wal = this.wal!;
     const first = this.engine.x.last_seq() + 1;
-    this.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
+    this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
   }
 
   /** Logs a restore chunk that the engine has just applied. */
   logRestore(image: Uint8Array, count: number, firstSeq: number): void {
     this.checkWritable();
     const wal = this.wal!;
-    this.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
+    this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
   }
 
   /** After any engine call that may have flushed or compacted: with a log, puts new runs on
    *  disk (so logs can go); without one, files change only at checkpoints. */
   afterChange(): void {
-    if (this.logged && this.engine.x.version_stamp() !== this.stamp) this.guard(() => this.persist());
+    if (this.logged && this.engine.x.version_stamp() !== this.stamp) this.failure.guard(() => this.persist());
   }
 
   /** With a log: makes every acknowledged write durable (the engine has flushed the
@@ -122,7 +108,7 @@ export class Persistence {
   flush(): void {
     if (!this.logged) return;
     this.checkWritable();
-    this.guard(() => { this.persist(); this.wal!.flush(); });
+    this.failure.guard(() => { this.persist(); this.wal!.flush(); });
   }
 
   // ---- checkpoints -----------------------------------------------------------------------
@@ -132,8 +118,8 @@ export class Persistence {
 
   beginCheckpoint(): PendingCheckpoint {
     this.checkWritable();
-    return this.guard(() => {
-      const levels = this.currentLevels();
+    return this.failure.guard(() => {
+      const levels = currentLevels(this.engine);
       for (const id of levels.flat()) if (!this.onDisk.has(id)) this.writeRun(id);
       this.wal?.flush();
       return { seq: this.engine.x.flushed_seq(), levels };
@@ -145,7 +131,7 @@ export class Persistence {
   commitCheckpoint(pending: PendingCheckpoint, time: number): CheckpointMark {
     this.checkWritable();
     const mark = { seq: pending.seq, time };
-    this.guard(() => {
+    this.failure.guard(() => {
       this.lastCheckpoint = mark;
       if (this.logged) {
         this.stamp = -1; // with a log the manifest always lists the current runs
@@ -161,34 +147,21 @@ export class Persistence {
 
   close(): void {
     try {
-      if (this.failure === undefined) this.flush();
+      if (this.failure.error === undefined) this.flush();
     } finally {
       try { this.wal?.discard(); } catch { /* closing is best effort after a failure */ }
       this.releaseLock();
     }
   }
 
-  checkWritable(): void {
-    if (this.failure) {
-      throw new StrataError('IO_ERROR', `the store is read-only after an I/O failure (${this.failure.message}); reopen it`, { cause: this.failure });
-    }
-  }
-
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof StrataError && err.code === 'IO_ERROR') this.failure ??= err;
-      throw err;
-    }
-  }
+  checkWritable(): void { this.failure.check(); }
 
   // ---- run files and the manifest ------------------------------------------------------
 
   private persist(): void {
     const x = this.engine.x;
     const stamp = x.version_stamp();
-    const levels = this.currentLevels();
+    const levels = currentLevels(this.engine);
     const live = new Set(levels.flat());
     for (const id of live) if (!this.onDisk.has(id)) this.writeRun(id);
     const flushedSeq = x.flushed_seq();
@@ -219,39 +192,20 @@ export class Persistence {
   }
 
   private writeRun(id: number): void {
-    const e = this.engine;
-    const size = e.x.run_image_size(id);
-    const p = e.reserve(size);
-    const st = e.x.run_image(id, p);
-    if (st !== Status.OK) throw statusError(st, `run ${id} image`);
+    const image = runImage(this.engine, id);
+    if (!image) throw new Error(`strata-kv: run ${id} is not live (bug)`);
     const file = join(this.dir, fileName(id, 'run'));
-    const u8 = e.u8;
     io('write', file, () => {
       const fd = openSync(file, 'w');
       try {
         let off = 0;
-        while (off < size) off += writeSync(fd, u8, p + off, size - off);
+        while (off < image.length) off += writeSync(fd, image, off, image.length - off);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
     });
     this.onDisk.add(id);
-  }
-
-  /** The engine's current runs as the manifest lists them. */
-  private currentLevels(): number[][] {
-    const e = this.engine;
-    let cap = 256;
-    for (;;) {
-      const out = e.reserve(cap * 8);
-      const n = e.x.version_runs(out, cap);
-      if (n > cap) { cap = n; continue; }
-      const levels: number[][] = Array.from({ length: MAX_LEVELS }, () => []);
-      const v = e.view;
-      for (let i = 0; i < n; i++) levels[v.getUint32(out + i * 8, true)].push(v.getUint32(out + i * 8 + 4, true));
-      return levels;
-    }
   }
 
   // ---- recovery --------------------------------------------------------------------------
@@ -263,11 +217,7 @@ export class Persistence {
       const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
       if (stray) throw new StrataError('CORRUPTION', `${this.dir} has ${stray} but no MANIFEST`);
     } else {
-      if ((manifest.ttl ?? false) !== this.ttl) {
-        throw new StrataError('INVALID_ARGUMENT', manifest.ttl
-          ? `${this.dir} holds a store with ttlMs (values carry an expiry): open it with ttlMs`
-          : `${this.dir} holds a store without ttlMs: it cannot be opened with ttlMs`);
-      }
+      checkTtl(manifest, this.ttl, this.dir);
       this.importRuns(manifest);
     }
     const x = this.engine.x;
@@ -275,7 +225,7 @@ export class Persistence {
     const firstLog = manifest?.log ?? 0;
     for (const n of logs) {
       const file = join(this.dir, fileName(n, 'wal'));
-      if (n >= firstLog) replayWal(file, (r) => this.replay(file, r));
+      if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
     }
     // Recovery ends with everything in run files and a fresh, empty log.
     const st = x.flush();
@@ -302,36 +252,12 @@ export class Persistence {
         const bytes = io('read', file, () => readFileSync(file));
         const p = e.reserve(bytes.length);
         e.u8.set(bytes, p);
-        const st = e.x.run_import(p, bytes.length, level, id);
-        if (st === Status.CORRUPTION) {
-          const v = e.view;
-          const what = CORRUPTION_WHAT[v.getUint32(e.resultPtr, true)] ?? 'damaged';
-          throw new StrataError('CORRUPTION', `${file} at offset ${v.getFloat64(e.resultPtr + 8, true)}: ${what}`);
-        }
-        if (st !== Status.OK) throw statusError(st, `import of ${file}`);
+        importRunImage(e, p, bytes.length, level, id, file);
         this.onDisk.add(id);
       }
     });
-    const st = e.x.recover_seq(m.flushedSeq);
-    if (st !== Status.OK) throw new StrataError('CORRUPTION', `${join(this.dir, 'MANIFEST')}: bad flushedSeq ${m.flushedSeq}`);
-  }
-
-  private replay(file: string, r: { type: number; firstSeq: number; count: number; image: Uint8Array }): void {
-    const e = this.engine;
-    const last = e.x.last_seq();
-    const p = e.reserve(r.image.length);
-    e.u8.set(r.image, p);
-    let st: number;
-    if (r.type === WAL_RESTORE) {
-      st = e.x.restore_batch(p, r.image.length, r.count);
-    } else {
-      if (r.firstSeq + r.count - 1 <= last) return; // already in the run files
-      if (r.firstSeq !== last + 1) {
-        throw new StrataError('CORRUPTION', `${file}: log jumps from sequence ${last} to ${r.firstSeq}`);
-      }
-      st = e.x.write_batch(p, r.image.length, r.count);
-    }
-    if (st === Status.OUT_OF_MEMORY) throw statusError(st, `replay of ${file}`);
-    if (st !== Status.OK) throw new StrataError('CORRUPTION', `${file}: a logged write the engine refuses (status ${st})`);
+    recoverSeq(e, m, join(this.dir, 'MANIFEST'));
   }
 }
+
+Persistence satisfies DiskFactory;

@@ -13,7 +13,8 @@ import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
 import { restoreInto, type RestoreOptions, type RestoreProgress } from './restore.js';
 import { Persistence } from './persistence.js';
-import type { CheckpointMark } from './manifest.js';
+import type { Disk } from './persistence-core.js';
+import type { CheckpointMark } from './manifest-format.js';
 
 /** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
  *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
@@ -68,7 +69,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private listenerErrors = 0;
   private closed = false;
   /** The directory side (log, run files, manifest) of a store opened with `path`. */
-  private readonly disk: Persistence | undefined;
+  private readonly disk: Disk | undefined;
   /** Writes go through the directory's write-ahead log (a `path` store with no changelog
    *  to restore from). */
   private readonly logged: boolean;
@@ -85,7 +86,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** Where the next expiry sweep step starts (undefined: at the first key). */
   private sweepCursor: Uint8Array | undefined;
 
-  private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Persistence | undefined) {
+  private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Disk | undefined) {
     this.engine = engine;
     this.disk = disk;
     this.logged = disk?.logged ?? false;
@@ -135,8 +136,9 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
       t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
     if (st !== Status.OK) throw statusError(st, 'engine init');
+    // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
-      : Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0 });
+      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0 });
     const store = new Store<K, V>(engine, options, disk);
     try {
       if (source !== undefined) {
@@ -425,7 +427,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       disk.logRestore(image, count, firstSeq);
       disk.afterChange();
     });
-    disk.flush(); // a restore is durable when it resolves
+    await disk.flush(); // a restore is durable when it resolves
     return progress;
   }
 
@@ -442,7 +444,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush');
-    this.disk?.flush();
+    if (this.disk) await this.disk.flush();
     for (const s of this.sinks) await s.flush?.();
   }
 
@@ -468,11 +470,11 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush');
-    const pending = this.disk?.beginCheckpoint() ?? { seq: this.engine.x.last_seq(), levels: [] };
+    const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
     for (const s of this.sinks) await s.flush?.();
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
     this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
-    return this.disk.commitCheckpoint(pending, Date.now());
+    return await this.disk.commitCheckpoint(pending, Date.now());
   }
 
   async compact(): Promise<void> {
@@ -507,7 +509,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.listeners.clear();
     if (this.disk) {
       this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
-      this.disk.close();
+      await this.disk.close();
     }
     for (const s of this.sinks) {
       await s.flush?.();

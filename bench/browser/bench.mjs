@@ -1,21 +1,17 @@
 // The browser benchmark page's code (bundled by run.mjs): the same keys, values and read
 // order as bench:peers (../peers/workloads.mjs), timed in the page's main thread against
 // strata-kv in memory (the Store and the StrataLevel adapter), memory-level and browser-level
-// (IndexedDB). Every peer gets a fresh database per round; rounds rotate the peer order so
-// noise falls on all alike; run.mjs takes medians.
-import { Store, codecs } from 'strata-kv';
+// (IndexedDB), and strata-kv in OPFS, timed in a dedicated Worker (opfs-worker.mjs). Every
+// peer gets a fresh database per round; rounds rotate the peer order so noise falls on all
+// alike; run.mjs takes medians.
 import { StrataLevel } from 'strata-kv/level';
 import { MemoryLevel } from 'memory-level';
 import { BrowserLevel } from 'browser-level';
-import { makeData, makeValue, BATCH, VALUE_BYTES } from '../peers/workloads.mjs';
+import { makeData, BATCH, VALUE_BYTES } from '../peers/workloads.mjs';
+import { OPS, runPeer, strataPeer } from './run-peer.mjs';
 import { levelScan } from '../peers/adapters/level-iterate.mjs';
 
-export const OPS = [
-  { id: 'put', title: 'put (one at a time)' },
-  { id: 'batch', title: `batch (${BATCH.toLocaleString('en-US')} puts)` },
-  { id: 'get', title: 'get (hits)' },
-  { id: 'scan', title: 'scan (all, in order)' },
-];
+export { OPS };
 
 /** A Level database as a peer: awaited single puts, batches, its fastest get, nextv scans. */
 const levelPeer = (name, make, api, afterClose = async () => {}) => ({
@@ -46,25 +42,7 @@ const dropIndexedDb = (db) => new Promise((resolve, reject) => {
 
 let idbNames = 0;
 export const PEERS = [
-  {
-    name: 'strata-kv',
-    api: { put: 'Store.put', batch: 'Store.putAll', get: 'Store.get', scan: 'Store.all()' },
-    async open() {
-      const s = await Store.open({ keyCodec: codecs.utf8, valueCodec: codecs.bytes });
-      return {
-        sync: true,
-        put: (k, v) => s.put(k, v),
-        batch: (entries) => s.putAll(entries),
-        get: (k) => s.get(k),
-        scan() {
-          let n = 0, bytes = 0;
-          for (const [, v] of s.all()) { n++; bytes += v.length; }
-          return { n, bytes };
-        },
-        close: () => s.close(),
-      };
-    },
-  },
+  strataPeer('strata-kv', { put: 'Store.put', batch: 'Store.putAll', get: 'Store.get', scan: 'Store.all()' }),
   levelPeer('strata-kv (level)', () => new StrataLevel({ keyEncoding: 'utf8', valueEncoding: 'view' }),
     { put: 'await put', batch: 'await batch', get: 'getSync', scan: 'iterator().nextv(1,000)' }),
   levelPeer('memory-level', () => new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' }),
@@ -74,57 +52,30 @@ export const PEERS = [
       { put: 'await put', batch: 'await batch', get: 'await get (no getSync)', scan: 'iterator().nextv(1,000)' }, dropIndexedDb),
     timedOps: 10_000,
   },
-  // ---- SLOT: strata-kv (OPFS) ------------------------------------------------------------
-  // Fill in when OPFS persistence exists (issue #7): open the Store with { path } in a
-  // dedicated Worker (sync access handles are Worker-only), run the same four operations
-  // there, and return their times. Until then the column prints "—" and the JSON says why.
-  { name: 'strata-kv (OPFS)', pending: 'OPFS persistence is not implemented yet (issue #7)' },
+  // strata-kv with a path, in the Origin Private File System: sync access handles exist only
+  // in dedicated Workers, so the round runs in one (opfs-worker.mjs, the same runPeer) and
+  // returns its times. Its put and batch phases end with flush(): their times include making
+  // every write durable, as IndexedDB's committed transactions are.
+  {
+    name: 'strata-kv (OPFS)',
+    api: { put: 'Store.put (Worker)', batch: 'Store.putAll (Worker)', get: 'Store.get (Worker)', scan: 'Store.all() (Worker)' },
+    inWorker: true,
+  },
 ];
 
-/**
- * One round of one peer on a fresh database: single puts of the first keys, batches of the
- * rest (so the store ends with `entries` keys), gets of keys in random order, then a full
- * scan. A peer with `timedOps` (IndexedDB: about a thousand transactions a second here) is
- * timed over that many puts and gets instead of all; rates stay per operation. Returns
- * seconds and operation counts per op, and checks every peer must agree on.
- */
-async function runPeer(peer, d, log) {
-  const { keys, getOrder, entries } = d;
-  const puts = Math.min(peer.timedOps ?? Infinity, entries >> 1);
-  const gets = Math.min(peer.timedOps ?? Infinity, entries);
-  const t = {};
-  const time = async (id, ops, fn) => {
-    const start = performance.now();
-    const check = await fn();
-    t[id] = { seconds: (performance.now() - start) / 1000, ops, check };
-  };
-  const h = await peer.open();
-  await time('put', puts, async () => {
-    if (h.sync) for (let i = 0; i < puts; i++) h.put(keys[i], makeValue(i));
-    else for (let i = 0; i < puts; i++) await h.put(keys[i], makeValue(i));
-    return 'ok';
+/** One round of the OPFS peer in a dedicated Worker (build/opfs-worker.js, bundled by run.mjs). */
+function runInWorker(entries, log) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./opfs-worker.js', import.meta.url), { type: 'module' });
+    w.onmessage = ({ data }) => {
+      if (data.log) { log(data.log); return; }
+      w.terminate();
+      if (data.error) reject(new Error(`OPFS worker: ${data.error}`));
+      else resolve(data.times);
+    };
+    w.onerror = (e) => { w.terminate(); reject(new Error(`OPFS worker: ${e.message || 'failed to load'}`)); };
+    w.postMessage({ entries });
   });
-  await time('batch', entries - puts, async () => {
-    for (let b = puts; b < entries; b += BATCH) {
-      const chunk = [];
-      for (let i = b; i < Math.min(b + BATCH, entries); i++) chunk.push([keys[i], makeValue(i)]);
-      await h.batch(chunk);
-    }
-    return 'ok';
-  });
-  await time('get', gets, async () => {
-    let bytes = 0;
-    if (h.asyncGet) for (let i = 0; i < gets; i++) bytes += (await h.get(keys[getOrder[i]])).length;
-    else for (let i = 0; i < gets; i++) bytes += h.get(keys[getOrder[i]]).length;
-    return bytes / gets; // every value has VALUE_BYTES
-  });
-  await time('scan', entries, async () => {
-    const { n, bytes } = await h.scan();
-    return `${n} entries, ${bytes} bytes`;
-  });
-  await h.close();
-  log(`${peer.name}: ${OPS.map((o) => `${o.id} ${t[o.id].ops} in ${t[o.id].seconds.toFixed(2)} s`).join(', ')}`);
-  return t;
 }
 
 /** Runs every op `rounds` times for every peer; resolves to raw times per peer and op. */
@@ -136,7 +87,7 @@ export async function runBench({ entries = 100_000, rounds = 1, log = console.lo
     const order = live.map((_, i) => live[(i + r) % live.length]);
     log(`round ${r + 1} of ${rounds}`);
     for (const peer of order) {
-      const t = await runPeer(peer, d, log);
+      const t = peer.inWorker ? await runInWorker(d.entries, log) : await runPeer(peer, d, log);
       for (const o of OPS) times[peer.name][o.id].push(t[o.id]);
     }
   }

@@ -1,6 +1,7 @@
 // docs/bench-peers.svg: a grouped bar chart of the medians (one group per workload, one bar
 // per peer, log-scale rate axis) above a bar chart of resident memory per entry.
-// Hand-written SVG: no dependencies, readable as text.
+// Hand-written SVG: no dependencies, readable as text. bench/disk reuses it with its own
+// `labels` (title, memory title, footnotes); without them the text is bench:peers'.
 import { compact } from './report.mjs';
 
 const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8'];
@@ -12,8 +13,19 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const r1 = (x) => Math.round(x * 10) / 10;
 const decade = (e) => (e >= 6 ? `${10 ** (e - 6)}M` : e >= 3 ? `${10 ** (e - 3)}k` : `${10 ** e}`);
 
-export function renderSvg(report) {
+const PEERS_LABELS = {
+  title: 'strata-kv vs peers: operations per second (median, log scale, higher is better)',
+  memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
+  notes: [
+    'classic-level and lmdb keep their data in files: their RSS is what they hold in the process ' +
+      '(LevelDB\'s memtable and block cache, lmdb\'s touched map pages).',
+    'Map has no key order, so it runs point operations only. Numbers: docs/bench-peers.json.',
+  ],
+};
+
+export function renderSvg(report, labels = {}) {
   const { meta, workloads, peers } = report;
+  const { title, memoryTitle, notes, subtitle } = { ...PEERS_LABELS, ...labels };
   const out = [];
   const text = (x, y, s, attrs = '') => out.push(`<text x="${r1(x)}" y="${r1(y)}" ${attrs}>${esc(s)}</text>`);
 
@@ -29,8 +41,8 @@ export function renderSvg(report) {
 
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#212529">`);
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
-  text(PLOT.left, 28, 'strata-kv vs peers: operations per second (median, log scale, higher is better)', 'font-size="17" font-weight="600"');
-  text(PLOT.left, 48, `${meta.entries.toLocaleString('en-US')} entries · 16-char hex keys (utf8) · ${meta.valueBytes}-byte values · ` +
+  text(PLOT.left, 28, title, 'font-size="17" font-weight="600"');
+  text(PLOT.left, 48, subtitle ?? `${meta.entries.toLocaleString('en-US')} entries · 16-char hex keys (utf8) · ${meta.valueBytes}-byte values · ` +
     `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'} · each peer in its own process · node ${meta.node} · ` +
     `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`, 'font-size="11" fill="#495057"');
 
@@ -79,7 +91,7 @@ export function renderSvg(report) {
   out.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${PLOT.bottom}" y2="${PLOT.bottom}" stroke="#495057"/>`);
 
   // Resident memory per entry: horizontal bars, linear scale.
-  text(PLOT.left, memTop, 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)', 'font-size="15" font-weight="600"');
+  text(PLOT.left, memTop, memoryTitle, 'font-size="15" font-weight="600"');
   const mems = peers.map((p) => p.memory.bytesPerEntry);
   const mMax = Math.max(...mems, 1);
   const mx0 = PLOT.left + 60, mx1 = PLOT.right - 60;
@@ -92,9 +104,7 @@ export function renderSvg(report) {
     text(mx0 + Math.max(w, 1) + 6, ry + 13, `${p.memory.bytesPerEntry.toFixed(0)} B`, 'font-size="11"');
   });
   const note = 'font-size="10" fill="#868e96"';
-  text(PLOT.left, height - 24, 'classic-level and lmdb keep their data in files: their RSS is what they hold in the process ' +
-    '(LevelDB\'s memtable and block cache, lmdb\'s touched map pages).', note);
-  text(PLOT.left, height - 10, 'Map has no key order, so it runs point operations only. Numbers: docs/bench-peers.json.', note);
+  notes.slice(-2).forEach((line, i, all) => text(PLOT.left, height - 10 - 14 * (all.length - 1 - i), line, note));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

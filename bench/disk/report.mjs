@@ -1,0 +1,137 @@
+// The printed side of bench:disk: the results table (rates, then costs), the issue's
+// targets checked against the medians, and how each peer was opened and called.
+import { compact, ratio } from '../peers/report.mjs';
+import { COLD_GETS } from './workloads.mjs';
+
+const n = (x) => x.toLocaleString('en-US');
+
+/** Rates: higher is better; the ratio strata-kv ÷ peer above 1× means strata-kv is faster. */
+export const RATES = [
+  { id: 'fill-putAll-durable', chart: 'putAll, durable', title: 'fill: putAll, durable', unit: 'puts', note: 'putAll batches of 1,000, then close + fsync of every file, all timed' },
+  { id: 'fill-putAll', chart: 'putAll, writes', title: 'fill: putAll, writes', unit: 'puts', note: 'the same fill, writes only (close + fsync not timed)' },
+  { id: 'fill-put-durable', chart: 'put, durable', title: 'fill: put, durable', unit: 'puts', note: 'one put at a time, then close + fsync, all timed' },
+  { id: 'fill-put', chart: 'put, writes', title: 'fill: put, writes', unit: 'puts', note: 'the same fill, writes only' },
+  { id: 'get-cold', chart: 'get cold', title: `get cold (first ${compact(COLD_GETS)})`, unit: 'gets', note: `the first ${n(COLD_GETS)} random gets after the reopen, page cache dropped before the process started` },
+  { id: 'get-first', chart: 'get, 1st pass', title: 'get: first pass', unit: 'gets', note: 'the whole first pass over every key in random order (the cold gets, then the cache filling)' },
+  { id: 'get-warm', chart: 'get warm', title: 'get warm', unit: 'gets', note: 'a second pass over every key, in another random order' },
+  { id: 'get-missing', chart: 'get missing', title: 'get (missing)', unit: 'gets', note: 'one get per missing key' },
+  { id: 'scan', chart: 'full scan', title: 'full scan', unit: 'entries', note: 'every entry in key order' },
+];
+
+/** Costs: lower is better; the ratio strata-kv ÷ peer above 1× means strata-kv takes more. */
+export const COSTS = [
+  { id: 'close-ms', title: 'close + fsync after fill', unit: 'ms', note: 'after the putAll fill: the peer\'s close(), then fsync of every file and the directory' },
+  { id: 'reopen-ms', title: 'reopen', unit: 'ms', note: 'open of the existing directory in a fresh process, page cache dropped' },
+  { id: 'first-answers-ms', title: `reopen + ${compact(COLD_GETS)} cold gets`, unit: 'ms', note: 'time from open() to the last of the cold gets' },
+  { id: 'rss-fill-mib', title: 'RSS after fill', unit: 'MiB', note: 'resident memory growth (after GC) over the process before open, store still open' },
+  { id: 'rss-reopen-mib', title: 'RSS after reopen', unit: 'MiB', note: 'the same, right after the reopen' },
+  { id: 'rss-reads-mib', title: 'RSS after the reads', unit: 'MiB', note: 'the same, after every get and the scan' },
+  { id: 'disk-fill-mib', title: 'on disk after fill', unit: 'MiB', note: 'allocated bytes (st_blocks × 512) under the directory after close + fsync' },
+  { id: 'disk-files', title: 'files after fill', unit: 'files', note: 'files under the directory after the fill' },
+  { id: 'disk-reopen-mib', title: 'on disk after reopen', unit: 'MiB', note: 'allocated bytes after the read process closed the store' },
+];
+
+const value = (peer, id) => peer?.results[id]?.opsPerSec ?? peer?.results[id]?.median;
+
+function fmtCost(v, unit) {
+  if (v === undefined) return '—';
+  if (unit === 'files') return String(Math.round(v));
+  if (unit === 'ms') return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+export function formatTable(report) {
+  const { meta, peers } = report;
+  const [subject, ...others] = peers;
+  const W = 17;
+  const head = (first) => [first.padEnd(28), 'unit'.padEnd(9), subject.name.padStart(10),
+    ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const h1 = head('rates (higher is better)');
+  const lines = [
+    `strata-kv vs peers on disk: ${n(meta.entries)} entries (16-byte keys in random order, ${meta.valueBytes}-byte incompressible values), ` +
+      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`,
+    `directory: ${meta.fileSystem.dir} on ${meta.fileSystem.type} (${meta.fileSystem.device}); page cache dropped before each read process: ${meta.pageCache.summary}`,
+    'each peer cell: its value, then strata-kv ÷ peer (rates: above 1× strata-kv is faster; costs: above 1× strata-kv takes more)',
+    '',
+    h1,
+    '─'.repeat(h1.length),
+  ];
+  for (const w of RATES) {
+    const s = value(subject, w.id);
+    if (s === undefined && others.every((p) => value(p, w.id) === undefined)) continue;
+    const cells = others.map((p) => {
+      const r = value(p, w.id);
+      if (r === undefined) return ` │ ${'—'.padStart(W - 1)}`;
+      return ` │ ${compact(r).padStart(7)} ${(s === undefined ? '—' : ratio(s / r)).padStart(W - 9)}`;
+    });
+    lines.push([w.title.padEnd(28), `${w.unit}/s`.padEnd(9), (s === undefined ? '—' : compact(s)).padStart(10), ...cells].join(''));
+  }
+  lines.push('');
+  const h2 = head('costs (lower is better)');
+  lines.push(h2, '─'.repeat(h2.length));
+  for (const c of COSTS) {
+    const s = value(subject, c.id);
+    const cells = others.map((p) => {
+      const v = value(p, c.id);
+      if (v === undefined) return ` │ ${'—'.padStart(W - 1)}`;
+      const r = s === undefined || v === 0 ? '—' : ratio(s / v);
+      return ` │ ${fmtCost(v, c.unit).padStart(7)} ${r.padStart(W - 9)}`;
+    });
+    lines.push([c.title.padEnd(28), c.unit.padEnd(9), fmtCost(s, c.unit).padStart(10), ...cells].join(''));
+  }
+  return lines.join('\n');
+}
+
+export function formatNotes() {
+  const lines = ['rows:'];
+  for (const r of [...RATES, ...COSTS]) lines.push(`  ${r.title.padEnd(28)} ${r.note}`);
+  return lines.join('\n');
+}
+
+/** Issue 4, item 7: fill ≥ 2× classic-level; random get ≥ 1× classic-level (cold and warm). */
+const TARGETS = [
+  { workload: 'fill-putAll-durable', peer: 'classic-level', min: 2, text: 'fill ≥ 2× classic-level (putAll, incl. close + fsync)' },
+  { workload: 'get-warm', peer: 'classic-level', min: 1, text: 'random get, warm ≥ 1× classic-level' },
+  { workload: 'get-cold', peer: 'classic-level', min: 1, text: `random get, cold (first ${n(COLD_GETS)} after reopen) ≥ 1× classic-level` },
+];
+/** Shown beside the targets, not counted: the fill without its durability step, and the
+ *  cold gets with the reopen that strata-kv pays for them up front (it reads every run file
+ *  at open, so its "cold" gets never touch the disk). `cost`: compared as peer ÷ strata-kv. */
+const REFERENCE = [
+  { workload: 'fill-putAll', peer: 'classic-level', min: 2, text: 'fill, writes only (close + fsync not timed) vs 2×' },
+  { workload: 'first-answers-ms', peer: 'classic-level', min: 1, cost: true, text: `reopen + ${n(COLD_GETS)} cold gets, as a speed vs 1×` },
+];
+
+function evaluate(peers, list) {
+  const out = [];
+  for (const t of list) {
+    const s = value(peers[0], t.workload);
+    const p = value(peers.find((x) => x.name === t.peer), t.workload);
+    if (s === undefined || p === undefined) continue;
+    const actual = t.cost ? p / s : s / p;
+    out.push({ ...t, actual, met: actual >= t.min, shortfall: actual >= t.min ? 0 : t.min / actual });
+  }
+  return out;
+}
+
+export function evaluateTargets(peers) {
+  return { targets: evaluate(peers, TARGETS), reference: evaluate(peers, REFERENCE) };
+}
+
+export function formatTargets({ targets, reference }) {
+  const met = targets.filter((t) => t.met).length;
+  const lines = [`issue 4 targets: ${met} of ${targets.length} met`];
+  const line = (t, tag) => `  ${tag}  ${t.text.padEnd(62)} ${ratio(t.actual).padStart(8)}${t.met ? '' : `   (missed by ${t.shortfall.toFixed(2)}×)`}`;
+  for (const t of targets) lines.push(line(t, t.met ? 'met ' : 'MISS'));
+  for (const t of reference) lines.push(line(t, 'info'));
+  return lines.join('\n');
+}
+
+export function formatApis(report) {
+  const lines = ['how each peer was opened and called:'];
+  for (const p of report.peers) {
+    lines.push(`  ${p.name}: ${p.options}`);
+    for (const [op, api] of Object.entries(p.api)) lines.push(`    ${op.padEnd(12)} ${api ?? '— (not run: no sync single put)'}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,337 @@
+// npm run bench:disk — strata-kv on disk (Store.open({ path })) side by side with
+// classic-level (LevelDB) and lmdb on one data set (workloads.mjs): N entries, 16-byte keys
+// in random order, 100-byte values. Every peer writes into its own fresh directory under
+// os.tmpdir() (a real file system: the output names it, and warns on tmpfs).
+//
+// One round of one peer is a few child processes (child.mjs), each starting from nothing:
+//   1. fill with putAll batches of 1,000, then close + fsync (writes and the durability
+//      step timed separately);
+//   2. (peers with a sync single put) the same fill one put at a time, into a second
+//      directory, deleted afterwards;
+//   3. `sync`, then the OS page cache is dropped (echo 3 > /proc/sys/vm/drop_caches, when
+//      the process may; the output says whether it could), then a fresh process reopens
+//      the directory of step 1 and times the reopen, cold gets, a first and a second (warm)
+//      pass of random gets, missing-key gets and a full scan.
+// The driver measures the directory after steps 1 and 3 (bytes allocated, files). Rounds are
+// interleaved (round 1 of every peer, then round 2, each round in a rotated peer order), so
+// load from elsewhere on the machine falls on all peers alike; the table reports medians.
+// Prints one table and writes docs/bench-disk.json and docs/bench-disk.svg.
+//
+//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save]
+//   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { cpus, platform, arch, tmpdir, loadavg, totalmem, release } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
+import { RATES, COSTS, formatTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
+import { renderDiskSvg } from './svg.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+/** Adapter files in display order; strata-kv first, the subject of every ratio. */
+const ALL_PEERS = ['strata-kv', 'classic-level', 'lmdb'];
+
+function parseArgs(argv) {
+  const o = {
+    entries: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000),
+    rounds: Number(process.env.STRATA_BENCH_ROUNDS ?? 3),
+    peers: ALL_PEERS,
+    save: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--entries') o.entries = Number(value());
+    else if (flag === '--rounds') o.rounds = Number(value());
+    else if (flag === '--peers') o.peers = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (flag === '--no-save') o.save = false;
+    else if (flag === '--help' || flag === '-h') {
+      console.log('usage: node bench/disk/run.mjs [--entries N] [--rounds R] [--peers a,b,…] [--no-save]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!Number.isInteger(o.entries) || o.entries < COLD_GETS) throw new Error(`--entries must be an integer ≥ ${COLD_GETS}`);
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds must be a positive integer');
+  for (const p of o.peers) if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer ${p} (peers: ${ALL_PEERS.join(', ')})`);
+  if (!o.peers.includes('strata-kv')) o.peers = ['strata-kv', ...o.peers];
+  o.peers = ALL_PEERS.filter((p) => o.peers.includes(p));
+  return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Copies dist/ to a temporary directory (under the build lock other engineers rebuild with,
+ * when flock exists), so every strata-kv process measures one build. node_modules is linked
+ * beside the copy so the package's own imports still resolve. A dist/ that is missing (a
+ * build in progress) is waited for, a minute at a time. Returns the copy's root.
+ */
+async function snapshotDist() {
+  const src = join(root, 'dist');
+  for (let tries = 0; !existsSync(join(src, 'index.js')); tries++) {
+    if (tries === 10) throw new Error('dist/index.js is missing: run `npm run build` first');
+    console.error('dist/index.js is missing (a build in progress?): waiting a minute');
+    await sleep(60_000);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'strata-bench-dist-'));
+  const locked = spawnSync('flock', ['/tmp/strata-build.lock', 'cp', '-R', src, join(dir, 'dist')], { stdio: 'inherit' });
+  if (locked.error || locked.status !== 0) cpSync(src, join(dir, 'dist'), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction');
+  return dir;
+}
+
+/** The mount `path` lives on, from /proc/self/mounts (longest mount point that prefixes it). */
+function fileSystemOf(path) {
+  const real = realpathSync(path);
+  let best = { mountPoint: '', type: 'unknown', device: 'unknown', options: '' };
+  try {
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const [device, mp, type, options] = line.split(' ').map((s) => s?.replace(/\\040/g, ' '));
+      if (!mp) continue;
+      const under = mp === '/' || real === mp || real.startsWith(mp + '/');
+      if (under && mp.length >= best.mountPoint.length) best = { mountPoint: mp, type, device, options };
+    }
+  } catch { /* not Linux: leave it unknown */ }
+  const memoryBacked = ['tmpfs', 'ramfs', 'shm'].includes(best.type);
+  const virtualDisk = /^\/dev\/(vd|xvd)/.test(best.device);
+  return { dir: real, ...best, memoryBacked, virtualDisk };
+}
+
+/** Page cache size from /proc/meminfo, in MiB (undefined off Linux). */
+function cachedMiB() {
+  try {
+    const m = /^Cached:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch { return undefined; }
+}
+
+/** `sync`, then drop clean page cache, dentries and inodes where permitted. */
+function dropCaches() {
+  spawnSync('sync');
+  const before = cachedMiB();
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch (err) {
+    return { dropped: false, error: err.code ?? String(err) };
+  }
+  return { dropped: true, cachedBeforeMiB: before, cachedAfterMiB: cachedMiB() };
+}
+
+/** Files, apparent bytes and allocated bytes under `dir`, in total and per kind of file
+ *  (the name with its number as N: N.run, N.ldb, MANIFEST-N, db/data.mdb, …). */
+function diskUsage(dir) {
+  let files = 0, bytes = 0, allocated = 0;
+  const kinds = {};
+  const walk = (d, prefix) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) { walk(p, `${prefix}${e.name}/`); continue; }
+      const st = statSync(p);
+      files++;
+      bytes += st.size;
+      allocated += st.blocks * 512;
+      const k = (kinds[(prefix + e.name).replace(/\d{6,}/, 'N')] ??= { files: 0, bytes: 0, allocated: 0 });
+      k.files++;
+      k.bytes += st.size;
+      k.allocated += st.blocks * 512;
+    }
+  };
+  walk(dir, '');
+  return { files, bytes, allocated, kinds };
+}
+
+/** Runs child.mjs with `args`; resolves with the JSON it prints. */
+function runChild(peer, args) {
+  const argv = ['--expose-gc', '--max-old-space-size=8192', join(here, 'child.mjs'), peer, ...args];
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, STRATA_BENCH_DIST: join(distCopy, 'dist', 'index.js') };
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s) => { out += s; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0) return reject(new Error(`${peer} (${args[0]}) exited with ${signal ?? code}`));
+      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch (err) { reject(err); }
+    });
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const MiB = 2 ** 20;
+const opts = parseArgs(process.argv.slice(2));
+const started = new Date();
+const loadStart = loadavg();
+const scratch = mkdtempSync(join(tmpdir(), 'strata-bench-disk-'));
+const distCopy = await snapshotDist();
+process.on('exit', () => {
+  rmSync(distCopy, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+process.env.STRATA_BENCH_DIST = join(distCopy, 'dist', 'index.js');
+const adapters = new Map();
+for (const p of opts.peers) adapters.set(p, (await import(`./adapters/${p}.mjs`)).default);
+
+const fs = fileSystemOf(scratch);
+console.error(`bench:disk — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}`);
+console.error(`directories under ${fs.dir}: ${fs.type} on ${fs.device} (mounted at ${fs.mountPoint})`);
+if (fs.memoryBacked) console.error(`WARNING: ${fs.dir} is ${fs.type}, in memory: this measures no disk (set TMPDIR to a directory on a disk)`);
+
+/** Per peer: arrays of per-round values, keyed by row id. */
+const acc = new Map(opts.peers.map((p) => [p, { values: {}, checks: undefined, builds: new Set(), runs: [] }]));
+const drops = [];
+const push = (a, id, v) => { if (v !== undefined && Number.isFinite(v)) (a.values[id] ??= []).push(v); };
+
+for (let r = 0; r < opts.rounds; r++) {
+  const order = opts.peers.map((_, i) => opts.peers[(i + r) % opts.peers.length]);
+  for (const peer of order) {
+    const a = acc.get(peer);
+    const adapter = adapters.get(peer);
+    const dir = mkdtempSync(join(scratch, `${peer}-`));
+    try {
+      console.error(`round ${r + 1}/${opts.rounds}: ${peer} fill (putAll)`);
+      spawnSync('sync');
+      const fill = await runChild(peer, ['fill', 'putAll', dir, String(opts.entries), scratch]);
+      const afterFill = diskUsage(dir);
+      let fillPut;
+      if (adapter.api['fill-put']) {
+        const dir2 = mkdtempSync(join(scratch, `${peer}-put-`));
+        try {
+          console.error(`round ${r + 1}/${opts.rounds}: ${peer} fill (put)`);
+          spawnSync('sync');
+          fillPut = await runChild(peer, ['fill', 'put', dir2, String(opts.entries), scratch]);
+        } finally {
+          rmSync(dir2, { recursive: true, force: true });
+        }
+      }
+      const drop = dropCaches();
+      drops.push(drop);
+      console.error(`round ${r + 1}/${opts.rounds}: ${peer} reopen + reads` +
+        (drop.dropped ? ` (page cache dropped: ${drop.cachedBeforeMiB?.toFixed(0)} → ${drop.cachedAfterMiB?.toFixed(0)} MiB cached)` : ` (page cache NOT dropped: ${drop.error})`));
+      const read = await runChild(peer, ['read', dir, String(opts.entries), scratch]);
+      const afterReopen = diskUsage(dir);
+
+      for (const x of [fill, fillPut, read]) if (x) a.builds.add(x.build);
+      a.name = fill.name;
+      for (const [id, v] of Object.entries(fill.rates)) push(a, id, v);
+      if (fillPut) for (const [id, v] of Object.entries(fillPut.rates)) push(a, id, v);
+      for (const [id, v] of Object.entries(read.rates)) push(a, id, v);
+      push(a, 'close-ms', fill.closeMs + fill.fsyncMs);
+      push(a, 'reopen-ms', read.reopenMs);
+      push(a, 'first-answers-ms', read.reopenMs + (COLD_GETS / read.rates['get-cold']) * 1000);
+      push(a, 'rss-fill-mib', (fill.rss.afterFill - fill.rss.baseline) / MiB);
+      push(a, 'rss-reopen-mib', (read.rss.afterReopen - read.rss.baseline) / MiB);
+      push(a, 'rss-reads-mib', (read.rss.afterReads - read.rss.baseline) / MiB);
+      push(a, 'disk-fill-mib', afterFill.allocated / MiB);
+      push(a, 'disk-files', afterFill.files);
+      push(a, 'disk-reopen-mib', afterReopen.allocated / MiB);
+      a.runs.push({ round: r + 1, fill, fillPut, read, drop, disk: { afterFill, afterReopen } });
+      if (a.checks && JSON.stringify(a.checks) !== JSON.stringify(read.checks)) {
+        throw new Error(`${peer}: round ${r + 1} read different data from round 1: ${JSON.stringify(read.checks)} vs ${JSON.stringify(a.checks)}`);
+      }
+      a.checks = read.checks;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+const rateIds = new Set(RATES.map((w) => w.id));
+const peers = opts.peers.map((file) => {
+  const { name, values, checks, builds, runs } = acc.get(file);
+  const adapter = adapters.get(file);
+  const results = {};
+  for (const [id, xs] of Object.entries(values)) {
+    results[id] = rateIds.has(id) ? { opsPerSec: median(xs), rounds: xs } : { median: median(xs), rounds: xs };
+  }
+  return {
+    file, name, options: adapter.options, api: adapter.api, results, checks, runs,
+    ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }),
+  };
+});
+
+// Every peer must have read the same data: the same hits, values and scan.
+const subject = peers[0];
+const mismatches = [];
+if (subject.build?.includes(',')) mismatches.push(`strata-kv ran more than one build (${subject.build}): rerun`);
+for (const p of peers.slice(1)) {
+  for (const [id, check] of Object.entries(p.checks)) {
+    if (subject.checks[id] !== check) mismatches.push(`${p.name} ${id}: ${check} vs strata-kv ${subject.checks[id]}`);
+  }
+}
+
+const okDrops = drops.filter((d) => d.dropped);
+const pageCache = {
+  dropAttempts: drops.length,
+  dropped: okDrops.length,
+  summary: okDrops.length === drops.length
+    ? `yes, ${okDrops.length} of ${drops.length} (Cached ${median(okDrops.map((d) => d.cachedBeforeMiB)).toFixed(0)} → ${median(okDrops.map((d) => d.cachedAfterMiB)).toFixed(0)} MiB, medians)`
+    : `no (${drops.find((d) => !d.dropped)?.error}): "cold" reads may hit the page cache`,
+  caveat: fs.virtualDisk
+    ? `${fs.device} is a virtual disk: dropping the guest's page cache does not drop the host's, which may still serve "cold" reads from memory`
+    : undefined,
+};
+const meta = {
+  date: started.toISOString(),
+  durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+  node: process.version,
+  platform: `${platform()} ${arch()}`,
+  kernel: release(),
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadAverage: { start: loadStart.map((x) => +x.toFixed(2)), end: loadavg().map((x) => +x.toFixed(2)) },
+  fileSystem: fs,
+  pageCache,
+  strataBuild: subject.build,
+  entries: opts.entries,
+  rounds: opts.rounds,
+  statistic: 'median of rounds',
+  keys: '16-character hex strings (16 bytes, utf8), written in random key order',
+  valueBytes: VALUE_BYTES,
+  values: 'bytes 0-3 the entry index, bytes 4-99 pseudo-random (incompressible)',
+  batch: BATCH,
+  coldGets: COLD_GETS,
+  durability: 'fill "durable" rates include the peer\'s close() and an fsync of every file and the directory; "writes" rates stop at the last write',
+  process: 'per peer per round: one process for the putAll fill, one for the single-put fill (peers with a sync put), one for reopen + reads after sync and drop_caches; rounds interleaved across peers, each process after an untimed warm-up on a small store elsewhere',
+  memory: 'process RSS after a full GC minus RSS before the store was opened (after the warm-up)',
+};
+const rows = [...RATES.map((w) => ({ ...w, kind: 'rate' })), ...COSTS.map((c) => ({ ...c, kind: 'cost' }))];
+const { targets, reference } = evaluateTargets(peers);
+const report = { meta, rows, peers, targets, reference, mismatches };
+
+console.log('');
+console.log(formatTable(report));
+console.log('');
+console.log(formatTargets({ targets, reference }));
+console.log('');
+console.log(formatNotes());
+console.log('');
+console.log(formatApis(report));
+if (pageCache.caveat) console.log(`\nnote: ${pageCache.caveat}`);
+if (fs.memoryBacked) console.log(`\nWARNING: ${fs.dir} is ${fs.type}: nothing here touched a disk`);
+console.log(`\nload average (1/5/15 min): ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end; ${meta.durationSeconds} s`);
+if (mismatches.length) {
+  console.log('');
+  console.log(`WARNING: results are not comparable:\n  ${mismatches.join('\n  ')}`);
+}
+
+if (opts.save) {
+  const jsonPath = join(root, 'docs', 'bench-disk.json');
+  const svgPath = join(root, 'docs', 'bench-disk.svg');
+  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(svgPath, renderDiskSvg(report));
+  console.log('');
+  console.log(`wrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
+}
+if (mismatches.length) process.exitCode = 1;

@@ -1,0 +1,97 @@
+// The on-disk data set of bench:disk, the same for every peer (adapters/*.mjs).
+//
+// Keys: the keys of bench/peers (keyOf: 16 lowercase hex characters, 16 bytes in utf8, key
+// i unrelated to its order, so writing i = 0, 1, 2, … writes in random key order; keys
+// i ≥ entries are the missing ones). Values: 100 bytes made at write time, bytes 0-3 the
+// entry's index (u32 LE) and bytes 4-99 pseudo-random (xorshift seeded by the index), so
+// they do not compress: LevelDB's snappy gains nothing, and a zero-filled value would have
+// flattered its file sizes and block cache. A read's check sums the indices read back, so a
+// peer that answered with the wrong value would not match the others.
+//
+// Adapter contract (each adapters/<peer>.mjs default-exports one of these):
+//   name, api: { <operation>: 'which API' }, options: 'how it is opened'
+//   open(dir) → Promise<handle>, where handle has
+//     put?(key, value)              sync single put; absent → no single-put fill for this peer
+//     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
+//     asyncWrites                   true when putAll returns a Promise
+//     get(key) → value | undefined  sync
+//     scan() → { n, sum }           full ordered scan; may return a Promise
+//     close() → Promise             the peer's own close (strata-kv's flushes and fsyncs)
+import { keyOf, prng } from '../peers/workloads.mjs';
+
+export { keyOf, prng };
+export const BATCH = 1000;
+export const VALUE_BYTES = 100;
+export const SEED_ORDER = 20240611;
+/** Gets timed as "cold": the first ones after the reopen, in a process that has read nothing. */
+export const COLD_GETS = 10_000;
+
+/** A fresh 100-byte value for entry i: its index, then 96 incompressible bytes. */
+export function makeValue(i) {
+  const v = new Uint8Array(VALUE_BYTES);
+  const w = new Uint32Array(v.buffer);
+  let x = (Math.imul(i, 0x9e3779b1) + 0x7f4a7c15) | 0 || 1;
+  w[0] = i;
+  for (let j = 1; j < VALUE_BYTES / 4; j++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    w[j] = x;
+  }
+  return v;
+}
+
+/** The index a value carries (bytes 0-3). */
+export const indexOf = (v) => (v[0] | (v[1] << 8) | (v[2] << 16) | (v[3] << 24)) >>> 0;
+
+export function permutation(n, rand) {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rand() % (i + 1);
+    const t = p[i]; p[i] = p[j]; p[j] = t;
+  }
+  return p;
+}
+
+/** Keys for the fill (in write order), made before any timing starts. */
+export function makeKeys(entries, from = 0) {
+  const keys = new Array(entries);
+  for (let i = 0; i < entries; i++) keys[i] = keyOf(from + i);
+  return keys;
+}
+
+/** Everything the reads use, made before any timing starts. */
+export function makeReadData(entries) {
+  const rand = prng(SEED_ORDER);
+  return {
+    entries,
+    keys: makeKeys(entries),
+    missing: makeKeys(entries, entries),
+    firstOrder: permutation(entries, rand),  // the first pass after the reopen (cold, then filling)
+    warmOrder: permutation(entries, rand),   // the second pass (warm)
+  };
+}
+
+/** Writes keys[0…n) with makeValue in atomic batches of BATCH. */
+export async function fillBatched(h, keys) {
+  for (let b = 0; b < keys.length; b += BATCH) {
+    const end = Math.min(b + BATCH, keys.length);
+    const chunk = new Array(end - b);
+    for (let i = b; i < end; i++) chunk[i - b] = [keys[i], makeValue(i)];
+    if (h.asyncWrites) await h.putAll(chunk); else h.putAll(chunk);
+  }
+}
+
+/** Writes keys[0…n) with makeValue one put at a time. */
+export function fillSingle(h, keys) {
+  for (let i = 0; i < keys.length; i++) h.put(keys[i], makeValue(i));
+}
+
+/** Gets keys[order[from…to)]; returns the sum of the indices read back (a check). */
+export function getRange(h, keys, order, from, to) {
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const v = h.get(keys[order[i]]);
+    if (v !== undefined) sum += indexOf(v);
+  }
+  return sum;
+}
