@@ -1,21 +1,5 @@
-// The public API of strata-kv in browsers (package.json "exports" → "browser"): the same
-// names as index.ts except FileChangelog, which needs a Node file system. tsup builds it with
+// The public API of strata-kv in browsers (package.json "exports" → "browser"): the names
+// of index.ts except FileChangelog, which needs a Node file system. tsup builds it with
 // browser-only swaps (tsup.config.ts): persistence.ts becomes persistence-browser.ts, so the
 // bundle has no `node:` import. test/browser.test.ts checks the export lists stay in step.
-export { Store } from './store.js';
-export type { Snapshot, WriteOp, RangeOptions, Checkpoint } from './store.js';
-export type { KeyValueIterator } from './iterator.js';
-export { codecs } from './codecs.js';
-export type { Codec } from './codecs.js';
-export { StrataError } from './errors.js';
-export type { StrataErrorCode } from './errors.js';
-export type { StoreOptions } from './options.js';
-export type { StoreStats, LevelStats } from './stats.js';
-export type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
-export { PartitionedStore } from './partitioned-store.js';
-export type { PartitionedStoreOptions, PartitionedStoreStats } from './partitioned-store.js';
-export { murmur2, kafkaPartition } from './murmur2.js';
-export type { RestoreProgress, RestoreOptions } from './restore.js';
-export { MemoryChangelog } from './memory-changelog.js';
-export { Standby } from './standby.js';
-export type { StandbyOptions, ChangelogFollower, FollowableSource } from './standby.js';
+export * from './api.js';

@@ -888,19 +888,9 @@ class LogIterator implements IterableIterator<ChangeRecord> {
   /** Visits what next() would return, as the reader itself (changelog.ts RawRecord). */
   visitRaw(visit: (record: RawRecord) => void): void {
     try {
-      while (!this.done) {
-        const r = this.reader;
-        if (r !== null) {
-          while (r.step()) {
-            if (r.seq < this.nextSeq) continue;
-            this.nextSeq = r.seq + 1;
-            visit(r);
-            r.held = r.buffer;
-          }
-          r.close();
-          this.reader = null;
-        }
-        if (!this.open()) break;
+      for (let r = this.advance(); r !== null; r = this.advance()) {
+        visit(r);
+        r.held = r.buffer;
       }
     } finally {
       this.return();
@@ -910,20 +900,27 @@ class LogIterator implements IterableIterator<ChangeRecord> {
   [Symbol.iterator](): IterableIterator<ChangeRecord> { return this; }
 
   next(): IteratorResult<ChangeRecord> {
+    const r = this.advance();
+    return r === null ? { value: undefined, done: true } : { value: r.record(), done: false };
+  }
+
+  /** Steps to the next record at or after nextSeq, across segments; the reader positioned
+   *  on it, or null at the end of the log. */
+  private advance(): SegmentReader | null {
     while (!this.done) {
       const r = this.reader;
       if (r !== null) {
         while (r.step()) {
           if (r.seq < this.nextSeq) continue;
           this.nextSeq = r.seq + 1;
-          return { value: r.record(), done: false };
+          return r;
         }
         r.close();
         this.reader = null;
       }
       if (!this.open()) break;
     }
-    return { value: undefined, done: true };
+    return null;
   }
 
   /** Opens the reader of the next segment; false (and done) at the end of the log. */

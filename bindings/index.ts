@@ -1,20 +1,4 @@
-// The public API of strata-kv: everything a user imports comes from here; every other
-// file in bindings/ is internal.
-export { Store } from './store.js';
-export type { Snapshot, WriteOp, RangeOptions, Checkpoint } from './store.js';
-export type { KeyValueIterator } from './iterator.js';
-export { codecs } from './codecs.js';
-export type { Codec } from './codecs.js';
-export { StrataError } from './errors.js';
-export type { StrataErrorCode } from './errors.js';
-export type { StoreOptions } from './options.js';
-export type { StoreStats, LevelStats } from './stats.js';
-export type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
-export { PartitionedStore } from './partitioned-store.js';
-export type { PartitionedStoreOptions, PartitionedStoreStats } from './partitioned-store.js';
-export { murmur2, kafkaPartition } from './murmur2.js';
-export type { RestoreProgress, RestoreOptions } from './restore.js';
-export { MemoryChangelog } from './memory-changelog.js';
+// The public API of strata-kv in Node: everything a user imports comes from here; every
+// other file in bindings/ is internal. api.ts lists what every entry point shares.
+export * from './api.js';
 export { FileChangelog } from './file-changelog.js';
-export { Standby } from './standby.js';
-export type { StandbyOptions, ChangelogFollower, FollowableSource } from './standby.js';
