@@ -26,6 +26,9 @@ import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+import { safePoint, readStatus, clearReadError } from "./block-cache";
+import * as S from "./status";
 
 /** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host
  *  before each call that may compact. */
@@ -43,10 +46,12 @@ export class CompactionConfig {
   runTargetBytes: u64 = 8 << 20;
 }
 
-/** Outcome of a merge: the runs written and their bytes; null runs means out of memory. */
+/** Outcome of a merge: the runs written and their bytes; null runs means it failed, with
+ *  `status` saying why. */
 export class MergeOutput {
   runs: Array<Run> | null = null;
   bytes: u64 = 0;
+  status: i32 = S.OK;
 }
 
 /** True if no level deeper than `outputLevel` can hold `key`. */
@@ -63,8 +68,10 @@ function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32):
  * (docs/LSM.md, "Compaction in slices") instead of stalling one write for all of it.
  * `dropTombstones`: tombstones may go where isBaseLevelForKey holds for `outputLevel`
  * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
- * INVARIANT: between steps the source and every run it reads stay pinned by the caller, and
- * `curKey` points into the source's current (pinned) data.
+ * INVARIANT: between steps the source and every run it reads stay pinned by the caller.
+ * `curKey` is the merger's own copy of the key being merged (the source's previous block
+ * may be evicted from the block cache at the safe point each step passes after moving on),
+ * and the merger closes its source when it is done or abandoned.
  */
 export class Merger {
   private runs: Array<Run> = new Array<Run>();
@@ -72,12 +79,15 @@ export class Merger {
   private hasKey: bool = false;
   private curKey: usize = 0;
   private curLen: u32 = 0;
+  private curCap: u32 = 0;
   private lastSeqForKey: u64 = 0;
   /** Bytes of finished output runs. */
   bytes: u64 = 0;
   done: bool = false;
-  /** Set when a run could not be allocated: the merge is abandoned, its output freed. */
+  /** Set when a run could not be allocated or a block read failed: the merge is abandoned,
+   *  its output freed; `status` says why (OUT_OF_MEMORY, CORRUPTION, IO_ERROR). */
   failed: bool = false;
+  status: i32 = S.OK;
 
   constructor(private source: InternalIterator, private cfg: CompactionConfig, private smallestSnapshot: u64,
               private v: Version | null, private outputLevel: i32, private cutRuns: bool) {
@@ -89,6 +99,7 @@ export class Merger {
    *  when the merge has finished or failed. */
   step(budget: u64): bool {
     if (this.done) return true;
+    clearReadError();
     let source = this.source, cfg = this.cfg, builder = this.builder;
     let spent: u64 = 0;
     while (source.valid) {
@@ -100,8 +111,7 @@ export class Merger {
       if (newKey) {
         // A slice ends only between user keys: the dropping rule needs a key's versions in order.
         if (spent >= budget) return false;
-        this.hasKey = true;
-        this.curKey = k; this.curLen = kl;
+        if (!this.keepKey(k, kl)) { this.fail(); return true; }
         this.lastSeqForKey = 0xffffffffffffffff;
       }
       let drop = false;
@@ -124,13 +134,40 @@ export class Merger {
         spent += <u64>kl + <u64>vlen + 16;
       }
       source.next();
+      safePoint();
     }
+    if (readStatus != S.OK) { this.fail(readStatus); return true; } // a block read failed: the source ended early
     let r = builder.finish();
     if (builder.failed) { this.fail(); return true; }
     if (r != null) { this.runs.push(r); this.bytes += r.bytes; }
-    builder.release();
+    this.finishInputs();
     this.done = true;
     return true;
+  }
+
+  /** Copies the key now being merged into curKey. */
+  private keepKey(k: usize, kl: u32): bool {
+    if (kl > this.curCap || this.curKey == 0) {
+      let cap: u32 = kl < 64 ? 64 : kl;
+      let p = budgetAlloc(cap);
+      if (p == 0) return false;
+      budgetFree(this.curKey, this.curCap);
+      this.curKey = p;
+      this.curCap = cap;
+    }
+    memory.copy(this.curKey, k, kl);
+    this.curLen = kl;
+    this.hasKey = true;
+    return true;
+  }
+
+  /** Releases the builder, the key copy and the source (its pins and reader counts). */
+  private finishInputs(): void {
+    this.builder.release();
+    budgetFree(this.curKey, this.curCap);
+    this.curKey = 0;
+    this.curCap = 0;
+    this.source.close();
   }
 
   /** The runs written, once step() returned true without failing. */
@@ -141,8 +178,9 @@ export class Merger {
     if (!this.done) this.fail();
   }
 
-  private fail(): void {
-    this.builder.release();
+  private fail(status: i32 = S.OUT_OF_MEMORY): void {
+    this.status = status;
+    this.finishInputs();
     for (let i = 0; i < this.runs.length; i++) { let r = unchecked(this.runs[i]); r.refs = 1; r.unref(); }
     this.runs = new Array<Run>();
     this.failed = true;
@@ -156,7 +194,7 @@ export function mergeInto(source: InternalIterator, cfg: CompactionConfig, small
   let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns);
   m.step(0xffffffffffffffff);
   let out = new MergeOutput();
-  if (m.failed) return out; // runs == null: out of memory, nothing changed
+  if (m.failed) { out.status = m.status; return out; } // runs == null: nothing changed
   out.runs = m.output();
   out.bytes = m.bytes;
   return out;

@@ -2,12 +2,19 @@
 // key in [lower, upper), the newest version with sequence <= snapSeq, skipping tombstones.
 // It pins the memtable and the Version it started on, so flushes and compactions after its
 // creation change nothing it sees; `close` drops the pins.
+//
+// In a store whose runs may be file-backed (block-cache.ts), entries handed to the host are
+// copied into the iterator's own batch arena (keep), valid until its next batch: the blocks
+// they came from may be evicted at the next safe point, before the host reads them.
 import { MergingIterator } from "./merge-iterator";
 import { Memtable } from "./memtable";
 import { Version } from "./version";
 import { compareBytes, equalBytes } from "./bytes";
 import { tagSeq, tagKind, KIND_PUT } from "./internal-key";
-import { budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+
+/** Bytes of a batch arena chunk; a larger entry gets a chunk of its own size. */
+const CHUNK_BYTES: usize = 64 << 10;
 
 const FIRST_TAG: u64 = 0xffffffffffffffff; // sorts before every real tag of a key
 
@@ -17,10 +24,20 @@ export class DbIterator {
   valPtr: usize = 0;
   valLen: u32 = 0;
   private started: bool = false;
+  private closed: bool = false;
+  /** A failed block read ended this iterator: every later batch fails the same way. */
+  error: i32 = 0;
   private finished: bool = false;
   private hasSkip: bool = false;
   private skipKey: usize = 0;
   private skipLen: u32 = 0;
+  /** Own copy of skipKey across batches (file-backed stores; see keepSkipKey). */
+  private skipCopy: usize = 0;
+  private skipCap: u32 = 0;
+  /** The batch arena: chunks (ptr, size); entries are bump-allocated in the last one. */
+  private chunkPtr: usize[] = [];
+  private chunkSize: usize[] = [];
+  private chunkUsed: usize = 0;
 
   constructor(
     private merged: MergingIterator,
@@ -98,8 +115,59 @@ export class DbIterator {
     return inGroup && hasBest && bestPut;
   }
 
+  /** Starts a new batch: the previous batch's copies may be overwritten. Keeps one chunk. */
+  resetBatch(): void {
+    for (let i = 1; i < this.chunkPtr.length; i++) budgetFree(unchecked(this.chunkPtr[i]), unchecked(this.chunkSize[i]));
+    if (this.chunkPtr.length > 1) { this.chunkPtr.length = 1; this.chunkSize.length = 1; }
+    this.chunkUsed = 0;
+  }
+
+  /** A copy of (p, len) in the batch arena, valid until the next resetBatch; 0 when out of
+   *  memory. */
+  keep(p: usize, len: u32): usize {
+    let n = this.chunkPtr.length;
+    if (n == 0 || this.chunkUsed + <usize>len > unchecked(this.chunkSize[n - 1])) {
+      let size = <usize>len > CHUNK_BYTES ? <usize>len : CHUNK_BYTES;
+      let c = budgetAlloc(size);
+      if (c == 0) return 0;
+      this.chunkPtr.push(c);
+      this.chunkSize.push(size);
+      this.chunkUsed = 0;
+      n++;
+    }
+    let dst = unchecked(this.chunkPtr[n - 1]) + this.chunkUsed;
+    memory.copy(dst, p, len);
+    this.chunkUsed += <usize>len;
+    return dst;
+  }
+
+  /** At the end of a batch: the key the next step compares against becomes a copy, as the
+   *  block it points into may be evicted before that step. False when out of memory. */
+  keepSkipKey(): bool {
+    if (!this.hasSkip || this.skipKey == this.skipCopy) return true;
+    let len = this.skipLen;
+    if (len > this.skipCap || this.skipCopy == 0) {
+      let cap: u32 = len < 64 ? 64 : len;
+      let c = budgetAlloc(cap);
+      if (c == 0) return false;
+      budgetFree(this.skipCopy, this.skipCap);
+      this.skipCopy = c;
+      this.skipCap = cap;
+    }
+    memory.copy(this.skipCopy, this.skipKey, len);
+    this.skipKey = this.skipCopy;
+    return true;
+  }
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.finished = true;
+    this.merged.close();
+    this.resetBatch();
+    if (this.chunkPtr.length > 0) { budgetFree(unchecked(this.chunkPtr[0]), unchecked(this.chunkSize[0])); this.chunkPtr.length = 0; this.chunkSize.length = 0; }
+    budgetFree(this.skipCopy, this.skipCap);
+    this.skipCopy = 0;
     this.mem.unref();
     this.version.unref();
     if (this.hasLower) budgetFree(this.lower, this.lowerLen == 0 ? 1 : this.lowerLen);

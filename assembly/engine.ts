@@ -23,6 +23,7 @@ import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } fro
 import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap } from "./memory-budget";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
 import { TreeMergingIterator } from "./merge-iterator";
+import { readStatus, clearReadError } from "./block-cache";
 import * as S from "./status";
 
 export class Config {
@@ -312,6 +313,7 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
   counters.gets++;
+  clearReadError();
   let n = mem.find(key, klen, seekTag(snapSeq));
   if (n != 0) {
     let tag = entryTag(n);
@@ -322,13 +324,16 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   let h = hash32(key, klen);
   let v = version;
   let l0 = unchecked(v.levels[0]);
+  // A failed block read (file-backed runs) is the lookup's answer: never a wrong NOT_FOUND.
   for (let i = 0; i < l0.length; i++) {
     if (runGet(unchecked(l0[i]), key, klen, h, snapSeq)) return fromFound();
+    if (readStatus != S.OK) return readStatus;
   }
   for (let l = 1; l < MAX_LEVELS; l++) {
     let idx = v.findRun(l, key, klen);
     if (idx < 0) continue;
     if (runGet(unchecked(unchecked(v.levels[l])[idx]), key, klen, h, snapSeq)) return fromFound();
+    if (readStatus != S.OK) return readStatus;
   }
   return S.NOT_FOUND;
 }
@@ -551,10 +556,10 @@ function mergeSource(children: Array<InternalIterator>): InternalIterator {
 function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
   let inputBytes: u64 = 0;
   for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
-  if (!canAllocate(inputBytes + (1 << 20))) return S.OUT_OF_MEMORY;
+  if (!canAllocate(inputBytes + (1 << 20))) { source.close(); return S.OUT_OF_MEMORY; }
   let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
   let runs = out.runs;
-  if (runs == null) return S.OUT_OF_MEMORY;
+  if (runs == null) return out.status;
   install(replaceRuns(v, inputs, runs, outputLevel));
   counters.compactions++;
   counters.bytesCompacted += out.bytes;
@@ -587,6 +592,17 @@ export function compactAll(): i32 {
 }
 
 export function memoryInUse(): u64 { return memoryAllocated(); }
+
+/** Runs of the current version whose blocks live in their files. */
+export function fileBackedRuns(): i32 {
+  let n = 0;
+  let v = version;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) if (unchecked(runs[i]).fileBacked) n++;
+  }
+  return n;
+}
 
 // ---- recovery ----------------------------------------------------------------------------
 

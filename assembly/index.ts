@@ -7,8 +7,12 @@ import * as S from "./status";
 import { KIND_PUT, KIND_DELETE } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { MAX_LEVELS } from "./version";
-import { runImageSize, writeRunImage, readRunImage, corruptWhat, corruptAt } from "./run-file";
-import { peekRunId } from "./run";
+import { runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt } from "./run-file";
+import { peekRunId, detachRun } from "./run";
+import {
+  safePoint, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
+  setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
+} from "./block-cache";
 import { setExpiryClock } from "./compaction";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64. */
@@ -17,7 +21,7 @@ const RESULT: usize = memory.data(16, 8);
 const ITER_BATCH: i32 = 256;
 const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
-const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3;
+const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 5;
 const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
 
 let ioPtr: usize = 0;
@@ -120,14 +124,17 @@ export function io_release(keep: u32): void {
 }
 // ---- end restore -----------------------------------------------------------------------
 
-/** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". */
+/** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". The value stays
+ *  readable until the next call (a block-cache safe point). */
 export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
+  safePoint();
   return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));
 }
 
 /** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
  *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent). */
 export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
+  safePoint(); // only here: every value found must stay readable until the call returns
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
   for (let i: u32 = 0; i < count; i++) {
     let kl = load<u32>(p);
@@ -145,7 +152,11 @@ function conditional(kp: usize, kl: u32, kind: u8, vp: usize, vl: u32, expected:
   if (kl > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
   if (vl > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
   if (!(expected >= 0) || expected != Math.floor(expected)) return S.INVALID_ARGUMENT;
-  if (<f64>E.currentVersion(kp, kl) != expected) return lastSeqResult(S.CONDITION_FAILED);
+  safePoint();
+  let st = E.lookup(kp, kl, E.lastSeq);
+  if (st != S.OK && st != S.NOT_FOUND) return st; // a failed read decides nothing
+  let current: u64 = st == S.OK ? E.foundSeq : 0;
+  if (<f64>current != expected) return lastSeqResult(S.CONDITION_FAILED);
   return lastSeqResult(E.write(kp, kl, kind, vp, vl));
 }
 
@@ -167,22 +178,38 @@ export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, sn
   return E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
 }
 
-/** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status.
- *  The pointers stay valid until the iterator is closed. */
+/** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status (a
+ *  failed block read: the iterator then keeps failing). The pointers stay valid until the
+ *  iterator's next iter_next or its close: in a store with file backing they point into
+ *  the iterator's batch copy, otherwise into the memtable and runs it pins. */
 export function iter_next(h: i32, max: i32): i32 {
   let it = E.getIterator(h);
   if (it == null) return -S.BAD_HANDLE;
+  if (it.error != S.OK) return -it.error;
+  safePoint();
+  clearReadError();
   if (max > ITER_BATCH) max = ITER_BATCH;
+  let copy = fileBacking;
+  if (copy) it.resetBatch();
   let n = 0;
   let p = BATCH;
   while (n < max && it.step()) {
-    store<u32>(p, <u32>it.keyPtr);
+    let kp = it.keyPtr, vp = it.valPtr;
+    if (copy) {
+      kp = it.keep(kp, it.keyLen);
+      vp = it.keep(vp, it.valLen);
+      if (kp == 0 || vp == 0) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
+    }
+    store<u32>(p, <u32>kp);
     store<u32>(p, it.keyLen, 4);
-    store<u32>(p, <u32>it.valPtr, 8);
+    store<u32>(p, <u32>vp, 8);
     store<u32>(p, it.valLen, 12);
     p += 16;
     n++;
   }
+  // A source that failed a read looks exhausted: the scan would end early, a wrong answer.
+  if (readStatus != S.OK) { it.error = readStatus; return -readStatus; }
+  if (copy && !it.keepSkipKey()) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
   return n;
 }
 
@@ -212,6 +239,12 @@ export function stats(): void {
   store<f64>(f, <f64>E.memoryInUse(), 104);
   store<f64>(f, <f64>(<u64>memory.size() << 16), 112);
   store<f64>(f, <f64>MAX_LEVELS, 120);
+  let cache = f + 128 + <usize>MAX_LEVELS * 24;
+  store<f64>(cache, <f64>cacheCapacity, 0);
+  store<f64>(cache, <f64>cacheBytes, 8);
+  store<f64>(cache, <f64>cacheHits, 16);
+  store<f64>(cache, <f64>cacheMisses, 24);
+  store<f64>(cache, <f64>E.fileBackedRuns(), 32);
   for (let l = 0; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);
     let entries: u64 = 0;
@@ -244,16 +277,17 @@ export function version_runs(out: usize, cap: u32): u32 {
   return n;
 }
 
-/** Size in bytes of the file image of run `id` (0 when no such run is live). */
+/** Size in bytes of the file image of run `id` (0 when no such run is live, or when it is
+ *  file-backed: its file exists already). */
 export function run_image_size(id: u32): f64 {
   let r = E.findRunById(id);
-  return r == null ? 0 : <f64>runImageSize(r);
+  return r == null || r.fileBacked ? 0 : <f64>runImageSize(r);
 }
 
 /** Writes the file image of run `id` at out; NOT_FOUND when no such run is live. */
 export function run_image(id: u32, out: usize): i32 {
   let r = E.findRunById(id);
-  if (r == null) return S.NOT_FOUND;
+  if (r == null || r.fileBacked) return S.NOT_FOUND;
   writeRunImage(r, out);
   return S.OK;
 }
@@ -271,6 +305,68 @@ export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
   }
   E.addRecoveredRun(run, level);
   return S.OK;
+}
+
+// ---- larger than memory: file-backed runs and the block cache (docs/ABI.md) --------------
+
+/** The host can read run files (env.read_block): runs may become file-backed, so
+ *  iterators copy their batches out. Called once, before any run is imported. */
+export function enable_file_backing(): void { enableFileBacking(); }
+
+/** Sets the block cache's capacity in bytes (eviction happens at the next safe point). */
+export function set_block_cache_bytes(bytes: f64): i32 {
+  if (!(bytes >= 0) || bytes > 4294967296) return S.INVALID_ARGUMENT;
+  setCacheCapacity(<u64>bytes);
+  return S.OK;
+}
+
+/** The host has made run `id`'s file durable: its blocks may leave memory (deferred while
+ *  iterators read it). NOT_FOUND when no such run is live. */
+export function run_detach(id: u32): i32 {
+  if (!fileBacking) return S.INVALID_ARGUMENT;
+  let r = E.findRunById(id);
+  if (r == null) return S.NOT_FOUND;
+  detachRun(r);
+  return S.OK;
+}
+
+/** Given a run file's 48-byte footer at p and the file's size, returns where its index
+ *  starts (the host then reads from there to the end for run_import_tail), or -1 when the
+ *  footer is damaged (CORRUPTION at offset fileSize - 48). */
+export function run_tail_offset(p: usize, fileSize: f64): f64 {
+  if (!(fileSize >= 0)) return -1;
+  let off = runTailOffset(p, <u64>fileSize);
+  return off < 0 ? -1 : <f64>off;
+}
+
+/** Imports run `id` of `level` as file-backed from its tail (index, bloom, footer) at
+ *  (p, len); its blocks are read through env.read_block (the first one now, to check it
+ *  and take the smallest key). CORRUPTION (and IO_ERROR) leave RESULT as run_import does. */
+export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, id: u32): i32 {
+  if (!fileBacking || level < 0 || level >= MAX_LEVELS || !(len >= 0) || !(fileSize >= len)) return S.INVALID_ARGUMENT;
+  clearReadError();
+  let run = readRunTail(p, <u64>len, <u64>fileSize, id);
+  if (run == null) {
+    if (readStatus != S.OK) { // reading the first block failed
+      store<u32>(RESULT, <u32>readErrorWhat);
+      store<f64>(RESULT, <f64>readErrorAt, 8);
+      return readStatus;
+    }
+    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
+    store<u32>(RESULT, <u32>corruptWhat);
+    store<f64>(RESULT, <f64>corruptAt, 8);
+    return S.CORRUPTION;
+  }
+  E.addRecoveredRun(run, level);
+  return S.OK;
+}
+
+/** After a call failed with CORRUPTION or IO_ERROR from a block read: RESULT +0 = what
+ *  (run-file.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file. */
+export function read_error(): void {
+  store<u32>(RESULT, <u32>readErrorWhat);
+  store<u32>(RESULT, readErrorRun, 4);
+  store<f64>(RESULT, <f64>readErrorAt, 8);
 }
 
 /** After importing runs: the last sequence they hold (the manifest's flushedSeq). */

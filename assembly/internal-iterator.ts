@@ -21,4 +21,7 @@ export abstract class InternalIterator {
   abstract next(): void;
   /** REQUIRES: valid. */
   abstract prev(): void;
+  /** Releases what the iterator holds (block pins, reader counts); it is invalid after.
+   *  Owners close what they open: DbIterator, Merger, LevelIterator, the merging iterators. */
+  close(): void { this.valid = false; }
 }

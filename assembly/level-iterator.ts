@@ -11,10 +11,22 @@ export class LevelIterator extends InternalIterator {
   constructor(private runs: Array<Run>) { super(); }
 
   private open(i: i32): bool {
-    if (i < 0 || i >= this.runs.length) { this.valid = false; this.it = null; this.index = -1; return false; }
+    let old = this.it;
+    if (i < 0 || i >= this.runs.length) {
+      // The old run iterator stays open: the entry it last yielded may still be read
+      // during this call. It is closed with the level iterator.
+      this.valid = false; this.index = -1; return false;
+    }
+    if (old != null) old.close();
     this.index = i;
     this.it = new RunIterator(unchecked(this.runs[i]));
     return true;
+  }
+
+  close(): void {
+    this.valid = false;
+    let it = this.it;
+    if (it != null) { it.close(); this.it = null; }
   }
 
   private sync(): void {

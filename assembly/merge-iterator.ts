@@ -44,6 +44,11 @@ export class MergingIterator extends InternalIterator {
     for (let i = 0; i < this.children.length; i++) unchecked(this.children[i]).seekToLast();
     this.pick();
   }
+
+  close(): void {
+    this.valid = false;
+    for (let i = 0; i < this.children.length; i++) unchecked(this.children[i]).close();
+  }
   /** REQUIRES: a forward iterator. */
   next(): void { this.current!.next(); this.pick(); }
   /** REQUIRES: a reverse iterator. */
@@ -115,6 +120,11 @@ export class TreeMergingIterator extends InternalIterator {
   }
   seekLT(key: usize, klen: u32, tag: u64): void { this.valid = false; }
   seekToLast(): void { this.valid = false; }
+
+  close(): void {
+    this.valid = false;
+    for (let i = 0; i < this.k; i++) unchecked(this.sources[i]).close();
+  }
 
   /** REQUIRES: valid. */
   next(): void {

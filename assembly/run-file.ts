@@ -8,6 +8,7 @@ import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, readVarint32, varintValue, compareBytes, keyPrefix } from "./bytes";
 import { compareInternal } from "./internal-key";
 import { budgetAlloc } from "./memory-budget";
+import { acquireBlock, releaseBlock } from "./block-cache";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
@@ -89,6 +90,20 @@ let prevLen: u32 = 0;
 let prevTag: u64 = 0;
 let hasPrev = false;
 
+/** After verifyBlock returned 0: the block's last entry (key pointer into the block). */
+export let lastEntryKey: usize = 0;
+export let lastEntryLen: u32 = 0;
+export let lastEntryTag: u64 = 0;
+
+/** Checks one block on its own (a block read on demand, block-cache.ts): structure and
+ *  order inside it. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is its last entry. */
+export function verifyBlock(b: usize, len: u32): i32 {
+  hasPrev = false;
+  let st = checkBlock(b, len);
+  lastEntryKey = prevKey; lastEntryLen = prevLen; lastEntryTag = prevTag;
+  return st;
+}
+
 function checkBlock(b: usize, len: u32): i32 {
   if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
   let n = load<u32>(b + len - BLOCK_TRAILER);
@@ -111,29 +126,51 @@ function checkBlock(b: usize, len: u32): i32 {
   return 0;
 }
 
+/** The footer parseFooter read last. */
+let indexOffset: u64 = 0;
+let indexLen: u64 = 0;
+let bloomOffset: u64 = 0;
+let bloomLen: u64 = 0;
+
+/** Reads and checks the footer at f of a run file of `fileSize` bytes; false (with
+ *  corruptWhat/At set) when damaged. */
+function parseFooter(f: usize, fileSize: u64): bool {
+  corruptWhat = 0;
+  if (fileSize < <u64>FOOTER_BYTES) { fail(CORRUPT_FOOTER, 0); return false; }
+  let footerAt = fileSize - FOOTER_BYTES;
+  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION) { fail(CORRUPT_FOOTER, footerAt); return false; }
+  indexOffset = load<u64>(f);
+  indexLen = <u64>load<u32>(f, 8);
+  bloomOffset = load<u64>(f, 12);
+  bloomLen = <u64>load<u32>(f, 20);
+  if (indexLen < 8 || indexOffset + indexLen != bloomOffset || bloomLen < 5 || bloomOffset + bloomLen != footerAt) {
+    fail(CORRUPT_FOOTER, footerAt);
+    return false;
+  }
+  return true;
+}
+
+/** Checks the index and bloom checksums, given where they are in memory. */
+function checkTail(index: usize, bloom: usize): bool {
+  if (crc32c(index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) { fail(CORRUPT_INDEX, indexOffset); return false; }
+  let bloomSize = <usize>bloomLen - 4;
+  if (crc32c(bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) { fail(CORRUPT_BLOOM, bloomOffset); return false; }
+  return true;
+}
+
 /**
  * Rebuilds a run from the image at (p, len), copying it into per-block allocations.
  * Returns null on damage (corruptWhat / corruptAt say what and where) or when memory is
  * refused (corruptWhat = 0).
  */
 export function readRunImage(p: usize, len: u64, id: u32): Run | null {
-  corruptWhat = 0;
   if (len < <u64>FOOTER_BYTES) return fail(CORRUPT_FOOTER, 0);
   let f = p + <usize>(len - FOOTER_BYTES);
-  let footerAt = len - FOOTER_BYTES;
-  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION) return fail(CORRUPT_FOOTER, footerAt);
-  let indexOffset = load<u64>(f);
-  let indexLen = <u64>load<u32>(f, 8);
-  let bloomOffset = load<u64>(f, 12);
-  let bloomLen = <u64>load<u32>(f, 20);
-  if (indexLen < 8 || indexOffset + indexLen != bloomOffset || bloomLen < 5 || bloomOffset + bloomLen != footerAt) {
-    return fail(CORRUPT_FOOTER, footerAt);
-  }
+  if (!parseFooter(f, len)) return null;
   let index = p + <usize>indexOffset;
-  if (crc32c(index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) return fail(CORRUPT_INDEX, indexOffset);
   let bloom = p + <usize>bloomOffset;
   let bloomSize = <usize>bloomLen - 4;
-  if (crc32c(bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) return fail(CORRUPT_BLOOM, bloomOffset);
+  if (!checkTail(index, bloom)) return null;
 
   let nb = load<u32>(index + <usize>indexLen - 8);
   let run = new Run();
@@ -198,6 +235,93 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
 }
 
 const firstEntry = new BlockCursor();
+
+/** Where a run file's index starts, from its footer at f; -1 when the footer is damaged. */
+export function runTailOffset(f: usize, fileSize: u64): i64 {
+  return parseFooter(f, fileSize) ? <i64>indexOffset : -1;
+}
+
+/**
+ * A file-backed run from the tail of its file: (p, len) holds the file's last `len` bytes,
+ * from at most its index offset (runTailOffset) to the end. The index and bloom are checked
+ * and kept; data blocks stay in the file and are checked when read (block-cache.ts). The
+ * first block is read now, for the smallest key. Null on damage (corruptWhat / corruptAt,
+ * or readStatus when the first block's read failed) or when memory is refused.
+ */
+export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | null {
+  if (len < <u64>FOOTER_BYTES || len > fileSize) return fail(CORRUPT_FOOTER, 0);
+  if (!parseFooter(p + <usize>(len - FOOTER_BYTES), fileSize)) return null;
+  let tailStart = fileSize - len;
+  if (indexOffset < tailStart) return fail(CORRUPT_FOOTER, fileSize - FOOTER_BYTES);
+  let index = p + <usize>(indexOffset - tailStart);
+  let bloom = p + <usize>(bloomOffset - tailStart);
+  let bloomSize = <usize>bloomLen - 4;
+  if (!checkTail(index, bloom)) return null;
+
+  let nb = load<u32>(index + <usize>indexLen - 8);
+  let indexEnd = index + <usize>indexLen - 8;
+  // First pass: structure, and the size of the last keys' arena.
+  let q = index;
+  let expectOffset: u64 = 0;
+  let keyBytes: usize = 0;
+  for (let i: u32 = 0; i < nb; i++) {
+    if (q + 24 > indexEnd) return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index));
+    let off = load<u64>(q);
+    let blen = load<u32>(q, 8);
+    let kl = load<u32>(q, 20);
+    if (q + 24 + <usize>kl > indexEnd || off != expectOffset || blen < BLOCK_TRAILER || off + <u64>blen > indexOffset) {
+      return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index));
+    }
+    expectOffset = off + <u64>blen;
+    keyBytes += <usize>kl;
+    q += 24 + <usize>kl;
+  }
+  if (nb == 0 || expectOffset != indexOffset || q != indexEnd) return fail(CORRUPT_INDEX, indexOffset);
+
+  let run = new Run();
+  run.id = id;
+  run.refs = 1; // dropped below on failure, which frees what was allocated so far
+  run.fileBacked = true;
+  run.entries = load<u64>(p + <usize>(len - FOOTER_BYTES), 24);
+  run.tombstones = load<u64>(p + <usize>(len - FOOTER_BYTES), 32);
+  run.indexKeysSize = keyBytes == 0 ? 1 : keyBytes;
+  run.indexKeys = budgetAlloc(run.indexKeysSize);
+  run.bloom = budgetAlloc(bloomSize);
+  run.bloomSize = bloomSize;
+  if (run.indexKeys == 0 || run.bloom == 0) { run.unref(); return null; }
+  memory.copy(run.bloom, bloom, bloomSize);
+  let arena = run.indexKeys;
+  q = index;
+  for (let i: u32 = 0; i < nb; i++) {
+    let blen = load<u32>(q, 8);
+    let kl = load<u32>(q, 20);
+    memory.copy(arena, q + 24, kl);
+    run.blockPtr.push(0);
+    run.blockLen.push(blen);
+    run.blockOff.push(load<u64>(q));
+    run.lastKeyPtr.push(arena);
+    run.lastKeyLen.push(kl);
+    run.lastKeyPrefix.push(keyPrefix(arena, kl));
+    run.lastTag.push(load<u64>(q, 12));
+    run.bytes += <u64>blen + <u64>kl + 16;
+    arena += <usize>kl;
+    q += 24 + <usize>kl;
+  }
+  run.bytes += <u64>bloomSize + 64;
+  run.largest = copyOf(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
+  run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
+  if (run.largest == 0) { run.unref(); return null; }
+  let first = acquireBlock(run, 0);
+  if (first == null) { run.unref(); return null; } // readStatus says why
+  firstEntry.reset(first.ptr, first.len);
+  firstEntry.decode(0);
+  run.smallest = copyOf(firstEntry.keyPtr, firstEntry.keyLen);
+  run.smallestLen = firstEntry.keyLen;
+  releaseBlock(first);
+  if (run.smallest == 0) { run.unref(); return null; }
+  run.refs = 0; // the caller's Version takes the first reference
+  return run;
+}
 
 function copyOf(p: usize, len: u32): usize {
   let c = budgetAlloc(len == 0 ? 1 : len);

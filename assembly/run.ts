@@ -1,8 +1,15 @@
 // A run (an SSTable): an immutable sorted sequence of internal entries, cut into data
 // blocks (block.ts), with a sparse index (the last internal key of every block) and a
 // bloom filter over its user keys (bloom.ts). In memory every block is its own allocation
-// (TLSF caps one allocation at 1 GiB, and a later block cache wants per-block units);
+// (TLSF caps one allocation at 1 GiB, and the block cache works in per-block units);
 // written to a file, the blocks are laid end to end followed by the index and the bloom.
+//
+// Resident or file-backed. A run is built resident (its blocks in linear memory). Once the
+// host has made its file durable it may detach the run (detachRun): the blocks are freed
+// and read back through the block cache (block-cache.ts) when needed, while the index (last
+// keys, in one arena) and the bloom stay resident. Runs imported from a Node directory are
+// file-backed from the start (run-file.ts readRunTail). A run with open iterators
+// (`readers`) is detached when the last one closes: they hold raw pointers into its blocks.
 //
 // INVARIANTS: entries strictly increase in internal-key order across blocks; all versions
 // of one user key sit in one run (a compaction never cuts a run inside a key); a run's
@@ -13,6 +20,12 @@ import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
 import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree } from "./memory-budget";
+import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach } from "./block-cache";
+
+/** Tells the host a file-backed run is gone, so it may close the run file (which it may
+ *  have unlinked already: an open descriptor keeps it readable until then). */
+@external("env", "run_freed")
+declare function hostRunFreed(run: u32): void;
 
 /** The number the next new run gets: its file number when the store has a directory.
  *  Recovery raises it above every imported run's number (noteRunId). */
@@ -43,19 +56,38 @@ export class Run {
   /** Bytes of blocks + bloom + index estimate: what a run file would take. */
   bytes: u64 = 0;
   refs: i32 = 0;
+  /** Blocks are in the run file (blockPtr all 0), read through the block cache. */
+  fileBacked: bool = false;
+  /** File-backed: each block's offset in the run file. */
+  blockOff: u64[] = [];
+  /** File-backed: one allocation holding every block's last key (lastKeyPtr points in). */
+  indexKeys: usize = 0;
+  indexKeysSize: usize = 0;
+  /** Open RunIterators: while any, the run stays resident (they point into its blocks). */
+  readers: i32 = 0;
+  /** The host asked to detach while readers were open: done when the last one closes. */
+  detachPending: bool = false;
 
   ref(): void { this.refs++; }
   unref(): void {
     if (--this.refs > 0) return;
-    for (let i = 0; i < this.blockPtr.length; i++) budgetFree(unchecked(this.blockPtr[i]), unchecked(this.blockLen[i]));
+    if (this.fileBacked) {
+      dropRunBlocks(this);
+      budgetFree(this.indexKeys, this.indexKeysSize);
+      this.indexKeys = 0;
+      hostRunFreed(this.id);
+    } else {
+      for (let i = 0; i < this.blockPtr.length; i++) budgetFree(unchecked(this.blockPtr[i]), unchecked(this.blockLen[i]));
+    }
     this.blockPtr.length = 0;
+    this.blockLen.length = 0;
     budgetFree(this.bloom, this.bloomSize);
     budgetFree(this.smallest, this.smallestLen == 0 ? 1 : this.smallestLen);
     budgetFree(this.largest, this.largestLen == 0 ? 1 : this.largestLen);
     this.bloom = 0;
   }
 
-  blockCount(): i32 { return this.blockPtr.length; }
+  blockCount(): i32 { return this.blockLen.length; }
 
   /** Index of the first block whose last internal key >= (key, tag); blockCount() if none. */
   findBlock(key: usize, klen: u32, tag: u64): i32 {
@@ -94,11 +126,58 @@ export function runGet(run: Run, key: usize, klen: u32, hash: u32, snapSeq: u64)
   let tag = seekTag(snapSeq);
   let b = run.findBlock(key, klen, tag);
   if (b >= run.blockCount()) return false;
-  found.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
+  if (!run.fileBacked) {
+    found.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
+    return findIn(key, klen, tag);
+  }
+  // Unpinned at once: the block stays readable until the next safe point (block-cache.ts),
+  // by when the host has copied the value out.
+  let e = acquireBlock(run, b);
+  if (e == null) return false; // readStatus says why
+  found.reset(e.ptr, e.len);
+  let hit = findIn(key, klen, tag);
+  releaseBlock(e);
+  return hit;
+}
+
+@inline function findIn(key: usize, klen: u32, tag: u64): bool {
   let i = found.lowerBound(key, klen, tag);
   if (i >= found.count) return false;
   found.decode(i);
   return equalBytes(found.keyPtr, found.keyLen, key, klen);
+}
+
+/**
+ * Makes `run` file-backed: the host has written its file durably. Its last keys move to
+ * one arena and its blocks are freed. Deferred while iterators read it (see `readers`);
+ * a run whose arena cannot be allocated just stays resident. REQUIRES: a safe point
+ * (block-cache.ts): nothing points into the run's blocks but open RunIterators.
+ */
+export function detachRun(run: Run): void {
+  if (run.fileBacked || run.refs <= 0) return;
+  if (run.readers > 0) { run.detachPending = true; return; }
+  run.detachPending = false;
+  let n = run.blockCount();
+  let size: usize = 0;
+  for (let i = 0; i < n; i++) size += <usize>unchecked(run.lastKeyLen[i]);
+  let arena = budgetAlloc(size == 0 ? 1 : size);
+  if (arena == 0) return;
+  let q = arena;
+  let off: u64 = 0;
+  run.blockOff = new Array<u64>(n);
+  for (let i = 0; i < n; i++) {
+    let kl = unchecked(run.lastKeyLen[i]);
+    memory.copy(q, unchecked(run.lastKeyPtr[i]), kl);
+    unchecked(run.lastKeyPtr[i] = q);
+    q += <usize>kl;
+    unchecked(run.blockOff[i] = off);
+    off += <u64>unchecked(run.blockLen[i]);
+    budgetFree(unchecked(run.blockPtr[i]), unchecked(run.blockLen[i]));
+    unchecked(run.blockPtr[i] = 0);
+  }
+  run.indexKeys = arena;
+  run.indexKeysSize = size == 0 ? 1 : size;
+  run.fileBacked = true;
 }
 
 /** Builds runs from entries given in internal-key order. */
@@ -275,14 +354,43 @@ function copyKey(key: usize, klen: u32): usize {
 export class RunIterator extends InternalIterator {
   private blockIndex: i32 = 0;
   private cursor: BlockCursor = new BlockCursor();
+  /** File-backed: the cached block the cursor stands on, pinned. */
+  private pinned: CacheEntry | null = null;
+  private closed: bool = false;
 
-  constructor(private run: Run) { super(); }
+  constructor(private run: Run) { super(); run.readers++; }
 
   private openBlock(b: i32): bool {
-    if (b < 0 || b >= this.run.blockCount()) { this.valid = false; return false; }
+    let run = this.run;
+    if (b < 0 || b >= run.blockCount()) { this.unpin(); this.valid = false; return false; }
+    if (!run.fileBacked) {
+      this.cursor.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
+    } else {
+      // Pin the new block before unpinning the old: the entry just left stays readable.
+      let e = acquireBlock(run, b);
+      if (e == null) { this.unpin(); this.valid = false; return false; } // readStatus says why
+      this.unpin();
+      this.pinned = e;
+      this.cursor.reset(e.ptr, e.len);
+    }
     this.blockIndex = b;
-    this.cursor.reset(unchecked(this.run.blockPtr[b]), unchecked(this.run.blockLen[b]));
     return true;
+  }
+
+  private unpin(): void {
+    let e = this.pinned;
+    if (e != null) { releaseBlock(e); this.pinned = null; }
+  }
+
+  /** Drops the pin and the reader count; a detach the host asked for meanwhile happens now. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.valid = false;
+    this.unpin();
+    let run = this.run;
+    run.readers--;
+    if (run.readers == 0 && run.detachPending) queueDetach(run);
   }
 
   private at(i: u32): void {

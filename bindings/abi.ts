@@ -31,10 +31,18 @@ const STATUS_CODES: Record<number, StrataErrorCode> = {
   [Status.BAD_HANDLE]: 'ITERATOR_CLOSED',
 };
 
-export function statusError(status: number, what: string): StrataError {
+/** The error for a failed engine call. With the engine, a CORRUPTION or IO_ERROR that a
+ *  block read caused names the run file and offset (Engine.readError). */
+export function statusError(status: number, what: string, engine?: Engine): StrataError {
   const code = STATUS_CODES[status] ?? 'INVALID_ARGUMENT';
+  if (engine && (status === Status.CORRUPTION || status === Status.IO_ERROR)) {
+    return new StrataError(code, `${what} failed: ${engine.readError(status)}`);
+  }
   return new StrataError(code, `${what} failed (engine status ${status})`);
 }
+
+/** What is damaged in a run file, by assembly/run-file.ts CORRUPT_* code. */
+export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
 
 /** The module's exports (assembly/index.ts). Pointers and lengths are u32; sequences f64. */
 export interface EngineExports {
@@ -82,7 +90,35 @@ export interface EngineExports {
   run_image(id: number, out: number): number;
   run_import(p: number, len: number, level: number, id: number): number;
   recover_seq(seq: number): number;
+  // larger than memory: file-backed runs and the block cache (docs/ABI.md)
+  enable_file_backing(): void;
+  set_block_cache_bytes(bytes: number): number;
+  run_detach(id: number): number;
+  run_tail_offset(p: number, fileSize: number): number;
+  run_import_tail(p: number, len: number, fileSize: number, level: number, id: number): number;
+  read_error(): void;
 }
+
+/**
+ * What the engine imports (env.read_block, env.run_freed): reads of run files for the block
+ * cache. A store whose runs never leave memory (in memory, OPFS) keeps the default, which
+ * refuses every read.
+ */
+export interface RunFileReader {
+  /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
+   *  Status (OK, IO_ERROR, CORRUPTION for a short file). Must not call into the engine. */
+  readBlock(run: number, offset: number, len: number, dst: number): number;
+  /** The engine dropped file-backed run `run`: its file may be closed. */
+  runFreed(run: number): void;
+  /** The file of run `run`, for error messages. */
+  fileOf(run: number): string;
+}
+
+const NO_FILES: RunFileReader = {
+  readBlock: () => Status.IO_ERROR,
+  runFreed: () => {},
+  fileOf: (run) => `run ${run}`,
+};
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
@@ -98,8 +134,14 @@ function decodeBase64(b64: string): Uint8Array {
 /** Compiles the embedded module once per process; each store instantiates its own copy. */
 export async function instantiateEngine(): Promise<Engine> {
   compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource);
-  const instance = new WebAssembly.Instance(await compiled, {});
-  return new Engine(instance.exports as unknown as EngineExports);
+  let engine: Engine | undefined;
+  const env = {
+    read_block: (run: number, offset: number, len: number, dst: number) => engine!.files.readBlock(run, offset, len, dst),
+    run_freed: (run: number) => engine!.files.runFreed(run),
+  };
+  const instance = new WebAssembly.Instance(await compiled, { env });
+  engine = new Engine(instance.exports as unknown as EngineExports);
+  return engine;
 }
 
 /**
@@ -117,6 +159,8 @@ export class Engine {
   readonly resultPtr: number;
   readonly batchPtr: number;
   readonly batchCapacity: number;
+  /** Reads run files for the block cache; set by a persistence that detaches runs. */
+  files: RunFileReader = NO_FILES;
 
   constructor(x: EngineExports) {
     this.x = x;
@@ -163,6 +207,14 @@ export class Engine {
   /** Copies `len` bytes at `ptr` out of linear memory. */
   copyOut(ptr: number, len: number): Uint8Array {
     return this.u8.slice(ptr, ptr + len);
+  }
+
+  /** Where the last failed block read was: "<file> at offset N: what". */
+  readError(status: number): string {
+    this.x.read_error();
+    const v = this.view;
+    const what = status === Status.IO_ERROR ? 'read failed' : CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged';
+    return `${this.files.fileOf(v.getUint32(this.resultPtr + 4, true))} at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${what}`;
   }
 
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }

@@ -5,7 +5,7 @@
 // copied into one array kept for the iterator's life. Per entry, only the returned key,
 // value and result objects are made (rawKey's copy only when partition merges ask).
 // Batches start small and double, so `limit: 1` or an early `break` costs little.
-import type { Engine } from './abi.js';
+import { Status, statusError, type Engine } from './abi.js';
 import { fastPathOf, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError } from './errors.js';
 
@@ -114,7 +114,8 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     const e = this.engine;
     const max = Math.min(this.want, this.remaining, e.batchCapacity);
     const n = max > 0 ? e.x.iter_next(this.handle, max) : 0;
-    if (n < 0) throw new StrataError('ITERATOR_CLOSED', `engine iterator ${this.handle} is not open`);
+    if (n === -Status.BAD_HANDLE) throw new StrataError('ITERATOR_CLOSED', `engine iterator ${this.handle} is not open`);
+    if (n < 0) throw statusError(-n, 'iteration', e); // a failed block read: CORRUPTION or IO_ERROR
     if (this.words.length < n * 4) this.words = new Uint32Array(max * 4);
     const from = e.batchPtr >>> 2;
     this.words.set(e.u32.subarray(from, from + n * 4));

@@ -53,6 +53,9 @@ export interface StoreOptions<K, V> {
   autoCompaction?: boolean;
   /** Cap on the engine's memory; writes past it fail with OUT_OF_MEMORY. Default 3.5 GiB. */
   maxMemoryBytes?: number;
+  /** Stores with a Node `path`: bytes of data blocks the block cache keeps (blocks of runs
+   *  already in their files are read from there on demand). Default 64 MiB. */
+  blockCacheBytes?: number;
 }
 
 export interface EngineTuning {
@@ -65,6 +68,7 @@ export interface EngineTuning {
   runTargetBytes: number;
   autoCompaction: boolean;
   maxMemoryBytes: number;
+  blockCacheBytes: number;
 }
 
 function intOption(o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
@@ -91,5 +95,6 @@ export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTu
     runTargetBytes: intOption(o, 'runTargetBytes', 2 * memtableBytes, 1, 2 ** 32),
     autoCompaction,
     maxMemoryBytes: intOption(o, 'maxMemoryBytes', 3584 * 2 ** 20, 1 << 20, 4 * 2 ** 30),
+    blockCacheBytes: intOption(o, 'blockCacheBytes', 64 << 20, 0, 4 * 2 ** 30),
   };
 }

@@ -3,7 +3,7 @@
 // directory (persistence.ts) and an OPFS directory (persistence-opfs.ts) are recovered by the
 // same steps: run_import of each listed run, recover_seq to the manifest's flushedSeq, then
 // replay of the logs' write_batch / restore_batch records. No file system here.
-import { Status, statusError, MAX_LEVELS, type Engine } from './abi.js';
+import { Status, statusError, MAX_LEVELS, CORRUPTION_WHAT, type Engine } from './abi.js';
 import { StrataError } from './errors.js';
 import { WAL_RESTORE, type WalRecord } from './wal-format.js';
 import type { Manifest, CheckpointMark } from './manifest-format.js';
@@ -19,6 +19,8 @@ export interface PersistenceOptions {
   /** The store has a ttl: its values carry an expiresAt prefix (the manifest records it,
    *  since values of one kind cannot be read as the other). */
   ttl: boolean;
+  /** Where runs can live in their files (Node): the block cache's capacity. */
+  blockCacheBytes?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface DiskFactory {
   open(dir: string, engine: Engine, options: PersistenceOptions): Disk | Promise<Disk>;
 }
 
-export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
+export { CORRUPTION_WHAT } from './abi.js';
 
 /** `000012.run`, `000012.wal`: file numbers are decimal, zero-padded to six digits. */
 export const fileName = (n: number, ext: string): string => `${String(n).padStart(6, '0')}.${ext}`;
@@ -74,16 +76,17 @@ export function checkTtl(manifest: Manifest, ttl: boolean, dir: string): void {
     : `${dir} holds a store without ttlMs: it cannot be opened with ttlMs`);
 }
 
-/** Imports the run file image at (p, len) of linear memory as run `id` of `level`;
- *  a damaged image is CORRUPTION naming `file` and the offset the engine reports. */
-export function importRunImage(e: Engine, p: number, len: number, level: number, id: number, file: string): void {
-  const st = e.x.run_import(p, len, level, id);
+/** Imports the run file image at (p, len) of linear memory as run `id` of `level`; with
+ *  `fileSize`, (p, len) is only the file's tail and the run is file-backed (run_import_tail).
+ *  A damaged image is CORRUPTION naming `file` and the offset the engine reports. */
+export function importRunImage(e: Engine, p: number, len: number, level: number, id: number, file: string, fileSize?: number): void {
+  const st = fileSize === undefined ? e.x.run_import(p, len, level, id) : e.x.run_import_tail(p, len, fileSize, level, id);
   if (st === Status.CORRUPTION) {
     const v = e.view;
     const what = CORRUPTION_WHAT[v.getUint32(e.resultPtr, true)] ?? 'damaged';
     throw new StrataError('CORRUPTION', `${file} at offset ${v.getFloat64(e.resultPtr + 8, true)}: ${what}`);
   }
-  if (st !== Status.OK) throw statusError(st, `import of ${file}`);
+  if (st !== Status.OK) throw statusError(st, `import of ${file}`, e);
 }
 
 /** After the runs are imported: the engine's sequences continue from the manifest's. */

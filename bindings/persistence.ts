@@ -7,9 +7,13 @@
 // refused, and an acknowledged write is in the log (fsynced first with `sync`).
 // Flush path: after any engine call the engine's version stamp is compared; when runs came
 // or went, new runs are written as files and fsynced, the manifest is replaced atomically,
-// and only then are obsolete run files and fully flushed logs deleted. Runs live in linear
-// memory, so no reader ever needs a file: deleting one once the manifest no longer lists it
-// is safe whatever iterators or snapshots are open.
+// and only then are obsolete run files and fully flushed logs deleted.
+// Larger than memory: once a run's file is durable the engine is told to detach it
+// (run_detach): its data blocks leave linear memory and are read back from the file through
+// the block cache (env.read_block). Runs imported at open are file-backed from the start:
+// only their index and bloom are read. Each such file keeps an open descriptor until the
+// engine frees the run (env.run_freed), so deleting a file the manifest no longer lists is
+// safe whatever iterators or snapshots still read it: the descriptor keeps it readable.
 // INVARIANT: every run the manifest lists is durable in its file; every write with a
 // sequence above the manifest's flushedSeq that was acknowledged is in a log numbered at or
 // above the manifest's `log`.
@@ -18,9 +22,9 @@
 // "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
 // manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
 // those runs and the changelog supplies the rest.
-import { mkdirSync, readdirSync, readFileSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, openSync, writeSync, readSync, fstatSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Status, statusError, type Engine } from './abi.js';
+import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from './abi.js';
 import { StrataError } from './errors.js';
 import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
@@ -40,7 +44,7 @@ function remove(dir: string, name: string): void {
   });
 }
 
-export class Persistence implements Disk {
+export class Persistence implements Disk, RunFileReader {
   /** The log writes go to; undefined without a log. */
   private wal: WalWriter | undefined;
   /** Number of the log in use, or that the next log would take. */
@@ -50,6 +54,8 @@ export class Persistence implements Disk {
   private stamp = -1;
   /** Run file numbers that are durable in the directory. */
   private readonly onDisk = new Set<number>();
+  /** Open descriptors of the files of file-backed runs, until the engine frees the run. */
+  private readonly files = new Map<number, number>();
   private releaseLock: () => void;
   /** The first I/O failure: from then on writes are refused until reopen. */
   private readonly failure = new IoFailure();
@@ -71,13 +77,50 @@ export class Persistence implements Disk {
     io('create directory', dir, () => mkdirSync(dir, { recursive: true }));
     const release = acquireLock(dir);
     const p = new Persistence(dir, engine, options, release);
+    engine.files = p;
+    engine.x.enable_file_backing();
+    if (engine.x.set_block_cache_bytes(options.blockCacheBytes ?? 64 << 20) !== Status.OK) {
+      throw new StrataError('INVALID_ARGUMENT', `blockCacheBytes ${options.blockCacheBytes} is out of range`);
+    }
     try {
       p.recover();
     } catch (err) {
+      p.closeFiles();
       release();
       throw err;
     }
     return p;
+  }
+
+  // ---- run files for the block cache (RunFileReader) -------------------------------------
+
+  readBlock(run: number, offset: number, len: number, dst: number): number {
+    const fd = this.files.get(run);
+    if (fd === undefined) return Status.IO_ERROR;
+    try {
+      let done = 0;
+      while (done < len) {
+        const n = readSync(fd, this.engine.u8, dst + done, len - done, offset + done);
+        if (n === 0) return Status.CORRUPTION; // the file is shorter than its index says
+        done += n;
+      }
+      return Status.OK;
+    } catch {
+      return Status.IO_ERROR;
+    }
+  }
+
+  runFreed(run: number): void {
+    const fd = this.files.get(run);
+    if (fd === undefined) return;
+    this.files.delete(run);
+    try { closeSync(fd); } catch { /* nothing left to read through it */ }
+  }
+
+  fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
+
+  private closeFiles(): void {
+    for (const run of [...this.files.keys()]) this.runFreed(run);
   }
 
   // ---- the write path ------------------------------------------------------------------
@@ -150,6 +193,7 @@ export class Persistence implements Disk {
       if (this.failure.error === undefined) this.flush();
     } finally {
       try { this.wal?.discard(); } catch { /* closing is best effort after a failure */ }
+      this.closeFiles();
       this.releaseLock();
     }
   }
@@ -191,21 +235,27 @@ export class Persistence implements Disk {
     }
   }
 
+  /** Writes run `id` to its file durably, then lets the engine read it from there. */
   private writeRun(id: number): void {
     const image = runImage(this.engine, id);
     if (!image) throw new Error(`strata-kv: run ${id} is not live (bug)`);
     const file = join(this.dir, fileName(id, 'run'));
-    io('write', file, () => {
-      const fd = openSync(file, 'w');
+    const fd = io('write', file, () => {
+      const fd = openSync(file, 'w+');
       try {
         let off = 0;
         while (off < image.length) off += writeSync(fd, image, off, image.length - off);
         fsyncSync(fd);
-      } finally {
+      } catch (err) {
         closeSync(fd);
+        throw err;
       }
+      return fd;
     });
     this.onDisk.add(id);
+    this.files.set(id, fd);
+    const st = this.engine.x.run_detach(id);
+    if (st !== Status.OK) throw statusError(st, `detach of run ${id}`);
   }
 
   // ---- recovery --------------------------------------------------------------------------
@@ -249,14 +299,31 @@ export class Persistence implements Disk {
       for (const id of ids) {
         const file = join(this.dir, fileName(id, 'run'));
         if (!existsSync(file)) throw new StrataError('CORRUPTION', `${file}: listed in the MANIFEST but missing`);
-        const bytes = io('read', file, () => readFileSync(file));
-        const p = e.reserve(bytes.length);
-        e.u8.set(bytes, p);
-        importRunImage(e, p, bytes.length, level, id, file);
+        this.importRunTail(file, id, level);
         this.onDisk.add(id);
       }
     });
     recoverSeq(e, m, join(this.dir, 'MANIFEST'));
+  }
+
+  /** Imports a run file-backed: only its footer, then its index and bloom, are read here. */
+  private importRunTail(file: string, id: number, level: number): void {
+    const e = this.engine;
+    const fd = io('open', file, () => openSync(file, 'r'));
+    this.files.set(id, fd);
+    const size = io('stat', file, () => fstatSync(fd).size);
+    const damaged = (at: number, what: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${what}`);
+    if (size < 48) throw damaged(0, CORRUPTION_WHAT[1]);
+    const readAt = (p: number, len: number, at: number) => {
+      if (this.readBlock(id, at, len, p) === Status.IO_ERROR) throw new StrataError('IO_ERROR', `read of ${file} failed`);
+    };
+    const footer = e.reserve(48);
+    readAt(footer, 48, size - 48);
+    const indexOffset = e.x.run_tail_offset(footer, size);
+    if (indexOffset < 0) throw damaged(size - 48, CORRUPTION_WHAT[1]);
+    const p = e.reserve(size - indexOffset);
+    readAt(p, size - indexOffset, indexOffset);
+    importRunImage(e, p, size - indexOffset, level, id, file, size);
   }
 }
 

@@ -26,7 +26,14 @@ export interface StoreStats {
   engineBytes: number;
   /** Size of the Wasm linear memory. */
   memoryBytes: number;
+  /** Data blocks of file-backed runs (stores with a Node `path`) held in memory. */
+  blockCache: { capacity: number; bytes: number; hits: number; misses: number };
+  /** Runs whose blocks live in their files, read through the block cache. */
+  fileBackedRuns: number;
 }
+
+/** First slot after the levels: the block cache (docs/ABI.md). */
+const CACHE = 16 + MAX_LEVELS * 3;
 
 export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
   const f = (slot: number) => view.getFloat64(p + slot * 8, true);
@@ -57,5 +64,7 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
     spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
     engineBytes: f(13),
     memoryBytes: f(14),
+    blockCache: { capacity: f(CACHE), bytes: f(CACHE + 1), hits: f(CACHE + 2), misses: f(CACHE + 3) },
+    fileBackedRuns: f(CACHE + 4),
   };
 }

@@ -138,7 +138,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (st !== Status.OK) throw statusError(st, 'engine init');
     // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
-      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0 });
+      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: t.blockCacheBytes });
     const store = new Store<K, V>(engine, options, disk);
     try {
       if (source !== undefined) {
@@ -199,7 +199,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const p = e.reserve(from?.length ?? 0);
     if (from) e.u8.set(from, p);
     const h = e.x.iter_open(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
-    if (h < 0) throw statusError(-h, 'expiry sweep');
+    if (h < 0) throw statusError(-h, 'expiry sweep', this.engine);
     const expired: EncodedOp[] = [];
     let last: Uint8Array | undefined;
     let done = false;
@@ -266,7 +266,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       p += 4 + n;
     }
     const st = e.x.get_many(base, encoded.length, base + outOffset, NOW);
-    if (st !== Status.OK) throw statusError(st, 'getAll');
+    if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(encoded.length);
     const skip = this.valueOffset;
     for (let i = 0; i < encoded.length; i++) {
@@ -312,7 +312,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
     const st = e.x.put(p, kl, p + kl, this.argValueLen);
-    if (st !== Status.OK) throw statusError(st, 'put');
+    if (st !== Status.OK) throw statusError(st, 'put', this.engine);
     if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
   }
 
@@ -323,7 +323,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del(p, this.argKeyLen);
-    if (st !== Status.OK) throw statusError(st, 'delete');
+    if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
     if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
   }
 
@@ -367,7 +367,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const kl = this.argKeyLen;
     const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
-    if (st !== Status.OK) throw statusError(st, 'putIfVersion');
+    if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
     if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
     return true;
   }
@@ -381,7 +381,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del_if_version(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
-    if (st !== Status.OK) throw statusError(st, 'deleteIfVersion');
+    if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
     if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
     return true;
   }
@@ -443,7 +443,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (this.disk && !this.logged) { await this.checkpoint(); return; }
     this.setExpiryClock();
     const st = this.engine.x.flush();
-    if (st !== Status.OK) throw statusError(st, 'flush');
+    if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
     if (this.disk) await this.disk.flush();
     for (const s of this.sinks) await s.flush?.();
   }
@@ -469,7 +469,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     this.setExpiryClock();
     const st = this.engine.x.flush();
-    if (st !== Status.OK) throw statusError(st, 'checkpoint flush');
+    if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
     const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
     for (const s of this.sinks) await s.flush?.();
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
@@ -482,7 +482,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.disk?.checkWritable();
     this.setExpiryClock();
     const st = this.engine.x.compact();
-    if (st !== Status.OK) throw statusError(st, 'compact');
+    if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
     this.disk?.afterChange();
   }
 
@@ -577,7 +577,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
     const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0);
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
-    if (h < 0) throw statusError(-h, 'iterator open');
+    if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
       owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0);
     this.iterators.add(it);
@@ -627,7 +627,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.get(p, this.argKeyLen, snapSeq);
-    if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get');
+    if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get', this.engine);
     if (st === Status.OK && this.ttlMs > 0 && this.expired(e.resultValuePtr(), e.resultValueLen())) return Status.NOT_FOUND;
     return st;
   }
@@ -669,12 +669,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (disk && this.logged) {
       disk.checkWritable();
       const prepared = e.x.prepare_batch(base, size, ops.length);
-      if (prepared !== Status.OK) throw statusError(prepared, 'batch write');
+      if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
       disk.logBatch(e.u8.subarray(base, base + size), ops.length);
     }
     if (prefix !== 0) e.x.set_expiry_clock(now);
     const st = e.x.write_batch(base, size, ops.length);
-    if (st !== Status.OK) throw statusError(st, 'batch write');
+    if (st !== Status.OK) throw statusError(st, 'batch write', this.engine);
     const lastSeq = e.resultSeq();
     disk?.afterChange();
     this.committed(ops, lastSeq, prefix !== 0 ? expiresAt : undefined);

@@ -3,8 +3,11 @@
 // step. Memtables of a few hundred bytes make flushes and compactions happen constantly, so
 // reads cross the memtable, level 0 and deeper levels; open iterators and snapshots must keep
 // seeing the state of their creation through all of it.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Store, StrataError, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
 
@@ -17,11 +20,16 @@ interface Real {
 }
 type Cmd = fc.AsyncCommand<SortedModel, Real>;
 
-// Keys that are prefixes of each other, the empty key, 0x00 and 0xff edges.
-const KEYS = ['', '00', '61', '6161', '616100', '6162', '62', '6261', 'ff', 'ffff'].map(
-  (h) => new Uint8Array(Buffer.from(h, 'hex')),
+// Keys that are prefixes of each other, the empty key, 0x00 and 0xff edges; and, less
+// often, forty plain keys, so that scans outgrow one iterator batch (16 entries at first).
+const EDGE_KEYS = ['', '00', '61', '6161', '616100', '6162', '62', '6261', 'ff', 'ffff'];
+const PLAIN_KEYS = Array.from({ length: 40 }, (_, i) => (0x70 + i).toString(16));
+const KEYS = [...EDGE_KEYS, ...PLAIN_KEYS].sort().map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+const keyOf = (h: string) => KEYS.find((k) => hex(k) === h)!;
+const keyArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...EDGE_KEYS.map(keyOf)) },
+  { weight: 2, arbitrary: fc.constantFrom(...PLAIN_KEYS.map(keyOf)) },
 );
-const keyArb = fc.constantFrom(...KEYS);
 const valueMix = (bigWeight: number) => fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ maxLength: 24 }) },
   { weight: bigWeight, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(70_000).fill(b)) },
@@ -81,9 +89,20 @@ const cmd = (name: string, check: (m: SortedModel) => boolean, run: (m: SortedMo
 });
 const always = () => true;
 
-/** Every Store method as a command; `valueArb` sets the mix of value sizes. */
-function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>) {
+/** Every Store method as a command; `valueArb` sets the mix of value sizes. With `reopen`
+ *  (stores with a path), also closing and reopening the store. */
+function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, reopen?: () => Promise<Store>) {
+  const extra = reopen === undefined ? [] : [fc.constant(cmd('reopen', always, async (m, r) => {
+    // Iterators and snapshots end with their store; what was written must all come back.
+    for (const s of r.snapshots) s.snap.close();
+    r.iterators = [];
+    r.snapshots = [];
+    await r.store.close();
+    r.store = await reopen();
+    checkAll(m, r);
+  }))];
   return [
+  ...extra,
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, always, (m, r) => {
     mutate(r, () => r.store.put(k, v), () => m.put(k, v));
   })),
@@ -183,19 +202,33 @@ const TINY: StoreOptions<Uint8Array, Uint8Array> = {
   levelSizeMultiplier: 2, level0CompactionTrigger: 2,
 };
 
-async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, bigValueWeight = 1) {
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+/** Totals over the file-backed runs: the test must really have read blocks from files. */
+const fileReads = { runs: 0, misses: 0 };
+
+/** With `onDisk`, each sequence gets a fresh directory and may reopen the store. */
+async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, bigValueWeight = 1, onDisk = false) {
+  const commands = (open: () => Promise<Store>) => commandArbsWith(valueMix(bigValueWeight), onDisk ? open : undefined);
+  let path: string | undefined;
+  const open = () => Store.open({ ...options, path });
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandArbsWith(valueMix(bigValueWeight)), { maxCommands: 80, size: 'medium' }), async (cmds) => {
-      const store = await Store.open(options);
-      const real: Real = { store, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+    fc.asyncProperty(fc.commands(commands(open), { maxCommands: 80, size: 'medium' }), async (cmds) => {
+      if (onDisk) { path = mkdtempSync(join(tmpdir(), 'strata-model-')); dirs.push(path); }
+      const real: Real = { store: await open(), iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
       try {
         await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
         // Every iterator still open must yield the rest of what it saw at creation.
         for (const s of real.iterators) same([...s.it], s.expected.slice(s.pos));
         for (const s of real.snapshots) s.snap.close();
-        expect(store.stats().iterators).toBe(0);
+        const st = real.store.stats();
+        expect(st.iterators).toBe(0);
+        fileReads.runs += st.fileBackedRuns;
+        fileReads.misses += st.blockCache.misses;
       } finally {
-        await store.close();
+        await real.store.close();
+        if (path) rmSync(path, { recursive: true, force: true });
       }
     }),
     { numRuns, endOnFailure: true },
@@ -219,5 +252,13 @@ describe('Store against a sorted Map model (fc.commands)', () => {
   });
   it('default tuning: everything in the memtable (100 sequences)', async () => {
     await runModel({}, 100);
+  });
+  it('on disk with a block cache of nothing: every block read from its file, reopens (250 sequences)', async () => {
+    // blockCacheBytes 0: every safe point evicts every unpinned block, so any pointer kept
+    // into a block past a safe point reads freed memory and fails the comparison.
+    const before = { ...fileReads };
+    await runModel({ ...TINY, blockCacheBytes: 0 }, 250, 1, true);
+    expect(fileReads.runs - before.runs).toBeGreaterThan(100);
+    expect(fileReads.misses - before.misses).toBeGreaterThan(1000);
   });
 });

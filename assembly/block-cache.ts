@@ -1,0 +1,183 @@
+// The block cache: data blocks of file-backed runs (runs whose blocks stay in their run
+// file, docs/LSM.md "Larger than memory"), read through the host on demand and kept in a
+// bounded LRU list.
+//
+// Pinning and eviction. A reader pins the block it stands on (acquireBlock) and unpins it
+// when it moves on (releaseBlock). Eviction (trimCache) frees unpinned blocks, least
+// recently used first, until the cache is back under its capacity. It runs only at *safe
+// points*: at the start of an exported call that reads (get, get_many, iter_next,
+// conditional writes), and inside a compaction merge, which keeps no pointer into an
+// unpinned block (Merger copies the key it compares against).
+// INVARIANT: between two safe points no block is freed, so a pointer into a block acquired
+// during an exported call stays readable until that call returns (the host copies a get's
+// value, and iterators copy their batch, before the next call can evict).
+//
+// Checks: every block read is verified (CRC-32C, entry bounds and order, and its last
+// entry against the run's index) before anyone sees it, so a damaged file is CORRUPTION
+// naming the run and offset, never a wrong answer or an out-of-bounds read.
+import { Run, detachRun } from "./run";
+import { crc32c, compareBytes } from "./bytes";
+import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./run-file";
+import { budgetAlloc, budgetFree } from "./memory-budget";
+import * as S from "./status";
+
+/** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
+ *  status (OK, IO_ERROR, or CORRUPTION for a file shorter than its index says). */
+@external("env", "read_block")
+declare function hostReadBlock(run: u32, offset: f64, len: u32, dst: usize): i32;
+
+export class CacheEntry {
+  key: u64 = 0;
+  ptr: usize = 0;
+  len: u32 = 0;
+  pins: i32 = 0;
+  /** LRU list: head is the most recently used. */
+  newer: CacheEntry | null = null;
+  older: CacheEntry | null = null;
+}
+
+const entries = new Map<u64, CacheEntry>();
+let newest: CacheEntry | null = null;
+let oldest: CacheEntry | null = null;
+
+export let cacheCapacity: u64 = 64 << 20;
+export let cacheBytes: u64 = 0;
+export let cacheHits: u64 = 0;
+export let cacheMisses: u64 = 0;
+/** Set by the host of a store whose runs may become file-backed (a Node directory):
+ *  iterators then copy each batch out (index.ts iter_next), since a block or a detached
+ *  run's memory may be gone by the time the host reads an entry of an earlier call. */
+export let fileBacking = false;
+export function enableFileBacking(): void { fileBacking = true; }
+
+export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
+export function cacheEntryCount(): i32 { return entries.size; }
+
+// ---- the last read failure ---------------------------------------------------------------
+/** Status of the last failed block read (OK when none since clearReadError). */
+export let readStatus: i32 = S.OK;
+/** Which run file and where: for the host's CORRUPTION / IO_ERROR message. */
+export let readErrorRun: u32 = 0;
+export let readErrorAt: u64 = 0;
+/** For CORRUPTION: a run-file.ts CORRUPT_* code. */
+export let readErrorWhat: i32 = 0;
+
+export function clearReadError(): void { readStatus = S.OK; }
+
+function readFailed(st: i32, run: u32, at: u64, what: i32): void {
+  readStatus = st;
+  readErrorRun = run;
+  readErrorAt = at;
+  readErrorWhat = what;
+}
+
+@inline function cacheKey(run: u32, block: i32): u64 { return (<u64>run << 32) | <u64><u32>block; }
+
+function unlink(e: CacheEntry): void {
+  let n = e.newer, o = e.older;
+  if (n != null) n.older = o; else newest = o;
+  if (o != null) o.newer = n; else oldest = n;
+  e.newer = null;
+  e.older = null;
+}
+
+function pushNewest(e: CacheEntry): void {
+  e.older = newest;
+  e.newer = null;
+  if (newest != null) newest!.newer = e;
+  newest = e;
+  if (oldest == null) oldest = e;
+}
+
+/**
+ * Block `b` of file-backed `run`, pinned: the caller must releaseBlock it. Null when the
+ * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY).
+ */
+export function acquireBlock(run: Run, b: i32): CacheEntry | null {
+  let key = cacheKey(run.id, b);
+  if (entries.has(key)) {
+    let e = entries.get(key);
+    cacheHits++;
+    e.pins++;
+    if (newest !== e) { unlink(e); pushNewest(e); }
+    return e;
+  }
+  cacheMisses++;
+  let len = unchecked(run.blockLen[b]);
+  let off = unchecked(run.blockOff[b]);
+  let p = budgetAlloc(len);
+  if (p == 0) { readFailed(S.OUT_OF_MEMORY, run.id, off, 0); return null; }
+  let st = hostReadBlock(run.id, <f64>off, len, p);
+  if (st != S.OK) { budgetFree(p, len); readFailed(st, run.id, off, CORRUPT_BLOCK); return null; }
+  let what = checkRead(run, b, p, len);
+  if (what != 0) { budgetFree(p, len); readFailed(S.CORRUPTION, run.id, off, what); return null; }
+  let e = new CacheEntry();
+  e.key = key;
+  e.ptr = p;
+  e.len = len;
+  e.pins = 1;
+  entries.set(key, e);
+  pushNewest(e);
+  cacheBytes += <u64>len;
+  return e;
+}
+
+/** 0, or why block `b` of `run` read at `p` is damaged (a run-file.ts CORRUPT_* code). */
+function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
+  if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
+  let st = verifyBlock(p, len);
+  if (st != 0) return st;
+  // The index's last key of this block must be the block's last entry: a block swapped
+  // for another (valid) one of the file is caught here.
+  if (lastEntryTag != unchecked(run.lastTag[b])
+      || compareBytes(lastEntryKey, lastEntryLen, unchecked(run.lastKeyPtr[b]), unchecked(run.lastKeyLen[b])) != 0) return CORRUPT_INDEX;
+  return 0;
+}
+
+export function releaseBlock(e: CacheEntry): void { e.pins--; }
+
+/** Runs whose last reader closed while a detach was pending: detached at a safe point,
+ *  since the closing iterator's last entry may still be read during the current call. */
+const detachQueue = new Array<Run>();
+export function queueDetach(run: Run): void { detachQueue.push(run); }
+
+/** A safe point (see the file comment): pending detaches, then eviction. */
+export function safePoint(): void {
+  if (detachQueue.length > 0) {
+    for (let i = 0; i < detachQueue.length; i++) detachRun(unchecked(detachQueue[i]));
+    detachQueue.length = 0;
+  }
+  trimCache();
+}
+
+/** Evicts unpinned blocks, oldest first, until the cache is within its capacity. */
+function trimCache(): void {
+  if (cacheBytes <= cacheCapacity) return;
+  let e = oldest;
+  while (e != null && cacheBytes > cacheCapacity) {
+    let next = e.newer;
+    if (e.pins <= 0) evict(e);
+    e = next;
+  }
+}
+
+function evict(e: CacheEntry): void {
+  unlink(e);
+  entries.delete(e.key);
+  // Poisoned, so that a pointer wrongly kept past a safe point reads garbage at once (and
+  // fails a test) instead of plausible stale bytes. Costs far less than the block's read.
+  memory.fill(e.ptr, 0xa5, e.len);
+  budgetFree(e.ptr, e.len);
+  cacheBytes -= <u64>e.len;
+  e.ptr = 0;
+}
+
+/** Drops the cached blocks of a run being freed. REQUIRES: none is pinned (a pin comes
+ *  from a RunIterator, which keeps its run alive). */
+export function dropRunBlocks(run: Run): void {
+  let n = run.blockCount();
+  for (let b = 0; b < n; b++) {
+    let key = cacheKey(run.id, b);
+    if (entries.has(key)) evict(entries.get(key));
+  }
+}
