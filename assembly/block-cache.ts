@@ -12,9 +12,9 @@
 // during an exported call stays readable until that call returns (the host copies a get's
 // value, and iterators copy their batch, before the next call can evict).
 //
-// Checks: every block read is verified (CRC-32C, entry bounds and order, and its last
-// entry against the run's index) before anyone sees it, so a damaged file is CORRUPTION
-// naming the run and offset, never a wrong answer or an out-of-bounds read.
+// Checks: every block read is verified (CRC-32C, entry bounds, and its last entry against
+// the run's index) before anyone sees it, so a damaged file is CORRUPTION naming the run
+// and offset, never a wrong answer or a read outside the block.
 import { Run, detachRun } from "./run";
 import { crc32c, compareBytes } from "./bytes";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./run-file";

@@ -95,16 +95,19 @@ export let lastEntryKey: usize = 0;
 export let lastEntryLen: u32 = 0;
 export let lastEntryTag: u64 = 0;
 
-/** Checks one block on its own (a block read on demand, block-cache.ts): structure and
- *  order inside it. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is its last entry. */
+/** Checks one block on its own (a block read on demand, block-cache.ts): every offset and
+ *  entry inside the block, so no read can leave it. Key order is not compared here (that
+ *  is `strata verify`'s whole-file check): the block's CRC-32C has already been checked,
+ *  and this runs on every block read. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is
+ *  the block's last entry. */
 export function verifyBlock(b: usize, len: u32): i32 {
   hasPrev = false;
-  let st = checkBlock(b, len);
+  let st = checkBlock(b, len, false);
   lastEntryKey = prevKey; lastEntryLen = prevLen; lastEntryTag = prevTag;
   return st;
 }
 
-function checkBlock(b: usize, len: u32): i32 {
+function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
   if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
   let n = load<u32>(b + len - BLOCK_TRAILER);
   if (n == 0 || <u64>n * 4 + <u64>BLOCK_TRAILER > <u64>len) return CORRUPT_BLOCK;
@@ -120,7 +123,7 @@ function checkBlock(b: usize, len: u32): i32 {
     q = readVarint32(q);
     let vl = varintValue;
     if (<u64>q + <u64>kl + <u64>vl > <u64>entriesEnd) return CORRUPT_BLOCK;
-    if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
+    if (checkOrder && hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
     prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
   }
   return 0;
