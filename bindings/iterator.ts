@@ -37,6 +37,8 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   /** Entries still to return, when the limit is counted here (stores with a ttl). */
   private userRemaining: number;
   private exhausted = false;
+  /** The error a failed block read ended the iterator with. */
+  private failure: StrataError | undefined;
   private closedByUser = false;
   private detached = false;
   private readonly open = { v: true };
@@ -78,6 +80,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
 
   next(): IteratorResult<[K, V]> {
     if (this.closedByUser) throw new StrataError('ITERATOR_CLOSED', 'the iterator was closed');
+    if (this.failure) throw this.failure;
     if (this.detached) throw new StrataError('CLOSED', 'the store or snapshot of this iterator is closed');
     const e = this.engine;
     const cutoff = this.expiryCutoff;
@@ -115,7 +118,13 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     const max = Math.min(this.want, this.remaining, e.batchCapacity);
     const n = max > 0 ? e.x.iter_next(this.handle, max) : 0;
     if (n === -Status.BAD_HANDLE) throw new StrataError('ITERATOR_CLOSED', `engine iterator ${this.handle} is not open`);
-    if (n < 0) throw statusError(-n, 'iteration', e); // a failed block read: CORRUPTION or IO_ERROR
+    if (n < 0) {
+      // A failed block read (CORRUPTION, IO_ERROR): the iterator cannot go on. Its pins go
+      // now, and every later next() repeats the error.
+      this.failure = statusError(-n, 'iteration', e);
+      this.release();
+      throw this.failure;
+    }
     if (this.words.length < n * 4) this.words = new Uint32Array(max * 4);
     const from = e.batchPtr >>> 2;
     this.words.set(e.u32.subarray(from, from + n * 4));

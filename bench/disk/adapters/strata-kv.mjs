@@ -1,7 +1,8 @@
 // strata-kv: Store.open({ path, sync: false }) with default tuning, utf8 keys, raw byte
 // values; every call is sync. Writes go to the write-ahead log (buffered, not fsynced);
 // close() flushes the memtable into a run file and fsyncs it, so close() is the durability
-// step. Reopen reads every run file whole into Wasm memory (no block cache yet).
+// step. Reopen reads each run file's index and bloom; data blocks are read on demand into
+// the block cache (default 64 MiB).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
