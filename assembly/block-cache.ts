@@ -24,7 +24,7 @@ import * as S from "./status";
 /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
  *  status (OK, IO_ERROR, or CORRUPTION for a file shorter than its index says). */
 @external("env", "read_block")
-declare function hostReadBlock(run: u32, offset: f64, len: u32, dst: usize): i32;
+export declare function hostReadBlock(run: u32, offset: f64, len: u32, dst: usize): i32;
 
 export class CacheEntry {
   key: u64 = 0;
@@ -64,7 +64,7 @@ export let readErrorWhat: i32 = 0;
 
 export function clearReadError(): void { readStatus = S.OK; }
 
-function readFailed(st: i32, run: u32, at: u64, what: i32): void {
+export function readFailed(st: i32, run: u32, at: u64, what: i32): void {
   readStatus = st;
   readErrorRun = run;
   readErrorAt = at;
@@ -123,7 +123,7 @@ export function acquireBlock(run: Run, b: i32): CacheEntry | null {
 }
 
 /** 0, or why block `b` of `run` read at `p` is damaged (a run-file.ts CORRUPT_* code). */
-function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
+export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
   if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
   let st = verifyBlock(p, len);
   if (st != 0) return st;

@@ -8,7 +8,8 @@ export class LevelIterator extends InternalIterator {
   private index: i32 = -1;
   private it: RunIterator | null = null;
 
-  constructor(private runs: Array<Run>) { super(); }
+  /** `sequential`: its run iterators read ahead (compactions; see RunIterator). */
+  constructor(private runs: Array<Run>, private sequential: bool = false) { super(); }
 
   private open(i: i32): bool {
     let old = this.it;
@@ -19,7 +20,7 @@ export class LevelIterator extends InternalIterator {
     }
     if (old != null) old.close();
     this.index = i;
-    this.it = new RunIterator(unchecked(this.runs[i]));
+    this.it = new RunIterator(unchecked(this.runs[i]), this.sequential);
     return true;
   }
 

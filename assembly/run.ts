@@ -20,7 +20,13 @@ import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
 import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree } from "./memory-budget";
-import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach } from "./block-cache";
+import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed } from "./block-cache";
+import { CORRUPT_BLOCK } from "./run-file";
+import * as S from "./status";
+
+/** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
+ *  blocks per read from the host. */
+const READAHEAD_BYTES: u64 = 256 << 10;
 
 /** Tells the host a file-backed run is gone, so it may close the run file (which it may
  *  have unlinked already: an open descriptor keeps it readable until then). */
@@ -350,21 +356,38 @@ function copyKey(key: usize, klen: u32): usize {
   return p;
 }
 
-/** Iterates one run in internal-key order. */
+/**
+ * Iterates one run in internal-key order. `sequential` (compactions, forward only): a
+ * file-backed run is read in chunks of whole blocks (READAHEAD_BYTES) into the iterator's
+ * own buffer, bypassing the block cache: a merge reads each block once, and should neither
+ * pay a host call per block nor push the readers' working set out of the cache. A chunk is
+ * overwritten when the next one is read, so the entry just left is gone: only a reader
+ * that copies what it keeps (Merger does) may ask for this.
+ */
 export class RunIterator extends InternalIterator {
   private blockIndex: i32 = 0;
   private cursor: BlockCursor = new BlockCursor();
   /** File-backed: the cached block the cursor stands on, pinned. */
   private pinned: CacheEntry | null = null;
   private closed: bool = false;
+  /** Sequential reads: the chunk buffer, and the blocks [chunkFirst, chunkLast] it holds
+   *  from file offset chunkOff. */
+  private chunk: usize = 0;
+  private chunkCap: usize = 0;
+  private chunkFirst: i32 = 0;
+  private chunkLast: i32 = -1;
+  private chunkOff: u64 = 0;
 
-  constructor(private run: Run) { super(); run.readers++; }
+  constructor(private run: Run, private sequential: bool = false) { super(); run.readers++; }
 
   private openBlock(b: i32): bool {
     let run = this.run;
     if (b < 0 || b >= run.blockCount()) { this.unpin(); this.valid = false; return false; }
     if (!run.fileBacked) {
       this.cursor.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
+    } else if (this.sequential) {
+      if ((b < this.chunkFirst || b > this.chunkLast) && !this.readChunk(b)) { this.valid = false; return false; }
+      this.cursor.reset(this.chunk + <usize>(unchecked(run.blockOff[b]) - this.chunkOff), unchecked(run.blockLen[b]));
     } else {
       // Pin the new block before unpinning the old: the entry just left stays readable.
       let e = acquireBlock(run, b);
@@ -374,6 +397,39 @@ export class RunIterator extends InternalIterator {
       this.cursor.reset(e.ptr, e.len);
     }
     this.blockIndex = b;
+    return true;
+  }
+
+  /** Reads blocks b, b+1, … (about READAHEAD_BYTES, at least block b) into the chunk
+   *  buffer with one host call, checking each. False with readStatus set on failure. */
+  private readChunk(b: i32): bool {
+    let run = this.run;
+    let n = run.blockCount();
+    let last = b;
+    let bytes = <u64>unchecked(run.blockLen[b]);
+    while (last + 1 < n && bytes + <u64>unchecked(run.blockLen[last + 1]) <= READAHEAD_BYTES) {
+      last++;
+      bytes += <u64>unchecked(run.blockLen[last]);
+    }
+    let off = unchecked(run.blockOff[b]);
+    if (<usize>bytes > this.chunkCap) {
+      budgetFree(this.chunk, this.chunkCap);
+      this.chunkCap = 0;
+      this.chunk = budgetAlloc(<usize>bytes);
+      if (this.chunk == 0) { this.chunkLast = -1; readFailed(S.OUT_OF_MEMORY, run.id, off, 0); return false; }
+      this.chunkCap = <usize>bytes;
+    }
+    this.chunkFirst = b;
+    this.chunkLast = -1; // nothing valid until the read and checks pass
+    let st = hostReadBlock(run.id, <f64>off, <u32>bytes, this.chunk);
+    if (st != S.OK) { readFailed(st, run.id, off, CORRUPT_BLOCK); return false; }
+    for (let i = b; i <= last; i++) {
+      let at = unchecked(run.blockOff[i]);
+      let what = checkRead(run, i, this.chunk + <usize>(at - off), unchecked(run.blockLen[i]));
+      if (what != 0) { readFailed(S.CORRUPTION, run.id, at, what); return false; }
+    }
+    this.chunkOff = off;
+    this.chunkLast = last;
     return true;
   }
 
@@ -388,6 +444,9 @@ export class RunIterator extends InternalIterator {
     this.closed = true;
     this.valid = false;
     this.unpin();
+    budgetFree(this.chunk, this.chunkCap);
+    this.chunk = 0;
+    this.chunkCap = 0;
     let run = this.run;
     run.readers--;
     if (run.readers == 0 && run.detachPending) queueDetach(run);
