@@ -63,8 +63,9 @@ function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32):
  * (docs/LSM.md, "Compaction in slices") instead of stalling one write for all of it.
  * `dropTombstones`: tombstones may go where isBaseLevelForKey holds for `outputLevel`
  * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
- * INVARIANT: between steps the source and every run it reads stay pinned by the caller, and
- * `curKey` points into the source's current (pinned) data.
+ * INVARIANT: between steps the source and every run it reads stay pinned by the caller.
+ * Within a step `curKey` points into the source's data; a slice ends before a new key, and
+ * the next step starts with no current key, so no pointer is kept from one slice to the next.
  */
 export class Merger {
   private runs: Array<Run> = new Array<Run>();
@@ -75,6 +76,8 @@ export class Merger {
   private lastSeqForKey: u64 = 0;
   /** Bytes of finished output runs. */
   bytes: u64 = 0;
+  /** Bytes of source entries consumed so far (key + value + 16 each, dropped ones too). */
+  bytesRead: u64 = 0;
   done: bool = false;
   /** Set when a run could not be allocated: the merge is abandoned, its output freed. */
   failed: bool = false;
@@ -85,8 +88,9 @@ export class Merger {
     source.seekToFirst();
   }
 
-  /** Merges until about `budget` bytes of entries went into the output (or the end). True
-   *  when the merge has finished or failed. */
+  /** Merges until about `budget` bytes of source entries were consumed (or the end), ending
+   *  only between user keys. True when the merge has finished or failed. Counting what is
+   *  read, dropped entries included, keeps a slice's time bounded when most versions go. */
   step(budget: u64): bool {
     if (this.done) return true;
     let source = this.source, cfg = this.cfg, builder = this.builder;
@@ -99,7 +103,10 @@ export class Merger {
       let newKey = !this.hasKey || !equalBytes(k, kl, this.curKey, this.curLen);
       if (newKey) {
         // A slice ends only between user keys: the dropping rule needs a key's versions in order.
-        if (spent >= budget) return false;
+        if (spent >= budget) {
+          this.hasKey = false; // the next step starts at this new key and needs no curKey
+          return false;
+        }
         this.hasKey = true;
         this.curKey = k; this.curLen = kl;
         this.lastSeqForKey = 0xffffffffffffffff;
@@ -121,8 +128,10 @@ export class Merger {
         }
         builder.add(k, kl, tag, val, vlen);
         if (builder.failed) { this.fail(); return true; }
-        spent += <u64>kl + <u64>vlen + 16;
       }
+      let entryBytes = <u64>kl + <u64>source.valLen + 16;
+      spent += entryBytes;
+      this.bytesRead += entryBytes;
       source.next();
     }
     let r = builder.finish();
