@@ -26,6 +26,10 @@ export interface StoreStats {
   engineBytes: number;
   /** Size of the Wasm linear memory. */
   memoryBytes: number;
+  /** The compaction in progress, advanced a slice per write (docs/LSM.md, "Compaction in
+   *  slices"): how many are running (0 or 1; a partitioned store sums its partitions), the
+   *  bytes of their input runs, and how many bytes of entries they have read so far. */
+  compaction: { running: number; inputBytes: number; bytesRead: number };
 }
 
 export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
@@ -57,5 +61,6 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
     spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
     engineBytes: f(13),
     memoryBytes: f(14),
+    compaction: { running: f(16 + MAX_LEVELS * 3), inputBytes: f(17 + MAX_LEVELS * 3), bytesRead: f(18 + MAX_LEVELS * 3) },
   };
 }
