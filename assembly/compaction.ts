@@ -103,7 +103,7 @@ export class Merger {
       let newKey = !this.hasKey || !equalBytes(k, kl, this.curKey, this.curLen);
       if (newKey) {
         // A slice ends only between user keys: the dropping rule needs a key's versions in order.
-        if (spent >= budget) {
+        if (spent >= budget && spent > 0) { // every step makes progress, even with budget 0
           this.hasKey = false; // the next step starts at this new key and needs no curKey
           return false;
         }

@@ -45,6 +45,8 @@ export class Counters {
   userBytes: u64 = 0;
   bytesFlushed: u64 = 0;
   bytesCompacted: u64 = 0;
+  /** Writes that did a back-pressure slice (level 0 full while a compaction is behind). */
+  stalls: u64 = 0;
 }
 
 export const config = new Config();
@@ -308,14 +310,19 @@ export function restoreChunkBytes(): u32 {
  *  Merger counts per entry read, so that debt and slices are in one unit. */
 const ENTRY_OVERHEAD: u64 = 16;
 
-/** After a write of `added` bytes: flushes a full memtable, or else pays the write's share
- *  of the compaction in progress. The write that flushes does no compaction work (the flush
- *  is its pause); what it owes is paid by the next ones. */
+/** After a write of `added` bytes: flushes a full memtable, and pays the write's share of
+ *  the compaction in progress. A write that flushes leaves its share to the next writes (the
+ *  flush is its pause), unless the debt is already past a slice: when every write flushes
+ *  (writes as large as the memtable), compaction must still move. */
 function afterWrite(added: u64): void {
   let c = pending;
-  if (c != null) debt += <u64>(<f64>added * c.pace);
-  if (mem.bytes >= <u64>config.memtableBytes) { flush(); return; }
-  if (c != null) payDebt();
+  let owed: u64 = c != null ? <u64>(<f64>added * c.pace) : 0;
+  debt += owed;
+  if (mem.bytes >= <u64>config.memtableBytes) {
+    flush();
+    if (pending == null || debt <= maxSlice()) return;
+  }
+  if (pending != null) payDebt(owed);
 }
 
 // ---- reads -----------------------------------------------------------------------------
@@ -524,15 +531,21 @@ export function compactAsNeeded(): i32 {
 /** Pacing margin over the estimated steady-state need (paceFactor), so that compaction keeps
  *  ahead of a steady fill and level 0 stays near its trigger. */
 const PACE_MARGIN: f64 = 1.5;
+// Slice sizes scale with the memtable, whose flush is the write path's other regular pause
+// (with the default 4 MiB: 4 KiB, 1 MiB, 4 MiB).
 /** Least bytes a write's slice reads, so that writes of a few bytes still move it on. */
-const MIN_SLICE: u64 = 4 << 10;
-/** Most bytes a slice reads while level 0 is below the stop limit: debt beyond it waits. */
-const MAX_SLICE: u64 = 1 << 20;
-/** Back-pressure, as LevelDB's stop trigger (12 runs at a trigger of 4): with level 0 at
- *  level0Trigger × L0_STOP_RUNS runs, compaction is behind, and every write reads STOP_SLICE
- *  bytes until it catches up, instead of letting reads probe ever more level-0 runs. */
+@inline function minSlice(): u64 { return <u64>config.memtableBytes >> 10; }
+/** Most bytes a slice reads, unless the write's own share is larger (a large batch pays
+ *  twice its share, so large writes cannot outrun compaction): older debt beyond it waits. */
+@inline function maxSlice(): u64 { return <u64>config.memtableBytes >> 2; }
+/** Back-pressure, as LevelDB's stop trigger (12 runs at a trigger of 4): level 0 holds
+ *  level0Trigger × L0_STOP_RUNS runs, at least level0Trigger × (L0_STOP_RUNS - 1) of them
+ *  flushed while this compaction ran (so it is behind, not merely merging a restore's deep
+ *  level 0). Then every write reads at least stopSlice() bytes until it is done, about a
+ *  flush's worth of work, instead of letting level 0, which every read probes run by run,
+ *  grow without bound. */
 const L0_STOP_RUNS: i32 = 3;
-const STOP_SLICE: u64 = 4 << 20;
+@inline function stopSlice(): u64 { return <u64>config.memtableBytes; }
 
 /** The compaction in progress. */
 class Compaction {
@@ -545,6 +558,8 @@ class Compaction {
      *  data the merger points into) alive after newer versions drop them. */
     public base: Version,
     public inputBytes: u64,
+    /** How many of the inputs are level-0 runs. */
+    public level0Inputs: i32,
     /** Bytes to read per byte written (debt rate). */
     public pace: f64,
   ) {}
@@ -576,13 +591,22 @@ function paceFactor(): f64 {
   return need * PACE_MARGIN;
 }
 
-/** Pays the write debt to the compaction in progress, one slice: at least MIN_SLICE, at most
- *  MAX_SLICE, or STOP_SLICE under back-pressure. */
-function payDebt(): void {
+/** Pays debt to the compaction in progress, one slice: the debt, but at least minSlice(), at
+ *  most maxSlice() or twice the write's own share `owed`, and at least stopSlice() under
+ *  back-pressure. */
+function payDebt(owed: u64): void {
+  let c = pending!;
+  let cap = owed << 1;
+  if (cap < maxSlice()) cap = maxSlice();
   let budget = debt;
-  if (budget < MIN_SLICE) budget = MIN_SLICE;
-  if (budget > MAX_SLICE) budget = MAX_SLICE;
-  if (unchecked(version.levels[0]).length >= config.level0Trigger * L0_STOP_RUNS) budget = STOP_SLICE;
+  if (budget > cap) budget = cap;
+  if (budget < minSlice()) budget = minSlice();
+  let l0 = unchecked(version.levels[0]).length;
+  let trigger = config.level0Trigger;
+  if (l0 >= trigger * L0_STOP_RUNS && l0 - c.level0Inputs >= trigger * (L0_STOP_RUNS - 1) && budget < stopSlice()) {
+    budget = stopSlice();
+    counters.stalls++;
+  }
   let st = stepCompaction(budget);
   // Out of memory: the merge was abandoned; the next flush tries again.
   if (st == S.OK && pending == null) startCompaction();
@@ -707,7 +731,8 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
   // each key's newest input version, which the dropping rule never drops (except a
   // tombstone with nothing beneath it, which reads as absent either way).
   let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
-  pending = new Compaction(m, inputs, outputLevel, v, inputBytes, paceFactor());
+  let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
+  pending = new Compaction(m, inputs, outputLevel, v, inputBytes, l0Inputs, paceFactor());
   return S.OK;
 }
 

@@ -17,7 +17,7 @@ const RESULT: usize = memory.data(16, 8);
 const ITER_BATCH: i32 = 256;
 const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
-const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 3;
+const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4;
 const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
 
 let ioPtr: usize = 0;
@@ -225,6 +225,7 @@ export function stats(): void {
   store<f64>(tail, E.compactionPending() ? 1 : 0, 0);
   store<f64>(tail, <f64>E.compactionInputBytes(), 8);
   store<f64>(tail, <f64>E.compactionBytesRead(), 16);
+  store<f64>(tail, <f64>c.stalls, 24);
 }
 
 // ---- persistence (docs/FORMAT.md) --------------------------------------------------------

@@ -17,6 +17,8 @@ export interface StoreStats {
   counters: {
     puts: number; deletes: number; gets: number; flushes: number; compactions: number;
     userBytesWritten: number; bytesFlushed: number; bytesCompacted: number; listenerErrors: number;
+    /** Writes that did extra compaction work because level 0 filled while it was behind. */
+    compactionStalls: number;
   };
   /** (bytesFlushed + bytesCompacted) / userBytesWritten: bytes the LSM wrote per byte written. */
   writeAmplification: number;
@@ -55,7 +57,7 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
     iterators: f(4),
     counters: {
       puts: f(5), deletes: f(6), gets: f(7), flushes: f(8), compactions: f(9),
-      userBytesWritten, bytesFlushed, bytesCompacted, listenerErrors,
+      userBytesWritten, bytesFlushed, bytesCompacted, listenerErrors, compactionStalls: f(19 + MAX_LEVELS * 3),
     },
     writeAmplification: userBytesWritten > 0 ? (bytesFlushed + bytesCompacted) / userBytesWritten : 0,
     spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
