@@ -532,7 +532,7 @@ export function compactAsNeeded(): i32 {
  *  ahead of a steady fill and level 0 stays near its trigger. */
 const PACE_MARGIN: f64 = 1.5;
 // Slice sizes scale with the memtable, whose flush is the write path's other regular pause
-// (with the default 4 MiB: 4 KiB, 1 MiB, 4 MiB).
+// (with the default 4 MiB: 4 KiB, 1 MiB, 2 MiB).
 /** Least bytes a write's slice reads, so that writes of a few bytes still move it on. */
 @inline function minSlice(): u64 { return <u64>config.memtableBytes >> 10; }
 /** Most bytes a slice reads, unless the write's own share is larger (a large batch pays
@@ -541,11 +541,11 @@ const PACE_MARGIN: f64 = 1.5;
 /** Back-pressure, as LevelDB's stop trigger (12 runs at a trigger of 4): level 0 holds
  *  level0Trigger × L0_STOP_RUNS runs, at least level0Trigger × (L0_STOP_RUNS - 1) of them
  *  flushed while this compaction ran (so it is behind, not merely merging a restore's deep
- *  level 0). Then every write reads at least stopSlice() bytes until it is done, about a
- *  flush's worth of work, instead of letting level 0, which every read probes run by run,
+ *  level 0). Then every write reads at least stopSlice() bytes until it is done, about as
+ *  long as a flush, instead of letting level 0, which every read probes run by run,
  *  grow without bound. */
 const L0_STOP_RUNS: i32 = 3;
-@inline function stopSlice(): u64 { return <u64>config.memtableBytes; }
+@inline function stopSlice(): u64 { return <u64>config.memtableBytes >> 1; }
 
 /** The compaction in progress. */
 class Compaction {
