@@ -570,7 +570,6 @@ let pending: Compaction | null = null;
 let debt: u64 = 0;
 
 export function compactionPending(): bool { return pending != null; }
-export function compactionOutputLevel(): i32 { return pending == null ? -1 : pending!.outputLevel; }
 export function compactionInputBytes(): u64 { return pending == null ? 0 : pending!.inputBytes; }
 export function compactionBytesRead(): u64 { return pending == null ? 0 : pending!.merger.bytesRead; }
 
