@@ -70,8 +70,9 @@ function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32):
  * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
  * INVARIANT: between steps the source and every run it reads stay pinned by the caller.
  * `curKey` is the merger's own copy of the key being merged (the source's previous block
- * may be evicted from the block cache at the safe point each step passes after moving on),
- * and the merger closes its source when it is done or abandoned.
+ * may be evicted from the block cache at the safe point each entry passes, and sequential
+ * run reads overwrite their chunk); a slice ends before a new key, and the next step starts
+ * with no current key. The merger closes its source when it is done or abandoned.
  */
 export class Merger {
   private runs: Array<Run> = new Array<Run>();
@@ -83,6 +84,8 @@ export class Merger {
   private lastSeqForKey: u64 = 0;
   /** Bytes of finished output runs. */
   bytes: u64 = 0;
+  /** Bytes of source entries consumed so far (key + value + 16 each, dropped ones too). */
+  bytesRead: u64 = 0;
   done: bool = false;
   /** Set when a run could not be allocated or a block read failed: the merge is abandoned,
    *  its output freed; `status` says why (OUT_OF_MEMORY, CORRUPTION, IO_ERROR). */
@@ -95,8 +98,9 @@ export class Merger {
     source.seekToFirst();
   }
 
-  /** Merges until about `budget` bytes of entries went into the output (or the end). True
-   *  when the merge has finished or failed. */
+  /** Merges until about `budget` bytes of source entries were consumed (or the end), ending
+   *  only between user keys. True when the merge has finished or failed. Counting what is
+   *  read, dropped entries included, keeps a slice's time bounded when most versions go. */
   step(budget: u64): bool {
     if (this.done) return true;
     clearReadError();
@@ -110,7 +114,10 @@ export class Merger {
       let newKey = !this.hasKey || !equalBytes(k, kl, this.curKey, this.curLen);
       if (newKey) {
         // A slice ends only between user keys: the dropping rule needs a key's versions in order.
-        if (spent >= budget) return false;
+        if (spent >= budget && spent > 0) { // every step makes progress, even with budget 0
+          this.hasKey = false; // the next step starts at this new key
+          return false;
+        }
         if (!this.keepKey(k, kl)) { this.fail(); return true; }
         this.lastSeqForKey = 0xffffffffffffffff;
       }
@@ -131,8 +138,10 @@ export class Merger {
         }
         builder.add(k, kl, tag, val, vlen);
         if (builder.failed) { this.fail(); return true; }
-        spent += <u64>kl + <u64>vlen + 16;
       }
+      let entryBytes = <u64>kl + <u64>source.valLen + 16;
+      spent += entryBytes;
+      this.bytesRead += entryBytes;
       source.next();
       safePoint();
     }
@@ -203,7 +212,7 @@ export function mergeInto(source: InternalIterator, cfg: CompactionConfig, small
 /** An iterator over the given runs, for merging. */
 export function runsIterator(inputs: Array<Run>): MergingIterator {
   let children = new Array<InternalIterator>();
-  for (let i = 0; i < inputs.length; i++) children.push(new RunIterator(unchecked(inputs[i])));
+  for (let i = 0; i < inputs.length; i++) children.push(new RunIterator(unchecked(inputs[i]), true));
   return new MergingIterator(children, true);
 }
 

@@ -2,7 +2,9 @@
 // partitioned store gets one linear memory, and one 4 GiB ceiling, per partition).
 //
 // Write path: validate → assign sequence numbers → insert into the memtable → when the
-// memtable is full, turn it into a level-0 run → compact while a level is over its target.
+// memtable is full, turn it into a level-0 run and start a compaction if a level is over its
+// target → advance the compaction in progress by a slice paced to the bytes written
+// (docs/LSM.md, "Compaction in slices").
 // Restores of large chunks skip the memtable: the chunk becomes a level-0 run directly
 // (ingestBatch; docs/LSM.md, "Bulk ingest").
 // Read path: memtable, then level-0 runs newest first, then one run per deeper level; the
@@ -17,7 +19,7 @@ import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { RunIterator } from "./run";
 import { DbIterator } from "./db-iterator";
-import { CompactionConfig, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
+import { CompactionConfig, Merger, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
 import { hash32, compareBytes } from "./bytes";
 import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
 import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap } from "./memory-budget";
@@ -44,6 +46,8 @@ export class Counters {
   userBytes: u64 = 0;
   bytesFlushed: u64 = 0;
   bytesCompacted: u64 = 0;
+  /** Writes that did a back-pressure slice (level 0 full while a compaction is behind). */
+  stalls: u64 = 0;
 }
 
 export const config = new Config();
@@ -109,7 +113,7 @@ export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i
   if (st != S.OK) return st;
   if (!mem.reserve(worstCaseInsertBytes(klen, vlen))) return S.OUT_OF_MEMORY;
   applyOne(key, klen, kind, val, vlen);
-  afterWrite();
+  afterWrite(<u64>klen + <u64>vlen + ENTRY_OVERHEAD);
   return S.OK;
 }
 
@@ -121,15 +125,17 @@ export function writeBatch(p: usize, len: u32, count: u32): i32 {
   let st = prepareBatch(p, len, count);
   if (st != S.OK) return st;
   let q = p;
+  let added: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);
     let klen = load<u32>(q + 1);
     let vlen = load<u32>(q + 5);
     let kp = q + 9;
     applyOne(kp, klen, kind, kp + klen, vlen);
+    added += <u64>klen + <u64>vlen + ENTRY_OVERHEAD;
     q = kp + <usize>klen + <usize>vlen;
   }
-  afterWrite();
+  afterWrite(added);
   return S.OK;
 }
 
@@ -222,7 +228,7 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
     if (seq > lastSeq) { applyAt(seq, kp, klen, kind, kp + klen, vlen); restoredCount++; }
     q = kp + <usize>klen + <usize>vlen;
   }
-  afterWrite();
+  afterWrite(userBytes + <u64>n * ENTRY_OVERHEAD);
   return S.OK;
 }
 
@@ -301,8 +307,23 @@ export function restoreChunkBytes(): u32 {
   return <u32>c;
 }
 
-function afterWrite(): void {
-  if (mem.bytes >= <u64>config.memtableBytes) flush();
+/** What a write owes compaction per entry beyond its key and value bytes: the same 16 bytes
+ *  Merger counts per entry read, so that debt and slices are in one unit. */
+const ENTRY_OVERHEAD: u64 = 16;
+
+/** After a write of `added` bytes: flushes a full memtable, and pays the write's share of
+ *  the compaction in progress. A write that flushes leaves its share to the next writes (the
+ *  flush is its pause), unless the debt is already past a slice: when every write flushes
+ *  (writes as large as the memtable), compaction must still move. */
+function afterWrite(added: u64): void {
+  let c = pending;
+  let owed: u64 = c != null ? <u64>(<f64>added * c.pace) : 0;
+  debt += owed;
+  if (mem.bytes >= <u64>config.memtableBytes) {
+    flush();
+    if (pending == null || debt <= maxSlice()) return;
+  }
+  if (pending != null) payDebt(owed);
 }
 
 // ---- reads -----------------------------------------------------------------------------
@@ -435,13 +456,16 @@ function install(nv: Version): void {
   old.unref();
 }
 
-/** Turns the memtable into a level-0 run, then compacts if enabled (also with an empty
- *  memtable: a restore leaves level 0 for the next flush to compact, see ingestBatch). */
+/** Turns the memtable into a level-0 run, then, if enabled and none is in progress, starts
+ *  a compaction when a level is over its target (also with an empty memtable: a restore
+ *  leaves level 0 for the next flush, see ingestBatch). The writes that follow run it.
+ *  A compaction in progress is left as it is: the flush only puts a newer run in front of
+ *  level 0, which is not one of its inputs and is not below its output level. */
 export function flush(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   let st = flushMemtable();
   if (st != S.OK) return st;
-  if (config.autoCompaction) return compactAsNeeded();
+  if (config.autoCompaction) return startCompaction();
   return S.OK;
 }
 
@@ -469,18 +493,134 @@ function levelTarget(level: i32): u64 {
   return t;
 }
 
-/** Runs compactions until no level is over its target. */
+/** The level most over its target (level 0: runs / level0Trigger), or -1 when none is. */
+function pickLevel(): i32 {
+  let best = -1;
+  let bestScore: f64 = 1.0;
+  let v = version;
+  let l0 = <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
+  if (l0 >= bestScore) { best = 0; bestScore = l0; }
+  for (let l = 1; l < MAX_LEVELS - 1; l++) {
+    let score = <f64>v.levelBytes(l) / <f64>levelTarget(l);
+    if (score > bestScore) { best = l; bestScore = score; }
+  }
+  return best;
+}
+
+/** Runs compactions, the one in progress first, until no level is over its target: one
+ *  long step, for callers that want the shape settled (a restore's bulk merge). */
 export function compactAsNeeded(): i32 {
   for (let guard = 0; guard < 1000; guard++) {
-    let best = -1;
-    let bestScore: f64 = 1.0;
-    let v = version;
-    let l0 = <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
-    if (l0 >= bestScore) { best = 0; bestScore = l0; }
-    for (let l = 1; l < MAX_LEVELS - 1; l++) {
-      let score = <f64>v.levelBytes(l) / <f64>levelTarget(l);
-      if (score > bestScore) { best = l; bestScore = score; }
+    if (pending == null) {
+      let st = startCompaction();
+      if (st != S.OK) return st;
+      if (pending == null) return S.OK;
     }
+    let st = finishCompaction();
+    if (st != S.OK) return st;
+  }
+  return S.OK;
+}
+
+// ---- compaction in slices --------------------------------------------------------------
+// At most one compaction is in progress. A flush starts it (picked as compactLevel picks;
+// a trivial move is done at once); every write then advances it by a slice paced to the
+// bytes that write added, as RocksDB paces compaction by its debt; the write that
+// completes it installs the result on the current version and starts the next. Why reads
+// stay exact meanwhile, rule by rule: docs/LSM.md, "Compaction in slices".
+// INVARIANT: while one is in progress, no other change removes runs or touches levels >= 1:
+// flushes and ingests only put newer runs in front of level 0, and compactAll (the only
+// other merge) finishes it first. So its inputs are all still in the current version when
+// it ends, and the deeper levels its tombstone rule read at the start are still the same.
+
+/** Pacing margin over the estimated steady-state need (paceFactor), so that compaction keeps
+ *  ahead of a steady fill and level 0 stays near its trigger. */
+const PACE_MARGIN: f64 = 1.5;
+// Slice sizes scale with the memtable, whose flush is the write path's other regular pause
+// (with the default 4 MiB: 4 KiB, 1 MiB, 2 MiB).
+/** Least bytes a write's slice reads, so that writes of a few bytes still move it on. */
+@inline function minSlice(): u64 { return <u64>config.memtableBytes >> 10; }
+/** Most bytes a slice reads, unless the write's own share is larger (a large batch pays
+ *  twice its share, so large writes cannot outrun compaction): older debt beyond it waits. */
+@inline function maxSlice(): u64 { return <u64>config.memtableBytes >> 2; }
+/** Back-pressure, as LevelDB's stop trigger (12 runs at a trigger of 4): level 0 holds
+ *  level0Trigger × L0_STOP_RUNS runs, at least level0Trigger × (L0_STOP_RUNS - 1) of them
+ *  flushed while this compaction ran (so it is behind, not merely merging a restore's deep
+ *  level 0). Then every write reads at least stopSlice() bytes until it is done, about as
+ *  long as a flush, instead of letting level 0, which every read probes run by run,
+ *  grow without bound. */
+const L0_STOP_RUNS: i32 = 3;
+@inline function stopSlice(): u64 { return <u64>config.memtableBytes >> 1; }
+
+/** The compaction in progress. */
+class Compaction {
+  constructor(
+    public merger: Merger,
+    /** Runs it replaces: level-0 runs and/or runs of two adjacent levels. */
+    public inputs: Array<Run>,
+    public outputLevel: i32,
+    /** The version it started from, with a reference held: it keeps the inputs (and the
+     *  data the merger points into) alive after newer versions drop them. */
+    public base: Version,
+    public inputBytes: u64,
+    /** How many of the inputs are level-0 runs. */
+    public level0Inputs: i32,
+    /** Bytes to read per byte written (debt rate). */
+    public pace: f64,
+  ) {}
+}
+
+let pending: Compaction | null = null;
+/** Bytes of merging owed by writes and not yet read. */
+let debt: u64 = 0;
+
+export function compactionPending(): bool { return pending != null; }
+export function compactionInputBytes(): u64 { return pending == null ? 0 : pending!.inputBytes; }
+export function compactionBytesRead(): u64 { return pending == null ? 0 : pending!.merger.bytesRead; }
+
+/**
+ * Bytes compaction reads per byte written in a steady fill, times PACE_MARGIN. Leveled
+ * compaction moves each byte level 0 → 1 (reading it and, with random keys, all of level 1:
+ * about 1 + levelBase / (level0Trigger × memtable) per byte), then down each deeper level to
+ * the deepest non-empty one (reading it and the ~levelMultiplier times as much it overlaps
+ * below).
+ */
+function paceFactor(): f64 {
+  let v = version;
+  let deepest = 1;
+  for (let l = 2; l < MAX_LEVELS; l++) if (unchecked(v.levels[l]).length > 0) deepest = l;
+  let l0Batch = <f64>config.level0Trigger * <f64>config.memtableBytes;
+  let need = 1.0 + <f64>config.levelBaseBytes / l0Batch;
+  need += <f64>(deepest - 1) * <f64>(config.levelMultiplier + 1);
+  return need * PACE_MARGIN;
+}
+
+/** Pays debt to the compaction in progress, one slice: the debt, but at least minSlice(), at
+ *  most maxSlice() or twice the write's own share `owed`, and at least stopSlice() under
+ *  back-pressure. */
+function payDebt(owed: u64): void {
+  let c = pending!;
+  let cap = owed << 1;
+  if (cap < maxSlice()) cap = maxSlice();
+  let budget = debt;
+  if (budget > cap) budget = cap;
+  if (budget < minSlice()) budget = minSlice();
+  let l0 = unchecked(version.levels[0]).length;
+  let trigger = config.level0Trigger;
+  if (l0 >= trigger * L0_STOP_RUNS && l0 - c.level0Inputs >= trigger * (L0_STOP_RUNS - 1) && budget < stopSlice()) {
+    budget = stopSlice();
+    counters.stalls++;
+  }
+  let st = stepCompaction(budget);
+  // Failed (out of memory, or a block read): the merge was abandoned; the next flush tries again.
+  if (st == S.OK && pending == null) startCompaction();
+}
+
+/** If none is in progress, starts a compaction of the level most over its target; trivial
+ *  moves are installed at once and the next level looked at. */
+function startCompaction(): i32 {
+  for (let guard = 0; guard < 1000 && pending == null; guard++) {
+    let best = pickLevel();
     if (best < 0) return S.OK;
     let st = compactLevel(best);
     if (st != S.OK) return st;
@@ -488,6 +628,38 @@ export function compactAsNeeded(): i32 {
   return S.OK;
 }
 
+/** Advances the compaction in progress by about `budget` bytes read; when the merge ends,
+ *  installs it (or, out of memory, drops it). REQUIRES: one in progress. */
+function stepCompaction(budget: u64): i32 {
+  let c = pending!;
+  let before = c.merger.bytesRead;
+  let ended = c.merger.step(budget);
+  let read = c.merger.bytesRead - before;
+  debt = debt > read ? debt - read : 0;
+  if (!ended) return S.OK;
+  pending = null;
+  debt = 0;
+  let m = c.merger;
+  let st = m.status; // failed (memory, or a block read): its partial output is freed, the inputs stay
+  if (!m.failed) {
+    // On the current version: level-0 runs flushed meanwhile stay in front of level 0
+    // (replaceRuns keeps the order of what it does not remove).
+    install(replaceRuns(version, c.inputs, m.output(), c.outputLevel));
+    counters.compactions++;
+    counters.bytesCompacted += m.bytes;
+    st = S.OK;
+  }
+  c.base.unref();
+  return st;
+}
+
+/** Runs the compaction in progress to its end. REQUIRES: one in progress. */
+function finishCompaction(): i32 {
+  return stepCompaction(0xffffffffffffffff);
+}
+
+/** Picks what `level` gives to the level below, as LevelDB does, and starts merging it (a
+ *  trivial move is installed at once). REQUIRES: no compaction in progress. */
 function compactLevel(level: i32): i32 {
   let v = version;
   let inputs = new Array<Run>();
@@ -507,9 +679,9 @@ function compactLevel(level: i32): i32 {
     if (l0.length > 4) {
       // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
       let children = new Array<InternalIterator>();
-      for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i])));
-      if (over.length > 0) children.push(new LevelIterator(over));
-      return mergeRuns(inputs, mergeSource(children), outputLevel, v);
+      for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i]), true));
+      if (over.length > 0) children.push(new LevelIterator(over, true));
+      return beginMerge(inputs, mergeSource(children), outputLevel, v);
     }
   } else {
     let runs = unchecked(v.levels[level]);
@@ -543,7 +715,7 @@ function compactLevel(level: i32): i32 {
     inputs.push(pick);
     for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
   }
-  return mergeRuns(inputs, runsIterator(inputs), outputLevel, v);
+  return beginMerge(inputs, runsIterator(inputs), outputLevel, v);
 }
 
 /** One forward iterator over `children`: a tournament tree when there are many. */
@@ -552,7 +724,23 @@ function mergeSource(children: Array<InternalIterator>): InternalIterator {
   return new MergingIterator(children, true);
 }
 
-/** Merges `inputs` (read through `source`) into new runs of `outputLevel`. */
+/** Starts merging `inputs` (read through `source`) into new runs of `outputLevel`: the
+ *  compaction in progress. Refused when the inputs' size could not be allocated again. */
+function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
+  let inputBytes: u64 = 0;
+  for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
+  if (!canAllocate(inputBytes + (1 << 20))) { source.close(); return S.OUT_OF_MEMORY; }
+  v.refs++;
+  // S is fixed now: a snapshot taken later has a sequence >= every input entry, so it reads
+  // each key's newest input version, which the dropping rule never drops (except a
+  // tombstone with nothing beneath it, which reads as absent either way).
+  let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
+  let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
+  pending = new Compaction(m, inputs, outputLevel, v, inputBytes, l0Inputs, paceFactor());
+  return S.OK;
+}
+
+/** Merges `inputs` (read through `source`) into new runs of `outputLevel`, in one call. */
 function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
   let inputBytes: u64 = 0;
   for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
@@ -566,9 +754,15 @@ function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i3
   return S.OK;
 }
 
-/** Flushes, then merges every run into the deepest non-empty level (at least 1). */
+/** Finishes the compaction in progress, flushes, then merges every run into the deepest
+ *  non-empty level (at least 1). The merge reads every level, so it needs the shape that
+ *  the compaction in progress would otherwise change under it. */
 export function compactAll(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (pending != null) {
+    let st = finishCompaction();
+    if (st != S.OK) return st;
+  }
   let saved = config.autoCompaction;
   config.autoCompaction = false;
   let st = flush();
@@ -582,9 +776,9 @@ export function compactAll(): i32 {
     let runs = unchecked(v.levels[l]);
     for (let i = 0; i < runs.length; i++) {
       inputs.push(unchecked(runs[i]));
-      if (l == 0) children.push(new RunIterator(unchecked(runs[i])));
+      if (l == 0) children.push(new RunIterator(unchecked(runs[i]), true));
     }
-    if (l > 0 && runs.length > 0) children.push(new LevelIterator(runs));
+    if (l > 0 && runs.length > 0) children.push(new LevelIterator(runs, true));
     if (runs.length > 0 && l > deepest) deepest = l;
   }
   if (inputs.length == 0) return S.OK;

@@ -21,7 +21,7 @@ const RESULT: usize = memory.data(16, 8);
 const ITER_BATCH: i32 = 256;
 const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
-const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 5;
+const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4 + 5;
 const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
 
 let ioPtr: usize = 0;
@@ -239,12 +239,6 @@ export function stats(): void {
   store<f64>(f, <f64>E.memoryInUse(), 104);
   store<f64>(f, <f64>(<u64>memory.size() << 16), 112);
   store<f64>(f, <f64>MAX_LEVELS, 120);
-  let cache = f + 128 + <usize>MAX_LEVELS * 24;
-  store<f64>(cache, <f64>cacheCapacity, 0);
-  store<f64>(cache, <f64>cacheBytes, 8);
-  store<f64>(cache, <f64>cacheHits, 16);
-  store<f64>(cache, <f64>cacheMisses, 24);
-  store<f64>(cache, <f64>E.fileBackedRuns(), 32);
   for (let l = 0; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);
     let entries: u64 = 0;
@@ -254,6 +248,17 @@ export function stats(): void {
     store<f64>(base, <f64>entries, 8);
     store<f64>(base, <f64>v.levelBytes(l), 16);
   }
+  let tail = f + 128 + <usize>MAX_LEVELS * 24;
+  store<f64>(tail, E.compactionPending() ? 1 : 0, 0);
+  store<f64>(tail, <f64>E.compactionInputBytes(), 8);
+  store<f64>(tail, <f64>E.compactionBytesRead(), 16);
+  store<f64>(tail, <f64>c.stalls, 24);
+  let cache = tail + 32;
+  store<f64>(cache, <f64>cacheCapacity, 0);
+  store<f64>(cache, <f64>cacheBytes, 8);
+  store<f64>(cache, <f64>cacheHits, 16);
+  store<f64>(cache, <f64>cacheMisses, 24);
+  store<f64>(cache, <f64>E.fileBackedRuns(), 32);
 }
 
 // ---- persistence (docs/FORMAT.md) --------------------------------------------------------

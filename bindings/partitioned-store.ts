@@ -480,6 +480,11 @@ function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
     spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
     engineBytes: sum((s) => s.engineBytes),
     memoryBytes: sum((s) => s.memoryBytes),
+    compaction: {
+      running: sum((s) => s.compaction.running),
+      inputBytes: sum((s) => s.compaction.inputBytes),
+      bytesRead: sum((s) => s.compaction.bytesRead),
+    },
     blockCache: {
       capacity: sum((s) => s.blockCache.capacity), bytes: sum((s) => s.blockCache.bytes),
       hits: sum((s) => s.blockCache.hits), misses: sum((s) => s.blockCache.misses),

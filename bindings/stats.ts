@@ -17,6 +17,8 @@ export interface StoreStats {
   counters: {
     puts: number; deletes: number; gets: number; flushes: number; compactions: number;
     userBytesWritten: number; bytesFlushed: number; bytesCompacted: number; listenerErrors: number;
+    /** Writes that did extra compaction work because level 0 filled while it was behind. */
+    compactionStalls: number;
   };
   /** (bytesFlushed + bytesCompacted) / userBytesWritten: bytes the LSM wrote per byte written. */
   writeAmplification: number;
@@ -26,14 +28,19 @@ export interface StoreStats {
   engineBytes: number;
   /** Size of the Wasm linear memory. */
   memoryBytes: number;
+  /** The compaction in progress, advanced a slice per write (docs/LSM.md, "Compaction in
+   *  slices"): how many are running (0 or 1; a partitioned store sums its partitions), the
+   *  bytes of their input runs, and how many bytes of entries they have read so far. */
+  compaction: { running: number; inputBytes: number; bytesRead: number };
   /** Data blocks of file-backed runs (stores with a Node `path`) held in memory. */
   blockCache: { capacity: number; bytes: number; hits: number; misses: number };
   /** Runs whose blocks live in their files, read through the block cache. */
   fileBackedRuns: number;
 }
 
-/** First slot after the levels: the block cache (docs/ABI.md). */
-const CACHE = 16 + MAX_LEVELS * 3;
+/** Slots after the levels (docs/ABI.md): the compaction in progress, then the block cache. */
+const COMPACTION = 16 + MAX_LEVELS * 3;
+const CACHE = COMPACTION + 4;
 
 export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
   const f = (slot: number) => view.getFloat64(p + slot * 8, true);
@@ -58,12 +65,13 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
     iterators: f(4),
     counters: {
       puts: f(5), deletes: f(6), gets: f(7), flushes: f(8), compactions: f(9),
-      userBytesWritten, bytesFlushed, bytesCompacted, listenerErrors,
+      userBytesWritten, bytesFlushed, bytesCompacted, listenerErrors, compactionStalls: f(COMPACTION + 3),
     },
     writeAmplification: userBytesWritten > 0 ? (bytesFlushed + bytesCompacted) / userBytesWritten : 0,
     spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
     engineBytes: f(13),
     memoryBytes: f(14),
+    compaction: { running: f(COMPACTION), inputBytes: f(COMPACTION + 1), bytesRead: f(COMPACTION + 2) },
     blockCache: { capacity: f(CACHE), bytes: f(CACHE + 1), hits: f(CACHE + 2), misses: f(CACHE + 3) },
     fileBackedRuns: f(CACHE + 4),
   };

@@ -192,7 +192,7 @@ describe('restore(changelog(ops)) ≡ state(ops), versions included (fast-check)
 const cmp = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 describe('bulk ingest', () => {
-  it('a large restore becomes level-0 runs without passing through the memtable; a flush compacts them', async () => {
+  it('a large restore becomes level-0 runs without passing through the memtable; a flush starts their compaction, writes finish it', async () => {
     const n = 6 * 8192;
     const ops: Op[] = [];
     for (let i = 0; i < n; i++) {
@@ -207,7 +207,14 @@ describe('bulk ingest', () => {
     expect(st.memtable.entries).toBe(0); // every chunk was ingested
     expect(st.levels[0].runs).toBe(Math.ceil(n / 8192));
     expect(dump(s)).toEqual(stateAt(ops, n));
-    await s.flush(); // level 0 is past its trigger: the next flush merges it
+    await s.flush(); // level 0 is past its trigger: the next flush starts merging it
+    expect(s.stats().compaction.running).toBe(1);
+    expect(dump(s)).toEqual(stateAt(ops, n));
+    // Each write advances it by a slice (deletes of an absent key change no read).
+    let writes = 0;
+    while (s.stats().compaction.running === 1 && writes < 100_000) { s.delete('zz-absent'); writes++; }
+    expect(s.stats().compaction.running).toBe(0);
+    expect(s.stats().memtable.entries).toBe(writes); // no flush came in between
     expect(s.stats().levels[0].runs).toBe(0);
     expect(dump(s)).toEqual(stateAt(ops, n));
     await s.close();

@@ -1,0 +1,68 @@
+// Where a put's pause comes from, beside what bench/growth/run.mjs measures end to end:
+//   1. the memtable flush: building a level-0 run from a full memtable (4 MiB by default),
+//      timed on the put that triggers it, with compaction off;
+//   2. the merge rate: bytes of entries a compaction reads per ms (compact() over the runs
+//      of step 1), which turns a slice's byte budget into time;
+//   3. back-pressure: the puts that did a stop slice, after a restore filled level 0 while a
+//      compaction was in progress (docs/LSM.md, "Compaction in slices").
+// Usage: npm run build && node bench/growth/pauses.mjs [entries, default 1000000]
+import { Store } from '../../dist/index.js';
+
+const n = Number(process.argv[2] ?? 1_000_000);
+const key = (i, out = new Uint8Array(16)) => {
+  const x = Math.imul(i ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
+  const dv = new DataView(out.buffer, out.byteOffset, 16);
+  dv.setUint32(0, x); dv.setUint32(4, i); dv.setUint32(8, ~x >>> 0); dv.setUint32(12, i ^ 0xa5a5a5a5);
+  return out;
+};
+const value = new Uint8Array(100).fill(7);
+const ms = (x) => x.toFixed(1);
+const summary = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `n=${s.length} p50 ${ms(s[Math.floor(s.length / 2)] ?? 0)} ms, max ${ms(s[s.length - 1] ?? 0)} ms`;
+};
+
+// 1. Flushes, compaction off.
+const store = await Store.open({ autoCompaction: false });
+const flushes = [];
+let done = 0;
+for (let i = 0; i < n; i++) {
+  const t = performance.now();
+  store.put(key(i), value);
+  const d = performance.now() - t;
+  if (d > 0.5) {
+    const f = store.stats().counters.flushes;
+    if (f > done) { flushes.push(d); done = f; }
+  }
+}
+console.log(`memtable flush (4 MiB → level-0 run): first three ${flushes.slice(0, 3).map(ms).join(', ')} ms; after them ${summary(flushes.slice(3))}`);
+
+// 2. Merge rate.
+const before = store.stats();
+let t = performance.now();
+await store.compact();
+const compactMs = performance.now() - t;
+const read = before.runBytes + before.memtable.bytes;
+console.log(`merge rate (compact() of ${(read / 2 ** 20).toFixed(0)} MiB in ${ms(compactMs)} ms): ${(read / 2 ** 20 / (compactMs / 1000)).toFixed(0)} MiB/s, so a 1 MiB slice ≈ ${ms(compactMs / (read / 2 ** 20))} ms`);
+await store.close();
+
+// 3. Back-pressure: a restore fills level 0 while a compaction is in progress.
+const s = await Store.open();
+let i = 0;
+while (i < 2_000_000 && !(i > 200_000 && s.stats().compaction.running === 1)) s.put(key(i++), value);
+let seq = s.stats().sequence;
+const records = [];
+for (let j = 0; j < 12 * 30_000; j++) records.push({ partition: 0, seq: ++seq, key: key(10_000_000 + j), value });
+await s.restore(records, { chunkRecords: 30_000 });
+const l0 = s.stats().levels[0].runs;
+const stalls = [];
+const others = [];
+for (let j = 0; j < 200_000; j++) {
+  const stalled = s.stats().counters.compactionStalls;
+  t = performance.now();
+  s.put(key(20_000_000 + j), value);
+  const d = performance.now() - t;
+  (s.stats().counters.compactionStalls > stalled ? stalls : others).push(d);
+}
+console.log(`back-pressure after a restore left ${l0} level-0 runs: stalled puts ${summary(stalls)}; other puts max ${ms(others.reduce((a, b) => Math.max(a, b), 0))} ms`);
+await s.close();

@@ -1,0 +1,292 @@
+// Compaction in slices (docs/LSM.md): a compaction runs a slice per write, so it is in
+// progress across many calls. Model: SortedModel (a plain Map + sequence counter), compared
+// after every step, with memtables and level targets so small that some compaction is
+// nearly always half done while puts, deletes, gets, range scans, snapshots and iterators
+// interleave — snapshots and iterators opened mid-compaction are read after it completed.
+// Examples: a path store closed mid-compaction reopens with nothing lost; compact()
+// finishes the compaction in progress.
+import { describe, it, expect, afterAll } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type ChangelogSource, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
+import { SortedModel, hex } from './support/model.js';
+
+type Entry = [Uint8Array, Uint8Array];
+interface Opened<T> { value: T; model: SortedModel; compactionsAtOpen: number; midCompaction: boolean }
+interface Real {
+  store: Store;
+  mayRunOutOfMemory: boolean;
+  iterators: (Opened<KeyValueIterator<Uint8Array, Uint8Array>> & { expected: Entry[]; pos: number })[];
+  snapshots: Opened<Snapshot<Uint8Array, Uint8Array>>[];
+}
+type Cmd = fc.AsyncCommand<SortedModel, Real>;
+
+/** What the runs exercised, so the test fails if compactions were never caught half done. */
+const seen = { writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0, stalls: 0, refused: 0 };
+
+// 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
+const KEYS = Array.from({ length: 48 }, (_, i) => new Uint8Array(Buffer.from(`k${(i * 7) % 48}`.padEnd(2 + (i % 3), '.'))));
+const keyArb = fc.constantFrom(...KEYS);
+const valueMix = (bigBytes: number, bigWeight: number) => fc.oneof(
+  { weight: 12, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+  { weight: bigWeight, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(bigBytes).fill(b)) },
+);
+const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(8), { nil: undefined }) });
+
+const same = (actual: Entry[], expected: Entry[]) =>
+  expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
+
+const running = (r: Real) => r.store.stats().compaction.running === 1;
+const compactions = (r: Real) => r.store.stats().counters.compactions;
+
+function mutate(r: Real, write: () => void, apply: () => void): void {
+  if (running(r)) seen.writesMidCompaction++;
+  try {
+    write();
+  } catch (err) {
+    if (r.mayRunOutOfMemory && err instanceof StrataError && err.code === 'OUT_OF_MEMORY') { seen.refused++; return; }
+    throw err;
+  }
+  apply();
+}
+
+function checkAll(m: SortedModel, r: Real): void {
+  for (const k of KEYS) {
+    const e = m.get(k);
+    const got = r.store.getVersioned(k);
+    if (e === undefined) expect(got).toBeUndefined();
+    else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
+  }
+  same([...r.store.all()], m.range());
+}
+
+const cmd = (name: string, run: (m: SortedModel, r: Real) => void | Promise<void>): Cmd => ({
+  check: () => true,
+  run: async (m, r) => { await run(m, r); },
+  toString: () => name,
+});
+
+const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
+  fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
+  fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
+  keyArb.map((k) => cmd(`delete(${hex(k)})`, (m, r) => mutate(r, () => r.store.delete(k), () => m.delete(k)))),
+  fc.array(fc.tuple(keyArb, valueArb), { maxLength: 12 }).map((es) => cmd(`putAll(${es.length})`, (m, r) => {
+    mutate(r, () => r.store.putAll(es), () => { for (const [k, v] of es) m.put(k, v); });
+  })),
+  fc.array(keyArb, { maxLength: 6 }).map((ks) => cmd(`deleteAll(${ks.length})`, (m, r) => {
+    mutate(r, () => r.store.deleteAll(ks), () => { for (const k of ks) m.delete(k); });
+  })),
+  keyArb.map((k) => cmd(`get(${hex(k)})`, (m, r) => {
+    const got = r.store.getVersioned(k);
+    const e = m.get(k);
+    expect(got && { v: hex(got.value), version: got.version }).toEqual(e && { v: hex(e.value), version: e.version });
+  })),
+  fc.tuple(keyArb, keyArb, rangeOptsArb).map(([a, b, o]) => cmd(`range(${hex(a)}, ${hex(b)}, ${JSON.stringify(o)})`, (m, r) => {
+    same([...r.store.range(a, b, o)], m.range(a, b, o.reverse, o.limit));
+  })),
+  fc.constant(cmd('flush', async (m, r) => {
+    try { await r.store.flush(); } catch (err) { if (!(r.mayRunOutOfMemory && err instanceof StrataError)) throw err; }
+    checkAll(m, r);
+  })),
+  fc.constant(cmd('compact', async (m, r) => {
+    try {
+      await r.store.compact();
+      expect(r.store.stats().compaction.running).toBe(0); // compact() finished the one in progress
+    } catch (err) { if (!(r.mayRunOutOfMemory && err instanceof StrataError)) throw err; }
+    checkAll(m, r);
+  })),
+  fc.tuple(fc.option(fc.tuple(keyArb, keyArb), { nil: undefined }), rangeOptsArb).map(([bounds, o]) => cmd(`openIterator(${bounds ? bounds.map(hex) : 'all'})`, (m, r) => {
+    if (r.iterators.length >= 3) r.iterators.shift()!.value.close();
+    const value = bounds ? r.store.range(bounds[0], bounds[1], o) : r.store.all(o);
+    const expected = bounds ? m.range(bounds[0], bounds[1], o.reverse, o.limit) : m.range(undefined, undefined, o.reverse, o.limit);
+    r.iterators.push({ value, model: m, expected, pos: 0, compactionsAtOpen: compactions(r), midCompaction: running(r) });
+  })),
+  fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 6 })).map(([which, n]) => cmd(`stepIterator(${which}, ${n})`, (_m, r) => {
+    if (r.iterators.length === 0) return;
+    const s = r.iterators[which % r.iterators.length];
+    if (s.midCompaction && compactions(r) > s.compactionsAtOpen) seen.iteratorsReadAfterTheirCompaction++;
+    for (let i = 0; i < n; i++) {
+      const res = s.value.next();
+      if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
+      expect(res.done).toBe(false);
+      same([res.value as Entry], [s.expected[s.pos++]]);
+    }
+  })),
+  fc.constant(cmd('takeSnapshot', (m, r) => {
+    if (r.snapshots.length >= 3) r.snapshots.shift()!.value.close();
+    r.snapshots.push({ value: r.store.snapshot(), model: m.clone(), compactionsAtOpen: compactions(r), midCompaction: running(r) });
+  })),
+  fc.tuple(fc.nat(4), keyArb, rangeOptsArb).map(([which, k, o]) => cmd(`readSnapshot(${which}, ${hex(k)})`, (_m, r) => {
+    if (r.snapshots.length === 0) return;
+    const { value: snap, model, midCompaction, compactionsAtOpen } = r.snapshots[which % r.snapshots.length];
+    if (midCompaction && compactions(r) > compactionsAtOpen) seen.snapshotsReadAfterTheirCompaction++;
+    const e = model.get(k);
+    const got = snap.get(k);
+    expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
+    same([...snap.all(o)], model.range(undefined, undefined, o.reverse, o.limit));
+    same([...snap.range(k, KEYS[KEYS.length - 1], o)], model.range(k, KEYS[KEYS.length - 1], o.reverse, o.limit));
+  })),
+];
+
+/** Memtables of 512 bytes, level 1 of 1 KiB, two level-0 runs per compaction: a slice is a
+ *  few keys, so a compaction spans several writes. */
+const SLICED: StoreOptions<Uint8Array, Uint8Array> = {
+  memtableBytes: 512, blockBytes: 96, runTargetBytes: 512, levelBaseBytes: 1024,
+  levelSizeMultiplier: 2, level0CompactionTrigger: 2,
+};
+
+async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, valueArb = valueMix(3000, 1)): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.commands(commandsWith(valueArb), { maxCommands: 150, size: 'large' }), async (cmds) => {
+      const store = await Store.open(options);
+      const real: Real = { store, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+      try {
+        await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
+        for (const s of real.iterators) same([...s.value], s.expected.slice(s.pos));
+        for (const s of real.snapshots) {
+          same([...s.value.all()], s.model.range());
+          s.value.close();
+        }
+        seen.stalls += store.stats().counters.compactionStalls;
+        expect(store.stats().iterators).toBe(0);
+      } finally {
+        await store.close();
+      }
+    }),
+    { numRuns, endOnFailure: true },
+  );
+}
+
+const dirs: string[] = [];
+
+/** A changelog kept in an array that outlives the store (close() does not end it). */
+class ArrayChangelog implements ChangelogSink, ChangelogSource {
+  records: ChangeRecord[] = [];
+  append(records: ChangeRecord[]): void {
+    for (const r of records) this.records.push({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
+  }
+  read(_partition: number, fromSeq = 0): ChangeRecord[] { return this.records.filter((r) => r.seq >= fromSeq); }
+}
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+describe('compaction in slices against a sorted Map model (fc.commands)', () => {
+  it('compactions half done across writes, reads, snapshots and iterators (300 sequences)', async () => {
+    const before = { ...seen };
+    await runModel(SLICED, 300);
+    // The property only means something if compactions really were caught in progress.
+    expect(seen.writesMidCompaction - before.writesMidCompaction).toBeGreaterThan(1000);
+    expect(seen.snapshotsReadAfterTheirCompaction - before.snapshotsReadAfterTheirCompaction).toBeGreaterThan(20);
+    expect(seen.iteratorsReadAfterTheirCompaction - before.iteratorsReadAfterTheirCompaction).toBeGreaterThan(20);
+  });
+  it('a level-0 trigger of 1 and writes as large as the memtable (150 sequences)', async () => {
+    await runModel({ ...SLICED, level0CompactionTrigger: 1, levelBaseBytes: 4096 }, 150, valueMix(600, 3));
+  });
+  it('a 1 MiB memory cap: writes and merges refused for memory change nothing (100 sequences)', async () => {
+    const before = seen.refused;
+    await runModel({ ...SLICED, memtableBytes: 1 << 17, runTargetBytes: 1 << 16, levelBaseBytes: 1 << 17, maxMemoryBytes: 1 << 20 }, 100, valueMix(60_000, 4));
+    expect(seen.refused - before).toBeGreaterThan(10); // the cap was really reached
+  });
+});
+
+describe('compaction in progress', () => {
+  const TINY = { keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 4096, blockBytes: 256, runTargetBytes: 4096, levelBaseBytes: 8192, level0CompactionTrigger: 2 };
+  const key = (i: number) => `key${String((i * 7919) % 5000).padStart(5, '0')}`;
+
+  /** Writes until a compaction is in progress and has read something; returns the model. */
+  function writeUntilMidCompaction(s: Store<string, string>, expected: Map<string, [string, number]>, start: number): number {
+    let i = start;
+    for (; i < start + 100_000; i++) {
+      s.put(key(i), `v${i}`);
+      expected.set(key(i), [`v${i}`, s.getVersioned(key(i))!.version]);
+      const c = s.stats().compaction;
+      if (i > start + 2000 && c.running === 1 && c.bytesRead > 0 && c.bytesRead < c.inputBytes / 2) return i + 1;
+    }
+    throw new Error('no compaction caught in progress');
+  }
+
+  const check = (s: Store<string, string>, expected: Map<string, [string, number]>) => {
+    for (const [k, [v, version]] of expected) expect(s.getVersioned(k)).toEqual({ value: v, version });
+    expect([...s.all()].map(([k]) => k)).toEqual([...expected.keys()].sort());
+  };
+
+  for (const mode of ['write-ahead log', 'changelog checkpoints'] as const) {
+    it(`survives close and reopen of a path store with nothing lost (${mode})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'strata-slices-'));
+      dirs.push(dir);
+      const log = new ArrayChangelog();
+      const opts = mode === 'write-ahead log' ? { ...TINY, path: dir } : { ...TINY, path: dir, changelog: log };
+      const expected = new Map<string, [string, number]>();
+      let s = await Store.open<string, string>(opts);
+      const next = writeUntilMidCompaction(s, expected, 0);
+      const snap = s.snapshot();
+      writeUntilMidCompaction(s, expected, next); // a later one; the snapshot spans a completion
+      snap.close();
+      await s.close();
+      s = await Store.open<string, string>(opts);
+      check(s, expected);
+      s.put('after', 'reopen'); // writes go on, compactions too
+      await s.compact();
+      check(s, new Map([...expected, ['after', ['reopen', s.getVersioned('after')!.version]]]));
+      await s.close();
+    });
+  }
+
+  it('compact() finishes the compaction in progress, then merges everything', async () => {
+    const s = await Store.open<string, string>(TINY);
+    const expected = new Map<string, [string, number]>();
+    writeUntilMidCompaction(s, expected, 0);
+    const before = s.stats();
+    expect(before.compaction.running).toBe(1);
+    await s.compact();
+    const after = s.stats();
+    expect(after.compaction).toMatchObject({ running: 0, inputBytes: 0, bytesRead: 0 });
+    expect(after.counters.compactions).toBeGreaterThanOrEqual(before.counters.compactions + 2); // it, then the full merge
+    expect(after.levels.filter((l) => l.runs > 0).length).toBe(1);
+    expect(after.levels[0].runs).toBe(0);
+    check(s, expected);
+    await s.close();
+  });
+
+  it('back-pressure: level 0 filled by a restore while a compaction was behind makes writes do more', async () => {
+    const s = await Store.open<string, string>(TINY);
+    const expected = new Map<string, [string, number]>();
+    writeUntilMidCompaction(s, expected, 0);
+    // Chunks of 100 records of 60 bytes: each is ingested as a level-0 run, and ingest leaves
+    // the compaction in progress alone.
+    let seq = s.stats().sequence;
+    const records: ChangeRecord[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const k = `restored${String(i).padStart(4, '0')}`;
+      records.push({ partition: 0, seq: ++seq, key: codecs.utf8.encode(k), value: codecs.utf8.encode('r'.repeat(50)) });
+      expected.set(k, ['r'.repeat(50), seq]);
+    }
+    await s.restore(records, { chunkRecords: 100 } as object);
+    const l0 = s.stats().levels[0].runs;
+    expect(l0).toBeGreaterThanOrEqual(3 * TINY.level0CompactionTrigger);
+    expect(s.stats().compaction.running).toBe(1);
+    let writes = 0;
+    while (s.stats().counters.compactionStalls === 0 && writes < 100) { s.delete(`absent${writes++}`); }
+    expect(s.stats().counters.compactionStalls).toBeGreaterThan(0);
+    while (s.stats().levels[0].runs >= l0 && writes < 100_000) { s.delete(`absent${writes++}`); }
+    expect(s.stats().levels[0].runs).toBeLessThan(l0);
+    check(s, expected);
+    await s.close();
+  });
+
+  it('flush() leaves the compaction in progress running; the writes after it finish it', async () => {
+    const s = await Store.open<string, string>(TINY);
+    const expected = new Map<string, [string, number]>();
+    writeUntilMidCompaction(s, expected, 0);
+    const read = s.stats().compaction.bytesRead;
+    const done = s.stats().counters.compactions;
+    await s.flush();
+    expect(s.stats().compaction).toMatchObject({ running: 1, bytesRead: read });
+    let i = 0;
+    while (s.stats().counters.compactions === done && i < 10_000) { s.delete(`absent${i++}`); }
+    expect(s.stats().counters.compactions).toBeGreaterThan(done);
+    check(s, expected);
+    await s.close();
+  });
+});
