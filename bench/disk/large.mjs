@@ -4,18 +4,22 @@
 // present keys (every value compared), missing keys, range scans and a full ordered scan
 // (every key counted, order checked). Keys are 16 hex characters in random order (a
 // bijective mix of the entry number, so all are distinct); a value carries its entry number.
+// The check runs in a fresh process (this script again, with --check), so its resident
+// memory is the reopened store's alone, not the filled store's garbage as well.
 //
 //   node bench/disk/large.mjs [--entries 20000000] [--value-bytes 100] [--dir D] [--keep]
 //     20M × 100-byte values: about 2.3 GB of keys and values, resident memory ≤ 512 MB;
 //     --entries 1200000 --value-bytes 4000: a store of more than 4 GiB, past wasm32's
 //     whole address space.
 import { mkdtempSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, codecs } from '../../dist/index.js';
 
 function parseArgs(argv) {
-  const o = { entries: 20_000_000, valueBytes: 100, dir: undefined, keep: false, gets: 200_000 };
+  const o = { entries: 20_000_000, valueBytes: 100, dir: undefined, keep: false, gets: 200_000, check: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -24,6 +28,7 @@ function parseArgs(argv) {
     else if (flag === '--dir') o.dir = value();
     else if (flag === '--keep') o.keep = true;
     else if (flag === '--gets') o.gets = Number(value());
+    else if (flag === '--check') o.check = true;
     else throw new Error(`unknown argument ${argv[i]} (usage: --entries N --value-bytes B --dir D --keep --gets G)`);
   }
   if (!Number.isInteger(o.entries) || o.entries < 1000) throw new Error('--entries must be an integer ≥ 1000');
@@ -63,6 +68,10 @@ const o = parseArgs(process.argv.slice(2));
 const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strata-large-'));
 const open = () => Store.open({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.bytes });
 const report = { entries: o.entries, valueBytes: o.valueBytes, dir };
+if (o.check) await check();
+else await fill();
+
+async function fill() {
 console.log(`strata-kv larger than memory: ${o.entries.toLocaleString('en-US')} entries, 16-byte keys, ${o.valueBytes}-byte values, in ${dir}`);
 console.log(`rss at start: ${mib(rss())} MiB`);
 
@@ -92,9 +101,21 @@ report.dirBytes = dirBytes(dir);
 report.userBytes = o.entries * (16 + o.valueBytes);
 console.log(`fill: ${report.fill.putsPerSec.toLocaleString('en-US')} puts/s with close; peak rss ${mib(peakRss)} MiB; directory ${(report.dirBytes / 2 ** 30).toFixed(2)} GiB for ${(report.userBytes / 2 ** 30).toFixed(2)} GiB of keys and values`);
 
-// ---- reopen and check ------------------------------------------------------------------
+const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--check', '--dir', dir,
+  '--entries', String(o.entries), '--value-bytes', String(o.valueBytes), '--gets', String(o.gets)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const lines = child.stdout.trimEnd().split('\n');
+const checked = JSON.parse(lines.pop());
+console.log(lines.join('\n'));
+if (!o.keep && o.dir === undefined) rmSync(dir, { recursive: true, force: true });
+if (child.status !== 0) throw new Error('the check failed');
+console.log(JSON.stringify({ ...report, ...checked }));
+}
+
+// ---- reopen and check (a fresh process) ------------------------------------------------
+async function check() {
+console.log(`reopened in a fresh process (rss at start ${mib(rss())} MiB)`);
 const t2 = performance.now();
-store = await open();
+const store = await open();
 report.reopenMs = Math.round(performance.now() - t2);
 report.rssAfterReopenMiB = +mib(rss());
 console.log(`reopen: ${report.reopenMs} ms, rss ${report.rssAfterReopenMiB} MiB`);
@@ -150,5 +171,6 @@ report.levels = st.levels.filter((l) => l.runs > 0).map((l) => `L${l.level}: ${l
 console.log(`after the reads: rss ${report.rssAfterReadsMiB} MiB; engine ${report.engineMiB} MiB allocated in ${report.wasmMemoryMiB} MiB of linear memory; block cache ${mib(st.blockCache.bytes)}/${mib(st.blockCache.capacity)} MiB, ${st.blockCache.hits.toLocaleString('en-US')} hits, ${st.blockCache.misses.toLocaleString('en-US')} misses`);
 console.log(`runs: ${st.runs} (${st.fileBackedRuns} read from their files) — ${report.levels.join('; ')}`);
 await store.close();
-if (!o.keep && o.dir === undefined) rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify(report));
+const { entries, valueBytes, dir: _dir, ...measured } = report;
+console.log(JSON.stringify(measured));
+}
