@@ -7,7 +7,10 @@ import * as S from "./status";
 import { KIND_PUT, KIND_DELETE } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { MAX_LEVELS } from "./version";
-import { runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt } from "./run-file";
+import {
+  runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt,
+  writeRunBlocks, chunkBytes, runTailSize, writeRunTail,
+} from "./run-file";
 import { peekRunId, detachRun } from "./run";
 import {
   safePoint, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
@@ -294,6 +297,33 @@ export function run_image(id: u32, out: usize): i32 {
   let r = E.findRunById(id);
   if (r == null || r.fileBacked) return S.NOT_FOUND;
   writeRunImage(r, out);
+  return S.OK;
+}
+
+/** A run file a chunk at a time (the host spreads writing one over several calls): writes
+ *  run `id`'s data blocks from block `from`, whole blocks up to `maxBytes`, at out; returns
+ *  the number of blocks with RESULT +0 = their bytes (u32). 0 blocks: none left, or (RESULT
+ *  +0 > 0) block `from` alone needs RESULT +0 bytes. -1 when no such run is live (or it is
+ *  file-backed). */
+export function run_image_blocks(id: u32, from: i32, maxBytes: u32, out: usize): i32 {
+  let r = E.findRunById(id);
+  if (r == null || r.fileBacked || from < 0) return -1;
+  let n = writeRunBlocks(r, from, <u64>maxBytes, out);
+  store<u32>(RESULT, <u32>chunkBytes);
+  return n;
+}
+
+/** Bytes of run `id`'s index, bloom and footer (0 when no such run is live). */
+export function run_image_tail_size(id: u32): f64 {
+  let r = E.findRunById(id);
+  return r == null || r.fileBacked ? 0 : <f64>runTailSize(r);
+}
+
+/** Writes run `id`'s index, bloom and footer at out; NOT_FOUND when no such run is live. */
+export function run_image_tail(id: u32, out: usize): i32 {
+  let r = E.findRunById(id);
+  if (r == null || r.fileBacked) return S.NOT_FOUND;
+  writeRunTail(r, out);
   return S.OK;
 }
 

@@ -43,31 +43,64 @@ export function runImageSize(run: Run): u64 {
 
 /** Writes the image of `run` at `out` (runImageSize(run) bytes). */
 export function writeRunImage(run: Run, out: usize): void {
+  writeRunBlocks(run, 0, 0xffffffffffffffff, out); // every block: no limit
+  writeRunTail(run, out + <usize>chunkBytes);
+}
+
+/** Bytes writeRunBlocks wrote last. */
+export let chunkBytes: u64 = 0;
+
+/**
+ * The image's data blocks from block `from` on, as many whole blocks as fit `maxBytes`, with
+ * their CRC-32C: the host writes a run file a chunk at a time, so no write pays for a whole
+ * run. Returns how many blocks were written: 0 past the last block, or when block `from`
+ * alone is larger than maxBytes (then chunkBytes is its length). The file offset of block
+ * `from` is the sum of the lengths before it.
+ */
+export function writeRunBlocks(run: Run, from: i32, maxBytes: u64, out: usize): i32 {
   let p = out;
   let nb = run.blockCount();
-  let offsets = new Array<u64>(nb);
-  for (let i = 0; i < nb; i++) {
+  let i = from;
+  while (i < nb) {
     let len = unchecked(run.blockLen[i]);
-    unchecked(offsets[i] = <u64>(p - out));
+    if (<u64>(p - out) + <u64>len > maxBytes) break;
     memory.copy(p, unchecked(run.blockPtr[i]), len);
     store<u32>(p + len - 4, crc32c(p, len - 4));
     p += len;
+    i++;
   }
-  let indexOffset = <u64>(p - out);
+  chunkBytes = i == from && i < nb ? <u64>unchecked(run.blockLen[i]) : <u64>(p - out);
+  return i - from;
+}
+
+/** Bytes of the image after the data blocks: index, bloom and footer. */
+export function runTailSize(run: Run): u64 {
+  return indexBytes(run) + <u64>run.bloomSize + 4 + FOOTER_BYTES;
+}
+
+/** Writes the index, bloom and footer (runTailSize bytes) at `out`. */
+export function writeRunTail(run: Run, out: usize): void {
+  let nb = run.blockCount();
+  let blocksBytes: u64 = 0;
+  for (let i = 0; i < nb; i++) blocksBytes += <u64>unchecked(run.blockLen[i]);
+  let p = out;
+  let indexOffset = blocksBytes;
   let index = p;
+  let offset: u64 = 0;
   for (let i = 0; i < nb; i++) {
     let kl = unchecked(run.lastKeyLen[i]);
-    store<u64>(p, unchecked(offsets[i]));
+    store<u64>(p, offset);
     store<u32>(p, unchecked(run.blockLen[i]), 8);
     store<u64>(p, unchecked(run.lastTag[i]), 12);
     store<u32>(p, kl, 20);
     memory.copy(p + 24, unchecked(run.lastKeyPtr[i]), kl);
+    offset += <u64>unchecked(run.blockLen[i]);
     p += 24 + <usize>kl;
   }
   store<u32>(p, <u32>nb);
   store<u32>(p, crc32c(index, <u32>(p + 4 - index)), 4);
   p += 8;
-  let bloomOffset = <u64>(p - out);
+  let bloomOffset = indexOffset + <u64>(p - index);
   memory.copy(p, run.bloom, run.bloomSize);
   store<u32>(p + run.bloomSize, crc32c(p, <u32>run.bloomSize));
   p += run.bloomSize + 4;

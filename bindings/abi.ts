@@ -88,6 +88,10 @@ export interface EngineExports {
   version_runs(out: number, cap: number): number;
   run_image_size(id: number): number;
   run_image(id: number, out: number): number;
+  /** Data blocks of run `id` from block `from`, up to maxBytes: count, RESULT +0 = bytes. */
+  run_image_blocks(id: number, from: number, maxBytes: number, out: number): number;
+  run_image_tail_size(id: number): number;
+  run_image_tail(id: number, out: number): number;
   run_import(p: number, len: number, level: number, id: number): number;
   recover_seq(seq: number): number;
   // larger than memory: file-backed runs and the block cache (docs/ABI.md)

@@ -21,6 +21,8 @@ export interface PersistenceOptions {
   ttl: boolean;
   /** Where runs can live in their files (Node): the block cache's capacity. */
   blockCacheBytes?: number;
+  /** The engine's memtable size: run files are written in slices of a quarter of it. */
+  memtableBytes?: number;
 }
 
 /**

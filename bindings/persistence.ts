@@ -22,7 +22,7 @@
 // "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
 // manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
 // those runs and the changelog supplies the rest.
-import { mkdirSync, readdirSync, openSync, writeSync, readSync, fstatSync, fsyncSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from './abi.js';
 import { StrataError } from './errors.js';
@@ -30,12 +30,22 @@ import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE } from './wal.js';
+import { RunFileWriter } from './run-file-writer.js';
 import {
-  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels, runImage,
+  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels,
   IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 
 export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
+
+/** Bytes of run files a store call writes (and fdatasyncs) after a flush or compaction: a
+ *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
+ *  (1–3 ms here), at least 4 KiB. */
+const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.max(4096, memtableBytes >>> 2));
+
+/** A state of the engine to make durable: its runs, the sequence they hold up to, and the
+ *  first log recovery must replay. Its manifest is written once all its run files are. */
+interface Target { levels: number[][]; flushedSeq: number; log: number }
 
 /** Deletes a file; one already gone is fine (recovery may meet files persist removed). */
 function remove(dir: string, name: string): void {
@@ -56,16 +66,25 @@ export class Persistence implements Disk, RunFileReader {
   private readonly onDisk = new Set<number>();
   /** Open descriptors of the files of file-backed runs, until the engine frees the run. */
   private readonly files = new Map<number, number>();
+  /** The newest engine state not yet in the manifest, and the run file being written for it. */
+  private target: Target | undefined;
+  private writer: RunFileWriter | undefined;
+  /** Logs whose every record is in runs: deleted once a manifest naming a later log is durable. */
+  private retiredLogs: WalWriter[] = [];
+  /** Files no durable manifest needs any more, deleted a few per call. */
+  private doomed: string[] = [];
   private releaseLock: () => void;
   /** The first I/O failure: from then on writes are refused until reopen. */
   private readonly failure = new IoFailure();
 
   private readonly sync: boolean;
+  private readonly sliceBytes: number;
   readonly logged: boolean;
   private readonly ttl: boolean;
 
   private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
     this.sync = options.sync;
+    this.sliceBytes = sliceBytesFor(options.memtableBytes ?? 4 << 20);
     this.logged = options.logged;
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
@@ -140,10 +159,18 @@ export class Persistence implements Disk, RunFileReader {
     this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
   }
 
-  /** After any engine call that may have flushed or compacted: with a log, puts new runs on
-   *  disk (so logs can go); without one, files change only at checkpoints. */
+  /** After any engine call that may have flushed or compacted: with a log, writes about
+   *  sliceBytes more of the new run files (so logs can go, and runs can leave memory);
+   *  without one, files change only at checkpoints. */
   afterChange(): void {
-    if (this.logged && this.engine.x.version_stamp() !== this.stamp) this.failure.guard(() => this.persist());
+    if (!this.logged || this.failure.error) return;
+    this.failure.guard(() => {
+      // One step a call: a slice of a run file, the manifest, or deleting one file. The call
+      // that flushed or compacted (the state changed) has done enough already.
+      if (this.engine.x.version_stamp() !== this.stamp) { this.capture(); return; }
+      if (this.target) this.advance(this.sliceBytes);
+      else if (this.doomed.length > 0) this.removeDoomed(1);
+    });
   }
 
   /** With a log: makes every acknowledged write durable (the engine has flushed the
@@ -162,6 +189,7 @@ export class Persistence implements Disk, RunFileReader {
   beginCheckpoint(): PendingCheckpoint {
     this.checkWritable();
     return this.failure.guard(() => {
+      if (this.logged) this.persist(); // with a log, runs are written only through targets
       const levels = currentLevels(this.engine);
       for (const id of levels.flat()) if (!this.onDisk.has(id)) this.writeRun(id);
       this.wal?.flush();
@@ -177,13 +205,13 @@ export class Persistence implements Disk, RunFileReader {
     this.failure.guard(() => {
       this.lastCheckpoint = mark;
       if (this.logged) {
-        this.stamp = -1; // with a log the manifest always lists the current runs
-        this.persist();
+        this.persist(); // with a log the manifest always lists the current runs
         return;
       }
       const x = this.engine.x;
       writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       this.removeRunsExcept(new Set(pending.levels.flat()));
+      this.removeDoomed(Infinity);
     });
     return mark;
   }
@@ -202,60 +230,110 @@ export class Persistence implements Disk, RunFileReader {
 
   // ---- run files and the manifest ------------------------------------------------------
 
+  /** Makes the engine's current state durable now: every run file, then the manifest. */
   private persist(): void {
+    this.capture();
+    this.advance(Infinity);
+    this.removeDoomed(Infinity);
+  }
+
+  /** Takes the engine's current state as the target. When every logged write is in runs,
+   *  writes go to a new log from now on; the old one goes once the target is durable. */
+  private capture(): void {
     const x = this.engine.x;
     const stamp = x.version_stamp();
     const levels = currentLevels(this.engine);
-    const live = new Set(levels.flat());
-    for (const id of live) if (!this.onDisk.has(id)) this.writeRun(id);
     const flushedSeq = x.flushed_seq();
-    let oldLog: WalWriter | undefined;
     const wal = this.wal;
     if (wal && flushedSeq >= wal.lastSeq && wal.lastSeq > 0) {
-      // Everything logged is in runs now: writes go to a new log, the old one goes.
-      oldLog = wal;
+      this.retiredLogs.push(wal);
       this.logNumber = wal.number + 1;
       this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }
-    writeManifest(this.dir, { flushedSeq, nextRun: x.next_run_id(), log: this.logNumber, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
-    this.removeRunsExcept(live);
-    if (oldLog) {
-      oldLog.discard();
-      remove(this.dir, fileName(oldLog.number, 'wal'));
-    }
+    this.target = { levels, flushedSeq, log: this.logNumber };
     this.stamp = stamp;
+  }
+
+  /** Writes about `budget` bytes of the target's run files (Infinity: all of them); once all
+   *  are durable, writes its manifest and deletes what it no longer needs. */
+  private advance(budget: number): void {
+    let spent = 0;
+    for (;;) {
+      const t = this.target;
+      if (!t) return;
+      if (!this.writer) {
+        const id = t.levels.flat().find((r) => !this.onDisk.has(r));
+        if (id === undefined) {
+          if (spent === 0 || budget === Infinity) this.commit(t); // else the next call
+          return;
+        }
+        if (spent >= budget) return;
+        this.writer = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+      }
+      const w = this.writer;
+      const r = w.step(Math.min(this.sliceBytes, Math.max(4096, budget - spent)));
+      if (r === 'gone') {
+        // Compacted away since the target was taken: a newer state is the target now.
+        w.abandon();
+        this.writer = undefined;
+        this.capture();
+        continue;
+      }
+      spent += w.lastBytes;
+      if (r === 'done') { this.writer = undefined; this.fileDone(w); }
+      if (spent >= budget) return;
+    }
+  }
+
+  /** A run file is durable: the engine may read the run from it from now on. */
+  private fileDone(w: RunFileWriter): void {
+    this.onDisk.add(w.id);
+    this.files.set(w.id, w.fd);
+    const st = this.engine.x.run_detach(w.id);
+    if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, `detach of run ${w.id}`);
+  }
+
+  /** Every run file of `t` is durable: the manifest names them, then files and logs that no
+   *  manifest needs any more go. */
+  private commit(t: Target): void {
+    const x = this.engine.x;
+    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
+    this.target = undefined;
+    this.removeRunsExcept(new Set(t.levels.flat()));
+    for (const old of this.retiredLogs) {
+      old.discard();
+      this.doomed.push(fileName(old.number, 'wal'));
+    }
+    this.retiredLogs = [];
   }
 
   /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */
   private removeRunsExcept(keep: Set<number>): void {
     for (const id of [...this.onDisk]) {
       if (keep.has(id)) continue;
-      remove(this.dir, fileName(id, 'run'));
       this.onDisk.delete(id);
+      this.doomed.push(fileName(id, 'run'));
     }
   }
 
-  /** Writes run `id` to its file durably, then lets the engine read it from there. */
+  /** Deletes up to `count` files that no durable manifest needs (a crash before leaves them
+   *  for recovery, which deletes unlisted run files and replays only logs still needed). */
+  private removeDoomed(count: number): void {
+    for (let i = 0; i < count && this.doomed.length > 0; i++) remove(this.dir, this.doomed.shift()!);
+  }
+
+  /** Writes run `id` to its file durably in one go (checkpoints without a log), then lets
+   *  the engine read it from there. */
   private writeRun(id: number): void {
-    const image = runImage(this.engine, id);
-    if (!image) throw new Error(`strata-kv: run ${id} is not live (bug)`);
-    const file = join(this.dir, fileName(id, 'run'));
-    const fd = io('write', file, () => {
-      const fd = openSync(file, 'w+');
-      try {
-        let off = 0;
-        while (off < image.length) off += writeSync(fd, image, off, image.length - off);
-        fsyncSync(fd);
-      } catch (err) {
-        closeSync(fd);
-        throw err;
-      }
-      return fd;
-    });
-    this.onDisk.add(id);
-    this.files.set(id, fd);
-    const st = this.engine.x.run_detach(id);
-    if (st !== Status.OK) throw statusError(st, `detach of run ${id}`);
+    const w = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+    let ok = false;
+    try {
+      ok = w.writeAll();
+    } finally {
+      if (!ok) w.abandon();
+    }
+    if (!ok) throw new Error(`strata-kv: run ${id} is not live (bug)`);
+    this.fileDone(w);
   }
 
   // ---- recovery --------------------------------------------------------------------------

@@ -138,7 +138,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (st !== Status.OK) throw statusError(st, 'engine init');
     // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
-      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: t.blockCacheBytes });
+      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: t.blockCacheBytes, memtableBytes: t.memtableBytes });
     const store = new Store<K, V>(engine, options, disk);
     try {
       if (source !== undefined) {
@@ -484,6 +484,9 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = this.engine.x.compact();
     if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
     this.disk?.afterChange();
+    // The merged runs are written out now rather than a slice per later write: a compacted
+    // store should be on disk (and its runs out of memory) when this resolves.
+    if (this.disk) await this.disk.flush();
   }
 
   stats(): StoreStats {

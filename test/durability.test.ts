@@ -5,7 +5,7 @@
 // one (the child is a real process; the kill is a real SIGKILL).
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,35 @@ describe('format', () => {
         q += 24 + v.getUint32(q + 20, true);
       }
     }
+  });
+});
+
+describe('run files in slices', () => {
+  it('a flush writes its run file over the following calls; the manifest names it once it is durable', async () => {
+    const dir = freshDir();
+    // 64 KiB memtable: run files are written in 16 KiB slices, one per store call.
+    const s = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 64 << 10 });
+    const runFiles = () => readdirSync(dir).filter((n) => n.endsWith('.run'));
+    const listed = () => (JSON.parse(readFileSync(join(dir, 'MANIFEST'), 'utf8').split('\n')[1]).levels as number[][]).flat();
+    let i = 0;
+    while (s.stats().counters.flushes === 0) s.put(pad(i++), 'v'.repeat(200));
+    // The call that flushed wrote nothing of the run: no file yet, the manifest without it.
+    expect(runFiles()).toEqual([]);
+    s.put(pad(i++), 'x');
+    const [name] = runFiles();
+    expect(name).toBeDefined();
+    const partial = statSync(join(dir, name)).size;
+    const id = Number(name.slice(0, 6));
+    expect(listed()).not.toContain(id);
+    let calls = 1;
+    while (!listed().includes(id) && calls < 100) { s.put(pad(i++), 'x'); calls++; }
+    expect(calls).toBeGreaterThan(2); // several slices
+    expect(statSync(join(dir, name)).size).toBeGreaterThan(partial);
+    expect(s.stats().fileBackedRuns).toBe(1);
+    await s.close();
+    const again = await open(dir);
+    for (let j = 0; j < i; j += 97) expect(again.get(pad(j))).toBeDefined();
+    await again.close();
   });
 });
 

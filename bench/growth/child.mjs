@@ -1,7 +1,11 @@
 // One size of bench/growth/run.mjs: prints one JSON object of measurements on stdout.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Store } from '../../dist/index.js';
 
 const n = Number(process.argv[2]);
+const dir = process.argv[3] === 'disk' ? mkdtempSync(join(tmpdir(), 'strata-growth-')) : undefined;
 const baseRss = process.memoryUsage().rss;
 // Keys: 16 bytes, a permutation of 0..n-1 spread over the key space (random order).
 const key = (i, out = new Uint8Array(16)) => {
@@ -11,7 +15,7 @@ const key = (i, out = new Uint8Array(16)) => {
   return out;
 };
 const value = new Uint8Array(100).fill(7);
-const store = await Store.open();
+const store = await Store.open({ path: dir });
 
 const lat = new Float64Array(n);
 let t = performance.now();
@@ -45,6 +49,7 @@ for (const _ of store.all()) seen++;
 const scanMs = performance.now() - t;
 if (seen !== n) throw new Error(`scan saw ${seen} of ${n}`);
 await store.close();
+if (dir) rmSync(dir, { recursive: true, force: true });
 
 console.log(JSON.stringify({
   fillOpsPerSec: n / (fillMs / 1000), p50Us: q(0.5), p99Us: q(0.99), p999Us: q(0.999), maxPauseMs: lat[n - 1], pausesOver10Ms: over10,

@@ -7,7 +7,11 @@
 //   - resident memory per entry after the fill (RSS minus a fresh process's RSS).
 // Writes docs/bench-growth.json. Medians of --rounds runs per size.
 //
-//   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--no-save]
+// With --disk the store has a path (a fresh directory under os.tmpdir()): writes also go to
+// the write-ahead log, and the puts that finish a flush or a compaction write its run files
+// (fsynced) and the manifest; results go to docs/bench-growth-disk.json.
+//
+//   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--disk] [--no-save]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
@@ -18,13 +22,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
 function parseArgs(argv) {
-  const o = { sizes: [100_000, 1_000_000, 10_000_000], rounds: 1, save: true };
+  const o = { sizes: [100_000, 1_000_000, 10_000_000], rounds: 1, save: true, disk: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     if (flag === '--sizes') o.sizes = value().split(',').map(Number);
     else if (flag === '--rounds') o.rounds = Number(value());
     else if (flag === '--no-save') o.save = false;
+    else if (flag === '--disk') o.disk = true;
     else throw new Error(`unknown argument ${argv[i]} (usage: --sizes a,b,c --rounds R --no-save)`);
   }
   if (!o.sizes.every((n) => Number.isInteger(n) && n >= 1000)) throw new Error('--sizes must be integers ≥ 1000');
@@ -38,7 +43,7 @@ const results = [];
 for (const n of opts.sizes) {
   const runs = [];
   for (let r = 0; r < opts.rounds; r++) {
-    const child = spawnSync(process.execPath, ['--max-old-space-size=8192', join(here, 'child.mjs'), String(n)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const child = spawnSync(process.execPath, ['--max-old-space-size=8192', join(here, 'child.mjs'), String(n), ...(opts.disk ? ['disk'] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (child.status !== 0) throw new Error(`child for ${n} entries failed: ${child.stderr}`);
     runs.push(JSON.parse(child.stdout));
   }
@@ -66,7 +71,8 @@ const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length
 console.log(rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n'));
 if (opts.save) {
   const out = { date: new Date().toISOString(), node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length,
-    cpu: cpus()[0]?.model, rounds: opts.rounds, valueBytes: 100, keyBytes: 16, results };
-  writeFileSync(join(root, 'docs', 'bench-growth.json'), JSON.stringify(out, null, 2) + '\n');
-  console.log('wrote docs/bench-growth.json');
+    cpu: cpus()[0]?.model, rounds: opts.rounds, valueBytes: 100, keyBytes: 16, store: opts.disk ? 'path (os.tmpdir())' : 'in memory', results };
+  const file = opts.disk ? 'bench-growth-disk.json' : 'bench-growth.json';
+  writeFileSync(join(root, 'docs', file), JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote docs/${file}`);
 }
