@@ -26,7 +26,7 @@ import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { KeyCopy } from "./key-copy";
 import { safePoint, readStatus, clearReadError } from "./block-cache";
 import * as S from "./status";
 
@@ -69,7 +69,7 @@ function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32):
  * `dropTombstones`: tombstones may go where isBaseLevelForKey holds for `outputLevel`
  * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
  * INVARIANT: between steps the source and every run it reads stay pinned by the caller.
- * `curKey` is the merger's own copy of the key being merged (the source's previous block
+ * `cur` is the merger's own copy of the key being merged (the source's previous block
  * may be evicted from the block cache at the safe point each entry passes, and sequential
  * run reads overwrite their chunk); a slice ends before a new key, and the next step starts
  * with no current key. The merger closes its source when it is done or abandoned.
@@ -78,9 +78,8 @@ export class Merger {
   private runs: Array<Run> = new Array<Run>();
   private builder: RunBuilder;
   private hasKey: bool = false;
-  private curKey: usize = 0;
-  private curLen: u32 = 0;
-  private curCap: u32 = 0;
+  /** The key being merged (a copy: see the invariant above). */
+  private cur: KeyCopy = new KeyCopy();
   private lastSeqForKey: u64 = 0;
   /** Bytes of finished output runs. */
   bytes: u64 = 0;
@@ -111,14 +110,15 @@ export class Merger {
       let seq = tagSeq(tag);
       let val = source.valPtr, vlen = source.valLen;
       if (expired(tag, val, vlen)) { tag = makeTag(seq, KIND_DELETE); vlen = 0; }
-      let newKey = !this.hasKey || !equalBytes(k, kl, this.curKey, this.curLen);
+      let newKey = !this.hasKey || !equalBytes(k, kl, this.cur.ptr, this.cur.len);
       if (newKey) {
         // A slice ends only between user keys: the dropping rule needs a key's versions in order.
         if (spent >= budget && spent > 0) { // every step makes progress, even with budget 0
           this.hasKey = false; // the next step starts at this new key
           return false;
         }
-        if (!this.keepKey(k, kl)) { this.fail(); return true; }
+        if (!this.cur.set(k, kl)) { this.fail(); return true; }
+        this.hasKey = true;
         this.lastSeqForKey = 0xffffffffffffffff;
       }
       let drop = false;
@@ -154,28 +154,10 @@ export class Merger {
     return true;
   }
 
-  /** Copies the key now being merged into curKey. */
-  private keepKey(k: usize, kl: u32): bool {
-    if (kl > this.curCap || this.curKey == 0) {
-      let cap: u32 = kl < 64 ? 64 : kl;
-      let p = budgetAlloc(cap);
-      if (p == 0) return false;
-      budgetFree(this.curKey, this.curCap);
-      this.curKey = p;
-      this.curCap = cap;
-    }
-    memory.copy(this.curKey, k, kl);
-    this.curLen = kl;
-    this.hasKey = true;
-    return true;
-  }
-
   /** Releases the builder, the key copy and the source (its pins and reader counts). */
   private finishInputs(): void {
     this.builder.release();
-    budgetFree(this.curKey, this.curCap);
-    this.curKey = 0;
-    this.curCap = 0;
+    this.cur.free();
     this.source.close();
   }
 

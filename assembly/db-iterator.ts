@@ -12,6 +12,7 @@ import { Version } from "./version";
 import { compareBytes, equalBytes } from "./bytes";
 import { tagSeq, tagKind, KIND_PUT } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
+import { KeyCopy } from "./key-copy";
 
 /** Bytes of a batch arena chunk; a larger entry gets a chunk of its own size. */
 const CHUNK_BYTES: usize = 64 << 10;
@@ -32,8 +33,7 @@ export class DbIterator {
   private skipKey: usize = 0;
   private skipLen: u32 = 0;
   /** Own copy of skipKey across batches (file-backed stores; see keepSkipKey). */
-  private skipCopy: usize = 0;
-  private skipCap: u32 = 0;
+  private skipCopy: KeyCopy = new KeyCopy();
   /** The batch arena: chunks (ptr, size); entries are bump-allocated in the last one. */
   private chunkPtr: usize[] = [];
   private chunkSize: usize[] = [];
@@ -144,18 +144,9 @@ export class DbIterator {
   /** At the end of a batch: the key the next step compares against becomes a copy, as the
    *  block it points into may be evicted before that step. False when out of memory. */
   keepSkipKey(): bool {
-    if (!this.hasSkip || this.skipKey == this.skipCopy) return true;
-    let len = this.skipLen;
-    if (len > this.skipCap || this.skipCopy == 0) {
-      let cap: u32 = len < 64 ? 64 : len;
-      let c = budgetAlloc(cap);
-      if (c == 0) return false;
-      budgetFree(this.skipCopy, this.skipCap);
-      this.skipCopy = c;
-      this.skipCap = cap;
-    }
-    memory.copy(this.skipCopy, this.skipKey, len);
-    this.skipKey = this.skipCopy;
+    if (!this.hasSkip || this.skipKey == this.skipCopy.ptr) return true;
+    if (!this.skipCopy.set(this.skipKey, this.skipLen)) return false;
+    this.skipKey = this.skipCopy.ptr;
     return true;
   }
 
@@ -166,8 +157,7 @@ export class DbIterator {
     this.merged.close();
     this.resetBatch();
     if (this.chunkPtr.length > 0) { budgetFree(unchecked(this.chunkPtr[0]), unchecked(this.chunkSize[0])); this.chunkPtr.length = 0; this.chunkSize.length = 0; }
-    budgetFree(this.skipCopy, this.skipCap);
-    this.skipCopy = 0;
+    this.skipCopy.free();
     this.mem.unref();
     this.version.unref();
     if (this.hasLower) budgetFree(this.lower, this.lowerLen == 0 ? 1 : this.lowerLen);

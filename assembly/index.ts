@@ -11,7 +11,7 @@ import {
   runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt,
   writeRunBlocks, chunkBytes, runTailSize, writeRunTail,
 } from "./run-file";
-import { peekRunId, detachRun } from "./run";
+import { Run, peekRunId, detachRun } from "./run";
 import {
   safePoint, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
   setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
@@ -285,17 +285,22 @@ export function version_runs(out: usize, cap: u32): u32 {
   return n;
 }
 
-/** Size in bytes of the file image of run `id` (0 when no such run is live, or when it is
- *  file-backed: its file exists already). */
-export function run_image_size(id: u32): f64 {
+/** Live run `id` whose blocks are in memory (a file-backed one has its file already). */
+function residentRun(id: u32): Run | null {
   let r = E.findRunById(id);
-  return r == null || r.fileBacked ? 0 : <f64>runImageSize(r);
+  return r == null || r.fileBacked ? null : r;
 }
 
-/** Writes the file image of run `id` at out; NOT_FOUND when no such run is live. */
+/** Size in bytes of the file image of run `id` (0 when no such run is resident). */
+export function run_image_size(id: u32): f64 {
+  let r = residentRun(id);
+  return r == null ? 0 : <f64>runImageSize(r);
+}
+
+/** Writes the file image of run `id` at out; NOT_FOUND when no such run is resident. */
 export function run_image(id: u32, out: usize): i32 {
-  let r = E.findRunById(id);
-  if (r == null || r.fileBacked) return S.NOT_FOUND;
+  let r = residentRun(id);
+  if (r == null) return S.NOT_FOUND;
   writeRunImage(r, out);
   return S.OK;
 }
@@ -306,8 +311,8 @@ export function run_image(id: u32, out: usize): i32 {
  *  +0 > 0) block `from` alone needs RESULT +0 bytes. -1 when no such run is live (or it is
  *  file-backed). */
 export function run_image_blocks(id: u32, from: i32, maxBytes: u32, out: usize): i32 {
-  let r = E.findRunById(id);
-  if (r == null || r.fileBacked || from < 0) return -1;
+  let r = residentRun(id);
+  if (r == null || from < 0) return -1;
   let n = writeRunBlocks(r, from, <u64>maxBytes, out);
   store<u32>(RESULT, <u32>chunkBytes);
   return n;
@@ -315,14 +320,14 @@ export function run_image_blocks(id: u32, from: i32, maxBytes: u32, out: usize):
 
 /** Bytes of run `id`'s index, bloom and footer (0 when no such run is live). */
 export function run_image_tail_size(id: u32): f64 {
-  let r = E.findRunById(id);
-  return r == null || r.fileBacked ? 0 : <f64>runTailSize(r);
+  let r = residentRun(id);
+  return r == null ? 0 : <f64>runTailSize(r);
 }
 
 /** Writes run `id`'s index, bloom and footer at out; NOT_FOUND when no such run is live. */
 export function run_image_tail(id: u32, out: usize): i32 {
-  let r = E.findRunById(id);
-  if (r == null || r.fileBacked) return S.NOT_FOUND;
+  let r = residentRun(id);
+  if (r == null) return S.NOT_FOUND;
   writeRunTail(r, out);
   return S.OK;
 }
