@@ -42,6 +42,9 @@ export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.j
  *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
  *  (1–3 ms here), at least 4 KiB. */
 const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.max(4096, memtableBytes >>> 2));
+/** Run-file bytes a logged byte costs, at most: leveled compaction's write amplification
+ *  (10–14 in a random fill) with room to spare. */
+const RUN_BYTES_PER_BYTE = 16;
 
 /** A state of the engine to make durable: its runs, the sequence they hold up to, and the
  *  first log recovery must replay. Its manifest is written once all its run files are. */
@@ -73,6 +76,12 @@ export class Persistence implements Disk, RunFileReader {
   private retiredLogs: WalWriter[] = [];
   /** Files no durable manifest needs any more, deleted a few per call. */
   private doomed: string[] = [];
+  /** Bytes of the target's run files still to write (runs held in memory meanwhile), and
+   *  how many may wait before a call writes them all. */
+  private backlog = 0;
+  private readonly backlogCliff: number;
+  /** Bytes logged by the current store call (logBatch, logRestore). */
+  private callBytes = 0;
   private releaseLock: () => void;
   /** The first I/O failure: from then on writes are refused until reopen. */
   private readonly failure = new IoFailure();
@@ -85,6 +94,7 @@ export class Persistence implements Disk, RunFileReader {
   private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
     this.sync = options.sync;
     this.sliceBytes = sliceBytesFor(options.memtableBytes ?? 4 << 20);
+    this.backlogCliff = Math.max(256 << 20, 4 * (options.memtableBytes ?? 4 << 20));
     this.logged = options.logged;
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
@@ -149,6 +159,7 @@ export class Persistence implements Disk, RunFileReader {
     this.checkWritable();
     const wal = this.wal!;
     const first = this.engine.x.last_seq() + 1;
+    this.callBytes += image.length;
     this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
   }
 
@@ -156,6 +167,7 @@ export class Persistence implements Disk, RunFileReader {
   logRestore(image: Uint8Array, count: number, firstSeq: number): void {
     this.checkWritable();
     const wal = this.wal!;
+    this.callBytes += image.length;
     this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
   }
 
@@ -164,12 +176,21 @@ export class Persistence implements Disk, RunFileReader {
    *  without one, files change only at checkpoints. */
   afterChange(): void {
     if (!this.logged || this.failure.error) return;
+    const written = this.callBytes;
+    this.callBytes = 0;
     this.failure.guard(() => {
-      // One step a call: a slice of a run file, the manifest, or deleting one file. The call
-      // that flushed or compacted (the state changed) has done enough already.
-      if (this.engine.x.version_stamp() !== this.stamp) { this.capture(); return; }
-      if (this.target) this.advance(this.sliceBytes);
-      else if (this.doomed.length > 0) this.removeDoomed(1);
+      const changed = this.engine.x.version_stamp() !== this.stamp;
+      if (changed) this.capture();
+      if (this.backlog > this.backlogCliff) { this.advance(Infinity); this.removeDoomed(Infinity); return; }
+      // A small call that flushed or compacted (the state changed) has paid its pause.
+      if (changed && written < this.sliceBytes) return;
+      // A slice, plus what this call's own bytes will cost in run files: a large batch must
+      // not outrun the writing. (A compaction's output arrives all at once when it ends;
+      // small calls drain it a slice each, about a hundred of them for 88 MiB.)
+      const large = written >= this.sliceBytes;
+      if (this.target) this.advance(this.sliceBytes + RUN_BYTES_PER_BYTE * written, large);
+      if (large) this.removeDoomed(Infinity);
+      else if (!this.target && this.doomed.length > 0) this.removeDoomed(1);
     });
   }
 
@@ -252,11 +273,15 @@ export class Persistence implements Disk, RunFileReader {
     }
     this.target = { levels, flushedSeq, log: this.logNumber };
     this.stamp = stamp;
+    let backlog = 0;
+    for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.run_image_size(id);
+    if (this.writer && !this.onDisk.has(this.writer.id)) backlog -= this.writer.offset;
+    this.backlog = Math.max(0, backlog);
   }
 
   /** Writes about `budget` bytes of the target's run files (Infinity: all of them); once all
    *  are durable, writes its manifest and deletes what it no longer needs. */
-  private advance(budget: number): void {
+  private advance(budget: number, commitNow = budget === Infinity): void {
     let spent = 0;
     for (;;) {
       const t = this.target;
@@ -264,7 +289,10 @@ export class Persistence implements Disk, RunFileReader {
       if (!this.writer) {
         const id = t.levels.flat().find((r) => !this.onDisk.has(r));
         if (id === undefined) {
-          if (spent === 0 || budget === Infinity) this.commit(t); // else the next call
+          // After a slice the manifest waits for the next call, unless this call is long
+          // anyway (a large batch, a drain): one that always brought a new target would
+          // otherwise never write a manifest.
+          if (spent === 0 || commitNow) this.commit(t);
           return;
         }
         if (spent >= budget) return;
@@ -280,6 +308,7 @@ export class Persistence implements Disk, RunFileReader {
         continue;
       }
       spent += w.lastBytes;
+      this.backlog = Math.max(0, this.backlog - w.lastBytes);
       if (r === 'done') { this.writer = undefined; this.fileDone(w); }
       if (spent >= budget) return;
     }

@@ -16,7 +16,8 @@ export class RunFileWriter {
   /** Open on the file being written; kept by the caller once the file is done. */
   readonly fd: number;
   private nextBlock = 0;
-  private offset = 0;
+  /** Bytes written so far. */
+  offset = 0;
   /** Bytes written by the last step. */
   lastBytes = 0;
 
