@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type ChangelogSource, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
+import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 type Entry = [Uint8Array, Uint8Array];
 interface Opened<T> { value: T; model: SortedModel; compactionsAtOpen: number; midCompaction: boolean }
@@ -35,8 +36,7 @@ const valueMix = (bigBytes: number, bigWeight: number) => fc.oneof(
 );
 const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(8), { nil: undefined }) });
 
-const same = (actual: Entry[], expected: Entry[]) =>
-  expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
+const same = sameEntries;
 
 const running = (r: Real) => r.store.stats().compaction.running === 1;
 const compactions = (r: Real) => r.store.stats().counters.compactions;
@@ -52,14 +52,9 @@ function mutate(r: Real, write: () => void, apply: () => void): void {
   apply();
 }
 
+/** Re-reads every key of the alphabet and the whole ordered content. */
 function checkAll(m: SortedModel, r: Real): void {
-  for (const k of KEYS) {
-    const e = m.get(k);
-    const got = r.store.getVersioned(k);
-    if (e === undefined) expect(got).toBeUndefined();
-    else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
-  }
-  same([...r.store.all()], m.range());
+  expectStoreMatches(r.store, m, KEYS);
 }
 
 const cmd = (name: string, run: (m: SortedModel, r: Real) => void | Promise<void>): Cmd => ({

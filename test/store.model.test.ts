@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
+import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 interface Real {
   store: Store;
@@ -36,8 +37,7 @@ const valueMix = (bigWeight: number) => fc.oneof(
 );
 const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(6), { nil: undefined }) });
 
-const same = (actual: [Uint8Array, Uint8Array][], expected: [Uint8Array, Uint8Array][]) =>
-  expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
+const same = sameEntries;
 
 function expectCode(fn: () => unknown, code: string): void {
   try {
@@ -73,13 +73,7 @@ async function maintain(r: Real, fn: () => Promise<void>): Promise<void> {
 
 /** Re-reads every key of the alphabet and the whole ordered content. */
 function checkAll(m: SortedModel, r: Real): void {
-  for (const k of KEYS) {
-    const e = m.get(k);
-    const got = r.store.getVersioned(k);
-    if (e === undefined) expect(got).toBeUndefined();
-    else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
-  }
-  same([...r.store.all()], m.range());
+  expectStoreMatches(r.store, m, KEYS);
 }
 
 const cmd = (name: string, check: (m: SortedModel) => boolean, run: (m: SortedModel, r: Real) => void | Promise<void>): Cmd => ({

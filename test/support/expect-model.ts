@@ -1,0 +1,22 @@
+// Assertions that a Store reads exactly as its SortedModel says, shared by the model tests.
+import { expect } from 'vitest';
+import type { Store } from 'strata-kv';
+import { hex, type SortedModel } from './model.js';
+
+type Entry = [Uint8Array, Uint8Array];
+
+/** The same entries in the same order (compared as hex, so failures print readably). */
+export const sameEntries = (actual: Entry[], expected: Entry[]): void =>
+  expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
+
+/** Every key of `keys` reads as the model has it (value and version, or absent), and a full
+ *  scan yields exactly the model's entries. */
+export function expectStoreMatches(store: Store, m: SortedModel, keys: readonly Uint8Array[]): void {
+  for (const k of keys) {
+    const e = m.get(k);
+    const got = store.getVersioned(k);
+    if (e === undefined) expect(got).toBeUndefined();
+    else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
+  }
+  sameEntries([...store.all()], m.range());
+}
