@@ -51,7 +51,6 @@ export let fileBacking = false;
 export function enableFileBacking(): void { fileBacking = true; }
 
 export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
-export function cacheEntryCount(): i32 { return entries.size; }
 
 // ---- the last read failure ---------------------------------------------------------------
 /** Status of the last failed block read (OK when none since clearReadError). */

@@ -365,11 +365,6 @@ function fromFound(): i32 {
   return S.OK;
 }
 
-/** The key's version now: the sequence of its last write, 0 when absent. */
-export function currentVersion(key: usize, klen: u32): u64 {
-  return lookup(key, klen, lastSeq) == S.OK ? foundSeq : 0;
-}
-
 // ---- snapshots and iterators -----------------------------------------------------------
 
 export function acquireSnapshot(): u64 {
@@ -724,12 +719,22 @@ function mergeSource(children: Array<InternalIterator>): InternalIterator {
   return new MergingIterator(children, true);
 }
 
+/** The inputs' bytes when a merge's output, about as large and held in memory until
+ *  written, can be allocated; otherwise -1, with `source` closed (nothing will read it). */
+function outputRoom(inputs: Array<Run>, source: InternalIterator): i64 {
+  let bytes: u64 = 0;
+  for (let i = 0; i < inputs.length; i++) bytes += unchecked(inputs[i]).bytes;
+  if (canAllocate(bytes + (1 << 20))) return <i64>bytes;
+  source.close();
+  return -1;
+}
+
 /** Starts merging `inputs` (read through `source`) into new runs of `outputLevel`: the
  *  compaction in progress. Refused when the inputs' size could not be allocated again. */
 function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
-  let inputBytes: u64 = 0;
-  for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
-  if (!canAllocate(inputBytes + (1 << 20))) { source.close(); return S.OUT_OF_MEMORY; }
+  let room = outputRoom(inputs, source);
+  if (room < 0) return S.OUT_OF_MEMORY;
+  let inputBytes = <u64>room;
   v.refs++;
   // S is fixed now: a snapshot taken later has a sequence >= every input entry, so it reads
   // each key's newest input version, which the dropping rule never drops (except a
@@ -742,9 +747,7 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
 
 /** Merges `inputs` (read through `source`) into new runs of `outputLevel`, in one call. */
 function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
-  let inputBytes: u64 = 0;
-  for (let i = 0; i < inputs.length; i++) inputBytes += unchecked(inputs[i]).bytes;
-  if (!canAllocate(inputBytes + (1 << 20))) { source.close(); return S.OUT_OF_MEMORY; }
+  if (outputRoom(inputs, source) < 0) return S.OUT_OF_MEMORY;
   let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
   let runs = out.runs;
   if (runs == null) return out.status;

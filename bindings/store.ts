@@ -483,7 +483,6 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.setExpiryClock();
     const st = this.engine.x.compact();
     if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
-    this.disk?.afterChange();
     // The merged runs are written out now rather than a slice per later write: a compacted
     // store should be on disk (and its runs out of memory) when this resolves.
     if (this.disk) await this.disk.flush();
