@@ -1,6 +1,6 @@
 // The user-visible iterator: walks the merged internal entries and yields, for every user
 // key in [lower, upper), the newest version with sequence <= snapSeq, skipping tombstones.
-// It pins the memtable and the Version it started on, so flushes and compactions after its
+// It pins the memtables and the Version it started on, so flushes and compactions after its
 // creation change nothing it sees; `close` drops the pins.
 //
 // In a store whose runs may be file-backed (block-cache.ts), entries handed to the host are
@@ -42,6 +42,8 @@ export class DbIterator {
   constructor(
     private merged: MergingIterator,
     private mem: Memtable,
+    /** The sealed memtable, pinned as mem is, or null. */
+    private imm: Memtable | null,
     private version: Version,
     private snapSeq: u64,
     private forward: bool,
@@ -159,6 +161,8 @@ export class DbIterator {
     if (this.chunkPtr.length > 0) { budgetFree(unchecked(this.chunkPtr[0]), unchecked(this.chunkSize[0])); this.chunkPtr.length = 0; this.chunkSize.length = 0; }
     this.skipCopy.free();
     this.mem.unref();
+    let sealed = this.imm;
+    if (sealed != null) sealed.unref();
     this.version.unref();
     if (this.hasLower) budgetFree(this.lower, this.lowerLen == 0 ? 1 : this.lowerLen);
     if (this.hasUpper) budgetFree(this.upper, this.upperLen == 0 ? 1 : this.upperLen);

@@ -2,13 +2,15 @@
 // partitioned store gets one linear memory, and one 4 GiB ceiling, per partition).
 //
 // Write path: validate → assign sequence numbers → insert into the memtable → when the
-// memtable is full, turn it into a level-0 run and start a compaction if a level is over its
-// target → advance the compaction in progress by a slice paced to the bytes written
-// (docs/LSM.md, "Compaction in slices").
+// memtable is full, seal it (it becomes the immutable memtable, a fresh one takes writes)
+// → advance the sealed memtable's flush into a level-0 run, and the compaction in progress,
+// by slices paced to the bytes written (docs/LSM.md, "Flush in slices" and "Compaction in
+// slices").
 // Restores of large chunks skip the memtable: the chunk becomes a level-0 run directly
 // (ingestBatch; docs/LSM.md, "Bulk ingest").
-// Read path: memtable, then level-0 runs newest first, then one run per deeper level; the
-// first version visible at the reader's sequence wins (a tombstone means absent).
+// Read path: memtable, sealed memtable, then level-0 runs newest first, then one run per
+// deeper level; the first version visible at the reader's sequence wins (a tombstone means
+// absent).
 // Everything is synchronous: JS is single-threaded, so no lock is needed and no reader can
 // observe half of a batch.
 import { Memtable, MemtableIterator, worstCaseInsertBytes, entryTag, entryVal, entryValLen } from "./memtable";
@@ -53,6 +55,9 @@ export class Counters {
 export const config = new Config();
 export const counters = new Counters();
 export let mem: Memtable = new Memtable(4 << 20);
+/** The sealed memtable being flushed, or null: no write reaches it, every read consults it
+ *  after `mem`, and its run replaces it (in front of level 0) when the flush ends. */
+export let imm: Memtable | null = null;
 export let version: Version = new Version();
 export let lastSeq: u64 = 0;
 /** Live snapshots: sequence → how many handles hold it. */
@@ -253,7 +258,7 @@ function ingestBatch(p: usize, count: u32, n: u32, last: u64, userBytes: u64): i
   // Worst case: block bytes (entry header ≤ 18, offset 4), the bloom, hashes and the sort.
   let est = userBytes + <u64>n * 26 + ((<u64>n * <u64>cfg.bitsPerKey) >> 3) + ingestScratchBytes(n) + (64 << 10);
   if (!canAllocateForWrite(est)) return S.OUT_OF_MEMORY;
-  if (mem.entries > 0) {
+  if (mem.entries > 0 || imm != null) {
     let st = flushMemtable();
     if (st != S.OK) return st;
   }
@@ -311,18 +316,18 @@ export function restoreChunkBytes(): u32 {
  *  Merger counts per entry read, so that debt and slices are in one unit. */
 const ENTRY_OVERHEAD: u64 = 16;
 
-/** After a write of `added` bytes: flushes a full memtable, and pays the write's share of
- *  the compaction in progress. A write that flushes leaves its share to the next writes (the
- *  flush is its pause), unless the debt is already past a slice: when every write flushes
- *  (writes as large as the memtable), compaction must still move. */
+/** After a write of `added` bytes: seals a full memtable, and pays the write's share of the
+ *  sealed memtable's flush and of the compaction in progress, each a slice. */
 function afterWrite(added: u64): void {
-  let c = pending;
-  let owed: u64 = c != null ? <u64>(<f64>added * c.pace) : 0;
+  let owed: u64 = pending != null ? <u64>(<f64>added * pending!.pace) : 0;
   debt += owed;
   if (mem.bytes >= <u64>config.memtableBytes) {
-    flush();
-    if (pending == null || debt <= maxSlice()) return;
+    // The previous flush is still behind only after writes larger than half a memtable
+    // (FLUSH_PACE): finish it, as a write of that size pays for that much anyway.
+    if (imm != null) flushAndCompact(0xffffffffffffffff);
+    if (imm == null) sealMemtable(); // out of memory: mem keeps taking writes while it can
   }
+  if (imm != null) payFlush(added);
   if (pending != null) payDebt(owed);
 }
 
@@ -336,6 +341,7 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   counters.gets++;
   clearReadError();
   let n = mem.find(key, klen, seekTag(snapSeq));
+  if (n == 0 && imm != null) n = imm!.find(key, klen, seekTag(snapSeq));
   if (n != 0) {
     let tag = entryTag(n);
     if (tagKind(tag) == KIND_DELETE) return S.NOT_FOUND;
@@ -403,6 +409,8 @@ export function openIterator(lower: usize, lowerLen: u32, hasLower: bool,
   let hi: usize = hasUpper ? copyBound(upper, upperLen) : 0;
   let children = new Array<InternalIterator>();
   children.push(new MemtableIterator(mem));
+  let sealed = imm;
+  if (sealed != null) { children.push(new MemtableIterator(sealed)); sealed.refs++; }
   let v = version;
   let l0 = unchecked(v.levels[0]);
   for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i])));
@@ -412,7 +420,7 @@ export function openIterator(lower: usize, lowerLen: u32, hasLower: bool,
   }
   mem.refs++;
   v.refs++;
-  let it = new DbIterator(new MergingIterator(children, !reverse), mem, v, snapSeq, !reverse,
+  let it = new DbIterator(new MergingIterator(children, !reverse), mem, sealed, v, snapSeq, !reverse,
                           lo, lowerLen, hasLower, hi, upperLen, hasUpper);
   let h: i32;
   if (freeHandles.length > 0) { h = freeHandles.pop(); unchecked(iterators[h] = it); }
@@ -451,11 +459,12 @@ function install(nv: Version): void {
   old.unref();
 }
 
-/** Turns the memtable into a level-0 run, then, if enabled and none is in progress, starts
- *  a compaction when a level is over its target (also with an empty memtable: a restore
- *  leaves level 0 for the next flush, see ingestBatch). The writes that follow run it.
- *  A compaction in progress is left as it is: the flush only puts a newer run in front of
- *  level 0, which is not one of its inputs and is not below its output level. */
+/** Turns the memtables into level-0 runs at once (the sealed one's flush first), then, if
+ *  enabled and none is in progress, starts a compaction when a level is over its target
+ *  (also with empty memtables: a restore leaves level 0 for the next flush, see
+ *  ingestBatch). The writes that follow run it. A compaction in progress is left as it is:
+ *  a flush only puts newer runs in front of level 0, which is not one of its inputs and is
+ *  not below its output level. */
 export function flush(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   let st = flushMemtable();
@@ -464,22 +473,93 @@ export function flush(): i32 {
   return S.OK;
 }
 
-/** Turns the memtable into a level-0 run, without compacting. */
+/** Turns both memtables into level-0 runs in one call, without compacting; afterwards
+ *  every write is in a run (flushedSeq = lastSeq). */
 function flushMemtable(): i32 {
+  let st = finishFlush();
+  if (st != S.OK) return st;
   if (mem.entries == 0) { flushedSeq = lastSeq; return S.OK; }
+  st = sealMemtable();
+  if (st != S.OK) return st;
+  return finishFlush();
+}
+
+// ---- flush in slices ------------------------------------------------------------------
+// A full memtable is sealed (imm) and a fresh one takes the writes; the sealed one is merged
+// into a level-0 run by a Merger that each write advances by a slice, so no write pays for
+// a whole flush (4 MiB: 6–14 ms). Reads stay exact: lookups and new iterators consult mem,
+// then imm, then the runs, and the run replaces imm in one install when it is complete.
+// INVARIANTS: at most one memtable is sealed; everything in imm is older than everything in
+// mem and newer than every run (so flushedSeq = immSeq once its run is in), which is why a
+// seal, an ingest and an explicit flush first finish the flush in progress.
+
+/** Bytes of the sealed memtable merged per byte written: the flush ends after half a
+ *  memtable of writes, well before the next seal needs it done. */
+const FLUSH_PACE: u64 = 2;
+/** lastSeq when imm was sealed: its entries are exactly the writes in (flushedSeq, immSeq]. */
+let immSeq: u64 = 0;
+/** The merge of imm into a level-0 run; null when none is sealed, or its last try failed. */
+let immFlush: Merger | null = null;
+/** Bytes of flushing owed by writes and not yet read. */
+let flushDebt: u64 = 0;
+
+/** Bytes of the sealed memtable its flush has read so far (0 when none is sealed). */
+export function flushBytesRead(): u64 { return immFlush != null ? immFlush!.bytesRead : 0; }
+
+/** Seals the memtable and starts its flush. REQUIRES: none sealed, mem not empty. */
+function sealMemtable(): i32 {
   let fresh = new Memtable(config.memtableBytes);
-  if (!fresh.init()) return S.OUT_OF_MEMORY;
-  let out = mergeInto(new MemtableIterator(mem), config.compaction, smallestSnapshot(), null, 0, false);
-  let runs = out.runs;
-  if (runs == null) { fresh.refs = 1; fresh.unref(); return S.OUT_OF_MEMORY; }
-  install(replaceRuns(version, new Array<Run>(), runs, 0));
-  flushedSeq = lastSeq;
-  counters.flushes++;
-  counters.bytesFlushed += out.bytes;
-  let old = mem;
+  if (!fresh.init()) { fresh.refs = 1; fresh.unref(); return S.OUT_OF_MEMORY; }
+  imm = mem;
+  immSeq = lastSeq;
   mem = fresh;
-  old.unref();
+  flushDebt = 0;
   return S.OK;
+}
+
+/** Pays the write's share of the sealed memtable's flush, in slices of at least minSlice(). */
+function payFlush(added: u64): void {
+  flushDebt += added * FLUSH_PACE;
+  if (flushDebt >= minSlice()) flushAndCompact(flushDebt);
+}
+
+/** A flush slice from a write: when it completes the flush, a compaction starts if one is
+ *  due (an explicit flush, an ingest and compactAll decide that themselves). */
+function flushAndCompact(budget: u64): void {
+  if (stepFlush(budget) == S.OK && imm == null && config.autoCompaction && pending == null) startCompaction();
+}
+
+/** Merges about `budget` bytes of the sealed memtable; when its merge is complete, installs
+ *  the run in front of level 0. Out of memory keeps imm (reads still see
+ *  it) and the next write tries its flush again. REQUIRES: one sealed. */
+function stepFlush(budget: u64): i32 {
+  let sealed = imm!;
+  if (immFlush == null) {
+    // S is fixed now: a snapshot taken later is at >= immSeq, above every entry of imm.
+    immFlush = new Merger(new MemtableIterator(sealed), config.compaction, smallestSnapshot(), null, 0, false);
+  }
+  let m = immFlush!;
+  let before = m.bytesRead;
+  let ended = m.step(budget);
+  let read = m.bytesRead - before;
+  flushDebt = flushDebt > read ? flushDebt - read : 0;
+  if (!ended) return S.OK;
+  immFlush = null;
+  if (m.failed) return m.status;
+  flushDebt = 0;
+  install(replaceRuns(version, new Array<Run>(), m.output(), 0));
+  flushedSeq = immSeq;
+  counters.flushes++;
+  counters.bytesFlushed += m.bytes;
+  imm = null;
+  sealed.unref();
+  return S.OK;
+}
+
+/** Finishes the flush of the sealed memtable, if there is one. */
+function finishFlush(): i32 {
+  if (imm == null) return S.OK;
+  return stepFlush(0xffffffffffffffff);
 }
 
 function levelTarget(level: i32): u64 {

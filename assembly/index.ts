@@ -24,7 +24,7 @@ const RESULT: usize = memory.data(16, 8);
 const ITER_BATCH: i32 = 256;
 const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
-const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4 + 5;
+const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4 + 5 + 2;
 const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
 
 let ioPtr: usize = 0;
@@ -227,8 +227,9 @@ export function stats(): void {
   let v = E.version;
   let f = STATS;
   store<f64>(f, <f64>E.lastSeq, 0);
-  store<f64>(f, <f64>E.mem.entries, 8);
-  store<f64>(f, <f64>E.mem.bytes, 16);
+  let sealed = E.imm;
+  store<f64>(f, <f64>(E.mem.entries + (sealed != null ? sealed.entries : 0)), 8);
+  store<f64>(f, <f64>(E.mem.bytes + (sealed != null ? sealed.bytes : 0)), 16);
   store<f64>(f, <f64>E.snapshotCount(), 24);
   store<f64>(f, <f64>E.iteratorCount(), 32);
   store<f64>(f, <f64>c.puts, 40);
@@ -262,6 +263,9 @@ export function stats(): void {
   store<f64>(cache, <f64>cacheHits, 16);
   store<f64>(cache, <f64>cacheMisses, 24);
   store<f64>(cache, <f64>E.fileBackedRuns(), 32);
+  let flushing = cache + 40;
+  store<f64>(flushing, sealed != null ? 1 : 0, 0);
+  store<f64>(flushing, <f64>E.flushBytesRead(), 8);
 }
 
 // ---- persistence (docs/FORMAT.md) --------------------------------------------------------

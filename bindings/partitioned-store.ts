@@ -470,6 +470,7 @@ function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
   return {
     sequence: sum((s) => s.sequence),
     memtable: { entries: sum((s) => s.memtable.entries), bytes: sum((s) => s.memtable.bytes) },
+    flush: { running: sum((s) => s.flush.running), bytesRead: sum((s) => s.flush.bytesRead) },
     levels,
     runs: sum((s) => s.runs),
     runBytes,

@@ -7,7 +7,12 @@ export interface LevelStats { level: number; runs: number; entries: number; byte
 export interface StoreStats {
   /** Last sequence number assigned. */
   sequence: number;
+  /** Both memtables: the one taking writes and the sealed one being flushed, if any. */
   memtable: { entries: number; bytes: number };
+  /** The flush of the sealed memtable, advanced a slice per write (docs/LSM.md, "Flush in
+   *  slices"): how many are running (0 or 1 per partition) and the bytes of entries read
+   *  so far. */
+  flush: { running: number; bytesRead: number };
   /** Level 0 first; every level is listed, empty or not. */
   levels: LevelStats[];
   runs: number;
@@ -38,9 +43,10 @@ export interface StoreStats {
   fileBackedRuns: number;
 }
 
-/** Slots after the levels (docs/ABI.md): the compaction in progress, then the block cache. */
+/** Slots after the levels (docs/ABI.md): the compaction in progress, the block cache, the flush in progress. */
 const COMPACTION = 16 + MAX_LEVELS * 3;
 const CACHE = COMPACTION + 4;
+const FLUSH = CACHE + 5;
 
 export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
   const f = (slot: number) => view.getFloat64(p + slot * 8, true);
@@ -58,6 +64,7 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
   return {
     sequence: f(0),
     memtable: { entries: f(1), bytes: f(2) },
+    flush: { running: f(FLUSH), bytesRead: f(FLUSH + 1) },
     levels,
     runs,
     runBytes,

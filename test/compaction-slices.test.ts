@@ -1,8 +1,9 @@
-// Compaction in slices (docs/LSM.md): a compaction runs a slice per write, so it is in
-// progress across many calls. Model: SortedModel (a plain Map + sequence counter), compared
-// after every step, with memtables and level targets so small that some compaction is
-// nearly always half done while puts, deletes, gets, range scans, snapshots and iterators
-// interleave — snapshots and iterators opened mid-compaction are read after it completed.
+// Flush and compaction in slices (docs/LSM.md): a sealed memtable's flush and a compaction
+// each run a slice per write, so they are in progress across many calls. Model: SortedModel
+// (a plain Map + sequence counter), compared after every step, with memtables and level
+// targets so small that some flush or compaction is nearly always half done while puts,
+// deletes, gets, range scans, snapshots and iterators interleave — snapshots and iterators
+// opened mid-flush or mid-compaction are read after it completed.
 // Examples: a path store closed mid-compaction reopens with nothing lost; compact()
 // finishes the compaction in progress.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -15,7 +16,7 @@ import { SortedModel, hex } from './support/model.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 type Entry = [Uint8Array, Uint8Array];
-interface Opened<T> { value: T; model: SortedModel; compactionsAtOpen: number; midCompaction: boolean }
+interface Opened<T> { value: T; model: SortedModel; compactionsAtOpen: number; midCompaction: boolean; flushesAtOpen: number; midFlush: boolean }
 interface Real {
   store: Store;
   mayRunOutOfMemory: boolean;
@@ -25,7 +26,10 @@ interface Real {
 type Cmd = fc.AsyncCommand<SortedModel, Real>;
 
 /** What the runs exercised, so the test fails if compactions were never caught half done. */
-const seen = { writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0, stalls: 0, refused: 0 };
+const seen = {
+  writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0,
+  writesMidFlush: 0, snapshotsReadAfterTheirFlush: 0, iteratorsReadAfterTheirFlush: 0, stalls: 0, refused: 0,
+};
 
 // 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
 const KEYS = Array.from({ length: 48 }, (_, i) => new Uint8Array(Buffer.from(`k${(i * 7) % 48}`.padEnd(2 + (i % 3), '.'))));
@@ -40,9 +44,19 @@ const same = sameEntries;
 
 const running = (r: Real) => r.store.stats().compaction.running === 1;
 const compactions = (r: Real) => r.store.stats().counters.compactions;
+const flushing = (r: Real) => r.store.stats().flush.running === 1;
+const flushes = (r: Real) => r.store.stats().counters.flushes;
+/** What a snapshot or iterator opened now will have lived through. */
+const progress = (r: Real) => ({ compactionsAtOpen: compactions(r), midCompaction: running(r), flushesAtOpen: flushes(r), midFlush: flushing(r) });
+/** Counts a read of something opened mid-flush or mid-compaction after that one completed. */
+function noteReadAfter(r: Real, o: Opened<unknown>, kind: 'snapshots' | 'iterators'): void {
+  if (o.midCompaction && compactions(r) > o.compactionsAtOpen) seen[`${kind}ReadAfterTheirCompaction`]++;
+  if (o.midFlush && flushes(r) > o.flushesAtOpen) seen[`${kind}ReadAfterTheirFlush`]++;
+}
 
 function mutate(r: Real, write: () => void, apply: () => void): void {
   if (running(r)) seen.writesMidCompaction++;
+  if (flushing(r)) seen.writesMidFlush++;
   try {
     write();
   } catch (err) {
@@ -82,13 +96,17 @@ const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
     same([...r.store.range(a, b, o)], m.range(a, b, o.reverse, o.limit));
   })),
   fc.constant(cmd('flush', async (m, r) => {
-    try { await r.store.flush(); } catch (err) { if (!(r.mayRunOutOfMemory && err instanceof StrataError)) throw err; }
+    try {
+      await r.store.flush();
+      expect(r.store.stats()).toMatchObject({ flush: { running: 0 }, memtable: { entries: 0 } }); // both memtables flushed
+    } catch (err) { if (!(r.mayRunOutOfMemory && err instanceof StrataError)) throw err; }
     checkAll(m, r);
   })),
   fc.constant(cmd('compact', async (m, r) => {
     try {
       await r.store.compact();
       expect(r.store.stats().compaction.running).toBe(0); // compact() finished the one in progress
+      expect(r.store.stats().flush.running).toBe(0); // ... and the flush in progress
     } catch (err) { if (!(r.mayRunOutOfMemory && err instanceof StrataError)) throw err; }
     checkAll(m, r);
   })),
@@ -96,12 +114,12 @@ const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
     if (r.iterators.length >= 3) r.iterators.shift()!.value.close();
     const value = bounds ? r.store.range(bounds[0], bounds[1], o) : r.store.all(o);
     const expected = bounds ? m.range(bounds[0], bounds[1], o.reverse, o.limit) : m.range(undefined, undefined, o.reverse, o.limit);
-    r.iterators.push({ value, model: m, expected, pos: 0, compactionsAtOpen: compactions(r), midCompaction: running(r) });
+    r.iterators.push({ value, model: m, expected, pos: 0, ...progress(r) });
   })),
   fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 6 })).map(([which, n]) => cmd(`stepIterator(${which}, ${n})`, (_m, r) => {
     if (r.iterators.length === 0) return;
     const s = r.iterators[which % r.iterators.length];
-    if (s.midCompaction && compactions(r) > s.compactionsAtOpen) seen.iteratorsReadAfterTheirCompaction++;
+    noteReadAfter(r, s, 'iterators');
     for (let i = 0; i < n; i++) {
       const res = s.value.next();
       if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
@@ -111,12 +129,13 @@ const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
   })),
   fc.constant(cmd('takeSnapshot', (m, r) => {
     if (r.snapshots.length >= 3) r.snapshots.shift()!.value.close();
-    r.snapshots.push({ value: r.store.snapshot(), model: m.clone(), compactionsAtOpen: compactions(r), midCompaction: running(r) });
+    r.snapshots.push({ value: r.store.snapshot(), model: m.clone(), ...progress(r) });
   })),
   fc.tuple(fc.nat(4), keyArb, rangeOptsArb).map(([which, k, o]) => cmd(`readSnapshot(${which}, ${hex(k)})`, (_m, r) => {
     if (r.snapshots.length === 0) return;
-    const { value: snap, model, midCompaction, compactionsAtOpen } = r.snapshots[which % r.snapshots.length];
-    if (midCompaction && compactions(r) > compactionsAtOpen) seen.snapshotsReadAfterTheirCompaction++;
+    const opened = r.snapshots[which % r.snapshots.length];
+    const { value: snap, model } = opened;
+    noteReadAfter(r, opened, 'snapshots');
     const e = model.get(k);
     const got = snap.get(k);
     expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
@@ -166,14 +185,19 @@ class ArrayChangelog implements ChangelogSink, ChangelogSource {
 }
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-describe('compaction in slices against a sorted Map model (fc.commands)', () => {
-  it('compactions half done across writes, reads, snapshots and iterators (300 sequences)', async () => {
+describe('flush and compaction in slices against a sorted Map model (fc.commands)', () => {
+  it('flushes and compactions half done across writes, reads, snapshots and iterators (300 sequences)', async () => {
     const before = { ...seen };
     await runModel(SLICED, 300);
-    // The property only means something if compactions really were caught in progress.
-    expect(seen.writesMidCompaction - before.writesMidCompaction).toBeGreaterThan(1000);
-    expect(seen.snapshotsReadAfterTheirCompaction - before.snapshotsReadAfterTheirCompaction).toBeGreaterThan(20);
-    expect(seen.iteratorsReadAfterTheirCompaction - before.iteratorsReadAfterTheirCompaction).toBeGreaterThan(20);
+    // The property only means something if flushes and compactions really were caught in progress.
+    const grew = (k: keyof typeof seen) => seen[k] - before[k];
+    expect(grew('writesMidCompaction')).toBeGreaterThan(1000);
+    expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
+    expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
+    // A flush is shorter (a 512-byte memtable, ~3 writes): fewer, but all kinds of reads.
+    expect(grew('writesMidFlush')).toBeGreaterThan(100);
+    expect(grew('snapshotsReadAfterTheirFlush')).toBeGreaterThan(10);
+    expect(grew('iteratorsReadAfterTheirFlush')).toBeGreaterThan(10);
   });
   it('a level-0 trigger of 1 and writes as large as the memtable (150 sequences)', async () => {
     await runModel({ ...SLICED, level0CompactionTrigger: 1, levelBaseBytes: 4096 }, 150, valueMix(600, 3));
