@@ -47,7 +47,9 @@ export interface StoreOptions<K, V> {
   levelBaseBytes?: number;
   /** Each level is this many times larger than the one above. Default 10. */
   levelSizeMultiplier?: number;
-  /** Compactions cut their output into runs of about this size. Default 2 × memtableBytes. */
+  /** Compactions cut their output into runs of about this size. Default: memtableBytes / 2
+   *  in memory (smaller runs make smaller compactions, whose output coexists with their
+   *  inputs until they end: less peak memory), 2 × memtableBytes with a `path` (fewer files). */
   runTargetBytes?: number;
   /** Compact after flushes (default true); false leaves compaction to compact(). */
   autoCompaction?: boolean;
@@ -92,7 +94,7 @@ export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTu
     level0CompactionTrigger: intOption(o, 'level0CompactionTrigger', 4, 1, 1000),
     levelBaseBytes: intOption(o, 'levelBaseBytes', 4 * memtableBytes, 1, 2 ** 40),
     levelSizeMultiplier: intOption(o, 'levelSizeMultiplier', 10, 2, 1000),
-    runTargetBytes: intOption(o, 'runTargetBytes', 2 * memtableBytes, 1, 2 ** 32),
+    runTargetBytes: intOption(o, 'runTargetBytes', o.path === undefined ? Math.floor(memtableBytes / 2) : 2 * memtableBytes, 1, 2 ** 32),
     autoCompaction,
     maxMemoryBytes: intOption(o, 'maxMemoryBytes', 3584 * 2 ** 20, 1 << 20, 4 * 2 ** 30),
     blockCacheBytes: intOption(o, 'blockCacheBytes', 64 << 20, 0, 4 * 2 ** 30),
