@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { growthVsLogN, renderGrowthSvg } from './svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -69,10 +70,19 @@ const rows = [
 ];
 const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
 console.log(rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n'));
+// The issue's bound: cost per operation grows no faster than log N.
+if (results.length > 1) {
+  console.log(`\ncost per operation vs the smallest size (log N grows ${results.slice(1).map((r) => `${(Math.log(r.entries) / Math.log(results[0].entries)).toFixed(2)}×`).join(', ')})`);
+  for (const w of growthVsLogN(results)) {
+    console.log(`  ${w.label.padEnd(16)} ${w.points.slice(1).map((p) => `${p.costRatio.toFixed(2)}× at ${fmt(p.entries)}`).join(', ')}`);
+  }
+}
 if (opts.save) {
   const out = { date: new Date().toISOString(), node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length,
     cpu: cpus()[0]?.model, rounds: opts.rounds, valueBytes: 100, keyBytes: 16, store: opts.disk ? 'path (os.tmpdir())' : 'in memory', results };
   const file = opts.disk ? 'bench-growth-disk.json' : 'bench-growth.json';
   writeFileSync(join(root, 'docs', file), JSON.stringify(out, null, 2) + '\n');
-  console.log(`wrote docs/${file}`);
+  const svg = file.replace('.json', '.svg');
+  writeFileSync(join(root, 'docs', svg), renderGrowthSvg(out));
+  console.log(`wrote docs/${file}, docs/${svg}`);
 }
