@@ -258,6 +258,9 @@ describe('crash safety', () => {
   const writer = fileURLToPath(new URL('./fixtures/sync-writer.mjs', import.meta.url));
   const iterations = Number(process.env.STRATA_CRASH_ITERATIONS ?? 20);
 
+  /** What the writer was doing at its last acknowledged write: a flush or compaction half done. */
+  const killedMid = { flush: 0, compaction: 0 };
+
   /** Starts the writer, kills it with SIGKILL after `delayMs` of writing; returns the last ack. */
   function runAndKill(dir: string, seed: number, start: number, delayMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -272,8 +275,10 @@ describe('crash safety', () => {
       child.on('exit', (code, signal) => {
         clearInterval(started);
         if (signal !== 'SIGKILL') { reject(new Error(`writer exited with ${code}: ${err}`)); return; }
-        const acks = [...out.matchAll(/^ack (\d+)$/gm)].map((m) => Number(m[1]));
-        resolve(acks.length ? acks[acks.length - 1] : start - 1);
+        const acks = [...out.matchAll(/^ack (\d+) ([01]) ([01])$/gm)];
+        const last = acks[acks.length - 1];
+        if (last) { killedMid.flush += Number(last[2]); killedMid.compaction += Number(last[3]); }
+        resolve(last ? Number(last[1]) : start - 1);
       });
     });
   }
@@ -307,6 +312,10 @@ describe('crash safety', () => {
     }
     expect(kills).toBe(iterations);
     expect(applied).toBeGreaterThan(iterations); // the writer got real work done between kills
+    // Flushes and compactions run in slices across writes: some kills must have caught one
+    // half done, or the property says nothing about them.
+    expect(killedMid.flush, JSON.stringify(killedMid)).toBeGreaterThan(0);
+    expect(killedMid.compaction, JSON.stringify(killedMid)).toBeGreaterThan(0);
     expect(existsSync(join(dir, 'LOCK'))).toBe(false);
   });
 });
