@@ -23,6 +23,14 @@ const RESULT: usize = memory.data(16, 8);
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32. */
 const ITER_BATCH: i32 = 256;
 const BATCH: usize = memory.data(ITER_BATCH * 16, 8);
+/** Values of a batch of an iterator opened with ITER_PACK, end to end; the host copies them
+ *  out with one slice before its next call into the engine. A value that no longer fits
+ *  ends the batch, unpacked. */
+const PACK_BYTES: u32 = 64 << 10;
+const PACK: usize = memory.data(<i32>PACK_BYTES, 8);
+const ITER_PACK: u32 = 8;
+/** Whether the iterator with handle i packs its values. */
+const packs = new Array<bool>();
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
 const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4 + 5;
 const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
@@ -178,13 +186,20 @@ export function snapshot_release(seq: f64): void { E.releaseSnapshot(<u64>seq); 
  *  4 reverse. Returns a handle >= 0, or -status. */
 export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, snapSeq: f64): i32 {
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
-  return E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
+  let h = E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
+  if (h >= 0) {
+    while (packs.length <= h) packs.push(false);
+    unchecked(packs[h] = (flags & ITER_PACK) != 0);
+  }
+  return h;
 }
 
 /** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status (a
  *  failed block read: the iterator then keeps failing). The pointers stay valid until the
  *  iterator's next iter_next or its close: in a store with file backing they point into
- *  the iterator's batch copy, otherwise into the memtable and runs it pins. */
+ *  the iterator's batch copy, otherwise into the memtable and runs it pins. Values of an
+ *  ITER_PACK iterator are copied end to end into PACK while they fit; RESULT: +0 PACK,
+ *  +4 the bytes packed, +8 1 when the iterator reached its end in this call, else 0. */
 export function iter_next(h: i32, max: i32): i32 {
   let it = E.getIterator(h);
   if (it == null) return -S.BAD_HANDLE;
@@ -194,22 +209,38 @@ export function iter_next(h: i32, max: i32): i32 {
   if (max > ITER_BATCH) max = ITER_BATCH;
   let copy = fileBacking;
   if (copy) it.resetBatch();
+  let pack = h < packs.length && unchecked(packs[h]);
+  let packed: u32 = 0;
   let n = 0;
   let p = BATCH;
-  while (n < max && it.step()) {
-    let kp = it.keyPtr, vp = it.valPtr;
+  let ended = false;
+  while (n < max) {
+    if (!it.step()) { ended = true; break; }
+    let kp = it.keyPtr, vp = it.valPtr, vl = it.valLen;
+    let full = false;
+    if (pack) {
+      if (vl <= PACK_BYTES - packed) {
+        memory.copy(PACK + packed, vp, vl);
+        vp = PACK + packed;
+        packed += vl;
+      } else full = true;
+    }
     if (copy) {
       kp = it.keep(kp, it.keyLen);
-      vp = it.keep(vp, it.valLen);
+      if (full || !pack) vp = it.keep(vp, vl);
       if (kp == 0 || vp == 0) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
     }
     store<u32>(p, <u32>kp);
     store<u32>(p, it.keyLen, 4);
     store<u32>(p, <u32>vp, 8);
-    store<u32>(p, it.valLen, 12);
+    store<u32>(p, vl, 12);
     p += 16;
     n++;
+    if (full) break;
   }
+  store<u32>(RESULT, <u32>PACK);
+  store<u32>(RESULT, packed, 4);
+  store<f64>(RESULT, ended ? 1 : 0, 8);
   // A source that failed a read looks exhausted: the scan would end early, a wrong answer.
   if (readStatus != S.OK) { it.error = readStatus; return -readStatus; }
   if (copy && !it.keepSkipKey()) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
