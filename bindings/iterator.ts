@@ -27,15 +27,25 @@ const leaked = new FinalizationRegistry<{ engine: Engine; handle: number; open: 
 
 const EMPTY = new Uint8Array(0);
 
-/** iter_open's flag for iterators whose values the engine packs end to end (iter_next). */
-export const ITER_PACK = 8;
+/** iter_open's flags: the engine packs a batch's values, its keys, end to end (iter_next). */
+const ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
+/** The batch trailer's flags. */
+const TRAILER_ENDED = 1, TRAILER_ASCII = 2;
 
-/** Whether an iterator decoding values with `codec` has the engine pack them: when every
- *  value is copied out anyway (bytes, or a codec without a fast path), one copy of a batch's
- *  values costs far less than a copy per value (each a new ArrayBuffer, ~1 µs at 100 bytes).
- *  The values then share their batch's ArrayBuffer, as Node's pooled Buffers do. */
-export function packsValues(codec: Codec<unknown>): boolean {
-  return fastPathOf(codec) === undefined || codec === codecs.bytes;
+const ascii = new TextDecoder();
+
+/**
+ * The iter_open flags for an iterator over these codecs. Values are packed when every one is
+ * copied out anyway (bytes, or a codec without a fast path): one copy of a batch's values
+ * costs far less than a copy per value (each a new ArrayBuffer, ~1 µs at 100 bytes). The
+ * values then share their batch's ArrayBuffer, as Node's pooled Buffers do. utf8 keys are
+ * packed: when a batch's keys are all ASCII, one decode of them all and a substring per key
+ * cost a tenth of a TextDecoder call per key. A key kept may then keep its batch's text
+ * (V8's sliced strings), as any substring does.
+ */
+export function packFlags(keyCodec: Codec<unknown>, valueCodec: Codec<unknown>): number {
+  return (fastPathOf(valueCodec) === undefined || valueCodec === codecs.bytes ? ITER_PACK_VALUES : 0)
+    | (keyCodec === codecs.utf8 && fastPathOf(keyCodec) !== undefined ? ITER_PACK_KEYS : 0);
 }
 
 export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
@@ -66,6 +76,10 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private pack: Uint8Array = EMPTY;
   private packView: DataView | undefined;
   private packPtr = 0;
+  /** The batch's packed keys as text when they are all ASCII (ITER_PACK_KEYS); where the
+   *  next entry's key starts in it (keys are packed in batch order). */
+  private keyText: string | undefined;
+  private keyAt = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -77,8 +91,8 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     /** Stores with a ttl: values start with an f64 expiresAt, and entries expired at this
      *  time (the iterator's creation) are skipped. 0 for stores without. */
     private readonly expiryCutoff = 0,
-    /** Opened with ITER_PACK (packsValues). */
-    private readonly packing = false,
+    /** Its iter_open flags' ITER_PACK_* (packFlags). */
+    private readonly packing = 0,
   ) {
     // With expiry the engine cannot count the limit: skipped entries do not count.
     this.remaining = expiryCutoff > 0 ? Infinity : limit;
@@ -103,7 +117,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     if (this.detached) throw new StrataError('CLOSED', 'the store or snapshot of this iterator is closed');
     const e = this.engine;
     const cutoff = this.expiryCutoff;
-    let kp: number, kl: number, vp: number, vl: number, off = -1;
+    let kp: number, kl: number, vp: number, vl: number, off = -1, ko = 0;
     for (;;) {
       if (this.index === this.count) {
         if (this.exhausted || this.userRemaining <= 0) { this.release(); return { done: true, value: undefined }; }
@@ -114,9 +128,13 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
       const w = this.words;
       const j = this.index++ * 4;
       kp = w[j]; kl = w[j + 1]; vp = w[j + 2]; vl = w[j + 3];
-      if (this.packing) {
-        off = vp - this.packPtr;
-        if (off < 0 || off + vl > this.pack.length) off = -1; // unpacked: did not fit
+      if (this.packing !== 0) {
+        if ((this.packing & ITER_PACK_VALUES) !== 0) {
+          off = vp - this.packPtr;
+          if (off < 0 || off + vl > this.pack.length) off = -1; // unpacked: did not fit
+        }
+        ko = this.keyAt;
+        this.keyAt = ko + kl;
       }
       if (cutoff === 0) break;
       if (this.userRemaining <= 0) { this.index = this.count; this.exhausted = true; continue; }
@@ -130,7 +148,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     this.lastKeyLen = kl;
     this.lastKey = undefined;
     const kf = this.keyFast;
-    const key = kf !== undefined ? kf.decodeFrom(e.u8, kp, kl) : this.keyCodec.decode(e.u8.slice(kp, kp + kl));
+    const kt = this.keyText;
+    const key = kt !== undefined && ko + kl <= kt.length ? kt.substring(ko, ko + kl) as K
+      : kf !== undefined ? kf.decodeFrom(e.u8, kp, kl) : this.keyCodec.decode(e.u8.slice(kp, kp + kl));
     // e.u8 again: a user codec's decode may have grown memory.
     const vf = this.valueFast;
     let value: V;
@@ -163,14 +183,18 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     this.count = n;
     this.remaining -= n;
     this.want = Math.min(this.want * 2, e.batchCapacity);
-    // A packing iterator's batch may stop short of max when its values fill the pack.
+    // A packing iterator's batch may stop short of max when a pack is full.
     let ended = n < max;
-    if (this.packing) {
-      const pp = e.resultValuePtr(), pl = e.resultValueLen();
-      ended = e.resultSeq() !== 0;
-      this.packPtr = pp;
-      this.pack = pl > 0 ? e.u8.slice(pp, pp + pl) : EMPTY;
+    if (this.packing !== 0) {
+      const u = e.u32, t = from + e.batchCapacity * 4;
+      const flags = u[t], kp = u[t + 1], kb = u[t + 2], vp = u[t + 3], vb = u[t + 4];
+      ended = (flags & TRAILER_ENDED) !== 0;
+      const u8 = e.u8;
+      this.packPtr = vp;
+      this.pack = vb > 0 ? u8.slice(vp, vp + vb) : EMPTY;
       if (this.expiryCutoff > 0) this.packView = new DataView(this.pack.buffer);
+      this.keyText = kb > 0 && (flags & TRAILER_ASCII) !== 0 ? ascii.decode(u8.subarray(kp, kp + kb)) : undefined;
+      this.keyAt = 0;
     }
     if (ended || this.remaining <= 0) {
       // Everything left is in the batch, whose pointers need the pins: release after reading.

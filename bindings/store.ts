@@ -7,7 +7,7 @@
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from './abi.js';
 import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
-import { EngineIterator, ITER_PACK, packsValues, type KeyValueIterator, type IteratorOwner } from './iterator.js';
+import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
@@ -577,9 +577,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const u8 = e.u8;
     const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
-    const pack = packsValues(this.valueCodec);
-    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0)
-      | (pack ? ITER_PACK : 0);
+    const pack = packFlags(this.keyCodec, this.valueCodec);
+    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,

@@ -395,3 +395,32 @@ describe('packed batch values (bytes values and codecs without a fast path)', ()
     await s.close();
   });
 });
+
+describe('packed batch keys (utf8 keys)', () => {
+  it('ASCII, non-ASCII, empty and pack-sized keys come back exact, in both directions, interleaved and with expiry', async () => {
+    const keys = [''];
+    for (let i = 0; i < 700; i++) {
+      const base = `k${String(i).padStart(4, '0')}`;
+      keys.push(i % 97 === 5 ? `${base}-é-${i}` : i % 101 === 7 ? `${base}${'x'.repeat(17_000 + i)}` : i % 89 === 3 ? `${base}\u{1F600}` : base);
+    }
+    keys.push('\u00ff', '\ufffd\ufffd');
+    keys.sort((a, b) => Buffer.compare(te.encode(a), te.encode(b)));
+    for (const extra of [{}, { ttlMs: 60_000, expirySweepMs: 0 }]) {
+      const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...extra });
+      s.putAll(keys.map((k) => [k, `v${k.length}`]));
+      const fwd = s.all(), rev = s.all({ reverse: true });
+      const a: string[] = [], b: string[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const x = fwd.next().value!, y = rev.next().value!;
+        a.push(x[0]); b.push(y[0]);
+        expect(x[1]).toBe(`v${x[0].length}`);
+      }
+      expect(fwd.next().done).toBe(true);
+      expect(rev.next().done).toBe(true);
+      expect(a).toEqual(keys);
+      expect(b).toEqual([...keys].reverse());
+      expect([...s.range(keys[3], keys[300], { limit: 250 })].map(([k]) => k)).toEqual(keys.slice(3, 253));
+      await s.close();
+    }
+  });
+});
