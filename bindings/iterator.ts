@@ -4,9 +4,11 @@
 // straight from linear memory when the codec has a fast path (codecs.ts); each batch is
 // copied into one array kept for the iterator's life. Values that must be copied out anyway
 // (bytes, codecs without a fast path) are packed by the engine and copied with one slice per
-// batch, each value a view of it (packsValues). Per entry, only the returned key, value and
-// result objects are made (rawKey's copy only when partition merges ask).
-// Batches start small and double, so `limit: 1` or an early `break` costs little.
+// batch, each value a view of it; utf8 keys are packed and decoded with one call per batch
+// (packFlags). Per entry, only the returned key, value and result objects are made (rawKey's
+// copy only when partition merges ask).
+// Batches start small and double, so an early `break` costs little; with a limit, the first
+// batch asks for all of it.
 import { Status, statusError, type Engine } from './abi.js';
 import { codecs, fastPathOf, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError } from './errors.js';
@@ -97,6 +99,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     // With expiry the engine cannot count the limit: skipped entries do not count.
     this.remaining = expiryCutoff > 0 ? Infinity : limit;
     this.userRemaining = expiryCutoff > 0 ? limit : Infinity;
+    // A limit says how many entries are wanted: one batch of them (a seek + 100 makes one
+    // engine call, not 16 + 32 + 52).
+    if (limit < Infinity) this.want = Math.max(limit, 1);
     this.keyFast = fastPathOf(keyCodec);
     this.valueFast = fastPathOf(valueCodec);
     leaked.register(this, { engine, handle, open: this.open }, this);
@@ -176,7 +181,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
       this.release();
       throw this.failure;
     }
-    if (this.words.length < n * 4) this.words = new Uint32Array(max * 4);
+    if (this.words.length < n * 4) this.words = new Uint32Array(this.words.length === 0 ? max * 4 : e.batchCapacity * 4);
     const from = e.batchPtr >>> 2;
     this.words.set(e.u32.subarray(from, from + n * 4));
     this.index = 0;
