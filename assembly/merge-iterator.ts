@@ -50,7 +50,8 @@ export class MergingIterator extends InternalIterator {
     this.sync();
   }
 
-  private sync(): void {
+  // @ts-ignore: decorator
+  @inline private sync(): void {
     if (this.cur < 0) { this.valid = false; return; }
     let c = unchecked(this.children[this.cur]);
     this.valid = true;
@@ -58,7 +59,8 @@ export class MergingIterator extends InternalIterator {
     this.valPtr = c.valPtr; this.valLen = c.valLen;
   }
 
-  private loadPrefix(i: i32): void {
+  // @ts-ignore: decorator
+  @inline private loadPrefix(i: i32): void {
     let c = unchecked(this.children[i]);
     if (c.valid) unchecked(this.prefixes[i] = keyPrefix(c.keyPtr, c.keyLen));
   }
@@ -70,7 +72,8 @@ export class MergingIterator extends InternalIterator {
 
   /** After the current source moved: it stays current while it is still before the second
    *  (which has not moved), one comparison; otherwise all are compared again. */
-  private advanced(): void {
+  // @ts-ignore: decorator
+  @inline private advanced(): void {
     let i = this.cur;
     let c = unchecked(this.children[i]);
     if (c.valid) {
