@@ -28,6 +28,12 @@ const leaked = new FinalizationRegistry<{ engine: Engine; handle: number; open: 
 });
 
 const EMPTY = new Uint8Array(0);
+const NO_WORDS: Uint32Array = new Uint32Array(0);
+
+/** Word arrays of released iterators (each batchCapacity × 4 words), for the next ones: a
+ *  short range then allocates none (an array over 64 bytes is a new off-heap store). */
+const wordPool: Uint32Array[] = [];
+const WORD_POOL_MAX = 16;
 
 /** iter_open's flags: the engine packs a batch's values, its keys, end to end (iter_next). */
 const ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
@@ -54,7 +60,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   /** The current batch, entry i at words 4i … 4i + 3. A copy, since the engine's batch
    *  region is shared by every iterator of the engine (they may be read interleaved); one
    *  array for the iterator's life, grown with `want`, so a fill allocates no array. */
-  private words = new Uint32Array(0);
+  private words: Uint32Array = NO_WORDS;
   private index = 0;
   private count = 0;
   private want = 16;
@@ -76,6 +82,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private lastKey: Uint8Array | undefined = EMPTY;
   /** A packing iterator's copy of its batch's values (iter_next), and where they were. */
   private pack: Uint8Array = EMPTY;
+  private packBuffer: ArrayBufferLike = EMPTY.buffer;
   private packView: DataView | undefined;
   private packPtr = 0;
   /** The batch's packed keys as text when they are all ASCII (ITER_PACK_KEYS); where the
@@ -161,7 +168,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     let value: V;
     if (off >= 0) {
       // A view of this batch's copy: it aliases no linear memory.
-      const b = new Uint8Array(this.pack.buffer, off, vl);
+      const b = new Uint8Array(this.packBuffer, off, vl);
       value = vf !== undefined ? b as V : this.valueCodec.decode(b);
     } else {
       value = vf !== undefined ? vf.decodeFrom(e.u8, vp, vl) : this.valueCodec.decode(e.u8.slice(vp, vp + vl));
@@ -181,7 +188,10 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
       this.release();
       throw this.failure;
     }
-    if (this.words.length < n * 4) this.words = new Uint32Array(this.words.length === 0 ? max * 4 : e.batchCapacity * 4);
+    if (this.words.length < n * 4) {
+      const size = e.batchCapacity * 4;
+      this.words = wordPool.length > 0 && wordPool[wordPool.length - 1].length === size ? wordPool.pop()! : new Uint32Array(size);
+    }
     const from = e.batchPtr >>> 2;
     this.words.set(e.u32.subarray(from, from + n * 4));
     this.index = 0;
@@ -190,13 +200,14 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     this.want = Math.min(this.want * 2, e.batchCapacity);
     // A packing iterator's batch may stop short of max when a pack is full.
     let ended = n < max;
-    if (this.packing !== 0) {
+    if (this.packing !== 0 && max > 0) {
       const u = e.u32, t = from + e.batchCapacity * 4;
       const flags = u[t], kp = u[t + 1], kb = u[t + 2], vp = u[t + 3], vb = u[t + 4];
       ended = (flags & TRAILER_ENDED) !== 0;
       const u8 = e.u8;
       this.packPtr = vp;
       this.pack = vb > 0 ? u8.slice(vp, vp + vb) : EMPTY;
+      this.packBuffer = this.pack.buffer;
       if (this.expiryCutoff > 0) this.packView = new DataView(this.pack.buffer);
       this.keyText = kb > 0 && (flags & TRAILER_ASCII) !== 0 ? ascii.decode(u8.subarray(kp, kp + kb)) : undefined;
       this.keyAt = 0;
@@ -213,6 +224,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     if (!this.open.v) return;
     void this.rawKey; // the last key's bytes are about to lose their pin
     this.open.v = false;
+    // No entry is read after this (count is 0, or every entry has been read).
+    if (this.words.length > 0 && wordPool.length < WORD_POOL_MAX) wordPool.push(this.words);
+    this.words = NO_WORDS;
     leaked.unregister(this);
     this.engine.x.iter_close(this.handle);
     this.owner.untrack(this);
