@@ -23,10 +23,6 @@ export interface IteratorOwner {
   untrack(it: EngineIterator<any, any>): void;
 }
 
-const leaked = new FinalizationRegistry<{ engine: Engine; handle: number; open: { v: boolean } }>((h) => {
-  if (h.open.v) { h.open.v = false; h.engine.x.iter_close(h.handle); }
-});
-
 const EMPTY = new Uint8Array(0);
 const NO_WORDS: Uint32Array = new Uint32Array(0);
 
@@ -72,7 +68,12 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private failure: StrataError | undefined;
   private closedByUser = false;
   private detached = false;
-  private readonly open = { v: true };
+  /** Whether the engine iterator is open (pins held). Its owner keeps it reachable until
+   *  then, so a finalizer could never close it: an iterator left open is closed with its
+   *  store. */
+  private open = true;
+  /** @internal Where the owning store keeps it. */
+  slot = -1;
   private readonly keyFast: CodecFastPath<K> | undefined;
   private readonly valueFast: CodecFastPath<V> | undefined;
   /** Where the key last returned by next() is stored (pinned until release), and its copy
@@ -111,7 +112,6 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     if (limit < Infinity) this.want = Math.max(limit, 1);
     this.keyFast = fastPathOf(keyCodec);
     this.valueFast = fastPathOf(valueCodec);
-    leaked.register(this, { engine, handle, open: this.open }, this);
   }
 
   /** @internal The stored bytes of the key last returned by next(): merges across
@@ -221,13 +221,12 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
 
   /** Drops the engine's pins; entries already batched must not be read afterwards. */
   private release(): void {
-    if (!this.open.v) return;
+    if (!this.open) return;
     void this.rawKey; // the last key's bytes are about to lose their pin
-    this.open.v = false;
+    this.open = false;
     // No entry is read after this (count is 0, or every entry has been read).
     if (this.words.length > 0 && wordPool.length < WORD_POOL_MAX) wordPool.push(this.words);
     this.words = NO_WORDS;
-    leaked.unregister(this);
     this.engine.x.iter_close(this.handle);
     this.owner.untrack(this);
   }
