@@ -203,14 +203,27 @@ export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, sn
   return h;
 }
 
-/** The high bits of the bytes at p, ORed: 0 when they are all ASCII. */
-function highBits(p: usize, len: u32): u64 {
+/** Copies len bytes from src to dst (not overlapping) and returns their high bits, ORed: 0
+ *  when they are all ASCII. Words at a time: memory.copy is a call out of the module,
+ *  which costs more than the loop for a key or a small value. */
+function packCopy(dst: usize, src: usize, len: u32): u64 {
   let acc: u64 = 0;
-  let end = p + <usize>len;
-  for (; p + 8 <= end; p += 8) acc |= load<u64>(p);
-  for (; p < end; p++) acc |= <u64>load<u8>(p);
+  let end = src + <usize>len;
+  for (; src + 8 <= end; src += 8, dst += 8) {
+    let w = load<u64>(src);
+    store<u64>(dst, w);
+    acc |= w;
+  }
+  for (; src < end; src++, dst++) {
+    let b = load<u8>(src);
+    store<u8>(dst, b);
+    acc |= <u64>b;
+  }
   return acc & 0x8080808080808080;
 }
+
+/** Values up to this many bytes are packed by packCopy, longer ones by memory.copy. */
+const SMALL_COPY: u32 = 256;
 
 /** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status (a
  *  failed block read: the iterator then keeps failing). The pointers stay valid until the
@@ -240,14 +253,14 @@ export function iter_next(h: i32, max: i32): i32 {
     let full = false, valuePacked = false;
     if (packKeys) {
       if (kl <= KEY_PACK_BYTES - keyBytes) {
-        memory.copy(KEY_PACK + keyBytes, kp, kl);
-        high |= highBits(kp, kl);
+        high |= packCopy(KEY_PACK + keyBytes, kp, kl);
         keyBytes += kl;
       } else full = true;
     }
     if (packValues && !full) {
       if (vl <= VALUE_PACK_BYTES - valueBytes) {
-        memory.copy(VALUE_PACK + valueBytes, vp, vl);
+        if (vl <= SMALL_COPY) packCopy(VALUE_PACK + valueBytes, vp, vl);
+        else memory.copy(VALUE_PACK + valueBytes, vp, vl);
         vp = VALUE_PACK + valueBytes;
         valueBytes += vl;
         valuePacked = true;
