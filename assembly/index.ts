@@ -192,7 +192,7 @@ export function snapshot_acquire(): f64 { return <f64>E.acquireSnapshot(); }
 export function snapshot_release(seq: f64): void { E.releaseSnapshot(<u64>seq); }
 
 /** Bounds are read from (lp, ll) and (up, ul) and copied; flags: 1 has lower, 2 has upper,
- *  4 reverse. Returns a handle >= 0, or -status. */
+ *  4 reverse, 8 pack values, 16 pack keys (iter_next). Returns a handle >= 0, or -status. */
 export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, snapSeq: f64): i32 {
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
   let h = E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
