@@ -30,7 +30,8 @@ export class LevelIterator extends InternalIterator {
     if (it != null) { it.close(); this.it = null; }
   }
 
-  private sync(): void {
+  // @ts-ignore: decorator
+  @inline private sync(): void {
     let it = this.it;
     if (it == null || !it.valid) { this.valid = false; return; }
     this.valid = true;

@@ -452,7 +452,8 @@ export class RunIterator extends InternalIterator {
     if (run.readers == 0 && run.detachPending) queueDetach(run);
   }
 
-  private at(i: u32): void {
+  // @ts-ignore: decorator
+  @inline private at(i: u32): void {
     let c = this.cursor;
     c.decode(i);
     this.valid = true;

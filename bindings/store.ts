@@ -7,7 +7,7 @@
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from './abi.js';
 import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
-import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
+import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
@@ -64,7 +64,9 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly partitionNo: number;
   private readonly sinks: ChangelogSink[];
   private readonly listeners = new Set<(records: ChangeRecord[]) => void>();
-  private readonly iterators = new Set<EngineIterator<K, V>>();
+  /** Open iterators, each at its `slot`: an array, as a Set's add and delete cost ~0.5 µs a
+   *  pair, a tenth of a short range. */
+  private readonly iterators: EngineIterator<K, V>[] = [];
   private readonly snapshots = new Set<StoreSnapshot<K, V>>();
   private listenerErrors = 0;
   private closed = false;
@@ -506,7 +508,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const it of [...this.iterators]) it.detach();
     for (const s of [...this.snapshots]) s.detach();
-    this.iterators.clear();
+    this.iterators.length = 0;
     this.snapshots.clear();
     this.listeners.clear();
     if (this.disk) {
@@ -528,7 +530,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   }
 
   /** @internal */
-  untrack(it: EngineIterator<any, any>): void { this.iterators.delete(it); }
+  untrack(it: EngineIterator<any, any>): void {
+    const a = this.iterators, i = it.slot;
+    if (i < 0 || a[i] !== it) return;
+    const last = a.pop()!;
+    if (last !== it) { a[i] = last; last.slot = i; }
+    it.slot = -1;
+  }
 
   /** @internal */
   readGet(key: K, snapSeq: number): V | undefined {
@@ -577,12 +585,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const u8 = e.u8;
     const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
-    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0);
+    const pack = packFlags(this.keyCodec, this.valueCodec);
+    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
-      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0);
-    this.iterators.add(it);
+      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0, pack);
+    it.slot = this.iterators.push(it) - 1;
     return it;
   }
 

@@ -48,6 +48,30 @@ describe('reads and writes', () => {
     await s.close();
   });
 
+  it('merges sources in byte order when keys share their first eight bytes or differ only by trailing zeros', async () => {
+    // The merge compares cached 8-byte key prefixes (zero-padded) before whole keys.
+    const s = await Store.open({ ...TINY, autoCompaction: false });
+    const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+    const keys: Uint8Array[] = [];
+    for (const head of [[], [0x61], [0x61, 0], [0x61, 0, 0, 0, 0, 0, 0, 0], [0x61, 0, 0, 0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8]]) {
+      for (const tail of [[], [0], [1], [0xff], [0, 0xff], [0x80, 1]]) keys.push(new Uint8Array([...head, ...tail]));
+    }
+    const distinct = [...new Map(keys.map((k) => [hex(k), k])).values()];
+    // Each source (runs flushed in turns, then the memtable) gets every third key, so the
+    // current source changes at almost every step, with equal prefixes side by side.
+    for (let turn = 0; turn < 3; turn++) {
+      distinct.forEach((k, i) => { if (i % 3 === turn) s.put(k, k); });
+      if (turn < 2) await s.flush();
+    }
+    s.put(distinct[4], new Uint8Array([9])); // a newer version in the memtable shadows its run's
+    const sorted = distinct.map(hex).sort((a, b) => Buffer.compare(Buffer.from(a, 'hex'), Buffer.from(b, 'hex')));
+    expect([...s.all()].map(([k]) => hex(k))).toEqual(sorted);
+    expect([...s.all({ reverse: true })].map(([k]) => hex(k))).toEqual([...sorted].reverse());
+    expect(hex([...s.range(distinct[4], new Uint8Array([0xff]))].find(([k]) => hex(k) === hex(distinct[4]))![1])).toBe('09');
+    expect(s.stats().runs).toBeGreaterThan(1);
+    await s.close();
+  });
+
   it('ranges are [from, to), reverse and limited', async () => {
     const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TINY });
     for (let i = 0; i < 200; i++) s.put(pad(i), `v${i}`);
