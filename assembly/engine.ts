@@ -24,7 +24,7 @@ import { DbIterator } from "./db-iterator";
 import { CompactionConfig, Merger, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
 import { hash32, compareBytes } from "./bytes";
 import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
-import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap } from "./memory-budget";
+import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap, setKeepReadReserve } from "./memory-budget";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
 import { TreeMergingIterator } from "./merge-iterator";
 import { readStatus, clearReadError } from "./block-cache";
@@ -324,7 +324,7 @@ function afterWrite(added: u64): void {
   if (mem.bytes >= <u64>config.memtableBytes) {
     // The previous flush is still behind only after writes larger than half a memtable
     // (FLUSH_PACE): finish it, as a write of that size pays for that much anyway.
-    if (imm != null) flushAndCompact(0xffffffffffffffff);
+    if (imm != null) flushAndCompact(FLUSH_WHOLE);
     if (imm == null) sealMemtable(); // out of memory: mem keeps taking writes while it can
   }
   if (imm != null) payFlush(added);
@@ -502,6 +502,9 @@ let immSeq: u64 = 0;
 let immFlush: Merger | null = null;
 /** Bytes of flushing owed by writes and not yet read. */
 let flushDebt: u64 = 0;
+/** A slice of the flush was refused memory: slices wait, and the write that fills the
+ *  memtable (or an explicit flush) runs the whole flush in one call instead. */
+let flushDeferred = false;
 
 /** Bytes of the sealed memtable its flush has read so far (0 when none is sealed). */
 export function flushBytesRead(): u64 { return immFlush != null ? immFlush!.bytesRead : 0; }
@@ -519,6 +522,7 @@ function sealMemtable(): i32 {
 
 /** Pays the write's share of the sealed memtable's flush, in slices of at least minSlice(). */
 function payFlush(added: u64): void {
+  if (flushDeferred) return;
   flushDebt += added * FLUSH_PACE;
   if (flushDebt >= minSlice()) flushAndCompact(flushDebt);
 }
@@ -540,13 +544,22 @@ function stepFlush(budget: u64): i32 {
   }
   let m = immFlush!;
   let before = m.bytesRead;
+  // A slice's partial run stays allocated after this call: it must leave reads their
+  // reserve. A whole flush frees what it took or installs it before returning, so may not.
+  let sliced = budget != FLUSH_WHOLE;
+  setKeepReadReserve(sliced);
   let ended = m.step(budget);
+  setKeepReadReserve(false);
   let read = m.bytesRead - before;
   flushDebt = flushDebt > read ? flushDebt - read : 0;
   if (!ended) return S.OK;
   immFlush = null;
-  if (m.failed) return m.status;
+  if (m.failed) {
+    if (sliced && m.status == S.OUT_OF_MEMORY) flushDeferred = true;
+    return m.status;
+  }
   flushDebt = 0;
+  flushDeferred = false;
   install(replaceRuns(version, new Array<Run>(), m.output(), 0));
   flushedSeq = immSeq;
   counters.flushes++;
@@ -556,10 +569,13 @@ function stepFlush(budget: u64): i32 {
   return S.OK;
 }
 
+/** The budget of a flush run whole, in one call. */
+const FLUSH_WHOLE: u64 = 0xffffffffffffffff;
+
 /** Finishes the flush of the sealed memtable, if there is one. */
 function finishFlush(): i32 {
   if (imm == null) return S.OK;
-  return stepFlush(0xffffffffffffffff);
+  return stepFlush(FLUSH_WHOLE);
 }
 
 function levelTarget(level: i32): u64 {

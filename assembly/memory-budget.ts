@@ -24,9 +24,15 @@ export function canAllocateForWrite(bytes: u64): bool {
   return canAllocate(bytes + READ_RESERVE);
 }
 
+/** While set, every allocation leaves the read reserve too: work whose memory outlives the
+ *  call that made it (a flush slice's partial run) must not take the room that keeps reads
+ *  possible at the cap. */
+let keepReadReserve = false;
+export function setKeepReadReserve(on: bool): void { keepReadReserve = on; }
+
 /** Allocates `size` bytes, or returns 0 when the cap would be passed. */
 export function budgetAlloc(size: usize): usize {
-  if (!canAllocate(<u64>size)) return 0;
+  if (!canAllocate(<u64>size + (keepReadReserve ? READ_RESERVE : 0))) return 0;
   allocatedBytes += <u64>size;
   return heap.alloc(size);
 }

@@ -26,6 +26,7 @@ import { budgetAlloc, budgetFree, canAllocateForWrite } from "./memory-budget";
 
 const MAX_HEIGHT: u32 = 12;
 const NODE_HEADER: u32 = 24;
+const HEAD_BYTES: usize = NODE_HEADER + (MAX_HEIGHT << 2);
 
 // @ts-ignore: decorator
 @inline function nodeTag(n: usize): u64 { return load<u64>(n); }
@@ -79,11 +80,13 @@ export class Memtable {
     this.chunkBytes = c;
   }
 
-  /** Allocates the head node. Returns false when out of memory. */
+  /** Allocates the head node (on its own: the first arena chunk waits for the first write,
+   *  whose reserve() checks it against the read reserve, so a sealed memtable's successor
+   *  takes no write memory until it is written to). Returns false when out of memory. */
   init(): bool {
-    let h = this.arenaAlloc(nodeSize(MAX_HEIGHT, 0, 0));
+    let h = budgetAlloc(HEAD_BYTES);
     if (h == 0) return false;
-    memory.fill(h, 0, NODE_HEADER + (MAX_HEIGHT << 2));
+    memory.fill(h, 0, HEAD_BYTES);
     store<u32>(h, MAX_HEIGHT, 16);
     this.head = h;
     this.table = allocTable(INITIAL_TABLE);
@@ -287,6 +290,7 @@ export class Memtable {
     for (let i = 0; i < this.chunks.length; i++) budgetFree(unchecked(this.chunks[i]), unchecked(this.chunkSizes[i]));
     this.chunks.length = 0;
     this.chunkSizes.length = 0;
+    budgetFree(this.head, HEAD_BYTES);
     this.head = 0;
     if (this.table != 0) this.dropTable();
   }
