@@ -161,7 +161,11 @@ export class OpfsPersistence implements Disk {
     this.sync = options.sync;
     this.logged = options.logged;
     this.ttl = options.ttl;
+    this.logRotateBytes = options.memtableBytes ?? 4 << 20;
   }
+
+  /** Log bytes after which writes move to the other slot once it is empty (switchLog). */
+  private readonly logRotateBytes: number;
 
   /** Opens (creating if needed) the OPFS directory `path` ('a/b' nests), takes its LOCK and
    *  recovers its state into the freshly initialised `engine`. */
@@ -352,12 +356,15 @@ export class OpfsPersistence implements Disk {
     }
   };
 
-  /** Once every logged write is in runs, writes go on in the other slot if it is empty, so
-   *  that this one can be emptied when a manifest covers it (persist). No I/O. */
+  /** Once every logged write is in runs, or this slot holds about a memtable of them, writes
+   *  go on in the other slot if it is empty, so that this one can be emptied when a manifest
+   *  covers it (persist). (Flushes run in slices, so some logged writes are nearly always
+   *  newer than flushedSeq: waiting for none would let one slot grow while writes go on.) */
   private switchLog(): void {
     const current = this.wals[this.active];
     const other = this.wals[this.active ^ 1];
-    if (current && other && current.lastSeq > 0 && this.engine.x.flushed_seq() >= current.lastSeq && other.size === 0) {
+    if (current && other && current.lastSeq > 0 && other.size === 0
+        && (this.engine.x.flushed_seq() >= current.lastSeq || current.size >= this.logRotateBytes)) {
       this.failure.guard(() => this.writeOut());
       this.active ^= 1;
     }

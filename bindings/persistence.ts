@@ -80,6 +80,8 @@ export class Persistence implements Disk, RunFileReader {
    *  how many may wait before a call writes them all. */
   private backlog = 0;
   private readonly backlogCliff: number;
+  /** Log bytes after which the next new target starts a new log. */
+  private readonly logRotateBytes: number;
   /** Bytes logged by the current store call (logBatch, logRestore). */
   private callBytes = 0;
   private releaseLock: () => void;
@@ -95,6 +97,7 @@ export class Persistence implements Disk, RunFileReader {
     this.sync = options.sync;
     this.sliceBytes = sliceBytesFor(options.memtableBytes ?? 4 << 20);
     this.backlogCliff = Math.max(256 << 20, 4 * (options.memtableBytes ?? 4 << 20));
+    this.logRotateBytes = options.memtableBytes ?? 4 << 20;
     this.logged = options.logged;
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
@@ -241,7 +244,9 @@ export class Persistence implements Disk, RunFileReader {
     try {
       if (this.failure.error === undefined) this.flush();
     } finally {
-      try { this.wal?.discard(); } catch { /* closing is best effort after a failure */ }
+      for (const w of [this.wal, ...this.retiredLogs]) {
+        try { w?.discard(); } catch { /* closing is best effort after a failure */ }
+      }
       this.closeFiles();
       this.releaseLock();
     }
@@ -258,20 +263,26 @@ export class Persistence implements Disk, RunFileReader {
     this.removeDoomed(Infinity);
   }
 
-  /** Takes the engine's current state as the target. When every logged write is in runs,
-   *  writes go to a new log from now on; the old one goes once the target is durable. */
+  /** Takes the engine's current state as the target. When every logged write is in runs, or
+   *  the log holds about a memtable of them, writes go to a new log from now on; a retired
+   *  log goes once a durable target covers its last write. (Flushes run in slices, so
+   *  writes newer than flushedSeq are nearly always logged: waiting for every logged write
+   *  to be in runs would let one log grow for as long as writes continue.) */
   private capture(): void {
     const x = this.engine.x;
     const stamp = x.version_stamp();
     const levels = currentLevels(this.engine);
     const flushedSeq = x.flushed_seq();
     const wal = this.wal;
-    if (wal && flushedSeq >= wal.lastSeq && wal.lastSeq > 0) {
+    if (wal && wal.lastSeq > 0 && (flushedSeq >= wal.lastSeq || wal.bytes >= this.logRotateBytes)) {
+      if (flushedSeq < wal.lastSeq) wal.seal(); // its newest records are not in runs yet
       this.retiredLogs.push(wal);
       this.logNumber = wal.number + 1;
       this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }
-    this.target = { levels, flushedSeq, log: this.logNumber };
+    // Recovery replays from the oldest log holding a write above flushedSeq.
+    const oldestNeeded = this.retiredLogs.find((w) => w.lastSeq > flushedSeq);
+    this.target = { levels, flushedSeq, log: oldestNeeded ? oldestNeeded.number : this.logNumber };
     this.stamp = stamp;
     let backlog = 0;
     for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.run_image_size(id);
@@ -329,11 +340,13 @@ export class Persistence implements Disk, RunFileReader {
     writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
     this.target = undefined;
     this.removeRunsExcept(new Set(t.levels.flat()));
+    const kept: WalWriter[] = [];
     for (const old of this.retiredLogs) {
+      if (old.lastSeq > t.flushedSeq) { kept.push(old); continue; } // still needed for recovery
       old.discard();
       this.doomed.push(fileName(old.number, 'wal'));
     }
-    this.retiredLogs = [];
+    this.retiredLogs = kept;
   }
 
   /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */

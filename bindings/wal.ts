@@ -15,6 +15,8 @@ export class WalWriter {
   private readonly buffer = new WalBuffer(BUFFER_BYTES);
   /** The last sequence appended (0 when the log is empty). */
   lastSeq = 0;
+  /** Bytes of record images appended. */
+  bytes = 0;
 
   /** Creates the log file `file` (it must not exist). The caller fsyncs the directory. */
   constructor(readonly file: string, readonly number: number, private readonly sync: boolean) {
@@ -25,6 +27,7 @@ export class WalWriter {
   append(type: number, firstSeq: number, count: number, lastSeq: number, image: Uint8Array): void {
     this.buffer.add(type, firstSeq, count, image, this.writeBytes);
     this.lastSeq = lastSeq;
+    this.bytes += image.length;
     if (this.sync) this.flush();
   }
 
@@ -37,6 +40,10 @@ export class WalWriter {
   close(): void {
     try { this.flush(); } finally { closeSync(this.fd); }
   }
+
+  /** Writes what is buffered, without an fsync: a log retired before its records are all in
+   *  run files keeps them (durable as the active log's would be: at the next fsync, flush). */
+  seal(): void { this.buffer.drain(this.writeBytes); }
 
   /** Closes without writing the buffer (its records are in run files already). */
   discard(): void { closeSync(this.fd); }
