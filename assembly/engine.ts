@@ -533,9 +533,10 @@ function flushAndCompact(budget: u64): void {
   if (stepFlush(budget) == S.OK && imm == null && config.autoCompaction && pending == null) startCompaction();
 }
 
-/** Merges about `budget` bytes of the sealed memtable; when its merge is complete, installs
- *  the run in front of level 0. Out of memory keeps imm (reads still see
- *  it) and the next write tries its flush again. REQUIRES: one sealed. */
+/** Merges about `budget` bytes of the sealed memtable (FLUSH_WHOLE: all of it); when its
+ *  merge is complete, installs the run in front of level 0. Out of memory keeps imm (reads
+ *  still see it); a refused slice defers the flush to one whole call (flushDeferred). REQUIRES:
+ *  one sealed. */
 function stepFlush(budget: u64): i32 {
   let sealed = imm!;
   if (immFlush == null) {

@@ -57,6 +57,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly keyCodec: Codec<K>;
   private readonly valueCodec: Codec<V>;
   private readonly keyFast: CodecFastPath<K> | undefined;
+  /** iter_open's pack flags for this store's codecs (packFlags), fixed with them. */
+  private readonly iteratorPacking: number;
   private readonly valueFast: CodecFastPath<V> | undefined;
   /** Lengths written by the last writeArgs. */
   private argKeyLen = 0;
@@ -99,6 +101,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.keyFast = fastPathOf(this.keyCodec);
     this.valueFast = fastPathOf(this.valueCodec);
+    this.iteratorPacking = packFlags(this.keyCodec, this.valueCodec);
     this.partitionNo = options.partition ?? 0;
     const cl = options.changelog;
     this.sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
@@ -585,7 +588,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const u8 = e.u8;
     const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
-    const pack = packFlags(this.keyCodec, this.valueCodec);
+    const pack = this.iteratorPacking;
     const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
     const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);

@@ -3,17 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../dist/index.js';
+import { key } from './keys.mjs';
 
 const n = Number(process.argv[2]);
 const dir = process.argv[3] === 'disk' ? mkdtempSync(join(tmpdir(), 'strata-growth-')) : undefined;
 const baseRss = process.memoryUsage().rss;
-// Keys: 16 bytes, a permutation of 0..n-1 spread over the key space (random order).
-const key = (i, out = new Uint8Array(16)) => {
-  let x = Math.imul(i ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
-  const dv = new DataView(out.buffer, out.byteOffset, 16);
-  dv.setUint32(0, x); dv.setUint32(4, i); dv.setUint32(8, ~x >>> 0); dv.setUint32(12, i ^ 0xa5a5a5a5);
-  return out;
-};
 const value = new Uint8Array(100).fill(7);
 const store = await Store.open({ path: dir });
 

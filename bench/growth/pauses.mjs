@@ -8,14 +8,9 @@
 //      compaction was in progress (docs/LSM.md, "Compaction in slices").
 // Usage: npm run build && node bench/growth/pauses.mjs [entries, default 1000000]
 import { Store } from '../../dist/index.js';
+import { key } from './keys.mjs';
 
 const n = Number(process.argv[2] ?? 1_000_000);
-const key = (i, out = new Uint8Array(16)) => {
-  const x = Math.imul(i ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
-  const dv = new DataView(out.buffer, out.byteOffset, 16);
-  dv.setUint32(0, x); dv.setUint32(4, i); dv.setUint32(8, ~x >>> 0); dv.setUint32(12, i ^ 0xa5a5a5a5);
-  return out;
-};
 const value = new Uint8Array(100).fill(7);
 const ms = (x) => x.toFixed(1);
 const summary = (xs) => {
