@@ -1,6 +1,6 @@
 // StoreOptions and their defaults (docs/API.md lists each with its reason).
 import type { Codec } from './codecs.js';
-import type { ChangelogSink, ChangelogSource } from './changelog.js';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog.js';
 import type { RestoreProgress } from './restore.js';
 import { invalid } from './errors.js';
 
@@ -33,8 +33,16 @@ export interface StoreOptions<K, V> {
   expirySweepMs?: number;
   /** Progress of the restore open() runs (records, bytes, rate), after every chunk. */
   onRestoreProgress?: (progress: RestoreProgress) => void;
-  /** Partition number written into change records (PartitionedStore sets it). Default 0. */
+  /** Partition number written into change records (PartitionedStore sets it): a Kafka
+   *  partition, 0 to 2^31 - 1. Default 0. */
   partition?: number;
+  /**
+   * Called when an onChange listener throws. Listeners run after their write has committed
+   * (docs/LSM.md, "The write protocol"), so a listener's failure cannot undo it and is not
+   * the writer's error: the write returns normally, stats().counters.listenerErrors counts
+   * the failure, and it is handed here. Default: a process warning, once per store.
+   */
+  onListenerError?: (error: unknown, records: ChangeRecord[]) => void;
   /** The memtable becomes a run once it holds this many bytes. Default 4 MiB. */
   memtableBytes?: number;
   /** Target size of a data block. Default 4 KiB. */

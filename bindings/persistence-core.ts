@@ -36,11 +36,17 @@ export interface Disk {
   readonly logged: boolean;
   /** Throws IO_ERROR once an I/O failure has made the store read-only. */
   checkWritable(): void;
-  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
-  logBatch(image: Uint8Array, count: number): void;
-  /** Logs a restore chunk that the engine has just applied. */
-  logRestore(image: Uint8Array, count: number, firstSeq: number): void;
-  /** After any engine call that may have flushed or compacted. */
+  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied and
+   *  returns the mark unlog() takes it back with. */
+  logBatch(image: Uint8Array, count: number): unknown;
+  /** Logs a restore chunk before it is applied; `lastSeq` is the store's last sequence
+   *  once it is. Returns the mark unlog() takes it back with. */
+  logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): unknown;
+  /** Takes back what was logged from `mark` on: its write failed after it was logged (the
+   *  engine or a changelog sink refused it), so the log must not replay it. */
+  unlog(mark: unknown): void;
+  /** After any engine call that may have flushed or compacted. Never throws: a failure is
+   *  kept (checkWritable reports it), since the call has committed its write. */
   afterChange(): void;
   /** With a log: every acknowledged write is durable when it returns (or resolves). */
   flush(): void | Promise<void>;
@@ -48,7 +54,8 @@ export interface Disk {
   beginCheckpoint(): PendingCheckpoint | Promise<PendingCheckpoint>;
   /** Checkpoint step 3: the manifest names the checkpoint, atomically. */
   commitCheckpoint(pending: PendingCheckpoint, time: number): CheckpointMark | Promise<CheckpointMark>;
-  /** Makes everything durable (unless an I/O failure came first) and releases the directory. */
+  /** Makes everything durable and releases the directory; after an I/O failure it releases
+   *  the directory and fails (IO_ERROR), since acknowledged writes may not be durable. */
   close(): void | Promise<void>;
 }
 

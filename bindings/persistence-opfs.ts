@@ -96,6 +96,9 @@ function readAll(h: SyncAccessHandle, into: Uint8Array): void {
   }
 }
 
+/** Where the log ended before an append: its slot and the byte offset in it. */
+interface LogMark { slot: number; at: number }
+
 const nameOf = (err: unknown): string | undefined => (err as Error | undefined)?.name;
 
 /** One of the two log files, written through its pre-opened handle. */
@@ -218,16 +221,31 @@ export class OpfsPersistence implements Disk {
   // ---- the write path (synchronous) -----------------------------------------------------
 
   /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
-  logBatch(image: Uint8Array, count: number): void {
+  logBatch(image: Uint8Array, count: number): LogMark {
     this.checkWritable();
     const first = this.engine.x.last_seq() + 1;
-    this.append(WAL_BATCH, first, count, first + count - 1, image);
+    return this.append(WAL_BATCH, first, count, first + count - 1, image);
   }
 
-  /** Logs a restore chunk that the engine has just applied. */
-  logRestore(image: Uint8Array, count: number, firstSeq: number): void {
+  /** Logs a restore chunk before it is applied (its replay skips what is already in). */
+  logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): LogMark {
     this.checkWritable();
-    this.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image);
+    return this.append(WAL_RESTORE, firstSeq, count, lastSeq, image);
+  }
+
+  /** Takes back the records logged from `mark` on (their write failed after logging). */
+  unlog(mark: unknown): void {
+    const m = mark as LogMark;
+    const slot = this.wals[m.slot];
+    try {
+      if (slot.size > m.at) {
+        io('truncate', slot.file, () => { slot.h.truncate(m.at); slot.h.flush(); });
+        slot.size = m.at;
+      }
+      if (m.slot === this.active) this.log.dropFrom(Math.max(0, m.at - slot.size));
+    } catch (err) {
+      this.failure.record(err);
+    }
   }
 
   /** After any engine call that may have flushed or compacted: with a log, switches the
@@ -237,7 +255,11 @@ export class OpfsPersistence implements Disk {
     const stamp = this.engine.x.version_stamp();
     if (stamp === this.stamp) return;
     this.stamp = stamp;
-    this.switchLog();
+    try {
+      this.switchLog();
+    } catch {
+      return; // kept as the store's failure (the write that got here is committed)
+    }
     if (this.persistQueued) return;
     this.persistQueued = true;
     this.enqueue(() => { this.persistQueued = false; return this.persist(); }).catch(() => {
@@ -299,11 +321,18 @@ export class OpfsPersistence implements Disk {
 
   async close(): Promise<void> {
     if (this.released) return;
+    let failure: unknown = this.failure.error;
     try {
-      if (this.failure.error === undefined) await this.flush();
+      if (failure === undefined) await this.flush();
+    } catch (err) {
+      failure = err;
     } finally {
       await this.tail;
       this.release();
+    }
+    // As in persistence.ts: after an I/O failure acknowledged writes may not be durable.
+    if (failure !== undefined) {
+      throw new StrataError('IO_ERROR', `close could not make every acknowledged write durable: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
     }
   }
 
@@ -326,19 +355,27 @@ export class OpfsPersistence implements Disk {
   /** Logs one record: into the file and flushed before returning with `sync`; otherwise
    *  into the buffer, which a microtask writes out when the current task ends (or sooner,
    *  when it fills). */
-  private append(type: number, firstSeq: number, count: number, lastSeq: number, image: Uint8Array): void {
-    this.failure.guard(() => {
-      const slot = this.wals[this.active];
-      this.log.add(type, firstSeq, count, image, (b) => slot.write(b));
-      slot.lastSeq = lastSeq;
-      if (this.sync) {
-        this.writeOut();
-        io('flush', slot.file, () => slot.h.flush());
-      } else if (!this.writeOutQueued) {
-        this.writeOutQueued = true;
-        queueMicrotask(this.writeOutSoon);
-      }
-    });
+  private append(type: number, firstSeq: number, count: number, lastSeq: number, image: Uint8Array): LogMark {
+    const slot = this.wals[this.active];
+    const mark: LogMark = { slot: this.active, at: slot.size + this.log.pending };
+    try {
+      this.failure.guard(() => {
+        this.log.add(type, firstSeq, count, image, (b) => slot.write(b));
+        if (this.sync) {
+          this.writeOut();
+          io('flush', slot.file, () => slot.h.flush());
+        }
+      });
+    } catch (err) {
+      this.unlog(mark); // a failed append leaves the log as it was
+      throw err;
+    }
+    slot.lastSeq = lastSeq;
+    if (!this.sync && !this.writeOutQueued) {
+      this.writeOutQueued = true;
+      queueMicrotask(this.writeOutSoon);
+    }
+    return mark;
   }
 
   /** Writes the buffered records to the active slot (they are its records). */

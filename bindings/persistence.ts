@@ -29,7 +29,7 @@ import { StrataError } from './errors.js';
 import { io } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
-import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE } from './wal.js';
+import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter } from './run-file-writer.js';
 import {
   fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels,
@@ -157,31 +157,48 @@ export class Persistence implements Disk, RunFileReader {
 
   // ---- the write path ------------------------------------------------------------------
 
-  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
-  logBatch(image: Uint8Array, count: number): void {
+  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied; the
+   *  mark returned takes it back (unlog) if the write then fails. */
+  logBatch(image: Uint8Array, count: number): LogMark {
     this.checkWritable();
     const wal = this.wal!;
     const first = this.engine.x.last_seq() + 1;
+    const mark = this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
     this.callBytes += image.length;
-    this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
+    return mark;
   }
 
-  /** Logs a restore chunk that the engine has just applied. */
-  logRestore(image: Uint8Array, count: number, firstSeq: number): void {
+  /** Logs a restore chunk before it is applied; `lastSeq` is the store's last sequence once
+   *  it is (replaying a restore record skips what is already in, so logging it whole is
+   *  safe). */
+  logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): LogMark {
     this.checkWritable();
     const wal = this.wal!;
+    const mark = this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, lastSeq, image));
     this.callBytes += image.length;
-    this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, this.engine.x.last_seq(), image));
+    return mark;
+  }
+
+  /** Takes back the records logged from `mark` on: the write they log failed after all. A
+   *  log that cannot be cut back makes the store read-only (FORMAT.md says what a reopen may
+   *  then replay). */
+  unlog(mark: LogMark): void {
+    const wal = this.wal!;
+    this.callBytes = 0;
+    wal.undo(mark);
+    if (wal.torn) this.failure.record(new StrataError('IO_ERROR', `${wal.file}: a refused write could not be cut off the log`));
   }
 
   /** After any engine call that may have flushed or compacted: with a log, writes about
    *  sliceBytes more of the new run files (so logs can go, and runs can leave memory);
-   *  without one, files change only at checkpoints. */
+   *  without one, files change only at checkpoints. Never throws: the call that drives it
+   *  has committed its write (logged and applied), so a failure here is a background error,
+   *  kept and reported by the next write, flush, checkpoint or close (RocksDB's bg error). */
   afterChange(): void {
     if (!this.logged || this.failure.error) return;
     const written = this.callBytes;
     this.callBytes = 0;
-    this.failure.guard(() => {
+    try {
       const changed = this.engine.x.version_stamp() !== this.stamp;
       if (changed) this.capture();
       if (this.backlog > this.backlogCliff) { this.advance(Infinity); this.removeDoomed(Infinity); return; }
@@ -194,7 +211,10 @@ export class Persistence implements Disk, RunFileReader {
       if (this.target) this.advance(this.sliceBytes + RUN_BYTES_PER_BYTE * written, large);
       if (large) this.removeDoomed(Infinity);
       else if (!this.target && this.doomed.length > 0) this.removeDoomed(1);
-    });
+    } catch (err) {
+      this.failure.record(err instanceof StrataError && err.code === 'IO_ERROR' ? err
+        : new StrataError('IO_ERROR', `writing run files failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+    }
   }
 
   /** With a log: makes every acknowledged write durable (the engine has flushed the
@@ -240,15 +260,29 @@ export class Persistence implements Disk, RunFileReader {
     return mark;
   }
 
+  /** Makes every acknowledged write durable and releases the directory. After an I/O
+   *  failure it still writes out what the log buffered (best effort: a reopen recovers what
+   *  the log holds) and then fails, since an fsync that succeeds after a failed one proves
+   *  nothing (the kernel may have dropped the pages that failed): a close that resolves has
+   *  lost nothing. Every descriptor is closed and the LOCK released either way. */
   close(): void {
+    let failure: StrataError | undefined = this.failure.error;
     try {
-      if (this.failure.error === undefined) this.flush();
+      if (failure === undefined) this.flush();
+      else if (this.wal && !this.wal.torn) this.wal.flush();
+    } catch (err) {
+      failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err });
     } finally {
+      try { this.writer?.abandon(); } catch { /* its file is a stray, deleted at the next open */ }
+      this.writer = undefined;
       for (const w of [this.wal, ...this.retiredLogs]) {
         try { w?.discard(); } catch { /* closing is best effort after a failure */ }
       }
       this.closeFiles();
       this.releaseLock();
+    }
+    if (failure) {
+      throw new StrataError('IO_ERROR', `close could not make every acknowledged write durable: ${failure.message}`, { cause: failure });
     }
   }
 

@@ -68,11 +68,18 @@ const FIRST_REGION = 1 << 20;
 /** The argument region a restore grew is given back above this size. */
 const KEEP_IO_BYTES = 1 << 20;
 
-type Applied = (image: Uint8Array, count: number, firstSeq: number) => void;
+/** The write-ahead log of a store that has one: a chunk is logged before it is applied and
+ *  taken back if the engine refuses it (docs/LSM.md, "The write protocol"); `applied` runs
+ *  after each chunk that changed the store. */
+export interface RestoreLog {
+  log(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): unknown;
+  unlog(mark: unknown): void;
+  applied(): void;
+}
 
 export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
                                   options: RestoreIntoOptions, checkOpen: () => void,
-                                  applied?: Applied): Promise<RestoreProgress> {
+                                  log?: RestoreLog): Promise<RestoreProgress> {
   const isAsync = source != null && typeof (source as AsyncIterable<ChangeRecord>)[Symbol.asyncIterator] === 'function';
   if (!isAsync && (source == null || typeof (source as Iterable<ChangeRecord>)[Symbol.iterator] !== 'function')) {
     throw invalid('restore expects an iterable or async iterable of change records');
@@ -86,7 +93,7 @@ export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord>
   }
   const chunkBytes = bound(options.chunkBytes, 'chunkBytes') ?? engine.x.restore_chunk_bytes();
   const chunkRecords = bound(options.chunkRecords, 'chunkRecords') ?? CHUNK_RECORDS;
-  const run = new Restore(engine, checkOpen, applied, onProgress);
+  const run = new Restore(engine, checkOpen, log, onProgress);
   try {
     const raw = (source as Partial<RawRecordSource>)[RAW_RECORDS];
     if (!isAsync && ttl === undefined && typeof raw === 'function') {
@@ -107,7 +114,7 @@ class Restore {
   private readonly started = performance.now();
 
   constructor(private readonly engine: Engine, private readonly checkOpen: () => void,
-              private readonly applied: Applied | undefined,
+              private readonly wal: RestoreLog | undefined,
               private readonly onProgress: ((p: RestoreProgress) => void) | undefined) {}
 
   finish(): RestoreProgress {
@@ -120,11 +127,15 @@ class Restore {
   }
 
   /** Applies the chunk image at (p, len) of linear memory: `count` image records (padding
-   *  included), the first with seq firstSeq. */
-  private apply(p: number, len: number, count: number, firstSeq: number): void {
+   *  included), the first with seq firstSeq, the last with lastSeq. */
+  private apply(p: number, len: number, count: number, firstSeq: number, lastSeq: number): void {
     const engine = this.engine, progress = this.progress;
+    // A chunk wholly at or below the store's sequence applies nothing and needs no logging.
+    const mark = this.wal !== undefined && lastSeq > engine.x.last_seq()
+      ? this.wal.log(engine.u8.subarray(p, p + len), count, firstSeq, lastSeq) : undefined;
     const st = engine.x.restore_batch(p, len, count);
     if (st !== Status.OK) {
+      if (mark !== undefined) this.wal!.unlog(mark);
       if (st === Status.INVALID_ARGUMENT) {
         throw invalid(`restore: records must carry strictly increasing sequence numbers (chunk ending at record ${progress.records - 1})`);
       }
@@ -132,8 +143,7 @@ class Restore {
     }
     const n = engine.view.getUint32(engine.resultPtr, true);
     progress.applied += n;
-    // A chunk that applied nothing (an overlapping tail) needs no logging.
-    if (n > 0) this.applied?.(engine.u8.subarray(p, p + len), count, firstSeq);
+    if (n > 0) this.wal?.applied();
     progress.recordsPerSecond = this.rate();
     this.onProgress?.({ ...progress });
   }
@@ -151,6 +161,7 @@ class Restore {
     let pos = 0;        // image bytes in the current chunk
     let count = 0;      // records in the current chunk
     let firstSeq = 0;   // seq of its first record
+    let lastSeq = 0;    // and of its last
 
     const flush = () => {
       if (count === 0) return;
@@ -159,7 +170,7 @@ class Restore {
       const p = this.engine.reserve(len);
       this.engine.u8.set(buf.subarray(0, len), p);
       pos = count = 0;
-      this.apply(p, len, n, firstSeq);
+      this.apply(p, len, n, firstSeq, lastSeq);
     };
 
     const take = (r: ChangeRecord) => {
@@ -186,6 +197,7 @@ class Restore {
         view = new DataView(buf.buffer);
       }
       if (count === 0) firstSeq = r.seq;
+      lastSeq = r.seq;
       const o = pos;
       buf[o] = kind;
       view.setFloat64(o + 1, r.seq, true);
@@ -225,7 +237,7 @@ class Restore {
     let pos = 0;                      // image bytes placed
     let count = 0;                    // image records (padding included)
     let records = 0;                  // records in the chunk
-    let firstSeq = 0;
+    let firstSeq = 0, lastSeq = 0;
     // The pending range: records [rs, re) of rbuf not yet copied, and their fields.
     let rbuf: Uint8Array | null = null, rs = 0, re = 0, rn = 0;
     const mStart = new Int32Array(RANGE_RECORDS), mKey = new Int32Array(RANGE_RECORDS);
@@ -255,7 +267,7 @@ class Restore {
       const n = count;
       const len = pos;
       records = count = pos = 0;
-      this.apply(base, len, n, firstSeq);
+      this.apply(base, len, n, firstSeq, lastSeq);
     };
 
     const visit = (r: RawRecord) => {
@@ -301,6 +313,7 @@ class Restore {
       mValLen[rn] = vlen;
       mKind[rn] = r.tombstone ? 0 : 1;
       mSeq[rn] = seq;
+      lastSeq = seq;
       rn++;
       re = recordEnd;
       records++;

@@ -4,6 +4,14 @@
 // straight into the region and decodes without copying where the result keeps no bytes;
 // user codecs go through encode/decode and a copy. Every argument is validated before the
 // engine is called, so a failed call changes nothing.
+//
+// The write protocol (docs/LSM.md, "The write protocol"): validate -> log -> apply -> notify.
+// A write is encoded, checked and its memory reserved (prepare_batch); then appended to the
+// write-ahead log and to every changelog sink, any of which may refuse it (the log is cut
+// back, nothing is applied, the call throws); then applied, which cannot fail; then handed
+// to the onChange listeners. Past "apply" the write is committed: nothing after it (run-file
+// writing, a listener) makes the call throw; such failures are kept and reported by the
+// next write, flush, checkpoint or close, or to onListenerError.
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from './abi.js';
 import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from './codecs.js';
 import { StrataError, invalid } from './errors.js';
@@ -71,7 +79,21 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly iterators: EngineIterator<K, V>[] = [];
   private readonly snapshots = new Set<StoreSnapshot<K, V>>();
   private listenerErrors = 0;
+  private readonly onListenerError: ((error: unknown, records: ChangeRecord[]) => void) | undefined;
+  private listenerWarned = false;
+  /** Inside a write's sink appends: every call of this store is refused (the argument
+   *  region holds the write's image until it is applied). */
+  private appending = false;
+  /** Listeners running: writes are refused (they would reach listeners before the write
+   *  being reported); reads are fine. */
+  private notifying = 0;
+  /** A sink that failed after taking records the store holds, or holding records the store
+   *  does not: the changelog no longer follows the store, so writes, flushes, checkpoints
+   *  and close fail with this until the store is reopened. */
+  private sinkFailure: StrataError | undefined;
   private closed = false;
+  /** close() once started: a second call waits for the same close. */
+  private closing: Promise<void> | undefined;
   /** The directory side (log, run files, manifest) of a store opened with `path`. */
   private readonly disk: Disk | undefined;
   /** Writes go through the directory's write-ahead log (a `path` store with no changelog
@@ -84,7 +106,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly ttlMs: number;
   /** Bytes before the user's value in a stored value: 8 with a ttl, else 0. */
   private readonly valueOffset: number;
-  /** Writes that take the batch path: with a log (prepare, log, apply) or a ttl (prefix). */
+  /** Writes that take the batch path: with a log or sinks (prepare, log, apply) or a ttl. */
   private readonly batchWrites: boolean;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   /** Where the next expiry sweep step starts (undefined: at the first key). */
@@ -96,7 +118,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.logged = disk?.logged ?? false;
     this.ttlMs = options.ttlMs ?? 0;
     this.valueOffset = this.ttlMs > 0 ? 8 : 0;
-    this.batchWrites = this.logged || this.ttlMs > 0;
+    this.onListenerError = options.onListenerError;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.keyFast = fastPathOf(this.keyCodec);
@@ -105,6 +127,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.partitionNo = options.partition ?? 0;
     const cl = options.changelog;
     this.sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
+    // Sinks take a write before it is applied, in the batch path, which validates first.
+    this.batchWrites = this.logged || this.ttlMs > 0 || this.sinks.length > 0;
   }
 
   static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
@@ -119,7 +143,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       }
     }
     const p = options.partition ?? 0;
-    if (!Number.isInteger(p) || p < 0) throw invalid('partition must be a non-negative integer');
+    if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${String(p)}`);
+    if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
+      throw invalid('onListenerError must be a function');
+    }
     const sinks = options.changelog === undefined ? [] : Array.isArray(options.changelog) ? options.changelog : [options.changelog];
     for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
     const source = restoreSourceOf(options as StoreOptions<unknown, unknown>, sinks);
@@ -135,7 +162,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
     }
     const sweepMs = options.expirySweepMs ?? 1000;
-    if (!Number.isSafeInteger(sweepMs) || sweepMs < 0) throw invalid(`expirySweepMs must be a non-negative integer (ms), got ${String(sweepMs)}`);
+    if (!Number.isSafeInteger(sweepMs) || sweepMs < 0 || sweepMs > MAX_TIMER_MS) {
+      // Timers clamp longer delays to 1 ms: a sweep every millisecond.
+      throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${String(sweepMs)}`);
+    }
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
     const engine = await instantiateEngine();
     const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
@@ -176,7 +206,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
    * every `expirySweepMs` by itself. A store without ttlMs has nothing to purge.
    */
   purgeExpired(): number {
-    this.checkOpen();
+    this.checkWritable();
     if (this.ttlMs === 0) return 0;
     this.sweepCursor = undefined;
     let n = 0;
@@ -274,10 +304,20 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(encoded.length);
     const skip = this.valueOffset;
+    const fast = this.valueFast;
+    // A user codec's decode may call this store, which reuses the result region and may move
+    // or free what the results point at: every value is copied out before any is decoded.
+    const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(encoded.length) : undefined;
+    const results = e.view;
     for (let i = 0; i < encoded.length; i++) {
-      const vp = e.view.getUint32(base + outOffset + i * 8, true); // e.view: a user decode may grow memory
-      const vl = e.view.getUint32(base + outOffset + i * 8 + 4, true);
-      out[i] = vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl)) ? undefined : this.decodeValue(vp + skip, vl - skip);
+      const vp = results.getUint32(base + outOffset + i * 8, true);
+      const vl = results.getUint32(base + outOffset + i * 8 + 4, true);
+      if (vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl))) out[i] = undefined;
+      else if (raw !== undefined) raw[i] = e.copyOut(vp + skip, vl - skip);
+      else out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip);
+    }
+    if (raw !== undefined) {
+      for (let i = 0; i < raw.length; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
     }
     return out;
   }
@@ -309,7 +349,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   // ---- writes --------------------------------------------------------------------------
 
   put(key: K, value: V): void {
-    this.checkOpen();
+    this.checkWritable();
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
     if (this.batchWrites) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
@@ -318,22 +358,22 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const kl = this.argKeyLen;
     const st = e.x.put(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'put', this.engine);
-    if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
   }
 
   delete(key: K): void {
-    this.checkOpen();
+    this.checkWritable();
     const k = this.encodableKey(key);
     if (this.batchWrites) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del(p, this.argKeyLen);
     if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
-    if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
-    this.checkOpen();
+    this.checkWritable();
     const ops: EncodedOp[] = [];
     for (const entry of iterate(entries, 'putAll')) {
       if (!Array.isArray(entry) || entry.length < 2) throw invalid('putAll expects [key, value] pairs');
@@ -343,14 +383,14 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   }
 
   deleteAll(keys: Iterable<K>): void {
-    this.checkOpen();
+    this.checkWritable();
     const ops: EncodedOp[] = [];
     for (const key of iterate(keys, 'deleteAll')) ops.push({ kind: KIND_DELETE, key: this.encodableKey(key), value: EMPTY });
     this.applyBatch(ops);
   }
 
   write(ops: Iterable<WriteOp<K, V>>): void {
-    this.checkOpen();
+    this.checkWritable();
     const encoded: EncodedOp[] = [];
     for (const op of iterate(ops, 'write')) {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
@@ -362,7 +402,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   }
 
   putIfVersion(key: K, value: V, expected: number): boolean {
-    this.checkOpen();
+    this.checkWritable();
     checkVersion(expected);
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
@@ -373,12 +413,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
-    if (this.hooked()) this.committed([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq());
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
     return true;
   }
 
   deleteIfVersion(key: K, expected: number): boolean {
-    this.checkOpen();
+    this.checkWritable();
     checkVersion(expected);
     const k = this.encodableKey(key);
     if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
@@ -387,7 +427,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = e.x.del_if_version(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
-    if (this.hooked()) this.committed([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq());
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
     return true;
   }
 
@@ -428,9 +468,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       return restoreInto(this.engine, source, opts, () => this.checkOpen());
     }
     disk.checkWritable();
-    const progress = await restoreInto(this.engine, source, opts, () => this.checkOpen(), (image, count, firstSeq) => {
-      disk.logRestore(image, count, firstSeq);
-      disk.afterChange();
+    const progress = await restoreInto(this.engine, source, opts, () => this.checkOpen(), {
+      log: (image, count, firstSeq, lastSeq) => disk.logRestore(image, count, firstSeq, lastSeq),
+      unlog: (mark) => disk.unlog(mark),
+      applied: () => disk.afterChange(),
     });
     await disk.flush(); // a restore is durable when it resolves
     return progress;
@@ -450,7 +491,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
     if (this.disk) await this.disk.flush();
-    for (const s of this.sinks) await s.flush?.();
+    await this.flushSinks();
   }
 
   /**
@@ -472,11 +513,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   private async checkpointSteps(): Promise<Checkpoint> {
     this.checkOpen();
+    if (this.sinkFailure) throw this.sinkFailure;
     this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
     const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
-    for (const s of this.sinks) await s.flush?.();
+    await this.flushSinks(); // fails if a sink lost a record: the position is then not held
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
     this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
     return await this.disk.commitCheckpoint(pending, Date.now());
@@ -499,10 +541,18 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.listenerErrors);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Closes the store: with a changelog as the log a last checkpoint, then the directory
+   *  (everything acknowledged made durable) and every sink (flushed, closed), each tried
+   *  whatever the others did. Rejects with the first failure, after releasing everything;
+   *  a close that resolves lost nothing. Idempotent: later calls get the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.closeSteps();
+    return this.closing;
+  }
+
+  private async closeSteps(): Promise<void> {
     let failure: unknown;
-    if (this.disk && !this.logged) {
+    if (this.disk && !this.logged && this.sinkFailure === undefined) {
       // The changelog is the log: what is not checkpointed would come back from it, but a
       // checkpoint now makes the next open quick.
       try { await this.checkpoint(); } catch (err) { failure = err; }
@@ -516,12 +566,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.listeners.clear();
     if (this.disk) {
       this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
-      await this.disk.close();
+      try { await this.disk.close(); } catch (err) { failure ??= err; }
     }
     for (const s of this.sinks) {
-      await s.flush?.();
-      await s.close?.();
+      try { await s.flush?.(); } catch (err) { failure ??= sinkError(err, 'flush'); }
+      try { await s.close?.(); } catch (err) { failure ??= sinkError(err, 'close'); }
     }
+    failure ??= this.sinkFailure;
     if (failure !== undefined) throw failure;
   }
 
@@ -530,6 +581,16 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** @internal */
   checkOpen(): void {
     if (this.closed) throw new StrataError('CLOSED', 'the store is closed');
+    if (this.appending) throw invalid('a changelog sink called the store from append(): the write it is taking is not applied yet');
+  }
+
+  /** checkOpen, for a write: also refused inside a listener, or once a sink has failed. */
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.notifying !== 0) {
+      throw invalid('a write from an onChange listener is refused: it would reach the listeners before the write they are being told of (defer it, e.g. with queueMicrotask)');
+    }
+    if (this.sinkFailure) throw this.sinkFailure;
   }
 
   /** @internal */
@@ -649,6 +710,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** Writes a batch image (docs/ABI.md: kind u8 | keyLen u32 | valLen u32 | key | value). */
   private applyBatch(ops: EncodedOp[]): void {
     if (ops.length === 0) return;
+    if (this.sinkFailure) throw this.sinkFailure; // the expiry sweep comes here directly
     const prefix = this.valueOffset; // with a ttl, a put's stored value starts with expiresAt
     let size = 0;
     for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix;
@@ -679,19 +741,36 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       p += 9 + kl + vl;
     }
     size = p - base;
-    const disk = this.disk;
-    if (disk && this.logged) {
-      disk.checkWritable();
+    // Validate: after prepare_batch, write_batch of this image cannot fail.
+    const disk = this.logged ? this.disk! : undefined;
+    const sinks = this.sinks;
+    if (disk || sinks.length !== 0) {
+      disk?.checkWritable();
       const prepared = e.x.prepare_batch(base, size, ops.length);
       if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
-      disk.logBatch(e.u8.subarray(base, base + size), ops.length);
     }
+    // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
+    const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
+    const records = sinks.length !== 0 || this.listeners.size !== 0
+      ? this.recordsOf(ops, e.x.last_seq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
+    if (sinks.length !== 0) {
+      try {
+        this.appendToSinks(records!);
+      } catch (err) {
+        if (disk) disk.unlog(mark);
+        throw err;
+      }
+    }
+    // Apply: the commit point.
     if (prefix !== 0) e.x.set_expiry_clock(now);
     const st = e.x.write_batch(base, size, ops.length);
-    if (st !== Status.OK) throw statusError(st, 'batch write', this.engine);
-    const lastSeq = e.resultSeq();
-    disk?.afterChange();
-    this.committed(ops, lastSeq, prefix !== 0 ? expiresAt : undefined);
+    if (st !== Status.OK) {
+      if (disk) disk.unlog(mark);
+      throw statusError(st, 'batch write', this.engine);
+    }
+    // Committed: background work and listeners report their failures elsewhere.
+    this.disk?.afterChange();
+    if (records !== undefined && this.listeners.size !== 0) this.notify(records);
   }
 
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
@@ -703,15 +782,11 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     return true;
   }
 
-  /** Whether a commit has anyone to report to; single writes skip building their op when not. */
-  private hooked(): boolean { return this.listeners.size !== 0 || this.sinks.length !== 0; }
-
-  /** Runs the changelog hook for a commit whose last sequence is `lastSeq`. Records get
-   *  their own copies of the bytes, made only when someone listens. */
-  private committed(ops: EncodedOp[], lastSeq: number, expiresAt?: number): void {
-    if (!this.hooked()) return;
+  /** The change records of a write whose last sequence is `lastSeq`: each with its own
+   *  copies of the bytes. */
+  private recordsOf(ops: EncodedOp[], lastSeq: number, expiresAt?: number): ChangeRecord[] {
     const first = lastSeq - ops.length + 1;
-    const records: ChangeRecord[] = ops.map((op, i) => {
+    return ops.map((op, i) => {
       const r: ChangeRecord = {
         partition: this.partitionNo,
         seq: first + i,
@@ -721,23 +796,92 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       if (expiresAt !== undefined && op.kind === KIND_PUT) r.expiresAt = expiresAt;
       return r;
     });
-    let failure: unknown;
-    for (const l of [...this.listeners]) {
-      try { l(records); } catch (err) { this.listenerErrors++; failure ??= err; }
-    }
-    for (const s of this.sinks) {
-      try {
-        const r = s.append(records);
-        if (r && typeof (r as Promise<void>).then === 'function') {
-          (r as Promise<void>).catch(() => { this.listenerErrors++; });
+  }
+
+  /**
+   * Appends a write's records to every sink, before the write is applied. A sink that throws
+   * refuses the write: when it is the first, nothing holds it anywhere; when an earlier sink
+   * took it, that sink is ahead of the store and the store stops writing (sinkFailure). A
+   * sink whose append rejects later has lost a write the store applied: the same.
+   */
+  private appendToSinks(records: ChangeRecord[]): void {
+    const sinks = this.sinks;
+    this.appending = true;
+    try {
+      for (let i = 0; i < sinks.length; i++) {
+        let pending: void | Promise<void>;
+        try {
+          pending = sinks[i].append(records);
+        } catch (err) {
+          const failure = sinkError(err, 'append');
+          if (i > 0) this.failSinks(failure);
+          throw failure;
         }
-      } catch (err) { this.listenerErrors++; failure ??= err; }
+        if (pending && typeof (pending as Promise<void>).then === 'function') {
+          (pending as Promise<void>).then(undefined, (err: unknown) => this.failSinks(sinkError(err, 'append')));
+        }
+      }
+    } finally {
+      this.appending = false;
     }
-    if (failure !== undefined) throw failure;
+  }
+
+  /** A sink no longer follows the store: keep the first such failure (checkWritable). */
+  private failSinks(cause: StrataError): void {
+    this.listenerErrors++;
+    this.sinkFailure ??= new StrataError('IO_ERROR',
+      `the changelog no longer follows the store (${cause.message}); writes are refused until it is reopened`, { cause });
+  }
+
+  /** Flushes every sink; any failure, or a sink that failed before, fails the call. */
+  private async flushSinks(): Promise<void> {
+    for (const s of this.sinks) {
+      try { await s.flush?.(); } catch (err) { this.failSinks(sinkError(err, 'flush')); }
+    }
+    if (this.sinkFailure) throw this.sinkFailure;
+  }
+
+  /** Hands a committed write's records to the listeners. A listener that throws does not
+   *  fail the write (it is committed): onListenerError gets the error (docs/API.md). */
+  private notify(records: ChangeRecord[]): void {
+    this.notifying++;
+    try {
+      for (const l of [...this.listeners]) {
+        try { l(records); } catch (err) { this.listenerFailed(err, records); }
+      }
+    } finally {
+      this.notifying--;
+    }
+  }
+
+  private listenerFailed(err: unknown, records: ChangeRecord[]): void {
+    this.listenerErrors++;
+    const handler = this.onListenerError;
+    if (handler !== undefined) {
+      try { handler(err, records); } catch { /* a failing handler has nobody left to tell */ }
+      return;
+    }
+    if (this.listenerWarned) return;
+    this.listenerWarned = true;
+    const text = `strata-kv: an onChange listener threw (${(err as Error)?.message ?? String(err)}); the write it was told of is committed. `
+      + 'Pass onListenerError to handle these; stats().counters.listenerErrors counts them.';
+    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
+    if (typeof proc?.emitWarning === 'function') proc.emitWarning(text);
+    else console.warn(text);
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** Kafka partitions are int32. */
+const MAX_PARTITION = 2 ** 31 - 1;
+/** Longer timer delays are clamped to 1 ms by Node and browsers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A sink's failure as the StrataError a caller sees (a sink's own StrataError as it is). */
+function sinkError(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  return new StrataError('IO_ERROR', `changelog sink ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
 
 function sameBytes(u8: Uint8Array, p: number, len: number, b: Uint8Array): boolean {
   if (len !== b.length) return false;

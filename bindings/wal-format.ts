@@ -59,6 +59,10 @@ export class WalBuffer {
     this.used += encodeWalRecord(this.buf, this.view, this.used, type, firstSeq, count, image);
   }
 
+  /** Forgets the buffered bytes from `n` on (the records appended since pending was `n`):
+   *  a log write that failed is taken back. REQUIRES: n <= pending. */
+  dropFrom(n: number): void { if (n < this.used) this.used = n; }
+
   /** Hands every buffered byte to `write` (which writes all of them or throws), then empties. */
   drain(write: (bytes: Uint8Array) => void): void {
     if (this.used === 0) return;

@@ -1,7 +1,7 @@
 // A failing file system: node:fs is wrapped so that chosen calls fail with ENOSPC or EIO.
 // A failed write is IO_ERROR; the store then stays readable, refuses further writes with
-// IO_ERROR (the log's tail is in an unknown state), closes, and reopens with every write
-// acknowledged before the failure.
+// IO_ERROR, closes with IO_ERROR (durability is in doubt, so close says so) and reopens with
+// every write acknowledged before the failure and none that was refused.
 import { describe, it, expect, vi, afterAll } from 'vitest';
 import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,9 +50,10 @@ describe('a failing file system', () => {
     expect(s.has('lost')).toBe(false); // logged first, so a failed log means not applied
     expect(codeOf(() => s.put('later', 'y'))).toBe('IO_ERROR'); // read-only until reopened
     expect([...s.all()].length).toBe(50);
-    await s.close();
+    await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
     const r = await open(dir);
     expect([...r.all()].length).toBe(50);
+    expect(r.has('lost')).toBe(false);
     expect(r.get('k49')).toBe('v49');
     r.put('after', 'z');
     await r.close();
@@ -70,16 +71,18 @@ describe('a failing file system', () => {
     faults.clear();
     expect(code).toBe('IO_ERROR');
     expect(s.get('c')).toBe('3');
-    await s.close();
+    await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
     const r = await open(dir);
     expect(r.get('a')).toBe('1');
     expect(r.get('b')).toBe('2');
     await r.close();
   });
 
-  it('ENOSPC while an automatic flush writes a run file: IO_ERROR, and reopen finds every write logged', async () => {
+  it('ENOSPC while an automatic flush writes a run file: the write that drove it is committed, the next is refused, reopen has exactly the acknowledged writes', async () => {
     const dir = freshDir();
     const s = await open(dir, { sync: true, memtableBytes: 4096 });
+    const seen: string[] = [];
+    s.onChange((records) => { for (const r of records) seen.push(Buffer.from(r.key).toString()); });
     let i = 0;
     let code = '';
     faults.set('renameSync', 'ENOSPC'); // the manifest replace of the first flush fails
@@ -90,10 +93,12 @@ describe('a failing file system', () => {
     expect(code).toBe('IO_ERROR');
     expect(i).toBeGreaterThan(10);
     expect(s.get('k0000')).toBe('v'.repeat(50));
-    await s.close();
-    // The write whose flush failed had been logged and applied: it is there, with the rest.
+    // Every write that returned was applied and reported; the refused one neither.
+    expect(seen.length).toBe(i);
+    expect(s.has(`k${String(i).padStart(4, '0')}`)).toBe(false);
+    await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
     const r = await open(dir);
-    expect([...r.all()].length).toBe(i + 1);
+    expect([...r.all()].length).toBe(i);
     await r.close();
   });
 });

@@ -203,12 +203,22 @@ describe('change hook and restore', () => {
     await s.close();
   });
 
-  it('a throwing listener: the write stays committed, the error reaches the writer and is counted', async () => {
-    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+  it('a throwing listener: the write is committed and returns; the error goes to onListenerError and is counted', async () => {
+    const failures: unknown[] = [];
+    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8,
+      onListenerError: (err, records) => failures.push([err, records.length]) });
+    const seen: number[] = [];
     s.onChange(() => { throw new Error('listener broke'); });
-    expect(() => s.put('a', '1')).toThrow('listener broke');
+    s.onChange(() => { throw undefined; }); // eslint-disable-line no-throw-literal
+    s.onChange((r) => seen.push(r.length)); // later listeners still hear of it
+    s.put('a', '1');
+    s.putAll([['b', '2'], ['c', '3']]);
     expect(s.get('a')).toBe('1');
-    expect(s.stats().counters.listenerErrors).toBe(1);
+    expect(seen).toEqual([1, 2]);
+    expect(failures.length).toBe(4);
+    expect((failures[0] as [Error])[0].message).toBe('listener broke');
+    expect(failures[1]).toEqual([undefined, 1]);
+    expect(s.stats().counters.listenerErrors).toBe(4);
     await s.close();
   });
 
