@@ -20,6 +20,7 @@ vi.mock('node:fs', async (importOriginal) => {
     ...real,
     writeSync: failing('writeSync', real.writeSync),
     fsyncSync: failing('fsyncSync', real.fsyncSync),
+    fdatasyncSync: failing('fdatasyncSync', real.fdatasyncSync),
     openSync: failing('openSync', real.openSync),
     renameSync: failing('renameSync', real.renameSync),
   };
@@ -100,5 +101,24 @@ describe('a failing file system', () => {
     const r = await open(dir);
     expect([...r.all()].length).toBe(i);
     await r.close();
+  });
+
+  it('after a run file fails mid-write, close() rejects and leaves no descriptor open (#14.10)', async () => {
+    const fds = () => realFs.readdirSync('/proc/self/fd').length;
+    for (const sync of [false, true]) {
+      const dir = freshDir();
+      const before = fds();
+      const s = await open(dir, { sync, memtableBytes: 64 << 10 });
+      faults.set('fdatasyncSync', 'EIO'); // a run file's first slice fails: its writer is mid-file
+      let i = 0;
+      try { for (; i < 100_000; i++) s.put(`k${i}`, 'v'.repeat(60)); } catch (err) { expect((err as StrataError).code).toBe('IO_ERROR'); }
+      faults.clear();
+      expect(i).toBeLessThan(100_000);
+      await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
+      expect(fds()).toBe(before);
+      const r = await open(dir);
+      expect([...r.all()].length).toBe(i);
+      await r.close();
+    }
   });
 });
