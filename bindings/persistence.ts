@@ -269,7 +269,7 @@ export class Persistence implements Disk, RunFileReader {
     let failure: StrataError | undefined = this.failure.error;
     try {
       if (failure === undefined) this.flush();
-      else if (this.wal && !this.wal.torn) this.wal.flush();
+      else for (const w of [...this.retiredLogs, this.wal]) if (w && !w.torn) w.flush(); // every record no manifest covers
     } catch (err) {
       failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err });
     } finally {
@@ -309,8 +309,10 @@ export class Persistence implements Disk, RunFileReader {
     const flushedSeq = x.flushed_seq();
     const wal = this.wal;
     if (wal && wal.lastSeq > 0 && (flushedSeq >= wal.lastSeq || wal.bytes >= this.logRotateBytes)) {
-      if (flushedSeq < wal.lastSeq) wal.seal(); // its newest records are not in runs yet
+      // Written out even when its records are all in runs: those runs may never reach their
+      // files (a failing disk), and until a manifest covers them the log is their only copy.
       this.retiredLogs.push(wal);
+      wal.seal();
       this.logNumber = wal.number + 1;
       this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }

@@ -1,0 +1,271 @@
+// Fault injection over every write path (docs/LSM.md, "The write protocol"). node:fs is
+// wrapped (test/support/faulty-fs.ts) so that one chosen call fails as a disk fails: EIO, a
+// disk that fills up, a torn write, or a slow call. A workload of every kind of write (put,
+// putAll, delete, write, putIfVersion, deleteIfVersion, restore, flush, checkpoint, compact)
+// runs on a store small enough to flush, compact and rotate its log, and after every call:
+//   - a call either returns or throws a StrataError (never anything else);
+//   - the store reads exactly the writes that returned (nothing half-applied is visible);
+//   - the onChange listeners have been told exactly those writes;
+// and at the end the store closes (resolving only if nothing failed, or failing with
+// IO_ERROR) and reopens, without faults, with exactly the acknowledged writes, versions
+// included. The failure point is walked over every call of a fixed workload (each mode, both
+// sync settings) and chosen by fast-check for random workloads. A changelog sink that fails
+// is walked the same way.
+import { describe, it, expect, vi, afterAll } from 'vitest';
+import fc from 'fast-check';
+import * as realFs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
+import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+
+const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
+vi.mock('node:fs', async (importOriginal) => {
+  const { wrapFs } = await import('./support/faulty-fs.js');
+  return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
+});
+
+const dirs: string[] = [];
+const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-inject-')); dirs.push(d); return d; };
+afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
+
+const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192 };
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+// ---- the workload and its model --------------------------------------------------------------
+
+type Op =
+  | { t: 'put'; k: string; v: string }
+  | { t: 'putAll'; kvs: [string, string][] }
+  | { t: 'delete'; k: string }
+  | { t: 'write'; ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] }
+  | { t: 'putIfVersion'; k: string; v: string; right: boolean }
+  | { t: 'deleteIfVersion'; k: string; right: boolean }
+  | { t: 'restore'; kvs: [string, string | null][] }
+  | { t: 'flush' } | { t: 'checkpoint' } | { t: 'compact' };
+
+interface Entry { value: string; version: number }
+class Model {
+  map = new Map<string, Entry>();
+  seq = 0;
+  clone(): Model { const m = new Model(); m.map = new Map(this.map); m.seq = this.seq; return m; }
+  put(k: string, v: string) { this.map.set(k, { value: v, version: ++this.seq }); }
+  del(k: string) { this.seq++; this.map.delete(k); }
+  entries(): [string, string][] { return [...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, e]) => [k, e.value]); }
+  /** Applies a change record as a listener or a restore sees it. */
+  record(r: ChangeRecord) {
+    if (r.value === null) this.map.delete(dec(r.key)); else this.map.set(dec(r.key), { value: dec(r.value), version: r.seq });
+    this.seq = Math.max(this.seq, r.seq);
+  }
+}
+
+/** Runs `op`; returns what it changes in `m` when it succeeds (a function), computed first. */
+function plan(op: Op, m: Model): { run: (s: Store<string, string>) => unknown; apply: (m: Model, result: unknown) => void } {
+  switch (op.t) {
+    case 'put': return { run: (s) => s.put(op.k, op.v), apply: (mm) => mm.put(op.k, op.v) };
+    case 'putAll': return { run: (s) => s.putAll(op.kvs), apply: (mm) => { for (const [k, v] of op.kvs) mm.put(k, v); } };
+    case 'delete': return { run: (s) => s.delete(op.k), apply: (mm) => mm.del(op.k) };
+    case 'write': return { run: (s) => s.write(op.ops), apply: (mm) => { for (const o of op.ops) if (o.type === 'put') mm.put(o.key, o.value); else mm.del(o.key); } };
+    case 'putIfVersion': {
+      const v = (m.map.get(op.k)?.version ?? 0) + (op.right ? 0 : 1);
+      return { run: (s) => s.putIfVersion(op.k, op.v, v), apply: (mm, ok) => { if (ok) mm.put(op.k, op.v); } };
+    }
+    case 'deleteIfVersion': {
+      const v = (m.map.get(op.k)?.version ?? 0) + (op.right ? 0 : 1);
+      return { run: (s) => s.deleteIfVersion(op.k, v), apply: (mm, ok) => { if (ok) mm.del(op.k); } };
+    }
+    case 'restore': {
+      const records: ChangeRecord[] = op.kvs.map(([k, v], i) => ({ partition: 0, seq: m.seq + 1 + i, key: enc(k), value: v === null ? null : enc(v) }));
+      return { run: (s) => s.restore(records), apply: (mm) => { for (const r of records) mm.record(r); } };
+    }
+    case 'flush': return { run: (s) => s.flush(), apply: () => {} };
+    case 'checkpoint': return { run: (s) => s.checkpoint(), apply: () => {} };
+    case 'compact': return { run: (s) => s.compact(), apply: () => {} };
+  }
+}
+
+const key = fc.integer({ min: 0, max: 39 }).map((i) => `k${String(i).padStart(2, '0')}`);
+const value = fc.integer({ min: 0, max: 300 }).chain((n) => fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom('a', 'b', 'c', 'é') }));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('put' as const), k: key, v: value }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('putAll' as const), kvs: fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), k: key }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('write' as const), ops: fc.array(fc.oneof(
+    fc.record({ type: fc.constant('put' as const), key, value }), fc.record({ type: fc.constant('del' as const), key })), { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('putIfVersion' as const), k: key, v: value, right: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteIfVersion' as const), k: key, right: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('restore' as const), kvs: fc.array(fc.tuple(key, fc.option(value, { nil: null })), { minLength: 1, maxLength: 5 }) }) },
+  { weight: 1, arbitrary: fc.constantFrom<Op>({ t: 'flush' }, { t: 'checkpoint' }, { t: 'compact' }) },
+);
+
+/** A fixed workload with every kind of write, large enough to flush, compact and rotate. */
+function fixedWorkload(): Op[] {
+  return fc.sample(fc.array(opArb, { minLength: 45, maxLength: 45 }), { numRuns: 1, seed: 14 })[0];
+}
+
+// ---- one run ---------------------------------------------------------------------------------
+
+interface Outcome { failed: boolean; hits: number }
+
+const contents = (s: Store<string, string>) => [...s.all()];
+
+async function runWithFault(ops: Op[], sync: boolean, fault: { ops: FaultOp[]; at: number; mode: FaultMode } | undefined): Promise<Outcome> {
+  const dir = freshDir();
+  arm(faults, undefined);
+  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+  let model = new Model();
+  const told = new Model(); // what the listeners were told
+  s.onChange((records) => { for (const r of records) told.record(r); });
+  arm(faults, fault && { ...fault, delayMs: 2 });
+  let failed = false;
+  for (const op of ops) {
+    const p = plan(op, model);
+    let result: unknown, error: unknown;
+    try { result = await p.run(s); } catch (err) { error = err; }
+    faults.paused = true;
+    const now = contents(s);
+    if (error === undefined) {
+      p.apply(model, result);
+      if (op.t === 'restore') p.apply(told, result); // a restore bypasses the listeners
+    } else {
+      if (!(error instanceof StrataError)) throw new Error(`${op.t} threw a non-StrataError: ${String(error)}`, { cause: error });
+      failed = true;
+      // A restore is applied a chunk at a time and durable at the end: when it fails, its
+      // (single) chunk may be in (docs/API.md). Every other failed call changed nothing.
+      if (op.t === 'restore') {
+        const withIt = model.clone();
+        p.apply(withIt, result);
+        if (JSON.stringify(now) === JSON.stringify(withIt.entries())) { model = withIt; p.apply(told, result); }
+      }
+    }
+    expect(now, `after ${op.t} (${error === undefined ? 'ok' : (error as StrataError).code})`).toEqual(model.entries());
+    expect(told.entries(), `listeners after ${op.t}`).toEqual(model.entries());
+    faults.paused = false;
+  }
+  const hits = faults.hits.length;
+  arm(faults, undefined);
+  let closeError: unknown;
+  await s.close().catch((err) => { closeError = err; });
+  if (!failed && hits === 0) expect(closeError).toBeUndefined();
+  if (closeError !== undefined) expect(closeError).toMatchObject({ code: 'IO_ERROR' });
+  const r = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+  try {
+    expect(contents(r), 'after reopen').toEqual(model.entries());
+    for (const [k, e] of model.map) expect(r.getVersioned(k)?.version, `version of ${k}`).toBe(e.version);
+    expect(r.stats().sequence).toBeGreaterThanOrEqual(model.seq);
+  } finally {
+    await r.close();
+  }
+  return { failed: failed || closeError !== undefined, hits };
+}
+
+/** How many calls of `ops` the workload makes (the failure points to walk). */
+async function countCalls(ops: Op[], sync: boolean, kinds: FaultOp[]): Promise<number> {
+  const dir = freshDir();
+  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+  arm(faults, { ops: kinds, at: Number.POSITIVE_INFINITY, mode: 'fail' });
+  let model = new Model();
+  for (const op of ops) { const p = plan(op, model); p.apply(model, await p.run(s)); }
+  const n = faults.calls;
+  arm(faults, undefined);
+  await s.close();
+  model = new Model();
+  return n;
+}
+
+// ---- the walks -------------------------------------------------------------------------------
+
+let walked = 0;
+afterAll(() => { if (walked > 0) console.log(`fault injection: ${walked} failure points walked`); });
+
+describe('every failure point of a fixed workload', () => {
+  for (const sync of [false, true]) {
+    it(`sync: ${sync}: each call failing, torn or filling the disk`, async () => {
+      const ops = fixedWorkload();
+      const total = await countCalls(ops, sync, ALL_OPS);
+      expect(total).toBeGreaterThan(40);
+      const modes: FaultMode[] = ['fail', 'full', 'tear'];
+      let failures = 0;
+      // Every call, each with one of the modes in turn (every third call sees each mode).
+      for (let at = 1; at <= total; at++) {
+        const mode = modes[at % modes.length];
+        const o = await runWithFault(ops, sync, { ops: ALL_OPS, at, mode });
+        expect(o.hits, `call ${at} was reached`).toBeGreaterThan(0);
+        if (o.failed) failures++;
+        walked++;
+      }
+      // Most injected faults must surface as a failed call (a failed unlink of an obsolete
+      // file, or a read fault on a file no one reads again, may go unnoticed).
+      expect(failures).toBeGreaterThan(total / 2);
+    }, 300_000);
+  }
+});
+
+describe('random workloads, random failure points (fast-check)', () => {
+  it('any workload, any single fault: StrataError or success, nothing half-applied, nothing acknowledged lost', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(opArb, { minLength: 5, maxLength: 40 }),
+      fc.boolean(),
+      fc.subarray(ALL_OPS, { minLength: 1 }),
+      fc.integer({ min: 1, max: 150 }),
+      fc.constantFrom<FaultMode>('fail', 'full', 'tear', 'delay'),
+      async (ops, sync, kinds, at, mode) => {
+        const o = await runWithFault(ops, sync, { ops: kinds, at, mode });
+        walked++;
+        if (mode === 'delay') expect(o.failed).toBe(false); // slow is not broken
+      },
+    ), { numRuns: 400, seed: 0x14f1 });
+  }, 300_000);
+});
+
+describe('counterexamples the properties found (kept as regular tests)', () => {
+  it('a log retired while its records were only in memory keeps them when the run file cannot be created', async () => {
+    // Found by the property above (seed 5361): flush() retired the log, whose buffer was never
+    // written because its records were "in runs", then creating the run file failed; close
+    // dropped the buffer and a reopen lost the acknowledged putAll.
+    const ops: Op[] = [{ t: 'putAll', kvs: [['k00', '']] }, { t: 'flush' }, { t: 'flush' }, { t: 'put', k: 'k00', v: '' }, { t: 'put', k: 'k00', v: '' }];
+    const o = await runWithFault(ops, false, { ops: ['open', 'read'], at: 2, mode: 'fail' });
+    expect(o.failed).toBe(true);
+  });
+});
+
+// ---- a failing changelog sink ------------------------------------------------------------------
+
+describe('a changelog sink failing at each append', () => {
+  for (const how of ['throws', 'rejects'] as const) {
+    it(`the sink ${how}: the store holds exactly what the changelog holds, up to the failure`, async () => {
+      const ops = fixedWorkload().filter((o) => o.t !== 'restore' && o.t !== 'checkpoint' && o.t !== 'flush');
+      for (let at = 1; at <= 40; at++) {
+        const log = new MemoryChangelog();
+        let appends = 0;
+        const sink: ChangelogSink = {
+          append(records) {
+            if (++appends === at) {
+              if (how === 'throws') throw new Error('sink down');
+              log.append(records); // taken, then lost in transit: the acknowledgement fails
+              return Promise.reject(new Error('lost in transit'));
+            }
+            log.append(records);
+          },
+        };
+        const s = await Store.open<string, string>({ changelog: sink, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+        const model = new Model();
+        for (const op of ops) {
+          const p = plan(op, model);
+          try { p.apply(model, await p.run(s)); } catch (err) { expect(err).toBeInstanceOf(StrataError); }
+          await Promise.resolve();
+        }
+        expect(contents(s)).toEqual(model.entries());
+        // The changelog restores to exactly the store's state.
+        const copy = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+        await copy.restore(log.read(0));
+        expect(contents(copy)).toEqual(model.entries());
+        await copy.close();
+        await s.close().catch((err) => expect(err).toMatchObject({ code: 'IO_ERROR' }));
+        walked++;
+      }
+    });
+  }
+});
