@@ -1,7 +1,7 @@
 // FileChangelog: a durable changelog on the local disk (Node only). docs/CHANGELOG-FORMAT.md
 // specifies every byte; in short:
 //
-//   <dir>/LOCK                        pid + token of the holder (exclusive create)
+//   <dir>/LOCK                        pid, start and token of the holder (bindings/lock-file.ts)
 //   <dir>/p-<partition>/<baseSeq>.log a segment, baseSeq zero-padded to 16 digits
 //   segment := header(36) record*
 //   header  := "STRATACL" | version u8 | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
@@ -20,11 +20,11 @@
 // appends are ordered without locks and a reader never sees half of a write.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { RAW_RECORDS, type ChangeRecord, type ChangelogSink, type ChangelogSource, type RawRecord } from './changelog.js';
 import { StrataError, invalid } from './errors.js';
 import { checkBatch, checkFromSeq, checkPartition, type CompactionResult } from './memory-changelog.js';
 import { crc32c, crc32cView } from './crc32c.js';
+import { acquireLock } from './lock-file.js';
 
 export interface FileChangelogOptions {
   /** A segment is sealed when the next record would take it past this size. Default 32 MiB. */
@@ -364,66 +364,6 @@ class PartitionLog {
   isLast(s: Segment): boolean { return this.segments[this.segments.length - 1] === s; }
 }
 
-// ---- directory lock -------------------------------------------------------------------------
-
-/**
- * Directories locked by this process (real paths): a second open in-process is LOCKED. Kept
- * on globalThis so the ESM and CJS builds, if both get loaded, share it.
- */
-const heldLocks: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('strata-kv/changelog-locks')] ??= new Set<string>()) as Set<string>;
-
-interface Lock { readonly file: string; readonly real: string; readonly token: string }
-
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-/**
- * Creates <dir>/LOCK. The content is written to a private file first and hard-linked into
- * place (link fails if LOCK exists), so a LOCK is never seen half-written. A LOCK whose pid
- * is dead is stale (a crash) and is taken over. Two processes taking over the same stale
- * LOCK at the same moment can race; opening after a crash is not expected to be concurrent.
- */
-function acquireLock(dir: string): Lock {
-  const real = fs.realpathSync(dir);
-  if (heldLocks.has(real)) throw new StrataError('LOCKED', `changelog directory ${dir} is already open in this process`);
-  const file = nodePath.join(dir, 'LOCK');
-  const token = randomBytes(8).toString('hex');
-  const tmp = `${file}.${process.pid}.${token}`;
-  try {
-    fs.writeFileSync(tmp, `pid ${process.pid}\ntoken ${token}\n`);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        fs.linkSync(tmp, file);
-        heldLocks.add(real);
-        return { file, real, token };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      let holder = NaN;
-      try { holder = Number(/^pid (\d+)$/m.exec(fs.readFileSync(file, 'latin1'))?.[1]); } catch { /* gone: retry */ }
-      // Our own pid without an entry in heldLocks: a dead process that had our pid.
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new StrataError('LOCKED', `changelog directory ${dir} is open in process ${holder}`);
-      }
-      try { fs.unlinkSync(file); } catch { /* another opener took it over first */ }
-    }
-    throw new StrataError('LOCKED', `changelog directory ${dir}: could not take its LOCK`);
-  } catch (err) {
-    if (err instanceof StrataError) throw err;
-    throw ioError(`locking ${dir}`, err);
-  } finally {
-    try { fs.unlinkSync(tmp); } catch { /* best effort */ }
-  }
-}
-
-function releaseLock(lock: Lock): void {
-  heldLocks.delete(lock.real);
-  try {
-    if (fs.readFileSync(lock.file, 'latin1').includes(`token ${lock.token}`)) fs.unlinkSync(lock.file);
-  } catch { /* already gone */ }
-}
-
 // ---- the changelog --------------------------------------------------------------------------
 
 /**
@@ -438,7 +378,8 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
   private readonly segmentBytes: number;
   private readonly sync: boolean;
   private readonly logs = new Map<number, PartitionLog>();
-  private lock: Lock | null;
+  /** Releases the directory's LOCK (bindings/lock-file.ts); null once released. */
+  private releaseLock: (() => void) | null;
   private closed = false;
   /** The first I/O error of a write or fsync: afterwards writes refuse (invariant 3). */
   private failure: StrataError | null = null;
@@ -456,12 +397,12 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     this.segmentBytes = segmentBytes;
     this.sync = sync === true;
     try { fs.mkdirSync(dir, { recursive: true }); } catch (err) { throw ioError(`creating ${dir}`, err); }
-    this.lock = acquireLock(dir);
+    this.releaseLock = acquireLock(dir);
     try {
       this.recover();
     } catch (err) {
-      releaseLock(this.lock);
-      this.lock = null;
+      this.releaseLock();
+      this.releaseLock = null;
       for (const log of this.logs.values()) if (log.fd >= 0) fs.closeSync(log.fd);
       throw err instanceof StrataError ? err : ioError(`opening changelog ${dir}`, err);
     }
@@ -573,8 +514,8 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       log.fd = -1;
       log.active = null;
     }
-    if (this.lock !== null) releaseLock(this.lock);
-    this.lock = null;
+    this.releaseLock?.();
+    this.releaseLock = null;
     if (error !== undefined) throw error;
   }
 
