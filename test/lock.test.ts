@@ -141,6 +141,21 @@ describe('LOCK contents', () => {
     expect(fs.existsSync(path.join(dir, 'LOCK'))).toBe(false);
   });
 
+  it('a LOCK naming another live process is LOCKED (old format too)', async () => {
+    const other = process.ppid; // alive while this test runs
+    for (const content of [`${other}`, `pid ${other}\ntoken 00\n`, `pid ${other}\nstart ${processStart(other) ?? 'x'}\ntoken 00\n`]) {
+      const dir = tmpDir();
+      fs.writeFileSync(path.join(dir, 'LOCK'), content);
+      expect(await codeOf(() => Store.open({ path: dir }))).toBe('LOCKED');
+    }
+  });
+
+  it.runIf(processStart(process.ppid) !== undefined)('a LOCK naming a live pid that now belongs to a process started later (pid reuse) is stale', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'LOCK'), `pid ${process.ppid}\nstart ${processStart(process.ppid)}0\ntoken 00\n`);
+    expect(await codeOf(() => FileChangelog.open(dir))).toBe('opened');
+  });
+
   it('a LOCK of a process that is gone (garbage, empty, dead pid) is taken over', async () => {
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.on('close', r));
