@@ -117,7 +117,9 @@ export function acquireLock(dir: string): () => void {
 /**
  * Removes a stale LOCK whose content was `stale`. It is moved aside first (atomic) and
  * checked: if another opener replaced the stale LOCK by its own in between, that one goes
- * back, so two openers taking over the same crashed LOCK do not both win.
+ * back, so two openers taking over the same crashed LOCK do not both win. (A third opener
+ * linking its own while the fresh one is aside can still race: after a crash, openers are
+ * not expected to come in threes at the same instant.)
  */
 function takeOver(file: string, stale: string, token: string): void {
   const aside = `${file}.stale.${token}`;
