@@ -1,30 +1,37 @@
 // FileChangelog: a durable changelog on the local disk (Node only). docs/CHANGELOG-FORMAT.md
 // specifies every byte; in short:
 //
-//   <dir>/LOCK                        pid + token of the holder (exclusive create)
+//   <dir>/LOCK                        pid, start and token of the holder (bindings/lock-file.ts)
 //   <dir>/p-<partition>/<baseSeq>.log a segment, baseSeq zero-padded to 16 digits
-//   segment := header(36) record*
-//   header  := "STRATACL" | version u8 | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
-//              coversThrough u64 | crc32c(bytes 0..31) u32
+//   segment := header(44) record* [end]
+//   header  := "STRATACL" | version u8 (2) | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
+//              coversThrough u64 | prevLastSeq u64 | crc32c(bytes 0..39) u32
 //   record  := length u32 | length ^ 0xFFFFFFFF u32 | crc32c(payload) u32 | payload
 //   payload := partition u32 | seq u64 | flags u8 (1 = tombstone, 2 = expires) | keyLength u32 |
 //              [expiresAt f64, when flag 2] | key | value
+//   end     := a frame whose payload is partition u32 | lastSeq u64 | flags u8 (4) |
+//              count u32 | firstSeq u64 | recordsChain u32 (seals the segment)
+//   Version 1 segments (36-byte header without prevLastSeq, never an end record) are read.
 //
 // Invariants, per partition:
 //   (1) seqs strictly increase in append order, across segments too, so file order is seq
 //       order and a segment's name bounds the seqs it holds from below;
 //   (2) only the last segment is ever appended to, and only it may end in a torn record;
 //   (3) the bytes of a file before its append offset are whole records; a failed write is
-//       truncated away, and after an I/O error the changelog refuses further writes.
+//       truncated away, and after an I/O error the changelog refuses further writes;
+//   (4) every segment but the last ends in its end record (written and fsynced before the
+//       next segment is created; a compaction's output is written sealed), and each
+//       segment's header names the last seq of the one before it: a lost end of a segment
+//       or a lost segment is CORRUPTION, never a shorter log.
 // Threading: everything is synchronous on the caller's thread (node:fs *Sync calls), so
 // appends are ordered without locks and a reader never sees half of a write.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { RAW_RECORDS, type ChangeRecord, type ChangelogSink, type ChangelogSource, type RawRecord } from './changelog.js';
 import { StrataError, invalid } from './errors.js';
 import { checkBatch, checkFromSeq, checkPartition, type CompactionResult } from './memory-changelog.js';
 import { crc32c, crc32cView } from './crc32c.js';
+import { acquireLock } from './lock-file.js';
 
 export interface FileChangelogOptions {
   /** A segment is sealed when the next record would take it past this size. Default 32 MiB. */
@@ -40,13 +47,18 @@ const READ_CHUNK_BYTES = 1 << 20;       // reads are big and sequential: a sysca
 
 // ---- format constants (docs/CHANGELOG-FORMAT.md) ------------------------------------------
 const MAGIC = new TextEncoder().encode('STRATACL'); // no Buffer at module scope: importing stays harmless off Node
-const VERSION = 1;
-const HEADER_BYTES = 36;
+const VERSION = 2;
+const HEADER_BYTES = 44;
+const V1_HEADER_BYTES = 36;              // version 1: no prevLastSeq
+const NO_SEQ = -1;                       // prevLastSeq of a first segment (all ones on disk)
 const FRAME_BYTES = 12;                  // length, lengthCheck, crc
 const PAYLOAD_FIXED = 17;                // partition, seq, flags, keyLength
+const END_PAYLOAD = 29;                  // partition, lastSeq, flags, count, firstSeq, recordsChain
+const END_BYTES = FRAME_BYTES + END_PAYLOAD;
 const SEGMENT_COMPACTED = 1;             // header flag
 const RECORD_TOMBSTONE = 1;              // payload flag
 const RECORD_EXPIRES = 2;                // payload flag: an f64 expiresAt follows keyLength
+const RECORD_END = 4;                    // payload flag: the end record of a sealed segment
 const EXPIRES_BYTES = 8;
 const MAX_PAYLOAD = (1 << 30) - FRAME_BYTES;
 const SEGMENT_NAME = /^(\d{16})\.log$/;
@@ -73,6 +85,24 @@ function rdSeq(b: Uint8Array, o: number): number {
   const hi = rd32(b, o + 4);
   return hi > 0x1fffff ? -1 : hi * TWO_32 + rd32(b, o);
 }
+/** prevLastSeq: NO_SEQ for all ones, -2 when it is neither that nor a safe integer. */
+function rdPrevSeq(b: Uint8Array, o: number): number {
+  if (rd32(b, o) === 0xffffffff && rd32(b, o + 4) === 0xffffffff) return NO_SEQ;
+  const seq = rdSeq(b, o);
+  return seq < 0 ? -2 : seq;
+}
+
+/**
+ * One step of recordsChain, the end record's checksum of a segment's records: the CRC-32C
+ * of (the chain so far ‖ the next record's crc field), both u32 LE; 0 before any record.
+ * Chaining the records' own checksums covers every byte of them at 8 bytes of work each.
+ */
+const chainView = new DataView(new ArrayBuffer(8));
+function chainStep(chain: number, recordCrc: number): number {
+  chainView.setUint32(0, chain, true);
+  chainView.setUint32(4, recordCrc, true);
+  return crc32cView(chainView, 0, 8);
+}
 
 // ---- errors ---------------------------------------------------------------------------------
 function corruption(file: string, offset: number, reason: string): StrataError {
@@ -92,11 +122,14 @@ interface Segment {
   /** Highest baseSeq of the segments this one replaced; base for an appended segment. */
   readonly covers: number;
   readonly compacted: boolean;
+  readonly version: number;
+  /** Version 2: the last seq of the segment before this one (NO_SEQ for the first); version 1: NO_SEQ. */
+  readonly prevLastSeq: number;
 }
 
 const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.log`;
 
-function encodeHeader(partition: number, base: number, covers: number, flags: number): Buffer {
+function encodeHeader(partition: number, base: number, covers: number, flags: number, prevLastSeq: number): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   h.set(MAGIC, 0);
   h[8] = VERSION;
@@ -104,21 +137,87 @@ function encodeHeader(partition: number, base: number, covers: number, flags: nu
   wr32(h, 12, partition);
   wrSeq(h, 16, base);
   wrSeq(h, 24, covers);
-  wr32(h, 32, crc32c(h, 0, 32));
+  if (prevLastSeq === NO_SEQ) { wr32(h, 32, 0xffffffff); wr32(h, 36, 0xffffffff); } else wrSeq(h, 32, prevLastSeq);
+  wr32(h, 40, crc32c(h, 0, 40));
   return h;
 }
 
+/** A header's size by its version byte (version 1 or 2; anything else is refused later). */
+const headerBytesOf = (h: Uint8Array): number => (h[8] === 1 ? V1_HEADER_BYTES : HEADER_BYTES);
+
 /** Checks a header against the file it sits in; returns the reason it is bad, or null. */
 function headerProblem(h: Uint8Array, partition: number, base: number): string | null {
-  if (h.length < HEADER_BYTES) return 'the segment header is incomplete';
-  if (rd32(h, 32) !== crc32c(h, 0, 32)) return 'segment header checksum mismatch';
+  if (h.length < V1_HEADER_BYTES) return 'the segment header is incomplete';
   if (MAGIC.some((m, i) => h[i] !== m)) return 'not a changelog segment (bad magic)';
-  if (h[8] !== VERSION) return `unsupported segment version ${h[8]}`;
+  if (h[8] !== 1 && h[8] !== VERSION) return `unsupported segment version ${h[8]}`;
+  const size = headerBytesOf(h);
+  if (h.length < size) return 'the segment header is incomplete';
+  if (rd32(h, size - 4) !== crc32c(h, 0, size - 4)) return 'segment header checksum mismatch';
   if ((h[9] & ~SEGMENT_COMPACTED) !== 0 || h[10] !== 0 || h[11] !== 0) return 'unknown segment flags';
   if (rd32(h, 12) !== partition) return `segment header names partition ${rd32(h, 12)}, not ${partition}`;
   if (rdSeq(h, 16) !== base) return `segment header base seq ${rdSeq(h, 16)} does not match the file name`;
   if (rdSeq(h, 24) < base) return 'segment header coversThrough is below its base seq';
+  if (h[8] === VERSION) {
+    const prev = rdPrevSeq(h, 32);
+    if (prev === -2 || prev >= base) return 'segment header prevLastSeq is not below its base seq';
+  }
   return null;
+}
+
+/** The 41 bytes of a sealed segment's end record. */
+function encodeEnd(partition: number, lastSeq: number, count: number, firstSeq: number, chain: number): Buffer {
+  const e = Buffer.alloc(END_BYTES);
+  wr32(e, 0, END_PAYLOAD);
+  wr32(e, 4, ~END_PAYLOAD);
+  const q = FRAME_BYTES;
+  wr32(e, q, partition);
+  wrSeq(e, q + 4, lastSeq);
+  e[q + 12] = RECORD_END;
+  wr32(e, q + 13, count);
+  wrSeq(e, q + 17, firstSeq);
+  wr32(e, q + 25, chain);
+  wr32(e, 8, crc32c(e, q, q + END_PAYLOAD));
+  return e;
+}
+
+/**
+ * Open's chain check (invariant 4) without reading the records: the end record in the last
+ * 41 bytes of a sealed version 2 segment. Returns its lastSeq; CORRUPTION when it is missing
+ * or damaged.
+ */
+function readEndSeq(seg: Segment, partition: number): number {
+  const fd = openFile(seg.file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const missing = (): StrataError => corruption(seg.file, size, 'the segment is followed by others but does not end in its end record (truncated, or it lost records)');
+    if (size < HEADER_BYTES + END_BYTES) throw missing();
+    const e = Buffer.alloc(END_BYTES);
+    let n = 0;
+    while (n < END_BYTES) {
+      const got = fs.readSync(fd, e, n, END_BYTES - n, size - END_BYTES + n);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n < END_BYTES || rd32(e, 0) !== END_PAYLOAD || rd32(e, 4) !== (~END_PAYLOAD >>> 0)) throw missing();
+    const q = FRAME_BYTES, at = size - END_BYTES;
+    if (crc32c(e, q, q + END_PAYLOAD) !== rd32(e, 8)) throw corruption(seg.file, at, 'end record checksum mismatch');
+    const lastSeq = rdSeq(e, q + 4), firstSeq = rdSeq(e, q + 17);
+    if (rd32(e, q) !== partition || e[q + 12] !== RECORD_END || rd32(e, q + 13) === 0 || lastSeq < 0 || firstSeq < seg.base || firstSeq > lastSeq) {
+      throw corruption(seg.file, at, 'the segment does not end in a valid end record');
+    }
+    return lastSeq;
+  } catch (err) {
+    throw err instanceof StrataError ? err : ioError(`reading ${seg.file}`, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** CORRUPTION for a segment whose prevLastSeq does not continue the log before it. */
+function brokenChain(seg: Segment, prev: Segment | null, prevLast: number): StrataError {
+  return corruption(seg.file, 32, prev === null
+    ? `the segment follows seq ${seg.prevLastSeq}, but no segment comes before it: the partition's earlier segments are missing`
+    : `the segment follows seq ${seg.prevLastSeq}, but the segment before it, ${prev.file}, ends at seq ${prevLast}: a segment between them is missing`);
 }
 
 function readHeader(file: string): Buffer {
@@ -193,6 +292,16 @@ class SegmentReader implements RawRecord {
   private bufStart = 0;        // file offset of buf[0]
   private eof = false;
   private prevSeq = -1;
+  /** From the header: its version, whether compaction wrote it, the seq it follows. */
+  version = VERSION;
+  private compacted = false;
+  prevLastSeq = NO_SEQ;
+  // What the end record must match: the records read so far.
+  count = 0;
+  firstSeq = -1;
+  chain = 0;
+  /** The segment ended in its end record (step() returns false from then on). */
+  sealed = false;
   // the current record, after step() returned true:
   seq = 0;
   tombstone = false;
@@ -216,7 +325,8 @@ class SegmentReader implements RawRecord {
     this.fd = openFile(file, 'r');
     try {
       this.ensure(HEADER_BYTES);
-      const problem = headerProblem(this.buf.subarray(0, this.end), partition, base);
+      const header = this.buf.subarray(0, this.end);
+      const problem = headerProblem(header, partition, base);
       if (problem !== null) {
         // In the last segment, a bad header with nothing intact after it is a crash right
         // after the file's creation; anywhere else it is damage.
@@ -228,7 +338,10 @@ class SegmentReader implements RawRecord {
           throw corruption(file, 0, problem);
         }
       } else {
-        this.pos = HEADER_BYTES;
+        this.version = header[8];
+        this.pos = headerBytesOf(header);
+        this.compacted = (header[9] & SEGMENT_COMPACTED) !== 0;
+        if (this.version === VERSION) this.prevLastSeq = rdPrevSeq(header, 32);
       }
     } catch (err) {
       fs.closeSync(this.fd);
@@ -240,10 +353,14 @@ class SegmentReader implements RawRecord {
   get offset(): number { return this.bufStart + this.pos; }
   get buffer(): Buffer { return this.buf; }
 
+  /** The last seq read (the segment's last record once step() returned false), or -1. */
+  get lastSeq(): number { return this.prevSeq; }
+
   /** Advances to the next record: false at the end of the segment (or at a torn tail). */
   step(): boolean {
+    if (this.sealed) return false;
     if (this.end - this.pos < FRAME_BYTES && !this.ensure(FRAME_BYTES)) {
-      if (this.end === this.pos) return false; // a clean end
+      if (this.end === this.pos) return this.cleanEnd();
       return this.damage('incomplete record header');
     }
     const len = this.dv.getUint32(this.pos, true);
@@ -261,8 +378,9 @@ class SegmentReader implements RawRecord {
     const hi = dv.getUint32(q + 8, true);
     const seq = hi > 0x1fffff ? -1 : hi * TWO_32 + dv.getUint32(q + 4, true);
     if (seq < 0) throw corruption(this.file, at, 'record seq is not a safe integer');
-    if (seq <= this.prevSeq || seq < this.base) throw corruption(this.file, at, `record seq ${seq} out of order`);
     const flags = b[q + 12];
+    if (flags === RECORD_END && this.version === VERSION) return this.endRecord(at, len, seq, q);
+    if (seq <= this.prevSeq || seq < this.base) throw corruption(this.file, at, `record seq ${seq} out of order`);
     if ((flags & ~(RECORD_TOMBSTONE | RECORD_EXPIRES)) !== 0 || flags === (RECORD_TOMBSTONE | RECORD_EXPIRES)) {
       throw corruption(this.file, at, `unknown record flags ${flags}`);
     }
@@ -272,6 +390,8 @@ class SegmentReader implements RawRecord {
     const tombstone = flags === RECORD_TOMBSTONE;
     if (tombstone && keyLen !== len - PAYLOAD_FIXED) throw corruption(this.file, at, 'tombstone with a value');
     this.prevSeq = this.seq = seq;
+    if (this.count++ === 0) this.firstSeq = seq;
+    this.chain = chainStep(this.chain, dv.getUint32(p + 8, true));
     this.tombstone = tombstone;
     this.expiresAt = extra !== 0 ? dv.getFloat64(q + PAYLOAD_FIXED, true) : undefined;
     this.recordStart = p;
@@ -296,10 +416,49 @@ class SegmentReader implements RawRecord {
 
   close(): void { fs.closeSync(this.fd); }
 
+  /** May this segment end in a torn write? Only the last one, and never a compaction's
+   *  output (version 2 writes it whole, end record included, before it is renamed in). */
+  private mayTear(): boolean {
+    return this.isLast() && !(this.compacted && this.version === VERSION);
+  }
+
+  /**
+   * The end record (intact, at file offset `at`, payload at buf[q]): it must describe the
+   * records read and be the file's last bytes (invariant 4). Ends the segment.
+   */
+  private endRecord(at: number, len: number, seq: number, q: number): false {
+    const dv = this.dv;
+    const hi = dv.getUint32(q + 21, true);
+    const firstSeq = hi > 0x1fffff ? -1 : hi * TWO_32 + dv.getUint32(q + 17, true);
+    if (len !== END_PAYLOAD || seq !== this.prevSeq || dv.getUint32(q + 13, true) !== this.count ||
+        firstSeq !== this.firstSeq || dv.getUint32(q + 25, true) !== this.chain) {
+      throw corruption(this.file, at, `the end record does not match the segment's ${this.count} records (seqs ${this.firstSeq}..${this.prevSeq})`);
+    }
+    this.pos = q + len;
+    if (this.ensure(1)) throw corruption(this.file, at + END_BYTES, 'bytes after the end record');
+    this.sealed = true;
+    return false;
+  }
+
+  /**
+   * No bytes left. Fine for the last segment and for version 1; a version 2 segment with a
+   * successor must have ended in its end record. It may have been sealed since this reader
+   * reached the end of the file (a read in progress while the writer rolled): read again.
+   */
+  private cleanEnd(): boolean {
+    if (this.version !== VERSION || (this.isLast() && !this.compacted)) return false;
+    this.eof = false;
+    if (this.ensure(FRAME_BYTES)) return this.step();
+    if (this.end !== this.pos) return this.damage('incomplete record header');
+    throw corruption(this.file, this.offset, this.compacted
+      ? 'the compacted segment does not end in its end record (truncated, or it lost records)'
+      : 'the segment is followed by others but does not end in its end record (truncated, or it lost records)');
+  }
+
   /** Damage at the current record: a torn tail ends the segment; anything else throws. */
   private damage(reason: string): false {
     const at = this.offset;
-    if (!this.isLast()) throw corruption(this.file, at, reason);
+    if (!this.mayTear()) throw corruption(this.file, at, reason);
     if (intactRecordAfter(this.fd, at + 1, this.partition)) throw corruption(this.file, at, `${reason}, with intact records after it`);
     this.tornAt = at;
     this.pos = this.end;
@@ -358,70 +517,14 @@ class PartitionLog {
   pendingBytes = 0;            // encoded records not yet written
   unsynced = false;            // the active file has writes not yet fsynced
   dirUnsynced = false;         // a file was created or removed here since the last fsync
+  // The active segment's records (written and buffered), for its end record:
+  activeCount = 0;
+  activeFirstSeq = -1;
+  activeChain = 0;
 
   constructor(readonly partition: number, readonly dir: string) {}
 
   isLast(s: Segment): boolean { return this.segments[this.segments.length - 1] === s; }
-}
-
-// ---- directory lock -------------------------------------------------------------------------
-
-/**
- * Directories locked by this process (real paths): a second open in-process is LOCKED. Kept
- * on globalThis so the ESM and CJS builds, if both get loaded, share it.
- */
-const heldLocks: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('strata-kv/changelog-locks')] ??= new Set<string>()) as Set<string>;
-
-interface Lock { readonly file: string; readonly real: string; readonly token: string }
-
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-/**
- * Creates <dir>/LOCK. The content is written to a private file first and hard-linked into
- * place (link fails if LOCK exists), so a LOCK is never seen half-written. A LOCK whose pid
- * is dead is stale (a crash) and is taken over. Two processes taking over the same stale
- * LOCK at the same moment can race; opening after a crash is not expected to be concurrent.
- */
-function acquireLock(dir: string): Lock {
-  const real = fs.realpathSync(dir);
-  if (heldLocks.has(real)) throw new StrataError('LOCKED', `changelog directory ${dir} is already open in this process`);
-  const file = nodePath.join(dir, 'LOCK');
-  const token = randomBytes(8).toString('hex');
-  const tmp = `${file}.${process.pid}.${token}`;
-  try {
-    fs.writeFileSync(tmp, `pid ${process.pid}\ntoken ${token}\n`);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        fs.linkSync(tmp, file);
-        heldLocks.add(real);
-        return { file, real, token };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      let holder = NaN;
-      try { holder = Number(/^pid (\d+)$/m.exec(fs.readFileSync(file, 'latin1'))?.[1]); } catch { /* gone: retry */ }
-      // Our own pid without an entry in heldLocks: a dead process that had our pid.
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new StrataError('LOCKED', `changelog directory ${dir} is open in process ${holder}`);
-      }
-      try { fs.unlinkSync(file); } catch { /* another opener took it over first */ }
-    }
-    throw new StrataError('LOCKED', `changelog directory ${dir}: could not take its LOCK`);
-  } catch (err) {
-    if (err instanceof StrataError) throw err;
-    throw ioError(`locking ${dir}`, err);
-  } finally {
-    try { fs.unlinkSync(tmp); } catch { /* best effort */ }
-  }
-}
-
-function releaseLock(lock: Lock): void {
-  heldLocks.delete(lock.real);
-  try {
-    if (fs.readFileSync(lock.file, 'latin1').includes(`token ${lock.token}`)) fs.unlinkSync(lock.file);
-  } catch { /* already gone */ }
 }
 
 // ---- the changelog --------------------------------------------------------------------------
@@ -431,14 +534,16 @@ function releaseLock(lock: Lock): void {
  * `append` buffers (and writes once the buffer is large or the current synchronous run of
  * code ends); `flush` writes and, with `sync`, makes everything appended durable.
  * Cost: append O(record) with no syscall per record; read one syscall per ~1 MiB; open
- * reads the header of every segment and scans the last segment of every partition.
+ * reads the header of every segment and the end record of every sealed one, and scans the
+ * last segment of every partition.
  */
 export class FileChangelog implements ChangelogSink, ChangelogSource {
   readonly dir: string;
   private readonly segmentBytes: number;
   private readonly sync: boolean;
   private readonly logs = new Map<number, PartitionLog>();
-  private lock: Lock | null;
+  /** Releases the directory's LOCK (bindings/lock-file.ts); null once released. */
+  private releaseLock: (() => void) | null;
   private closed = false;
   /** The first I/O error of a write or fsync: afterwards writes refuse (invariant 3). */
   private failure: StrataError | null = null;
@@ -456,12 +561,12 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     this.segmentBytes = segmentBytes;
     this.sync = sync === true;
     try { fs.mkdirSync(dir, { recursive: true }); } catch (err) { throw ioError(`creating ${dir}`, err); }
-    this.lock = acquireLock(dir);
+    this.releaseLock = acquireLock(dir);
     try {
       this.recover();
     } catch (err) {
-      releaseLock(this.lock);
-      this.lock = null;
+      this.releaseLock();
+      this.releaseLock = null;
       for (const log of this.logs.values()) if (log.fd >= 0) fs.closeSync(log.fd);
       throw err instanceof StrataError ? err : ioError(`opening changelog ${dir}`, err);
     }
@@ -573,8 +678,8 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       log.fd = -1;
       log.active = null;
     }
-    if (this.lock !== null) releaseLock(this.lock);
-    this.lock = null;
+    this.releaseLock?.();
+    this.releaseLock = null;
     if (error !== undefined) throw error;
   }
 
@@ -612,7 +717,8 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     const payload = PAYLOAD_FIXED + extra + keyLen + valueLen;
     const frame = FRAME_BYTES + payload;
     const used = log.fileBytes + log.pendingBytes;
-    if (log.active === null || (used + frame > this.segmentBytes && used > HEADER_BYTES)) this.roll(log, r.seq);
+    // The end record counts against segmentBytes, so a sealed segment stays within it.
+    if (log.active === null || (used + frame + END_BYTES > this.segmentBytes && used > HEADER_BYTES)) this.roll(log, r.seq);
     let b = log.pending;
     const o = log.pendingBytes;
     if (o + frame > b.length) {
@@ -631,9 +737,12 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     if (extra !== 0) log.pendingView.setFloat64(q + PAYLOAD_FIXED, r.expiresAt!, true);
     b.set(key, q + PAYLOAD_FIXED + extra);
     if (valueLen > 0) b.set(value!, q + PAYLOAD_FIXED + extra + keyLen);
-    log.pendingView.setUint32(o + 8, crc32cView(log.pendingView, q, q + payload), true);
+    const crc = crc32cView(log.pendingView, q, q + payload);
+    log.pendingView.setUint32(o + 8, crc, true);
     log.pendingBytes = o + frame;
     log.lastSeq = r.seq;
+    if (log.activeCount++ === 0) log.activeFirstSeq = r.seq;
+    log.activeChain = chainStep(log.activeChain, crc);
     if (log.pendingBytes >= WRITE_BUFFER_BYTES) this.writePending(log);
   }
 
@@ -657,16 +766,22 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     }
   }
 
-  /** Seals the active segment (if any) and starts a new one whose base is `base`. */
+  /**
+   * Seals the active segment (if any) and starts a new one whose base is `base`; its header
+   * names the log's last seq so far, the last record of the segment before it (invariant 4).
+   */
   private roll(log: PartitionLog, base: number): void {
     this.seal(log);
-    const seg: Segment = { file: nodePath.join(log.dir, segmentName(base)), base, covers: base, compacted: false };
+    const seg: Segment = { file: nodePath.join(log.dir, segmentName(base)), base, covers: base, compacted: false, version: VERSION, prevLastSeq: log.lastSeq };
     const fd = openFile(seg.file, 'wx');
     log.fd = fd;
     log.active = seg;
     log.fileBytes = 0;
     log.dirUnsynced = true;
-    const header = encodeHeader(log.partition, base, base, 0);
+    log.activeCount = 0;
+    log.activeFirstSeq = -1;
+    log.activeChain = 0;
+    const header = encodeHeader(log.partition, base, base, 0, seg.prevLastSeq);
     fs.writeSync(fd, header, 0, HEADER_BYTES, 0);
     log.fileBytes = HEADER_BYTES;
     log.unsynced = true;
@@ -674,14 +789,24 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
   }
 
   /**
-   * Writes the buffer, fsyncs and closes the active segment. The fsync happens whatever
-   * `sync` says (once per segment, so it costs little): a sealed segment must be whole
-   * before its successor exists, or a machine crash could damage the middle of the log.
+   * Writes the buffer and the end record, fsyncs and closes the active segment. The fsync
+   * happens whatever `sync` says (once per segment, so it costs little): a sealed segment
+   * must be whole before its successor exists, or a machine crash could damage the middle
+   * of the log. The active segment always holds a record (roll is followed by one).
    */
   private seal(log: PartitionLog): void {
     if (log.active === null) return;
     this.writePending(log);
-    if (log.unsynced) fs.fdatasyncSync(log.fd);
+    const end = encodeEnd(log.partition, log.lastSeq, log.activeCount, log.activeFirstSeq, log.activeChain);
+    try {
+      let done = 0;
+      while (done < END_BYTES) done += fs.writeSync(log.fd, end, done, END_BYTES - done, log.fileBytes + done);
+    } catch (err) {
+      try { fs.ftruncateSync(log.fd, log.fileBytes); } catch { /* the failure is reported below */ }
+      throw ioError(`writing ${log.active.file}`, err);
+    }
+    log.fileBytes += END_BYTES;
+    fs.fdatasyncSync(log.fd);
     fs.closeSync(log.fd);
     log.fd = -1;
     log.active = null;
@@ -725,7 +850,10 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       const problem = headerProblem(header, log.partition, base);
       const ok = problem === null;
       found.push({
-        seg: { file, base, covers: ok ? rdSeq(header, 24) : base, compacted: ok && (header[9] & SEGMENT_COMPACTED) !== 0 },
+        seg: {
+          file, base, covers: ok ? rdSeq(header, 24) : base, compacted: ok && (header[9] & SEGMENT_COMPACTED) !== 0,
+          version: ok ? header[8] : VERSION, prevLastSeq: ok && header[8] === VERSION ? rdPrevSeq(header, 32) : NO_SEQ,
+        },
         problem,
       });
     }
@@ -743,6 +871,18 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       if (found[i].problem !== null) throw corruption(found[i].seg.file, 0, found[i].problem!);
     }
     log.segments = found.map((f) => f.seg);
+    // The chain (invariant 4): every segment but the last ends in its end record, and each
+    // names the last seq of the one before it. Version 1 segments carry neither: the link
+    // after one is checked by reads that walk through it (LogIterator).
+    let prevLast = NO_SEQ;
+    for (let i = 0; i < found.length; i++) {
+      const { seg, problem } = found[i];
+      if (problem !== null) break; // only the last can have one (checked above)
+      if (seg.version === VERSION && (i === 0 || found[i - 1].seg.version === VERSION) && seg.prevLastSeq !== prevLast) {
+        throw brokenChain(seg, i === 0 ? null : found[i - 1].seg, prevLast);
+      }
+      if (i < found.length - 1) prevLast = seg.version === VERSION ? readEndSeq(seg, log.partition) : NO_SEQ;
+    }
     // The last segment may end in a torn write: find its last intact record, cut the rest.
     // A last segment with no record (or a torn header) is dropped, and the one before it
     // then supplies the last seq.
@@ -761,7 +901,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
         log.segments = log.segments.slice(0, -1);
         continue;
       }
-      log.lastSeq = r.seq;
+      log.lastSeq = r.lastSeq;
       if (r.tornAt >= 0) {
         const fd = openFile(last.file, 'r+');
         try {
@@ -771,12 +911,17 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
           fs.closeSync(fd);
         }
       }
-      // Keep appending to the last segment unless compaction wrote it (a compacted file
-      // stays exactly the compaction's output, so re-compacting it alone is a no-op).
-      if (!last.compacted) {
+      // Keep appending to the last segment unless it is sealed (a crash after the seal,
+      // before its successor's creation was durable), compaction wrote it (it stays exactly
+      // the compaction's output, so re-compacting it alone is a no-op), or it is version 1
+      // (it has no end record to seal it with).
+      if (!last.compacted && !r.sealed && last.version === VERSION) {
         log.fd = openFile(last.file, 'r+');
         log.active = last;
         log.fileBytes = r.tornAt >= 0 ? r.tornAt : fs.fstatSync(log.fd).size;
+        log.activeCount = r.count;
+        log.activeFirstSeq = r.firstSeq;
+        log.activeChain = r.chain;
       }
       break;
     }
@@ -811,14 +956,14 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
         r.close();
       }
     }
-    if (inputs.length === 1 && inputs[0].compacted) return { before, after: before };
+    if (inputs.length === 1 && inputs[0].compacted && inputs[0].version === VERSION) return { before, after: before };
     latest.clear();
     // Pass 2: copy the survivors' frames as they are (their checksums stay valid).
     const first = inputs[0];
-    const out: Segment = { file: first.file, base: first.base, covers: last.base, compacted: true };
+    const out: Segment = { file: first.file, base: first.base, covers: last.base, compacted: true, version: VERSION, prevLastSeq: first.prevLastSeq };
     const tmp = `${first.file}.tmp`;
     const fd = openFile(tmp, 'w');
-    let after = 0, ordinal = 0;
+    let after = 0, ordinal = 0, firstSeq = -1, lastSeq = -1, chain = 0;
     try {
       const buf = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
       let used = 0, fileBytes = 0;
@@ -836,19 +981,24 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
           used += end - start;
         }
       };
-      write(encodeHeader(log.partition, out.base, out.covers, SEGMENT_COMPACTED), 0, HEADER_BYTES);
+      write(encodeHeader(log.partition, out.base, out.covers, SEGMENT_COMPACTED, out.prevLastSeq), 0, HEADER_BYTES);
       for (const s of inputs) {
         const r = new SegmentReader(s.file, log.partition, s.base, isLastOf(s));
         try {
           while (r.step()) {
             if (superseded[ordinal++] === 1) continue;
             write(r.buffer, r.recordStart, r.recordEnd);
-            after++;
+            if (after++ === 0) firstSeq = r.seq;
+            lastSeq = r.seq;
+            chain = chainStep(chain, rd32(r.buffer, r.recordStart + 8));
           }
         } finally {
           r.close();
         }
       }
+      // The log's last record is the latest of its key, so lastSeq is the log's last seq and
+      // the chain to segments appended later holds.
+      write(encodeEnd(log.partition, lastSeq, after, firstSeq, chain), 0, END_BYTES);
       fs.writeSync(fd, buf, 0, used, fileBytes);
       // Always fsync: the rename below destroys the input, whatever `sync` says.
       fs.fsyncSync(fd);
@@ -879,6 +1029,9 @@ class LogIterator implements IterableIterator<ChangeRecord> {
   private current: Segment | null = null;
   private nextSeq: number;
   private done = false;
+  /** The last seq of the segment just read through, when the next one must continue it
+   *  (invariant 4); undefined after a seek (first segment, or a compaction re-seek). */
+  private prevLast: number | undefined = undefined;
 
   /** `raw`: for visitRaw only (its readers recycle their buffers). */
   constructor(private readonly log: PartitionLog, fromSeq: number, private readonly raw = false) {
@@ -915,6 +1068,7 @@ class LogIterator implements IterableIterator<ChangeRecord> {
           this.nextSeq = r.seq + 1;
           return r;
         }
+        this.prevLast = r.lastSeq;
         r.close();
         this.reader = null;
       }
@@ -925,11 +1079,18 @@ class LogIterator implements IterableIterator<ChangeRecord> {
 
   /** Opens the reader of the next segment; false (and done) at the end of the log. */
   private open(): boolean {
+    const before = this.current;
     const s = this.following();
     if (s === null) { this.done = true; return false; }
+    const sequential = before !== null && this.log.segments.indexOf(before) >= 0;
     this.current = s;
     const log = this.log;
-    this.reader = new SegmentReader(s.file, log.partition, s.base, () => log.isLast(s), this.raw);
+    const r = this.reader = new SegmentReader(s.file, log.partition, s.base, () => log.isLast(s), this.raw);
+    // A file lost or cut while the log is open: the link to the segment read before breaks.
+    if (sequential && this.prevLast !== undefined && r.version === VERSION && r.tornAt < 0 && r.prevLastSeq !== this.prevLast) {
+      this.return();
+      throw brokenChain({ ...s, prevLastSeq: r.prevLastSeq }, before, this.prevLast);
+    }
     return true;
   }
 
