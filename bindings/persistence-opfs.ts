@@ -324,8 +324,14 @@ export class OpfsPersistence implements Disk {
     let failure: unknown = this.failure.error;
     try {
       if (failure === undefined) await this.flush();
+      else {
+        // Best effort, as persistence.ts: the buffered records into their slot, every slot
+        // flushed, so a reopen recovers what it can. The failure still fails the close.
+        this.writeOut();
+        for (const w of this.wals) w.flush();
+      }
     } catch (err) {
-      failure = err;
+      failure ??= err;
     } finally {
       await this.tail;
       this.release();
