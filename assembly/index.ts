@@ -234,9 +234,8 @@ const SMALL_COPY: u32 = 256;
 export function iter_next(h: i32, max: i32): i32 {
   let it = E.getIterator(h);
   if (it == null) return -S.BAD_HANDLE;
-  if (it.error != S.OK) return -it.error;
+  if (it.error != S.OK) { it.publishReadError(); return -it.error; }
   safePoint();
-  clearReadError();
   if (max > ITER_BATCH) max = ITER_BATCH;
   let copy = fileBacking;
   if (copy) it.resetBatch();
@@ -284,8 +283,9 @@ export function iter_next(h: i32, max: i32): i32 {
   store<u32>(TRAILER, keyBytes, 8);
   store<u32>(TRAILER, <u32>VALUE_PACK, 12);
   store<u32>(TRAILER, valueBytes, 16);
-  // A source that failed a read looks exhausted: the scan would end early, a wrong answer.
-  if (readStatus != S.OK) { it.error = readStatus; return -readStatus; }
+  // A source that failed a read ended the merge early: an error, never a scan cut short.
+  let rs = it.readStatus();
+  if (rs != S.OK) { it.error = rs; it.publishReadError(); return -rs; }
   if (copy && !it.keepSkipKey()) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
   return n;
 }
