@@ -393,10 +393,14 @@ export class Persistence implements Disk, RunFileReader {
     const x = this.engine.x;
     const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
     const firstLog = manifest?.log ?? 0;
+    // No compaction while the log is replayed: one meeting a damaged run would refuse the
+    // rest of these acknowledged writes (the background error). The flush below starts it.
+    x.pause_compaction(1);
     for (const n of logs) {
       const file = join(this.dir, fileName(n, 'wal'));
       if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
     }
+    x.pause_compaction(0);
     // Recovery ends with everything in run files and a fresh, empty log.
     const st = x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');
