@@ -61,6 +61,10 @@ export let readErrorAt: u64 = 0;
 /** For CORRUPTION: a run-file.ts CORRUPT_* code. */
 export let readErrorWhat: i32 = 0;
 
+/** The record is the engine's latched background error (engine.ts refusal), not a read of
+ *  the call that failed. */
+export let readErrorBackground = false;
+
 export function clearReadError(): void { readStatus = S.OK; }
 
 export function readFailed(st: i32, run: u32, at: u64, what: i32): void {
@@ -68,7 +72,10 @@ export function readFailed(st: i32, run: u32, at: u64, what: i32): void {
   readErrorRun = run;
   readErrorAt = at;
   readErrorWhat = what;
+  readErrorBackground = false;
 }
+
+export function markBackground(): void { readErrorBackground = true; }
 
 @inline function cacheKey(run: u32, block: i32): u64 { return (<u64>run << 32) | <u64><u32>block; }
 

@@ -27,7 +27,7 @@ import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
 import { KeyCopy } from "./key-copy";
-import { safePoint, readStatus, clearReadError } from "./block-cache";
+import { safePoint } from "./block-cache";
 import * as S from "./status";
 
 /** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host
@@ -52,6 +52,10 @@ export class MergeOutput {
   runs: Array<Run> | null = null;
   bytes: u64 = 0;
   status: i32 = S.OK;
+  /** A failed block read: where (Merger's errRun, errAt, errWhat). */
+  errRun: u32 = 0;
+  errAt: u64 = 0;
+  errWhat: i32 = 0;
 }
 
 /** True if no level deeper than `outputLevel` can hold `key`. */
@@ -87,9 +91,13 @@ export class Merger {
   bytesRead: u64 = 0;
   done: bool = false;
   /** Set when a run could not be allocated or a block read failed: the merge is abandoned,
-   *  its output freed; `status` says why (OUT_OF_MEMORY, CORRUPTION, IO_ERROR). */
+   *  its output freed; `status` says why (OUT_OF_MEMORY, CORRUPTION, IO_ERROR), and for a
+   *  block read, errRun / errAt / errWhat where (the source's, see InternalIterator). */
   failed: bool = false;
   status: i32 = S.OK;
+  errRun: u32 = 0;
+  errAt: u64 = 0;
+  errWhat: i32 = 0;
 
   constructor(private source: InternalIterator, private cfg: CompactionConfig, private smallestSnapshot: u64,
               private v: Version | null, private outputLevel: i32, private cutRuns: bool) {
@@ -102,7 +110,6 @@ export class Merger {
    *  read, dropped entries included, keeps a slice's time bounded when most versions go. */
   step(budget: u64): bool {
     if (this.done) return true;
-    clearReadError();
     let source = this.source, cfg = this.cfg, builder = this.builder;
     let spent: u64 = 0;
     while (source.valid) {
@@ -145,7 +152,14 @@ export class Merger {
       source.next();
       safePoint();
     }
-    if (readStatus != S.OK) { this.fail(readStatus); return true; } // a block read failed: the source ended early
+    // A source that failed a block read ended early (here, or already at seekToFirst in the
+    // constructor): its output would lack the entries past the damage, so it is dropped and
+    // the inputs stay, never installed short.
+    if (source.status != S.OK) {
+      this.errRun = source.errRun; this.errAt = source.errAt; this.errWhat = source.errWhat;
+      this.fail(source.status);
+      return true;
+    }
     let r = builder.finish();
     if (builder.failed) { this.fail(); return true; }
     if (r != null) { this.runs.push(r); this.bytes += r.bytes; }
@@ -185,7 +199,11 @@ export function mergeInto(source: InternalIterator, cfg: CompactionConfig, small
   let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns);
   m.step(0xffffffffffffffff);
   let out = new MergeOutput();
-  if (m.failed) { out.status = m.status; return out; } // runs == null: nothing changed
+  if (m.failed) { // runs == null: nothing changed
+    out.status = m.status;
+    out.errRun = m.errRun; out.errAt = m.errAt; out.errWhat = m.errWhat;
+    return out;
+  }
   out.runs = m.output();
   out.bytes = m.bytes;
   return out;

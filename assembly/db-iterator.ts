@@ -13,6 +13,7 @@ import { compareBytes, equalBytes } from "./bytes";
 import { tagSeq, tagKind, KIND_PUT } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { KeyCopy } from "./key-copy";
+import { readFailed } from "./block-cache";
 
 /** Bytes of a batch arena chunk; a larger entry gets a chunk of its own size. */
 const CHUNK_BYTES: usize = 64 << 10;
@@ -115,6 +116,16 @@ export class DbIterator {
       m.prev();
     }
     return inGroup && hasBest && bestPut;
+  }
+
+  /** OK, or the failed block read that ended the merged sources early (InternalIterator.status):
+   *  then step() returned false without the iterator being at its end. */
+  readStatus(): i32 { return this.merged.status; }
+  /** Records this iterator's failed read as the last one (block-cache.ts readFailed), so the
+   *  host's read_error names its file and offset, whatever was read since. */
+  publishReadError(): void {
+    let m = this.merged;
+    if (m.status != 0) readFailed(m.status, m.errRun, m.errAt, m.errWhat);
   }
 
   /** Starts a new batch: the previous batch's copies may be overwritten. Keeps one chunk. */

@@ -27,7 +27,7 @@ import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } fro
 import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap, setKeepReadReserve } from "./memory-budget";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
 import { TreeMergingIterator } from "./merge-iterator";
-import { readStatus, clearReadError } from "./block-cache";
+import { readStatus, clearReadError, readFailed, markBackground } from "./block-cache";
 import * as S from "./status";
 
 export class Config {
@@ -85,6 +85,7 @@ export function init(cfg: Config, memCap: u64): i32 {
 
 function validateKV(klen: u32, vlen: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
   if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
   if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
   if (lastSeq >= MAX_SEQ) return S.INVALID_ARGUMENT;
@@ -152,6 +153,7 @@ export function writeBatch(p: usize, len: u32, count: u32): i32 {
  */
 export function prepareBatch(p: usize, len: u32, count: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
   let end = p + <usize>len;
   let q = p;
   let need: u64 = 0;
@@ -185,6 +187,7 @@ export let restoredCount: u32 = 0;
  */
 export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
   restoredCount = 0;
   let end = p + <usize>len;
   let q = p;
@@ -328,7 +331,7 @@ function afterWrite(added: u64): void {
     if (imm == null) sealMemtable(); // out of memory: mem keeps taking writes while it can
   }
   if (imm != null) payFlush(added);
-  if (pending != null) payDebt(owed);
+  if (pending != null && !compactionPaused) payDebt(owed);
 }
 
 // ---- reads -----------------------------------------------------------------------------
@@ -467,6 +470,7 @@ function install(nv: Version): void {
  *  not below its output level. */
 export function flush(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
   let st = flushMemtable();
   if (st != S.OK) return st;
   if (config.autoCompaction) return startCompaction();
@@ -614,6 +618,44 @@ export function compactAsNeeded(): i32 {
   return S.OK;
 }
 
+// ---- the background error ---------------------------------------------------------------
+// As RocksDB's background-error state (docs/API.md, "Background errors"): the first
+// CORRUPTION or IO_ERROR a compaction meets, whether one in slices driven by writes or
+// compactAll, is latched. The compaction itself has failed cleanly (its output freed, its
+// inputs still in the version), and the write whose slice met it was already applied, so
+// that write succeeds; from then on the engine refuses writes, flushes and compactions with
+// the latched error before changing anything, and starts no compaction (which would meet the
+// same damage again), until the store is reopened. Reads go on: a read of a damaged block
+// fails on its own, every other one answers. Running out of memory is not latched: it
+// passes, and the next flush tries again.
+
+/** Set while the host replays its log at open (pause_compaction): no compaction starts, so
+ *  none can latch a background error and refuse the rest of the replay. Those writes were
+ *  acknowledged before the crash; they must all be applied, whatever a run file holds. The
+ *  compaction due starts at the flush that ends recovery, and the first writes run it. */
+let compactionPaused = false;
+export function pauseCompaction(on: bool): void { compactionPaused = on; }
+
+/** OK, or the latched background error, and where the block read failed. */
+export let bgStatus: i32 = S.OK;
+export let bgRun: u32 = 0;
+export let bgAt: u64 = 0;
+export let bgWhat: i32 = 0;
+
+/** Latches a compaction's failure `st` when it is damage or I/O (the first one stays). */
+function latch(st: i32, run: u32, at: u64, what: i32): void {
+  if (bgStatus != S.OK || (st != S.CORRUPTION && st != S.IO_ERROR)) return;
+  bgStatus = st; bgRun = run; bgAt = at; bgWhat = what;
+}
+
+/** The latched error, as a refused call's status: published as the last read failure
+ *  (marked background), so the host's message names its file and offset. REQUIRES: latched. */
+export function refusal(): i32 {
+  readFailed(bgStatus, bgRun, bgAt, bgWhat);
+  markBackground();
+  return bgStatus;
+}
+
 // ---- compaction in slices --------------------------------------------------------------
 // At most one compaction is in progress. A flush starts it (picked as compactLevel picks;
 // a trivial move is done at once); every write then advances it by a slice paced to the
@@ -711,6 +753,8 @@ function payDebt(owed: u64): void {
 /** If none is in progress, starts a compaction of the level most over its target; trivial
  *  moves are installed at once and the next level looked at. */
 function startCompaction(): i32 {
+  if (bgStatus != S.OK) return bgStatus; // stopped until reopen
+  if (compactionPaused) return S.OK;
   for (let guard = 0; guard < 1000 && pending == null; guard++) {
     let best = pickLevel();
     if (best < 0) return S.OK;
@@ -733,7 +777,8 @@ function stepCompaction(budget: u64): i32 {
   debt = 0;
   let m = c.merger;
   let st = m.status; // failed (memory, or a block read): its partial output is freed, the inputs stay
-  if (!m.failed) {
+  if (m.failed) latch(st, m.errRun, m.errAt, m.errWhat);
+  else {
     // On the current version: level-0 runs flushed meanwhile stay in front of level 0
     // (replaceRuns keeps the order of what it does not remove).
     install(replaceRuns(version, c.inputs, m.output(), c.outputLevel));
@@ -847,7 +892,7 @@ function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i3
   if (outputRoom(inputs, source) < 0) return S.OUT_OF_MEMORY;
   let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
   let runs = out.runs;
-  if (runs == null) return out.status;
+  if (runs == null) { latch(out.status, out.errRun, out.errAt, out.errWhat); return out.status; }
   install(replaceRuns(v, inputs, runs, outputLevel));
   counters.compactions++;
   counters.bytesCompacted += out.bytes;
@@ -859,6 +904,7 @@ function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i3
  *  the compaction in progress would otherwise change under it. */
 export function compactAll(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
   if (pending != null) {
     let st = finishCompaction();
     if (st != S.OK) return st;

@@ -13,13 +13,14 @@ import {
 } from "./run-file";
 import { Run, peekRunId, detachRun } from "./run";
 import {
-  safePoint, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
+  safePoint, readErrorBackground, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
   setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
 } from "./block-cache";
 import { setExpiryClock } from "./compaction";
 
-/** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64. */
-const RESULT: usize = memory.data(16, 8);
+/** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64 (+16 u32: see
+ *  read_error). */
+const RESULT: usize = memory.data(24, 8);
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
  *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
  *  ptr u32, value bytes packed u32. */
@@ -172,6 +173,7 @@ function conditional(kp: usize, kl: u32, kind: u8, vp: usize, vl: u32, expected:
   if (kl > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
   if (vl > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
   if (!(expected >= 0) || expected != Math.floor(expected)) return S.INVALID_ARGUMENT;
+  if (E.bgStatus != S.OK) return lastSeqResult(E.refusal()); // refused before it reads or decides
   safePoint();
   let st = E.lookup(kp, kl, E.lastSeq);
   if (st != S.OK && st != S.NOT_FOUND) return st; // a failed read decides nothing
@@ -234,9 +236,8 @@ const SMALL_COPY: u32 = 256;
 export function iter_next(h: i32, max: i32): i32 {
   let it = E.getIterator(h);
   if (it == null) return -S.BAD_HANDLE;
-  if (it.error != S.OK) return -it.error;
+  if (it.error != S.OK) { it.publishReadError(); return -it.error; }
   safePoint();
-  clearReadError();
   if (max > ITER_BATCH) max = ITER_BATCH;
   let copy = fileBacking;
   if (copy) it.resetBatch();
@@ -284,8 +285,9 @@ export function iter_next(h: i32, max: i32): i32 {
   store<u32>(TRAILER, keyBytes, 8);
   store<u32>(TRAILER, <u32>VALUE_PACK, 12);
   store<u32>(TRAILER, valueBytes, 16);
-  // A source that failed a read looks exhausted: the scan would end early, a wrong answer.
-  if (readStatus != S.OK) { it.error = readStatus; return -readStatus; }
+  // A source that failed a read ended the merge early: an error, never a scan cut short.
+  let rs = it.readStatus();
+  if (rs != S.OK) { it.error = rs; it.publishReadError(); return -rs; }
   if (copy && !it.keepSkipKey()) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
   return n;
 }
@@ -293,6 +295,10 @@ export function iter_next(h: i32, max: i32): i32 {
 export function iter_close(h: i32): i32 { return E.closeIterator(h); }
 
 export function flush(): i32 { return E.flush(); }
+
+/** 1: no compaction starts or advances until 0 (a host replaying its log at open: see
+ *  engine.ts pauseCompaction). An explicit compact still runs. */
+export function pause_compaction(on: i32): void { E.pauseCompaction(on != 0); }
 export function compact(): i32 { return E.compactAll(); }
 
 /** Writes the stats layout (docs/ABI.md) to STATS. */
@@ -480,11 +486,26 @@ export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, i
 }
 
 /** After a call failed with CORRUPTION or IO_ERROR from a block read: RESULT +0 = what
- *  (run-file.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file. */
+ *  (run-file.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file, +16 =
+ *  1 when the call was refused for the background error (bg_error) rather than failing a
+ *  read of its own. */
 export function read_error(): void {
   store<u32>(RESULT, <u32>readErrorWhat);
   store<u32>(RESULT, readErrorRun, 4);
   store<f64>(RESULT, <f64>readErrorAt, 8);
+  store<u32>(RESULT, readErrorBackground ? 1 : 0, 16);
+}
+
+/** The background error (engine.ts): 0 when none, else its status (CORRUPTION, IO_ERROR),
+ *  with RESULT +0 = what, +4 = run file number, +8 = offset, as read_error. From then on
+ *  writes, flush and compact are refused with it until the store is reopened. */
+export function bg_error(): i32 {
+  if (E.bgStatus == S.OK) return S.OK;
+  store<u32>(RESULT, <u32>E.bgWhat);
+  store<u32>(RESULT, E.bgRun, 4);
+  store<f64>(RESULT, <f64>E.bgAt, 8);
+  store<u32>(RESULT, 1, 16);
+  return E.bgStatus;
 }
 
 /** After importing runs: the last sequence they hold (the manifest's flushedSeq). */

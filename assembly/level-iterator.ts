@@ -12,6 +12,7 @@ export class LevelIterator extends InternalIterator {
   constructor(private runs: Array<Run>, private sequential: bool = false) { super(); }
 
   private open(i: i32): bool {
+    if (this.status != 0) { this.valid = false; return false; }
     let old = this.it;
     if (i < 0 || i >= this.runs.length) {
       // The old run iterator stays open: the entry it last yielded may still be read
@@ -30,10 +31,20 @@ export class LevelIterator extends InternalIterator {
     if (it != null) { it.close(); this.it = null; }
   }
 
+  /** Whether the current run iterator failed a read: then so has this one (its status),
+   *  rather than moving on to the next run past the damage. */
+  // @ts-ignore: decorator
+  @inline private failed(): bool {
+    let it = this.it;
+    if (it == null || it.status == 0) return this.status != 0;
+    this.failFrom(it);
+    return true;
+  }
+
   // @ts-ignore: decorator
   @inline private sync(): void {
     let it = this.it;
-    if (it == null || !it.valid) { this.valid = false; return; }
+    if (it == null || !it.valid) { this.valid = false; if (it != null && it.status != 0) this.failFrom(it); return; }
     this.valid = true;
     this.keyPtr = it.keyPtr; this.keyLen = it.keyLen; this.tag = it.tag;
     this.valPtr = it.valPtr; this.valLen = it.valLen;
@@ -61,9 +72,9 @@ export class LevelIterator extends InternalIterator {
   seekLT(key: usize, klen: u32, tag: u64): void {
     let i = this.findRun(key, klen, tag);
     if (i >= this.runs.length) { this.seekToLast(); return; }
-    this.open(i);
+    if (!this.open(i)) return;
     this.it!.seekLT(key, klen, tag);
-    if (!this.it!.valid && this.open(i - 1)) this.it!.seekToLast();
+    if (!this.it!.valid && !this.failed() && this.open(i - 1)) this.it!.seekToLast();
     this.sync();
   }
 
@@ -72,13 +83,13 @@ export class LevelIterator extends InternalIterator {
 
   next(): void {
     this.it!.next();
-    if (!this.it!.valid && this.open(this.index + 1)) this.it!.seekToFirst();
+    if (!this.it!.valid && !this.failed() && this.open(this.index + 1)) this.it!.seekToFirst();
     this.sync();
   }
 
   prev(): void {
     this.it!.prev();
-    if (!this.it!.valid && this.open(this.index - 1)) this.it!.seekToLast();
+    if (!this.it!.valid && !this.failed() && this.open(this.index - 1)) this.it!.seekToLast();
     this.sync();
   }
 }

@@ -65,8 +65,14 @@ export class MergingIterator extends InternalIterator {
     if (c.valid) unchecked(this.prefixes[i] = keyPrefix(c.keyPtr, c.keyLen));
   }
 
+  /** After every source moved: a source that failed a read fails the merge (it must not
+   *  look exhausted while the others go on, see InternalIterator.status). */
   private seeked(): void {
-    for (let i = 0; i < this.children.length; i++) this.loadPrefix(i);
+    for (let i = 0; i < this.children.length; i++) {
+      let c = unchecked(this.children[i]);
+      if (c.status != 0) { this.failFrom(c); return; }
+      this.loadPrefix(i);
+    }
     this.pick();
   }
 
@@ -79,7 +85,7 @@ export class MergingIterator extends InternalIterator {
     if (c.valid) {
       this.loadPrefix(i);
       if (this.second < 0 || this.before(i, this.second)) { this.sync(); return; }
-    }
+    } else if (c.status != 0) { this.failFrom(c); return; }
     this.pick();
   }
 
@@ -146,6 +152,10 @@ export class TreeMergingIterator extends InternalIterator {
   private build(): void {
     let k = this.k;
     if (k == 0) { this.valid = false; return; }
+    for (let i = 0; i < k; i++) {
+      let s = unchecked(this.sources[i]);
+      if (s.status != 0) { this.failFrom(s); return; } // see MergingIterator.seeked
+    }
     let win = new StaticArray<i32>(2 * k);
     for (let i = 0; i < k; i++) unchecked(win[k + i] = i);
     for (let n = k - 1; n >= 1; n--) {
@@ -184,7 +194,9 @@ export class TreeMergingIterator extends InternalIterator {
   /** REQUIRES: valid. */
   next(): void {
     let w = unchecked(this.tree[0]);
-    unchecked(this.sources[w]).next();
+    let moved = unchecked(this.sources[w]);
+    moved.next();
+    if (moved.status != 0) { this.failFrom(moved); return; }
     let tree = this.tree;
     let n = (w + this.k) >> 1;
     while (n >= 1) {

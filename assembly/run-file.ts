@@ -6,7 +6,7 @@
 import { Run } from "./run";
 import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, readVarint32, varintValue, compareBytes, keyPrefix } from "./bytes";
-import { compareInternal } from "./internal-key";
+import { compareInternal, tagKind, KIND_DELETE } from "./internal-key";
 import { budgetAlloc } from "./memory-budget";
 import { acquireBlock, releaseBlock } from "./block-cache";
 
@@ -122,6 +122,10 @@ let prevKey: usize = 0;
 let prevLen: u32 = 0;
 let prevTag: u64 = 0;
 let hasPrev = false;
+/** Entries and tombstones checkBlock has met with checkOrder (a whole-file check), for the
+ *  footer's counts: the footer has no checksum of its own. */
+let seenEntries: u64 = 0;
+let seenTombstones: u64 = 0;
 
 /** After verifyBlock returned 0: the block's last entry (key pointer into the block). */
 export let lastEntryKey: usize = 0;
@@ -156,7 +160,11 @@ function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
     q = readVarint32(q);
     let vl = varintValue;
     if (<u64>q + <u64>kl + <u64>vl > <u64>entriesEnd) return CORRUPT_BLOCK;
-    if (checkOrder && hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
+    if (checkOrder) {
+      if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
+      seenEntries++;
+      if (tagKind(tag) == KIND_DELETE) seenTombstones++;
+    }
     prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
   }
   return 0;
@@ -174,7 +182,7 @@ function parseFooter(f: usize, fileSize: u64): bool {
   corruptWhat = 0;
   if (fileSize < <u64>FOOTER_BYTES) { fail(CORRUPT_FOOTER, 0); return false; }
   let footerAt = fileSize - FOOTER_BYTES;
-  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION) { fail(CORRUPT_FOOTER, footerAt); return false; }
+  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION || load<u16>(f, 42) != 0) { fail(CORRUPT_FOOTER, footerAt); return false; }
   indexOffset = load<u64>(f);
   indexLen = <u64>load<u32>(f, 8);
   bloomOffset = load<u64>(f, 12);
@@ -215,6 +223,8 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   run.entries = load<u64>(f, 24);
   run.tombstones = load<u64>(f, 32);
   hasPrev = false;
+  seenEntries = 0;
+  seenTombstones = 0;
   let q = index;
   let indexEnd = index + <usize>indexLen - 8;
   let expectOffset: u64 = 0;
@@ -259,6 +269,8 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
     q += 24 + <usize>kl;
   }
   if (nb == 0 || expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
+  // The footer's counts are not checksummed: every entry was just read, so compare them.
+  if (seenEntries != run.entries || seenTombstones != run.tombstones) { run.unref(); return fail(CORRUPT_FOOTER, len - FOOTER_BYTES); }
   run.largest = copyOf(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
   run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
   run.bloom = budgetAlloc(bloomSize);

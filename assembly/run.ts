@@ -20,7 +20,8 @@ import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
 import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree } from "./memory-budget";
-import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed } from "./block-cache";
+import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed,
+  readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { CORRUPT_BLOCK } from "./run-file";
 import * as S from "./status";
 
@@ -380,24 +381,36 @@ export class RunIterator extends InternalIterator {
 
   constructor(private run: Run, private sequential: bool = false) { super(); run.readers++; }
 
+  /** Stands the cursor on block b. False at either end, or when the block could not be
+   *  read: then `status` says why, and the iterator stays failed (see InternalIterator). */
   private openBlock(b: i32): bool {
     let run = this.run;
+    if (this.status != S.OK) { this.valid = false; return false; }
     if (b < 0 || b >= run.blockCount()) { this.unpin(); this.valid = false; return false; }
     if (!run.fileBacked) {
       this.cursor.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
     } else if (this.sequential) {
-      if ((b < this.chunkFirst || b > this.chunkLast) && !this.readChunk(b)) { this.valid = false; return false; }
+      if ((b < this.chunkFirst || b > this.chunkLast) && !this.readChunk(b)) { this.readFailure(); return false; }
       this.cursor.reset(this.chunk + <usize>(unchecked(run.blockOff[b]) - this.chunkOff), unchecked(run.blockLen[b]));
     } else {
       // Pin the new block before unpinning the old: the entry just left stays readable.
       let e = acquireBlock(run, b);
-      if (e == null) { this.unpin(); this.valid = false; return false; } // readStatus says why
+      if (e == null) { this.unpin(); this.readFailure(); return false; }
       this.unpin();
       this.pinned = e;
       this.cursor.reset(e.ptr, e.len);
     }
     this.blockIndex = b;
     return true;
+  }
+
+  /** The block read just failed (block-cache.ts recorded where and why): the iterator's status. */
+  private readFailure(): void {
+    this.valid = false;
+    this.status = readStatus != S.OK ? readStatus : S.IO_ERROR;
+    this.errRun = readErrorRun;
+    this.errAt = readErrorAt;
+    this.errWhat = readErrorWhat;
   }
 
   /** Reads blocks b, b+1, … (about READAHEAD_BYTES, at least block b) into the chunk
@@ -471,7 +484,7 @@ export class RunIterator extends InternalIterator {
   seekLT(key: usize, klen: u32, tag: u64): void {
     let b = this.run.findBlock(key, klen, tag);
     if (b >= this.run.blockCount()) { this.seekToLast(); return; }
-    this.openBlock(b);
+    if (!this.openBlock(b)) return;
     let i = this.cursor.lowerBound(key, klen, tag);
     if (i > 0) this.at(i - 1);
     else if (this.openBlock(b - 1)) this.at(this.cursor.count - 1);

@@ -32,14 +32,20 @@ const STATUS_CODES: Record<number, StrataErrorCode> = {
 };
 
 /** The error for a failed engine call. With the engine, a CORRUPTION or IO_ERROR that a
- *  block read caused names the run file and offset (Engine.readError). */
+ *  block read caused names the run file and offset (Engine.readError); a call refused for
+ *  the background error (docs/API.md, "Background errors") says so, and names where. */
 export function statusError(status: number, what: string, engine?: Engine): StrataError {
   const code = STATUS_CODES[status] ?? 'INVALID_ARGUMENT';
   if (engine && (status === Status.CORRUPTION || status === Status.IO_ERROR)) {
-    return new StrataError(code, `${what} failed: ${engine.readError(status)}`);
+    const where = engine.readError(status);
+    if (engine.view.getUint32(engine.resultPtr + 16, true) === 1) return new StrataError(code, `${what} refused: ${BACKGROUND}: ${where}`);
+    return new StrataError(code, `${what} failed: ${where}`);
   }
   return new StrataError(code, `${what} failed (engine status ${status})`);
 }
+
+/** How a background error's message starts (Engine.backgroundError, statusError). */
+const BACKGROUND = 'the store stopped writing when a compaction met a damaged or unreadable run file (reopen it)';
 
 /** What is damaged in a run file, by assembly/run-file.ts CORRUPT_* code. */
 export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
@@ -77,6 +83,8 @@ export interface EngineExports {
   iter_close(handle: number): number;
   flush(): number;
   compact(): number;
+  /** 1 while a log is replayed at open: no compaction starts or advances (docs/ABI.md). */
+  pause_compaction(on: number): void;
   stats(): void;
   /** Expiry clock for compaction in stores with ttlMs (docs/ABI.md); 0 = off. */
   set_expiry_clock(now: number): void;
@@ -101,6 +109,8 @@ export interface EngineExports {
   run_tail_offset(p: number, fileSize: number): number;
   run_import_tail(p: number, len: number, fileSize: number, level: number, id: number): number;
   read_error(): void;
+  /** The latched background error's status (0: none); RESULT as read_error. */
+  bg_error(): number;
 }
 
 /**
@@ -216,9 +226,21 @@ export class Engine {
   /** Where the last failed block read was: "<file> at offset N: what". */
   readError(status: number): string {
     this.x.read_error();
+    return this.location(status);
+  }
+
+  /** RESULT as read_error / bg_error leave it, for a message. */
+  private location(status: number): string {
     const v = this.view;
     const what = status === Status.IO_ERROR ? 'read failed' : CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged';
     return `${this.files.fileOf(v.getUint32(this.resultPtr + 4, true))} at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${what}`;
+  }
+
+  /** The background error (docs/API.md, "Background errors"), or undefined when there is none. */
+  backgroundError(): { code: StrataErrorCode; message: string } | undefined {
+    const st = this.x.bg_error();
+    if (st === Status.OK) return undefined;
+    return { code: STATUS_CODES[st] ?? 'IO_ERROR', message: `${BACKGROUND}: ${this.location(st)}` };
   }
 
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }

@@ -118,6 +118,9 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
     }
   }
   checkLevelOrder(report);
+  if (m?.logged && !names.includes(fileName(m.log, 'wal'))) {
+    report.problems.push(`${join(dir, fileName(m.log, 'wal'))}: named by the MANIFEST but missing`);
+  }
   for (const name of names) {
     const log = numbered(name, 'wal');
     if (log !== undefined) {
@@ -127,6 +130,11 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
     }
     const run = numbered(name, 'run');
     if ((run !== undefined && !listed.has(run)) || name === 'MANIFEST.tmp') report.stray.push(name);
+  }
+  // Only the newest log can be cut by a crash mid-append: an older one was complete when the
+  // next was started, so records are missing from the middle of the history.
+  for (const l of report.logs.slice(0, -1)) {
+    if (l.tornTail) report.problems.push(`${l.file}: cut short, but a newer log follows it`);
   }
   return report;
 }

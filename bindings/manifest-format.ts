@@ -17,6 +17,9 @@ export interface Manifest {
   checkpoint?: CheckpointMark;
   /** Present (true) when the store has a ttl: every value starts with an f64 expiresAt. */
   ttl?: boolean;
+  /** Present (true) when the store keeps a write-ahead log (Node): the log `log` then exists
+   *  (created before any manifest names it), so a missing one is damage, not an empty log. */
+  logged?: boolean;
   /** OPFS only: the manifest's generation, one more than the last one written; of the two
    *  slots, the valid one with the higher generation is the manifest. */
   generation?: number;
@@ -50,6 +53,7 @@ export function decodeManifest(text: string, file: string): Manifest {
       || !parsed.levels.every((l) => Array.isArray(l) && l.every(nat))
       || (parsed.checkpoint !== undefined && (!nat(parsed.checkpoint?.seq) || typeof parsed.checkpoint?.time !== 'number'))
       || (parsed.ttl !== undefined && parsed.ttl !== true)
+      || (parsed.logged !== undefined && parsed.logged !== true)
       || (parsed.generation !== undefined && !nat(parsed.generation))) {
     throw bad('fields missing or of the wrong type', nl + 1);
   }

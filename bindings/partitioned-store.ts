@@ -491,6 +491,7 @@ function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
       hits: sum((s) => s.blockCache.hits), misses: sum((s) => s.blockCache.misses),
     },
     fileBackedRuns: sum((s) => s.fileBackedRuns),
+    backgroundError: parts.find((s) => s.backgroundError)?.backgroundError,
     partitions: parts,
   };
 }

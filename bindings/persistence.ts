@@ -373,7 +373,7 @@ export class Persistence implements Disk, RunFileReader {
    *  manifest needs any more go. */
   private commit(t: Target): void {
     const x = this.engine.x;
-    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
+    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
     this.target = undefined;
     this.removeRunsExcept(new Set(t.levels.flat()));
     const kept: WalWriter[] = [];
@@ -429,10 +429,18 @@ export class Persistence implements Disk, RunFileReader {
     const x = this.engine.x;
     const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
     const firstLog = manifest?.log ?? 0;
+    if (manifest?.logged && !logs.includes(firstLog)) {
+      // Its writes above flushedSeq would be gone without a word: damage, not an empty log.
+      throw new StrataError('CORRUPTION', `${join(this.dir, fileName(firstLog, 'wal'))}: named by the MANIFEST but missing`);
+    }
+    // No compaction while the log is replayed: one meeting a damaged run would refuse the
+    // rest of these acknowledged writes (the background error). The flush below starts it.
+    x.pause_compaction(1);
     for (const n of logs) {
       const file = join(this.dir, fileName(n, 'wal'));
       if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
     }
+    x.pause_compaction(0);
     // Recovery ends with everything in run files and a fresh, empty log.
     const st = x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');

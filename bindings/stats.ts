@@ -41,6 +41,11 @@ export interface StoreStats {
   blockCache: { capacity: number; bytes: number; hits: number; misses: number };
   /** Runs whose blocks live in their files, read through the block cache. */
   fileBackedRuns: number;
+  /** Set once a compaction has met a damaged or unreadable run file (docs/API.md,
+   *  "Background errors"): from then on writes, flush(), checkpoint() and compact() reject
+   *  with this error until the store is reopened; reads go on. A partitioned store reports
+   *  the first partition's. */
+  backgroundError: { code: string; message: string } | undefined;
 }
 
 /** Slots after the levels (docs/ABI.md): the compaction in progress, the block cache, the flush in progress. */
@@ -48,7 +53,8 @@ const COMPACTION = 16 + MAX_LEVELS * 3;
 const CACHE = COMPACTION + 4;
 const FLUSH = CACHE + 5;
 
-export function decodeStats(view: DataView, p: number, listenerErrors: number): StoreStats {
+export function decodeStats(view: DataView, p: number, listenerErrors: number,
+                            backgroundError?: { code: string; message: string }): StoreStats {
   const f = (slot: number) => view.getFloat64(p + slot * 8, true);
   const levels: LevelStats[] = [];
   let runs = 0, runBytes = 0, bottom = 0;
@@ -81,5 +87,6 @@ export function decodeStats(view: DataView, p: number, listenerErrors: number): 
     compaction: { running: f(COMPACTION), inputBytes: f(COMPACTION + 1), bytesRead: f(COMPACTION + 2) },
     blockCache: { capacity: f(CACHE), bytes: f(CACHE + 1), hits: f(CACHE + 2), misses: f(CACHE + 3) },
     fileBackedRuns: f(CACHE + 4),
+    backgroundError,
   };
 }

@@ -538,7 +538,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   stats(): StoreStats {
     this.checkOpen();
     this.engine.x.stats();
-    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.listenerErrors);
+    const background = this.engine.backgroundError();
+    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.listenerErrors, background);
   }
 
   /** Closes the store: with a changelog as the log a last checkpoint, then the directory
