@@ -801,9 +801,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   /**
    * Appends a write's records to every sink, before the write is applied. A sink that throws
-   * refuses the write: when it is the first, nothing holds it anywhere; when an earlier sink
-   * took it, that sink is ahead of the store and the store stops writing (sinkFailure). A
-   * sink whose append rejects later has lost a write the store applied: the same.
+   * refuses the write: nothing is applied. The store goes on only when the first sink
+   * refused just this write (INVALID_ARGUMENT, KEY_TOO_LARGE, VALUE_TOO_LARGE, CLOSED);
+   * otherwise the sinks may no longer hold what the store holds (an earlier sink took the
+   * write, or the failing one lost records it had buffered) and the store stops writing
+   * (sinkFailure). A sink whose append rejects later has lost a write the store applied:
+   * the same.
    */
   private appendToSinks(records: ChangeRecord[]): void {
     const sinks = this.sinks;
@@ -815,7 +818,10 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
           pending = sinks[i].append(records);
         } catch (err) {
           const failure = sinkError(err, 'append');
-          if (i > 0) this.failSinks(failure);
+          // Refusing this write alone (bad input, or closed after flushing everything) leaves
+          // the sink with what the store has; any other failure may have cost it earlier
+          // records it had buffered (FileChangelog writes after append returns).
+          if (i > 0 || !REFUSES_ONLY_THIS_WRITE.has(failure.code)) this.failSinks(failure);
           throw failure;
         }
         if (pending && typeof (pending as Promise<void>).then === 'function') {
@@ -873,6 +879,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A sink's errors that refuse one write and say nothing about the records it took before. */
+const REFUSES_ONLY_THIS_WRITE = new Set(['INVALID_ARGUMENT', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'CLOSED']);
 /** Kafka partitions are int32. */
 const MAX_PARTITION = 2 ** 31 - 1;
 /** Longer timer delays are clamped to 1 ms by Node and browsers. */

@@ -46,10 +46,12 @@ describe('a changelog sink is part of the log: a write it refuses is not applied
     await r.close();
   });
 
-  it('a sink whose append throws: the write fails with a StrataError and is not applied; the store goes on (#14.5)', async () => {
+  it('a sink that refuses a write as bad input: the write fails with its StrataError and is not applied; the store goes on (#14.5)', async () => {
     let refuse = false;
     const taken: ChangeRecord[] = [];
-    const sink: ChangelogSink = { append(records) { if (refuse) throw new Error('sink down'); taken.push(...records); } };
+    const sink: ChangelogSink = {
+      append(records) { if (refuse) throw new StrataError('VALUE_TOO_LARGE', 'too large for this sink'); taken.push(...records); },
+    };
     const s = await Store.open<string, string>({ changelog: sink, ...utf8 });
     const seen: string[] = [];
     s.onChange((rs) => seen.push(...rs.map((r) => dec(r.key))));
@@ -57,7 +59,7 @@ describe('a changelog sink is part of the log: a write it refuses is not applied
     refuse = true;
     for (const write of [() => s.put('b', '2'), () => s.putAll([['c', '3']]), () => s.delete('a'),
       () => s.putIfVersion('d', '4', 0), () => s.deleteIfVersion('a', 1), () => s.write([{ type: 'put', key: 'e', value: '5' }])]) {
-      expect(codeOf(write)).toBe('IO_ERROR');
+      expect(codeOf(write)).toBe('VALUE_TOO_LARGE');
     }
     expect([...s.all()]).toEqual([['a', '1']]);
     expect(seen).toEqual(['a']);
@@ -66,6 +68,19 @@ describe('a changelog sink is part of the log: a write it refuses is not applied
     expect(taken.map((r) => [dec(r.key), r.seq])).toEqual([['a', 1], ['b', 2]]);
     expect(s.getVersioned('b')?.version).toBe(2);
     await s.close();
+  });
+
+  it('a sink whose append throws anything else (it may have lost what it buffered): refused, and the store stops (#14.5)', async () => {
+    let refuse = false;
+    const sink: ChangelogSink = { append() { if (refuse) throw new Error('sink down'); } };
+    const s = await Store.open<string, string>({ changelog: sink, ...utf8 });
+    s.put('a', '1');
+    refuse = true;
+    expect(codeOf(() => s.put('b', '2'))).toBe('IO_ERROR');
+    refuse = false;
+    expect(codeOf(() => s.put('c', '3'))).toBe('IO_ERROR');
+    expect([...s.all()]).toEqual([['a', '1']]);
+    expect(await codeOfAsync(s.close())).toBe('IO_ERROR');
   });
 
   it('a second sink that throws after the first took the write: refused, and the store stops writing', async () => {
@@ -101,12 +116,12 @@ describe('a changelog sink is part of the log: a write it refuses is not applied
   it('with a write-ahead log too: a refused write is taken back out of the log, so a reopen does not replay it', async () => {
     const dir = freshDir();
     let refuse = false;
-    const sink: ChangelogSink = { append() { if (refuse) throw new Error('sink down'); } };
+    const sink: ChangelogSink = { append() { if (refuse) throw new StrataError('INVALID_ARGUMENT', 'not for this sink'); } };
     for (const sync of [false, true]) {
       const s = await Store.open<string, string>({ path: join(dir, String(sync)), changelog: sink, restoreFrom: false, sync, ...utf8 });
       s.put('a', '1');
       refuse = true;
-      expect(codeOf(() => s.putAll([['b', '2'], ['c', '3']]))).toBe('IO_ERROR');
+      expect(codeOf(() => s.putAll([['b', '2'], ['c', '3']]))).toBe('INVALID_ARGUMENT');
       refuse = false;
       s.put('d', '4');
       await s.close();

@@ -1,0 +1,92 @@
+// A real full disk (#14 item 3, as filed): a 2 MiB tmpfs fills under a store with
+// `sync: true`. The write that meets ENOSPC must fail with IO_ERROR and change nothing: not
+// visible, not told to listeners or sinks, not there after the disk grows and the store is
+// reopened; every write acknowledged before it must be. Needs root to mount a tmpfs (this
+// project's CI runs as root); elsewhere the test says why it does not run, and under CI=true
+// a refused mount is a failure.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, FileChangelog, StrataError, codecs } from 'strata-kv';
+
+const mountPoint = mkdtempSync(join(tmpdir(), 'strata-full-'));
+let mounted = false;
+let whyNot = '';
+try {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'pipe' });
+  mounted = true;
+} catch (err) {
+  whyNot = `cannot mount a tmpfs at ${mountPoint} (${String((err as Error).message).split('\n')[0]})`;
+  if (process.env.CI === 'true') throw new Error(`test/disk-full.test.ts: ${whyNot}; CI must run it (as root)`);
+  console.warn(`test/disk-full.test.ts skipped: ${whyNot}`);
+}
+
+function codeOf(fn: () => unknown): string {
+  try { fn(); } catch (err) { return err instanceof StrataError ? err.code : String(err); }
+  return 'no error';
+}
+
+const resize = (size: string) => execFileSync('mount', ['-o', `remount,size=${size}`, mountPoint], { stdio: 'pipe' });
+
+describe.runIf(mounted)('a real full disk (tmpfs)', () => {
+  beforeAll(() => resize('2m'));
+  afterAll(() => {
+    try { execFileSync('umount', [mountPoint], { stdio: 'pipe' }); } catch { /* already gone */ }
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+
+  for (const withChangelog of [false, true]) {
+    it(`sync: true${withChangelog ? ', with a FileChangelog sink on the same disk' : ''}: the write that meets ENOSPC is refused and nothing acknowledged is lost`, async () => {
+      resize('2m');
+      const dir = join(mountPoint, withChangelog ? 'with-changelog' : 'plain');
+      const changelog = withChangelog ? new FileChangelog(join(mountPoint, 'changelog'), { sync: true }) : undefined;
+      const s = await Store.open<string, string>({
+        path: dir, sync: true, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 64 << 10,
+        ...(changelog ? { changelog, restoreFrom: false } : {}),
+      });
+      const told: string[] = [];
+      s.onChange((records) => { for (const r of records) told.push(new TextDecoder().decode(r.key)); });
+      const key = (i: number) => `k${String(i).padStart(6, '0')}`;
+      let acked = 0;
+      let failure: unknown;
+      for (; acked < 100_000; acked++) {
+        try { s.put(key(acked), 'v'.repeat(1000)); } catch (err) { failure = err; break; }
+      }
+      expect(failure).toBeInstanceOf(StrataError);
+      expect((failure as StrataError).code).toBe('IO_ERROR');
+      expect(acked).toBeGreaterThan(100);
+      expect(s.has(key(acked))).toBe(false);
+      expect(told.length).toBe(acked);
+      expect(told[told.length - 1]).toBe(key(acked - 1));
+      expect(codeOf(() => s.put('after', 'x'))).toBe('IO_ERROR'); // read-only until reopened
+      await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
+      await changelog?.close().catch(() => {});
+      resize('64m'); // room to recover in
+      const r = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, restoreFrom: false });
+      const keys = [...r.all()].map(([k]) => k);
+      expect(keys.length).toBe(acked);
+      expect(keys[keys.length - 1]).toBe(key(acked - 1));
+      expect(r.getVersioned(key(acked - 1))?.version).toBe(acked);
+      await r.close();
+      if (changelog) {
+        // FileChangelog writes after append returns and is durable at flush: on a full disk it
+        // holds a prefix of the writes; the store said so (its writes and close failed).
+        const again = new FileChangelog(join(mountPoint, 'changelog'));
+        const keys = [...again.read(0)].map((rec) => new TextDecoder().decode(rec.key));
+        expect(keys.length).toBeLessThanOrEqual(acked);
+        expect(keys).toEqual(Array.from({ length: keys.length }, (_, i) => key(i)));
+        await again.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(join(mountPoint, 'changelog'), { recursive: true, force: true });
+    });
+  }
+});
+
+if (!mounted) {
+  describe('a real full disk (tmpfs)', () => {
+    it.skip(`not run: ${whyNot}`, () => {});
+  });
+}
