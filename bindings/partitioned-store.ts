@@ -57,6 +57,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   /** The user's sinks, closed once by close(); the partitions see them via SharedSink. */
   private readonly sinks: ChangelogSink[];
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(stores: Store<K, V>[], valueCodec: Codec<V>, sinks: ChangelogSink[]) {
     this.stores = stores;
@@ -280,9 +281,14 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     return aggregateStats(this.stores.map((s) => s.stats()));
   }
 
-  /** Closes every partition, then each changelog sink once. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Closes every partition, then each changelog sink once, each whatever the others did;
+   *  rejects with the first failure. Idempotent: a second call returns the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
     this.closed = true;
     const results = await Promise.allSettled(this.stores.map((s) => s.close()));
     for (const s of this.sinks) results.push(...await Promise.allSettled([Promise.resolve().then(() => s.close?.())]));

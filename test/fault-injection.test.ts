@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
+import { Store, PartitionedStore, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
@@ -217,6 +217,88 @@ describe('random workloads, random failure points (fast-check)', () => {
         if (mode === 'delay') expect(o.failed).toBe(false); // slow is not broken
       },
     ), { numRuns: 400, seed: 0x14f1 });
+  }, 300_000);
+});
+
+describe('the other write paths, each call failing in turn', () => {
+  it('PartitionedStore.putAll: each partition\'s share is all or nothing, and reopen holds what was seen', async () => {
+    const P = 3;
+    const batches = Array.from({ length: 30 }, (_, b) =>
+      Array.from({ length: 6 }, (_, j) => [`p${(b * 7 + j * 5) % 40}`, `${b}:${'w'.repeat((b * 31 + j * 17) % 300)}`] as [string, string]));
+    const openIt = (dir: string, sync: boolean) =>
+      PartitionedStore.open<string, string>({ path: dir, partitions: P, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+    const state = (ps: PartitionedStore<string, string>) => Array.from({ length: P }, (_, i) => JSON.stringify([...ps.partition(i).all()]));
+    for (const sync of [false, true]) {
+      const dry = await openIt(freshDir(), sync);
+      arm(faults, { ops: ALL_OPS, at: Number.POSITIVE_INFINITY, mode: 'fail' });
+      for (const b of batches) dry.putAll(b);
+      const total = faults.calls;
+      arm(faults, undefined);
+      await dry.close();
+      for (let at = 1; at <= total; at += 2) {
+        const dir = freshDir();
+        const ps = await openIt(dir, sync);
+        const models = Array.from({ length: P }, () => new Map<string, string>());
+        arm(faults, { ops: ALL_OPS, at, mode: at % 4 === 1 ? 'fail' : 'tear' });
+        for (const b of batches) {
+          let failed = false;
+          try { ps.putAll(b); } catch (err) { expect(err).toBeInstanceOf(StrataError); failed = true; }
+          faults.paused = true;
+          const now = state(ps);
+          for (let i = 0; i < P; i++) {
+            const share = b.filter(([k]) => ps.partitionFor(k) === i);
+            const withShare = new Map(models[i]);
+            for (const [k, v] of share) withShare.set(k, v);
+            const want = (m: Map<string, string>) => JSON.stringify([...m.entries()].sort(([x], [y]) => (x < y ? -1 : 1)));
+            if (now[i] === want(withShare)) models[i] = withShare;
+            else expect(failed && now[i] === want(models[i]), `partition ${i} after a putAll (fault at ${at})`).toBe(true);
+          }
+          faults.paused = false;
+        }
+        arm(faults, undefined);
+        const seen = state(ps);
+        await ps.close().catch((err) => expect(err).toMatchObject({ code: 'IO_ERROR' }));
+        const r = await openIt(dir, false);
+        expect(state(r), `reopen after a fault at call ${at}`).toEqual(seen);
+        await r.close();
+        walked++;
+      }
+    }
+  }, 300_000);
+
+  it('the TTL sweep: the tombstones listeners are told of are exactly those a reopen holds', async () => {
+    const openIt = (dir: string) => Store.open<string, string>({ path: dir, ttlMs: 30, expirySweepMs: 0, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+    const setUp = async (dir: string) => {
+      const s = await openIt(dir);
+      for (let i = 0; i < 60; i++) s.put(`x${i}`, 'e'.repeat(100));
+      await new Promise((r) => setTimeout(r, 40)); // they expire
+      return s;
+    };
+    const dry = await setUp(freshDir());
+    arm(faults, { ops: ALL_OPS, at: Number.POSITIVE_INFINITY, mode: 'fail' });
+    expect(dry.purgeExpired()).toBe(60);
+    const total = faults.calls;
+    arm(faults, undefined);
+    await dry.close();
+    expect(total).toBeGreaterThan(0);
+    for (let at = 1; at <= total; at++) {
+      const dir = freshDir();
+      const s = await setUp(dir);
+      let told = 0;
+      s.onChange((records) => { told += records.length; });
+      arm(faults, { ops: ALL_OPS, at, mode: 'fail' });
+      let purged = -1;
+      try { purged = s.purgeExpired(); } catch (err) { expect(err).toBeInstanceOf(StrataError); }
+      arm(faults, undefined);
+      if (purged >= 0) expect(told).toBe(purged);
+      const sequence = s.stats().sequence;
+      expect(sequence).toBe(60 + told); // every tombstone applied was told, and only those
+      await s.close().catch((err) => expect(err).toMatchObject({ code: 'IO_ERROR' }));
+      const r = await openIt(dir);
+      expect(r.stats().sequence, `reopen after a fault at call ${at}`).toBe(sequence);
+      await r.close();
+      walked++;
+    }
   }, 300_000);
 });
 
