@@ -168,7 +168,8 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
   lagStatus(): StandbyLagStatus {
     const { seq, asOf } = this.sourceEnd();
     const ageMs = Math.max(0, Date.now() - asOf);
-    return { known: ageMs <= this.lagStaleMs, behind: Math.max(0, seq - this.applied), sourceSeq: seq, appliedSeq: this.applied, ageMs };
+    // Strictly within: an answer asked lagStaleMs ago to the millisecond may predate a write of that millisecond.
+    return { known: ageMs < this.lagStaleMs, behind: Math.max(0, seq - this.applied), sourceSeq: seq, appliedSeq: this.applied, ageMs };
   }
 
   /** The seq of the last applied record (the replica Store's sequence). */
