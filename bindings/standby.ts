@@ -13,8 +13,8 @@
 //       everything the source holds up to the fence, and only then hands the Store out. Its
 //       next write gets sequence `applied + 1`, above every applied record: versions continue.
 //   (4) lag() never under-reports: it is counted from the highest seq the source was ever seen
-//       to hold, and when that was last confirmed longer than lagStaleMs ago (the source does
-//       not answer: a stream without a leader) the end is unknown and lag() is Infinity, not
+//       to hold, and when that was last confirmed lagStaleMs or more ago (the source does not
+//       answer: a stream without a leader) the end is unknown and lag() is Infinity, not
 //       a stale difference that reads as "caught up". So lag() = 0 implies every record the
 //       source held lagStaleMs ago is applied.
 // Cost: one restore() per batch the source delivers; lag() is O(1) (plus the source's own

@@ -143,6 +143,7 @@ describe.skipIf(!bin)('NatsChangelog on a 3-node cluster (R3)', () => {
         const resumed = acks.length;
         const until = Date.now() + 20_000;
         while (acks.length < resumed + 100 && Date.now() < until) await sleep(20);
+        expect(acks.length, 'writes did not resume on a new leader within 20 s').toBeGreaterThanOrEqual(resumed + 100);
         stop = true;
         await writing;
         await standby.caughtUp(30_000);
