@@ -16,4 +16,4 @@ export { murmur2, kafkaPartition } from './murmur2.js';
 export type { RestoreProgress, RestoreOptions } from './restore.js';
 export { MemoryChangelog } from './memory-changelog.js';
 export { Standby } from './standby.js';
-export type { StandbyOptions, ChangelogFollower, FollowableSource } from './standby.js';
+export type { StandbyOptions, StandbyLagStatus, ChangelogFollower, FollowableSource } from './standby.js';

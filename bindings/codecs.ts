@@ -13,8 +13,9 @@ export interface Codec<T> {
  * encode/decode to write keys and values straight into linear memory and to decode them
  * from it, without the fresh Uint8Array of encode or the copy that decode needs.
  * INVARIANT: `encodable(v)` throws what `encode(v)` throws and otherwise stands for exactly
- * the bytes `encode(v)` returns (a string: its UTF-8 as TextEncoder writes it, lone
- * surrogates as U+FFFD); `decodeFrom(u8, p, n)` equals `decode(u8.slice(p, p + n))`.
+ * the bytes `encode(v)` returns (a string: its UTF-8 as TextEncoder writes it; a string it
+ * returns is well-formed UTF-16, so that UTF-8 is lossless); `decodeFrom(u8, p, n)` equals
+ * `decode(u8.slice(p, p + n))`.
  * test/fast-paths.test.ts checks both.
  */
 export interface CodecFastPath<T> {
@@ -103,9 +104,31 @@ const bytes: Codec<Uint8Array> = {
   decode: (b) => b,
 };
 
+/** Whether `s` has no lone surrogate. String.prototype.isWellFormed (ES2024: Node 20,
+ *  current browsers) answers a one-byte string without reading it, so the ASCII path pays
+ *  one builtin call; older engines fall back to a regex (in /u mode a pair is one code
+ *  point, so \p{Cs} matches only a surrogate that is not part of one). */
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/\p{Cs}/u.test(s);
+
+/** A string utf8 can encode losslessly. A lone surrogate has no UTF-8: TextEncoder writes
+ *  U+FFFD for it, so '\uD800' and '\uDFFF' would be one key and neither would read back. */
 function checkString(value: unknown): string {
   if (typeof value !== 'string') throw invalid(`expected a string, got ${describe(value)}`);
+  if (!isWellFormed(value)) throw invalid(`string has a lone surrogate at index ${loneSurrogateAt(value)}: it has no UTF-8 encoding`);
   return value;
+}
+
+function loneSurrogateAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { i++; continue; }
+    return i;
+  }
+  return -1;
 }
 
 const utf8: Codec<string> = {
@@ -124,6 +147,8 @@ function jsonText(value: unknown): string {
   return text;
 }
 
+// JSON.stringify writes a lone surrogate as a \u escape (ES2019), so JSON text is always
+// well-formed and json needs no surrogate check: such strings round-trip through json.
 const json: Codec<any> = {
   encode: (value) => encoder.encode(jsonText(value)),
   decode: (b) => JSON.parse(decoder.decode(b)),

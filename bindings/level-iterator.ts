@@ -2,7 +2,8 @@
 // the caller's explicit one, or one it takes when it is created (its implicit snapshot) and
 // releases when it closes. Reading a snapshot is what makes seek() possible: the Store's
 // iterators cannot move, so a seek closes the current one and opens another over the same
-// snapshot, from the target on (or, reversed, up to it).
+// snapshot, from the target on (or, reversed, up to it); a target outside the range ends
+// the iterator.
 //
 // Reads are synchronous (the engine is in this thread), so an AbortSignal cannot interrupt
 // one: with a signal, each read first yields a microtask and then checks the signal, and
@@ -11,7 +12,7 @@
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
 import type { KeyValueIterator, Snapshot } from 'strata-kv';
 import {
-  atLeast, atMost, byteRange, maxLower, minUpper, storeBounds,
+  atLeast, atMost, byteRange, maxLower, minUpper, rangeHas, storeBounds,
   type ByteRange, type LevelRangeOptions,
 } from './level-range.js';
 import { fromBytes, toBytes, type LevelFormat } from './level-format.js';
@@ -73,12 +74,18 @@ export class RangeCursor {
   }
 
   /** Moves to the first key at or after `target` (reversed: at or before it), within the
-   *  iterator's range. */
+   *  iterator's range. REQUIRES: `target` is within the range (else end()). */
   seek(target: Uint8Array): void {
     this.closeInner();
     this.current = this.reverse
       ? { lower: this.range.lower, upper: minUpper(this.range.upper, atMost(target)) }
       : { lower: maxLower(this.range.lower, atLeast(target)), upper: this.range.upper };
+  }
+
+  /** Moves past the last entry: next() answers undefined until another seek. */
+  end(): void {
+    this.closeInner();
+    this.current = { lower: undefined, upper: undefined };
   }
 
   close(): void {
@@ -115,6 +122,8 @@ export class RangeCursor {
 class Reader {
   readonly cursor: RangeCursor;
   private readonly signal: AbortSignal | null;
+  /** Whether a seek target is within the range; one outside ends the iterator. */
+  private readonly inRange: (target: Uint8Array) => boolean;
 
   constructor(
     private readonly snap: ByteSnapshot,
@@ -125,6 +134,7 @@ class Reader {
   ) {
     this.cursor = new RangeCursor(snap, byteRange(options, toBytes), options.reverse, () => it.limit - it.count);
     this.signal = options.signal ?? null;
+    this.inRange = rangeHas(options, toBytes);
   }
 
   /** Up to `n` entries, mapped by `map`; fewer only at the end. */
@@ -146,7 +156,10 @@ class Reader {
     return out;
   }
 
-  seek(target: unknown): void { this.cursor.seek(toBytes(target)); }
+  seek(target: unknown): void {
+    const t = toBytes(target);
+    if (this.inRange(t)) this.cursor.seek(t); else this.cursor.end();
+  }
 
   close(): void {
     this.cursor.close();

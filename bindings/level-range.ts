@@ -52,6 +52,33 @@ export function byteRange(options: LevelRangeOptions, toBytes: (key: unknown) =>
   return { lower, upper };
 }
 
+/**
+ * Whether a seek target lies within `options`' range, compared with the bounds as given
+ * (gte wins over gt and lte over lt, as in byteRange). A target outside it, on either side
+ * and in either direction, ends the iterator (abstract-level: "if target does not fall
+ * within that range, the iterator will reach its natural end"), as memory-level and
+ * classic-level do; intersecting it with the range instead would restart the iterator.
+ */
+export function rangeHas(options: LevelRangeOptions, toBytes: (key: unknown) => Uint8Array): (target: Uint8Array) => boolean {
+  const lower = 'gte' in options ? { key: toBytes(options.gte), inclusive: true }
+    : 'gt' in options ? { key: toBytes(options.gt), inclusive: false }
+    : undefined;
+  const upper = 'lte' in options ? { key: toBytes(options.lte), inclusive: true }
+    : 'lt' in options ? { key: toBytes(options.lt), inclusive: false }
+    : undefined;
+  return (t) => {
+    if (lower !== undefined) {
+      const c = compareBytes(t, lower.key);
+      if (c < 0 || (c === 0 && !lower.inclusive)) return false;
+    }
+    if (upper !== undefined) {
+      const c = compareBytes(t, upper.key);
+      if (c > 0 || (c === 0 && !upper.inclusive)) return false;
+    }
+    return true;
+  };
+}
+
 /** The lower bound of keys >= k. */
 export function atLeast(k: Uint8Array): Uint8Array | undefined {
   // A key >= a longer-than-any-key k is a key > its prefix (the prefix itself is < k).

@@ -20,7 +20,10 @@ const BATCH = 1024;
 const EXPIRES_MS = 2000;
 /** A follower stops pulling while this many records wait to be applied. */
 const MAX_QUEUED = 262_144;
-/** How often a follower asks the server for the partition's last message (lag, stalls). */
+/** How often a follower asks the server for the partition's last message (lag, stalls). Each
+ *  question has a short timeout (NatsChangelog.jsmProbe); one that fails is asked again on the
+ *  next tick, so a stream without a leader leaves the end unconfirmed (lag unknown) rather
+ *  than one request waiting out a long timeout with a stale end in hand. */
 const REFRESH_MS = 200;
 
 /** What a reader needs of a stored message. */
@@ -93,9 +96,11 @@ export class NatsFollower implements ChangelogFollower {
   private readonly reader: PartitionReader;
   private queue: ChangeRecord[] = [];
   private wake: (() => void) | undefined;
-  /** The partition's last record seq and stream seq, as last asked. */
+  /** The partition's last record seq and stream seq: the most ever seen (asked, or taken). */
   private knownSeq = 0;
   private knownStreamSeq = 0;
+  /** Date.now() when the last answered question about the end was asked (sourceSeqAsOf). */
+  private knownAt = -Infinity;
   private refreshing = false;
   private closed = false;
   private stopConsumer: (() => void) | undefined;
@@ -135,6 +140,8 @@ export class NatsFollower implements ChangelogFollower {
 
   sourceSeq(): number { return Math.max(this.knownSeq, this.reader.last); }
 
+  sourceSeqAsOf(): number { return this.knownAt; }
+
   async seal(): Promise<ChangeRecord[]> {
     const epoch = await this.cl.fence(this.partition);
     this.knownStreamSeq = Math.max(this.knownStreamSeq, epoch);
@@ -161,17 +168,24 @@ export class NatsFollower implements ChangelogFollower {
     await Promise.race([this.loop, delay(2000)]); // a consumer call in flight cannot be cancelled; do not wait on it for long
   }
 
-  /** Asks for the partition's last message (one at a time): lag, and the stall watchdog's "more exists". */
+  /** Asks for the partition's last message (one at a time, short timeout): lag, and the
+   *  stall watchdog's "more exists". */
   private async refresh(): Promise<void> {
     if (this.refreshing || this.closed) return;
     this.refreshing = true;
     try {
-      const last = await this.cl.lastMessage(this.partition);
-      this.knownSeq = Math.max(this.knownSeq, last.seq);
-      this.knownStreamSeq = Math.max(this.knownStreamSeq, last.streamSeq);
-    } catch { /* the next tick asks again */ } finally {
+      const askedAt = Date.now();
+      this.learn(await this.cl.lastMessage(this.partition, true), askedAt);
+    } catch { /* unanswered (no leader, timeout): the end stays unconfirmed; the next tick asks again */ } finally {
       this.refreshing = false;
     }
+  }
+
+  /** An answer to "the partition's last message", asked at `askedAt`. */
+  private learn(last: { seq: number; streamSeq: number }, askedAt: number): void {
+    this.knownSeq = Math.max(this.knownSeq, last.seq);
+    this.knownStreamSeq = Math.max(this.knownStreamSeq, last.streamSeq);
+    this.knownAt = Math.max(this.knownAt, askedAt);
   }
 
   private async start(): Promise<void> {
@@ -179,9 +193,9 @@ export class NatsFollower implements ChangelogFollower {
       // Ready once the reader has passed the partition's last message as of now.
       for (let backoff = 25; !this.closed; backoff = Math.min(backoff * 2, 500)) {
         try {
-          const last = await this.cl.lastMessage(this.partition);
-          this.knownSeq = Math.max(this.knownSeq, last.seq);
-          this.knownStreamSeq = Math.max(this.knownStreamSeq, last.streamSeq);
+          const askedAt = Date.now();
+          const last = await this.cl.lastMessage(this.partition, true);
+          this.learn(last, askedAt);
           this.readyAt = last.streamSeq;
           break;
         } catch { await delay(backoff); }

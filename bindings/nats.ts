@@ -82,6 +82,9 @@ export interface NatsChangelogStats {
 const FENCE_CODE = 10071; // JetStream "wrong last sequence"
 /** Creating a consumer takes milliseconds on a healthy cluster; see `jsRead`. */
 const CONSUMER_CREATE_TIMEOUT_MS = 1500;
+/** A follower's "what is the partition's last message" takes a millisecond on a healthy
+ *  cluster; see `jsmProbe`. */
+const PROBE_TIMEOUT_MS = 500;
 
 export class NatsChangelog implements ChangelogSink, ChangelogSource {
   readonly stream: string;
@@ -95,6 +98,10 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource {
   /** @internal Consumer creation, with a short timeout: after a node dies, the server may place
    *  an R1 consumer on the dead peer and never answer; another attempt lands elsewhere. */
   readonly jsRead: JetStreamClient;
+  /** @internal The followers' end-of-partition probe, with a short timeout: while a stream has
+   *  no leader a request waits for its whole timeout, and one 5 s wait left a follower's
+   *  idea of the end (its lag) stale for 5 s; a short one is retried on the next tick. */
+  readonly jsmProbe: JetStreamManager;
   /** @internal */ readonly window: number;
   /** @internal */ readonly maxMessageBytes: number;
   /** @internal */ readonly publishTimeoutMs: number;
@@ -105,11 +112,12 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource {
   private readonly ownsConnection: boolean;
   private closed = false;
 
-  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, o: NatsChangelogOptions,
-                      prefix: string, ownsConnection: boolean) {
+  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, jsmProbe: JetStreamManager,
+                      o: NatsChangelogOptions, prefix: string, ownsConnection: boolean) {
     this.connection = nc;
     this.js = js;
     this.jsm = jsm;
+    this.jsmProbe = jsmProbe;
     this.jsRead = jetstream(nc, { timeout: CONSUMER_CREATE_TIMEOUT_MS });
     this.stream = o.stream;
     this.subjectPrefix = prefix;
@@ -137,8 +145,9 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource {
     try {
       const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
       const js = jetstream(nc, { timeout: 5000 }); // API calls (consumer creation is slow during a leader election); publishes pass their own timeout
+      const jsmProbe = await jetstreamManager(nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
       await ensureStream(jsm, o, prefix);
-      return new NatsChangelog(nc, js, jsm, o, prefix, o.connection === undefined);
+      return new NatsChangelog(nc, js, jsm, jsmProbe, o, prefix, o.connection === undefined);
     } catch (err) {
       if (o.connection === undefined) await nc.close().catch(() => {});
       throw err;
@@ -240,9 +249,10 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource {
     return this.jsm.streams.getMessage(this.stream, query);
   }
 
-  /** @internal The partition's last message: its record seq (a claim: the seq it knew) and stream seq; zeros when empty. One attempt. */
-  async lastMessage(partition: number): Promise<{ seq: number; streamSeq: number }> {
-    const m = await this.jsm.streams.getMessage(this.stream, { last_by_subj: this.filterSubject(partition) });
+  /** @internal The partition's last message: its record seq (a claim: the seq it knew) and stream seq; zeros when empty.
+   *  One attempt; `probe`: with jsmProbe's short timeout. */
+  async lastMessage(partition: number, probe = false): Promise<{ seq: number; streamSeq: number }> {
+    const m = await (probe ? this.jsmProbe : this.jsm).streams.getMessage(this.stream, { last_by_subj: this.filterSubject(partition) });
     if (m === null) return { seq: 0, streamSeq: 0 };
     const msg = decodeMessage(m.data, partition, `${this.stream} seq ${m.seq}`);
     return { seq: msg.kind === KIND_CLAIM ? Math.max(msg.prev ?? 0, msg.last) : msg.last, streamSeq: m.seq };

@@ -12,6 +12,11 @@
 //       for NATS a claim that makes every reader ignore later messages of the old owner), applies
 //       everything the source holds up to the fence, and only then hands the Store out. Its
 //       next write gets sequence `applied + 1`, above every applied record: versions continue.
+//   (4) lag() never under-reports: it is counted from the highest seq the source was ever seen
+//       to hold, and when that was last confirmed lagStaleMs or more ago (the source does not
+//       answer: a stream without a leader) the end is unknown and lag() is Infinity, not
+//       a stale difference that reads as "caught up". So lag() = 0 implies every record the
+//       source held lagStaleMs ago is applied.
 // Cost: one restore() per batch the source delivers; lag() is O(1) (plus the source's own
 // lastSeq when it is synchronous).
 import { Store, type Snapshot, type RangeOptions } from './store.js';
@@ -31,8 +36,14 @@ export interface ChangelogFollower {
   next(waitMs: number, signal?: AbortSignal): Promise<ChangeRecord[]>;
   /** Resolves once everything the source held when following began has been returned by next(). */
   ready(): Promise<void>;
-  /** The highest seq the source is known to hold for the partition (for lag). */
+  /** The highest seq the source is known to hold for the partition (for lag): the most ever
+   *  seen, never less than the last seq returned by next(). */
   sourceSeq(): number;
+  /** When the source's end was last confirmed: the Date.now() at which a question was asked
+   *  that the source answered with at most sourceSeq() (so every record it held then is at or
+   *  below sourceSeq()). Without it the follower is taken as always current (a synchronous
+   *  source). */
+  sourceSeqAsOf?(): number;
   /** Fences earlier writers when the source can, and returns every record not yet returned
    *  that the source holds up to the fence. The follower is closed afterwards. */
   seal(): Promise<ChangeRecord[]>;
@@ -53,7 +64,24 @@ export type StandbyOptions<K, V> = StoreOptions<K, V> & {
   partition: number;
   /** How often a source without `follow` is polled, in ms. Default 50. */
   pollMs?: number;
+  /** How long the source's last seq, as last confirmed, counts as known, ms: past it lag()
+   *  is Infinity (docs/API.md, "Standby lag"). Default max(1000, 3 × pollMs). */
+  lagStaleMs?: number;
 };
+
+/** lag() and what it is made of (Standby.lagStatus). */
+export interface StandbyLagStatus {
+  /** Whether the source's end was confirmed within lagStaleMs. */
+  known: boolean;
+  /** Records behind the highest seq the source is known to hold: a lower bound when !known. */
+  behind: number;
+  /** The highest seq the source is known to hold. */
+  sourceSeq: number;
+  /** The last applied seq. */
+  appliedSeq: number;
+  /** ms since the source's end was last confirmed (0: a source that answers synchronously). */
+  ageMs: number;
+}
 
 export class Standby<K = Uint8Array, V = Uint8Array> {
   /**
@@ -68,6 +96,7 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
   private applied: number;
   private running: Promise<void> | undefined;
   private readonly pollMs: number;
+  private readonly lagStaleMs: number;
   private stopping = false;
   private abort = new AbortController();
   private state: 'following' | 'promoting' | 'promoted' | 'closed' = 'following';
@@ -77,13 +106,14 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
   /** The promoted store's expiry sweep interval (StoreOptions.expirySweepMs). */
   private expirySweepMs = 1000;
 
-  private constructor(inner: Store<K, V>, follower: ChangelogFollower, sink: DeferredSinks, pollMs: number) {
+  private constructor(inner: Store<K, V>, follower: ChangelogFollower, sink: DeferredSinks, pollMs: number, lagStaleMs: number) {
     this.inner = inner;
     this.follower = follower;
     this.sink = sink;
     this.applied = inner.stats().sequence;
     this.store = new LiveView(inner, () => this.close());
     this.pollMs = pollMs;
+    this.lagStaleMs = lagStaleMs;
   }
 
   /**
@@ -94,12 +124,15 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
    */
   static async follow<K = Uint8Array, V = Uint8Array>(options: StandbyOptions<K, V>): Promise<Standby<K, V>> {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-    const { source, partition, pollMs = 50, changelog, ...storeOptions } = options;
+    const { source, partition, pollMs = 50, lagStaleMs, changelog, ...storeOptions } = options;
     if (source === null || typeof source !== 'object' || typeof (source as ChangelogSource).read !== 'function') {
       throw invalid('source must be a changelog source (an object with read(partition, fromSeq))');
     }
     if (!Number.isInteger(partition) || partition < 0) throw invalid(`partition must be a non-negative integer, got ${String(partition)}`);
     if (!Number.isFinite(pollMs) || pollMs < 1) throw invalid(`pollMs must be a number ≥ 1, got ${String(pollMs)}`);
+    if (lagStaleMs !== undefined && (typeof lagStaleMs !== 'number' || !(lagStaleMs >= 1))) {
+      throw invalid(`lagStaleMs must be a number ≥ 1, got ${String(lagStaleMs)}`);
+    }
     const sinks = changelog === undefined ? [] : Array.isArray(changelog) ? [...changelog] : [changelog];
     for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
     const deferred = new DeferredSinks(sinks);
@@ -108,7 +141,7 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
     const src = source as FollowableSource;
     const from = inner.stats().sequence + 1;
     const follower = typeof src.follow === 'function' ? src.follow(partition, from) : new PollingFollower(src, partition, from, pollMs);
-    const standby = new Standby<K, V>(inner, follower, deferred, pollMs);
+    const standby = new Standby<K, V>(inner, follower, deferred, pollMs, lagStaleMs ?? Math.max(1000, 3 * pollMs));
     standby.expirySweepMs = storeOptions.expirySweepMs ?? 1000;
     try {
       await follower.ready();
@@ -121,22 +154,54 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
     return standby;
   }
 
-  /** Records the replica is behind the source: the source's last seq − the last applied seq. */
+  /**
+   * Records the replica is behind the source: the highest seq the source is known to hold −
+   * the last applied seq. Infinity when the source's end is unknown (not confirmed within
+   * lagStaleMs: the source does not answer), never a stale 0. lagStatus() has the parts.
+   */
   lag(): number {
-    return Math.max(0, this.follower.sourceSeq() - this.applied);
+    const s = this.lagStatus();
+    return s.known ? s.behind : Infinity;
+  }
+
+  /** lag() and what it is made of: the lower bound `behind` stays useful while the end is unknown. */
+  lagStatus(): StandbyLagStatus {
+    const { seq, asOf } = this.sourceEnd();
+    const ageMs = Math.max(0, Date.now() - asOf);
+    // Strictly within: an answer asked lagStaleMs ago to the millisecond may predate a write of that millisecond.
+    return { known: ageMs < this.lagStaleMs, behind: Math.max(0, seq - this.applied), sourceSeq: seq, appliedSeq: this.applied, ageMs };
   }
 
   /** The seq of the last applied record (the replica Store's sequence). */
   appliedSeq(): number { return this.applied; }
 
-  /** Resolves once lag() is 0, or rejects after `timeoutMs`. */
+  /**
+   * Resolves once every record the source held when it was called is applied: the source's
+   * end, confirmed after the call, is at or below the applied seq. Rejects after `timeoutMs`
+   * (IO_ERROR, saying whether the end was unknown), or with CLOSED once the standby stops
+   * following.
+   */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lag() > 0) {
+    const since = Date.now();
+    const deadline = since + timeoutMs;
+    for (;;) {
+      const { seq, asOf } = this.sourceEnd();
+      // Strictly after: a question asked in the call's own millisecond may predate it.
+      if (asOf > since && seq <= this.applied) return;
       if (this.state !== 'following') throw new StrataError('CLOSED', `the standby is ${this.state}`);
-      if (Date.now() > deadline) throw new StrataError('IO_ERROR', `standby still ${this.lag()} records behind after ${timeoutMs} ms`, { cause: this.lastError });
+      if (Date.now() > deadline) {
+        const why = asOf > since ? `still ${seq - this.applied} records behind` : `the source's last seq is unknown (last confirmed ${Date.now() - asOf} ms ago)`;
+        throw new StrataError('IO_ERROR', `standby not caught up after ${timeoutMs} ms: ${why}`, { cause: this.lastError });
+      }
       await sleep(5);
     }
+  }
+
+  /** The source's best-known end and when it was confirmed (now, for a follower that cannot say). */
+  private sourceEnd(): { seq: number; asOf: number } {
+    const f = this.follower;
+    const seq = f.sourceSeq();
+    return { seq, asOf: typeof f.sourceSeqAsOf === 'function' ? f.sourceSeqAsOf() : Date.now() };
   }
 
   /**
@@ -267,10 +332,18 @@ class LiveView<K, V> implements Snapshot<K, V> {
   close(): void { void this.onClose(); }
 }
 
+/** An async lastSeq() unanswered this long is asked again. */
+const ASK_AGAIN_MS = 500;
+
 /** Follows any ChangelogSource by reading `read(partition, last + 1)` every `pollMs`. */
 class PollingFollower implements ChangelogFollower {
   private last: number;
   private known = 0;
+  /** When `known` was last confirmed (sourceSeqAsOf); -Infinity: never. */
+  private knownAt = -Infinity;
+  /** When the lastSeq() promise in flight was asked (-1: none): one question at a time, but
+   *  one unanswered for ASK_AGAIN_MS is given up on (its late answer still counts). */
+  private askingSince = -1;
   private closed = false;
   private readonly first: Promise<void>;
   private buffered: ChangeRecord[] = [];
@@ -303,14 +376,27 @@ class PollingFollower implements ChangelogFollower {
 
   sourceSeq(): number {
     const f = this.source.lastSeq;
-    if (typeof f === 'function') {
-      const r = f.call(this.source, this.partition);
-      if (typeof r === 'number') this.known = Math.max(this.known, r);
-      else if (r && typeof (r as Promise<number>).then === 'function') {
-        (r as Promise<number>).then((n) => { this.known = Math.max(this.known, n); }, () => {});
-      }
+    const askedAt = Date.now();
+    if (typeof f === 'function' && (this.askingSince < 0 || askedAt - this.askingSince > ASK_AGAIN_MS)) {
+      try {
+        const r = f.call(this.source, this.partition);
+        if (typeof r === 'number') this.confirm(r, askedAt);
+        else if (r && typeof (r as Promise<number>).then === 'function') {
+          this.askingSince = askedAt;
+          (r as Promise<number>).then((n) => { this.confirm(n, askedAt); }, () => {})
+            .finally(() => { if (this.askingSince === askedAt) this.askingSince = -1; });
+        }
+      } catch { /* unanswered: the end stays as last confirmed */ }
     }
     return Math.max(this.known, this.last);
+  }
+
+  sourceSeqAsOf(): number { return this.knownAt; }
+
+  private confirm(seq: number, askedAt: number): void {
+    if (typeof seq !== 'number' || Number.isNaN(seq)) return;
+    this.known = Math.max(this.known, seq);
+    this.knownAt = Math.max(this.knownAt, askedAt);
   }
 
   async seal(): Promise<ChangeRecord[]> {
@@ -324,9 +410,12 @@ class PollingFollower implements ChangelogFollower {
 
   async close(): Promise<void> { this.closed = true; }
 
-  /** Reads everything after `last` into `buffered` (at most 64 Ki records a pull). */
+  /** Reads everything after `last` into `buffered` (at most 64 Ki records a pull). A pull
+   *  that reached the end confirms it: the source held nothing above `last` when it began. */
   private async pull(): Promise<void> {
+    const startedAt = Date.now();
     const src = this.source.read(this.partition, this.last + 1);
+    let complete = true;
     const take = (r: ChangeRecord): boolean => {
       if (r.seq > this.last) {
         this.buffered.push(r);
@@ -335,11 +424,12 @@ class PollingFollower implements ChangelogFollower {
       return this.buffered.length < 65536;
     };
     if (typeof (src as AsyncIterable<ChangeRecord>)[Symbol.asyncIterator] === 'function') {
-      for await (const r of src as AsyncIterable<ChangeRecord>) if (!take(r)) break;
+      for await (const r of src as AsyncIterable<ChangeRecord>) if (!take(r)) { complete = false; break; }
     } else {
-      for (const r of src as Iterable<ChangeRecord>) if (!take(r)) break;
+      for (const r of src as Iterable<ChangeRecord>) if (!take(r)) { complete = false; break; }
     }
-    this.known = Math.max(this.known, this.last);
+    if (complete) this.confirm(this.last, startedAt);
+    else this.known = Math.max(this.known, this.last);
   }
 }
 

@@ -1,8 +1,10 @@
 // Codecs: every codec round-trips, and the numeric ones sort by the unsigned byte order of
 // their encoding exactly as their values sort (the store orders keys by those bytes).
+// utf8 refuses a string with a lone surrogate (it has no UTF-8), on its own and in a store
+// (the fast path), and a refused call leaves the store as it was.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { codecs, StrataError } from 'strata-kv';
+import { codecs, Store, StrataError } from 'strata-kv';
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -46,6 +48,94 @@ describe('codecs', () => {
     for (const [fn] of bad) {
       expect(fn).toThrow(StrataError);
       try { fn(); } catch (e) { expect((e as StrataError).code).toBe('INVALID_ARGUMENT'); }
+    }
+  });
+
+  it('json writes NaN and ±Infinity as null, as JSON.stringify does (documented in API.md)', () => {
+    expect(codecs.json.decode(codecs.json.encode([NaN, Infinity, -Infinity, 1]))).toEqual([null, null, null, 1]);
+    expect(codecs.json.decode(codecs.json.encode({ a: NaN }))).toEqual({ a: null });
+  });
+});
+
+// ---- lone surrogates ----------------------------------------------------------------------
+
+/** Well-formed strings: whole code points (astral ones as surrogate pairs), never a lone half. */
+const wellFormed = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.string({ maxLength: 40 }),
+);
+/** A string with at least one lone surrogate: a half put between well-formed strings stays
+ *  lone (a well-formed string neither ends in a high half nor starts with a low one). */
+const withLoneSurrogate = fc.tuple(wellFormed, fc.integer({ min: 0xd800, max: 0xdfff }), wellFormed,
+  fc.boolean(), fc.integer({ min: 0xd800, max: 0xdbff }))
+  .map(([a, half, b, twoHighs, high]) => a + String.fromCharCode(half) + (twoHighs ? String.fromCharCode(high) : '') + b);
+
+function codeOf(fn: () => unknown): string {
+  try { fn(); } catch (err) {
+    if (err instanceof StrataError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+/** Every entry with its stored bytes, and the sequence: what a refused call must not change. */
+async function state(s: Store<string, string>): Promise<unknown> {
+  return { seq: s.stats().sequence, entries: [...s.all()] };
+}
+
+describe('utf8 and lone surrogates', () => {
+  it('the two halves of a surrogate pair, alone, are refused rather than both read back as U+FFFD', () => {
+    for (const s of ['\ud800', '\udfff', 'a\ud83d', '\ude00b', '\ude00\ud83d']) {
+      expect(codeOf(() => codecs.utf8.encode(s))).toBe('INVALID_ARGUMENT');
+    }
+    expect(codecs.utf8.decode(codecs.utf8.encode('\ud83d\ude00'))).toBe('😀');
+    expect(() => codecs.utf8.encode('x\udc00')).toThrow(/lone surrogate at index 1/);
+  });
+
+  it('any well-formed string round-trips; any with a lone surrogate is INVALID_ARGUMENT', () => {
+    fc.assert(fc.property(wellFormed, (s) => { expect(codecs.utf8.decode(codecs.utf8.encode(s))).toBe(s); }), { numRuns: 2000 });
+    fc.assert(fc.property(withLoneSurrogate, (s) => { expect(codeOf(() => codecs.utf8.encode(s))).toBe('INVALID_ARGUMENT'); }), { numRuns: 2000 });
+  });
+
+  it('json keeps lone surrogates (JSON.stringify escapes them)', () => {
+    fc.assert(fc.property(withLoneSurrogate, (s) => { expect(codecs.json.decode(codecs.json.encode(s))).toBe(s); }));
+  });
+
+  it('a store on utf8 keys and values (the fast path): well-formed strings round-trip, lone surrogates are refused and change nothing', async () => {
+    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+    try {
+      await fc.assert(fc.asyncProperty(
+        fc.array(fc.tuple(wellFormed, wellFormed), { maxLength: 8 }), withLoneSurrogate, wellFormed,
+        fc.array(fc.tuple(wellFormed, wellFormed), { maxLength: 3 }),
+        async (good, bad, other, batch) => {
+          for (const [k, v] of good) {
+            s.put(k, v);
+            expect(s.get(k)).toBe(v);
+          }
+          const stored = new Map<string, string>([...s.all()]);
+          for (const [k, v] of new Map(good)) expect(stored.get(k)).toBe(v);
+          // Keys come back exactly, in UTF-8 byte order.
+          const keys = [...stored.keys()];
+          const enc = (k: string) => Buffer.from(new TextEncoder().encode(k));
+          for (let i = 1; i < keys.length; i++) expect(Buffer.compare(enc(keys[i - 1]), enc(keys[i]))).toBe(-1);
+
+          const before = await state(s);
+          expect(codeOf(() => s.put(bad, other))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.put(other, bad))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.putAll([...batch, [bad, other]]))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.putAll([...batch, [other, bad]]))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.write([...batch.map(([key, value]) => ({ type: 'put' as const, key, value })), { type: 'del', key: bad }]))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.delete(bad))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.get(bad))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.has(bad))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.getAll([other, bad]))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.range(bad, other))).toBe('INVALID_ARGUMENT');
+          expect(codeOf(() => s.range(other, bad))).toBe('INVALID_ARGUMENT');
+          expect(await state(s)).toEqual(before);
+        }), { numRuns: 150 });
+    } finally {
+      await s.close();
     }
   });
 });

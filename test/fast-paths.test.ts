@@ -33,7 +33,11 @@ const anyString = fc.oneof(
 
 /** The models: user codecs (no fast path) that accept and refuse what the built-in ones do. */
 const plainUtf8: Codec<string> = {
-  encode: (s) => { if (typeof s !== 'string') throw new TypeError('not a string'); return te.encode(s); },
+  encode: (s) => {
+    if (typeof s !== 'string') throw new TypeError('not a string');
+    if (/\p{Cs}/u.test(s)) throw new TypeError('lone surrogate'); // no UTF-8 for it
+    return te.encode(s);
+  },
   decode: (b) => td.decode(b),
 };
 const plainJson: Codec<any> = {
@@ -236,7 +240,7 @@ describe('a store on the fast paths behaves like one on plain user codecs', () =
 describe('limits and atomicity on the fast path', () => {
   it('keys of 65,535 encoded bytes are stored, 65,536 refused, and bad input changes nothing', async () => {
     const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
-    for (const k of ['€'.repeat(21_845), '\ud800'.repeat(21_845), 'a'.repeat(65_535), '😀'.repeat(16_383) + 'abc']) {
+    for (const k of ['€'.repeat(21_845), '\ud7ff'.repeat(21_845), 'a'.repeat(65_535), '😀'.repeat(16_383) + 'abc']) {
       s.put(k, 'v');
       expect(s.get(k)).toBe('v');
       const it = s.all() as unknown as EngineIterator<string, string>;
@@ -254,6 +258,7 @@ describe('limits and atomicity on the fast path', () => {
       expect(codeOf(() => s.putAll([['ok', 'v'], [k, 'v']]))).toBe('KEY_TOO_LARGE');
     }
     expect(codeOf(() => s.put(5 as never, 'v'))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.put('\ud800'.repeat(21_845), 'v'))).toBe('INVALID_ARGUMENT'); // a lone surrogate has no UTF-8
     expect(codeOf(() => s.put('k', 5 as never))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => s.write([{ type: 'put', key: 'ok', value: 'v' }, { type: 'put', key: 'k2', value: null as never }]))).toBe('INVALID_ARGUMENT');
     // A key too large is reported before a bad value, as encode's order has it.

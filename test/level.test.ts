@@ -1,14 +1,16 @@
 // StrataLevel (strata-kv/level) as an abstract-level database: abstract-level's own
 // compliance suite passes in full, on disk (every optional feature declared) and in memory;
 // and examples of what users rely on: encodings, ranges (down to keys of the largest size,
-// where a range bound has no byte successor), seek, snapshots, clear, and a directory that
-// keeps its data across reopen and is locked while open.
+// where a range bound has no byte successor), seek (against memory-level as the oracle),
+// snapshots, clear, and a directory that keeps its data across reopen and is locked while open.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { MemoryLevel } from 'memory-level';
 import { StrataLevel } from 'strata-kv/level';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -86,10 +88,74 @@ describe('StrataLevel', () => {
     const it = db.iterator({ gt: 'a', lt: 'd' });
     it.seek('bb');
     expect(await it.next()).toEqual(['c', 'C']);
-    it.seek('0'); // before the range: back to its start
+    it.seek('0'); // before the range: the iterator ends (abstract-level's README), it does not restart
+    expect(await it.next()).toBeUndefined();
+    it.seek('b'); // a target within the range moves it again
     expect(await it.next()).toEqual(['b', 'B']);
     await it.close();
     await db.close();
+  });
+
+  it('seek outside the range ends the iterator, as memory-level does (gt 5, seek 4)', async () => {
+    // many-level's 'iterator().seek() respects range' (abstract-level 1's seek test) found this.
+    for (const make of [() => new StrataLevel(), () => new MemoryLevel()]) {
+      const db = make();
+      await db.batch(['4', '5', '6'].map((k) => ({ type: 'put' as const, key: k, value: k })));
+      const it = db.iterator({ gt: '5' });
+      it.seek('4');
+      expect(await it.next(), db.constructor.name).toBeUndefined();
+      const keys = db.keys({ lt: '5', reverse: true });
+      keys.seek('6');
+      expect(await keys.next(), db.constructor.name).toBeUndefined();
+      const values = db.values({ gte: '5' });
+      values.seek('4');
+      expect(await values.all(), db.constructor.name).toEqual([]);
+      await it.close();
+      await keys.close();
+      await db.close();
+    }
+  });
+
+  it('seeks like memory-level: any range options, directions, limits and seek sequences (fast-check, memory-level as the oracle)', async () => {
+    // Keys over a tiny alphabet, so bounds and targets often hit keys, fall between them
+    // and lie outside the range; 'b\u0000' sits right after 'b', where gt's successor is.
+    const key = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 3 }) },
+      { weight: 1, arbitrary: fc.constantFrom('b\u0000', 'é', '') });
+    const bound = fc.option(key, { nil: undefined });
+    const options = fc.record({
+      gt: bound, gte: bound, lt: bound, lte: bound, reverse: fc.boolean(),
+      limit: fc.option(fc.oneof(fc.constant(-1), fc.nat(6)), { nil: undefined }),
+    }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+    const step = fc.oneof(
+      fc.record({ t: fc.constant('next' as const) }),
+      fc.record({ t: fc.constant('nextv' as const), n: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ t: fc.constant('seek' as const), target: key }),
+    );
+    const kind = fc.constantFrom('iterator' as const, 'keys' as const, 'values' as const);
+    type Db = StrataLevel<string, string> | MemoryLevel<string, string>;
+    const trace = async (db: Db, k: 'iterator' | 'keys' | 'values', o: object, steps: { t: string; n?: number; target?: string }[]) => {
+      const it = (db as unknown as Record<typeof k, (o: object) => unknown>)[k](o) as { next(): Promise<unknown>; nextv(n: number): Promise<unknown[]>; seek(t: string): void; all(): Promise<unknown[]>; close(): Promise<void> };
+      const out: unknown[] = [];
+      for (const s of steps) {
+        if (s.t === 'next') out.push(await it.next());
+        else if (s.t === 'nextv') out.push(await it.nextv(s.n!));
+        else it.seek(s.target!);
+      }
+      out.push(await it.all()); // the rest; all() closes the iterator
+      return out;
+    };
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(key, { maxLength: 12 }), kind, options, fc.array(step, { maxLength: 8 }),
+      async (keys, k, o, steps) => {
+        const strata = new StrataLevel<string, string>();
+        const memory = new MemoryLevel<string, string>();
+        try {
+          for (const db of [strata, memory] as Db[]) await db.batch(keys.map((x) => ({ type: 'put' as const, key: x, value: `v${x}` })));
+          expect(await trace(strata, k, o, steps)).toEqual(await trace(memory, k, o, steps));
+        } finally {
+          await strata.close();
+          await memory.close();
+        }
+      }), { numRuns: 400 });
   });
 
   it('includes keys of the largest size (65,535 bytes) at the open end of a range', async () => {

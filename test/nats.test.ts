@@ -1,7 +1,8 @@
 // NatsChangelog against a real single-node nats-server with JetStream (test/support/nats-server.ts
 // installs and starts it): the changelog round trip (restore gives the same keys, values and
 // versions), both publishing modes, compacted retention, fencing of an old writer, and a
-// Standby that follows over NATS and is promoted.
+// Standby that follows over NATS and is promoted, and whose lag() is Infinity (unknown), not
+// a stale 0, while the server is down.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Store, Standby, codecs, type ChangeRecord } from 'strata-kv';
 import { NatsChangelog } from 'strata-kv/nats';
@@ -180,4 +181,42 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     expect(check.get('k2')).toBe('w2');
     await Promise.all([check.close(), promoted.close(), writer.close().catch(() => {})]);
   });
+
+  it('a Standby whose server is down (SIGKILLed) reports lag() Infinity, not a stale 0, and catches up once it is back', async () => {
+    const own = await startNats(bin!, 1); // a server of its own to kill
+    try {
+      const connect = () => NatsChangelog.connect({ servers: own.servers, stream: 'down', publishTimeoutMs: 500 });
+      const writerLog = await connect(), standbyLog = await connect();
+      const utf8 = { keyCodec: codecs.utf8, valueCodec: codecs.utf8 };
+      const writer = await Store.open<string, string>({ ...utf8, changelog: writerLog, partition: 0 });
+      for (let i = 0; i < 200; i++) writer.put(`k${i}`, 'v');
+      await writer.flush();
+      const standby = await Standby.follow<string, string>({ ...utf8, source: standbyLog, partition: 0 });
+      await standby.caughtUp(10_000);
+      expect(standby.lag()).toBe(0);
+
+      await own.kill(own.nodes[0]);
+      const killedAt = Date.now();
+      await until(() => standby.lag() !== 0, 5000);
+      const unknownAfter = Date.now() - killedAt;
+      expect(standby.lag()).toBe(Infinity);
+      expect(standby.lagStatus()).toMatchObject({ known: false, behind: 0, appliedSeq: 200 });
+      await expect(standby.caughtUp(300)).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/unknown/) });
+
+      await own.restart(own.nodes[0]);
+      for (let i = 0; i < 100; i++) writer.put(`k${i}`, 'w');
+      await writer.flush();
+      await standby.caughtUp(20_000);
+      expect(standby.appliedSeq()).toBe(300);
+      expect(standby.lag()).toBe(0);
+      expect(standby.store.get('k0')).toBe('w');
+      console.log(`standby, server down: lag() Infinity ${unknownAfter} ms after the kill; caught up after the restart`);
+      await standby.close();
+      await writer.close();
+      await writerLog.close();
+      await standbyLog.close();
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
 });

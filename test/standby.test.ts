@@ -1,12 +1,14 @@
 // Standby over an in-process changelog (MemoryChangelog, FileChangelog): the replica equals a
 // restore of the log at every point it reports lag 0; its view is read-only and live; promote()
 // applies everything, and the promoted Store's versions continue above every applied one,
-// with no record lost or applied twice. Model: the owner Store itself.
+// with no record lost or applied twice. Model: the owner Store itself. A source that stops
+// answering makes lag() Infinity (unknown), never a stale 0, and caughtUp() wait for it.
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, Standby, MemoryChangelog, FileChangelog, codecs, type ChangeRecord } from 'strata-kv';
+import { Store, Standby, StrataError, MemoryChangelog, FileChangelog, codecs, type ChangeRecord, type FollowableSource } from 'strata-kv';
 
 const utf8 = { keyCodec: codecs.utf8, valueCodec: codecs.utf8 };
 
@@ -121,8 +123,120 @@ describe('Standby', () => {
     }
   });
 
+  it.each([
+    ['lastSeq answered asynchronously', true],
+    ['no lastSeq: the end is what a complete read reached', false],
+  ])('a source that stops answering: lag() is Infinity (unknown), not a stale 0; caughtUp() waits for the end (%s)', async (_, withLastSeq) => {
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ ...utf8, changelog: log, partition: 2 });
+    for (let i = 0; i < 100; i++) owner.put(`k${i}`, 'v');
+    let down = false;
+    const unavailable = () => new StrataError('IO_ERROR', 'source unavailable');
+    const source: FollowableSource = {
+      read: (p, from) => {
+        if (down) throw unavailable();
+        return log.read(p, from);
+      },
+      ...(withLastSeq ? { lastSeq: (p: number) => (down ? Promise.reject(unavailable()) : Promise.resolve(log.lastSeq(p))) } : {}),
+    };
+    const standby = await Standby.follow<string, string>({ ...utf8, source, partition: 2, pollMs: 5, lagStaleMs: 200 });
+    await until(() => standby.lag() === 0);
+    expect(standby.appliedSeq()).toBe(100);
+
+    down = true;
+    for (let i = 0; i < 50; i++) owner.put(`k${i}`, 'w');
+    const t = Date.now();
+    await until(() => standby.lag() !== 0, 2000);
+    expect(standby.lag()).toBe(Infinity);
+    expect(Date.now() - t).toBeLessThan(1000);
+    const status = standby.lagStatus();
+    expect(status).toMatchObject({ known: false, behind: 0, sourceSeq: 100, appliedSeq: 100 });
+    expect(status.ageMs).toBeGreaterThanOrEqual(200);
+    await expect(standby.caughtUp(300)).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/unknown/) });
+
+    down = false;
+    await standby.caughtUp(5000);
+    expect(standby.appliedSeq()).toBe(150);
+    expect(standby.lag()).toBe(0);
+    expect(standby.lagStatus()).toMatchObject({ known: true, behind: 0, sourceSeq: 150 });
+    await standby.close();
+    await owner.close();
+  });
+
+  it('lag() = 0 only when every record the source held lagStaleMs earlier is applied, whatever the outages (fast-check)', async () => {
+    const step = fc.record({ down: fc.boolean(), writes: fc.nat(40), waitMs: fc.integer({ min: 0, max: 60 }) });
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), fc.boolean(), async (steps, withLastSeq) => {
+      const log = new MemoryChangelog();
+      const owner = await Store.open<string, string>({ ...utf8, changelog: log, partition: 0 });
+      let down = false;
+      const unavailable = () => new StrataError('IO_ERROR', 'source unavailable');
+      const source: FollowableSource = {
+        read: (p, from) => { if (down) throw unavailable(); return log.read(p, from); },
+        ...(withLastSeq ? { lastSeq: (p: number) => (down ? Promise.reject(unavailable()) : Promise.resolve(log.lastSeq(p))) } : {}),
+      };
+      const STALE = 30;
+      const standby = await Standby.follow<string, string>({ ...utf8, source, partition: 0, pollMs: 2, lagStaleMs: STALE });
+      const held: { at: number; seq: number }[] = [];   // the source holds seq from `at` on
+      const wrong: string[] = [];
+      const check = () => {
+        const at = Date.now(), lag = standby.lag(), applied = standby.appliedSeq();
+        let before = 0;
+        for (const h of held) if (h.at <= at - STALE) before = h.seq;
+        if (lag === 0 && applied < before) wrong.push(`lag 0, applied ${applied}, held ${before} ${STALE} ms before`);
+      };
+      const sampler = setInterval(check, 1);
+      try {
+        let n = 0;
+        for (const s of steps) {
+          down = s.down;
+          for (let i = 0; i < s.writes; i++) owner.put(`k${n++ % 50}`, 'v');
+          held.push({ at: Date.now(), seq: owner.stats().sequence });
+          const end = Date.now() + s.waitMs;
+          while (Date.now() < end) { check(); await new Promise((r) => setTimeout(r, 1)); }
+        }
+        down = false;
+        await standby.caughtUp(5000);
+        expect(standby.appliedSeq()).toBe(owner.stats().sequence);
+      } finally {
+        clearInterval(sampler);
+        await standby.close();
+        await owner.close();
+      }
+      expect(wrong.slice(0, 3)).toEqual([]);
+    }), { numRuns: 12 });
+  });
+
+  it('caughtUp() right after a write, source without lastSeq: resolves only once the write is applied (the property\'s counterexample on the old code)', async () => {
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ ...utf8, changelog: log, partition: 0 });
+    const standby = await Standby.follow<string, string>({ ...utf8, source: { read: (p, from) => log.read(p, from) }, partition: 0, pollMs: 2, lagStaleMs: 30 });
+    owner.put('k', 'v');
+    await standby.caughtUp(5000);
+    expect(standby.appliedSeq()).toBe(1);
+    await standby.close();
+    await owner.close();
+  });
+
+  it('caughtUp() waits for an end confirmed after the call: a source whose lastSeq lags behind its reads is not "caught up" on a stale answer', async () => {
+    // lastSeq answers late (150 ms), so right after a burst the last answer predates it.
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ ...utf8, changelog: log, partition: 0 });
+    const source: FollowableSource = {
+      read: (p, from) => log.read(p, from),
+      lastSeq: (p: number) => { const n = log.lastSeq(p); return new Promise((r) => setTimeout(() => r(n), 150)); },
+    };
+    const standby = await Standby.follow<string, string>({ ...utf8, source, partition: 0, pollMs: 1000 });
+    await standby.caughtUp(5000);
+    for (let i = 0; i < 30; i++) owner.put(`k${i}`, 'v');
+    await standby.caughtUp(5000);
+    expect(standby.appliedSeq()).toBe(30);
+    await standby.close();
+    await owner.close();
+  });
+
   it('rejects bad options', async () => {
     await expect(Standby.follow({ source: {} as never, partition: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(Standby.follow({ source: new MemoryChangelog(), partition: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(Standby.follow({ source: new MemoryChangelog(), partition: 0, lagStaleMs: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
