@@ -1,7 +1,8 @@
 // File-backed runs and the block cache (docs/LSM.md, "Larger than memory"): in a store with
 // a Node path, runs whose files are durable leave linear memory and are read back through a
 // bounded cache; open reads only index and bloom; files replaced by compaction stay readable
-// for the iterators and snapshots that still read them. The model test in
+// for the iterators and snapshots that still read them; bloom filters spare absent keys
+// the block read (counted as cache misses with a zero-byte cache). The model test in
 // store.model.test.ts runs every Store method this way with a zero-byte cache; these are the
 // examples that name each property.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -95,6 +96,48 @@ describe('file-backed runs', () => {
     files.readBlock = real;
     expect(s.get(key(1234))).toBe(value(1234));
     await s.close();
+  });
+
+  // A get of an absent key reads no block of a run whose bloom filter rules the key out. With
+  // a zero-byte cache every block read is a cache miss, so misses count block reads exactly.
+  // The absent keys sit between present ones (odd numbers among even), inside every run's
+  // key range, so nothing but the filter can spare the read.
+  it('bloom filters spare absent keys the block read: under 2% of probed runs read one (10 bits/key)', async () => {
+    const n = 8000;
+    const probesPerGet = (s: Awaited<ReturnType<typeof open>>) => {
+      const st = s.stats(); // level 0: every run; deeper levels: the one run covering the key
+      return st.levels[0].runs + st.levels.slice(1).filter((l) => l.runs > 0).length;
+    };
+    const readsFor = (s: Awaited<ReturnType<typeof open>>, keys: string[], want: (k: string) => string | undefined) => {
+      const before = s.stats().blockCache.misses;
+      for (const k of keys) expect(s.get(k)).toBe(want(k));
+      return s.stats().blockCache.misses - before;
+    };
+    const absent = Array.from({ length: n }, (_, i) => key(2 * i + 1));
+    const present = Array.from({ length: n }, (_, i) => key(2 * i));
+    const results: Record<string, { probes: number; absentReads: number; presentReads: number }> = {};
+    for (const bloomBitsPerKey of [10, 0]) {
+      const dir = freshDir();
+      const s0 = await open(dir, { bloomBitsPerKey });
+      for (let i = 0; i < n; i += 500) s0.putAll(present.slice(i, i + 500).map((k) => [k, `v-${k}`] as [string, string]));
+      await s0.close();
+      const s = await open(dir, { blockCacheBytes: 0, bloomBitsPerKey });
+      expect(s.stats().fileBackedRuns).toBe(s.stats().runs);
+      const probes = probesPerGet(s);
+      const presentReads = readsFor(s, present, (k) => `v-${k}`);
+      const absentReads = readsFor(s, absent, () => undefined);
+      results[bloomBitsPerKey] = { probes, absentReads, presentReads };
+      await s.close();
+    }
+    const on = results[10], off = results[0];
+    console.log(`bloom: ${n} absent gets, ${on.probes} runs probed each: ${on.absentReads} block reads with 10 bits/key, ${off.absentReads} without`);
+    expect(on.probes).toBeGreaterThan(1); // several runs, at level 0 and below
+    // The counter sees block reads: every present key costs one, and without filters so
+    // does nearly every absent one.
+    expect(on.presentReads).toBeGreaterThanOrEqual(n);
+    expect(off.absentReads).toBeGreaterThan(0.9 * n);
+    // 10 bits/key: about 1.2% false positives per run probed (bloom.ts).
+    expect(on.absentReads).toBeLessThan(0.02 * n * on.probes);
   });
 
   it('rejects a bad blockCacheBytes', async () => {

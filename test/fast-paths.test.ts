@@ -360,6 +360,7 @@ describe('packed batch values (bytes values and codecs without a fast path)', ()
     [...s.all()]; // later batches reuse the engine's pack
     expect(fwd.map(([k]) => k)).toEqual(Array.from({ length: n }, (_, i) => keyOf(i)));
     fwd.forEach(([, v], i) => expect(isValue(v, i)).toBe(true));
+    expect(rev.map(([k]) => k)).toEqual(Array.from({ length: n }, (_, i) => keyOf(n - 1 - i)));
     rev.forEach(([, v], i) => expect(isValue(v, n - 1 - i)).toBe(true));
     expect(part.map(([k]) => k)).toEqual(Array.from({ length: 57 }, (_, i) => keyOf(10 + i)));
     part.forEach(([, v], i) => expect(isValue(v, 10 + i)).toBe(true));

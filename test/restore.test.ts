@@ -7,7 +7,8 @@
 // path), and a small memory cap, where OUT_OF_MEMORY leaves whole earlier chunks applied.
 // Snapshots and iterators opened before a restore see none of it. Then the ttl option of
 // restoreInto (an internal import), the write-ahead log of a path store, and the raw path's
-// checks.
+// checks. A key written more than 16 times in one ingested chunk (ingest.ts sorts such groups
+// with a merge sort, which must be stable) has its own tests.
 import { describe, it, expect, afterEach } from 'vitest';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -218,6 +219,61 @@ describe('bulk ingest', () => {
     expect(s.stats().levels[0].runs).toBe(0);
     expect(dump(s)).toEqual(stateAt(ops, n));
     await s.close();
+  });
+
+  // ingest.ts keeps the LAST record of each run of equal keys after sorting, so the sort must
+  // be stable: entries of one key stay in sequence order. Groups of more than 16 entries with
+  // equal 8-byte prefixes go through its merge sort (smaller ones through insertion sort), so
+  // a key written 17+ times in one ingested chunk, or many keys equal in their first 8 bytes
+  // past the common prefix, are what an unstable merge would get wrong.
+  it('a hot key written many times in one ingested chunk reads as its newest version (sort stability)', async () => {
+    const hot = 'hot';
+    const shared = (i: number) => `same-8-bytes:${i % 13}`; // equal prefixes, different keys
+    for (const hotWrites of [17, 33, 100, 1000]) {
+      for (const endsWith of ['put', 'del'] as const) {
+        const ops: Op[] = [];
+        for (let i = 0; i < hotWrites; i++) {
+          ops.push({ type: 'put', key: hot, value: `hot-${i}` });
+          for (let j = 0; j < 4; j++) ops.push({ type: 'put', key: `cold${String(4 * i + j).padStart(5, '0')}`, value: `c${i}` });
+          if (i % 3 === 0) ops.push({ type: 'put', key: shared(i), value: `s${i}` });
+        }
+        if (endsWith === 'del') ops.push({ type: 'del', key: hot });
+        const log = await changelogOf(ops);
+        const s = await open(SMALL);
+        await s.restore(log); // one chunk
+        const st = s.stats();
+        expect(st.memtable.entries).toBe(0); // it was ingested, not written through the memtable
+        expect(st.levels.reduce((n, l) => n + l.runs, 0)).toBeGreaterThan(0);
+        const expected = stateAt(ops, ops.length);
+        const newest = expected.get(hot);
+        if (endsWith === 'del') expect(s.getVersioned(hot)).toBeUndefined();
+        else expect(s.getVersioned(hot)).toEqual({ value: newest!.value, version: newest!.version });
+        for (let i = 0; i < 13; i++) expect(s.getVersioned(shared(i))).toEqual(expected.has(shared(i)) ? { value: expected.get(shared(i))!.value, version: expected.get(shared(i))!.version } : undefined);
+        expect(dump(s)).toEqual(expected);
+        await s.close();
+      }
+    }
+  });
+
+  it('few keys, many versions each, any chunking: restore ≡ state (fast-check)', async () => {
+    // Four keys (two of them equal in their first 8 bytes) in chunks of 64+ records: every
+    // ingested chunk has groups of equal prefixes far past 16.
+    const few = fc.constantFrom('a', 'long-key-alpha', 'long-key-beta', 'z');
+    const fewOp: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ type: fc.constant('put' as const), key: few, value: fc.string({ maxLength: 8 }) }) },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant('del' as const), key: few }) },
+    );
+    await fc.assert(fc.asyncProperty(
+      fc.array(fewOp, { minLength: 64, maxLength: 600 }),
+      fc.integer({ min: 64, max: 700 }),
+      async (ops, chunkRecords) => {
+        const log = await changelogOf(ops);
+        const s = await open(SMALL);
+        await s.restore(log, { chunkRecords } as object);
+        expect(dump(s)).toEqual(stateAt(ops, ops.length));
+        await s.close();
+      },
+    ), { numRuns: 60 });
   });
 
   it('the raw FileChangelog path checks records like the others', async () => {

@@ -2,13 +2,17 @@
 // a Store and against SortedModel (a plain Map + sequence counter), compared after every
 // step. Memtables of a few hundred bytes make flushes and compactions happen constantly, so
 // reads cross the memtable, level 0 and deeper levels; open iterators and snapshots must keep
-// seeing the state of their creation through all of it.
+// seeing the state of their creation through all of it. Restores (with a hot key written
+// many times, so ingested chunks sort long groups of one key) are commands too. On disk, a
+// copy of the directory taken between two calls (what a crash at that moment leaves, all
+// file I/O being synchronous) must reopen to a state the store was in at a call boundary,
+// holding every write acknowledged as durable: with sync: true, exactly the model's state.
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, StrataError, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
+import { Store, StrataError, type ChangeRecord, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
@@ -18,6 +22,11 @@ interface Real {
   mayRunOutOfMemory: boolean;
   iterators: { it: KeyValueIterator<Uint8Array, Uint8Array>; expected: [Uint8Array, Uint8Array][]; pos: number }[];
   snapshots: { snap: Snapshot<Uint8Array, Uint8Array>; model: SortedModel }[];
+  /** The states the store has been in at call boundaries, oldest first (one per sequence). */
+  history: SortedModel[];
+  /** Every write up to this sequence was acknowledged as durable (sync, flush, restore, reopen). */
+  durableSeq: number;
+  sync: boolean;
 }
 type Cmd = fc.AsyncCommand<SortedModel, Real>;
 
@@ -78,23 +87,44 @@ function checkAll(m: SortedModel, r: Real): void {
 
 const cmd = (name: string, check: (m: SortedModel) => boolean, run: (m: SortedModel, r: Real) => void | Promise<void>): Cmd => ({
   check,
-  run: async (m, r) => { await run(m, r); },
+  run: async (m, r) => {
+    await run(m, r);
+    if (r.history.at(-1)!.seq !== m.seq) r.history.push(m.clone());
+    if (r.sync) r.durableSeq = m.seq; // every write call returned durable
+  },
   toString: () => name,
 });
 const always = () => true;
 
-/** Every Store method as a command; `valueArb` sets the mix of value sizes. With `reopen`
- *  (stores with a path), also closing and reopening the store. */
-function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, reopen?: () => Promise<Store>) {
-  const extra = reopen === undefined ? [] : [fc.constant(cmd('reopen', always, async (m, r) => {
+/** Every Store method as a command; `valueArb` sets the mix of value sizes. With `disk`
+ *  (stores with a path), also closing and reopening the store, and crash images. */
+function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: () => Promise<Store>; crash: (m: SortedModel, r: Real) => Promise<void> }) {
+  const extra: fc.Arbitrary<Cmd>[] = disk === undefined ? [] : [fc.constant(cmd('reopen', always, async (m, r) => {
     // Iterators and snapshots end with their store; what was written must all come back.
     for (const s of r.snapshots) s.snap.close();
     r.iterators = [];
     r.snapshots = [];
     await r.store.close();
-    r.store = await reopen();
+    r.durableSeq = m.seq; // close() makes everything durable
+    r.store = await disk.reopen();
     checkAll(m, r);
   }))];
+  // Many small writes, each its own call, with a crash image taken after one of them: enough
+  // writes to fill memtables and logs within one sequence, so that crash images find
+  // flushes, compactions, log rotations and run files half done.
+  const burst = fc.tuple(
+    fc.array(fc.tuple(keyArb, fc.option(fc.uint8Array({ maxLength: 24 }), { freq: 5, nil: null })), { minLength: 10, maxLength: 60, size: 'max' }),
+    fc.nat(),
+  ).map(([ws, at]) => cmd(`writes(${ws.length}, crash image after ${at % ws.length})`, always, async (m, r) => {
+    for (let i = 0; i < ws.length; i++) {
+      const [k, v] = ws[i];
+      if (v === null) { r.store.delete(k); m.delete(k); } else { r.store.put(k, v); m.put(k, v); }
+      r.history.push(m.clone()); // each write is a call boundary a crash image may show
+      if (r.sync) r.durableSeq = m.seq;
+      if (i === at % ws.length) await disk!.crash(m, r);
+    }
+  }));
+  if (disk !== undefined) extra.push(fc.constant(cmd('crashImage', always, (m, r) => disk.crash(m, r))), burst, burst);
   return [
   ...extra,
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, always, (m, r) => {
@@ -141,8 +171,46 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, reopen?: () => Prom
       const expected = how === 'current' ? cur : cur + 3;
       mutate(r, () => expect(r.store.deleteIfVersion(k, expected)).toBe(expected === cur), () => { if (expected === cur) m.delete(k); });
     })),
-  fc.constant(cmd('flush', always, async (m, r) => { await maintain(r, () => r.store.flush()); checkAll(m, r); })),
+  fc.constant(cmd('flush', always, async (m, r) => {
+    await maintain(r, async () => { await r.store.flush(); r.durableSeq = m.seq; });
+    checkAll(m, r);
+  })),
   fc.constant(cmd('compact', always, async (m, r) => { await maintain(r, () => r.store.compact()); checkAll(m, r); })),
+  // Changelog records after the store's sequence (sequences may jump), some before it (an
+  // overlapping tail, skipped), in chunks of any size: chunks of 64+ records are ingested as
+  // runs (with TINY), and four records in ten go to one hot key, so an ingested chunk holds
+  // it far more than the 16 times past which ingest.ts merge-sorts a group.
+  fc.record({
+    gap: fc.nat(3),
+    replay: fc.nat(3),
+    hot: keyArb,
+    picks: fc.array(fc.tuple(fc.nat(9), keyArb, fc.option(fc.uint8Array({ maxLength: 24 }), { freq: 6, nil: null })), { minLength: 1, maxLength: 150, size: 'max' }),
+    chunkRecords: fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined }),
+  }).map((o) => cmd(`restore(${o.picks.length} records, hot ${hex(o.hot)}, chunks of ${o.chunkRecords ?? 'default'})`, always, async (m, r) => {
+    const records: ChangeRecord[] = [];
+    for (let seq = Math.max(1, m.seq - o.replay + 1); seq <= m.seq; seq++) {
+      records.push({ partition: 0, seq, key: KEYS[seq % KEYS.length], value: new Uint8Array([seq & 0xff]) });
+    }
+    let seq = m.seq + o.gap;
+    for (const [pick, k, value] of o.picks) {
+      seq += pick === 9 ? 3 : 1;
+      records.push({ partition: 0, seq, key: pick < 4 ? o.hot : k, value });
+    }
+    try {
+      await r.store.restore(records, { chunkRecords: o.chunkRecords } as object);
+    } catch (err) {
+      if (!(r.mayRunOutOfMemory && err instanceof StrataError && err.code === 'OUT_OF_MEMORY')) throw err;
+      refusedWrites++;
+      // Chunks are applied whole or not at all: exactly the records up to the new sequence.
+      const upTo = r.store.stats().sequence;
+      m.restore(records.filter((x) => x.seq <= upTo));
+      checkAll(m, r);
+      return;
+    }
+    m.restore(records);
+    r.durableSeq = m.seq; // a restore is durable when it resolves
+    checkAll(m, r);
+  })),
   // An iterator opened now must yield exactly the entries of now, however far it is read later.
   fc.tuple(fc.option(fc.tuple(keyArb, keyArb), { nil: undefined }), rangeOptsArb).map(([bounds, o]) =>
     cmd(`openIterator(${bounds ? bounds.map(hex) : 'all'}, ${JSON.stringify(o)})`, always, (m, r) => {
@@ -197,20 +265,69 @@ const TINY: StoreOptions<Uint8Array, Uint8Array> = {
 };
 
 const dirs: string[] = [];
+/** Store directories and crash images go to tmpfs when there is one: the properties are about
+ *  what the files hold, and a sync store's fsync per write on a real disk only makes it slow. */
+const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
 /** Totals over the file-backed runs: the test must really have read blocks from files. */
 const fileReads = { runs: 0, misses: 0 };
 
-/** With `onDisk`, each sequence gets a fresh directory and may reopen the store. */
+/** What the crash images caught the store doing: they must cover flushes and compactions
+ *  half done, several logs (one retired, not yet deleted) and run files not yet listed. */
+const crashImages = { taken: 0, midFlush: 0, midCompaction: 0, severalLogs: 0, unlistedRunFiles: 0, behindModel: 0 };
+
+/**
+ * Copies the directory of the open store (a crash image: every file write is synchronous,
+ * so between two calls the files are exactly what a process killed now would leave), opens
+ * the copy and checks it holds a state the store was in at a call boundary, no older than
+ * the last write acknowledged as durable.
+ */
+async function crashImage(options: StoreOptions<Uint8Array, Uint8Array>, path: string, m: SortedModel, r: Real): Promise<void> {
+  const copy = mkdtempSync(join(scratch, 'strata-crash-image-'));
+  try {
+    cpSync(path, copy, { recursive: true });
+    const st = r.store.stats();
+    const names = readdirSync(copy);
+    const listed = new Set((JSON.parse(readFileSync(join(copy, 'MANIFEST'), 'utf8').split('\n')[1]).levels as number[][]).flat());
+    crashImages.taken++;
+    if (st.flush.running > 0) crashImages.midFlush++;
+    if (st.compaction.running > 0) crashImages.midCompaction++;
+    if (names.filter((n) => n.endsWith('.wal')).length > 1) crashImages.severalLogs++;
+    if (names.some((n) => n.endsWith('.run') && !listed.has(Number(n.slice(0, -4))))) crashImages.unlistedRunFiles++;
+    const s = await Store.open({ ...options, path: copy });
+    try {
+      const seq = s.stats().sequence;
+      expect(seq, 'the crash image lost acknowledged durable writes').toBeGreaterThanOrEqual(r.durableSeq);
+      const state = r.history.find((h) => h.seq === seq);
+      expect(state, `the crash image, at sequence ${seq}, is no state the store was in (now ${m.seq})`).toBeDefined();
+      if (seq < m.seq) crashImages.behindModel++;
+      expectStoreMatches(s, state!, KEYS);
+      // Versions go on from there.
+      s.put(KEYS[0], new Uint8Array([7]));
+      expect(s.getVersioned(KEYS[0])!.version).toBe(seq + 1);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** With `onDisk`, each sequence gets a fresh directory and may reopen the store and take
+ *  crash images of it. */
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, bigValueWeight = 1, onDisk = false) {
-  const commands = (open: () => Promise<Store>) => commandArbsWith(valueMix(bigValueWeight), onDisk ? open : undefined);
   let path: string | undefined;
   const open = () => Store.open({ ...options, path });
+  const disk = { reopen: open, crash: (m: SortedModel, r: Real) => crashImage(options, path!, m, r) };
+  const commands = commandArbsWith(valueMix(bigValueWeight), onDisk ? disk : undefined);
   await fc.assert(
-    fc.asyncProperty(fc.commands(commands(open), { maxCommands: 80, size: 'medium' }), async (cmds) => {
-      if (onDisk) { path = mkdtempSync(join(tmpdir(), 'strata-model-')); dirs.push(path); }
-      const real: Real = { store: await open(), iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+    fc.asyncProperty(fc.commands(commands, { maxCommands: 80, size: 'medium' }), async (cmds) => {
+      if (onDisk) { path = mkdtempSync(join(scratch, 'strata-model-')); dirs.push(path); }
+      const real: Real = {
+        store: await open(), iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined,
+        history: [new SortedModel()], durableSeq: 0, sync: options.sync === true,
+      };
       try {
         await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
         // Every iterator still open must yield the rest of what it saw at creation.
@@ -250,9 +367,31 @@ describe('Store against a sorted Map model (fc.commands)', () => {
   it('on disk with a block cache of nothing: every block read from its file, reopens (250 sequences)', async () => {
     // blockCacheBytes 0: every safe point evicts every unpinned block, so any pointer kept
     // into a block past a safe point reads freed memory and fails the comparison.
+    // Without sync, a crash image may lack the writes since the last flush(), close() or
+    // restore, but must still show the store as it was at some call boundary after it.
     const before = { ...fileReads };
+    const images = { ...crashImages };
     await runModel({ ...TINY, blockCacheBytes: 0 }, 250, 1, true);
     expect(fileReads.runs - before.runs).toBeGreaterThan(100);
     expect(fileReads.misses - before.misses).toBeGreaterThan(1000);
+    console.log(`crash images (no sync): ${crashImages.taken - images.taken} taken, ${crashImages.behindModel - images.behindModel} behind the last write`);
+    expect(crashImages.taken - images.taken).toBeGreaterThan(300);
+  });
+  it('on disk with sync: true: a crash image between any two calls reopens to exactly the acknowledged writes (150 sequences)', async () => {
+    // A 1 KiB memtable (logs rotate after about as much), bursts of small writes and some
+    // 70 kB values (their run files are written in 4 KiB slices over several calls):
+    // flushes, compactions and log rotations all the time, and crash images catch each half
+    // done. A sync store acknowledges every write as durable, so the image must hold all of
+    // them: exactly the model's state, versions included.
+    const before = { ...crashImages };
+    await runModel({ memtableBytes: 1024, blockBytes: 256, level0CompactionTrigger: 2, levelBaseBytes: 4096, sync: true }, 150, 1, true);
+    const seen = Object.fromEntries(Object.entries(crashImages).map(([k, v]) => [k, v - before[k as keyof typeof crashImages]]));
+    console.log(`crash images (sync): ${JSON.stringify(seen)}`);
+    expect(seen.taken).toBeGreaterThan(300);
+    expect(seen.behindModel).toBe(0);
+    expect(seen.midFlush).toBeGreaterThan(0);
+    expect(seen.midCompaction).toBeGreaterThan(0);
+    expect(seen.severalLogs).toBeGreaterThan(0);
+    expect(seen.unlistedRunFiles).toBeGreaterThan(0);
   });
 });

@@ -29,6 +29,17 @@ export class SortedModel {
     this.map.delete(hex(key));
   }
 
+  /** A restore (Store.restore): records at or below the sequence are skipped as already
+   *  applied; the others keep their own sequence as version. */
+  restore(records: readonly { seq: number; key: Uint8Array; value: Uint8Array | null }[]): void {
+    for (const r of records) {
+      if (r.seq <= this.seq) continue;
+      if (r.value === null) this.map.delete(hex(r.key));
+      else this.map.set(hex(r.key), { value: r.value.slice(), version: r.seq });
+      this.seq = r.seq;
+    }
+  }
+
   get(key: Uint8Array): ModelEntry | undefined { return this.map.get(hex(key)); }
 
   version(key: Uint8Array): number { return this.get(key)?.version ?? 0; }
