@@ -8,11 +8,12 @@
 // Crashes land between any two checkpoint steps through LossySink's flush hooks.
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, type ChangeRecord, type ChangelogSink, type ChangelogSource } from 'strata-kv';
 import { SortedModel, hex, unhex } from './support/model.js';
+import { copyCrashImage } from './support/crash-image.js';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-ckpt-')); dirs.push(d); return d; };
@@ -77,7 +78,7 @@ async function reopenFrom(w: World, image: string, durable: ChangeRecord[]): Pro
 
 function crashImage(w: World): { image: string; durable: ChangeRecord[] } {
   const image = freshDir();
-  cpSync(w.dir, image, { recursive: true });
+  copyCrashImage(w.dir, image);
   return { image, durable: w.sink.durable.slice() };
 }
 

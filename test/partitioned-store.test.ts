@@ -11,6 +11,7 @@ import {
   type ChangeRecord, type ChangelogSink, type Codec, type KeyValueIterator, type Snapshot,
 } from 'strata-kv';
 import { SortedModel, hex, unhex } from './support/model.js';
+import { copyCrashImage } from './support/crash-image.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const TINY = { memtableBytes: 512, blockBytes: 128, level0CompactionTrigger: 2 };
@@ -622,7 +623,7 @@ describe('checkpoints and restore progress', () => {
   });
 
   it('checkpoints each partition; reopening from a crash image restores each after its own checkpoint', async () => {
-    const { mkdtempSync, cpSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { MemoryChangelog } = await import('strata-kv');
@@ -636,7 +637,7 @@ describe('checkpoints and restore progress', () => {
       expect(marks.map((m) => m.seq)).toEqual([0, 1, 2, 3].map((p) => log.lastSeq(p)));
       for (let i = 0; i < 60; i++) a.delete(`k${i}`);
       const expected = [...a.all()].map(([k, v]) => [k, v, a.getVersioned(k)!.version]);
-      cpSync(dir, image, { recursive: true }); // what a kill now would leave
+      copyCrashImage(dir, image); // what a kill now would leave
       await a.close();
 
       const asked: [number, number][] = [];

@@ -9,12 +9,13 @@
 // holding every write acknowledged as durable: with sync: true, exactly the model's state.
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, type ChangeRecord, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
+import { copyCrashImage } from './support/crash-image.js';
 
 interface Real {
   store: Store;
@@ -286,7 +287,7 @@ const crashImages = { taken: 0, midFlush: 0, midCompaction: 0, severalLogs: 0, u
 async function crashImage(options: StoreOptions<Uint8Array, Uint8Array>, path: string, m: SortedModel, r: Real): Promise<void> {
   const copy = mkdtempSync(join(scratch, 'strata-crash-image-'));
   try {
-    cpSync(path, copy, { recursive: true });
+    copyCrashImage(path, copy);
     const st = r.store.stats();
     const names = readdirSync(copy);
     const listed = new Set((JSON.parse(readFileSync(join(copy, 'MANIFEST'), 'utf8').split('\n')[1]).levels as number[][]).flat());
