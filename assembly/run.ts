@@ -338,7 +338,11 @@ export class RunBuilder {
     return run;
   }
 
+  /** Frees the builder's buffers, and the run it was building if one is unfinished (a merge
+   *  abandoned for memory: its blocks so far would otherwise stay allocated for good). */
   release(): void {
+    let r = this.run;
+    if (r != null) { r.refs = 1; r.unref(); this.run = null; }
     this.block.release();
     budgetFree(this.hashes, <usize>this.hashCap << 2);
     this.hashes = 0;
