@@ -157,10 +157,14 @@ export function safePoint(): void {
 }
 
 /** Evicts unpinned blocks, oldest first, until the cache is within its capacity. */
-function trimCache(): void {
-  if (cacheBytes <= cacheCapacity) return;
+function trimCache(): void { trimCacheTo(cacheCapacity); }
+
+/** Evicts unpinned blocks, oldest first, until the cache holds at most `bytes` (a write
+ *  short of memory empties it: the blocks are copies of their files). REQUIRES: a safe point. */
+export function trimCacheTo(bytes: u64): void {
+  if (cacheBytes <= bytes) return;
   let e = oldest;
-  while (e != null && cacheBytes > cacheCapacity) {
+  while (e != null && cacheBytes > bytes) {
     let next = e.newer;
     if (e.pins <= 0) evict(e);
     e = next;

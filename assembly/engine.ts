@@ -24,10 +24,11 @@ import { DbIterator } from "./db-iterator";
 import { CompactionConfig, Merger, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
 import { hash32, compareBytes } from "./bytes";
 import { makeTag, seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
-import { canAllocate, canAllocateForWrite, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap, setKeepReadReserve } from "./memory-budget";
+import { canAllocate, budgetAlloc, budgetFree, setMemoryCap, memoryAllocated, memoryCap, setKeepReadReserve, writeLeaves } from "./memory-budget";
+import { readaheadBytes } from "./run";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
 import { TreeMergingIterator } from "./merge-iterator";
-import { readStatus, clearReadError, readFailed, markBackground } from "./block-cache";
+import { readStatus, clearReadError, readFailed, markBackground, fileBacking, trimCacheTo } from "./block-cache";
 import * as S from "./status";
 
 export class Config {
@@ -117,7 +118,7 @@ function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u3
 export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i32 {
   let st = validateKV(klen, vlen);
   if (st != S.OK) return st;
-  if (!mem.reserve(worstCaseInsertBytes(klen, vlen))) return S.OUT_OF_MEMORY;
+  if (!admit(worstCaseInsertBytes(klen, vlen), kind == KIND_PUT)) return S.OUT_OF_MEMORY;
   applyOne(key, klen, kind, val, vlen);
   afterWrite(<u64>klen + <u64>vlen + ENTRY_OVERHEAD);
   return S.OK;
@@ -157,6 +158,7 @@ export function prepareBatch(p: usize, len: u32, count: u32): i32 {
   let end = p + <usize>len;
   let q = p;
   let need: u64 = 0;
+  let puts = false;
   for (let i: u32 = 0; i < count; i++) {
     if (q + 9 > end) return S.INVALID_ARGUMENT;
     let kind = load<u8>(q);
@@ -168,9 +170,10 @@ export function prepareBatch(p: usize, len: u32, count: u32): i32 {
     if (<u64>(end - q - 9) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
     q += 9 + <usize>klen + <usize>vlen;
     need += worstCaseInsertBytes(klen, vlen);
+    if (kind == KIND_PUT) puts = true;
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
-  if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
+  if (!admit(need, puts)) return S.OUT_OF_MEMORY;
   return S.OK;
 }
 
@@ -224,7 +227,7 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   }
   if (n == 0) return S.OK;
   if (n >= INGEST_MIN_RECORDS && need >= <u64>(config.memtableBytes >> 2)) return ingestBatch(p, count, n, prev, userBytes);
-  if (!mem.reserve(need)) return S.OUT_OF_MEMORY;
+  if (!admit(need, true)) return S.OUT_OF_MEMORY;
   q = p;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);
@@ -260,7 +263,9 @@ function ingestBatch(p: usize, count: u32, n: u32, last: u64, userBytes: u64): i
   let cfg = config.compaction;
   // Worst case: block bytes (entry header ≤ 18, offset 4), the bloom, hashes and the sort.
   let est = userBytes + <u64>n * 26 + ((<u64>n * <u64>cfg.bitsPerKey) >> 3) + ingestScratchBytes(n) + (64 << 10);
-  if (!canAllocateForWrite(est)) return S.OUT_OF_MEMORY;
+  // The run joins level 0, so the compaction of level 0 will rewrite it too (admit()).
+  let leave = replaying ? writeLeaves(0, false) : writeLeaves(maintenanceRoom() + est, true);
+  if (!canAllocate(est + leave)) return S.OUT_OF_MEMORY;
   if (mem.entries > 0 || imm != null) {
     let st = flushMemtable();
     if (st != S.OK) return st;
@@ -332,6 +337,83 @@ function afterWrite(added: u64): void {
   }
   if (imm != null) payFlush(added);
   if (pending != null && !compactionPaused) payDebt(owed);
+}
+
+// ---- memory cap: admission of writes ---------------------------------------------------
+// A write is admitted only if the store stays one it can always flush, compact and reopen
+// (docs/LSM.md, "Memory cap"), as a write stop in LevelDB and RocksDB holds writes back until
+// compaction catches up; here refusing is OUT_OF_MEMORY, and the catching up happens inline
+// first. Memory that only maintenance and deletes may take: memory-budget.ts, "Reserves".
+
+/** Set while the host replays its write-ahead log at open: those writes were admitted
+ *  once, so only the read reserve applies to them (the state the manifest recovers may ask
+ *  more room than the one they were admitted in, and a reopen must not fail on it). */
+let replaying = false;
+export function setReplaying(on: bool): void { replaying = on; }
+
+/** The run bytes maintenanceRoom() counts in the version of stamp levelsStamp (cached: every
+ *  write asks): L0 + L1, or in memory every level. */
+let roomRunBytes: u64 = 0;
+let levelsStamp: u32 = 0xffffffff;
+
+/** Bytes a merge needs besides its output: a readahead chunk per file-backed source
+ *  (run.ts) and the builder's and key copies' buffers. */
+function mergeScratch(sources: i32): u64 {
+  let s: u64 = 64 << 10;
+  if (fileBacking) s += <u64>(sources + 1) * readaheadBytes();
+  return s;
+}
+
+/**
+ * Room the maintenance that bounds level 0 will need, beyond what is allocated now: the
+ * flush of both memtables (a level-0 run no larger than their arena bytes, which it then
+ * frees), then the compaction of level 0 with that run, which rewrites level 0 and, with
+ * random keys, all of level 1 into new runs held in memory until it ends (with a directory
+ * too: the host writes them out after), plus its scratch. A compaction of deeper levels in
+ * progress needs its inputs' bytes instead, when that is more.
+ * In memory, where every run is resident anyway, the room kept is that of compact(): every
+ * run rewritten at once. Then a store refusing puts can always delete, compact the deleted
+ * data away and shrink, at the price of holding at most about half its cap (an LSM's usual
+ * space amplification); one with a directory holds far more than its cap, so only keeps the
+ * room for level 0's compaction, and compact() there may be refused (compactAll).
+ */
+export function maintenanceRoom(): u64 {
+  let memBytes = mem.bytes + (imm != null ? imm!.bytes : 0);
+  let v = version;
+  if (levelsStamp != versionStamp) {
+    roomRunBytes = v.levelBytes(0) + v.levelBytes(1);
+    if (!fileBacking) for (let l = 2; l < MAX_LEVELS; l++) roomRunBytes += v.levelBytes(l);
+    levelsStamp = versionStamp;
+  }
+  let l0 = roomRunBytes + memBytes + mergeScratch(unchecked(v.levels[0]).length + 2);
+  let c: u64 = pending != null ? pending!.inputBytes + mergeScratch(pending!.inputs.length) : 0;
+  return l0 > c ? l0 : c;
+}
+
+/** Reserves `need` memtable bytes for a write (`puts`: it holds a put), leaving the reserves:
+ *  the maintenance room grown by the write (its entries join the flush and the level-0
+ *  compaction), and for puts the shrink reserve. Short of room it first catches up. */
+function admit(need: u64, puts: bool): bool {
+  if (replaying) return mem.reserve(need, writeLeaves(0, false));
+  if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
+  catchUp();
+  if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
+  // Memory pressure: a memtable holds its entries in more bytes than their run will (node
+  // headers, arena slack), so it is flushed before its size says, as RocksDB's write buffer
+  // manager does. Once per refusal at most: an empty memtable has nothing to give.
+  if (mem.entries == 0 || flushMemtable() != S.OK) return false;
+  catchUp();
+  return mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts));
+}
+
+/** A write stop's wait, done inline: finishes the sealed memtable's flush and the compaction
+ *  in progress, or runs the one a level over its target needs (the room for both is what
+ *  writes leave), and evicts the block cache's unpinned blocks (copies of file blocks). */
+function catchUp(): void {
+  trimCacheTo(0);
+  if (imm != null) finishFlush();
+  if (pending == null && config.autoCompaction) startCompaction();
+  if (pending != null) finishCompaction();
 }
 
 // ---- reads -----------------------------------------------------------------------------
@@ -473,7 +555,13 @@ export function flush(): i32 {
   if (bgStatus != S.OK) return refusal();
   let st = flushMemtable();
   if (st != S.OK) return st;
-  if (config.autoCompaction) return startCompaction();
+  // The flush is done: a compaction refused memory now is tried again after the next one
+  // (and writes are admitted only with room for it), so it is not this call's failure; one
+  // that met damage is (it latched the background error).
+  if (config.autoCompaction) {
+    let cs = startCompaction();
+    if (cs != S.OK && cs != S.OUT_OF_MEMORY) return cs;
+  }
   return S.OK;
 }
 
@@ -866,7 +954,7 @@ function mergeSource(children: Array<InternalIterator>): InternalIterator {
 function outputRoom(inputs: Array<Run>, source: InternalIterator): i64 {
   let bytes: u64 = 0;
   for (let i = 0; i < inputs.length; i++) bytes += unchecked(inputs[i]).bytes;
-  if (canAllocate(bytes + (1 << 20))) return <i64>bytes;
+  if (canAllocate(bytes + mergeScratch(inputs.length))) return <i64>bytes;
   source.close();
   return -1;
 }
@@ -890,6 +978,11 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
 /** Merges `inputs` (read through `source`) into new runs of `outputLevel`, in one call. */
 function mergeRuns(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
   if (outputRoom(inputs, source) < 0) return S.OUT_OF_MEMORY;
+  return mergeUnchecked(inputs, source, outputLevel, v);
+}
+
+/** mergeRuns without its room check: refused memory, the merge frees what it wrote. */
+function mergeUnchecked(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
   let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
   let runs = out.runs;
   if (runs == null) { latch(out.status, out.errRun, out.errAt, out.errWhat); return out.status; }
@@ -928,7 +1021,32 @@ export function compactAll(): i32 {
     if (runs.length > 0 && l > deepest) deepest = l;
   }
   if (inputs.length == 0) return S.OK;
-  return mergeRuns(inputs, mergeSource(children), deepest, v);
+  // Without room for an output as large as everything (a store near its memory cap), the
+  // merge is tried anyway: after deletes its output, what survives, may well fit, and a
+  // merge refused memory frees what it wrote and changes nothing. Failing that, the levels
+  // move down in pieces.
+  st = mergeUnchecked(inputs, mergeSource(children), deepest, v);
+  if (st != S.OUT_OF_MEMORY) return st;
+  return compactDown(deepest);
+}
+
+/** compactAll without room to rewrite everything at once (a store near its memory cap):
+ *  every level above `deepest` moves down by ordinary compactions, one at a time, each
+ *  needing room for its own inputs only (writes leave it for level 0's); tombstones are
+ *  dropped at the bottom as in the single merge, so deletes free their space.
+ *  REQUIRES: no compaction in progress. */
+function compactDown(deepest: i32): i32 {
+  for (let l = 0; l < deepest; l++) {
+    for (let guard = 0; guard < 1000000 && unchecked(version.levels[l]).length > 0; guard++) {
+      let st = compactLevel(l);
+      if (st != S.OK) return st;
+      if (pending != null) {
+        st = finishCompaction();
+        if (st != S.OK) return st;
+      }
+    }
+  }
+  return S.OK;
 }
 
 export function memoryInUse(): u64 { return memoryAllocated(); }

@@ -5,7 +5,7 @@ import "./abort";
 import * as E from "./engine";
 import * as S from "./status";
 import { KIND_PUT, KIND_DELETE } from "./internal-key";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { MAX_LEVELS } from "./version";
 import {
   runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt,
@@ -440,9 +440,16 @@ export function enable_file_backing(): void { enableFileBacking(); }
 /** Sets the block cache's capacity in bytes (eviction happens at the next safe point). */
 export function set_block_cache_bytes(bytes: f64): i32 {
   if (!(bytes >= 0) || bytes > 4294967296) return S.INVALID_ARGUMENT;
-  setCacheCapacity(<u64>bytes);
+  // At most an eighth of the memory cap: a cache the cap cannot hold would starve writes
+  // and reads of memory instead of evicting.
+  let cap = memoryCap() >> 3;
+  setCacheCapacity(<u64>bytes < cap ? <u64>bytes : cap);
   return S.OK;
 }
+
+/** While on, writes are the host's replay of its write-ahead log at open: admitted with the
+ *  read reserve only (engine.ts, "memory cap: admission of writes"). */
+export function set_replaying(on: i32): void { E.setReplaying(on != 0); }
 
 /** The host has made run `id`'s file durable: its blocks may leave memory (deferred while
  *  iterators read it). NOT_FOUND when no such run is live. */

@@ -19,9 +19,27 @@ export function canAllocate(bytes: u64): bool {
  *  merge state) still get memory: a full store answers reads and refuses writes. */
 const READ_RESERVE: u64 = 256 << 10;
 
-/** True if a write may take `bytes` more and still leave the read reserve. */
-export function canAllocateForWrite(bytes: u64): bool {
-  return canAllocate(bytes + READ_RESERVE);
+
+// Reserves, from the cap down (docs/LSM.md, "Memory cap"): a write of puts must leave, on
+// top of the read reserve, (1) the room that flushing both memtables and the compaction of
+// level 0 need (the engine's maintenanceRoom(): they rewrite what they read into new runs,
+// held in memory until they end), and (2) the shrink reserve, which only deletes may take.
+// So a store that refuses puts can still take deletes, flush them and compact them away:
+// it can always shrink, be made durable and be reopened.
+
+/** Room only deletes may take: a sixteenth of the cap, between 64 KiB and 16 MiB, so that at
+ *  the cap thousands of small keys can still be deleted before a flush. */
+export function shrinkReserve(): u64 {
+  let r = capBytes >> 4;
+  if (r < (64 << 10)) r = 64 << 10;
+  if (r > (16 << 20)) r = 16 << 20;
+  return r;
+}
+
+/** The bytes a write must leave free beyond what it allocates: the read reserve, plus
+ *  `maintenance` and, for a write of puts, the shrink reserve. */
+export function writeLeaves(maintenance: u64, puts: bool): u64 {
+  return READ_RESERVE + maintenance + (puts ? shrinkReserve() : 0);
 }
 
 /** While set, every allocation leaves the read reserve too: work whose memory outlives the

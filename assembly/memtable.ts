@@ -22,7 +22,7 @@
 import { compareInternal } from "./internal-key";
 import { hash32, equalBytes } from "./bytes";
 import { InternalIterator } from "./internal-iterator";
-import { budgetAlloc, budgetFree, canAllocateForWrite } from "./memory-budget";
+import { budgetAlloc, budgetFree, canAllocate } from "./memory-budget";
 
 const MAX_HEIGHT: u32 = 12;
 const NODE_HEADER: u32 = 24;
@@ -141,15 +141,17 @@ export class Memtable {
    * Makes sure the next inserts totalling at most `bytes` (sum of worstCaseInsertBytes)
    * allocate nothing, by opening a fresh chunk now if the current one is too short. This is
    * how a write is refused with OUT_OF_MEMORY before it changes anything: once reserved,
-   * `add` cannot fail. Returns false (nothing changed) when memory is refused.
+   * `add` cannot fail. Returns false (nothing changed) when memory is refused: when a chunk
+   * would pass the cap minus `leave`, or, with room in the current chunk, when not even
+   * `leave` is free (the engine's admission rule: memory-budget.ts, "Reserves").
    */
-  reserve(bytes: u64): bool {
-    if (<u64>(this.end - this.cur) >= bytes) return true;
+  reserve(bytes: u64, leave: u64): bool {
+    if (<u64>(this.end - this.cur) >= bytes) return canAllocate(leave);
     if (bytes > <u64>0x3fffffff) return false;
     let want = <usize>bytes;
     let csize = want > this.chunkBytes ? want : this.chunkBytes;
-    if (!canAllocateForWrite(<u64>csize)) csize = want;
-    if (!canAllocateForWrite(<u64>csize)) return false;
+    if (!canAllocate(<u64>csize + leave)) csize = want;
+    if (!canAllocate(<u64>csize + leave)) return false;
     let c = budgetAlloc(csize);
     if (c == 0) return false;
     this.chunks.push(c);

@@ -19,15 +19,21 @@ import { compareInternal, seekTag, tagKind, KIND_DELETE } from "./internal-key";
 import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
 import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { CORRUPT_BLOCK } from "./run-file";
 import * as S from "./status";
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
- *  blocks per read from the host. */
-const READAHEAD_BYTES: u64 = 256 << 10;
+ *  blocks per read from the host: 256 KiB, less under a small memory cap (a 64th of it, at
+ *  least 16 KiB), since a level-0 compaction holds one such chunk per input run. */
+export function readaheadBytes(): u64 {
+  let r = memoryCap() >> 6;
+  if (r > (256 << 10)) r = 256 << 10;
+  if (r < (16 << 10)) r = 16 << 10;
+  return r;
+}
 
 /** Tells the host a file-backed run is gone, so it may close the run file (which it may
  *  have unlinked already: an open descriptor keeps it readable until then). */
@@ -339,7 +345,11 @@ export class RunBuilder {
     return run;
   }
 
+  /** Frees the builder's buffers, and the run it was building if one is unfinished (a merge
+   *  abandoned for memory: its blocks so far would otherwise stay allocated for good). */
   release(): void {
+    let r = this.run;
+    if (r != null) { r.refs = 1; r.unref(); this.run = null; }
     this.block.release();
     budgetFree(this.hashes, <usize>this.hashCap << 2);
     this.hashes = 0;
@@ -359,7 +369,7 @@ function copyKey(key: usize, klen: u32): usize {
 
 /**
  * Iterates one run in internal-key order. `sequential` (compactions, forward only): a
- * file-backed run is read in chunks of whole blocks (READAHEAD_BYTES) into the iterator's
+ * file-backed run is read in chunks of whole blocks (readaheadBytes()) into the iterator's
  * own buffer, bypassing the block cache: a merge reads each block once, and should neither
  * pay a host call per block nor push the readers' working set out of the cache. A chunk is
  * overwritten when the next one is read, so the entry just left is gone: only a reader
@@ -413,14 +423,15 @@ export class RunIterator extends InternalIterator {
     this.errWhat = readErrorWhat;
   }
 
-  /** Reads blocks b, b+1, … (about READAHEAD_BYTES, at least block b) into the chunk
+  /** Reads blocks b, b+1, … (about readaheadBytes(), at least block b) into the chunk
    *  buffer with one host call, checking each. False with readStatus set on failure. */
   private readChunk(b: i32): bool {
     let run = this.run;
     let n = run.blockCount();
     let last = b;
     let bytes = <u64>unchecked(run.blockLen[b]);
-    while (last + 1 < n && bytes + <u64>unchecked(run.blockLen[last + 1]) <= READAHEAD_BYTES) {
+    let readahead = readaheadBytes();
+    while (last + 1 < n && bytes + <u64>unchecked(run.blockLen[last + 1]) <= readahead) {
       last++;
       bytes += <u64>unchecked(run.blockLen[last]);
     }

@@ -105,6 +105,7 @@ export interface EngineExports {
   // larger than memory: file-backed runs and the block cache (docs/ABI.md)
   enable_file_backing(): void;
   set_block_cache_bytes(bytes: number): number;
+  set_replaying(on: number): void;
   run_detach(id: number): number;
   run_tail_offset(p: number, fileSize: number): number;
   run_import_tail(p: number, len: number, fileSize: number, level: number, id: number): number;

@@ -43,7 +43,8 @@ export interface StoreOptions<K, V> {
    * the failure, and it is handed here. Default: a process warning, once per store.
    */
   onListenerError?: (error: unknown, records: ChangeRecord[]) => void;
-  /** The memtable becomes a run once it holds this many bytes. Default 4 MiB. */
+  /** The memtable becomes a run once it holds this many bytes. Default 4 MiB, or a 32nd of
+   *  maxMemoryBytes when that is less (flushes and compactions must fit under the cap). */
   memtableBytes?: number;
   /** Target size of a data block. Default 4 KiB. */
   blockBytes?: number;
@@ -51,20 +52,27 @@ export interface StoreOptions<K, V> {
   bloomBitsPerKey?: number;
   /** Level-0 runs that trigger a compaction into level 1. Default 4. */
   level0CompactionTrigger?: number;
-  /** Target bytes of level 1. Default 4 × memtableBytes. */
+  /** Target bytes of level 1. Default 4 × memtableBytes, at most maxMemoryBytes / 8 (level
+   *  0's compaction rewrites level 1 and must fit under the cap). */
   levelBaseBytes?: number;
   /** Each level is this many times larger than the one above. Default 10. */
   levelSizeMultiplier?: number;
   /** Compactions cut their output into runs of about this size. Default: memtableBytes / 2
    *  in memory (smaller runs make smaller compactions, whose output coexists with their
-   *  inputs until they end: less peak memory), 2 × memtableBytes with a `path` (fewer files). */
+   *  inputs until they end: less peak memory), 2 × memtableBytes with a `path` (fewer files);
+   *  at most maxMemoryBytes / 64, since a compaction of one run into the next level rewrites
+   *  about levelSizeMultiplier + 1 runs and must fit under the cap. */
   runTargetBytes?: number;
   /** Compact after flushes (default true); false leaves compaction to compact(). */
   autoCompaction?: boolean;
-  /** Cap on the engine's memory; writes past it fail with OUT_OF_MEMORY. Default 3.5 GiB. */
+  /** Cap on the engine's memory. Puts are refused with OUT_OF_MEMORY while they would leave
+   *  less than the flush and level-0 compaction need plus a reserve that only deletes may
+   *  use, so a store at its cap can always be flushed, compacted, shrunk and reopened
+   *  (docs/LSM.md, "Memory cap"). Default 3.5 GiB. */
   maxMemoryBytes?: number;
   /** Stores with a Node `path`: bytes of data blocks the block cache keeps (blocks of runs
-   *  already in their files are read from there on demand). Default 64 MiB. */
+   *  already in their files are read from there on demand). Default 64 MiB; at most an
+   *  eighth of maxMemoryBytes. */
   blockCacheBytes?: number;
 }
 
@@ -92,7 +100,8 @@ function intOption(o: Record<string, unknown>, name: string, dflt: number, min: 
 
 export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTuning {
   const o = options as Record<string, unknown>;
-  const memtableBytes = intOption(o, 'memtableBytes', 4 << 20, 256, 1 << 30);
+  const maxMemoryBytes = intOption(o, 'maxMemoryBytes', 3584 * 2 ** 20, 1 << 20, 4 * 2 ** 30);
+  const memtableBytes = intOption(o, 'memtableBytes', Math.min(4 << 20, Math.floor(maxMemoryBytes / 32)), 256, 1 << 30);
   const autoCompaction = o.autoCompaction ?? true;
   if (typeof autoCompaction !== 'boolean') throw invalid('option autoCompaction must be a boolean');
   return {
@@ -100,11 +109,11 @@ export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTu
     blockBytes: intOption(o, 'blockBytes', 4096, 64, 1 << 24),
     bloomBitsPerKey: intOption(o, 'bloomBitsPerKey', 10, 0, 64),
     level0CompactionTrigger: intOption(o, 'level0CompactionTrigger', 4, 1, 1000),
-    levelBaseBytes: intOption(o, 'levelBaseBytes', 4 * memtableBytes, 1, 2 ** 40),
+    levelBaseBytes: intOption(o, 'levelBaseBytes', Math.min(4 * memtableBytes, Math.floor(maxMemoryBytes / 8)), 1, 2 ** 40),
     levelSizeMultiplier: intOption(o, 'levelSizeMultiplier', 10, 2, 1000),
-    runTargetBytes: intOption(o, 'runTargetBytes', o.path === undefined ? Math.floor(memtableBytes / 2) : 2 * memtableBytes, 1, 2 ** 32),
+    runTargetBytes: intOption(o, 'runTargetBytes', Math.min(o.path === undefined ? Math.floor(memtableBytes / 2) : 2 * memtableBytes, Math.floor(maxMemoryBytes / 64)), 1, 2 ** 32),
     autoCompaction,
-    maxMemoryBytes: intOption(o, 'maxMemoryBytes', 3584 * 2 ** 20, 1 << 20, 4 * 2 ** 30),
+    maxMemoryBytes,
     blockCacheBytes: intOption(o, 'blockCacheBytes', 64 << 20, 0, 4 * 2 ** 30),
   };
 }

@@ -116,7 +116,14 @@ export function replayWalRecord(e: Engine, file: string, r: WalRecord): void {
   }
   const p = e.reserve(r.image.length);
   e.u8.set(r.image, p);
-  const st = r.type === WAL_RESTORE ? e.x.restore_batch(p, r.image.length, r.count) : e.x.write_batch(p, r.image.length, r.count);
+  // Admitted once already: a replay keeps only the read reserve (engine.ts, "memory cap").
+  e.x.set_replaying(1);
+  let st: number;
+  try {
+    st = r.type === WAL_RESTORE ? e.x.restore_batch(p, r.image.length, r.count) : e.x.write_batch(p, r.image.length, r.count);
+  } finally {
+    e.x.set_replaying(0);
+  }
   if (st === Status.OUT_OF_MEMORY) throw statusError(st, `replay of ${file}`);
   if (st !== Status.OK) throw new StrataError('CORRUPTION', `${file}: a logged write the engine refuses (status ${st})`);
 }
