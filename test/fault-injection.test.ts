@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, PartitionedStore, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { copyCrashImage } from './support/crash-image.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -296,6 +297,46 @@ describe('the other write paths, each call failing in turn', () => {
       await s.close().catch((err) => expect(err).toMatchObject({ code: 'IO_ERROR' }));
       const r = await openIt(dir);
       expect(r.stats().sequence, `reopen after a fault at call ${at}`).toBe(sequence);
+      await r.close();
+      walked++;
+    }
+  }, 300_000);
+});
+
+describe('recovery, each call of an open failing in turn', () => {
+  it('a crash image (logs to replay, runs in flight) opened under a fault: StrataError or exact, and a clean reopen after is exact', async () => {
+    // The image: a sync store copied while open, after a workload that flushed, compacted and
+    // rotated its log, so the open replays logs, imports runs, deletes strays, writes a manifest.
+    const source = freshDir();
+    const s = await Store.open<string, string>({ path: source, sync: true, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+    const model = new Model();
+    for (const op of fixedWorkload()) { const p = plan(op, model); p.apply(model, await p.run(s)); }
+    const image = freshDir();
+    copyCrashImage(source, image);
+    await s.close();
+    const openIt = (dir: string) => Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+    const dry = freshDir();
+    realFs.cpSync(image, dry, { recursive: true });
+    arm(faults, { ops: ALL_OPS, at: Number.POSITIVE_INFINITY, mode: 'fail' });
+    const d = await openIt(dry);
+    const total = faults.calls;
+    arm(faults, undefined);
+    expect(contents(d)).toEqual(model.entries());
+    await d.close();
+    expect(total).toBeGreaterThan(10);
+    for (let at = 1; at <= total; at++) {
+      const dir = freshDir();
+      realFs.cpSync(image, dir, { recursive: true });
+      arm(faults, { ops: ALL_OPS, at, mode: (['fail', 'full', 'tear'] as const)[at % 3] });
+      let opened: Store<string, string> | undefined;
+      try { opened = await openIt(dir); } catch (err) { expect(err, `open with a fault at call ${at}`).toBeInstanceOf(StrataError); }
+      faults.paused = true;
+      if (opened) expect(contents(opened), `opened with a fault at call ${at}`).toEqual(model.entries());
+      arm(faults, undefined);
+      await opened?.close().catch((err) => expect(err).toMatchObject({ code: 'IO_ERROR' }));
+      const r = await openIt(dir);
+      expect(contents(r), `clean reopen after a fault at call ${at}`).toEqual(model.entries());
+      for (const [k, e] of model.map) expect(r.getVersioned(k)?.version).toBe(e.version);
       await r.close();
       walked++;
     }
