@@ -118,7 +118,7 @@ function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u3
 export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i32 {
   let st = validateKV(klen, vlen);
   if (st != S.OK) return st;
-  if (!admit(worstCaseInsertBytes(klen, vlen), kind == KIND_PUT)) return S.OUT_OF_MEMORY;
+  if (!admit(worstCaseInsertBytes(klen, vlen), kind == KIND_PUT)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
   applyOne(key, klen, kind, val, vlen);
   afterWrite(<u64>klen + <u64>vlen + ENTRY_OVERHEAD);
   return S.OK;
@@ -173,7 +173,7 @@ export function prepareBatch(p: usize, len: u32, count: u32): i32 {
     if (kind == KIND_PUT) puts = true;
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
-  if (!admit(need, puts)) return S.OUT_OF_MEMORY;
+  if (!admit(need, puts)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
   return S.OK;
 }
 
@@ -227,7 +227,7 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
   }
   if (n == 0) return S.OK;
   if (n >= INGEST_MIN_RECORDS && need >= <u64>(config.memtableBytes >> 2)) return ingestBatch(p, count, n, prev, userBytes);
-  if (!admit(need, true)) return S.OUT_OF_MEMORY;
+  if (!admit(need, true)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
   q = p;
   for (let i: u32 = 0; i < count; i++) {
     let kind = load<u8>(q);
@@ -397,12 +397,14 @@ function admit(need: u64, puts: bool): bool {
   if (replaying) return mem.reserve(need, writeLeaves(0, false));
   if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
   catchUp();
+  if (bgStatus != S.OK) return false; // the catching up met damage: refused before any change
   if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
   // Memory pressure: a memtable holds its entries in more bytes than their run will (node
   // headers, arena slack), so it is flushed before its size says, as RocksDB's write buffer
   // manager does. Once per refusal at most: an empty memtable has nothing to give.
   if (mem.entries == 0 || flushMemtable() != S.OK) return false;
   catchUp();
+  if (bgStatus != S.OK) return false;
   return mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts));
 }
 

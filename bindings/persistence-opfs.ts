@@ -326,9 +326,9 @@ export class OpfsPersistence implements Disk {
       if (failure === undefined) await this.flush();
       else {
         // Best effort, as persistence.ts: the buffered records into their slot, every slot
-        // flushed, so a reopen recovers what it can. The failure still fails the close.
-        this.writeOut();
-        for (const w of this.wals) w.flush();
+        // flushed (each tried), so a reopen recovers what it can. The failure still fails it.
+        try { this.writeOut(); } catch { /* the slots may still hold earlier records */ }
+        for (const w of this.wals) { try { w.flush(); } catch { /* the next slot, still */ } }
       }
     } catch (err) {
       failure ??= err;

@@ -222,7 +222,8 @@ export class Persistence implements Disk, RunFileReader {
   flush(): void {
     if (!this.logged) return;
     this.checkWritable();
-    this.failure.guard(() => { this.persist(); this.wal!.flush(); });
+    // Every log a durable manifest does not cover: persist() may just have sealed one.
+    this.failure.guard(() => { this.persist(); for (const w of this.retiredLogs) w.flush(); this.wal!.flush(); });
   }
 
   // ---- checkpoints -----------------------------------------------------------------------
@@ -269,7 +270,11 @@ export class Persistence implements Disk, RunFileReader {
     let failure: StrataError | undefined = this.failure.error;
     try {
       if (failure === undefined) this.flush();
-      else for (const w of [...this.retiredLogs, this.wal]) if (w && !w.torn) w.flush(); // every record no manifest covers
+      else {
+        for (const w of new Set([...this.retiredLogs, this.wal])) { // every record no manifest covers, each tried
+          try { if (w && !w.torn) w.flush(); } catch (err) { failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err }); }
+        }
+      }
     } catch (err) {
       failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err });
     } finally {

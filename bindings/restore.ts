@@ -145,7 +145,8 @@ class Restore {
     progress.applied += n;
     if (n > 0) this.wal?.applied();
     progress.recordsPerSecond = this.rate();
-    this.onProgress?.({ ...progress });
+    // The chunk is committed (logged and applied): a failing progress callback cannot fail it.
+    try { this.onProgress?.({ ...progress }); } catch { /* a progress report, as a listener's error */ }
   }
 
   /** Any source: records encoded into a JS buffer, copied into linear memory per chunk. */

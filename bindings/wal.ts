@@ -60,6 +60,7 @@ export class WalWriter {
       try {
         ftruncateSync(this.fd, mark);
         this.written = mark;
+        if (this.sync) fsyncSync(this.fd); // the record was made durable: so must its removal be
       } catch {
         this.torn = true; // the store is failing anyway; FORMAT.md says what a reopen may see
       }

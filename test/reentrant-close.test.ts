@@ -1,0 +1,56 @@
+// Regression (found reviewing #14): re-entrancy holes through close().
+import { describe, it, expect, afterAll } from 'vitest';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type Codec } from 'strata-kv';
+
+const dirs: string[] = [];
+const freshDir = () => { const d = fs.mkdtempSync(join(tmpdir(), 'strata-review-')); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+describe('close() re-entering a write', () => {
+  it('a key codec that closes the store: the put must not be acknowledged (or, if it is, must survive reopen)', async () => {
+    const path = freshDir();
+    let store!: Store<string, string>;
+    let closing: Promise<void> | undefined;
+    const keyCodec: Codec<string> = {
+      encode: (k) => { if (k === 'boom' && !closing) closing = store.close(); return codecs.utf8.encode(k); },
+      decode: (b) => codecs.utf8.decode(b),
+    };
+    store = await Store.open<string, string>({ path, keyCodec, valueCodec: codecs.utf8 });
+    store.put('a', '1');
+    let threw: unknown;
+    try { store.put('boom', 'x'); } catch (err) { threw = err; }
+    await closing;
+    const again = await Store.open<string, string>({ path, valueCodec: codecs.utf8, keyCodec: codecs.utf8 });
+    const got = again.get('boom');
+    await again.close();
+    // Either the put was refused (CLOSED) or it was acknowledged and is durable.
+    if (threw === undefined) expect(got).toBe('x'); // before the fix: put returned, the write is lost
+    else expect(threw).toBeInstanceOf(StrataError);
+  });
+
+  it('a sink that closes the store and then refuses the write: the refused write must not come back on reopen', async () => {
+    const path = freshDir();
+    let store!: Store<string, string>;
+    let closing: Promise<void> | undefined;
+    const sink: ChangelogSink = {
+      append(records: ChangeRecord[]) {
+        if (new TextDecoder().decode(records[0].key) === 'boom') {
+          closing = store.close();
+          throw new StrataError('IO_ERROR', 'sink refuses');
+        }
+      },
+    };
+    store = await Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8, changelog: sink, restoreFrom: false });
+    store.put('a', '1');
+    expect(() => store.put('boom', 'x')).toThrow(StrataError); // refused: no listener, no sink holds it
+    await closing?.catch(() => {});
+    await store.close().catch(() => {}); // (with the fix the sink's close() was refused)
+    const again = await Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+    const got = again.get('boom');
+    await again.close();
+    expect(got).toBeUndefined(); // before the fix: the refused write is back after reopen
+  });
+});
