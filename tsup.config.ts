@@ -2,22 +2,21 @@ import { defineConfig, type Options } from 'tsup';
 import type { Plugin } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 
 const bindings = fileURLToPath(new URL('./bindings/', import.meta.url));
 
-// Browser builds replace a module that needs a Node file system by its `-browser` twin,
-// which keeps the same exports: persistence.ts (a Store with `path`) and level-location.ts
-// (StrataLevel's directory check). Every other `node:` import is refused, so a new one
-// reachable from a browser entry fails the build instead of shipping.
-const BROWSER_TWINS = ['persistence', 'level-location'];
+// Browser builds replace a module that needs a Node file system by its `-browser` twin
+// beside it, which keeps the same exports: storage/persistence.ts (a Store with `path`) and
+// level/location.ts (StrataLevel's directory check). Every other `node:` import is refused,
+// so a new one reachable from a browser entry fails the build instead of shipping.
 const browserSwaps: Plugin = {
   name: 'strata-browser-swaps',
   setup(build) {
-    build.onResolve({ filter: new RegExp(`^\\./(${BROWSER_TWINS.join('|')})\\.js$`) }, (args) => {
+    build.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
       if (!args.importer.startsWith(bindings)) return undefined;
-      const twin = `${bindings}${args.path.slice(2, -3)}-browser.ts`;
-      if (!existsSync(twin)) return { errors: [{ text: `browser twin ${twin} is missing` }] };
-      return { path: twin };
+      const twin = join(dirname(args.importer), `${args.path.slice(0, -3)}-browser.ts`);
+      return existsSync(twin) ? { path: twin } : undefined;
     });
     build.onResolve({ filter: /^node:/ }, (args) => ({
       errors: [{ text: `${args.path} (imported by ${args.importer}) cannot go into a browser bundle` }],
@@ -41,7 +40,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
-    entry: { index: 'bindings/index.ts', nats: 'bindings/nats.ts', level: 'bindings/level.ts', cli: 'bindings/cli.ts' },
+    entry: { index: 'bindings/index.ts', nats: 'bindings/nats/index.ts', level: 'bindings/level/index.ts', cli: 'bindings/cli/cli.ts' },
     format: ['esm', 'cjs'],
     target: 'node20',
   },
@@ -49,7 +48,7 @@ export default defineConfig([
     ...shared,
     // ESM only: browsers and bundlers load modules. `buffer` (the npm package that
     // abstract-level also uses) stays external so a page's bundler keeps one copy.
-    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level.ts' },
+    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',

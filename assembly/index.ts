@@ -1,5 +1,5 @@
 // The Wasm ABI: every export of the module. docs/ABI.md documents each one, the status
-// codes (status.ts) and the shared regions; bindings/abi.ts mirrors this file.
+// codes (status.ts) and the shared regions; bindings/engine/abi.ts mirrors this file.
 // Sequence numbers cross as f64 (exact below 2^53). Nothing here throws or aborts on input.
 import "./abort";
 import * as E from "./engine";

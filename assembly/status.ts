@@ -1,5 +1,5 @@
 // Status codes returned by every exported function. The core never throws across the
-// boundary (an AssemblyScript throw aborts the instance); bindings/abi.ts maps these
+// boundary (an AssemblyScript throw aborts the instance); bindings/engine/abi.ts maps these
 // to StrataError codes. Keep the two files in step, and docs/ABI.md with them.
 export const OK: i32 = 0;
 export const NOT_FOUND: i32 = 1;

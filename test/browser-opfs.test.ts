@@ -1,4 +1,4 @@
-// OPFS persistence (bindings/persistence-opfs.ts, docs/FORMAT.md "OPFS (browsers)") in real
+// OPFS persistence (bindings/storage/persistence-opfs.ts, docs/FORMAT.md "OPFS (browsers)") in real
 // headless Chromium (test/support/chromium.mjs): stores opened with `path` in dedicated
 // Workers of one page, whose Origin Private File System lives in the browser context's
 // profile, so it survives page.reload(). Every store runs the built dist/browser.js.

@@ -1,4 +1,4 @@
-// The `strata` command (bin/strata.mjs → bindings/cli.ts) run as a real process against
+// The `strata` command (bin/strata.mjs → bindings/cli/cli.ts) run as a real process against
 // store directories: what it reports, its exit status on damage, and that it writes nothing.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';

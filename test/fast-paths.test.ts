@@ -8,7 +8,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Store, StrataError, codecs, type Codec } from 'strata-kv';
 import { encodeUtf8Into, utf8Length, fastPathOf } from '../bindings/codecs.js';
-import type { EngineIterator } from '../bindings/iterator.js';
+import type { EngineIterator } from '../bindings/store/iterator.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

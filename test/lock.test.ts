@@ -1,4 +1,4 @@
-// The LOCK file (bindings/lock-file.ts, docs/FORMAT.md "LOCK"), for Store and FileChangelog
+// The LOCK file (bindings/storage/lock-file.ts, docs/FORMAT.md "LOCK"), for Store and FileChangelog
 // directories alike: a second open through a symlink is LOCKED and leaves the first's LOCK in
 // place, so a real child process still cannot open; a LOCK naming this process is LOCKED even
 // with no registry entry behind it (a worker thread of this process, a LOCK file written by
@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { FileChangelog, Store, StrataError } from 'strata-kv';
-import { parseLock, processStart } from '../bindings/lock-file.js';
+import { parseLock, processStart } from '../bindings/storage/lock-file.js';
 
 const dirs: string[] = [];
 function tmpDir(): string {

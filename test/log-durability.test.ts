@@ -8,7 +8,7 @@ import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, codecs, type ChangeRecord } from 'strata-kv';
-import { readManifest } from '../bindings/manifest.js';
+import { readManifest } from '../bindings/storage/manifest.js';
 
 const track = vi.hoisted(() => ({ fdPath: new Map<number, string>(), dirty: new Set<string>() }));
 vi.mock('node:fs', async (importOriginal) => {

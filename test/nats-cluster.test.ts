@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Store, Standby, codecs } from 'strata-kv';
 import { NatsChangelog } from 'strata-kv/nats';
-import { decodeMessage, KIND_RECORDS } from '../bindings/nats-format.js';
+import { decodeMessage, KIND_RECORDS } from '../bindings/nats/format.js';
 import { natsServerOrSkip, startNats, type NatsCluster } from './support/nats-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,11 +1,11 @@
-// The NATS changelog's reading rules (bindings/nats-reader.ts), without a server: messages fed
+// The NATS changelog's reading rules (bindings/nats/reader.ts), without a server: messages fed
 // in stream order, including the orders a failed-and-retried pipelined publish and a fenced
 // writer produce. Property: whatever the order messages of one writer arrive in, the reader
 // emits each record once, in seq order, as soon as every earlier record is there.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { PartitionReader } from '../bindings/nats-reader.js';
-import { KIND_CLAIM, KIND_RECORDS, RecordMessageBuilder, encodeClaim, decodeMessage, type ChangelogMessage } from '../bindings/nats-format.js';
+import { PartitionReader } from '../bindings/nats/reader.js';
+import { KIND_CLAIM, KIND_RECORDS, RecordMessageBuilder, encodeClaim, decodeMessage, type ChangelogMessage } from '../bindings/nats/format.js';
 
 const rec = (seq: number) => ({ partition: 0, seq, key: new Uint8Array([seq & 0xff]), value: seq % 3 === 0 ? null : new Uint8Array([1, 2]) });
 /** A records message of `epoch` holding seqs (prev, last]. */

@@ -1,4 +1,4 @@
-// Restore (bindings/restore.ts, engine bulk ingest in assembly/ingest.ts): restoring a
+// Restore (bindings/changelog/restore.ts, engine bulk ingest in assembly/ingest.ts): restoring a
 // changelog gives exactly the state, versions included, of the store that wrote it — for any
 // chunking (chunks of 64+ records that fill a quarter of the memtable are ingested as level-0
 // runs, smaller ones go through the memtable, so small chunk bounds mix both paths), an
@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, FileChangelog, MemoryChangelog, StrataError, codecs, type ChangeRecord } from 'strata-kv';
-import { restoreInto } from '../bindings/restore.js';
+import { restoreInto } from '../bindings/changelog/restore.js';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-restore-')); dirs.push(d); return d; };

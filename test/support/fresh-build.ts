@@ -1,6 +1,6 @@
 // Vitest globalSetup: the build the tests run is the build of the sources in the tree.
 // Tests import bindings/ through vitest's alias, but the Wasm they load is
-// bindings/wasm-binary.ts, generated from assembly/ by `npm run asbuild`; and the crash,
+// bindings/engine/wasm-binary.ts, generated from assembly/ by `npm run asbuild`; and the crash,
 // checkpoint, Level-suite, browser and package tests run dist/ (child processes and pages
 // cannot load TypeScript). `npm test` builds first, but a focused `npx vitest run` after a
 // source edit would test the old build and pass or fail for the wrong reason. So: when any
@@ -33,9 +33,9 @@ function newest(files: string[]): { file: string; time: number } {
 /** Why the build is stale, and whether the Wasm is (then the whole build runs), or
  *  undefined when every output is newer than its sources. */
 export function staleness(): { why: string; wasm: boolean } | undefined {
-  // The Wasm: assembly/ and the compiler's configuration -> bindings/wasm-binary.ts.
+  // The Wasm: assembly/ and the compiler's configuration -> bindings/engine/wasm-binary.ts.
   const wasmSources = [...filesOf('assembly', ['.ts']), 'asconfig.json', 'scripts/embed-wasm.mjs'];
-  const wasm = 'bindings/wasm-binary.ts';
+  const wasm = 'bindings/engine/wasm-binary.ts';
   if (!existsSync(join(root, wasm))) return { why: `${wasm} is missing`, wasm: true };
   const w = newest(wasmSources);
   if (w.time > mtime(wasm)) return { why: `${w.file} is newer than ${wasm}`, wasm: true };

@@ -1,0 +1,54 @@
+// The changelog hook's types. One atomic write produces one ChangeRecord[] in commit
+// order, one record per operation, deletes as `value: null` tombstones.
+
+export interface ChangeRecord {
+  partition: number;
+  seq: number;
+  key: Uint8Array;
+  value: Uint8Array | null;
+  /** When the entry expires, ms since the epoch; set by stores with ttlMs. A restore never
+   *  brings back an entry whose expiresAt has passed. */
+  expiresAt?: number;
+}
+
+export interface ChangelogSink {
+  append(records: ChangeRecord[]): void | Promise<void>;
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface ChangelogSource {
+  read(partition: number, fromSeq?: number): AsyncIterable<ChangeRecord> | Iterable<ChangeRecord>;
+}
+
+/**
+ * @internal A source that can hand restore its records where they lie in its own read
+ * buffers (FileChangelog), instead of as a ChangeRecord each: restore then copies runs of
+ * adjacent records into linear memory in one step and rewrites their headers in place
+ * (bindings/changelog/restore.ts), with no object made per record.
+ */
+export const RAW_RECORDS: unique symbol = Symbol('strata-kv.rawRecords');
+
+/**
+ * @internal One record in its source's buffer, valid during the visit. The record's bytes
+ * are [recordStart, recordEnd) of `buffer`: its key is [keyStart, keyEnd), its value
+ * [keyEnd, recordEnd) (empty for a tombstone), and at least 22 bytes of it come before the
+ * key. A buffer's bytes never change while the visits go on (the source moves to a fresh or
+ * idle buffer), so a visitor may copy them after the visit, up to the first record that
+ * comes from another buffer.
+ */
+export interface RawRecord {
+  readonly buffer: Uint8Array;
+  readonly recordStart: number;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly recordEnd: number;
+  readonly seq: number;
+  readonly tombstone: boolean;
+  readonly expiresAt: number | undefined;
+}
+
+/** @internal Visits the records the source's iterator would yield, in order. */
+export interface RawRecordSource {
+  [RAW_RECORDS](visit: (record: RawRecord) => void): void;
+}

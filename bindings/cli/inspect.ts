@@ -1,0 +1,189 @@
+// Offline inspection and verification of a store directory (docs/FORMAT.md), for the
+// `strata` command (bindings/cli/cli.ts). Nothing here writes: the directory is read as it is,
+// without its LOCK and without recovery, so a damaged store can be examined before anyone
+// opens it. Verification checks everything recovery would check, and a little more:
+//   - the manifest parses and its checksum holds;
+//   - every listed run file exists and imports into an engine (footer, index, bloom and every
+//     data block checksum, entries in order: the engine's own validation);
+//   - runs of a level >= 1 are in key order and do not overlap;
+//   - every log numbered at or above the manifest's `log` reads to its end (a torn tail is
+//     reported, not an error: recovery drops it);
+//   - files the manifest does not explain (stray runs, MANIFEST.tmp) are listed.
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { instantiateEngine } from '../engine/abi.js';
+import { resolveTuning } from '../store/options.js';
+import { readManifest, type Manifest } from '../storage/manifest.js';
+import { replayWal, WAL_BATCH } from '../storage/wal.js';
+import { StrataError } from '../errors.js';
+import { fileName, numbered, importRunImage } from '../storage/persistence-core.js';
+
+export interface RunInfo {
+  level: number;
+  id: number;
+  file: string;
+  bytes: number;
+  entries: number;
+  tombstones: number;
+  blocks: number;
+  /** Bloom filter: bits per entry and probes (0 and 0 when the run has none). */
+  bloomBitsPerKey: number;
+  bloomProbes: number;
+  smallestKey: Uint8Array;
+  largestKey: Uint8Array;
+}
+
+export interface LogInfo { file: string; bytes: number; records: number; firstSeq: number; lastSeq: number; tornTail: boolean }
+
+export interface DirectoryReport {
+  dir: string;
+  manifest: Manifest | undefined;
+  runs: RunInfo[];
+  logs: LogInfo[];
+  /** Files the manifest does not account for. */
+  stray: string[];
+  /** What verification found wrong; empty when the directory is sound. */
+  problems: string[];
+}
+
+const FOOTER = 48;
+const RUN_MAGIC = 0x53524e31;
+
+/** Reads what the footer and index of a run file say; throws CORRUPTION on a bad structure
+ *  (the blocks' checksums are the engine's job, in verify). */
+export function runFileInfo(bytes: Uint8Array, file: string): Omit<RunInfo, 'level' | 'id' | 'file'> {
+  const bad = (at: number, why: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${why}`);
+  if (bytes.length < FOOTER) throw bad(0, 'shorter than a footer');
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const f = bytes.length - FOOTER;
+  if (v.getUint32(f + 44, true) !== RUN_MAGIC) throw bad(f, 'bad footer magic');
+  const u64 = (at: number) => v.getUint32(at, true) + v.getUint32(at + 4, true) * 2 ** 32;
+  const indexOffset = u64(f), indexLength = v.getUint32(f + 8, true);
+  if (indexOffset + indexLength > f || indexLength < 8) throw bad(f, 'index block out of bounds');
+  const blocks = v.getUint32(indexOffset + indexLength - 8, true);
+  // Index entries: offset u64 | length u32 | lastTag u64 | lastKeyLen u32 | lastKey.
+  let p = indexOffset;
+  let lastKey: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < blocks; i++) {
+    if (p + 24 > indexOffset + indexLength - 8) throw bad(p, 'index entry runs past the index');
+    const kl = v.getUint32(p + 20, true);
+    lastKey = bytes.subarray(p + 24, p + 24 + kl);
+    p += 24 + kl;
+  }
+  // The first entry of block 0: tag u64 | keyLen varint | valLen varint | key.
+  let smallestKey: Uint8Array = new Uint8Array(0);
+  if (blocks > 0) {
+    let q = 8;
+    const varint = () => { let x = 0, shift = 0, b = 0; do { b = bytes[q++]; x |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80 && shift < 35); return x >>> 0; };
+    const kl = varint();
+    varint();
+    smallestKey = bytes.subarray(q, q + kl);
+  }
+  // Bloom block: bit array | k u8 | crc u32 (an empty filter is just k and the crc, or nothing).
+  const bloomLength = v.getUint32(f + 20, true), entries = u64(f + 24);
+  const bloomBits = Math.max(0, bloomLength - 5) * 8;
+  const bloomProbes = bloomLength >= 5 ? bytes[u64(f + 12) + bloomLength - 5] : 0;
+  return { bytes: bytes.length, entries, tombstones: u64(f + 32), blocks,
+    bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
+    smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
+}
+
+/** Inspects `dir`; with `verify`, also has the engine check every run file whole. */
+export async function inspectDirectory(dir: string, verify: boolean): Promise<DirectoryReport> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new StrataError('INVALID_ARGUMENT', `${dir} is not a directory`);
+  const report: DirectoryReport = { dir, manifest: undefined, runs: [], logs: [], stray: [], problems: [] };
+  const names = readdirSync(dir).sort();
+  try {
+    report.manifest = readManifest(dir);
+  } catch (err) {
+    report.problems.push((err as Error).message);
+  }
+  const m = report.manifest;
+  if (!m && !report.problems.length && names.some((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined)) {
+    report.problems.push(`${dir} has run or log files but no MANIFEST`);
+  }
+  const listed = new Set<number>();
+  for (const [level, ids] of (m?.levels ?? []).entries()) {
+    for (const id of ids) {
+      listed.add(id);
+      const file = join(dir, fileName(id, 'run'));
+      if (!existsSync(file)) { report.problems.push(`${file}: listed in the MANIFEST but missing`); continue; }
+      const bytes = readFileSync(file);
+      try {
+        report.runs.push({ level, id, file, ...runFileInfo(bytes, file) });
+        if (verify) await verifyRun(bytes, file, level, id);
+      } catch (err) {
+        report.problems.push((err as Error).message);
+      }
+    }
+  }
+  checkLevelOrder(report);
+  if (m?.logged && !names.includes(fileName(m.log, 'wal'))) {
+    report.problems.push(`${join(dir, fileName(m.log, 'wal'))}: named by the MANIFEST but missing`);
+  }
+  for (const name of names) {
+    const log = numbered(name, 'wal');
+    if (log !== undefined) {
+      if (m && log < m.log) { report.stray.push(name); continue; } // fully in runs: recovery deletes it
+      report.logs.push(readLog(join(dir, name), report.problems));
+      continue;
+    }
+    const run = numbered(name, 'run');
+    if ((run !== undefined && !listed.has(run)) || name === 'MANIFEST.tmp') report.stray.push(name);
+  }
+  // Only the newest log can be cut by a crash mid-append: an older one was complete when the
+  // next was started, so records are missing from the middle of the history.
+  for (const l of report.logs.slice(0, -1)) {
+    if (l.tornTail) report.problems.push(`${l.file}: cut short, but a newer log follows it`);
+  }
+  return report;
+}
+
+async function verifyRun(bytes: Uint8Array, file: string, level: number, id: number): Promise<void> {
+  const t = resolveTuning({});
+  const e = await instantiateEngine(); // one per run: memory is released with it
+  e.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger, t.levelBaseBytes,
+    t.levelSizeMultiplier, t.runTargetBytes, 0, t.maxMemoryBytes);
+  const p = e.reserve(bytes.length);
+  e.u8.set(bytes, p);
+  importRunImage(e, p, bytes.length, level, id, file);
+}
+
+/** Levels >= 1 must hold disjoint runs in ascending key order. */
+function checkLevelOrder(report: DirectoryReport): void {
+  const cmp = (a: Uint8Array, b: Uint8Array) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  };
+  for (let i = 1; i < report.runs.length; i++) {
+    const prev = report.runs[i - 1], cur = report.runs[i];
+    if (cur.level === 0 || cur.level !== prev.level) continue;
+    if (cmp(prev.largestKey, cur.smallestKey) >= 0) {
+      report.problems.push(`level ${cur.level}: run ${prev.id} and run ${cur.id} overlap or are out of key order`);
+    }
+  }
+}
+
+function readLog(file: string, problems: string[]): LogInfo {
+  const info: LogInfo = { file, bytes: statSync(file).size, records: 0, firstSeq: 0, lastSeq: 0, tornTail: false };
+  try {
+    replayWal(file, (r) => {
+      info.records++;
+      if (info.firstSeq === 0) info.firstSeq = r.firstSeq;
+      info.lastSeq = r.type === WAL_BATCH ? r.firstSeq + r.count - 1 : Math.max(info.lastSeq, r.firstSeq);
+    });
+    info.tornTail = !trailingIsWhole(file, info);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return info;
+}
+
+/** Whether the log's bytes all belong to whole records (replay stopped at the file's end). */
+function trailingIsWhole(file: string, info: LogInfo): boolean {
+  let consumed = 0;
+  const b = readFileSync(file);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < info.records; i++) consumed += 12 + v.getUint32(consumed + 4, true);
+  return consumed === b.length;
+}

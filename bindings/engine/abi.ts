@@ -1,0 +1,250 @@
+// The host side of the Wasm ABI (docs/ABI.md): loading the module, the exports' types,
+// status codes, and views over linear memory. Mirrors assembly/index.ts and
+// assembly/status.ts; change them together.
+import { WASM_BASE64 } from './wasm-binary.js';
+import { StrataError, type StrataErrorCode } from '../errors.js';
+
+export const Status = {
+  OK: 0,
+  NOT_FOUND: 1,
+  INVALID_ARGUMENT: 2,
+  KEY_TOO_LARGE: 3,
+  VALUE_TOO_LARGE: 4,
+  OUT_OF_MEMORY: 5,
+  CORRUPTION: 6,
+  IO_ERROR: 7,
+  CONDITION_FAILED: 8,
+  BAD_HANDLE: 9,
+} as const;
+
+export const MAX_KEY_BYTES = 65535;
+export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
+export const MAX_LEVELS = 7;
+
+const STATUS_CODES: Record<number, StrataErrorCode> = {
+  [Status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [Status.KEY_TOO_LARGE]: 'KEY_TOO_LARGE',
+  [Status.VALUE_TOO_LARGE]: 'VALUE_TOO_LARGE',
+  [Status.OUT_OF_MEMORY]: 'OUT_OF_MEMORY',
+  [Status.CORRUPTION]: 'CORRUPTION',
+  [Status.IO_ERROR]: 'IO_ERROR',
+  [Status.BAD_HANDLE]: 'ITERATOR_CLOSED',
+};
+
+/** The error for a failed engine call. With the engine, a CORRUPTION or IO_ERROR that a
+ *  block read caused names the run file and offset (Engine.readError); a call refused for
+ *  the background error (docs/API.md, "Background errors") says so, and names where. */
+export function statusError(status: number, what: string, engine?: Engine): StrataError {
+  const code = STATUS_CODES[status] ?? 'INVALID_ARGUMENT';
+  if (engine && (status === Status.CORRUPTION || status === Status.IO_ERROR)) {
+    const where = engine.readError(status);
+    if (engine.view.getUint32(engine.resultPtr + 16, true) === 1) return new StrataError(code, `${what} refused: ${BACKGROUND}: ${where}`);
+    return new StrataError(code, `${what} failed: ${where}`);
+  }
+  return new StrataError(code, `${what} failed (engine status ${status})`);
+}
+
+/** How a background error's message starts (Engine.backgroundError, statusError). */
+const BACKGROUND = 'the store stopped writing when a compaction met a damaged or unreadable run file (reopen it)';
+
+/** What is damaged in a run file, by assembly/run-file.ts CORRUPT_* code. */
+export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
+
+/** The module's exports (assembly/index.ts). Pointers and lengths are u32; sequences f64. */
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  result_ptr(): number;
+  batch_ptr(): number;
+  batch_capacity(): number;
+  stats_ptr(): number;
+  io_reserve(size: number): number;
+  init(memtableBytes: number, blockBytes: number, bloomBitsPerKey: number, level0Trigger: number,
+       levelBaseBytes: number, levelMultiplier: number, runTargetBytes: number,
+       autoCompaction: number, maxMemoryBytes: number): number;
+  put(kp: number, kl: number, vp: number, vl: number): number;
+  del(kp: number, kl: number): number;
+  write_batch(p: number, len: number, count: number): number;
+  restore_batch(p: number, len: number, count: number): number;
+  /** The chunk size restores should stay under (docs/ABI.md). */
+  restore_chunk_bytes(): number;
+  /** io_reserve that keeps the region's first `keep` bytes; 0 when out of memory. */
+  io_grow(size: number, keep: number): number;
+  /** Frees the argument region when it is larger than `keep` bytes. */
+  io_release(keep: number): void;
+  get(kp: number, kl: number, snapSeq: number): number;
+  get_many(p: number, count: number, out: number, snapSeq: number): number;
+  put_if_version(kp: number, kl: number, vp: number, vl: number, expected: number): number;
+  del_if_version(kp: number, kl: number, expected: number): number;
+  last_seq(): number;
+  snapshot_acquire(): number;
+  snapshot_release(seq: number): void;
+  iter_open(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number;
+  iter_next(handle: number, max: number): number;
+  iter_close(handle: number): number;
+  flush(): number;
+  compact(): number;
+  /** 1 while a log is replayed at open: no compaction starts or advances (docs/ABI.md). */
+  pause_compaction(on: number): void;
+  stats(): void;
+  /** Expiry clock for compaction in stores with ttlMs (docs/ABI.md); 0 = off. */
+  set_expiry_clock(now: number): void;
+  // persistence (docs/FORMAT.md)
+  prepare_batch(p: number, len: number, count: number): number;
+  version_stamp(): number;
+  flushed_seq(): number;
+  next_run_id(): number;
+  version_runs(out: number, cap: number): number;
+  run_image_size(id: number): number;
+  run_image(id: number, out: number): number;
+  /** Data blocks of run `id` from block `from`, up to maxBytes: count, RESULT +0 = bytes. */
+  run_image_blocks(id: number, from: number, maxBytes: number, out: number): number;
+  run_image_tail_size(id: number): number;
+  run_image_tail(id: number, out: number): number;
+  run_import(p: number, len: number, level: number, id: number): number;
+  recover_seq(seq: number): number;
+  // larger than memory: file-backed runs and the block cache (docs/ABI.md)
+  enable_file_backing(): void;
+  set_block_cache_bytes(bytes: number): number;
+  set_replaying(on: number): void;
+  run_detach(id: number): number;
+  run_tail_offset(p: number, fileSize: number): number;
+  run_import_tail(p: number, len: number, fileSize: number, level: number, id: number): number;
+  read_error(): void;
+  /** The latched background error's status (0: none); RESULT as read_error. */
+  bg_error(): number;
+}
+
+/**
+ * What the engine imports (env.read_block, env.run_freed): reads of run files for the block
+ * cache. A store whose runs never leave memory (in memory, OPFS) keeps the default, which
+ * refuses every read.
+ */
+export interface RunFileReader {
+  /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
+   *  Status (OK, IO_ERROR, CORRUPTION for a short file). Must not call into the engine. */
+  readBlock(run: number, offset: number, len: number, dst: number): number;
+  /** The engine dropped file-backed run `run`: its file may be closed. */
+  runFreed(run: number): void;
+  /** The file of run `run`, for error messages. */
+  fileOf(run: number): string;
+}
+
+const NO_FILES: RunFileReader = {
+  readBlock: () => Status.IO_ERROR,
+  runFreed: () => {},
+  fileOf: (run) => `run ${run}`,
+};
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+function decodeBase64(b64: string): Uint8Array {
+  const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
+  if (B) return new Uint8Array(B.from(b64, 'base64'));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Compiles the embedded module once per process; each store instantiates its own copy. */
+export async function instantiateEngine(): Promise<Engine> {
+  compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource);
+  let engine: Engine | undefined;
+  const env = {
+    read_block: (run: number, offset: number, len: number, dst: number) => engine!.files.readBlock(run, offset, len, dst),
+    run_freed: (run: number) => engine!.files.runFreed(run),
+  };
+  const instance = new WebAssembly.Instance(await compiled, { env });
+  engine = new Engine(instance.exports as unknown as EngineExports);
+  return engine;
+}
+
+/**
+ * One engine instance with cached views over its memory.
+ * INVARIANT: views are re-made whenever memory has grown (growth detaches the old buffer,
+ * which shows as byteLength 0), so callers must fetch `u8`/`view` after every Wasm call.
+ */
+export class Engine {
+  readonly x: EngineExports;
+  /** The buffer the views were made over; growth detaches it (byteLength becomes 0). */
+  private buffer: ArrayBuffer;
+  private _u8: Uint8Array;
+  private _u32: Uint32Array;
+  private _view: DataView;
+  readonly resultPtr: number;
+  readonly batchPtr: number;
+  readonly batchCapacity: number;
+  /** Reads run files for the block cache; set by a persistence that detaches runs. */
+  files: RunFileReader = NO_FILES;
+
+  constructor(x: EngineExports) {
+    this.x = x;
+    this.buffer = x.memory.buffer;
+    this._u8 = new Uint8Array(x.memory.buffer);
+    this._u32 = new Uint32Array(x.memory.buffer);
+    this._view = new DataView(x.memory.buffer);
+    this.resultPtr = x.result_ptr();
+    this.batchPtr = x.batch_ptr();
+    this.batchCapacity = x.batch_capacity();
+  }
+
+  get u8(): Uint8Array {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._u8;
+  }
+
+  /** Linear memory as u32 words (word i = bytes 4i … 4i + 3), for aligned regions such as
+   *  the iterator batch. Host byte order, like Wasm's own: little-endian hosts assumed. */
+  get u32(): Uint32Array {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._u32;
+  }
+
+  get view(): DataView {
+    if (this.buffer.byteLength === 0) this.refresh();
+    return this._view;
+  }
+
+  private refresh(): void {
+    this.buffer = this.x.memory.buffer;
+    this._u8 = new Uint8Array(this.x.memory.buffer);
+    this._u32 = new Uint32Array(this.x.memory.buffer);
+    this._view = new DataView(this.x.memory.buffer);
+  }
+
+  /** A region of at least `size` bytes for arguments; valid until the next reserve. */
+  reserve(size: number): number {
+    const p = this.x.io_reserve(size);
+    if (p === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${size} bytes for arguments`);
+    return p;
+  }
+
+  /** Copies `len` bytes at `ptr` out of linear memory. */
+  copyOut(ptr: number, len: number): Uint8Array {
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  /** Where the last failed block read was: "<file> at offset N: what". */
+  readError(status: number): string {
+    this.x.read_error();
+    return this.location(status);
+  }
+
+  /** RESULT as read_error / bg_error leave it, for a message. */
+  private location(status: number): string {
+    const v = this.view;
+    const what = status === Status.IO_ERROR ? 'read failed' : CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged';
+    return `${this.files.fileOf(v.getUint32(this.resultPtr + 4, true))} at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${what}`;
+  }
+
+  /** The background error (docs/API.md, "Background errors"), or undefined when there is none. */
+  backgroundError(): { code: StrataErrorCode; message: string } | undefined {
+    const st = this.x.bg_error();
+    if (st === Status.OK) return undefined;
+    return { code: STATUS_CODES[st] ?? 'IO_ERROR', message: `${BACKGROUND}: ${this.location(st)}` };
+  }
+
+  resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
+  resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }
+  resultSeq(): number { return this.view.getFloat64(this.resultPtr + 8, true); }
+}

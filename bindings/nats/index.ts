@@ -1,0 +1,679 @@
+// strata-kv/nats: the changelog on NATS JetStream — a replicated log that a store publishes to
+// (ChangelogSink), that restores and standbys read (ChangelogSource), and whose claims fence
+// off a dead or paused owner when a standby takes over (docs/SCALING.md).
+//
+// Layout, one JetStream stream (`stream`, subjects `<prefix>.>`):
+//   history retention:   every message of partition p on `<prefix>.<p>`; records batched per
+//                        message (nats/format.ts), claims on the same subject
+//   compacted retention: one record per message on `<prefix>.<p>.<key token>` with
+//                        max_msgs_per_subject = 1, claims on `<prefix>.<p>._claim`; restore
+//                        reads one message per live key (tombstones stay as a key's latest)
+// Every message has a Nats-Msg-Id (`<prefix>.<p>.<epoch>.<first seq>`, claims a random one), so
+// a publish retried after a lost ack is stored once (within the stream's duplicate window).
+//
+// Writers: one per partition per NatsChangelog. Its first append publishes a claim; the
+// claim's stream sequence is the writer's epoch, carried by each of its messages. Readers
+// (nats/reader.ts) ignore messages of an epoch older than the newest claim they have seen, so
+// a promoted standby's claim makes its dead predecessor's late publishes invisible to all.
+//
+// Modes:
+//   acknowledged (default): one message in flight per partition; appends made meanwhile go
+//     out together in the next message (group commit). With history retention every publish
+//     also carries expect.lastSubjectSequence, so a writer fenced by a newer claim is told so
+//     by the server on its next publish (its flush rejects) instead of writing into the void.
+//   pipelined: up to `maxInFlight` messages per partition without waiting for acks; a failed
+//     publish is retried with its id, and readers restore the order from each message's
+//     `prev` link. Not fenced at write time. Compacted retention always sends one at a time
+//     (no `prev` chain survives compaction), so there `pipelined` only stops appends waiting.
+// flush() resolves once every record appended before it is acknowledged by JetStream (stored
+// on a quorum of the stream's replicas), whatever the mode.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  jetstream, jetstreamManager, DeliverPolicy, StorageType, DiscardPolicy,
+  type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type Consumer,
+} from '@nats-io/jetstream';
+import { createHash, randomBytes } from 'node:crypto';
+import { StrataError } from 'strata-kv';
+import type { ChangeRecord, ChangelogSink, ChangelogSource, ChangelogFollower } from 'strata-kv';
+import { RecordMessageBuilder, encodeClaim, decodeMessage, HEADER_BYTES, KIND_CLAIM } from './format.js';
+import { PartitionReader } from './reader.js';
+import { NatsFollower, partitionMessages } from './follower.js';
+import { crc32c } from '../crc32c.js';
+
+export interface NatsChangelogOptions {
+  /** Server URL(s), e.g. 'nats://127.0.0.1:4222'; every node of a cluster, ideally. */
+  servers: string | string[];
+  /** JetStream stream name; created when missing. */
+  stream: string;
+  /** Subject prefix: partition p is `<prefix>.<p>`. Default: the stream name. */
+  subjectPrefix?: string;
+  /** Replicas of a stream this call creates (1, 3 or 5). Default 1. */
+  replicas?: number;
+  /** 'acknowledged' (default) or 'pipelined' (see the file comment). */
+  mode?: 'acknowledged' | 'pipelined';
+  /** 'history' (default) keeps every record; 'compacted' keeps each key's latest record. */
+  retention?: 'history' | 'compacted';
+  /** pipelined: messages in flight per partition. Default 32. */
+  maxInFlight?: number;
+  /** Cap on a message's size; default min(server max_payload − 4 KiB, 1 MiB). */
+  maxMessageBytes?: number;
+  /** Wait for one publish's ack before retrying it, ms. Default 2000. */
+  publishTimeoutMs?: number;
+  /** Give up (flush rejects, the partition's writer stops) after retrying this long, ms. Default 60000. */
+  retryForMs?: number;
+  /** Stream duplicate window for a stream this call creates, ms. Default 120000. */
+  duplicateWindowMs?: number;
+  /** Use this connection instead of opening one (close() then leaves it open). */
+  connection?: NatsConnection;
+  /** Connection name shown by the server. */
+  name?: string;
+}
+
+/** Counters since connect. */
+export interface NatsChangelogStats {
+  messages: number;
+  records: number;
+  bytes: number;
+  retries: number;
+  duplicates: number;
+  claims: number;
+}
+
+const FENCE_CODE = 10071; // JetStream "wrong last sequence"
+/** Creating a consumer takes milliseconds on a healthy cluster; see `jsRead`. */
+const CONSUMER_CREATE_TIMEOUT_MS = 1500;
+/** A follower's "what is the partition's last message" takes a millisecond on a healthy
+ *  cluster; see `jsmProbe`. */
+const PROBE_TIMEOUT_MS = 500;
+
+export class NatsChangelog implements ChangelogSink, ChangelogSource {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly retention: 'history' | 'compacted';
+  readonly mode: 'acknowledged' | 'pipelined';
+  /** The NATS connection (for advanced use: monitoring, stream admin). */
+  readonly connection: NatsConnection;
+  /** @internal */ readonly js: JetStreamClient;
+  /** @internal */ readonly jsm: JetStreamManager;
+  /** @internal Consumer creation, with a short timeout: after a node dies, the server may place
+   *  an R1 consumer on the dead peer and never answer; another attempt lands elsewhere. */
+  readonly jsRead: JetStreamClient;
+  /** @internal The followers' end-of-partition probe, with a short timeout: while a stream has
+   *  no leader a request waits for its whole timeout, and one 5 s wait left a follower's
+   *  idea of the end (its lag) stale for 5 s; a short one is retried on the next tick. */
+  readonly jsmProbe: JetStreamManager;
+  /** @internal */ readonly window: number;
+  /** @internal */ readonly maxMessageBytes: number;
+  /** @internal */ readonly publishTimeoutMs: number;
+  /** @internal */ readonly retryForMs: number;
+  readonly statsCounters: NatsChangelogStats = { messages: 0, records: 0, bytes: 0, retries: 0, duplicates: 0, claims: 0 };
+  private readonly writers = new Map<number, PartitionWriter>();
+  private readonly followers = new Set<NatsFollower>();
+  private readonly ownsConnection: boolean;
+  private closed = false;
+
+  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, jsmProbe: JetStreamManager,
+                      o: NatsChangelogOptions, prefix: string, ownsConnection: boolean) {
+    this.connection = nc;
+    this.js = js;
+    this.jsm = jsm;
+    this.jsmProbe = jsmProbe;
+    this.jsRead = jetstream(nc, { timeout: CONSUMER_CREATE_TIMEOUT_MS });
+    this.stream = o.stream;
+    this.subjectPrefix = prefix;
+    this.retention = o.retention ?? 'history';
+    this.mode = o.mode ?? 'acknowledged';
+    this.window = this.mode === 'pipelined' && this.retention === 'history' ? (o.maxInFlight ?? 32) : 1;
+    const serverMax = nc.info?.max_payload ?? 1 << 20;
+    this.maxMessageBytes = Math.min(o.maxMessageBytes ?? 1 << 20, serverMax - 4096);
+    this.publishTimeoutMs = o.publishTimeoutMs ?? 2000;
+    this.retryForMs = o.retryForMs ?? 60_000;
+    this.ownsConnection = ownsConnection;
+  }
+
+  /** Connects, and creates the stream when it does not exist (retrying while a cluster elects its leaders). */
+  static async connect(options: NatsChangelogOptions): Promise<NatsChangelog> {
+    const o = checkOptions(options);
+    const prefix = o.subjectPrefix ?? o.stream;
+    const nc = o.connection ?? await connect({
+      servers: o.servers,
+      name: o.name ?? 'strata-kv',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      timeout: 5000,
+    }).catch((err: unknown) => { throw new StrataError('IO_ERROR', `cannot connect to NATS at ${String(o.servers)}: ${(err as Error)?.message}`, { cause: err }); });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
+      const js = jetstream(nc, { timeout: 5000 }); // API calls (consumer creation is slow during a leader election); publishes pass their own timeout
+      const jsmProbe = await jetstreamManager(nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
+      await ensureStream(jsm, o, prefix);
+      return new NatsChangelog(nc, js, jsm, jsmProbe, o, prefix, o.connection === undefined);
+    } catch (err) {
+      if (o.connection === undefined) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  // ---- sink ----------------------------------------------------------------------------
+
+  /**
+   * Queues the records for publishing (in order, per partition) and resolves once JetStream
+   * has acknowledged them. A Store ignores the promise; flush() is the acknowledgement point.
+   * Seqs must increase per partition. Keys and values are copied (history) or referenced
+   * until sent (compacted).
+   */
+  append(records: ChangeRecord[]): Promise<void> {
+    this.checkOpen();
+    if (!Array.isArray(records)) throw new StrataError('INVALID_ARGUMENT', 'append expects an array of change records');
+    if (records.length === 0) return Promise.resolve();
+    let result: Promise<void>;
+    let start = 0;
+    const waits: Promise<void>[] = [];
+    // Split by partition (a Store's batch is one partition; a caller may mix).
+    for (let i = 1; i <= records.length; i++) {
+      if (i === records.length || records[i].partition !== records[start].partition) {
+        const slice = start === 0 && i === records.length ? records : records.slice(start, i);
+        waits.push(this.writer(slice[0].partition).append(slice));
+        start = i;
+      }
+    }
+    result = waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+    result.catch(() => {}); // failures surface through flush(); an unobserved append must not crash the process
+    return result;
+  }
+
+  /** Resolves once every record appended so far is acknowledged; rejects if a partition's writer failed or was fenced. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await Promise.all([...this.writers.values()].map((w) => w.drained()));
+  }
+
+  /** Flushes (errors included), stops followers, and closes the connection when it opened it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let failure: unknown;
+    try { await this.flush(); } catch (err) { failure = err; }
+    this.closed = true;
+    await Promise.all([...this.followers].map((f) => f.close()));
+    for (const w of this.writers.values()) w.stop(new StrataError('CLOSED', 'the changelog is closed'));
+    if (this.ownsConnection) await this.connection.drain().catch(() => this.connection.close());
+    if (failure !== undefined) throw failure;
+  }
+
+  // ---- source --------------------------------------------------------------------------
+
+  /**
+   * The partition's records with seq ≥ fromSeq, in order, ending at the end of the stream as
+   * of the read (at least everything acknowledged before the call). One ordered consumer from
+   * the start of the partition: the cost follows the partition's messages, whatever fromSeq.
+   */
+  read(partition: number, fromSeq = 0): AsyncIterable<ChangeRecord> {
+    checkPartition(partition);
+    if (typeof fromSeq !== 'number' || Number.isNaN(fromSeq)) throw new StrataError('INVALID_ARGUMENT', `fromSeq must be a number, got ${String(fromSeq)}`);
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.checkOpen();
+        const reader = new PartitionReader(fromSeq, self.retention === 'history');
+        const end = (await withRetry(() => self.lastMessage(partition), self.retryForMs)).streamSeq;
+        if (end === 0) return;
+        const more = () => reader.streamSeq < end;
+        for await (const m of partitionMessages(self, partition, () => reader.streamSeq, more, () => !more())) {
+          const recs = reader.accept(decodeMessage(m.data, partition, `${self.stream} seq ${m.seq}`), m.seq);
+          for (const r of recs) yield r;
+          if (!more()) return;
+        }
+      },
+    };
+  }
+
+  /** Keeps one ordered consumer open on the partition (Standby uses this). */
+  follow(partition: number, fromSeq: number): ChangelogFollower {
+    checkPartition(partition);
+    this.checkOpen();
+    const f = new NatsFollower(this, partition, fromSeq, () => this.followers.delete(f));
+    this.followers.add(f);
+    return f;
+  }
+
+  /** The partition's last record seq as the stream holds it now (0 when empty). */
+  async lastSeq(partition: number): Promise<number> {
+    checkPartition(partition);
+    return (await withRetry(() => this.lastMessage(partition), this.retryForMs)).seq;
+  }
+
+  /** @internal The partition's first message at or after stream seq `from`, straight from the stream leader, or null. */
+  async messageAtOrAfter(partition: number, from: number): Promise<{ seq: number; data: Uint8Array } | null> {
+    // STREAM.MSG.GET takes next_by_subj (server 2.9+), though the client's type lists it only for direct gets.
+    const query = { seq: Math.max(1, from), next_by_subj: this.filterSubject(partition) } as unknown as { seq: number };
+    return this.jsm.streams.getMessage(this.stream, query);
+  }
+
+  /** @internal The partition's last message: its record seq (a claim: the seq it knew) and stream seq; zeros when empty.
+   *  One attempt; `probe`: with jsmProbe's short timeout. */
+  async lastMessage(partition: number, probe = false): Promise<{ seq: number; streamSeq: number }> {
+    const m = await (probe ? this.jsmProbe : this.jsm).streams.getMessage(this.stream, { last_by_subj: this.filterSubject(partition) });
+    if (m === null) return { seq: 0, streamSeq: 0 };
+    const msg = decodeMessage(m.data, partition, `${this.stream} seq ${m.seq}`);
+    return { seq: msg.kind === KIND_CLAIM ? Math.max(msg.prev ?? 0, msg.last) : msg.last, streamSeq: m.seq };
+  }
+
+  /**
+   * Claims the partition for this changelog's writer: from the claim on, every reader ignores
+   * messages of earlier writers. Waits for this writer's own messages first. Resolves to the
+   * claim's stream sequence (the new epoch).
+   */
+  async fence(partition: number): Promise<number> {
+    checkPartition(partition);
+    this.checkOpen();
+    return this.writer(partition).fence();
+  }
+
+  /** Partitions that hold at least one message. */
+  async partitions(): Promise<number[]> {
+    const si = await withRetry(() => this.jsm.streams.info(this.stream, { subjects_filter: `${this.subjectPrefix}.>` }), this.retryForMs);
+    const out = new Set<number>();
+    const base = this.subjectPrefix.split('.').length;
+    for (const subject of Object.keys(si.state.subjects ?? {})) {
+      const p = Number(subject.split('.')[base]);
+      if (Number.isInteger(p)) out.add(p);
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Publishing counters. */
+  stats(): NatsChangelogStats { return { ...this.statsCounters }; }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  /** @internal */
+  partitionSubject(p: number): string { return `${this.subjectPrefix}.${p}`; }
+  /** @internal Subject a record is published on. */
+  recordSubject(p: number, key: Uint8Array): string {
+    return this.retention === 'history' ? this.partitionSubject(p) : `${this.partitionSubject(p)}.${keyToken(key)}`;
+  }
+  /** @internal */
+  claimSubject(p: number): string {
+    return this.retention === 'history' ? this.partitionSubject(p) : `${this.partitionSubject(p)}._claim`;
+  }
+  /** @internal What a reader of partition p consumes. */
+  filterSubject(p: number): string {
+    return this.retention === 'history' ? this.partitionSubject(p) : `${this.partitionSubject(p)}.>`;
+  }
+
+  /** @internal An ordered consumer of the partition from stream seq `startSeq` (0 = the start). One attempt. */
+  async orderedConsumer(partition: number, startSeq: number): Promise<Consumer> {
+    const opts = startSeq > 0
+      ? { filter_subjects: this.filterSubject(partition), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
+      : { filter_subjects: this.filterSubject(partition) };
+    return this.jsRead.consumers.get(this.stream, opts);
+  }
+
+  /** @internal */
+  checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the changelog is closed');
+  }
+
+  private writer(p: number): PartitionWriter {
+    checkPartition(p);
+    let w = this.writers.get(p);
+    if (w === undefined) this.writers.set(p, (w = new PartitionWriter(this, p)));
+    return w;
+  }
+}
+
+// ---- writer ---------------------------------------------------------------------------------
+
+/** A sealed message waiting for, or in, flight. */
+interface Outgoing {
+  subject: string;
+  payload: Uint8Array;
+  msgId: string;
+  lastSeq: number;
+  records: number;
+  acked: boolean;
+  streamSeq: number;
+}
+
+/**
+ * Publishes one partition's records in seq order.
+ * INVARIANTS: (1) `inflight` is in send order, at most `cl.window` long; (2) `ackedThrough` is
+ * the last seq of the longest acknowledged prefix of what was sent; (3) messages are sealed
+ * only once the writer has an epoch (its claim is acknowledged); (4) after `failure` is set
+ * nothing more is sent and every waiter is rejected with it.
+ */
+class PartitionWriter {
+  private epoch = 0;
+  private claiming: Promise<number> | undefined;
+  private lastAppended = 0;
+  /** seq of the last record sealed into a message (the next message's prev). */
+  private lastSealed = -1;
+  /** seq before the first record appended since the writer last had no epoch (a claim's prev). */
+  private claimPrev = -1;
+  private readonly builder = new RecordMessageBuilder();
+  /** compacted: records appended, not yet sealed (each becomes its own message). */
+  private queued: ChangeRecord[] = [];
+  private readonly inflight: Outgoing[] = [];
+  private ackedThrough = 0;
+  /** Stream seq of this writer's last acknowledged message on the partition subject (history). */
+  private lastSubjectSeq = 0;
+  private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private failure: StrataError | undefined;
+  private pumpQueued = false;
+
+  constructor(private readonly cl: NatsChangelog, private readonly partition: number) {}
+
+  append(records: ChangeRecord[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    // Validate the whole batch before queuing any of it.
+    let last = this.lastAppended;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r === null || typeof r !== 'object' || !(r.key instanceof Uint8Array) || (r.value !== null && !(r.value instanceof Uint8Array))) {
+        throw new StrataError('INVALID_ARGUMENT', `change record ${i} must have a Uint8Array key and a Uint8Array or null value`);
+      }
+      if (!Number.isSafeInteger(r.seq) || r.seq <= last) {
+        throw new StrataError('INVALID_ARGUMENT', `change record ${i}: seq ${String(r.seq)} is not above seq ${last} already appended to partition ${this.partition}`);
+      }
+      if (HEADER_BYTES + RecordMessageBuilder.sizeOf(r) + 512 > this.cl.maxMessageBytes) {
+        throw new StrataError('VALUE_TOO_LARGE', `change record ${i} (${RecordMessageBuilder.sizeOf(r)} bytes) does not fit a NATS message of ${this.cl.maxMessageBytes} bytes`);
+      }
+      last = r.seq;
+    }
+    if (this.lastSealed < 0) this.lastSealed = records[0].seq - 1;
+    if (this.epoch === 0 && this.claimPrev < 0) this.claimPrev = this.lastSealed;
+    if (this.cl.retention === 'compacted') {
+      for (const r of records) this.queued.push(r);
+    } else {
+      for (const r of records) {
+        if (this.builder.count > 0 && this.builder.bytes + RecordMessageBuilder.sizeOf(r) > this.cl.maxMessageBytes - 512) this.sealHistory();
+        this.builder.add(r);
+      }
+    }
+    this.lastAppended = last;
+    this.schedulePump();
+    return this.waitFor(last);
+  }
+
+  /** Resolves once everything appended is acknowledged. */
+  drained(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.waitFor(this.lastAppended);
+  }
+
+  async fence(): Promise<number> {
+    await this.drained();
+    this.epoch = 0;
+    this.claiming = undefined;
+    return this.claim(undefined);
+  }
+
+  stop(err: StrataError): void { this.fail(err); }
+
+  private waitFor(seq: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (seq <= this.ackedThrough) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    // A microtask: a synchronous burst of writes is sealed into as few messages as it fills.
+    queueMicrotask(() => { this.pumpQueued = false; this.pump(); });
+  }
+
+  /** Sends what the window allows. */
+  private pump(): void {
+    if (this.failure) return;
+    if (this.epoch === 0) {
+      if (!this.claiming) this.claim(this.claimPrev).then(() => this.pump(), (err) => this.fail(err));
+      return;
+    }
+    while (this.inflight.length < this.cl.window) {
+      const out = this.seal();
+      if (out === undefined) return;
+      this.inflight.push(out);
+      this.publish(out).then((ack) => {
+        out.acked = true;
+        out.streamSeq = ack.seq;
+        this.advance();
+        this.pump();
+      }, (err) => this.fail(err));
+    }
+  }
+
+  /** The next message to send, or undefined when nothing is waiting. */
+  private seal(): Outgoing | undefined {
+    if (this.cl.retention === 'compacted') {
+      const r = this.queued.shift();
+      if (r === undefined) return undefined;
+      this.builder.add(r);
+      const prev = this.lastSealed;
+      const out = this.outgoing(this.cl.recordSubject(this.partition, r.key), prev, r.seq, 1);
+      return out;
+    }
+    if (this.pendingHistory.length === 0 && this.builder.count > 0) this.sealHistory();
+    return this.pendingHistory.shift();
+  }
+
+  /** history: sealed messages not yet sent (a burst larger than one message). */
+  private readonly pendingHistory: Outgoing[] = [];
+
+  private sealHistory(): void {
+    // Before the claim is acknowledged (epoch 0) a burst larger than a message is cut here too;
+    // claim() stamps the epoch into those messages before any is sent.
+    this.pendingHistory.push(this.outgoing(this.cl.partitionSubject(this.partition), this.lastSealed, this.builder.lastSeq, this.builder.count));
+  }
+
+  private outgoing(subject: string, prev: number, lastSeq: number, records: number): Outgoing {
+    const first = this.builder.firstSeq;
+    const payload = this.builder.take(this.epoch, prev);
+    this.lastSealed = lastSeq;
+    const out: Outgoing = {
+      subject, payload, lastSeq, records, acked: false, streamSeq: 0,
+      msgId: `${this.cl.subjectPrefix}.${this.partition}.${this.epoch}.${first}`,
+    };
+    return out;
+  }
+
+  private advance(): void {
+    while (this.inflight.length > 0 && this.inflight[0].acked) {
+      const done = this.inflight.shift()!;
+      this.ackedThrough = done.lastSeq;
+      if (this.cl.retention === 'history') this.lastSubjectSeq = Math.max(this.lastSubjectSeq, done.streamSeq);
+    }
+    let i = 0;
+    while (i < this.waiters.length && this.waiters[i].seq <= this.ackedThrough) this.waiters[i++].resolve();
+    if (i > 0) this.waiters = this.waiters.slice(i);
+  }
+
+  /** Publishes a claim; its stream sequence becomes this writer's epoch. */
+  private claim(prev: number | undefined): Promise<number> {
+    const cl = this.cl;
+    const run = async () => {
+      const hint = prev ?? await cl.lastSeq(this.partition).catch(() => 0);
+      const ack = await this.publishRaw(cl.claimSubject(this.partition), encodeClaim(prev !== undefined && prev >= 0 ? prev : undefined, hint),
+        `${cl.subjectPrefix}.${this.partition}.claim.${randomBytes(9).toString('base64url')}`, false);
+      cl.statsCounters.claims++;
+      this.epoch = ack.seq;
+      if (cl.retention === 'history') this.lastSubjectSeq = ack.seq;
+      // Messages cut before the claim was acknowledged get the epoch now (nothing was sent).
+      for (const out of this.pendingHistory) restamp(out, this.epoch, `${cl.subjectPrefix}.${this.partition}.${this.epoch}`);
+      return ack.seq;
+    };
+    const p = run();
+    this.claiming = p;
+    return p;
+  }
+
+  private async publish(out: Outgoing): Promise<PubAck> {
+    const ack = await this.publishRaw(out.subject, out.payload, out.msgId, this.cl.retention === 'history' && this.cl.window === 1);
+    const s = this.cl.statsCounters;
+    s.messages++;
+    s.records += out.records;
+    s.bytes += out.payload.length;
+    return ack;
+  }
+
+  /**
+   * One publish, retried with the same message id until acknowledged or `retryForMs` passes.
+   * With `fenced`, the publish expects the partition subject's last message to be this
+   * writer's previous one: "wrong last sequence" then means another writer claimed the
+   * partition, unless our own earlier attempt is that last message.
+   */
+  private async publishRaw(subject: string, payload: Uint8Array, msgId: string, fenced: boolean): Promise<PubAck> {
+    const cl = this.cl;
+    const deadline = Date.now() + cl.retryForMs;
+    let backoff = 25;
+    for (let attempt = 0; ; attempt++) {
+      if (this.failure) throw this.failure;
+      try {
+        const opts: Parameters<JetStreamClient['publish']>[2] = { msgID: msgId, timeout: cl.publishTimeoutMs };
+        if (fenced) opts.expect = { lastSubjectSequence: this.lastSubjectSeq };
+        const ack = await cl.js.publish(subject, payload, opts);
+        if (ack.duplicate) cl.statsCounters.duplicates++;
+        return ack;
+      } catch (err) {
+        if (cl.connection.isClosed()) throw new StrataError('CLOSED', 'the NATS connection is closed', { cause: err });
+        if (fenced && (err as { code?: number })?.code === FENCE_CODE) {
+          const mine = await this.lastIsMine(subject, msgId);
+          if (mine !== undefined) return mine;
+          throw new StrataError('IO_ERROR', `fenced: partition ${this.partition} of stream ${cl.stream} was claimed by another writer ` +
+            `(${(err as Error).message}); this writer's later records are not in the changelog`, { cause: err });
+        }
+        if (Date.now() + backoff > deadline) {
+          throw new StrataError('IO_ERROR', `NATS publish to ${subject} failed for ${cl.retryForMs} ms (${attempt + 1} attempts): ${(err as Error)?.message}`, { cause: err });
+        }
+        cl.statsCounters.retries++;
+        await delay(backoff);
+        backoff = Math.min(backoff * 2, 500);
+      }
+    }
+  }
+
+  /** The subject's last message, when it is the one with our id (a retry whose first attempt was stored). */
+  private async lastIsMine(subject: string, msgId: string): Promise<PubAck | undefined> {
+    const m = await this.cl.jsm.streams.getMessage(this.cl.stream, { last_by_subj: subject }).catch(() => null);
+    if (m && m.header?.get('Nats-Msg-Id') === msgId) return { stream: this.cl.stream, seq: m.seq, duplicate: true };
+    return undefined;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof StrataError ? err : new StrataError('IO_ERROR', `NATS changelog: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(this.failure);
+  }
+}
+
+/** Sets the epoch (header bytes 10..18), message id and crc of a message sealed before its writer's claim. */
+function restamp(out: Outgoing, epoch: number, idBase: string): void {
+  const v = new DataView(out.payload.buffer, out.payload.byteOffset, out.payload.byteLength);
+  v.setUint32(10, epoch >>> 0, true);
+  v.setUint32(14, Math.floor(epoch / 2 ** 32), true);
+  v.setUint32(4, crc32cOf(out.payload), true);
+  out.msgId = `${idBase}.${out.msgId.slice(out.msgId.lastIndexOf('.') + 1)}`;
+}
+
+function crc32cOf(payload: Uint8Array): number { return crc32c(payload, 8); }
+
+// ---- helpers --------------------------------------------------------------------------------
+
+function checkOptions(options: NatsChangelogOptions): NatsChangelogOptions {
+  const bad = (m: string) => new StrataError('INVALID_ARGUMENT', m);
+  if (options === null || typeof options !== 'object') throw bad('options must be an object');
+  const { servers, stream, subjectPrefix, replicas, mode, retention, maxInFlight } = options;
+  if (options.connection === undefined && !(typeof servers === 'string' || (Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string')))) {
+    throw bad('servers must be a URL string or a non-empty array of them');
+  }
+  if (typeof stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(stream)) throw bad(`stream must be a name of letters, digits, _ and -, got ${String(stream)}`);
+  if (subjectPrefix !== undefined && (typeof subjectPrefix !== 'string' || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix))) {
+    throw bad(`subjectPrefix must be dot-separated tokens of letters, digits, _ and -, got ${String(subjectPrefix)}`);
+  }
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw bad(`replicas must be an integer from 1 to 5, got ${String(replicas)}`);
+  if (mode !== undefined && mode !== 'acknowledged' && mode !== 'pipelined') throw bad(`mode must be 'acknowledged' or 'pipelined', got ${String(mode)}`);
+  if (retention !== undefined && retention !== 'history' && retention !== 'compacted') throw bad(`retention must be 'history' or 'compacted', got ${String(retention)}`);
+  if (maxInFlight !== undefined && (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 4096)) throw bad(`maxInFlight must be an integer from 1 to 4096`);
+  for (const k of ['maxMessageBytes', 'publishTimeoutMs', 'retryForMs', 'duplicateWindowMs'] as const) {
+    const v = options[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw bad(`${k} must be a positive number`);
+  }
+  if (options.maxMessageBytes !== undefined && options.maxMessageBytes < 4096) throw bad('maxMessageBytes must be at least 4096');
+  return options;
+}
+
+/** Creates the stream, or checks that the existing one fits (subjects, retention). */
+async function ensureStream(jsm: JetStreamManager, o: NatsChangelogOptions, prefix: string): Promise<void> {
+  const compacted = (o.retention ?? 'history') === 'compacted';
+  const wanted: Partial<StreamConfig> & { name: string } = {
+    name: o.stream,
+    subjects: [`${prefix}.>`],
+    storage: StorageType.File,
+    num_replicas: o.replicas ?? 1,
+    max_msgs_per_subject: compacted ? 1 : -1,
+    duplicate_window: (o.duplicateWindowMs ?? 120_000) * 1_000_000,
+    discard: DiscardPolicy.Old,
+  };
+  const deadline = Date.now() + (o.retryForMs ?? 60_000);
+  for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1000)) {
+    try {
+      let info = await jsm.streams.info(o.stream).catch((err: unknown) => {
+        if ((err as { code?: number })?.code === 10059 || /stream not found/i.test(String((err as Error)?.message))) return null;
+        throw err;
+      });
+      if (info === null) {
+        try {
+          info = await jsm.streams.add(wanted);
+        } catch (err) {
+          if (!/already in use/i.test(String((err as Error)?.message))) throw err;
+          info = await jsm.streams.info(o.stream);
+        }
+      }
+      const cfg = info.config;
+      if (!(cfg.subjects ?? []).some((s) => s === `${prefix}.>` || s === '>' || (s.endsWith('.>') && `${prefix}.`.startsWith(s.slice(0, -1))))) {
+        throw new StrataError('INVALID_ARGUMENT', `stream ${o.stream} exists without subjects ${prefix}.> (it has ${JSON.stringify(cfg.subjects)})`);
+      }
+      const isCompacted = cfg.max_msgs_per_subject === 1;
+      if (isCompacted !== compacted) {
+        throw new StrataError('INVALID_ARGUMENT', `stream ${o.stream} exists with ${isCompacted ? 'compacted' : 'history'} retention (max_msgs_per_subject ${cfg.max_msgs_per_subject}), not ${compacted ? 'compacted' : 'history'}`);
+      }
+      return;
+    } catch (err) {
+      if (err instanceof StrataError) throw err;
+      // A cluster that just started has no JetStream leader yet ("temporarily unavailable", timeouts).
+      if (Date.now() + backoff > deadline) throw new StrataError('IO_ERROR', `cannot set up stream ${o.stream}: ${(err as Error)?.message}`, { cause: err });
+      await delay(backoff);
+    }
+  }
+}
+
+/** Retries a JetStream API call through leader elections and reconnects. */
+async function withRetry<T>(fn: () => Promise<T>, forMs: number): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() + backoff > deadline) throw err;
+      const code = (err as { code?: number })?.code;
+      if (code === 10059 || /closed/i.test(String((err as Error)?.message))) throw err; // stream gone, connection closed
+      await delay(backoff);
+    }
+  }
+}
+
+/** A subject token for a key: `k` + base64url for keys up to 96 bytes, else `h` + SHA-256 hex. */
+function keyToken(key: Uint8Array): string {
+  if (key.length <= 96) return 'k' + Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64url');
+  return 'h' + createHash('sha256').update(key).digest('hex');
+}
+
+function checkPartition(p: unknown): void {
+  if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 0xffff_ffff) {
+    throw new StrataError('INVALID_ARGUMENT', `partition must be an integer from 0 to ${0xffff_ffff}, got ${String(p)}`);
+  }
+}
+
+function delay(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }

@@ -1,0 +1,510 @@
+// PartitionedStore: N Stores, one per Kafka partition, behind the Store API.
+//
+// Routing: a key lives in partition kafkaPartition(keyCodec.encode(key), N), the partition
+// Kafka's default partitioner picks for the same key bytes, so partition i holds exactly
+// the keys of topic partition i (co-partitioning) and its change records carry
+// `partition: i`. Each partition is a Store with its own engine, sequence numbers and
+// versions; N is fixed for the store's life, since changing it moves keys.
+//
+// Atomicity: putAll/deleteAll/write are atomic per partition, not across partitions. Every
+// operation is encoded and size-checked before any partition is written, so bad input
+// changes nothing; then each partition applies its share as one batch, in partition order,
+// and listeners get one ChangeRecord[] per partition batch.
+//
+// Order: range/all (and a snapshot's) merge the partitions' iterators in the unsigned byte
+// order of encoded keys with a binary heap, O(log N) per entry. Every child is opened in
+// one synchronous call, so the merged view is the whole store as of one instant.
+import { Store, type Snapshot, type WriteOp, type RangeOptions, type Checkpoint } from '../store/store.js';
+import type { KeyValueIterator } from '../store/iterator.js';
+import { mergePartitions } from './partition-merge.js';
+import { codecs, type Codec } from '../codecs.js';
+import { StrataError, invalid } from '../errors.js';
+import { MAX_VALUE_BYTES } from '../engine/abi.js';
+import type { StoreOptions } from '../store/options.js';
+import type { StoreStats, LevelStats } from '../store/stats.js';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
+import type { RestoreOptions, RestoreProgress } from '../changelog/restore.js';
+import { kafkaPartition } from './murmur2.js';
+
+export type PartitionedStoreOptions<K, V> = StoreOptions<K, V> & {
+  /** Number of partitions: the partition count of the Kafka topic this state follows. */
+  partitions: number;
+};
+
+export interface PartitionedStoreStats extends StoreStats {
+  /**
+   * Each partition's own stats, index = partition. The top-level figures are their sums
+   * (`sequence` is then the count of sequence numbers assigned over all partitions), with
+   * the amplifications recomputed from the summed bytes.
+   */
+  partitions: StoreStats[];
+}
+
+/** Each partition is a Wasm instance with its own linear memory (1 MiB at first, plus a
+ *  reserved address range): a cap keeps a typo from opening millions of them. */
+const MAX_PARTITIONS = 4096;
+/** restore() hands records to the partitions in chunks of at most this many records or
+ *  bytes, so an unbounded source is never held in memory whole. */
+const RESTORE_CHUNK_RECORDS = 4096;
+const RESTORE_CHUNK_BYTES = 4 << 20;
+
+export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
+  /** The number of partitions. */
+  readonly partitions: number;
+  /** INVARIANT: stores[i] was opened with `partition: i`; all share the same codecs. */
+  private readonly stores: Store<K, V>[];
+  private readonly valueCodec: Codec<V>;
+  /** The user's sinks, closed once by close(); the partitions see them via SharedSink. */
+  private readonly sinks: ChangelogSink[];
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(stores: Store<K, V>[], valueCodec: Codec<V>, sinks: ChangelogSink[]) {
+    this.stores = stores;
+    this.partitions = stores.length;
+    this.valueCodec = valueCodec;
+    this.sinks = sinks;
+  }
+
+  /**
+   * Opens `options.partitions` Stores with the other options. A `path` gives each partition
+   * the directory `<path>/partition-<i>`. `partition` must be omitted: it is set per Store.
+   */
+  static async open<K = Uint8Array, V = Uint8Array>(options: PartitionedStoreOptions<K, V>): Promise<PartitionedStore<K, V>> {
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    const n = options.partitions;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+      throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(n)}`);
+    }
+    if (options.partition !== undefined) throw invalid('omit option partition: PartitionedStore numbers its partitions itself');
+    if (options.path !== undefined && typeof options.path !== 'string') throw invalid('path must be a string');
+    const cl = options.changelog;
+    const sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
+    for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const shared = sinks.map((s) => new SharedSink(s));
+    const { partitions: _, onRestoreProgress, ...base } = options;
+    // The partitions see SharedSinks, which cannot be read: the default source (Store's
+    // rule: with a path, the first readable sink) is picked here from the user's sinks.
+    const restoreFrom = base.restoreFrom !== undefined || base.path === undefined ? base.restoreFrom
+      : sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+    const progress = onRestoreProgress === undefined ? undefined : new ProgressSum(n, onRestoreProgress);
+    const opened = await Promise.allSettled(Array.from({ length: n }, (_, i) => Store.open<K, V>({
+      ...base,
+      partition: i,
+      changelog: shared,
+      restoreFrom,
+      onRestoreProgress: progress?.reporter(i),
+      path: base.path === undefined ? undefined : `${base.path}/partition-${i}`,
+    })));
+    const stores = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.allSettled(stores.map((s) => s.close()));
+      throw failed.reason;
+    }
+    return new PartitionedStore<K, V>(stores, options.valueCodec ?? (codecs.bytes as unknown as Codec<V>), sinks);
+  }
+
+  /** The partition `key` belongs to: kafkaPartition(keyCodec.encode(key), partitions). */
+  partitionFor(key: K): number {
+    this.checkOpen();
+    return kafkaPartition(this.encodeKey(key), this.partitions);
+  }
+
+  /** Partition `i`'s Store. Writing through it a key of another partition hides the key
+   *  from this PartitionedStore's get/has (they look only in the key's own partition). */
+  partition(i: number): Store<K, V> {
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.partitions) {
+      throw invalid(`partition must be an integer in [0, ${this.partitions}), got ${String(i)}`);
+    }
+    return this.stores[i];
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  get(key: K): V | undefined { return this.storeFor(key).get(key); }
+  has(key: K): boolean { return this.storeFor(key).has(key); }
+  getVersioned(key: K): { value: V; version: number } | undefined { return this.storeFor(key).getVersioned(key); }
+
+  getAll(keys: readonly K[]): (V | undefined)[] {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
+    const groups = this.group(keys, (k) => this.encodeKey(k), true);
+    const out = new Array<V | undefined>(keys.length);
+    groups.forEach((indexes, p) => {
+      const values = this.stores[p].getAll(indexes.map((i) => keys[i]));
+      indexes.forEach((i, j) => { out[i] = values[j]; });
+    });
+    return out;
+  }
+
+  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.stores, (s) => s.range(from, to, options), options);
+  }
+
+  all(options?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.stores, (s) => s.all(options), options);
+  }
+
+  /** A snapshot of every partition, all taken at the same instant. */
+  snapshot(): Snapshot<K, V> {
+    this.checkOpen();
+    const snaps: Snapshot<K, V>[] = [];
+    try {
+      for (const s of this.stores) snaps.push(s.snapshot());
+    } catch (err) {
+      for (const s of snaps) s.close();
+      throw err;
+    }
+    return new PartitionedSnapshot(snaps, (key) => kafkaPartition(this.encodeKey(key), this.partitions));
+  }
+
+  // ---- writes --------------------------------------------------------------------------
+
+  put(key: K, value: V): void { this.storeFor(key).put(key, value); }
+  delete(key: K): void { this.storeFor(key).delete(key); }
+  putIfVersion(key: K, value: V, expected: number): boolean { return this.storeFor(key).putIfVersion(key, value, expected); }
+  deleteIfVersion(key: K, expected: number): boolean { return this.storeFor(key).deleteIfVersion(key, expected); }
+
+  /** Atomic per partition (see the file comment). */
+  putAll(entries: Iterable<readonly [K, V]>): void {
+    this.checkOpen();
+    const groups = this.group(iterate(entries, 'putAll'), (entry) => {
+      if (!Array.isArray(entry) || entry.length < 2) throw invalid('putAll expects [key, value] pairs');
+      this.checkValue(entry[1]);
+      return this.encodeKey(entry[0]);
+    }, false);
+    this.applyGroups(groups, (s, items) => s.putAll(items));
+  }
+
+  /** Atomic per partition (see the file comment). */
+  deleteAll(keys: Iterable<K>): void {
+    this.checkOpen();
+    const groups = this.group(iterate(keys, 'deleteAll'), (k) => this.encodeKey(k), false);
+    this.applyGroups(groups, (s, items) => s.deleteAll(items));
+  }
+
+  /** Atomic per partition (see the file comment). */
+  write(ops: Iterable<WriteOp<K, V>>): void {
+    this.checkOpen();
+    const groups = this.group(iterate(ops, 'write'), (op) => {
+      if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
+      if (op.type === 'put') this.checkValue(op.value);
+      else if (op.type !== 'del') throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+      return this.encodeKey(op.key);
+    }, false);
+    this.applyGroups(groups, (s, items) => s.write(items));
+  }
+
+  // ---- changelog -----------------------------------------------------------------------
+
+  /** Listens to every partition; each partition's commits arrive as their own arrays. */
+  onChange(listener: (records: ChangeRecord[]) => void): () => void {
+    this.checkOpen();
+    if (typeof listener !== 'function') throw invalid('onChange expects a function');
+    const offs = this.stores.map((s) => s.onChange(listener));
+    return () => { for (const off of offs) off(); };
+  }
+
+  /**
+   * Routes each record to `partition(record.partition)` and restores it there. A record
+   * must be tagged with the partition its key hashes to (a changelog written with another
+   * partition count fails with INVALID_ARGUMENT). Like Store.restore, records go in chunks
+   * and a failure leaves earlier chunks applied.
+   */
+  async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>, options: RestoreOptions = {}): Promise<RestoreProgress> {
+    this.checkOpen();
+    if (options === null || typeof options !== 'object') throw invalid('restore options must be an object');
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function');
+    const isAsync = source != null && typeof (source as AsyncIterable<ChangeRecord>)[Symbol.asyncIterator] === 'function';
+    if (!isAsync && (source == null || typeof (source as Iterable<ChangeRecord>)[Symbol.iterator] !== 'function')) {
+      throw invalid('restore expects an iterable or async iterable of change records');
+    }
+    let pending: ChangeRecord[][] = this.stores.map(() => []);
+    let pendingRecords = 0, pendingBytes = 0, records = 0;
+    const started = performance.now();
+    const total: RestoreProgress = { records: 0, applied: 0, bytes: 0, recordsPerSecond: 0 };
+    const drain = async () => {
+      const chunk = pending;
+      pending = this.stores.map(() => []);
+      pendingRecords = pendingBytes = 0;
+      for (let p = 0; p < chunk.length; p++) {
+        if (chunk[p].length === 0) continue;
+        const done = await this.stores[p].restoreRecords(chunk[p]);
+        total.records += done.records;
+        total.applied += done.applied;
+        total.bytes += done.bytes;
+      }
+      total.recordsPerSecond = total.records / Math.max((performance.now() - started) / 1000, 1e-9);
+      onProgress?.({ ...total });
+    };
+    const take = async (r: ChangeRecord) => {
+      pending[this.homeOf(r, records)].push(r);
+      records++;
+      pendingRecords++;
+      pendingBytes += r.key.length + (r.value instanceof Uint8Array ? r.value.length : 0);
+      if (pendingRecords >= RESTORE_CHUNK_RECORDS || pendingBytes >= RESTORE_CHUNK_BYTES) await drain();
+    };
+    if (isAsync) for await (const r of source as AsyncIterable<ChangeRecord>) await take(r);
+    else for (const r of source as Iterable<ChangeRecord>) await take(r);
+    await drain();
+    await settleAll(this.stores.map((s) => s.restored()));
+    return total;
+  }
+
+  /** Store.checkpoint on every partition (each its own changelog position); index = partition. */
+  async checkpoint(): Promise<Checkpoint[]> {
+    this.checkOpen();
+    const results = await Promise.allSettled(this.stores.map((s) => s.checkpoint()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<Checkpoint>).value);
+  }
+
+  // ---- maintenance ---------------------------------------------------------------------
+
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await settleAll(this.stores.map((s) => s.flush()));
+  }
+
+  async compact(): Promise<void> {
+    this.checkOpen();
+    for (const s of this.stores) await s.compact();
+  }
+
+  stats(): PartitionedStoreStats {
+    this.checkOpen();
+    return aggregateStats(this.stores.map((s) => s.stats()));
+  }
+
+  /** Closes every partition, then each changelog sink once, each whatever the others did;
+   *  rejects with the first failure. Idempotent: a second call returns the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
+    this.closed = true;
+    const results = await Promise.allSettled(this.stores.map((s) => s.close()));
+    for (const s of this.sinks) results.push(...await Promise.allSettled([Promise.resolve().then(() => s.close?.())]));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the store is closed');
+  }
+
+  /** Encodes and size-checks a key exactly as the partitions do. */
+  private encodeKey(key: K): Uint8Array { return this.stores[0].encodeKey(key); }
+
+  private storeFor(key: K): Store<K, V> {
+    this.checkOpen();
+    return this.stores[kafkaPartition(this.encodeKey(key), this.partitions)];
+  }
+
+  /** Mirrors Store's value encoding checks, so a batch fails before any partition is written. */
+  private checkValue(value: V): void {
+    let v: unknown;
+    try {
+      v = this.valueCodec.encode(value);
+    } catch (err) {
+      if (err instanceof StrataError) throw err;
+      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    if (!(v instanceof Uint8Array)) throw invalid('value codec must return a Uint8Array');
+    if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);
+  }
+
+  /**
+   * Validates every item (keyOf throws on bad input) and groups them by partition,
+   * keeping their order. With `indexes`, groups hold item positions instead of items.
+   */
+  private group<T>(items: Iterable<T>, keyOf: (item: T) => Uint8Array, indexes: true): Map<number, number[]>;
+  private group<T>(items: Iterable<T>, keyOf: (item: T) => Uint8Array, indexes: false): Map<number, T[]>;
+  private group<T>(items: Iterable<T>, keyOf: (item: T) => Uint8Array, indexes: boolean): Map<number, (T | number)[]> {
+    const groups = new Map<number, (T | number)[]>();
+    let i = 0;
+    for (const item of items) {
+      const p = kafkaPartition(keyOf(item), this.partitions);
+      let g = groups.get(p);
+      if (g === undefined) groups.set(p, g = []);
+      g.push(indexes ? i : item);
+      i++;
+    }
+    return groups;
+  }
+
+  /**
+   * Applies each partition's batch in partition order. A failing batch (out of memory, a
+   * throwing listener after its commit) does not stop the others; the first error is
+   * rethrown once every partition has been tried.
+   */
+  private applyGroups<T>(groups: Map<number, T[]>, apply: (s: Store<K, V>, items: T[]) => void): void {
+    let failure: { err: unknown } | undefined;
+    for (const p of [...groups.keys()].sort((a, b) => a - b)) {
+      try { apply(this.stores[p], groups.get(p)!); } catch (err) { failure ??= { err }; }
+    }
+    if (failure !== undefined) throw failure.err;
+  }
+
+  private homeOf(r: ChangeRecord, index: number): number {
+    if (r === null || typeof r !== 'object') throw invalid(`restore: record ${index} is not an object`);
+    if (!(r.key instanceof Uint8Array)) throw invalid(`restore: record ${index} has no Uint8Array key`);
+    const p = r.partition;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= this.partitions) {
+      throw invalid(`restore: record ${index} is for partition ${String(p)}, outside [0, ${this.partitions})`);
+    }
+    const home = kafkaPartition(r.key, this.partitions);
+    if (home !== p) {
+      throw invalid(`restore: record ${index} is tagged partition ${p} but its key hashes to partition ${home} of ${this.partitions}` +
+        ' (was the changelog written with another partition count?)');
+    }
+    return p;
+  }
+}
+
+/** A snapshot per partition, read through one routing function and merged iterators. */
+class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
+  private closed = false;
+  constructor(
+    private readonly snaps: Snapshot<K, V>[],
+    private readonly route: (key: K) => number,
+  ) {}
+
+  get(key: K): V | undefined { return this.snapFor(key).get(key); }
+  has(key: K): boolean { return this.snapFor(key).has(key); }
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.snaps, (s) => s.range(from, to, o), o);
+  }
+  all(o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.snaps, (s) => s.all(o), o);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.snaps) s.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the snapshot is closed');
+  }
+  private snapFor(key: K): Snapshot<K, V> {
+    this.checkOpen();
+    return this.snaps[this.route(key)];
+  }
+}
+
+// ---- sinks and stats -------------------------------------------------------------------
+
+/**
+ * A user's sink as every partition sees it: appends pass through; a flush asked for while
+ * one is running and no append came since joins it (PartitionedStore.flush and close make
+ * N such requests at once); no close, so the sink is closed once, by PartitionedStore.close.
+ */
+class SharedSink implements ChangelogSink {
+  private appends = 0;
+  private running: { promise: Promise<void>; appends: number } | undefined;
+
+  constructor(private readonly sink: ChangelogSink) {}
+
+  append(records: ChangeRecord[]): void | Promise<void> {
+    this.appends++;
+    return this.sink.append(records);
+  }
+
+  flush(): Promise<void> {
+    if (this.running !== undefined && this.running.appends === this.appends) return this.running.promise;
+    let promise: Promise<void>;
+    try {
+      promise = Promise.resolve(this.sink.flush?.());
+    } catch (err) {
+      promise = Promise.reject(err);
+    }
+    const running = { promise, appends: this.appends };
+    this.running = running;
+    promise.then(() => { if (this.running === running) this.running = undefined; },
+      () => { if (this.running === running) this.running = undefined; });
+    return promise;
+  }
+}
+
+/** Sums the partitions' restore progress at open into one report. */
+class ProgressSum {
+  private readonly parts: RestoreProgress[];
+  private readonly started = performance.now();
+  constructor(n: number, private readonly report: (p: RestoreProgress) => void) {
+    this.parts = Array.from({ length: n }, () => ({ records: 0, applied: 0, bytes: 0, recordsPerSecond: 0 }));
+  }
+  reporter(i: number): (p: RestoreProgress) => void {
+    return (p) => {
+      this.parts[i] = p;
+      const sum = (f: (x: RestoreProgress) => number) => this.parts.reduce((a, x) => a + f(x), 0);
+      const records = sum((x) => x.records);
+      this.report({ records, applied: sum((x) => x.applied), bytes: sum((x) => x.bytes),
+        recordsPerSecond: records / Math.max((performance.now() - this.started) / 1000, 1e-9) });
+    };
+  }
+}
+
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
+  const sum = (f: (s: StoreStats) => number) => parts.reduce((acc, s) => acc + f(s), 0);
+  const levels: LevelStats[] = parts[0].levels.map((l, i) => ({
+    level: l.level,
+    runs: sum((s) => s.levels[i].runs),
+    entries: sum((s) => s.levels[i].entries),
+    bytes: sum((s) => s.levels[i].bytes),
+  }));
+  const counters = { ...parts[0].counters };
+  for (const name of Object.keys(counters) as (keyof StoreStats['counters'])[]) counters[name] = sum((s) => s.counters[name]);
+  const runBytes = sum((s) => s.runBytes);
+  const bottom = levels.reduce((b, l) => (l.bytes > 0 ? l.bytes : b), 0);
+  return {
+    sequence: sum((s) => s.sequence),
+    memtable: { entries: sum((s) => s.memtable.entries), bytes: sum((s) => s.memtable.bytes) },
+    flush: { running: sum((s) => s.flush.running), bytesRead: sum((s) => s.flush.bytesRead) },
+    levels,
+    runs: sum((s) => s.runs),
+    runBytes,
+    snapshots: sum((s) => s.snapshots),
+    iterators: sum((s) => s.iterators),
+    counters,
+    writeAmplification: counters.userBytesWritten > 0 ? (counters.bytesFlushed + counters.bytesCompacted) / counters.userBytesWritten : 0,
+    spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
+    engineBytes: sum((s) => s.engineBytes),
+    memoryBytes: sum((s) => s.memoryBytes),
+    compaction: {
+      running: sum((s) => s.compaction.running),
+      inputBytes: sum((s) => s.compaction.inputBytes),
+      bytesRead: sum((s) => s.compaction.bytesRead),
+    },
+    blockCache: {
+      capacity: sum((s) => s.blockCache.capacity), bytes: sum((s) => s.blockCache.bytes),
+      hits: sum((s) => s.blockCache.hits), misses: sum((s) => s.blockCache.misses),
+    },
+    fileBackedRuns: sum((s) => s.fileBackedRuns),
+    backgroundError: parts.find((s) => s.backgroundError)?.backgroundError,
+    partitions: parts,
+  };
+}
+
+function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {
+  if (items === null || items === undefined || typeof (items as Iterable<T>)[Symbol.iterator] !== 'function') {
+    throw invalid(`${what} expects an iterable`);
+  }
+  return items;
+}

@@ -1,0 +1,183 @@
+// What the two persistences of a Store with `path` share: the interface store.ts uses (`Disk`),
+// file names, and every engine call of recovery and of writing runs out, so that a Node
+// directory (persistence.ts) and an OPFS directory (persistence-opfs.ts) are recovered by the
+// same steps: run_import of each listed run, recover_seq to the manifest's flushedSeq, then
+// replay of the logs' write_batch / restore_batch records. No file system here.
+import { Status, statusError, MAX_LEVELS, CORRUPTION_WHAT, type Engine } from '../engine/abi.js';
+import { StrataError } from '../errors.js';
+import { WAL_RESTORE, type WalRecord } from './wal-format.js';
+import type { Manifest, CheckpointMark } from './manifest-format.js';
+
+/** A checkpoint whose run files are durable but not yet named by the manifest. */
+export interface PendingCheckpoint { seq: number; levels: number[][] }
+
+export interface PersistenceOptions {
+  /** fsync every logged write. */
+  sync: boolean;
+  /** Keep a write-ahead log; false when the changelog is the log (checkpoints only). */
+  logged: boolean;
+  /** The store has a ttl: its values carry an expiresAt prefix (the manifest records it,
+   *  since values of one kind cannot be read as the other). */
+  ttl: boolean;
+  /** Where runs can live in their files (Node): the block cache's capacity. */
+  blockCacheBytes?: number;
+  /** The engine's memtable size: run files are written in slices of a quarter of it. */
+  memtableBytes?: number;
+}
+
+/**
+ * The directory side of a Store, as store.ts drives it. The write path (checkWritable,
+ * logBatch, logRestore, afterChange) is synchronous everywhere. Node's persistence is
+ * synchronous throughout; OPFS's creates and deletes files and writes its manifest in async
+ * tasks, so flush, the checkpoint steps and close may return promises, which the Store awaits.
+ */
+export interface Disk {
+  /** Writes go through the write-ahead log (false: the changelog is the log). */
+  readonly logged: boolean;
+  /** Throws IO_ERROR once an I/O failure has made the store read-only. */
+  checkWritable(): void;
+  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied and
+   *  returns the mark unlog() takes it back with. */
+  logBatch(image: Uint8Array, count: number): unknown;
+  /** Logs a restore chunk before it is applied; `lastSeq` is the store's last sequence
+   *  once it is. Returns the mark unlog() takes it back with. */
+  logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): unknown;
+  /** Takes back what was logged from `mark` on: its write failed after it was logged (the
+   *  engine or a changelog sink refused it), so the log must not replay it. */
+  unlog(mark: unknown): void;
+  /** After any engine call that may have flushed or compacted. Never throws: a failure is
+   *  kept (checkWritable reports it), since the call has committed its write. */
+  afterChange(): void;
+  /** With a log: every acknowledged write is durable when it returns (or resolves). */
+  flush(): void | Promise<void>;
+  /** Checkpoint step 1 (docs/API.md "Checkpoints"): every run of the state is durable. */
+  beginCheckpoint(): PendingCheckpoint | Promise<PendingCheckpoint>;
+  /** Checkpoint step 3: the manifest names the checkpoint, atomically. */
+  commitCheckpoint(pending: PendingCheckpoint, time: number): CheckpointMark | Promise<CheckpointMark>;
+  /** Makes everything durable and releases the directory; after an I/O failure it releases
+   *  the directory and fails (IO_ERROR), since acknowledged writes may not be durable. */
+  close(): void | Promise<void>;
+}
+
+/** What persistence.ts and its browser twin export as `Persistence`. */
+export interface DiskFactory {
+  /** Opens (creating if needed) the directory, takes its lock and recovers its state into
+   *  the freshly initialised `engine`. */
+  open(dir: string, engine: Engine, options: PersistenceOptions): Disk | Promise<Disk>;
+}
+
+export { CORRUPTION_WHAT } from '../engine/abi.js';
+
+/** `000012.run`, `000012.wal`: file numbers are decimal, zero-padded to six digits. */
+export const fileName = (n: number, ext: string): string => `${String(n).padStart(6, '0')}.${ext}`;
+
+/** The number of a file named by fileName with extension `ext`, or undefined. */
+export const numbered = (name: string, ext: string): number | undefined => {
+  const m = new RegExp(`^(\\d{6,})\\.${ext}$`).exec(name);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** A manifest made with the other ttl setting cannot be opened: its values read differently. */
+export function checkTtl(manifest: Manifest, ttl: boolean, dir: string): void {
+  if ((manifest.ttl ?? false) === ttl) return;
+  throw new StrataError('INVALID_ARGUMENT', manifest.ttl
+    ? `${dir} holds a store with ttlMs (values carry an expiry): open it with ttlMs`
+    : `${dir} holds a store without ttlMs: it cannot be opened with ttlMs`);
+}
+
+/** Imports the run file image at (p, len) of linear memory as run `id` of `level`; with
+ *  `fileSize`, (p, len) is only the file's tail and the run is file-backed (run_import_tail).
+ *  A damaged image is CORRUPTION naming `file` and the offset the engine reports. */
+export function importRunImage(e: Engine, p: number, len: number, level: number, id: number, file: string, fileSize?: number): void {
+  const st = fileSize === undefined ? e.x.run_import(p, len, level, id) : e.x.run_import_tail(p, len, fileSize, level, id);
+  if (st === Status.CORRUPTION) {
+    const v = e.view;
+    const what = CORRUPTION_WHAT[v.getUint32(e.resultPtr, true)] ?? 'damaged';
+    throw new StrataError('CORRUPTION', `${file} at offset ${v.getFloat64(e.resultPtr + 8, true)}: ${what}`);
+  }
+  if (st !== Status.OK) throw statusError(st, `import of ${file}`, e);
+}
+
+/** After the runs are imported: the engine's sequences continue from the manifest's. */
+export function recoverSeq(e: Engine, m: Manifest, manifestFile: string): void {
+  const st = e.x.recover_seq(m.flushedSeq);
+  if (st !== Status.OK) throw new StrataError('CORRUPTION', `${manifestFile}: bad flushedSeq ${m.flushedSeq}`);
+}
+
+/** Applies one log record at recovery: batches at or below the engine's sequence are in the
+ *  runs already and skipped (restore_batch skips such records itself); a gap is CORRUPTION. */
+export function replayWalRecord(e: Engine, file: string, r: WalRecord): void {
+  const last = e.x.last_seq();
+  if (r.type !== WAL_RESTORE) {
+    if (r.firstSeq + r.count - 1 <= last) return; // already in the run files
+    if (r.firstSeq !== last + 1) {
+      throw new StrataError('CORRUPTION', `${file}: log jumps from sequence ${last} to ${r.firstSeq}`);
+    }
+  }
+  const p = e.reserve(r.image.length);
+  e.u8.set(r.image, p);
+  // Admitted once already: a replay keeps only the read reserve (engine.ts, "memory cap").
+  e.x.set_replaying(1);
+  let st: number;
+  try {
+    st = r.type === WAL_RESTORE ? e.x.restore_batch(p, r.image.length, r.count) : e.x.write_batch(p, r.image.length, r.count);
+  } finally {
+    e.x.set_replaying(0);
+  }
+  if (st === Status.OUT_OF_MEMORY) throw statusError(st, `replay of ${file}`);
+  if (st !== Status.OK) throw new StrataError('CORRUPTION', `${file}: a logged write the engine refuses (status ${st})`);
+}
+
+/** The engine's current runs as the manifest lists them. */
+export function currentLevels(e: Engine): number[][] {
+  let cap = 256;
+  for (;;) {
+    const out = e.reserve(cap * 8);
+    const n = e.x.version_runs(out, cap);
+    if (n > cap) { cap = n; continue; }
+    const levels: number[][] = Array.from({ length: MAX_LEVELS }, () => []);
+    const v = e.view;
+    for (let i = 0; i < n; i++) levels[v.getUint32(out + i * 8, true)].push(v.getUint32(out + i * 8 + 4, true));
+    return levels;
+  }
+}
+
+/** The file image of live run `id`, written into the argument region: valid until the next
+ *  engine call. Undefined when the run is no longer live (compacted away). */
+export function runImage(e: Engine, id: number): Uint8Array | undefined {
+  const size = e.x.run_image_size(id);
+  if (size === 0) return undefined;
+  const p = e.reserve(size);
+  const st = e.x.run_image(id, p);
+  if (st === Status.NOT_FOUND) return undefined;
+  if (st !== Status.OK) throw statusError(st, `run ${id} image`);
+  return e.u8.subarray(p, p + size);
+}
+
+/** The first I/O failure of a store's directory: from then on writes are refused until the
+ *  store is reopened (the log's tail is in an unknown state). */
+export class IoFailure {
+  error: StrataError | undefined;
+
+  /** Throws IO_ERROR once a failure has happened. */
+  check(): void {
+    if (this.error) {
+      throw new StrataError('IO_ERROR', `the store is read-only after an I/O failure (${this.error.message}); reopen it`, { cause: this.error });
+    }
+  }
+
+  /** Keeps `err` when it is the first I/O failure. */
+  record(err: unknown): void {
+    if (err instanceof StrataError && err.code === 'IO_ERROR') this.error ??= err;
+  }
+
+  /** Runs `fn`, keeping an I/O failure it throws. */
+  guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.record(err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,499 @@
+// The on-disk side of a Store opened with `path` (docs/FORMAT.md): recovery at open, the
+// write-ahead log on every write, and writing run files and the manifest whenever the
+// engine's set of runs changes.
+//
+// Write path: the engine validates and reserves memory for a batch (prepare_batch), the
+// batch is appended to the log, then applied; so the log never holds a write the engine
+// refused, and an acknowledged write is in the log (fsynced first with `sync`).
+// Flush path: after any engine call the engine's version stamp is compared; when runs came
+// or went, new runs are written as files and fsynced, the manifest is replaced atomically,
+// and only then are obsolete run files and fully flushed logs deleted.
+// Larger than memory: once a run's file is durable the engine is told to detach it
+// (run_detach): its data blocks leave linear memory and are read back from the file through
+// the block cache (env.read_block). Runs imported at open are file-backed from the start:
+// only their index and bloom are read. Each such file keeps an open descriptor until the
+// engine frees the run (env.run_freed), so deleting a file the manifest no longer lists is
+// safe whatever iterators or snapshots still read it: the descriptor keeps it readable.
+// INVARIANT: every run the manifest lists is durable in its file; every write with a
+// sequence above the manifest's flushedSeq that was acknowledged is in a log numbered at or
+// above the manifest's `log`.
+//
+// Without a log (`logged: false`, a store whose changelog is its log, docs/FORMAT.md
+// "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
+// manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
+// those runs and the changelog supplies the rest.
+import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from '../engine/abi.js';
+import { StrataError } from '../errors.js';
+import { io } from './io-error.js';
+import { acquireLock } from './lock-file.js';
+import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
+import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
+import { RunFileWriter } from './run-file-writer.js';
+import {
+  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels,
+  IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
+} from './persistence-core.js';
+
+export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
+
+/** Bytes of run files a store call writes (and fdatasyncs) after a flush or compaction: a
+ *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
+ *  (1–3 ms here), at least 4 KiB. */
+const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.max(4096, memtableBytes >>> 2));
+/** Run-file bytes a logged byte costs, at most: leveled compaction's write amplification
+ *  (10–14 in a random fill) with room to spare. */
+const RUN_BYTES_PER_BYTE = 16;
+
+/** A state of the engine to make durable: its runs, the sequence they hold up to, and the
+ *  first log recovery must replay. Its manifest is written once all its run files are. */
+interface Target { levels: number[][]; flushedSeq: number; log: number }
+
+/** Deletes a file; one already gone is fine (recovery may meet files persist removed). */
+function remove(dir: string, name: string): void {
+  io('delete', join(dir, name), () => {
+    try { unlinkSync(join(dir, name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+  });
+}
+
+export class Persistence implements Disk, RunFileReader {
+  /** The log writes go to; undefined without a log. */
+  private wal: WalWriter | undefined;
+  /** Number of the log in use, or that the next log would take. */
+  private logNumber = 0;
+  /** The last checkpoint committed, kept in every manifest written. */
+  lastCheckpoint: CheckpointMark | undefined;
+  private stamp = -1;
+  /** Run file numbers that are durable in the directory. */
+  private readonly onDisk = new Set<number>();
+  /** Open descriptors of the files of file-backed runs, until the engine frees the run. */
+  private readonly files = new Map<number, number>();
+  /** The newest engine state not yet in the manifest, and the run file being written for it. */
+  private target: Target | undefined;
+  private writer: RunFileWriter | undefined;
+  /** Logs whose every record is in runs: deleted once a manifest naming a later log is durable. */
+  private retiredLogs: WalWriter[] = [];
+  /** Files no durable manifest needs any more, deleted a few per call. */
+  private doomed: string[] = [];
+  /** Bytes of the target's run files still to write (runs held in memory meanwhile), and
+   *  how many may wait before a call writes them all. */
+  private backlog = 0;
+  private readonly backlogCliff: number;
+  /** Log bytes after which the next new target starts a new log. */
+  private readonly logRotateBytes: number;
+  /** Bytes logged by the current store call (logBatch, logRestore). */
+  private callBytes = 0;
+  private releaseLock: () => void;
+  /** The first I/O failure: from then on writes are refused until reopen. */
+  private readonly failure = new IoFailure();
+
+  private readonly sync: boolean;
+  private readonly sliceBytes: number;
+  readonly logged: boolean;
+  private readonly ttl: boolean;
+
+  private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
+    this.sync = options.sync;
+    this.sliceBytes = sliceBytesFor(options.memtableBytes ?? 4 << 20);
+    this.backlogCliff = Math.max(256 << 20, 4 * (options.memtableBytes ?? 4 << 20));
+    this.logRotateBytes = options.memtableBytes ?? 4 << 20;
+    this.logged = options.logged;
+    this.ttl = options.ttl;
+    this.releaseLock = releaseLock;
+  }
+
+  /** Opens (creating if needed) the directory, takes its lock and recovers its state into
+   *  the freshly initialised `engine`. */
+  static open(dir: string, engine: Engine, options: PersistenceOptions): Persistence {
+    io('create directory', dir, () => mkdirSync(dir, { recursive: true }));
+    const release = acquireLock(dir);
+    const p = new Persistence(dir, engine, options, release);
+    engine.files = p;
+    engine.x.enable_file_backing();
+    if (engine.x.set_block_cache_bytes(options.blockCacheBytes ?? 64 << 20) !== Status.OK) {
+      throw new StrataError('INVALID_ARGUMENT', `blockCacheBytes ${options.blockCacheBytes} is out of range`);
+    }
+    try {
+      p.recover();
+    } catch (err) {
+      p.closeFiles();
+      release();
+      throw err;
+    }
+    return p;
+  }
+
+  // ---- run files for the block cache (RunFileReader) -------------------------------------
+
+  readBlock(run: number, offset: number, len: number, dst: number): number {
+    const fd = this.files.get(run);
+    if (fd === undefined) return Status.IO_ERROR;
+    try {
+      let done = 0;
+      while (done < len) {
+        const n = readSync(fd, this.engine.u8, dst + done, len - done, offset + done);
+        if (n === 0) return Status.CORRUPTION; // the file is shorter than its index says
+        done += n;
+      }
+      return Status.OK;
+    } catch {
+      return Status.IO_ERROR;
+    }
+  }
+
+  runFreed(run: number): void {
+    const fd = this.files.get(run);
+    if (fd === undefined) return;
+    this.files.delete(run);
+    try { closeSync(fd); } catch { /* nothing left to read through it */ }
+  }
+
+  fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
+
+  private closeFiles(): void {
+    for (const run of [...this.files.keys()]) this.runFreed(run);
+  }
+
+  // ---- the write path ------------------------------------------------------------------
+
+  /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied; the
+   *  mark returned takes it back (unlog) if the write then fails. */
+  logBatch(image: Uint8Array, count: number): LogMark {
+    this.checkWritable();
+    const wal = this.wal!;
+    const first = this.engine.x.last_seq() + 1;
+    const mark = this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
+    this.callBytes += image.length;
+    return mark;
+  }
+
+  /** Logs a restore chunk before it is applied; `lastSeq` is the store's last sequence once
+   *  it is (replaying a restore record skips what is already in, so logging it whole is
+   *  safe). */
+  logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): LogMark {
+    this.checkWritable();
+    const wal = this.wal!;
+    const mark = this.failure.guard(() => wal.append(WAL_RESTORE, firstSeq, count, lastSeq, image));
+    this.callBytes += image.length;
+    return mark;
+  }
+
+  /** Takes back the records logged from `mark` on: the write they log failed after all. A
+   *  log that cannot be cut back makes the store read-only (FORMAT.md says what a reopen may
+   *  then replay). */
+  unlog(mark: LogMark): void {
+    const wal = this.wal!;
+    this.callBytes = 0;
+    wal.undo(mark);
+    if (wal.torn) this.failure.record(new StrataError('IO_ERROR', `${wal.file}: a refused write could not be cut off the log`));
+  }
+
+  /** After any engine call that may have flushed or compacted: with a log, writes about
+   *  sliceBytes more of the new run files (so logs can go, and runs can leave memory);
+   *  without one, files change only at checkpoints. Never throws: the call that drives it
+   *  has committed its write (logged and applied), so a failure here is a background error,
+   *  kept and reported by the next write, flush, checkpoint or close (RocksDB's bg error). */
+  afterChange(): void {
+    if (!this.logged || this.failure.error) return;
+    const written = this.callBytes;
+    this.callBytes = 0;
+    try {
+      const changed = this.engine.x.version_stamp() !== this.stamp;
+      if (changed) this.capture();
+      if (this.backlog > this.backlogCliff) { this.advance(Infinity); this.removeDoomed(Infinity); return; }
+      // A small call that flushed or compacted (the state changed) has paid its pause.
+      if (changed && written < this.sliceBytes) return;
+      // A slice, plus what this call's own bytes will cost in run files: a large batch must
+      // not outrun the writing. (A compaction's output arrives all at once when it ends;
+      // small calls drain it a slice each, about a hundred of them for 88 MiB.)
+      const large = written >= this.sliceBytes;
+      if (this.target) this.advance(this.sliceBytes + RUN_BYTES_PER_BYTE * written, large);
+      if (large) this.removeDoomed(Infinity);
+      else if (!this.target && this.doomed.length > 0) this.removeDoomed(1);
+    } catch (err) {
+      this.failure.record(err instanceof StrataError && err.code === 'IO_ERROR' ? err
+        : new StrataError('IO_ERROR', `writing run files failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+    }
+  }
+
+  /** With a log: makes every acknowledged write durable (the engine has flushed the
+   *  memtable first). Without one durability comes from checkpoints, so this does nothing. */
+  flush(): void {
+    if (!this.logged) return;
+    this.checkWritable();
+    // Every log a durable manifest does not cover: persist() may just have sealed one.
+    this.failure.guard(() => { this.persist(); for (const w of this.retiredLogs) w.flush(); this.wal!.flush(); });
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+  // Step 1 of Store.checkpoint (the engine has just flushed its memtable): every current run
+  // is durable in its file, and with a log so is the log. Nothing names the new files yet,
+  // so a crash here leaves the previous checkpoint in force (recovery deletes the strays).
+
+  beginCheckpoint(): PendingCheckpoint {
+    this.checkWritable();
+    return this.failure.guard(() => {
+      if (this.logged) this.persist(); // with a log, runs are written only through targets
+      const levels = currentLevels(this.engine);
+      for (const id of levels.flat()) if (!this.onDisk.has(id)) this.writeRun(id);
+      this.wal?.flush();
+      return { seq: this.engine.x.flushed_seq(), levels };
+    });
+  }
+
+  /** Step 3, after the sinks are durable through `pending.seq`: the manifest names the
+   *  checkpoint (atomically), then run files it no longer needs are deleted. */
+  commitCheckpoint(pending: PendingCheckpoint, time: number): CheckpointMark {
+    this.checkWritable();
+    const mark = { seq: pending.seq, time };
+    this.failure.guard(() => {
+      this.lastCheckpoint = mark;
+      if (this.logged) {
+        this.persist(); // with a log the manifest always lists the current runs
+        return;
+      }
+      const x = this.engine.x;
+      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
+      this.removeRunsExcept(new Set(pending.levels.flat()));
+      this.removeDoomed(Infinity);
+    });
+    return mark;
+  }
+
+  /** Makes every acknowledged write durable and releases the directory. After an I/O
+   *  failure it still writes out what the log buffered (best effort: a reopen recovers what
+   *  the log holds) and then fails, since an fsync that succeeds after a failed one proves
+   *  nothing (the kernel may have dropped the pages that failed): a close that resolves has
+   *  lost nothing. Every descriptor is closed and the LOCK released either way. */
+  close(): void {
+    let failure: StrataError | undefined = this.failure.error;
+    try {
+      if (failure === undefined) this.flush();
+      else {
+        for (const w of new Set([...this.retiredLogs, this.wal])) { // every record no manifest covers, each tried
+          try { if (w && !w.torn) w.flush(); } catch (err) { failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err }); }
+        }
+      }
+    } catch (err) {
+      failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err });
+    } finally {
+      try { this.writer?.abandon(); } catch { /* its file is a stray, deleted at the next open */ }
+      this.writer = undefined;
+      for (const w of [this.wal, ...this.retiredLogs]) {
+        try { w?.discard(); } catch { /* closing is best effort after a failure */ }
+      }
+      this.closeFiles();
+      this.releaseLock();
+    }
+    if (failure) {
+      throw new StrataError('IO_ERROR', `close could not make every acknowledged write durable: ${failure.message}`, { cause: failure });
+    }
+  }
+
+  checkWritable(): void { this.failure.check(); }
+
+  // ---- run files and the manifest ------------------------------------------------------
+
+  /** Makes the engine's current state durable now: every run file, then the manifest. */
+  private persist(): void {
+    this.capture();
+    this.advance(Infinity);
+    this.removeDoomed(Infinity);
+  }
+
+  /** Takes the engine's current state as the target. When every logged write is in runs, or
+   *  the log holds about a memtable of them, writes go to a new log from now on; a retired
+   *  log goes once a durable target covers its last write. (Flushes run in slices, so
+   *  writes newer than flushedSeq are nearly always logged: waiting for every logged write
+   *  to be in runs would let one log grow for as long as writes continue.) */
+  private capture(): void {
+    const x = this.engine.x;
+    const stamp = x.version_stamp();
+    const levels = currentLevels(this.engine);
+    const flushedSeq = x.flushed_seq();
+    const wal = this.wal;
+    if (wal && wal.lastSeq > 0 && (flushedSeq >= wal.lastSeq || wal.bytes >= this.logRotateBytes)) {
+      // Written out even when its records are all in runs: those runs may never reach their
+      // files (a failing disk), and until a manifest covers them the log is their only copy.
+      this.retiredLogs.push(wal);
+      wal.seal();
+      this.logNumber = wal.number + 1;
+      this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
+    }
+    // Recovery replays from the oldest log holding a write above flushedSeq.
+    const oldestNeeded = this.retiredLogs.find((w) => w.lastSeq > flushedSeq);
+    this.target = { levels, flushedSeq, log: oldestNeeded ? oldestNeeded.number : this.logNumber };
+    this.stamp = stamp;
+    let backlog = 0;
+    for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.run_image_size(id);
+    if (this.writer && !this.onDisk.has(this.writer.id)) backlog -= this.writer.offset;
+    this.backlog = Math.max(0, backlog);
+  }
+
+  /** Writes about `budget` bytes of the target's run files (Infinity: all of them); once all
+   *  are durable, writes its manifest and deletes what it no longer needs. */
+  private advance(budget: number, commitNow = budget === Infinity): void {
+    let spent = 0;
+    for (;;) {
+      const t = this.target;
+      if (!t) return;
+      if (!this.writer) {
+        const id = t.levels.flat().find((r) => !this.onDisk.has(r));
+        if (id === undefined) {
+          // After a slice the manifest waits for the next call, unless this call is long
+          // anyway (a large batch, a drain): one that always brought a new target would
+          // otherwise never write a manifest.
+          if (spent === 0 || commitNow) this.commit(t);
+          return;
+        }
+        if (spent >= budget) return;
+        this.writer = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+      }
+      const w = this.writer;
+      const r = w.step(Math.min(this.sliceBytes, Math.max(4096, budget - spent)));
+      if (r === 'gone') {
+        // Compacted away since the target was taken: a newer state is the target now.
+        w.abandon();
+        this.writer = undefined;
+        this.capture();
+        continue;
+      }
+      spent += w.lastBytes;
+      this.backlog = Math.max(0, this.backlog - w.lastBytes);
+      if (r === 'done') { this.writer = undefined; this.fileDone(w); }
+      if (spent >= budget) return;
+    }
+  }
+
+  /** A run file is durable: the engine may read the run from it from now on. */
+  private fileDone(w: RunFileWriter): void {
+    this.onDisk.add(w.id);
+    this.files.set(w.id, w.fd);
+    const st = this.engine.x.run_detach(w.id);
+    if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, `detach of run ${w.id}`);
+  }
+
+  /** Every run file of `t` is durable: the manifest names them, then files and logs that no
+   *  manifest needs any more go. */
+  private commit(t: Target): void {
+    const x = this.engine.x;
+    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
+    this.target = undefined;
+    this.removeRunsExcept(new Set(t.levels.flat()));
+    const kept: WalWriter[] = [];
+    for (const old of this.retiredLogs) {
+      if (old.lastSeq > t.flushedSeq) { kept.push(old); continue; } // still needed for recovery
+      old.discard();
+      this.doomed.push(fileName(old.number, 'wal'));
+    }
+    this.retiredLogs = kept;
+  }
+
+  /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */
+  private removeRunsExcept(keep: Set<number>): void {
+    for (const id of [...this.onDisk]) {
+      if (keep.has(id)) continue;
+      this.onDisk.delete(id);
+      this.doomed.push(fileName(id, 'run'));
+    }
+  }
+
+  /** Deletes up to `count` files that no durable manifest needs (a crash before leaves them
+   *  for recovery, which deletes unlisted run files and replays only logs still needed). */
+  private removeDoomed(count: number): void {
+    for (let i = 0; i < count && this.doomed.length > 0; i++) remove(this.dir, this.doomed.shift()!);
+  }
+
+  /** Writes run `id` to its file durably in one go (checkpoints without a log), then lets
+   *  the engine read it from there. */
+  private writeRun(id: number): void {
+    const w = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+    let ok = false;
+    try {
+      ok = w.writeAll();
+    } finally {
+      if (!ok) w.abandon();
+    }
+    if (!ok) throw new Error(`strata-kv: run ${id} is not live (bug)`);
+    this.fileDone(w);
+  }
+
+  // ---- recovery --------------------------------------------------------------------------
+
+  private recover(): void {
+    const names = io('list', this.dir, () => readdirSync(this.dir));
+    const manifest = readManifest(this.dir);
+    if (!manifest) {
+      const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
+      if (stray) throw new StrataError('CORRUPTION', `${this.dir} has ${stray} but no MANIFEST`);
+    } else {
+      checkTtl(manifest, this.ttl, this.dir);
+      this.importRuns(manifest);
+    }
+    const x = this.engine.x;
+    const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
+    const firstLog = manifest?.log ?? 0;
+    if (manifest?.logged && !logs.includes(firstLog)) {
+      // Its writes above flushedSeq would be gone without a word: damage, not an empty log.
+      throw new StrataError('CORRUPTION', `${join(this.dir, fileName(firstLog, 'wal'))}: named by the MANIFEST but missing`);
+    }
+    // No compaction while the log is replayed: one meeting a damaged run would refuse the
+    // rest of these acknowledged writes (the background error). The flush below starts it.
+    x.pause_compaction(1);
+    for (const n of logs) {
+      const file = join(this.dir, fileName(n, 'wal'));
+      if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
+    }
+    x.pause_compaction(0);
+    // Recovery ends with everything in run files and a fresh, empty log.
+    const st = x.flush();
+    if (st !== Status.OK) throw statusError(st, 'flush after recovery');
+    this.logNumber = Math.max(firstLog, ...logs, 0) + 1;
+    this.lastCheckpoint = manifest?.checkpoint;
+    if (this.logged) this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
+    syncDir(this.dir);
+    this.persist();
+    for (const n of logs) remove(this.dir, fileName(n, 'wal'));
+    for (const name of names) {
+      const id = numbered(name, 'run');
+      if (id !== undefined && !this.onDisk.has(id)) remove(this.dir, name); // never listed: a crash's leftover
+    }
+    remove(this.dir, 'MANIFEST.tmp');
+  }
+
+  private importRuns(m: Manifest): void {
+    const e = this.engine;
+    m.levels.forEach((ids, level) => {
+      for (const id of ids) {
+        const file = join(this.dir, fileName(id, 'run'));
+        if (!existsSync(file)) throw new StrataError('CORRUPTION', `${file}: listed in the MANIFEST but missing`);
+        this.importRunTail(file, id, level);
+        this.onDisk.add(id);
+      }
+    });
+    recoverSeq(e, m, join(this.dir, 'MANIFEST'));
+  }
+
+  /** Imports a run file-backed: only its footer, then its index and bloom, are read here. */
+  private importRunTail(file: string, id: number, level: number): void {
+    const e = this.engine;
+    const fd = io('open', file, () => openSync(file, 'r'));
+    this.files.set(id, fd);
+    const size = io('stat', file, () => fstatSync(fd).size);
+    const damaged = (at: number, what: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${what}`);
+    if (size < 48) throw damaged(0, CORRUPTION_WHAT[1]);
+    const readAt = (p: number, len: number, at: number) => {
+      if (this.readBlock(id, at, len, p) === Status.IO_ERROR) throw new StrataError('IO_ERROR', `read of ${file} failed`);
+    };
+    const footer = e.reserve(48);
+    readAt(footer, 48, size - 48);
+    const indexOffset = e.x.run_tail_offset(footer, size);
+    if (indexOffset < 0) throw damaged(size - 48, CORRUPTION_WHAT[1]);
+    const p = e.reserve(size - indexOffset);
+    readAt(p, size - indexOffset, indexOffset);
+    importRunImage(e, p, size - indexOffset, level, id, file, size);
+  }
+}
+
+Persistence satisfies DiskFactory;

@@ -1,0 +1,84 @@
+// Writes one run's file (docs/FORMAT.md, "Run file") a chunk at a time, so that writing an
+// 8 MiB run — or the 80 MiB a compaction may have produced — is spread over many store
+// calls instead of stalling one of them (docs/LSM.md, "Run files in slices").
+//
+// Each step copies whole blocks (about `chunkBytes`) out of the engine with their checksums
+// (run_image_blocks), writes them and fdatasyncs them, so the final fsync has little left to
+// do; the last step writes the index, bloom and footer and fsyncs the file. The file is
+// durable only once step() has returned 'done'; until then nothing names it.
+import { openSync, writeSync, fsyncSync, fdatasyncSync, closeSync, unlinkSync } from 'node:fs';
+import { Status, statusError, type Engine } from '../engine/abi.js';
+import { io } from './io-error.js';
+
+export type StepResult = 'more' | 'done' | 'gone';
+
+export class RunFileWriter {
+  /** Open on the file being written; kept by the caller once the file is done. */
+  readonly fd: number;
+  private nextBlock = 0;
+  /** Bytes written so far. */
+  offset = 0;
+  /** Bytes written by the last step. */
+  lastBytes = 0;
+
+  constructor(private readonly engine: Engine, readonly id: number, readonly file: string) {
+    this.fd = io('create', file, () => openSync(file, 'w+'));
+  }
+
+  /** Writes about `chunkBytes` more. 'gone': the run is no longer live (compacted away
+   *  meanwhile); the caller abandons the file. */
+  step(chunkBytes: number): StepResult {
+    const e = this.engine;
+    const x = e.x;
+    let room = chunkBytes;
+    let out = e.reserve(room);
+    let n = x.run_image_blocks(this.id, this.nextBlock, room, out);
+    if (n === 0 && e.view.getUint32(e.resultPtr, true) > 0) {
+      room = e.view.getUint32(e.resultPtr, true); // one block larger than a chunk (a large value)
+      out = e.reserve(room);
+      n = x.run_image_blocks(this.id, this.nextBlock, room, out);
+    }
+    if (n < 0) return 'gone';
+    if (n > 0) {
+      const bytes = e.view.getUint32(e.resultPtr, true);
+      this.write(e.u8.subarray(out, out + bytes));
+      io('sync', this.file, () => fdatasyncSync(this.fd));
+      this.nextBlock += n;
+      this.lastBytes = bytes;
+      return 'more';
+    }
+    const size = x.run_image_tail_size(this.id);
+    if (size === 0) return 'gone';
+    const tail = e.reserve(size);
+    const st = x.run_image_tail(this.id, tail);
+    if (st === Status.NOT_FOUND) return 'gone';
+    if (st !== Status.OK) throw statusError(st, `run ${this.id} image`, e);
+    this.write(e.u8.subarray(tail, tail + size));
+    io('sync', this.file, () => fsyncSync(this.fd));
+    this.lastBytes = size;
+    return 'done';
+  }
+
+  /** Writes the whole file now. False when the run is no longer live. */
+  writeAll(): boolean {
+    for (;;) {
+      const r = this.step(4 << 20);
+      if (r === 'done') return true;
+      if (r === 'gone') return false;
+    }
+  }
+
+  /** Closes and deletes an unfinished file. */
+  abandon(): void {
+    try { closeSync(this.fd); } catch { /* already unusable */ }
+    try { unlinkSync(this.file); } catch { /* a leftover is deleted at the next open */ }
+  }
+
+  private write(bytes: Uint8Array): void {
+    io('write', this.file, () => {
+      let done = 0;
+      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.offset + done);
+    });
+    this.offset += bytes.length;
+  }
+}

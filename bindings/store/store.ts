@@ -1,0 +1,1029 @@
+// Store: the typed API over one engine instance (assembly/). Keys and values are encoded
+// by codecs into the engine's argument region and passed as (ptr, len); results are
+// decoded from linear memory. The built-in codecs have a fast path (codecs.ts) that writes
+// straight into the region and decodes without copying where the result keeps no bytes;
+// user codecs go through encode/decode and a copy. Every argument is validated before the
+// engine is called, so a failed call changes nothing.
+//
+// The write protocol (docs/LSM.md, "The write protocol"): validate -> log -> apply -> notify.
+// A write is encoded, checked and its memory reserved (prepare_batch); then appended to the
+// write-ahead log and to every changelog sink, any of which may refuse it (the log is cut
+// back, nothing is applied, the call throws); then applied, which cannot fail; then handed
+// to the onChange listeners. Past "apply" the write is committed: nothing after it (run-file
+// writing, a listener) makes the call throw; such failures are kept and reported by the
+// next write, flush, checkpoint or close, or to onListenerError.
+import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from '../engine/abi.js';
+import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
+import { StrataError, invalid } from '../errors.js';
+import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
+import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
+import { resolveTuning, type StoreOptions } from './options.js';
+import { decodeStats, type StoreStats } from './stats.js';
+import { restoreInto, type RestoreOptions, type RestoreProgress } from '../changelog/restore.js';
+import { Persistence } from '../storage/persistence.js';
+import type { Disk } from '../storage/persistence-core.js';
+import type { CheckpointMark } from '../storage/manifest-format.js';
+
+/** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
+ *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
+export type Checkpoint = CheckpointMark;
+
+export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
+export interface RangeOptions { reverse?: boolean; limit?: number }
+
+export interface Snapshot<K, V> {
+  get(key: K): V | undefined;
+  has(key: K): boolean;
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  all(o?: RangeOptions): KeyValueIterator<K, V>;
+  close(): void;
+}
+
+const NOW = -1;
+const KIND_DELETE = 0;
+const KIND_PUT = 1;
+const FLAG_LOWER = 1, FLAG_UPPER = 2, FLAG_REVERSE = 4;
+
+/**
+ * The engine's smallest argument region (assembly/index.ts io_reserve). Reserving up to
+ * this many bytes allocates nothing an exact reservation would not, so sizes up to it may
+ * be upper bounds (3 bytes per UTF-16 unit); above it they are exact, as the memory cap
+ * must see the same reservations whatever path encoded the arguments.
+ */
+const FAST_REGION = 65536;
+
+/** A key or value checked and ready to be written into the argument region: a string from
+ *  a built-in codec's fast path (written as its UTF-8, at most FAST_REGION / 3 units long)
+ *  or the encoded bytes. */
+type Encodable = string | Uint8Array;
+
+/** An operation encoded and checked, ready for the engine. */
+interface EncodedOp { kind: number; key: Encodable; value: Encodable }
+
+export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
+  private readonly engine: Engine;
+  private readonly keyCodec: Codec<K>;
+  private readonly valueCodec: Codec<V>;
+  private readonly keyFast: CodecFastPath<K> | undefined;
+  /** iter_open's pack flags for this store's codecs (packFlags), fixed with them. */
+  private readonly iteratorPacking: number;
+  private readonly valueFast: CodecFastPath<V> | undefined;
+  /** Lengths written by the last writeArgs. */
+  private argKeyLen = 0;
+  private argValueLen = 0;
+  private readonly partitionNo: number;
+  private readonly sinks: ChangelogSink[];
+  private readonly listeners = new Set<(records: ChangeRecord[]) => void>();
+  /** Open iterators, each at its `slot`: an array, as a Set's add and delete cost ~0.5 µs a
+   *  pair, a tenth of a short range. */
+  private readonly iterators: EngineIterator<K, V>[] = [];
+  private readonly snapshots = new Set<StoreSnapshot<K, V>>();
+  private listenerErrors = 0;
+  private readonly onListenerError: ((error: unknown, records: ChangeRecord[]) => void) | undefined;
+  private listenerWarned = false;
+  /** Inside a write's sink appends: every call of this store is refused (the argument
+   *  region holds the write's image until it is applied). */
+  private appending = false;
+  /** Listeners running: writes are refused (they would reach listeners before the write
+   *  being reported); reads are fine. */
+  private notifying = 0;
+  /** A sink that failed after taking records the store holds, or holding records the store
+   *  does not: the changelog no longer follows the store, so writes, flushes, checkpoints
+   *  and close fail with this until the store is reopened. */
+  private sinkFailure: StrataError | undefined;
+  private closed = false;
+  /** close() once started: a second call waits for the same close. */
+  private closing: Promise<void> | undefined;
+  /** The directory side (log, run files, manifest) of a store opened with `path`. */
+  private readonly disk: Disk | undefined;
+  /** Writes go through the directory's write-ahead log (a `path` store with no changelog
+   *  to restore from). */
+  private readonly logged: boolean;
+  /** Checkpoints run one at a time: each commits the runs its first step wrote. */
+  private checkpointing: Promise<unknown> = Promise.resolve();
+  /** Entries' time to live in ms, 0 for none. With a ttl every stored value is an f64
+   *  expiresAt (ms since the epoch, little-endian) followed by the user's bytes. */
+  private readonly ttlMs: number;
+  /** Bytes before the user's value in a stored value: 8 with a ttl, else 0. */
+  private readonly valueOffset: number;
+  /** Writes that take the batch path: with a log or sinks (prepare, log, apply) or a ttl. */
+  private readonly batchWrites: boolean;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  /** Where the next expiry sweep step starts (undefined: at the first key). */
+  private sweepCursor: Uint8Array | undefined;
+
+  private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Disk | undefined) {
+    this.engine = engine;
+    this.disk = disk;
+    this.logged = disk?.logged ?? false;
+    this.ttlMs = options.ttlMs ?? 0;
+    this.valueOffset = this.ttlMs > 0 ? 8 : 0;
+    this.onListenerError = options.onListenerError;
+    this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
+    this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
+    this.keyFast = fastPathOf(this.keyCodec);
+    this.valueFast = fastPathOf(this.valueCodec);
+    this.iteratorPacking = packFlags(this.keyCodec, this.valueCodec);
+    this.partitionNo = options.partition ?? 0;
+    const cl = options.changelog;
+    this.sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
+    // Sinks take a write before it is applied, in the batch path, which validates first.
+    this.batchWrites = this.logged || this.ttlMs > 0 || this.sinks.length > 0;
+  }
+
+  static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+      throw invalid('path must be a non-empty string (a directory)');
+    }
+    if (options.sync !== undefined && typeof options.sync !== 'boolean') throw invalid('sync must be a boolean');
+    for (const [name, c] of [['keyCodec', options.keyCodec], ['valueCodec', options.valueCodec]] as const) {
+      if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
+        throw invalid(`${name} must have encode and decode functions`);
+      }
+    }
+    const p = options.partition ?? 0;
+    if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${String(p)}`);
+    if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
+      throw invalid('onListenerError must be a function');
+    }
+    const sinks = options.changelog === undefined ? [] : Array.isArray(options.changelog) ? options.changelog : [options.changelog];
+    for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const source = restoreSourceOf(options as StoreOptions<unknown, unknown>, sinks);
+    if (options.onRestoreProgress !== undefined && typeof options.onRestoreProgress !== 'function') {
+      throw invalid('onRestoreProgress must be a function');
+    }
+    if (source && options.path !== undefined && options.sync === true) {
+      throw invalid('sync: true needs the local write-ahead log, but this store restores from its changelog, which is its log; '
+        + 'make the changelog durable instead (e.g. FileChangelog with sync: true, then checkpoint()), or pass restoreFrom: false');
+    }
+    const ttlMs = options.ttlMs ?? 0;
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
+      throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
+    }
+    const sweepMs = options.expirySweepMs ?? 1000;
+    if (!Number.isSafeInteger(sweepMs) || sweepMs < 0 || sweepMs > MAX_TIMER_MS) {
+      // Timers clamp longer delays to 1 ms: a sweep every millisecond.
+      throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${String(sweepMs)}`);
+    }
+    const t = resolveTuning(options as StoreOptions<unknown, unknown>);
+    const engine = await instantiateEngine();
+    const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
+      t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
+    if (st !== Status.OK) throw statusError(st, 'engine init');
+    // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
+    const disk = options.path === undefined ? undefined
+      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: t.blockCacheBytes, memtableBytes: t.memtableBytes });
+    const store = new Store<K, V>(engine, options, disk);
+    // The sink restored from is appended to last: a write another sink refuses never reaches
+    // it, so a reopen cannot bring back a write whose call threw.
+    const at = source === undefined ? -1 : store.sinks.indexOf(source as unknown as ChangelogSink);
+    if (at >= 0 && at < store.sinks.length - 1) store.sinks.push(...store.sinks.splice(at, 1));
+    try {
+      if (source !== undefined) {
+        // The records after what the directory (its last checkpoint) holds; then a
+        // checkpoint, so the next open starts from here.
+        await restoreInto(engine, source.read(store.partitionNo, engine.x.last_seq() + 1),
+          store.restoreOptions({ onProgress: options.onRestoreProgress }), () => store.checkOpen());
+        if (disk) await store.checkpoint();
+      }
+      store.setExpiryClock();
+      if (ttlMs > 0 && sweepMs > 0) store.startExpirySweeps(sweepMs);
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  get(key: K): V | undefined { return this.readGet(key, NOW); }
+  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), NOW) === Status.OK; }
+
+  // ---- expiry (ttlMs) ---------------------------------------------------------------
+
+  /**
+   * Deletes every expired entry now, through the normal write path (so listeners and sinks
+   * get tombstones), and returns how many. Reads never see expired entries whether or not
+   * this has run; it exists so that the changelog learns of expiries, and it runs in slices
+   * every `expirySweepMs` by itself. A store without ttlMs has nothing to purge.
+   */
+  purgeExpired(): number {
+    this.checkWritable();
+    if (this.ttlMs === 0) return 0;
+    this.sweepCursor = undefined;
+    let n = 0;
+    do n += this.sweepStep(Infinity); while (this.sweepCursor !== undefined);
+    return n;
+  }
+
+  /** @internal Starts the periodic expiry sweeps (a standby starts them when promoted). */
+  startExpirySweeps(intervalMs: number): void {
+    if (this.ttlMs === 0 || intervalMs <= 0 || this.sweepTimer !== undefined || this.closed) return;
+    this.sweepTimer = setInterval(() => {
+      try { this.sweepStep(5); } catch { this.listenerErrors++; } // counted like a failing listener
+    }, intervalMs);
+    (this.sweepTimer as { unref?: () => void }).unref?.(); // never keeps a process alive
+  }
+
+  /** Scans from the sweep cursor for about `budgetMs`, deletes the expired entries met, and
+   *  leaves the cursor after the last key scanned (undefined at the end). Synchronous, so
+   *  no write can come between finding an entry expired and deleting it. */
+  private sweepStep(budgetMs: number): number {
+    const e = this.engine;
+    const cutoff = Date.now();
+    const started = performance.now();
+    const from = this.sweepCursor;
+    const p = e.reserve(from?.length ?? 0);
+    if (from) e.u8.set(from, p);
+    const h = e.x.iter_open(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
+    if (h < 0) throw statusError(-h, 'expiry sweep', this.engine);
+    const expired: EncodedOp[] = [];
+    let last: Uint8Array | undefined;
+    let done = false;
+    let first = true;
+    try {
+      while (performance.now() - started < budgetMs) {
+        const n = e.x.iter_next(h, e.batchCapacity);
+        if (n <= 0) { done = true; break; }
+        const w = e.u32, at = e.batchPtr >>> 2, view = e.view;
+        for (let i = 0; i < n; i++) {
+          const kp = w[at + 4 * i], kl = w[at + 4 * i + 1], vp = w[at + 4 * i + 2], vl = w[at + 4 * i + 3];
+          const seenBefore = first && from !== undefined && sameBytes(e.u8, kp, kl, from); // the last step's last key
+          first = false;
+          if (!seenBefore && vl >= 8 && view.getFloat64(vp, true) <= cutoff) {
+            expired.push({ kind: KIND_DELETE, key: e.u8.slice(kp, kp + kl), value: EMPTY });
+          }
+          if (i === n - 1) last = e.u8.slice(kp, kp + kl);
+        }
+        if (n < e.batchCapacity) { done = true; break; }
+      }
+    } finally {
+      e.x.iter_close(h);
+    }
+    this.sweepCursor = done || last === undefined ? undefined : last;
+    for (let i = 0; i < expired.length; i += 1024) this.applyBatch(expired.slice(i, i + 1024));
+    return expired.length;
+  }
+
+  /** Before an engine call that may compact: the clock expired values are dropped by. */
+  private setExpiryClock(): void {
+    if (this.ttlMs > 0) this.engine.x.set_expiry_clock(Date.now());
+  }
+
+  /** Restore options with this store's ttl, for restoreInto. */
+  private restoreOptions(options: RestoreOptions): RestoreOptions {
+    this.setExpiryClock();
+    return this.ttlMs === 0 ? options : { ...options, ttl: { ttlMs: this.ttlMs, now: Date.now() } } as RestoreOptions;
+  }
+
+  /** Whether the stored value at (ptr, len) of a ttl store has expired. */
+  private expired(ptr: number, len: number): boolean {
+    return len >= 8 && this.engine.view.getFloat64(ptr, true) <= Date.now();
+  }
+
+  getAll(keys: readonly K[]): (V | undefined)[] {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
+    const encoded = keys.map((k) => this.encodableKey(k));
+    let size = 0;
+    for (const k of encoded) size += 4 + byteBound(k);
+    if (((size + 7) & ~7) + encoded.length * 8 > FAST_REGION) {
+      size = 0;
+      for (const k of encoded) size += 4 + byteLength(k);
+    }
+    const outOffset = (size + 7) & ~7;
+    const e = this.engine;
+    const base = e.reserve(outOffset + encoded.length * 8);
+    const view = e.view;
+    const u8 = e.u8;
+    let p = base;
+    for (const k of encoded) {
+      const n = writeEncodable(k, u8, p + 4, base + outOffset - p - 4);
+      view.setUint32(p, n, true);
+      p += 4 + n;
+    }
+    const st = e.x.get_many(base, encoded.length, base + outOffset, NOW);
+    if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
+    const out: (V | undefined)[] = new Array(encoded.length);
+    const skip = this.valueOffset;
+    const fast = this.valueFast;
+    // A user codec's decode may call this store, which reuses the result region and may move
+    // or free what the results point at: every value is copied out before any is decoded.
+    const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(encoded.length) : undefined;
+    const results = e.view;
+    for (let i = 0; i < encoded.length; i++) {
+      const vp = results.getUint32(base + outOffset + i * 8, true);
+      const vl = results.getUint32(base + outOffset + i * 8 + 4, true);
+      if (vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl))) out[i] = undefined;
+      else if (raw !== undefined) raw[i] = e.copyOut(vp + skip, vl - skip);
+      else out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip);
+    }
+    if (raw !== undefined) {
+      for (let i = 0; i < raw.length; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
+    }
+    return out;
+  }
+
+  getVersioned(key: K): { value: V; version: number } | undefined {
+    this.checkOpen();
+    if (this.lookup(this.encodableKey(key), NOW) !== Status.OK) return undefined;
+    const e = this.engine;
+    const version = e.resultSeq();
+    return { value: this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset), version };
+  }
+
+  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
+    return this.openIterator(this.encodableKey(from), this.encodableKey(to), options, NOW, this);
+  }
+
+  all(options?: RangeOptions): KeyValueIterator<K, V> {
+    return this.openIterator(undefined, undefined, options, NOW, this);
+  }
+
+  snapshot(): Snapshot<K, V> {
+    this.checkOpen();
+    const seq = this.engine.x.snapshot_acquire();
+    const s = new StoreSnapshot<K, V>(this, seq);
+    this.snapshots.add(s);
+    return s;
+  }
+
+  // ---- writes --------------------------------------------------------------------------
+
+  put(key: K, value: V): void {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.x.put(p, kl, p + kl, this.argValueLen);
+    if (st !== Status.OK) throw statusError(st, 'put', this.engine);
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+  }
+
+  delete(key: K): void {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.del(p, this.argKeyLen);
+    if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+  }
+
+  putAll(entries: Iterable<readonly [K, V]>): void {
+    this.checkWritable();
+    const ops: EncodedOp[] = [];
+    for (const entry of iterate(entries, 'putAll')) {
+      if (!Array.isArray(entry) || entry.length < 2) throw invalid('putAll expects [key, value] pairs');
+      ops.push({ kind: KIND_PUT, key: this.encodableKey(entry[0]), value: this.encodableValue(entry[1]) });
+    }
+    this.applyBatch(ops);
+  }
+
+  deleteAll(keys: Iterable<K>): void {
+    this.checkWritable();
+    const ops: EncodedOp[] = [];
+    for (const key of iterate(keys, 'deleteAll')) ops.push({ kind: KIND_DELETE, key: this.encodableKey(key), value: EMPTY });
+    this.applyBatch(ops);
+  }
+
+  write(ops: Iterable<WriteOp<K, V>>): void {
+    this.checkWritable();
+    const encoded: EncodedOp[] = [];
+    for (const op of iterate(ops, 'write')) {
+      if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
+      if (op.type === 'put') encoded.push({ kind: KIND_PUT, key: this.encodableKey(op.key), value: this.encodableValue(op.value) });
+      else if (op.type === 'del') encoded.push({ kind: KIND_DELETE, key: this.encodableKey(op.key), value: EMPTY });
+      else throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+    }
+    this.applyBatch(encoded);
+  }
+
+  putIfVersion(key: K, value: V, expected: number): boolean {
+    this.checkWritable();
+    checkVersion(expected);
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+    return true;
+  }
+
+  deleteIfVersion(key: K, expected: number): boolean {
+    this.checkWritable();
+    checkVersion(expected);
+    const k = this.encodableKey(key);
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.del_if_version(p, this.argKeyLen, expected);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
+    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+    return true;
+  }
+
+  // ---- changelog hook ------------------------------------------------------------------
+
+  /** Calls `listener` synchronously after every commit with that commit's records. */
+  onChange(listener: (records: ChangeRecord[]) => void): () => void {
+    this.checkOpen();
+    if (typeof listener !== 'function') throw invalid('onChange expects a function');
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /**
+   * Bulk-loads changelog records, keeping their sequence numbers as the keys' versions.
+   * Hooks and sinks are bypassed. Records at or below the store's last sequence count as
+   * already applied and are skipped, so replaying an overlapping tail is harmless. The
+   * record's `partition` is not checked: a Store takes whatever source it is given.
+   * A failed chunk (bad record, out of memory) leaves every earlier chunk applied.
+   * Writes made while an async source is awaited take sequences above the restored ones,
+   * after which older records would be skipped: restore before serving writes.
+   */
+  async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
+                options?: RestoreOptions): Promise<RestoreProgress> {
+    const progress = await this.restoreRecords(source, options);
+    await this.restored();
+    return progress;
+  }
+
+  /** @internal restore() without its last step, for callers restoring in several calls. */
+  async restoreRecords(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
+                       options?: RestoreOptions): Promise<RestoreProgress> {
+    this.checkOpen();
+    const disk = this.disk;
+    const opts = this.restoreOptions(options ?? {});
+    if (!disk || !this.logged) {
+      disk?.checkWritable();
+      return restoreInto(this.engine, source, opts, () => this.checkOpen());
+    }
+    disk.checkWritable();
+    const progress = await restoreInto(this.engine, source, opts, () => this.checkOpen(), {
+      log: (image, count, firstSeq, lastSeq) => disk.logRestore(image, count, firstSeq, lastSeq),
+      unlog: (mark) => disk.unlog(mark),
+      applied: () => disk.afterChange(),
+    });
+    await disk.flush(); // a restore is durable when it resolves
+    return progress;
+  }
+
+  /** @internal The last step of restore(): without a log, a checkpoint makes it durable. */
+  async restored(): Promise<void> {
+    if (this.disk && !this.logged) await this.checkpoint();
+  }
+
+  // ---- maintenance ---------------------------------------------------------------------
+
+  async flush(): Promise<void> {
+    this.checkOpen();
+    if (this.disk && !this.logged) { await this.checkpoint(); return; }
+    this.setExpiryClock();
+    const st = this.engine.x.flush();
+    if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
+    if (this.disk) await this.disk.flush();
+    await this.flushSinks();
+  }
+
+  /**
+   * Makes the state through the last write durable together with its changelog position:
+   *   1. the memtable becomes a run, and (with `path`) every run is written to its file;
+   *   2. every changelog sink is flushed, so the changelog holds the writes through `seq`;
+   *   3. (with `path`) the manifest records the checkpoint, atomically.
+   * The order is the point: the position is recorded only once both the local state and the
+   * changelog hold everything up to it, so a crash between any two steps leaves the previous
+   * checkpoint, and reopening restores the changelog after it (docs/API.md, "Checkpoints").
+   * Writes may go on while step 2 is awaited; they belong to the next checkpoint.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    this.checkOpen();
+    const run = this.checkpointing.then(() => this.checkpointSteps(), () => this.checkpointSteps());
+    this.checkpointing = run.catch(() => {});
+    return run;
+  }
+
+  private async checkpointSteps(): Promise<Checkpoint> {
+    this.checkOpen();
+    if (this.sinkFailure) throw this.sinkFailure;
+    this.setExpiryClock();
+    const st = this.engine.x.flush();
+    if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
+    const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
+    await this.flushSinks(); // fails if a sink lost a record: the position is then not held
+    if (!this.disk) return { seq: pending.seq, time: Date.now() };
+    this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
+    return await this.disk.commitCheckpoint(pending, Date.now());
+  }
+
+  async compact(): Promise<void> {
+    this.checkOpen();
+    this.disk?.checkWritable();
+    this.setExpiryClock();
+    const st = this.engine.x.compact();
+    if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
+    // The merged runs are written out now rather than a slice per later write: a compacted
+    // store should be on disk (and its runs out of memory) when this resolves.
+    if (this.disk) await this.disk.flush();
+  }
+
+  stats(): StoreStats {
+    this.checkOpen();
+    this.engine.x.stats();
+    const background = this.engine.backgroundError();
+    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.listenerErrors, background);
+  }
+
+  /** Closes the store: with a changelog as the log a last checkpoint, then the directory
+   *  (everything acknowledged made durable) and every sink (flushed, closed), each tried
+   *  whatever the others did. Rejects with the first failure, after releasing everything;
+   *  a close that resolves lost nothing. Idempotent: later calls get the same promise. */
+  close(): Promise<void> {
+    if (this.appending) return Promise.reject(invalid('a changelog sink called close() from append(): the write it is taking is not applied yet'));
+    this.closing ??= this.closeSteps();
+    return this.closing;
+  }
+
+  private async closeSteps(): Promise<void> {
+    let failure: unknown;
+    if (this.disk && !this.logged && this.sinkFailure === undefined) {
+      // The changelog is the log: what is not checkpointed would come back from it, but a
+      // checkpoint now makes the next open quick.
+      try { await this.checkpoint(); } catch (err) { failure = err; }
+    }
+    this.closed = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    for (const it of [...this.iterators]) it.detach();
+    for (const s of [...this.snapshots]) s.detach();
+    this.iterators.length = 0;
+    this.snapshots.clear();
+    this.listeners.clear();
+    if (this.disk) {
+      this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
+      try { await this.disk.close(); } catch (err) { failure ??= err; }
+    }
+    for (const s of this.sinks) {
+      try { await s.flush?.(); } catch (err) { failure ??= sinkError(err, 'flush'); }
+      try { await s.close?.(); } catch (err) { failure ??= sinkError(err, 'close'); }
+    }
+    failure ??= this.sinkFailure;
+    if (failure !== undefined) throw failure;
+  }
+
+  // ---- internals shared with snapshots -------------------------------------------------
+
+  /** @internal */
+  checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the store is closed');
+    if (this.appending) throw invalid('a changelog sink called the store from append(): the write it is taking is not applied yet');
+  }
+
+  /** checkOpen, for a write: also refused inside a listener, or once a sink has failed. */
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.notifying !== 0) {
+      throw invalid('a write from an onChange listener is refused: it would reach the listeners before the write they are being told of (defer it, e.g. with queueMicrotask)');
+    }
+    if (this.sinkFailure) throw this.sinkFailure;
+  }
+
+  /** @internal */
+  untrack(it: EngineIterator<any, any>): void {
+    const a = this.iterators, i = it.slot;
+    if (i < 0 || a[i] !== it) return;
+    const last = a.pop()!;
+    if (last !== it) { a[i] = last; last.slot = i; }
+    it.slot = -1;
+  }
+
+  /** @internal */
+  readGet(key: K, snapSeq: number): V | undefined {
+    this.checkOpen();
+    if (this.lookup(this.encodableKey(key), snapSeq) !== Status.OK) return undefined;
+    const e = this.engine;
+    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+  }
+
+  /** @internal */
+  readHas(key: K, snapSeq: number): boolean {
+    this.checkOpen();
+    return this.lookup(this.encodableKey(key), snapSeq) === Status.OK;
+  }
+
+  /** @internal The key's bytes, checked (INVALID_ARGUMENT, KEY_TOO_LARGE). */
+  encodeKey(key: K): Uint8Array {
+    const k = this.encodableKey(key);
+    return typeof k === 'string' ? utf8Bytes(k) : k;
+  }
+
+  /** @internal The key checked as encodeKey checks it, ready for writeEncodable. */
+  encodableKey(key: K): Encodable {
+    const fast = this.keyFast;
+    let k = fast !== undefined ? encodableWith(fast, key, 'key') : encodeWith(this.keyCodec, key, 'key');
+    if (typeof k === 'string') {
+      if (k.length * 3 <= MAX_KEY_BYTES) return k; // fits whatever its characters
+      k = utf8Bytes(k);
+    }
+    if (k.length > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `key of ${k.length} bytes exceeds ${MAX_KEY_BYTES}`);
+    return k;
+  }
+
+  /** @internal */
+  openIterator(from: Encodable | undefined, to: Encodable | undefined, options: RangeOptions | undefined,
+               snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V> {
+    owner.checkOpen();
+    const { reverse, limit } = checkRangeOptions(options);
+    const e = this.engine;
+    let fb = from === undefined ? 0 : byteBound(from), tb = to === undefined ? 0 : byteBound(to);
+    if (fb + tb > FAST_REGION) {
+      fb = from === undefined ? 0 : byteLength(from);
+      tb = to === undefined ? 0 : byteLength(to);
+    }
+    const p = e.reserve(fb + tb);
+    const u8 = e.u8;
+    const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
+    const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
+    const pack = this.iteratorPacking;
+    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
+    const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
+    if (h < 0) throw statusError(-h, 'iterator open', this.engine);
+    const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
+      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0, pack);
+    it.slot = this.iterators.push(it) - 1;
+    return it;
+  }
+
+  /** @internal */
+  releaseSnapshot(s: StoreSnapshot<K, V>, seq: number): void {
+    if (!this.snapshots.delete(s)) return;
+    if (!this.closed) this.engine.x.snapshot_release(seq);
+  }
+
+  /** The value checked (INVALID_ARGUMENT, VALUE_TOO_LARGE), ready for writeEncodable. */
+  private encodableValue(value: V): Encodable {
+    const fast = this.valueFast;
+    let v = fast !== undefined ? encodableWith(fast, value, 'value') : encodeWith(this.valueCodec, value, 'value');
+    if (typeof v === 'string') {
+      if (v.length * 3 <= FAST_REGION) return v;
+      v = utf8Bytes(v); // long: its exact size is needed to reserve, so encode it now
+    }
+    const max = MAX_VALUE_BYTES - this.valueOffset;
+    if (v.length > max) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${max}`);
+    return v;
+  }
+
+  /** The value at (ptr, len) in linear memory, decoded. */
+  private decodeValue(ptr: number, len: number): V {
+    const fast = this.valueFast;
+    return fast !== undefined ? fast.decodeFrom(this.engine.u8, ptr, len) : this.valueCodec.decode(this.engine.copyOut(ptr, len));
+  }
+
+  /** Writes key then value into the argument region and returns its pointer; the lengths
+   *  written are left in argKeyLen and argValueLen. */
+  private writeArgs(k: Encodable, v: Encodable): number {
+    const e = this.engine;
+    let kb = byteBound(k), vb = byteBound(v);
+    if (kb + vb > FAST_REGION) { kb = byteLength(k); vb = byteLength(v); }
+    const p = e.reserve(kb + vb);
+    const u8 = e.u8;
+    const kl = writeEncodable(k, u8, p, kb);
+    this.argKeyLen = kl;
+    this.argValueLen = writeEncodable(v, u8, p + kl, vb);
+    return p;
+  }
+
+  private lookup(k: Encodable, snapSeq: number): number {
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.x.get(p, this.argKeyLen, snapSeq);
+    if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get', this.engine);
+    if (st === Status.OK && this.ttlMs > 0 && this.expired(e.resultValuePtr(), e.resultValueLen())) return Status.NOT_FOUND;
+    return st;
+  }
+
+  /** Writes a batch image (docs/ABI.md: kind u8 | keyLen u32 | valLen u32 | key | value). */
+  private applyBatch(ops: EncodedOp[]): void {
+    if (ops.length === 0) return;
+    // Again here: a codec run since the caller's check may have closed the store, and the
+    // expiry sweep comes here directly.
+    this.checkWritable();
+    const prefix = this.valueOffset; // with a ttl, a put's stored value starts with expiresAt
+    let size = 0;
+    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix;
+    if (size > FAST_REGION) {
+      size = 0;
+      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value) + prefix;
+    }
+    const now = prefix !== 0 ? Date.now() : 0;
+    const expiresAt = now + this.ttlMs;
+    const e = this.engine;
+    const base = e.reserve(size);
+    const end = base + size;
+    const view = e.view;
+    const u8 = e.u8;
+    let p = base;
+    for (const op of ops) {
+      const kl = writeEncodable(op.key, u8, p + 9, end - p - 9);
+      let vl = 0;
+      if (op.kind === KIND_PUT && prefix !== 0) {
+        view.setFloat64(p + 9 + kl, expiresAt, true);
+        vl = prefix + writeEncodable(op.value, u8, p + 9 + kl + prefix, end - p - 9 - kl - prefix);
+      } else {
+        vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
+      }
+      view.setUint8(p, op.kind);
+      view.setUint32(p + 1, kl, true);
+      view.setUint32(p + 5, vl, true);
+      p += 9 + kl + vl;
+    }
+    size = p - base;
+    // Validate: after prepare_batch, write_batch of this image cannot fail.
+    const disk = this.logged ? this.disk! : undefined;
+    const sinks = this.sinks;
+    if (disk || sinks.length !== 0) {
+      disk?.checkWritable();
+      const prepared = e.x.prepare_batch(base, size, ops.length);
+      if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
+    }
+    // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
+    const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
+    const records = sinks.length !== 0 || this.listeners.size !== 0
+      ? this.recordsOf(ops, e.x.last_seq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
+    if (sinks.length !== 0) {
+      try {
+        this.appendToSinks(records!);
+      } catch (err) {
+        if (disk) disk.unlog(mark);
+        throw err;
+      }
+    }
+    // Apply: the commit point.
+    if (prefix !== 0) e.x.set_expiry_clock(now);
+    const st = e.x.write_batch(base, size, ops.length);
+    if (st !== Status.OK) {
+      if (disk) disk.unlog(mark);
+      const err = statusError(st, 'batch write', this.engine);
+      if (sinks.length !== 0) this.failSinks(err); // they took a write that is not applied
+      throw err;
+    }
+    // Committed: background work and listeners report their failures elsewhere.
+    this.disk?.afterChange();
+    if (records !== undefined && this.listeners.size !== 0) this.notify(records);
+  }
+
+  /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
+   *  logged write path (single-threaded, so nothing can come between the two). */
+  private durableIfVersion(k: Encodable, expected: number, op: EncodedOp): boolean {
+    const current = this.lookup(k, NOW) === Status.OK ? this.engine.resultSeq() : 0;
+    if (current !== expected) return false;
+    this.applyBatch([op]);
+    return true;
+  }
+
+  /** The change records of a write whose last sequence is `lastSeq`: each with its own
+   *  copies of the bytes. */
+  private recordsOf(ops: EncodedOp[], lastSeq: number, expiresAt?: number): ChangeRecord[] {
+    const first = lastSeq - ops.length + 1;
+    return ops.map((op, i) => {
+      const r: ChangeRecord = {
+        partition: this.partitionNo,
+        seq: first + i,
+        key: bytesOf(op.key),
+        value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
+      };
+      if (expiresAt !== undefined && op.kind === KIND_PUT) r.expiresAt = expiresAt;
+      return r;
+    });
+  }
+
+  /**
+   * Appends a write's records to every sink, before the write is applied. A sink that throws
+   * refuses the write: nothing is applied. The store goes on only when the first sink
+   * refused just this write (INVALID_ARGUMENT, KEY_TOO_LARGE, VALUE_TOO_LARGE, CLOSED);
+   * otherwise the sinks may no longer hold what the store holds (an earlier sink took the
+   * write, or the failing one lost records it had buffered) and the store stops writing
+   * (sinkFailure). A sink whose append rejects later has lost a write the store applied:
+   * the same.
+   */
+  private appendToSinks(records: ChangeRecord[]): void {
+    const sinks = this.sinks;
+    this.appending = true;
+    try {
+      for (let i = 0; i < sinks.length; i++) {
+        let pending: void | Promise<void>;
+        try {
+          pending = sinks[i].append(records);
+        } catch (err) {
+          const failure = sinkError(err, 'append');
+          // Refusing this write alone (bad input, or closed after flushing everything) leaves
+          // the sink with what the store has; any other failure may have cost it earlier
+          // records it had buffered (FileChangelog writes after append returns).
+          if (i > 0 || !REFUSES_ONLY_THIS_WRITE.has(failure.code)) this.failSinks(failure);
+          throw failure;
+        }
+        if (pending && typeof (pending as Promise<void>).then === 'function') {
+          (pending as Promise<void>).then(undefined, (err: unknown) => this.failSinks(sinkError(err, 'append')));
+        }
+      }
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  /** A sink no longer follows the store: keep the first such failure (checkWritable). */
+  private failSinks(cause: StrataError): void {
+    this.listenerErrors++;
+    this.sinkFailure ??= new StrataError('IO_ERROR',
+      `the changelog no longer follows the store (${cause.message}); writes are refused until it is reopened`, { cause });
+  }
+
+  /** Flushes every sink; any failure, or a sink that failed before, fails the call. */
+  private async flushSinks(): Promise<void> {
+    for (const s of this.sinks) {
+      try { await s.flush?.(); } catch (err) { this.failSinks(sinkError(err, 'flush')); }
+    }
+    if (this.sinkFailure) throw this.sinkFailure;
+  }
+
+  /** Hands a committed write's records to the listeners. A listener that throws does not
+   *  fail the write (it is committed): onListenerError gets the error (docs/API.md). */
+  private notify(records: ChangeRecord[]): void {
+    this.notifying++;
+    try {
+      for (const l of [...this.listeners]) {
+        try { l(records); } catch (err) { this.listenerFailed(err, records); }
+      }
+    } finally {
+      this.notifying--;
+    }
+  }
+
+  private listenerFailed(err: unknown, records: ChangeRecord[]): void {
+    this.listenerErrors++;
+    const handler = this.onListenerError;
+    if (handler !== undefined) {
+      try { handler(err, records); } catch { /* a failing handler has nobody left to tell */ }
+      return;
+    }
+    if (this.listenerWarned) return;
+    this.listenerWarned = true;
+    const text = `strata-kv: an onChange listener threw (${(err as Error)?.message ?? String(err)}); the write it was told of is committed. `
+      + 'Pass onListenerError to handle these; stats().counters.listenerErrors counts them.';
+    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
+    if (typeof proc?.emitWarning === 'function') proc.emitWarning(text);
+    else console.warn(text);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+/** A sink's errors that refuse one write and say nothing about the records it took before. */
+const REFUSES_ONLY_THIS_WRITE = new Set(['INVALID_ARGUMENT', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'CLOSED']);
+/** Kafka partitions are int32. */
+const MAX_PARTITION = 2 ** 31 - 1;
+/** Longer timer delays are clamped to 1 ms by Node and browsers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A sink's failure as the StrataError a caller sees (a sink's own StrataError as it is). */
+function sinkError(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  return new StrataError('IO_ERROR', `changelog sink ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+function sameBytes(u8: Uint8Array, p: number, len: number, b: Uint8Array): boolean {
+  if (len !== b.length) return false;
+  for (let i = 0; i < len; i++) if (u8[p + i] !== b[i]) return false;
+  return true;
+}
+
+/** The source open() restores from (StoreOptions.restoreFrom), or undefined for none. */
+function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: ChangelogSink[]): ChangelogSource | undefined {
+  const r = options.restoreFrom;
+  if (r === false) return undefined;
+  if (r !== undefined) {
+    if (r === null || typeof (r as ChangelogSource).read !== 'function') {
+      throw invalid('restoreFrom must be a changelog source (an object with read(partition, fromSeq)) or false');
+    }
+    return r;
+  }
+  if (options.path === undefined) return undefined;
+  return sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+}
+
+class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
+  private closed = false;
+  constructor(private readonly store: Store<K, V>, private readonly seq: number) {}
+
+  checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the snapshot is closed');
+    this.store.checkOpen();
+  }
+  untrack(): void {}
+
+  get(key: K): V | undefined { this.checkOpen(); return this.store.readGet(key, this.seq); }
+  has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return this.store.openIterator(this.store.encodableKey(from), this.store.encodableKey(to), o, this.seq, this);
+  }
+  all(o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return this.store.openIterator(undefined, undefined, o, this.seq, this);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.store.releaseSnapshot(this, this.seq);
+  }
+  /** The store closed under us. */
+  detach(): void { this.closed = true; }
+}
+
+/** An iterator of a snapshot: checks the snapshot, untracks from the store. */
+class ChainedOwner implements IteratorOwner {
+  constructor(private readonly outer: IteratorOwner, private readonly store: IteratorOwner) {}
+  checkOpen(): void { this.outer.checkOpen(); }
+  untrack(it: EngineIterator<any, any>): void { this.store.untrack(it); }
+}
+
+function encodeWith<T>(codec: Codec<T>, value: T, what: string): Uint8Array {
+  let out: unknown;
+  try {
+    out = codec.encode(value);
+  } catch (err) {
+    throw encodeFailure(err, what);
+  }
+  if (!(out instanceof Uint8Array)) throw invalid(`${what} codec must return a Uint8Array`);
+  return out;
+}
+
+/** encodeWith for a built-in codec's fast path (codecs.ts), which returns a string or bytes. */
+function encodableWith<T>(fast: CodecFastPath<T>, value: T, what: string): Encodable {
+  try {
+    return fast.encodable(value);
+  } catch (err) {
+    throw encodeFailure(err, what);
+  }
+}
+
+function encodeFailure(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** At least the bytes `x` is written as; exactly, for bytes. */
+function byteBound(x: Encodable): number { return typeof x === 'string' ? x.length * 3 : x.length; }
+
+/** The bytes `x` is written as. */
+function byteLength(x: Encodable): number { return typeof x === 'string' ? utf8Length(x) : x.length; }
+
+/** Writes `x` at u8[p] within `capacity` bytes (reserved by the caller); returns its length. */
+function writeEncodable(x: Encodable, u8: Uint8Array, p: number, capacity: number): number {
+  if (typeof x !== 'string') { if (x.length !== 0) u8.set(x, p); return x.length; }
+  const n = encodeUtf8Into(x, u8, p, capacity);
+  if (n < 0) throw new Error(`strata-kv: argument region of ${capacity} bytes too small (bug)`);
+  return n;
+}
+
+/** A copy of the bytes `x` stands for, for change records the caller may keep. */
+function bytesOf(x: Encodable): Uint8Array { return typeof x === 'string' ? utf8Bytes(x) : x.slice(); }
+
+function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {
+  if (items === null || items === undefined || typeof (items as Iterable<T>)[Symbol.iterator] !== 'function') {
+    throw invalid(`${what} expects an iterable`);
+  }
+  return items;
+}
+
+function checkVersion(expected: number): void {
+  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+    throw invalid(`expected version must be a non-negative safe integer, got ${String(expected)}`);
+  }
+}
+
+function checkRangeOptions(options: RangeOptions | undefined): { reverse: boolean; limit: number } {
+  if (options === undefined) return { reverse: false, limit: Infinity };
+  if (options === null || typeof options !== 'object') throw invalid('range options must be an object');
+  const reverse = options.reverse ?? false;
+  if (typeof reverse !== 'boolean') throw invalid('reverse must be a boolean');
+  const limit = options.limit ?? Infinity;
+  if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0 || (limit !== Infinity && !Number.isInteger(limit))) {
+    throw invalid(`limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  return { reverse, limit };
+}
