@@ -6,6 +6,8 @@ export type { KeyValueIterator } from './store/iterator.js';
 export { codecs } from './codecs.js';
 export type { Codec } from './codecs.js';
 export { StrataError } from './errors.js';
+/** The longest key and value a store takes (KEY_TOO_LARGE, VALUE_TOO_LARGE beyond). */
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/abi.js';
 export type { StrataErrorCode } from './errors.js';
 export type { StoreOptions } from './store/options.js';
 export type { StoreStats, LevelStats } from './store/stats.js';

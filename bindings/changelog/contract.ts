@@ -1,5 +1,6 @@
 // The changelog hook's types. One atomic write produces one ChangeRecord[] in commit
 // order, one record per operation, deletes as `value: null` tombstones.
+import { invalid } from '../errors.js';
 
 export interface ChangeRecord {
   partition: number;
@@ -15,6 +16,14 @@ export interface ChangelogSink {
   append(records: ChangeRecord[]): void | Promise<void>;
   flush?(): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** The `changelog` option as an array of sinks, each checked (INVALID_ARGUMENT): the one
+ *  reading of it, for Store, PartitionedStore and Standby. */
+export function sinksOf(changelog: ChangelogSink | ChangelogSink[] | undefined): ChangelogSink[] {
+  const sinks = changelog === undefined ? [] : Array.isArray(changelog) ? [...changelog] : [changelog];
+  for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+  return sinks;
 }
 
 export interface ChangelogSource {

@@ -32,6 +32,7 @@ import { StrataError, invalid } from '../errors.js';
 import { checkBatch, checkFromSeq, checkPartition, type CompactionResult } from './memory-changelog.js';
 import { crc32c, crc32cView } from '../crc32c.js';
 import { acquireLock } from '../storage/lock-file.js';
+import { ioError } from '../storage/io-error.js';
 
 export interface FileChangelogOptions {
   /** A segment is sealed when the next record would take it past this size. Default 32 MiB. */
@@ -107,9 +108,6 @@ function chainStep(chain: number, recordCrc: number): number {
 // ---- errors ---------------------------------------------------------------------------------
 function corruption(file: string, offset: number, reason: string): StrataError {
   return new StrataError('CORRUPTION', `changelog file ${file} at byte offset ${offset}: ${reason}`);
-}
-function ioError(what: string, cause: unknown): StrataError {
-  return new StrataError('IO_ERROR', `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 function closedError(): StrataError { return new StrataError('CLOSED', 'the changelog is closed'); }
 
@@ -207,7 +205,7 @@ function readEndSeq(seg: Segment, partition: number): number {
     }
     return lastSeq;
   } catch (err) {
-    throw err instanceof StrataError ? err : ioError(`reading ${seg.file}`, err);
+    throw err instanceof StrataError ? err : ioError('read', seg.file, err);
   } finally {
     fs.closeSync(fd);
   }
@@ -232,19 +230,19 @@ function readHeader(file: string): Buffer {
     }
     return h.subarray(0, n);
   } catch (err) {
-    throw ioError(`reading ${file}`, err);
+    throw ioError('read', file, err);
   } finally {
     fs.closeSync(fd);
   }
 }
 
 function openFile(file: string, flags: string): number {
-  try { return fs.openSync(file, flags); } catch (err) { throw ioError(`opening ${file}`, err); }
+  try { return fs.openSync(file, flags); } catch (err) { throw ioError('open', file, err); }
 }
 
 function fsyncDir(dir: string): void {
   const fd = openFile(dir, 'r');
-  try { fs.fsyncSync(fd); } catch (err) { throw ioError(`fsync of directory ${dir}`, err); } finally { fs.closeSync(fd); }
+  try { fs.fsyncSync(fd); } catch (err) { throw ioError('fsync directory', dir, err); } finally { fs.closeSync(fd); }
 }
 
 /**
@@ -491,7 +489,7 @@ class SegmentReader implements RawRecord {
         this.end += got;
       }
     } catch (err) {
-      throw ioError(`reading ${this.file}`, err);
+      throw ioError('read', this.file, err);
     }
     return this.end - this.pos >= n;
   }
@@ -560,7 +558,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     this.dir = dir;
     this.segmentBytes = segmentBytes;
     this.sync = sync === true;
-    try { fs.mkdirSync(dir, { recursive: true }); } catch (err) { throw ioError(`creating ${dir}`, err); }
+    try { fs.mkdirSync(dir, { recursive: true }); } catch (err) { throw ioError('create directory', dir, err); }
     this.releaseLock = acquireLock(dir);
     try {
       this.recover();
@@ -568,7 +566,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       this.releaseLock();
       this.releaseLock = null;
       for (const log of this.logs.values()) if (log.fd >= 0) fs.closeSync(log.fd);
-      throw err instanceof StrataError ? err : ioError(`opening changelog ${dir}`, err);
+      throw err instanceof StrataError ? err : ioError('open changelog', dir, err);
     }
   }
 
@@ -692,7 +690,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
 
   /** Records the first I/O failure (later writes refuse) and returns it as a StrataError. */
   private fail(err: unknown): StrataError {
-    const e = err instanceof StrataError ? err : ioError(`changelog ${this.dir}`, err);
+    const e = err instanceof StrataError ? err : ioError('use changelog', this.dir, err);
     if (e.code === 'IO_ERROR' && this.failure === null) this.failure = e;
     return e;
   }
@@ -755,7 +753,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       while (done < n) done += fs.writeSync(log.fd, log.pending, done, n - done, log.fileBytes + done);
     } catch (err) {
       try { fs.ftruncateSync(log.fd, log.fileBytes); } catch { /* the failure is reported below */ }
-      throw ioError(`writing ${log.active?.file}`, err);
+      throw ioError('write', log.active?.file ?? this.dir, err);
     }
     log.fileBytes += n;
     log.pendingBytes = 0;
@@ -803,7 +801,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       while (done < END_BYTES) done += fs.writeSync(log.fd, end, done, END_BYTES - done, log.fileBytes + done);
     } catch (err) {
       try { fs.ftruncateSync(log.fd, log.fileBytes); } catch { /* the failure is reported below */ }
-      throw ioError(`writing ${log.active.file}`, err);
+      throw ioError('write', log.active.file, err);
     }
     log.fileBytes += END_BYTES;
     fs.fdatasyncSync(log.fd);
@@ -826,7 +824,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
   /** Opens every partition's log: cleans up after interrupted compactions, repairs a torn tail. */
   private recover(): void {
     let names: string[];
-    try { names = fs.readdirSync(this.dir); } catch (err) { throw ioError(`listing ${this.dir}`, err); }
+    try { names = fs.readdirSync(this.dir); } catch (err) { throw ioError('list', this.dir, err); }
     for (const name of names) {
       const m = PARTITION_DIR.exec(name);
       if (m === null) continue;

@@ -12,8 +12,7 @@
 // which the cursor looks up separately (`tail`). Bounds longer than any key are cut to
 // their first MAX_KEY_BYTES bytes, which leaves the set of keys they admit unchanged.
 
-/** The longest key the Store accepts (docs/API.md, KEY_TOO_LARGE). */
-export const MAX_KEY_BYTES = 65535;
+import { MAX_KEY_BYTES } from 'strata-kv'; // the longest key a Store accepts (KEY_TOO_LARGE)
 
 const EMPTY = new Uint8Array(0);
 let maxKey: Uint8Array | undefined;

@@ -22,7 +22,7 @@ import { StrataError, invalid } from '../errors.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
 import type { StoreStats, LevelStats } from '../store/stats.js';
-import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
+import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { RestoreOptions, RestoreProgress } from '../changelog/restore.js';
 import { kafkaPartition } from './murmur2.js';
 
@@ -78,9 +78,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     }
     if (options.partition !== undefined) throw invalid('omit option partition: PartitionedStore numbers its partitions itself');
     if (options.path !== undefined && typeof options.path !== 'string') throw invalid('path must be a string');
-    const cl = options.changelog;
-    const sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
-    for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const sinks = sinksOf(options.changelog);
     const shared = sinks.map((s) => new SharedSink(s));
     const { partitions: _, onRestoreProgress, ...base } = options;
     // The partitions see SharedSinks, which cannot be read: the default source (Store's

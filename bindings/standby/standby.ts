@@ -21,7 +21,7 @@
 // lastSeq when it is synchronous).
 import { Store, type Snapshot, type RangeOptions } from '../store/store.js';
 import type { KeyValueIterator } from '../store/iterator.js';
-import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
+import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { StoreOptions } from '../store/options.js';
 import { StrataError, invalid } from '../errors.js';
 
@@ -133,8 +133,7 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
     if (lagStaleMs !== undefined && (typeof lagStaleMs !== 'number' || !(lagStaleMs >= 1))) {
       throw invalid(`lagStaleMs must be a number ≥ 1, got ${String(lagStaleMs)}`);
     }
-    const sinks = changelog === undefined ? [] : Array.isArray(changelog) ? [...changelog] : [changelog];
-    for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const sinks = sinksOf(changelog);
     const deferred = new DeferredSinks(sinks);
     // A replica never writes: expiry sweeps (which delete) start when it is promoted.
     const inner = await Store.open<K, V>({ ...storeOptions, partition, changelog: deferred, expirySweepMs: 0 });

@@ -20,7 +20,9 @@ export async function ioAsync<T>(what: string, file: string, fn: () => Promise<T
   }
 }
 
-function ioError(what: string, file: string, err: unknown): StrataError {
+/** `err` (a Node errno error or an OPFS DOMException) as IO_ERROR naming the operation and
+ *  the file; a StrataError passes through. */
+export function ioError(what: string, file: string, err: unknown): StrataError {
   if (err instanceof StrataError) return err;
   const errno = (err as NodeJS.ErrnoException)?.code;
   const code = typeof errno === 'string' ? errno : (err as Error)?.name ?? 'unknown';

@@ -16,7 +16,7 @@ import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, stat
 import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
 import { StrataError, invalid } from '../errors.js';
 import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
-import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
+import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
 import { restoreInto, type RestoreOptions, type RestoreProgress } from '../changelog/restore.js';
@@ -147,8 +147,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
       throw invalid('onListenerError must be a function');
     }
-    const sinks = options.changelog === undefined ? [] : Array.isArray(options.changelog) ? options.changelog : [options.changelog];
-    for (const s of sinks) if (typeof s?.append !== 'function') throw invalid('every changelog sink needs an append function');
+    const sinks = sinksOf(options.changelog);
     const source = restoreSourceOf(options as StoreOptions<unknown, unknown>, sinks);
     if (options.onRestoreProgress !== undefined && typeof options.onRestoreProgress !== 'function') {
       throw invalid('onRestoreProgress must be a function');
