@@ -13,9 +13,15 @@
 // writing, a listener) makes the call throw; such failures are kept and reported by the
 // next write, flush, checkpoint or close, or to onListenerError.
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from '../engine/abi.js';
-import { codecs, fastPathOf, encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
+import { codecs, fastPathOf, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
+import {
+  FAST_REGION, KIND_DELETE, KIND_PUT, EMPTY, encodeWith, encodableWith, byteBound, byteLength, writeEncodable, bytesOf, iterate,
+  checkVersion, checkRangeOptions, sameBytes, type Encodable, type EncodedOp,
+} from './arguments.js';
 import { StrataError, invalid } from '../errors.js';
 import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
+import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
+import { ChangeHooks } from './change-hooks.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import { resolveTuning, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
@@ -28,37 +34,14 @@ import type { CheckpointMark } from '../storage/manifest-format.js';
  *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
 export type Checkpoint = CheckpointMark;
 
+export type { Snapshot } from './snapshot.js';
 export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
 export interface RangeOptions { reverse?: boolean; limit?: number }
 
-export interface Snapshot<K, V> {
-  get(key: K): V | undefined;
-  has(key: K): boolean;
-  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
-  all(o?: RangeOptions): KeyValueIterator<K, V>;
-  close(): void;
-}
 
 const NOW = -1;
-const KIND_DELETE = 0;
-const KIND_PUT = 1;
 const FLAG_LOWER = 1, FLAG_UPPER = 2, FLAG_REVERSE = 4;
 
-/**
- * The engine's smallest argument region (assembly/index.ts io_reserve). Reserving up to
- * this many bytes allocates nothing an exact reservation would not, so sizes up to it may
- * be upper bounds (3 bytes per UTF-16 unit); above it they are exact, as the memory cap
- * must see the same reservations whatever path encoded the arguments.
- */
-const FAST_REGION = 65536;
-
-/** A key or value checked and ready to be written into the argument region: a string from
- *  a built-in codec's fast path (written as its UTF-8, at most FAST_REGION / 3 units long)
- *  or the encoded bytes. */
-type Encodable = string | Uint8Array;
-
-/** An operation encoded and checked, ready for the engine. */
-interface EncodedOp { kind: number; key: Encodable; value: Encodable }
 
 export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly engine: Engine;
@@ -72,25 +55,11 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private argKeyLen = 0;
   private argValueLen = 0;
   private readonly partitionNo: number;
-  private readonly sinks: ChangelogSink[];
-  private readonly listeners = new Set<(records: ChangeRecord[]) => void>();
+  private readonly hooks: ChangeHooks;
   /** Open iterators, each at its `slot`: an array, as a Set's add and delete cost ~0.5 µs a
    *  pair, a tenth of a short range. */
   private readonly iterators: EngineIterator<K, V>[] = [];
   private readonly snapshots = new Set<StoreSnapshot<K, V>>();
-  private listenerErrors = 0;
-  private readonly onListenerError: ((error: unknown, records: ChangeRecord[]) => void) | undefined;
-  private listenerWarned = false;
-  /** Inside a write's sink appends: every call of this store is refused (the argument
-   *  region holds the write's image until it is applied). */
-  private appending = false;
-  /** Listeners running: writes are refused (they would reach listeners before the write
-   *  being reported); reads are fine. */
-  private notifying = 0;
-  /** A sink that failed after taking records the store holds, or holding records the store
-   *  does not: the changelog no longer follows the store, so writes, flushes, checkpoints
-   *  and close fail with this until the store is reopened. */
-  private sinkFailure: StrataError | undefined;
   private closed = false;
   /** close() once started: a second call waits for the same close. */
   private closing: Promise<void> | undefined;
@@ -118,17 +87,15 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.logged = disk?.logged ?? false;
     this.ttlMs = options.ttlMs ?? 0;
     this.valueOffset = this.ttlMs > 0 ? 8 : 0;
-    this.onListenerError = options.onListenerError;
     this.keyCodec = options.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = options.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.keyFast = fastPathOf(this.keyCodec);
     this.valueFast = fastPathOf(this.valueCodec);
     this.iteratorPacking = packFlags(this.keyCodec, this.valueCodec);
     this.partitionNo = options.partition ?? 0;
-    const cl = options.changelog;
-    this.sinks = cl === undefined ? [] : Array.isArray(cl) ? [...cl] : [cl];
+    this.hooks = new ChangeHooks(sinksOf(options.changelog), this.partitionNo, options.onListenerError);
     // Sinks take a write before it is applied, in the batch path, which validates first.
-    this.batchWrites = this.logged || this.ttlMs > 0 || this.sinks.length > 0;
+    this.batchWrites = this.logged || this.ttlMs > 0 || this.hooks.hasSinks;
   }
 
   static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
@@ -176,8 +143,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const store = new Store<K, V>(engine, options, disk);
     // The sink restored from is appended to last: a write another sink refuses never reaches
     // it, so a reopen cannot bring back a write whose call threw.
-    const at = source === undefined ? -1 : store.sinks.indexOf(source as unknown as ChangelogSink);
-    if (at >= 0 && at < store.sinks.length - 1) store.sinks.push(...store.sinks.splice(at, 1));
+    if (source !== undefined) store.hooks.moveLast(source as unknown as ChangelogSink);
     try {
       if (source !== undefined) {
         // The records after what the directory (its last checkpoint) holds; then a
@@ -221,7 +187,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   startExpirySweeps(intervalMs: number): void {
     if (this.ttlMs === 0 || intervalMs <= 0 || this.sweepTimer !== undefined || this.closed) return;
     this.sweepTimer = setInterval(() => {
-      try { this.sweepStep(5); } catch { this.listenerErrors++; } // counted like a failing listener
+      try { this.sweepStep(5); } catch { this.hooks.errors++; } // counted like a failing listener
     }, intervalMs);
     (this.sweepTimer as { unref?: () => void }).unref?.(); // never keeps a process alive
   }
@@ -362,7 +328,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const kl = this.argKeyLen;
     const st = e.x.put(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'put', this.engine);
-    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
   }
 
   delete(key: K): void {
@@ -374,7 +340,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const p = this.writeArgs(k, EMPTY);
     const st = e.x.del(p, this.argKeyLen);
     if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
-    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -419,7 +385,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
-    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
     return true;
   }
 
@@ -434,7 +400,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = e.x.del_if_version(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
-    if (this.listeners.size !== 0) this.notify(this.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
     return true;
   }
 
@@ -444,8 +410,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   onChange(listener: (records: ChangeRecord[]) => void): () => void {
     this.checkOpen();
     if (typeof listener !== 'function') throw invalid('onChange expects a function');
-    this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return this.hooks.listen(listener);
   }
 
   /**
@@ -498,7 +463,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
     if (this.disk) await this.disk.flush();
-    await this.flushSinks();
+    await this.hooks.flush();
   }
 
   /**
@@ -520,12 +485,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   private async checkpointSteps(): Promise<Checkpoint> {
     this.checkOpen();
-    if (this.sinkFailure) throw this.sinkFailure;
+    if (this.hooks.failure) throw this.hooks.failure;
     this.setExpiryClock();
     const st = this.engine.x.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
     const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
-    await this.flushSinks(); // fails if a sink lost a record: the position is then not held
+    await this.hooks.flush(); // fails if a sink lost a record: the position is then not held
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
     this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
     return await this.disk.commitCheckpoint(pending, Date.now());
@@ -546,7 +511,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     this.engine.x.stats();
     const background = this.engine.backgroundError();
-    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.listenerErrors, background);
+    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.hooks.errors, background);
   }
 
   /** Closes the store: with a changelog as the log a last checkpoint, then the directory
@@ -554,14 +519,14 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
    *  whatever the others did. Rejects with the first failure, after releasing everything;
    *  a close that resolves lost nothing. Idempotent: later calls get the same promise. */
   close(): Promise<void> {
-    if (this.appending) return Promise.reject(invalid('a changelog sink called close() from append(): the write it is taking is not applied yet'));
+    if (this.hooks.appending) return Promise.reject(invalid('a changelog sink called close() from append(): the write it is taking is not applied yet'));
     this.closing ??= this.closeSteps();
     return this.closing;
   }
 
   private async closeSteps(): Promise<void> {
     let failure: unknown;
-    if (this.disk && !this.logged && this.sinkFailure === undefined) {
+    if (this.disk && !this.logged && this.hooks.failure === undefined) {
       // The changelog is the log: what is not checkpointed would come back from it, but a
       // checkpoint now makes the next open quick.
       try { await this.checkpoint(); } catch (err) { failure = err; }
@@ -572,16 +537,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     for (const s of [...this.snapshots]) s.detach();
     this.iterators.length = 0;
     this.snapshots.clear();
-    this.listeners.clear();
     if (this.disk) {
       this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
       try { await this.disk.close(); } catch (err) { failure ??= err; }
     }
-    for (const s of this.sinks) {
-      try { await s.flush?.(); } catch (err) { failure ??= sinkError(err, 'flush'); }
-      try { await s.close?.(); } catch (err) { failure ??= sinkError(err, 'close'); }
-    }
-    failure ??= this.sinkFailure;
+    const hooks = await this.hooks.close();
+    failure ??= hooks;
     if (failure !== undefined) throw failure;
   }
 
@@ -590,16 +551,16 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** @internal */
   checkOpen(): void {
     if (this.closed) throw new StrataError('CLOSED', 'the store is closed');
-    if (this.appending) throw invalid('a changelog sink called the store from append(): the write it is taking is not applied yet');
+    if (this.hooks.appending) throw invalid('a changelog sink called the store from append(): the write it is taking is not applied yet');
   }
 
   /** checkOpen, for a write: also refused inside a listener, or once a sink has failed. */
   private checkWritable(): void {
     this.checkOpen();
-    if (this.notifying !== 0) {
+    if (this.hooks.notifying !== 0) {
       throw invalid('a write from an onChange listener is refused: it would reach the listeners before the write they are being told of (defer it, e.g. with queueMicrotask)');
     }
-    if (this.sinkFailure) throw this.sinkFailure;
+    if (this.hooks.failure) throw this.hooks.failure;
   }
 
   /** @internal */
@@ -754,19 +715,19 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     size = p - base;
     // Validate: after prepare_batch, write_batch of this image cannot fail.
     const disk = this.logged ? this.disk! : undefined;
-    const sinks = this.sinks;
-    if (disk || sinks.length !== 0) {
+    const hooks = this.hooks;
+    if (disk || hooks.hasSinks) {
       disk?.checkWritable();
       const prepared = e.x.prepare_batch(base, size, ops.length);
       if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
     }
     // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
     const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
-    const records = sinks.length !== 0 || this.listeners.size !== 0
-      ? this.recordsOf(ops, e.x.last_seq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
-    if (sinks.length !== 0) {
+    const records = hooks.hasSinks || hooks.listening
+      ? hooks.recordsOf(ops, e.x.last_seq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
+    if (hooks.hasSinks) {
       try {
-        this.appendToSinks(records!);
+        hooks.append(records!);
       } catch (err) {
         if (disk) disk.unlog(mark);
         throw err;
@@ -778,12 +739,12 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (st !== Status.OK) {
       if (disk) disk.unlog(mark);
       const err = statusError(st, 'batch write', this.engine);
-      if (sinks.length !== 0) this.failSinks(err); // they took a write that is not applied
+      if (hooks.hasSinks) hooks.fail(err); // they took a write that is not applied
       throw err;
     }
     // Committed: background work and listeners report their failures elsewhere.
     this.disk?.afterChange();
-    if (records !== undefined && this.listeners.size !== 0) this.notify(records);
+    if (records !== undefined && hooks.listening) hooks.notify(records);
   }
 
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
@@ -794,121 +755,14 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.applyBatch([op]);
     return true;
   }
-
-  /** The change records of a write whose last sequence is `lastSeq`: each with its own
-   *  copies of the bytes. */
-  private recordsOf(ops: EncodedOp[], lastSeq: number, expiresAt?: number): ChangeRecord[] {
-    const first = lastSeq - ops.length + 1;
-    return ops.map((op, i) => {
-      const r: ChangeRecord = {
-        partition: this.partitionNo,
-        seq: first + i,
-        key: bytesOf(op.key),
-        value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
-      };
-      if (expiresAt !== undefined && op.kind === KIND_PUT) r.expiresAt = expiresAt;
-      return r;
-    });
-  }
-
-  /**
-   * Appends a write's records to every sink, before the write is applied. A sink that throws
-   * refuses the write: nothing is applied. The store goes on only when the first sink
-   * refused just this write (INVALID_ARGUMENT, KEY_TOO_LARGE, VALUE_TOO_LARGE, CLOSED);
-   * otherwise the sinks may no longer hold what the store holds (an earlier sink took the
-   * write, or the failing one lost records it had buffered) and the store stops writing
-   * (sinkFailure). A sink whose append rejects later has lost a write the store applied:
-   * the same.
-   */
-  private appendToSinks(records: ChangeRecord[]): void {
-    const sinks = this.sinks;
-    this.appending = true;
-    try {
-      for (let i = 0; i < sinks.length; i++) {
-        let pending: void | Promise<void>;
-        try {
-          pending = sinks[i].append(records);
-        } catch (err) {
-          const failure = sinkError(err, 'append');
-          // Refusing this write alone (bad input, or closed after flushing everything) leaves
-          // the sink with what the store has; any other failure may have cost it earlier
-          // records it had buffered (FileChangelog writes after append returns).
-          if (i > 0 || !REFUSES_ONLY_THIS_WRITE.has(failure.code)) this.failSinks(failure);
-          throw failure;
-        }
-        if (pending && typeof (pending as Promise<void>).then === 'function') {
-          (pending as Promise<void>).then(undefined, (err: unknown) => this.failSinks(sinkError(err, 'append')));
-        }
-      }
-    } finally {
-      this.appending = false;
-    }
-  }
-
-  /** A sink no longer follows the store: keep the first such failure (checkWritable). */
-  private failSinks(cause: StrataError): void {
-    this.listenerErrors++;
-    this.sinkFailure ??= new StrataError('IO_ERROR',
-      `the changelog no longer follows the store (${cause.message}); writes are refused until it is reopened`, { cause });
-  }
-
-  /** Flushes every sink; any failure, or a sink that failed before, fails the call. */
-  private async flushSinks(): Promise<void> {
-    for (const s of this.sinks) {
-      try { await s.flush?.(); } catch (err) { this.failSinks(sinkError(err, 'flush')); }
-    }
-    if (this.sinkFailure) throw this.sinkFailure;
-  }
-
-  /** Hands a committed write's records to the listeners. A listener that throws does not
-   *  fail the write (it is committed): onListenerError gets the error (docs/API.md). */
-  private notify(records: ChangeRecord[]): void {
-    this.notifying++;
-    try {
-      for (const l of [...this.listeners]) {
-        try { l(records); } catch (err) { this.listenerFailed(err, records); }
-      }
-    } finally {
-      this.notifying--;
-    }
-  }
-
-  private listenerFailed(err: unknown, records: ChangeRecord[]): void {
-    this.listenerErrors++;
-    const handler = this.onListenerError;
-    if (handler !== undefined) {
-      try { handler(err, records); } catch { /* a failing handler has nobody left to tell */ }
-      return;
-    }
-    if (this.listenerWarned) return;
-    this.listenerWarned = true;
-    const text = `strata-kv: an onChange listener threw (${(err as Error)?.message ?? String(err)}); the write it was told of is committed. `
-      + 'Pass onListenerError to handle these; stats().counters.listenerErrors counts them.';
-    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
-    if (typeof proc?.emitWarning === 'function') proc.emitWarning(text);
-    else console.warn(text);
-  }
 }
 
-const EMPTY = new Uint8Array(0);
-/** A sink's errors that refuse one write and say nothing about the records it took before. */
-const REFUSES_ONLY_THIS_WRITE = new Set(['INVALID_ARGUMENT', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'CLOSED']);
 /** Kafka partitions are int32. */
 const MAX_PARTITION = 2 ** 31 - 1;
 /** Longer timer delays are clamped to 1 ms by Node and browsers. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A sink's failure as the StrataError a caller sees (a sink's own StrataError as it is). */
-function sinkError(err: unknown, what: string): StrataError {
-  if (err instanceof StrataError) return err;
-  return new StrataError('IO_ERROR', `changelog sink ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
 
-function sameBytes(u8: Uint8Array, p: number, len: number, b: Uint8Array): boolean {
-  if (len !== b.length) return false;
-  for (let i = 0; i < len; i++) if (u8[p + i] !== b[i]) return false;
-  return true;
-}
 
 /** The source open() restores from (StoreOptions.restoreFrom), or undefined for none. */
 function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: ChangelogSink[]): ChangelogSource | undefined {
@@ -922,107 +776,4 @@ function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: Changel
   }
   if (options.path === undefined) return undefined;
   return sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
-}
-
-class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
-  private closed = false;
-  constructor(private readonly store: Store<K, V>, private readonly seq: number) {}
-
-  checkOpen(): void {
-    if (this.closed) throw new StrataError('CLOSED', 'the snapshot is closed');
-    this.store.checkOpen();
-  }
-  untrack(): void {}
-
-  get(key: K): V | undefined { this.checkOpen(); return this.store.readGet(key, this.seq); }
-  has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
-  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
-    this.checkOpen();
-    return this.store.openIterator(this.store.encodableKey(from), this.store.encodableKey(to), o, this.seq, this);
-  }
-  all(o?: RangeOptions): KeyValueIterator<K, V> {
-    this.checkOpen();
-    return this.store.openIterator(undefined, undefined, o, this.seq, this);
-  }
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.store.releaseSnapshot(this, this.seq);
-  }
-  /** The store closed under us. */
-  detach(): void { this.closed = true; }
-}
-
-/** An iterator of a snapshot: checks the snapshot, untracks from the store. */
-class ChainedOwner implements IteratorOwner {
-  constructor(private readonly outer: IteratorOwner, private readonly store: IteratorOwner) {}
-  checkOpen(): void { this.outer.checkOpen(); }
-  untrack(it: EngineIterator<any, any>): void { this.store.untrack(it); }
-}
-
-function encodeWith<T>(codec: Codec<T>, value: T, what: string): Uint8Array {
-  let out: unknown;
-  try {
-    out = codec.encode(value);
-  } catch (err) {
-    throw encodeFailure(err, what);
-  }
-  if (!(out instanceof Uint8Array)) throw invalid(`${what} codec must return a Uint8Array`);
-  return out;
-}
-
-/** encodeWith for a built-in codec's fast path (codecs.ts), which returns a string or bytes. */
-function encodableWith<T>(fast: CodecFastPath<T>, value: T, what: string): Encodable {
-  try {
-    return fast.encodable(value);
-  } catch (err) {
-    throw encodeFailure(err, what);
-  }
-}
-
-function encodeFailure(err: unknown, what: string): StrataError {
-  if (err instanceof StrataError) return err;
-  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
-
-/** At least the bytes `x` is written as; exactly, for bytes. */
-function byteBound(x: Encodable): number { return typeof x === 'string' ? x.length * 3 : x.length; }
-
-/** The bytes `x` is written as. */
-function byteLength(x: Encodable): number { return typeof x === 'string' ? utf8Length(x) : x.length; }
-
-/** Writes `x` at u8[p] within `capacity` bytes (reserved by the caller); returns its length. */
-function writeEncodable(x: Encodable, u8: Uint8Array, p: number, capacity: number): number {
-  if (typeof x !== 'string') { if (x.length !== 0) u8.set(x, p); return x.length; }
-  const n = encodeUtf8Into(x, u8, p, capacity);
-  if (n < 0) throw new Error(`strata-kv: argument region of ${capacity} bytes too small (bug)`);
-  return n;
-}
-
-/** A copy of the bytes `x` stands for, for change records the caller may keep. */
-function bytesOf(x: Encodable): Uint8Array { return typeof x === 'string' ? utf8Bytes(x) : x.slice(); }
-
-function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {
-  if (items === null || items === undefined || typeof (items as Iterable<T>)[Symbol.iterator] !== 'function') {
-    throw invalid(`${what} expects an iterable`);
-  }
-  return items;
-}
-
-function checkVersion(expected: number): void {
-  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
-    throw invalid(`expected version must be a non-negative safe integer, got ${String(expected)}`);
-  }
-}
-
-function checkRangeOptions(options: RangeOptions | undefined): { reverse: boolean; limit: number } {
-  if (options === undefined) return { reverse: false, limit: Infinity };
-  if (options === null || typeof options !== 'object') throw invalid('range options must be an object');
-  const reverse = options.reverse ?? false;
-  if (typeof reverse !== 'boolean') throw invalid('reverse must be a boolean');
-  const limit = options.limit ?? Infinity;
-  if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0 || (limit !== Infinity && !Number.isInteger(limit))) {
-    throw invalid(`limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  return { reverse, limit };
 }

@@ -1,0 +1,50 @@
+// Snapshots: a Store frozen at one sequence number (get, has, range and all read as of it),
+// and the owner an iterator of a snapshot answers to (the snapshot for being open, the
+// store for tracking). The engine keeps the versions a snapshot can see until it is closed.
+import { StrataError } from '../errors.js';
+import type { EngineIterator, KeyValueIterator, IteratorOwner } from './iterator.js';
+import type { Store, RangeOptions } from './store.js';
+
+export interface Snapshot<K, V> {
+  get(key: K): V | undefined;
+  has(key: K): boolean;
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  all(o?: RangeOptions): KeyValueIterator<K, V>;
+  close(): void;
+}
+
+export class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
+  private closed = false;
+  constructor(private readonly store: Store<K, V>, private readonly seq: number) {}
+
+  checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the snapshot is closed');
+    this.store.checkOpen();
+  }
+  untrack(): void {}
+
+  get(key: K): V | undefined { this.checkOpen(); return this.store.readGet(key, this.seq); }
+  has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return this.store.openIterator(this.store.encodableKey(from), this.store.encodableKey(to), o, this.seq, this);
+  }
+  all(o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return this.store.openIterator(undefined, undefined, o, this.seq, this);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.store.releaseSnapshot(this, this.seq);
+  }
+  /** The store closed under us. */
+  detach(): void { this.closed = true; }
+}
+
+/** An iterator of a snapshot: checks the snapshot, untracks from the store. */
+export class ChainedOwner implements IteratorOwner {
+  constructor(private readonly outer: IteratorOwner, private readonly store: IteratorOwner) {}
+  checkOpen(): void { this.outer.checkOpen(); }
+  untrack(it: EngineIterator<any, any>): void { this.store.untrack(it); }
+}
