@@ -1,5 +1,5 @@
 // The browser benchmark page's code (bundled by run.mjs): the same keys, values and read
-// order as bench:peers (../peers/workloads.mjs), timed in the page's main thread against
+// order as bench:peers (../lib/data.mjs), timed in the page's main thread against
 // strata-kv in memory (the Store and the StrataLevel adapter), memory-level and browser-level
 // (IndexedDB), and strata-kv in OPFS, timed in a dedicated Worker (opfs-worker.mjs). Every
 // peer gets a fresh database per round; rounds rotate the peer order so noise falls on all
@@ -7,7 +7,7 @@
 import { StrataLevel } from 'strata-kv/level';
 import { MemoryLevel } from 'memory-level';
 import { BrowserLevel } from 'browser-level';
-import { makeData, BATCH, VALUE_BYTES } from '../peers/workloads.mjs';
+import { makeData, BATCH, VALUE_BYTES } from '../lib/data.mjs';
 import { OPS, runPeer, strataPeer } from './run-peer.mjs';
 import { levelScan } from '../peers/adapters/level-iterate.mjs';
 

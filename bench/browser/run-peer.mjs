@@ -1,7 +1,7 @@
 // One round of one peer, shared by the benchmark page (bench.mjs) and its OPFS Worker
 // (opfs-worker.mjs), so both time exactly the same operations.
 import { Store, codecs } from 'strata-kv';
-import { makeValue, BATCH } from '../peers/workloads.mjs';
+import { makeValue, BATCH } from '../lib/data.mjs';
 
 export const OPS = [
   { id: 'put', title: 'put (one at a time)' },

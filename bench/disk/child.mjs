@@ -19,23 +19,15 @@
 import { closeSync, fsyncSync, openSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  COLD_GETS, makeKeys, makeReadData, fillBatched, fillSingle, getRange,
-} from './workloads.mjs';
+import { settle } from '../lib/dist.mjs';
+import { makeKeys } from '../lib/keys.mjs';
+import { COLD_GETS, makeReadData, fillBatched, fillSingle, getRange } from './workloads.mjs';
 
 const argv = process.argv.slice(2);
 const [peer, mode] = argv;
 const adapter = (await import(`./adapters/${peer}.mjs`)).default;
 const log = (msg) => process.stderr.write(`  [${peer}] ${msg}\n`);
 const WARMUP_ENTRIES = 20_000;
-
-async function settle() {
-  if (!globalThis.gc) return;
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 async function rss() {
   await settle();

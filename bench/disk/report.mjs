@@ -1,6 +1,6 @@
 // The printed side of bench:disk: the results table (rates, then costs), the issue's
 // targets checked against the medians, and how each peer was opened and called.
-import { compact, ratio } from '../peers/report.mjs';
+import { compact, ratio, peerHeads, peerCell } from '../lib/table.mjs';
 import { COLD_GETS } from './workloads.mjs';
 
 const n = (x) => x.toLocaleString('en-US');
@@ -44,8 +44,7 @@ export function formatTable(report) {
   const { meta, peers } = report;
   const [subject, ...others] = peers;
   const W = 17;
-  const head = (first) => [first.padEnd(28), 'unit'.padEnd(9), subject.name.padStart(10),
-    ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const head = (first) => [first.padEnd(28), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const h1 = head('rates (higher is better)');
   const lines = [
     `strata-kv vs peers on disk: ${n(meta.entries)} entries (16-byte keys in random order, ${meta.valueBytes}-byte incompressible values), ` +
@@ -59,11 +58,7 @@ export function formatTable(report) {
   for (const w of RATES) {
     const s = value(subject, w.id);
     if (s === undefined && others.every((p) => value(p, w.id) === undefined)) continue;
-    const cells = others.map((p) => {
-      const r = value(p, w.id);
-      if (r === undefined) return ` │ ${'—'.padStart(W - 1)}`;
-      return ` │ ${compact(r).padStart(7)} ${(s === undefined ? '—' : ratio(s / r)).padStart(W - 9)}`;
-    });
+    const cells = others.map((p) => peerCell(value(p, w.id), s, { width: W }));
     lines.push([w.title.padEnd(28), `${w.unit}/s`.padEnd(9), (s === undefined ? '—' : compact(s)).padStart(10), ...cells].join(''));
   }
   lines.push('');
@@ -71,12 +66,7 @@ export function formatTable(report) {
   lines.push(h2, '─'.repeat(h2.length));
   for (const c of COSTS) {
     const s = value(subject, c.id);
-    const cells = others.map((p) => {
-      const v = value(p, c.id);
-      if (v === undefined) return ` │ ${'—'.padStart(W - 1)}`;
-      const r = s === undefined || v === 0 ? '—' : ratio(s / v);
-      return ` │ ${fmtCost(v, c.unit).padStart(7)} ${r.padStart(W - 9)}`;
-    });
+    const cells = others.map((p) => peerCell(value(p, c.id), s, { width: W, fmt: (v) => fmtCost(v, c.unit) }));
     lines.push([c.title.padEnd(28), c.unit.padEnd(9), fmtCost(s, c.unit).padStart(10), ...cells].join(''));
   }
   return lines.join('\n');

@@ -1,10 +1,10 @@
-// docs/bench-disk.svg: bench/peers' chart (svg.mjs there) with bench:disk's labels. One group
+// docs/bench-disk.svg: bench:peers' chart (lib/chart.mjs) with bench:disk's labels. One group
 // per rate row of the table, and resident memory per entry of the reopened store after the
 // reads. `node bench/disk/svg.mjs` redraws the chart from docs/bench-disk.json.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderSvg } from '../peers/svg.mjs';
+import { renderBarChart } from '../lib/chart.mjs';
 import { RATES } from './report.mjs';
 
 const MiB = 2 ** 20;
@@ -13,7 +13,7 @@ export function renderDiskSvg(report) {
   const { meta, peers } = report;
   const rounds = `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}`;
   const dropped = meta.pageCache.dropped === meta.pageCache.dropAttempts ? 'dropped' : 'NOT dropped';
-  return renderSvg({
+  return renderBarChart({
     meta,
     workloads: RATES.filter((w) => peers.some((p) => p.results[w.id])).map((w) => ({ ...w, title: w.chart })),
     peers: peers.map((p) => ({ name: p.name, results: p.results, memory: { bytesPerEntry: (p.results['rss-reads-mib'].median * MiB) / meta.entries } })),

@@ -9,21 +9,16 @@
 //           them) and reports resident memory per entry: RSS after the fill minus RSS of the
 //           open, empty store, both taken after a full GC.
 import { performance } from 'node:perf_hooks';
-import { WORKLOADS, BATCH, keyOf, makeData, makeValue } from './workloads.mjs';
+import { settle } from '../lib/dist.mjs';
+import { keyOf } from '../lib/keys.mjs';
+import { BATCH, makeData, makeValue } from '../lib/data.mjs';
+import { WORKLOADS } from './workloads.mjs';
 
 const [peer, mode, entriesArg] = process.argv.slice(2);
 const entries = Number(entriesArg);
 const WARMUP_ENTRIES = Math.min(entries, 20_000);
 const adapter = (await import(`./adapters/${peer}.mjs`)).default;
 const log = (msg) => process.stderr.write(`  [${peer}] ${msg}\n`);
-
-async function settle() {
-  if (!globalThis.gc) return;
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 /** Runs every workload once on `data`; returns { rates, checks } keyed by workload id. */
 async function round(data, report) {
