@@ -9,7 +9,7 @@ import { MemoryLevel } from 'memory-level';
 import { BrowserLevel } from 'browser-level';
 import { makeData, BATCH, VALUE_BYTES } from '../lib/data.mjs';
 import { OPS, runPeer, strataPeer } from './run-peer.mjs';
-import { levelScan } from '../peers/adapters/level-iterate.mjs';
+import { levelScan } from '../adapters/level-iterate.mjs';
 
 export { OPS };
 
@@ -26,7 +26,7 @@ const levelPeer = (name, make, api, afterClose = async () => {}) => ({
       batch: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
       get: getSync ? (k) => db.getSync(k) : (k) => db.get(k),
       asyncGet: !getSync,
-      scan: () => levelScan(db),
+      scan: () => levelScan(db, (v) => v.length),
       close: async () => { await db.close(); await afterClose(db); },
     };
   },

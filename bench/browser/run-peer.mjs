@@ -27,9 +27,9 @@ export function strataPeer(name, api, { storeOptions = {}, settle = false, after
         settle: settle ? () => s.flush() : undefined,
         get: (k) => s.get(k),
         scan() {
-          let n = 0, bytes = 0;
-          for (const [, v] of s.all()) { n++; bytes += v.length; }
-          return { n, bytes };
+          let n = 0, sum = 0;
+          for (const [, v] of s.all()) { n++; sum += v.length; }
+          return { n, sum };
         },
         close: async () => { await s.close(); await afterClose(); },
       };
@@ -77,8 +77,8 @@ export async function runPeer(peer, d, log) {
     return bytes / gets; // every value has VALUE_BYTES
   });
   await time('scan', entries, async () => {
-    const { n, bytes } = await h.scan();
-    return `${n} entries, ${bytes} bytes`;
+    const { n, sum } = await h.scan();
+    return `${n} entries, ${sum} bytes`;
   });
   await h.close();
   log(`${peer.name}: ${OPS.map((o) => `${o.id} ${t[o.id].ops} in ${t[o.id].seconds.toFixed(2)} s`).join(', ')}`);

@@ -25,6 +25,7 @@ import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync,
 import { cpus, platform, arch, tmpdir, loadavg, totalmem, release } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAdapter } from '../adapters/common.mjs';
 import { parseArgs, choosePeers } from '../lib/args.mjs';
 import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
 import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
@@ -105,6 +106,11 @@ function diskUsage(dir) {
   return { files, bytes, allocated, kinds };
 }
 
+/** The operations bench:disk runs and how each peer does them (null: not run). */
+const diskApi = ({ api, syncPut }) => ({
+  'fill-putAll': api['fill-putAll'], 'fill-put': syncPut ? api['fill-put'] : null, close: api.close, get: api.get, scan: api.scan,
+});
+
 /** Runs child.mjs for `peer` with `args`; resolves with the JSON it prints. */
 const runChild = (peer, args) => runScript(child, [peer, ...args], dist);
 
@@ -117,7 +123,7 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 process.on('SIGINT', () => process.exit(130));
 process.env.STRATA_BENCH_DIST = dist;
 const adapters = new Map();
-for (const p of opts.peers) adapters.set(p, (await import(`./adapters/${p}.mjs`)).default);
+for (const p of opts.peers) adapters.set(p, await loadAdapter(p));
 
 const fs = fileSystemOf(scratch);
 console.error(`bench:disk — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}`);
@@ -141,7 +147,7 @@ for (let r = 0; r < opts.rounds; r++) {
       const fill = await runChild(peer, ['fill', 'putAll', dir, String(opts.entries), scratch]);
       const afterFill = diskUsage(dir);
       let fillPut;
-      if (adapter.api['fill-put']) {
+      if (adapter.syncPut) {
         const dir2 = mkdtempSync(join(scratch, `${peer}-put-`));
         try {
           console.error(`round ${r + 1}/${opts.rounds}: ${peer} fill (put)`);
@@ -192,7 +198,7 @@ const peers = opts.peers.map((file) => {
     results[id] = rateIds.has(id) ? { opsPerSec: median(xs), rounds: xs } : { median: median(xs), rounds: xs };
   }
   return {
-    file, name, options: adapter.options, api: adapter.api, results, checks, runs,
+    file, name, options: adapter.options, api: diskApi(adapter), results, checks, runs,
     ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }),
   };
 });

@@ -1,4 +1,5 @@
-// The on-disk data set of bench:disk, the same for every peer (adapters/*.mjs).
+// The on-disk data set of bench:disk, the same for every peer (bench/adapters/, each opened
+// with open({ dir }); common.mjs has the contract).
 //
 // Keys: the keys of bench/peers (lib/keys.mjs: 16 lowercase hex characters, 16 bytes in utf8, key
 // i unrelated to its order, so writing i = 0, 1, 2, … writes in random key order; keys
@@ -7,16 +8,7 @@
 // they do not compress: LevelDB's snappy gains nothing, and a zero-filled value would have
 // flattered its file sizes and block cache. A read's check sums the indices read back, so a
 // peer that answered with the wrong value would not match the others.
-//
-// Adapter contract (each adapters/<peer>.mjs default-exports one of these):
-//   name, api: { <operation>: 'which API' }, options: 'how it is opened'
-//   open(dir) → Promise<handle>, where handle has
-//     put?(key, value)              sync single put; absent → no single-put fill for this peer
-//     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
-//     asyncWrites                   true when putAll returns a Promise
-//     get(key) → value | undefined  sync
-//     scan() → { n, sum }           full ordered scan; may return a Promise
-//     close() → Promise             the peer's own close (strata-kv's flushes and fsyncs)
+// A scan's check is `${n}/${sum}` with sum over indexOf(value), as the gets'.
 import { makeKeys, permutation, prng } from '../lib/keys.mjs';
 
 export const BATCH = 1000;

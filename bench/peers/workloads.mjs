@@ -1,21 +1,13 @@
-// The peer-comparison workloads, run identically against every adapter (adapters/*.mjs).
+// The peer-comparison workloads, run identically against every adapter (bench/adapters/:
+// common.mjs has the contract; in memory, or file-based peers in a temporary directory).
 //
 // Data: lib/data.mjs (16-character hex keys stored with a utf8 key encoding, in random key
 // order; 100-byte Uint8Array values allocated at write time; reads walk a seeded Fisher–Yates
 // permutation). Every peer sees the same keys in the same order.
-//
-// Adapter contract (each adapters/<peer>.mjs default-exports one of these):
-//   name, ordered (false: point operations only), api: { <workload>: 'which API' }
-//   open() → Promise<handle>, where handle has
-//     put?(key, value)              sync single put; absent → writes go through putAll
-//     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
-//     get(key) → value | undefined  sync
-//     scan() → { n, bytes }         full ordered scan; may return a Promise
-//     seek(key, n) → { n, bytes }   the first n entries with key ≥ `key`; may return a Promise
-//     asyncWrites, asyncSeek        true when putAll / seek return Promises
-//     close() → Promise
-// `bytes` sums value lengths, so every entry's value is really read.
+// Scans and seeks sum value lengths, so every entry's value is really read.
 import { BATCH, SEEKS, SEEK_LENGTH, makeValue } from '../lib/data.mjs';
+
+const valueLength = (v) => v.length;
 
 async function putBatched(h, keys, from, to, salt) {
   for (let b = from; b < to; b += BATCH) {
@@ -66,8 +58,8 @@ export const WORKLOADS = [
   {
     id: 'scan', title: 'full ordered scan', unit: 'entries', point: false,
     async run(h, d) {
-      const r = await h.scan();
-      return { ops: r.n, check: `${r.n}/${r.bytes}` };
+      const r = await h.scan(valueLength);
+      return { ops: r.n, check: `${r.n}/${r.sum}` };
     },
   },
   {

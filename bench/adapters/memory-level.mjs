@@ -7,6 +7,7 @@ import { levelScan, levelSeek } from './level-iterate.mjs';
 export default {
   name: 'memory-level',
   ordered: true,
+  syncPut: false,
   api: {
     'fill-put': 'batch (1,000 puts; no sync put)',
     'fill-putAll': 'batch (1,000 puts)',
@@ -25,7 +26,7 @@ export default {
       asyncSeek: true,
       putAll: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
       get: (k) => db.getSync(k),
-      scan: () => levelScan(db),
+      scan: (weigh) => levelScan(db, weigh),
       seek(key, limit) {
         seeker ??= db.iterator();
         return levelSeek(seeker, key, limit);

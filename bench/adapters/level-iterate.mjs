@@ -1,20 +1,21 @@
-// Range reads shared by the abstract-level peers (memory-level, classic-level).
+// Range reads shared by the abstract-level peers (memory-level, classic-level, and
+// bench:browser's Level databases). No Node imports: bench:browser bundles it for the page.
 
 /** Full ordered scan in nextv() pages of 1,000. */
-export async function levelScan(db) {
-  let n = 0, bytes = 0;
+export async function levelScan(db, weigh) {
+  let n = 0, sum = 0;
   const it = db.iterator();
   try {
     for (;;) {
       const page = await it.nextv(1000);
       if (page.length === 0) break;
-      for (let i = 0; i < page.length; i++) bytes += page[i][1].length;
+      for (let i = 0; i < page.length; i++) sum += weigh(page[i][1]);
       n += page.length;
     }
   } finally {
     await it.close();
   }
-  return { n, bytes };
+  return { n, sum };
 }
 
 /** Repositions a long-lived iterator at `key` and reads the next `limit` entries. */
