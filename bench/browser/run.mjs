@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../lib/args.mjs';
 import { root, median } from '../lib/dist.mjs';
 import { compact, peerHeads, peerCell } from '../lib/table.mjs';
-import { bundleForBrowser } from '../../test/support/browser-bundle.mjs';
-import { ensureChromium, launchChromium, openPage } from '../../test/support/chromium.mjs';
+import { bundleForBrowser } from '../../scripts/browser-bundle.mjs';
+import { ensureChromium, launchChromium, openPage } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
