@@ -6,7 +6,7 @@
 // into a table file.
 import { ClassicLevel } from 'classic-level';
 import { storeDir } from './common.mjs';
-import { levelScan, levelSeek } from './level-iterate.mjs';
+import { levelReads } from './level-iterate.mjs';
 
 export default {
   name: 'classic-level',
@@ -27,24 +27,18 @@ export default {
     const home = storeDir(dir, 'strata-peer-leveldb-');
     const db = new ClassicLevel(home.path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
-    let seeker = null;
+    const reads = levelReads(db);
     return {
+      ...reads,
       asyncWrites: true,
-      asyncSeek: true,
       putAll(entries) {
         const batch = db.batch();
         for (let i = 0; i < entries.length; i++) batch.put(entries[i][0], entries[i][1]);
         return batch.write();
       },
-      get: (k) => db.getSync(k),
-      scan: (weigh) => levelScan(db, weigh),
-      seek(key, limit) {
-        seeker ??= db.iterator();
-        return levelSeek(seeker, key, limit);
-      },
       async close() {
         try {
-          if (seeker) await seeker.close();
+          await reads.closeSeeker();
           await db.close();
         } finally {
           home.remove();

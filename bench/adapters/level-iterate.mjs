@@ -26,3 +26,23 @@ export async function levelSeek(it, key, limit) {
   for (let i = 0; i < page.length; i++) bytes += page[i][1].length;
   return { n: page.length, bytes };
 }
+
+/**
+ * The reads of an abstract-level peer: getSync, nextv() scans, and seeks on one long-lived
+ * iterator, which closeSeeker() closes (before the database).
+ */
+export function levelReads(db) {
+  let seeker = null;
+  return {
+    asyncSeek: true,
+    get: (k) => db.getSync(k),
+    scan: (weigh) => levelScan(db, weigh),
+    seek(key, limit) {
+      seeker ??= db.iterator();
+      return levelSeek(seeker, key, limit);
+    },
+    async closeSeeker() {
+      if (seeker) await seeker.close();
+    },
+  };
+}

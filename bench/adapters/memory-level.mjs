@@ -2,7 +2,7 @@
 // writes and iterators are async only, so writes go in batches of 1,000. The default
 // storeEncoding ('buffer') measured faster for getSync than 'view'.
 import { MemoryLevel } from 'memory-level';
-import { levelScan, levelSeek } from './level-iterate.mjs';
+import { levelReads } from './level-iterate.mjs';
 
 export default {
   name: 'memory-level',
@@ -20,19 +20,13 @@ export default {
   async open() {
     const db = new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
-    let seeker = null;
+    const reads = levelReads(db);
     return {
+      ...reads,
       asyncWrites: true,
-      asyncSeek: true,
       putAll: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
-      get: (k) => db.getSync(k),
-      scan: (weigh) => levelScan(db, weigh),
-      seek(key, limit) {
-        seeker ??= db.iterator();
-        return levelSeek(seeker, key, limit);
-      },
       async close() {
-        if (seeker) await seeker.close();
+        await reads.closeSeeker();
         await db.close();
       },
     };

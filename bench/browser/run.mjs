@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../lib/args.mjs';
 import { root, median } from '../lib/dist.mjs';
-import { compact, peerHeads, peerCell } from '../lib/table.mjs';
+import { compact, peerHeads, peerCell, medianOfRounds, headed } from '../lib/table.mjs';
 import { bundleForBrowser } from '../../scripts/browser-bundle.mjs';
 import { ensureChromium, launchChromium, openPage } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
@@ -32,11 +32,10 @@ function formatTable(report) {
   const head = ['op'.padEnd(24), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv in ${meta.browser}: ${meta.entries.toLocaleString('en-US')} entries (16-char keys, ${meta.valueBytes}-byte values), `
-      + `page main thread (OPFS: a dedicated Worker), median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; ${meta.platform}, ${meta.cpus} CPUs`,
+      + `page main thread (OPFS: a dedicated Worker), ${medianOfRounds(meta.rounds)}; ${meta.platform}, ${meta.cpus} CPUs`,
     'ops/s; each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster); — : not measured',
     '',
-    head,
-    '─'.repeat(head.length),
+    ...headed(head),
   ];
   for (const op of ops) {
     const s = subject.opsPerSec[op.id];

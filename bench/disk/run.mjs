@@ -23,11 +23,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, tmpdir, loadavg, totalmem, release } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAdapter } from '../adapters/common.mjs';
 import { parseArgs, choosePeers } from '../lib/args.mjs';
 import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
+import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
 import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
 import { RATES, COSTS, formatTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
 import { renderDiskSvg } from './svg.mjs';
@@ -205,13 +206,7 @@ const peers = opts.peers.map((file) => {
 
 // Every peer must have read the same data: the same hits, values and scan.
 const subject = peers[0];
-const mismatches = [];
-if (subject.build?.includes(',')) mismatches.push(`strata-kv ran more than one build (${subject.build}): rerun`);
-for (const p of peers.slice(1)) {
-  for (const [id, check] of Object.entries(p.checks)) {
-    if (subject.checks[id] !== check) mismatches.push(`${p.name} ${id}: ${check} vs strata-kv ${subject.checks[id]}`);
-  }
-}
+const mismatches = findMismatches(peers);
 
 const okDrops = drops.filter((d) => d.dropped);
 const pageCache = {
@@ -264,17 +259,6 @@ console.log(formatApis(report));
 if (pageCache.caveat) console.log(`\nnote: ${pageCache.caveat}`);
 if (fs.memoryBacked) console.log(`\nWARNING: ${fs.dir} is ${fs.type}: nothing here touched a disk`);
 console.log(`\nload average (1/5/15 min): ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end; ${meta.durationSeconds} s`);
-if (mismatches.length) {
-  console.log('');
-  console.log(`WARNING: results are not comparable:\n  ${mismatches.join('\n  ')}`);
-}
+reportMismatches(mismatches);
 
-if (opts.save) {
-  const jsonPath = join(opts.out, 'bench-disk.json');
-  const svgPath = join(opts.out, 'bench-disk.svg');
-  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(svgPath, renderDiskSvg(report));
-  console.log('');
-  console.log(`wrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
-}
-if (mismatches.length) process.exitCode = 1;
+if (opts.save) writeResults(opts.out, 'bench-disk', report, renderDiskSvg(report));

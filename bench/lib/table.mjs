@@ -25,3 +25,12 @@ export function peerCell(v, s, { width, valueWidth = 7, fmt = compact }) {
   if (v == null) return ` │ ${'—'.padStart(width - 1)}`;
   return ` │ ${fmt(v).padStart(valueWidth)} ${ratio(s / v).padStart(width - valueWidth - 2)}`;
 }
+
+/** "median of 3 rounds" / "median of 1 round". */
+export const medianOfRounds = (rounds) => `median of ${rounds} round${rounds === 1 ? '' : 's'}`;
+
+/** How a table's medians were taken: "median of 3 rounds; node v20…, linux x64, 2 CPUs". */
+export const runLine = (meta) => `${medianOfRounds(meta.rounds)}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`;
+
+/** A header row and the rule under it. */
+export const headed = (head) => [head, '─'.repeat(head.length)];

@@ -1,6 +1,6 @@
 // The printed side of bench:peers: the results table, the issue's targets checked against
 // the medians, which API each peer used, and the chart's labels.
-import { compact, ratio, peerHeads, peerCell } from '../lib/table.mjs';
+import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed } from '../lib/table.mjs';
 
 const rate = (peer, id) => peer?.results[id]?.opsPerSec;
 
@@ -18,11 +18,10 @@ export function formatTable(report) {
   const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv vs peers: ${meta.entries.toLocaleString('en-US')} entries (16-char hex keys, ${meta.valueBytes}-byte values), ` +
-      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`,
+      runLine(meta),
     'each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster; for memory: strata-kv uses more)',
     '',
-    head,
-    '─'.repeat(head.length),
+    ...headed(head),
   ];
   for (const w of workloads) {
     const s = rate(subject, w.id);
@@ -93,7 +92,7 @@ export function chartLabels(meta) {
   return {
     title: 'strata-kv vs peers: operations per second (median, log scale, higher is better)',
     subtitle: `${meta.entries.toLocaleString('en-US')} entries · 16-char hex keys (utf8) · ${meta.valueBytes}-byte values · ` +
-      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'} · each peer in its own process · node ${meta.node} · ` +
+      `${medianOfRounds(meta.rounds)} · each peer in its own process · node ${meta.node} · ` +
       `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
     notes: [

@@ -8,13 +8,13 @@
 //
 //   node bench/peers/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
-import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, choosePeers } from '../lib/args.mjs';
 import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
 import { renderBarChart } from '../lib/chart.mjs';
+import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
 import { SEEKS, SEEK_LENGTH, VALUE_BYTES, BATCH } from '../lib/data.mjs';
 import { WORKLOADS } from './workloads.mjs';
 import { formatTable, evaluateTargets, formatTargets, formatApis, chartLabels } from './report.mjs';
@@ -70,15 +70,7 @@ for (const file of opts.peers) {
 
 // Every peer must have done the same work: hits, bytes read, entries scanned and seeked.
 const subject = peers[0];
-const mismatches = [];
-if (subject.build?.includes(',')) mismatches.push(`strata-kv ran more than one build (${subject.build}): rerun`);
-for (const p of peers.slice(1)) {
-  for (const [id, check] of Object.entries(p.checks)) {
-    if (subject.checks[id] !== undefined && subject.checks[id] !== check) {
-      mismatches.push(`${p.name} ${id}: ${check} vs strata-kv ${subject.checks[id]}`);
-    }
-  }
-}
+const mismatches = findMismatches(peers);
 
 const meta = {
   date: started.toISOString(),
@@ -109,17 +101,6 @@ console.log('');
 console.log(formatTargets(targets));
 console.log('');
 console.log(formatApis(report));
-if (mismatches.length) {
-  console.log('');
-  console.log(`WARNING: results are not comparable:\n  ${mismatches.join('\n  ')}`);
-}
+reportMismatches(mismatches);
 
-if (opts.save) {
-  const jsonPath = join(opts.out, 'bench-peers.json');
-  const svgPath = join(opts.out, 'bench-peers.svg');
-  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(svgPath, renderBarChart(report, chartLabels(meta)));
-  console.log('');
-  console.log(`wrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
-}
-if (mismatches.length) process.exitCode = 1;
+if (opts.save) writeResults(opts.out, 'bench-peers', report, renderBarChart(report, chartLabels(meta)));
