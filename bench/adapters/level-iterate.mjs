@@ -1,5 +1,6 @@
-// Range reads shared by the abstract-level peers (memory-level, classic-level, and
-// bench:browser's Level databases). No Node imports: bench:browser bundles it for the page.
+// What the abstract-level peers share (memory-level, classic-level, and bench:browser's
+// StrataLevel and browser-level databases): their reads, and the whole handle of one whose
+// writes are array batches. No Node imports: bench:browser bundles it for the page.
 
 /** Full ordered scan in nextv() pages of 1,000. */
 export async function levelScan(db, weigh) {
@@ -43,6 +44,27 @@ export function levelReads(db) {
     },
     async closeSeeker() {
       if (seeker) await seeker.close();
+    },
+  };
+}
+
+/**
+ * Opens `db` (an abstract-level database) as an adapter handle: writes as array batches
+ * (async), the reads of levelReads, and for bench:browser awaited single puts (putAsync) and
+ * async gets (getAsync, for a database without getSync).
+ */
+export async function levelHandle(db) {
+  await db.open();
+  const reads = levelReads(db);
+  return {
+    ...reads,
+    asyncWrites: true,
+    putAll: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
+    putAsync: (k, v) => db.put(k, v),
+    getAsync: (k) => db.get(k),
+    async close() {
+      await reads.closeSeeker();
+      await db.close();
     },
   };
 }

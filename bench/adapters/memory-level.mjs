@@ -2,7 +2,7 @@
 // writes and iterators are async only, so writes go in batches of 1,000. The default
 // storeEncoding ('buffer') measured faster for getSync than 'view'.
 import { MemoryLevel } from 'memory-level';
-import { levelReads } from './level-iterate.mjs';
+import { levelHandle } from './level-iterate.mjs';
 
 export default {
   name: 'memory-level',
@@ -17,18 +17,5 @@ export default {
     seek: 'one iterator: seek(key) + nextv(100)',
     mix: 'getSync + puts in batches of 1,000',
   },
-  async open() {
-    const db = new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' });
-    await db.open();
-    const reads = levelReads(db);
-    return {
-      ...reads,
-      asyncWrites: true,
-      putAll: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
-      async close() {
-        await reads.closeSeeker();
-        await db.close();
-      },
-    };
-  },
+  open: () => levelHandle(new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' })),
 };

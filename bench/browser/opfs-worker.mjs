@@ -9,8 +9,8 @@ self.onmessage = async ({ data: { entries } }) => {
   const path = `strata-bench-${Date.now()}-${rounds++}`;
   const root = await navigator.storage.getDirectory();
   const peer = strataPeer('strata-kv (OPFS)', {}, {
-    storeOptions: { path },
-    settle: true,
+    dir: path,
+    flush: true,
     afterClose: () => root.removeEntry(path, { recursive: true }),
   });
   try {
