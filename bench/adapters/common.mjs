@@ -14,8 +14,11 @@
 //     scan(weigh) → { n, sum }      full ordered scan, sum = Σ weigh(value), so every value is
 //                                   really read; may return a Promise
 //     seek?(key, n) → { n, bytes }  the first n entries with key ≥ `key` (ordered peers)
-//     stats?()                      strata-kv's store.stats()
+//     putAsync?, getAsync?          abstract-level's awaited put and get (bench:browser)
+//     stats?(), flush?()            strata-kv's store.stats() and store.flush()
 //     close() → Promise             the peer's own close
+// strata-kv.mjs (the Node entry) and strata-kv-store.mjs (the adapter over a given package,
+// which bench:browser bundles) are one peer; level-iterate.mjs is shared by the Level peers.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

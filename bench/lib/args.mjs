@@ -19,7 +19,7 @@ export function parseArgs(argv, spec, { usage, positional = [], rest = false } =
     byFlag.set(s.type === 'no' ? `--no-${kebab(name)}` : `--${kebab(name)}`, [name, s]);
   }
   const fail = (msg) => { throw new Error(usage ? `${msg} (usage: ${usage})` : msg); };
-  const parse = (name, s, flag, raw) => {
+  const parse = (s, flag, raw) => {
     if (raw === undefined) fail(`${flag} needs a value`);
     if (s.type === 'int') return Number(raw);
     if (s.type === 'ints') return raw.split(',').map(Number);
@@ -37,22 +37,19 @@ export function parseArgs(argv, spec, { usage, positional = [], rest = false } =
     if (hit) {
       const [name, s] = hit;
       if (s.type === 'on' || s.type === 'no') o[name] = s.type === 'on';
-      else o[name] = parse(name, s, flag, inline ?? argv[++i]);
+      else o[name] = parse(s, flag, inline ?? argv[++i]);
     } else if (!argv[i].startsWith('--') && next < positional.length) {
       const name = positional[next++];
-      o[name] = parse(name, spec[name], name, argv[i]);
+      o[name] = parse(spec[name], name, argv[i]);
     } else if (!argv[i].startsWith('--') && rest) {
       o._.push(argv[i]);
     } else fail(`unknown argument ${argv[i]}`);
   }
   for (const [name, s] of Object.entries(spec)) {
-    const flag = `--${kebab(name)}`;
-    if (s.type === 'int' && !(Number.isInteger(o[name]) && o[name] >= (s.min ?? -Infinity))) {
-      fail(`${flag} must be an integer ≥ ${s.min}`);
-    }
-    if (s.type === 'ints' && !o[name].every((n) => Number.isInteger(n) && n >= (s.min ?? -Infinity))) {
-      fail(`${flag} must be integers ≥ ${s.min}`);
-    }
+    const ok = (n) => Number.isInteger(n) && n >= (s.min ?? -Infinity);
+    const atLeast = s.min === undefined ? '' : ` ≥ ${s.min}`;
+    if (s.type === 'int' && !ok(o[name])) fail(`--${kebab(name)} must be an integer${atLeast}`);
+    if (s.type === 'ints' && !o[name].every(ok)) fail(`--${kebab(name)} must be integers${atLeast}`);
   }
   return o;
 }
