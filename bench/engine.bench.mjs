@@ -5,11 +5,19 @@
 // Calls that take about a microsecond are timed 100 to a sample (tinybench's
 // overriddenDuration): one timer read per call would cost about as much as the call. Their
 // median and p99 are therefore of 100-call means, not of single calls.
+//
+//   node bench/engine.bench.mjs [--entries 500000] [--time 1500]
 import os from 'node:os';
 import { Bench, hrtimeNow } from 'tinybench';
 import { Store, codecs } from '../dist/index.js';
+import { parseArgs } from './lib/args.mjs';
+import { fmix32, hex8 } from './lib/keys.mjs';
 
-const PRELOAD = 500_000;    // entries in the read store; a full scan of it takes about a second
+const opts = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: 500_000, min: 1000 },
+  time: { type: 'int', default: 1500, min: 1 },
+}, { usage: 'node bench/engine.bench.mjs [--entries N (read store)] [--time ms (per point task)]' });
+const PRELOAD = opts.entries; // entries in the read store; at 500k a full scan takes about a second
 const VALUE_BYTES = 100;
 const INNER = 100;          // calls per sample for the sub-microsecond-scale tasks
 const BATCH = 1_000;        // putAll batch
@@ -18,15 +26,7 @@ const POOL = 1_000_000;     // write keys; puts cycle through them, so later pas
 
 // ---- data ------------------------------------------------------------------------------
 
-/** murmur3's 32-bit finalizer: a bijection on uint32, so keys built on it never repeat. */
-function fmix32(h) {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-const hex8 = (n) => n.toString(16).padStart(8, '0');
-/** 16 hex chars; distinct for every i < 2^32. Indices ≥ PRELOAD are absent from the read store. */
+/** 16 hex chars (fmix32 is a bijection, so keys built on it never repeat); distinct for every i < 2^32. Indices ≥ PRELOAD are absent from the read store. */
 const keyOf = (i) => hex8(fmix32(Math.imul(i, 0x9e3779b9) ^ 0xbe7c)) + hex8(fmix32(i ^ 0x5eed5eed));
 
 let seed = 0x5eed;
@@ -79,7 +79,7 @@ function inner(call) {
 const cycle = (arr) => (j) => arr[j % arr.length];
 
 let sink = 0;   // results feed this so no call can be optimised away
-const fast = new Bench({ name: 'point and batch operations', time: 1500, timestampProvider: 'hrtimeNow' });
+const fast = new Bench({ name: 'point and batch operations', time: opts.time, timestampProvider: 'hrtimeNow' });
 const tasks = [];   // [name, entries per call, calls per sample]
 function add(bench, name, fn, entriesPerCall, callsPerSample) {
   bench.add(name, fn, { async: false });
@@ -102,7 +102,7 @@ add(fast, `range of ${RANGE_LEN}`, () => {
   sink += n;
 }, RANGE_LEN, 1);
 
-// A scan takes ~1 s, so it gets its own bench with a handful of iterations.
+// A scan of 500k takes ~1 s, so it gets its own bench with a handful of iterations.
 const slow = new Bench({ name: 'full scan', time: 0, iterations: 5, warmupIterations: 1, warmupTime: 0, timestampProvider: 'hrtimeNow' });
 add(slow, `full scan (${PRELOAD.toLocaleString('en-US')})`, () => {
   let n = 0;

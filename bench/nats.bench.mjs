@@ -9,8 +9,12 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Store, Standby, codecs } from '../dist/index.js';
 import { NatsChangelog } from '../dist/nats.js';
+import { parseArgs } from './lib/args.mjs';
 
-const RECORDS = Number(process.env.RECORDS ?? 200_000);   // writes per publish run
+const opts = parseArgs(process.argv.slice(2), {
+  records: { type: 'int', default: Number(process.env.RECORDS ?? 200_000), min: 1000 },
+}, { usage: 'node bench/nats.bench.mjs [--records N] (or RECORDS in the environment)' });
+const RECORDS = opts.records;                              // writes per publish run
 const VALUE_BYTES = 100;
 const SYNC_WRITES = 2_000;                                 // flush after every write
 const COMPACTED_KEYS = 10_000;                             // live keys of the compacted run

@@ -17,10 +17,17 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, FileChangelog, MemoryChangelog } from '../dist/index.js';
+import { parseArgs } from './lib/args.mjs';
 
-const N = Number(process.argv[2] ?? 1_000_000);
-const VALUE_BYTES = Number(process.argv[3] ?? 100);
-const ROUNDS = Number(process.argv[4] ?? 3);
+const opts = parseArgs(process.argv.slice(2), {
+  records: { type: 'int', default: 1_000_000, min: 1 },
+  valueBytes: { type: 'int', default: 100, min: 0 },
+  rounds: { type: 'int', default: 3, min: 1 },
+}, { usage: 'node bench/restore.bench.mjs [records [valueBytes [rounds]]] (or --records, --value-bytes, --rounds)',
+  positional: ['records', 'valueBytes', 'rounds'] });
+const N = opts.records;
+const VALUE_BYTES = opts.valueBytes;
+const ROUNDS = opts.rounds;
 const KEY_DIGITS = 9;
 
 /** CPU ms of this thread (Linux; undefined elsewhere): on a busy machine wall time also

@@ -8,25 +8,21 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { makeData, makeValue, SEEKS, SEEK_LENGTH } from './peers/workloads.mjs';
+import { parseArgs } from './lib/args.mjs';
+import { median } from './lib/dist.mjs';
+import { makeData, makeValue, SEEKS, SEEK_LENGTH } from './lib/data.mjs';
 
-const args = process.argv.slice(2);
-function option(name, dflt) {
-  const i = args.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  args.splice(i, 2);
-  return v;
-}
-const entries = option('--entries', 1_000_000);
-const rounds = option('--rounds', 5);
-const scans = option('--scans', 3);
-const seekReps = option('--seek-reps', 3);
-const child = args.indexOf('--child');
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const o = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: 1_000_000, min: 1 },
+  rounds: { type: 'int', default: 5, min: 1 },
+  scans: { type: 'int', default: 3, min: 1 },
+  seekReps: { type: 'int', default: 3, min: 1 },
+  child: { type: 'string', default: undefined },
+}, { usage: 'node bench/scan.mjs [--entries N] [--rounds R] [--scans S] [--seek-reps R] [dist dir …]', rest: true });
+const { entries, rounds, scans, seekReps } = o;
 
-if (child >= 0) {
-  const dist = args[child + 1];
+if (o.child !== undefined) {
+  const dist = o.child;
   const { Store, codecs } = await import(pathToFileURL(resolve(dist, 'index.js')).href);
   const d = makeData(entries);
   const store = await Store.open({ keyCodec: codecs.utf8, valueCodec: codecs.bytes });
@@ -53,7 +49,7 @@ if (child >= 0) {
   process.stdout.write(JSON.stringify({ scan: median(scanRates), seek: median(seekRates), check }));
 } else {
   const here = fileURLToPath(import.meta.url);
-  const dists = args.length > 0 ? args : [fileURLToPath(new URL('../dist', import.meta.url))];
+  const dists = o._.length > 0 ? o._ : [fileURLToPath(new URL('../dist', import.meta.url))];
   const results = dists.map(() => ({ scan: [], seek: [] }));
   for (let r = 0; r < rounds; r++) {
     for (let b = 0; b < dists.length; b++) {

@@ -12,23 +12,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { makeData, makeValue, BATCH } from './peers/workloads.mjs';
+import { parseArgs } from './lib/args.mjs';
+import { median } from './lib/dist.mjs';
+import { makeData, makeValue, BATCH } from './lib/data.mjs';
 
-const args = process.argv.slice(2);
-function option(name, dflt) {
-  const i = args.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  args.splice(i, 2);
-  return v;
-}
-const entries = option('--entries', 300_000);
-const rounds = option('--rounds', 3);
-const child = args.indexOf('--child');
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const o = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: 300_000, min: 1 },
+  rounds: { type: 'int', default: 3, min: 1 },
+  child: { type: 'string', default: undefined },
+}, { usage: 'node bench/write-ab.mjs [--entries N] [--rounds R] [dist dir …]', rest: true });
+const { entries, rounds } = o;
 
-if (child >= 0) {
-  const { Store, MemoryChangelog, codecs } = await import(pathToFileURL(resolve(args[child + 1], 'index.js')).href);
+if (o.child !== undefined) {
+  const { Store, MemoryChangelog, codecs } = await import(pathToFileURL(resolve(o.child, 'index.js')).href);
   const d = makeData(entries);
   const out = {};
   const timed = async (name, options, fill) => {
@@ -61,7 +57,7 @@ if (child >= 0) {
   process.stdout.write(JSON.stringify(out));
 } else {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const builds = args.length > 0 ? args : [join(root, 'dist')];
+  const builds = o._.length > 0 ? o._ : [join(root, 'dist')];
   const results = builds.map(() => ({}));
   for (let r = 0; r < rounds; r++) {
     builds.forEach((dist, b) => {

@@ -1,5 +1,5 @@
 // OPFS persistence (bindings/storage/persistence-opfs.ts, docs/FORMAT.md "OPFS (browsers)") in real
-// headless Chromium (test/support/chromium.mjs): stores opened with `path` in dedicated
+// headless Chromium (scripts/chromium.mjs): stores opened with `path` in dedicated
 // Workers of one page, whose Origin Private File System lives in the browser context's
 // profile, so it survives page.reload(). Every store runs the built dist/browser.js.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { chromiumOrSkip, launchChromium, openPage, type TestPage } from './support/chromium.mjs';
-import { bundleForBrowser } from './support/browser-bundle.mjs';
+import { chromiumOrSkip, launchChromium, openPage, type TestPage } from '../scripts/chromium.mjs';
+import { bundleForBrowser } from '../scripts/browser-bundle.mjs';
 import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

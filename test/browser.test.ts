@@ -1,5 +1,5 @@
 // The built package in real headless Chromium (Debian's chromium, driven by playwright-core,
-// test/support/chromium.mjs): an in-memory Store on a page's main thread, read back through
+// scripts/chromium.mjs): an in-memory Store on a page's main thread, read back through
 // the page; abstract-level's compliance suite against StrataLevel in the page; and the
 // packed tarball, installed into a fresh folder, working from import, require and a page.
 // Everything runs against dist/ (`npm test` builds it first), never the TypeScript sources.
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { murmur2 } from 'strata-kv';
-import { chromiumOrSkip, launchChromium, openPage } from './support/chromium.mjs';
-import { bundleForBrowser } from './support/browser-bundle.mjs';
+import { chromiumOrSkip, launchChromium, openPage } from '../scripts/chromium.mjs';
+import { bundleForBrowser } from '../scripts/browser-bundle.mjs';
 import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

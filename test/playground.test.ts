@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { chromiumOrSkip, launchChromium, openPage, type TestPage } from './support/chromium.mjs';
+import { chromiumOrSkip, launchChromium, openPage, type TestPage } from '../scripts/chromium.mjs';
 import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,36 +1,19 @@
 // The browser benchmark page's code (bundled by run.mjs): the same keys, values and read
-// order as bench:peers (../peers/workloads.mjs), timed in the page's main thread against
+// order as bench:peers (../lib/data.mjs), timed in the page's main thread against
 // strata-kv in memory (the Store and the StrataLevel adapter), memory-level and browser-level
 // (IndexedDB), and strata-kv in OPFS, timed in a dedicated Worker (opfs-worker.mjs). Every
 // peer gets a fresh database per round; rounds rotate the peer order so noise falls on all
 // alike; run.mjs takes medians.
 import { StrataLevel } from 'strata-kv/level';
-import { MemoryLevel } from 'memory-level';
 import { BrowserLevel } from 'browser-level';
-import { makeData, BATCH, VALUE_BYTES } from '../peers/workloads.mjs';
+import { makeData, BATCH, VALUE_BYTES } from '../lib/data.mjs';
+import memoryLevel from '../adapters/memory-level.mjs';
+import { levelHandle } from '../adapters/level-iterate.mjs';
 import { OPS, runPeer, strataPeer } from './run-peer.mjs';
-import { levelScan } from '../peers/adapters/level-iterate.mjs';
 
 export { OPS };
 
-/** A Level database as a peer: awaited single puts, batches, its fastest get, nextv scans. */
-const levelPeer = (name, make, api, afterClose = async () => {}) => ({
-  name,
-  api,
-  async open() {
-    const db = make();
-    await db.open();
-    const getSync = api.get === 'getSync';
-    return {
-      put: (k, v) => db.put(k, v),
-      batch: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
-      get: getSync ? (k) => db.getSync(k) : (k) => db.get(k),
-      asyncGet: !getSync,
-      scan: () => levelScan(db),
-      close: async () => { await db.close(); await afterClose(db); },
-    };
-  },
-});
+const LEVEL_API = { put: 'await put', batch: 'await batch', get: 'getSync', scan: 'iterator().nextv(1,000)' };
 
 /** Deletes a closed browser-level database's IndexedDB store, so rounds leave nothing behind. */
 const dropIndexedDb = (db) => new Promise((resolve, reject) => {
@@ -41,16 +24,21 @@ const dropIndexedDb = (db) => new Promise((resolve, reject) => {
 });
 
 let idbNames = 0;
+let idb = null;
 export const PEERS = [
   strataPeer('strata-kv', { put: 'Store.put', batch: 'Store.putAll', get: 'Store.get', scan: 'Store.all()' }),
-  levelPeer('strata-kv (level)', () => new StrataLevel({ keyEncoding: 'utf8', valueEncoding: 'view' }),
-    { put: 'await put', batch: 'await batch', get: 'getSync', scan: 'iterator().nextv(1,000)' }),
-  levelPeer('memory-level', () => new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' }),
-    { put: 'await put', batch: 'await batch', get: 'getSync', scan: 'iterator().nextv(1,000)' }),
+  { name: 'strata-kv (level)', api: LEVEL_API, open: () => levelHandle(new StrataLevel({ keyEncoding: 'utf8', valueEncoding: 'view' })) },
+  { name: 'memory-level', api: LEVEL_API, open: () => memoryLevel.open() },
   {
-    ...levelPeer('browser-level', () => new BrowserLevel(`strata-bench-${Date.now()}-${idbNames++}`, { keyEncoding: 'utf8', valueEncoding: 'view' }),
-      { put: 'await put', batch: 'await batch', get: 'await get (no getSync)', scan: 'iterator().nextv(1,000)' }, dropIndexedDb),
+    name: 'browser-level',
+    api: { ...LEVEL_API, get: 'await get (no getSync)' },
+    asyncGet: true,
     timedOps: 10_000,
+    open() {
+      idb = new BrowserLevel(`strata-bench-${Date.now()}-${idbNames++}`, { keyEncoding: 'utf8', valueEncoding: 'view' });
+      return levelHandle(idb);
+    },
+    afterClose: () => dropIndexedDb(idb),
   },
   // strata-kv with a path, in the Origin Private File System: sync access handles exist only
   // in dedicated Workers, so the round runs in one (opfs-worker.mjs, the same runPeer) and

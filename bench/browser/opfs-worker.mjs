@@ -1,7 +1,7 @@
 // The "strata-kv (OPFS)" column of the browser benchmark (bench.mjs): one round in a dedicated
 // Worker, where OPFS sync access handles exist, on a fresh OPFS directory removed afterwards.
 // Bundled by run.mjs into build/opfs-worker.js; gets { entries }, posts { times }.
-import { makeData } from '../peers/workloads.mjs';
+import { makeData } from '../lib/data.mjs';
 import { runPeer, strataPeer } from './run-peer.mjs';
 
 let rounds = 0;
@@ -9,8 +9,8 @@ self.onmessage = async ({ data: { entries } }) => {
   const path = `strata-bench-${Date.now()}-${rounds++}`;
   const root = await navigator.storage.getDirectory();
   const peer = strataPeer('strata-kv (OPFS)', {}, {
-    storeOptions: { path },
-    settle: true,
+    dir: path,
+    flush: true,
     afterClose: () => root.removeEntry(path, { recursive: true }),
   });
   try {

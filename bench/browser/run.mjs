@@ -4,62 +4,42 @@
 // one table of medians (ops/s, and strata-kv's speed over each peer) and writes
 // docs/bench-browser.json.
 //
-//   node bench/browser/run.mjs [--entries 100000] [--rounds 3] [--no-save]
+//   node bench/browser/run.mjs [--entries 100000] [--rounds 3] [--no-save] [--out DIR]
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compact, ratio } from '../peers/report.mjs';
-import { bundleForBrowser } from '../../test/support/browser-bundle.mjs';
-import { ensureChromium, launchChromium, openPage } from '../../test/support/chromium.mjs';
+import { parseArgs } from '../lib/args.mjs';
+import { root, median } from '../lib/dist.mjs';
+import { compact, peerHeads, peerCell, medianOfRounds, headed } from '../lib/table.mjs';
+import { bundleForBrowser } from '../../scripts/browser-bundle.mjs';
+import { ensureChromium, launchChromium, openPage } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 
-function parseArgs(argv) {
-  const o = { entries: 100_000, rounds: 3, save: true };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === '--entries') o.entries = Number(value());
-    else if (flag === '--rounds') o.rounds = Number(value());
-    else if (flag === '--no-save') o.save = false;
-    else if (flag === '--help' || flag === '-h') {
-      console.log('usage: node bench/browser/run.mjs [--entries N] [--rounds R] [--no-save]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  if (!Number.isInteger(o.entries) || o.entries < 1000) throw new Error('--entries must be an integer ≥ 1000');
-  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds must be a positive integer');
-  return o;
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const opts = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: 100_000, min: 1000 },
+  rounds: { type: 'int', default: 3, min: 1 },
+  save: { type: 'no' },
+  out: { type: 'string', default: join(root, 'docs') },
+}, { usage: 'node bench/browser/run.mjs [--entries N] [--rounds R] [--no-save] [--out DIR]' });
 
 function formatTable(report) {
   const { meta, ops, peers } = report;
   const [subject, ...others] = peers;
   const W = 20;
-  const head = ['op'.padEnd(24), subject.name.padStart(10), ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const head = ['op'.padEnd(24), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv in ${meta.browser}: ${meta.entries.toLocaleString('en-US')} entries (16-char keys, ${meta.valueBytes}-byte values), `
-      + `page main thread (OPFS: a dedicated Worker), median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; ${meta.platform}, ${meta.cpus} CPUs`,
+      + `page main thread (OPFS: a dedicated Worker), ${medianOfRounds(meta.rounds)}; ${meta.platform}, ${meta.cpus} CPUs`,
     'ops/s; each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster); — : not measured',
     '',
-    head,
-    '─'.repeat(head.length),
+    ...headed(head),
   ];
   for (const op of ops) {
     const s = subject.opsPerSec[op.id];
-    const cells = others.map((p) => {
-      const r = p.opsPerSec?.[op.id];
-      if (r == null) return ` │ ${'—'.padStart(W - 1)}`;
-      return ` │ ${compact(r).padStart(9)} ${ratio(s / r).padStart(W - 11)}`;
-    });
+    const cells = others.map((p) => peerCell(p.opsPerSec?.[op.id], s, { width: W, valueWidth: 9 }));
     lines.push([op.title.padEnd(24), compact(s).padStart(10), ...cells].join(''));
   }
   lines.push('─'.repeat(head.length));
@@ -71,7 +51,6 @@ function formatTable(report) {
   return lines.join('\n');
 }
 
-const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(join(root, 'dist/browser.js'))) throw new Error('dist/browser.js is missing: run `npm run build` first');
 const { bin, reason } = ensureChromium();
 if (!bin) throw new Error(`Chromium unavailable: ${reason}`);
@@ -116,6 +95,7 @@ for (const p of report.peers.slice(1)) {
 
 console.log(formatTable(report));
 if (opts.save) {
-  writeFileSync(join(root, 'docs/bench-browser.json'), JSON.stringify(report, null, 2) + '\n');
-  console.log('\nwrote docs/bench-browser.json');
+  const jsonPath = join(opts.out, 'bench-browser.json');
+  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
 }

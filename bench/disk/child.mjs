@@ -19,23 +19,16 @@
 import { closeSync, fsyncSync, openSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  COLD_GETS, makeKeys, makeReadData, fillBatched, fillSingle, getRange,
-} from './workloads.mjs';
+import { loadAdapter } from '../adapters/common.mjs';
+import { settle } from '../lib/dist.mjs';
+import { makeKeys } from '../lib/keys.mjs';
+import { COLD_GETS, makeReadData, fillBatched, fillSingle, getRange, indexOf } from './workloads.mjs';
 
 const argv = process.argv.slice(2);
 const [peer, mode] = argv;
-const adapter = (await import(`./adapters/${peer}.mjs`)).default;
+const adapter = await loadAdapter(peer);
 const log = (msg) => process.stderr.write(`  [${peer}] ${msg}\n`);
 const WARMUP_ENTRIES = 20_000;
-
-async function settle() {
-  if (!globalThis.gc) return;
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 async function rss() {
   await settle();
@@ -62,14 +55,14 @@ async function warmUp(scratch, variant) {
   mkdirSync(dir, { recursive: true });
   try {
     const d = makeReadData(WARMUP_ENTRIES);
-    let h = await adapter.open(dir);
+    let h = await adapter.open({ dir });
     if (variant === 'put' && h.put) fillSingle(h, d.keys);
     else await fillBatched(h, d.keys);
     await h.close();
-    h = await adapter.open(dir);
+    h = await adapter.open({ dir });
     getRange(h, d.keys, d.firstOrder, 0, d.entries);
     getRange(h, d.missing, d.warmOrder, 0, d.entries);
-    await h.scan();
+    await h.scan(indexOf);
     await h.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -80,7 +73,7 @@ async function fillMode(variant, dir, entries, scratch) {
   await warmUp(scratch, variant);
   const keys = makeKeys(entries);
   const rssBaseline = await rss();
-  const h = await adapter.open(dir);
+  const h = await adapter.open({ dir });
   if (variant === 'put' && !h.put) throw new Error(`${peer} has no sync single put`);
   await settle();
   const t0 = performance.now();
@@ -117,7 +110,7 @@ async function readMode(dir, entries, scratch) {
   const cold = Math.min(COLD_GETS, entries);
 
   const t0 = performance.now();
-  const h = await adapter.open(dir);
+  const h = await adapter.open({ dir });
   const reopenMs = performance.now() - t0;
   const rssAfterReopen = await rss();
 
@@ -141,7 +134,7 @@ async function readMode(dir, entries, scratch) {
   rates['get-missing'] = rate(entries, performance.now() - t);
 
   t = performance.now();
-  const s = await h.scan();
+  const s = await h.scan(indexOf);
   rates.scan = rate(s.n, performance.now() - t);
   checks.scan = `${s.n}/${s.sum}`;
 

@@ -17,33 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, codecs } from '../../dist/index.js';
+import { parseArgs } from '../lib/args.mjs';
+import { fmix32, hex8 } from '../lib/keys.mjs';
 
-function parseArgs(argv) {
-  const o = { entries: 20_000_000, valueBytes: 100, dir: undefined, keep: false, gets: 200_000, check: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === '--entries') o.entries = Number(value());
-    else if (flag === '--value-bytes') o.valueBytes = Number(value());
-    else if (flag === '--dir') o.dir = value();
-    else if (flag === '--keep') o.keep = true;
-    else if (flag === '--gets') o.gets = Number(value());
-    else if (flag === '--check') o.check = true;
-    else throw new Error(`unknown argument ${argv[i]} (usage: --entries N --value-bytes B --dir D --keep --gets G)`);
-  }
-  if (!Number.isInteger(o.entries) || o.entries < 1000) throw new Error('--entries must be an integer ≥ 1000');
-  if (!Number.isInteger(o.valueBytes) || o.valueBytes < 8) throw new Error('--value-bytes must be an integer ≥ 8');
-  return o;
-}
-
-/** murmur3's fmix32: a bijection on 32-bit integers. */
-function fmix32(h) {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-const hex8 = (x) => x.toString(16).padStart(8, '0');
 /** Entry i's key: distinct for distinct i (the first half alone is a bijection of i). */
 const keyOf = (i) => hex8(fmix32(i)) + hex8(fmix32(i ^ 0x5bd1e995));
 /** A key no entry has: the same first half, another second half. */
@@ -64,7 +40,14 @@ function dirBytes(dir) {
   return n;
 }
 
-const o = parseArgs(process.argv.slice(2));
+const o = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: 20_000_000, min: 1000 },
+  valueBytes: { type: 'int', default: 100, min: 8 },
+  dir: { type: 'string', default: undefined },
+  keep: { type: 'on' },
+  gets: { type: 'int', default: 200_000, min: 1 },
+  check: { type: 'on' },
+}, { usage: 'node bench/disk/large.mjs [--entries N] [--value-bytes B] [--dir D] [--keep] [--gets G]' });
 const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strata-large-'));
 const open = () => Store.open({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.bytes });
 const report = { entries: o.entries, valueBytes: o.valueBytes, dir };

@@ -1,6 +1,6 @@
 // The printed side of bench:disk: the results table (rates, then costs), the issue's
 // targets checked against the medians, and how each peer was opened and called.
-import { compact, ratio } from '../peers/report.mjs';
+import { compact, ratio, peerHeads, peerCell, runLine, headed } from '../lib/table.mjs';
 import { COLD_GETS } from './workloads.mjs';
 
 const n = (x) => x.toLocaleString('en-US');
@@ -44,39 +44,26 @@ export function formatTable(report) {
   const { meta, peers } = report;
   const [subject, ...others] = peers;
   const W = 17;
-  const head = (first) => [first.padEnd(28), 'unit'.padEnd(9), subject.name.padStart(10),
-    ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
-  const h1 = head('rates (higher is better)');
+  const head = (first) => [first.padEnd(28), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv vs peers on disk: ${n(meta.entries)} entries (16-byte keys in random order, ${meta.valueBytes}-byte incompressible values), ` +
-      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`,
+      runLine(meta),
     `directory: ${meta.fileSystem.dir} on ${meta.fileSystem.type} (${meta.fileSystem.device}); page cache dropped before each read process: ${meta.pageCache.summary}`,
     'each peer cell: its value, then strata-kv ÷ peer (rates: above 1× strata-kv is faster; costs: above 1× strata-kv takes more)',
     '',
-    h1,
-    '─'.repeat(h1.length),
+    ...headed(head('rates (higher is better)')),
   ];
   for (const w of RATES) {
     const s = value(subject, w.id);
     if (s === undefined && others.every((p) => value(p, w.id) === undefined)) continue;
-    const cells = others.map((p) => {
-      const r = value(p, w.id);
-      if (r === undefined) return ` │ ${'—'.padStart(W - 1)}`;
-      return ` │ ${compact(r).padStart(7)} ${(s === undefined ? '—' : ratio(s / r)).padStart(W - 9)}`;
-    });
+    const cells = others.map((p) => peerCell(value(p, w.id), s, { width: W }));
     lines.push([w.title.padEnd(28), `${w.unit}/s`.padEnd(9), (s === undefined ? '—' : compact(s)).padStart(10), ...cells].join(''));
   }
   lines.push('');
-  const h2 = head('costs (lower is better)');
-  lines.push(h2, '─'.repeat(h2.length));
+  lines.push(...headed(head('costs (lower is better)')));
   for (const c of COSTS) {
     const s = value(subject, c.id);
-    const cells = others.map((p) => {
-      const v = value(p, c.id);
-      if (v === undefined) return ` │ ${'—'.padStart(W - 1)}`;
-      const r = s === undefined || v === 0 ? '—' : ratio(s / v);
-      return ` │ ${fmtCost(v, c.unit).padStart(7)} ${r.padStart(W - 9)}`;
-    });
+    const cells = others.map((p) => peerCell(value(p, c.id), s, { width: W, fmt: (v) => fmtCost(v, c.unit) }));
     lines.push([c.title.padEnd(28), c.unit.padEnd(9), fmtCost(s, c.unit).padStart(10), ...cells].join(''));
   }
   return lines.join('\n');

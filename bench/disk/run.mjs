@@ -15,74 +15,37 @@
 // The driver measures the directory after steps 1 and 3 (bytes allocated, files). Rounds are
 // interleaved (round 1 of every peer, then round 2, each round in a rotated peer order), so
 // load from elsewhere on the machine falls on all peers alike; the table reports medians.
-// Prints one table and writes docs/bench-disk.json and docs/bench-disk.svg.
+// Prints one table and writes docs/bench-disk.json and docs/bench-disk.svg (--out: another
+// directory).
 //
-//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save]
+//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, tmpdir, loadavg, totalmem, release } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAdapter } from '../adapters/common.mjs';
+import { parseArgs, choosePeers } from '../lib/args.mjs';
+import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
+import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
 import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
 import { RATES, COSTS, formatTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
 import { renderDiskSvg } from './svg.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
+const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
 const ALL_PEERS = ['strata-kv', 'classic-level', 'lmdb'];
 
-function parseArgs(argv) {
-  const o = {
-    entries: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000),
-    rounds: Number(process.env.STRATA_BENCH_ROUNDS ?? 3),
-    peers: ALL_PEERS,
-    save: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === '--entries') o.entries = Number(value());
-    else if (flag === '--rounds') o.rounds = Number(value());
-    else if (flag === '--peers') o.peers = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (flag === '--no-save') o.save = false;
-    else if (flag === '--help' || flag === '-h') {
-      console.log('usage: node bench/disk/run.mjs [--entries N] [--rounds R] [--peers a,b,…] [--no-save]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  if (!Number.isInteger(o.entries) || o.entries < COLD_GETS) throw new Error(`--entries must be an integer ≥ ${COLD_GETS}`);
-  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds must be a positive integer');
-  for (const p of o.peers) if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer ${p} (peers: ${ALL_PEERS.join(', ')})`);
-  if (!o.peers.includes('strata-kv')) o.peers = ['strata-kv', ...o.peers];
-  o.peers = ALL_PEERS.filter((p) => o.peers.includes(p));
-  return o;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Copies dist/ to a temporary directory (under the build lock other engineers rebuild with,
- * when flock exists), so every strata-kv process measures one build. node_modules is linked
- * beside the copy so the package's own imports still resolve. A dist/ that is missing (a
- * build in progress) is waited for, a minute at a time. Returns the copy's root.
- */
-async function snapshotDist() {
-  const src = join(root, 'dist');
-  for (let tries = 0; !existsSync(join(src, 'index.js')); tries++) {
-    if (tries === 10) throw new Error('dist/index.js is missing: run `npm run build` first');
-    console.error('dist/index.js is missing (a build in progress?): waiting a minute');
-    await sleep(60_000);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'strata-bench-dist-'));
-  const locked = spawnSync('flock', ['/tmp/strata-build.lock', 'cp', '-R', src, join(dir, 'dist')], { stdio: 'inherit' });
-  if (locked.error || locked.status !== 0) cpSync(src, join(dir, 'dist'), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction');
-  return dir;
-}
+const opts = parseArgs(process.argv.slice(2), {
+  entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: COLD_GETS },
+  rounds: { type: 'int', default: Number(process.env.STRATA_BENCH_ROUNDS ?? 3), min: 1 },
+  peers: { type: 'list', default: ALL_PEERS },
+  save: { type: 'no' },
+  out: { type: 'string', default: join(root, 'docs') },
+}, { usage: 'node bench/disk/run.mjs [--entries N] [--rounds R] [--peers a,b,…] [--no-save] [--out DIR]' });
+const chosen = choosePeers(opts.peers, ALL_PEERS);
+opts.peers = ALL_PEERS.filter((p) => chosen.includes(p));
 
 /** The mount `path` lives on, from /proc/self/mounts (longest mount point that prefixes it). */
 function fileSystemOf(path) {
@@ -144,43 +107,24 @@ function diskUsage(dir) {
   return { files, bytes, allocated, kinds };
 }
 
-/** Runs child.mjs with `args`; resolves with the JSON it prints. */
-function runChild(peer, args) {
-  const argv = ['--expose-gc', '--max-old-space-size=8192', join(here, 'child.mjs'), peer, ...args];
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, STRATA_BENCH_DIST: join(distCopy, 'dist', 'index.js') };
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s) => { out += s; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0) return reject(new Error(`${peer} (${args[0]}) exited with ${signal ?? code}`));
-      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch (err) { reject(err); }
-    });
-  });
-}
+/** The operations bench:disk runs and how each peer does them (null: not run). */
+const diskApi = ({ api, syncPut }) => ({
+  'fill-putAll': api['fill-putAll'], 'fill-put': syncPut ? api['fill-put'] : null, close: api.close, get: api.get, scan: api.scan,
+});
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** Runs child.mjs for `peer` with `args`; resolves with the JSON it prints. */
+const runChild = (peer, args) => runScript(child, [peer, ...args], dist);
 
 const MiB = 2 ** 20;
-const opts = parseArgs(process.argv.slice(2));
 const started = new Date();
 const loadStart = loadavg();
 const scratch = mkdtempSync(join(tmpdir(), 'strata-bench-disk-'));
-const distCopy = await snapshotDist();
-process.on('exit', () => {
-  rmSync(distCopy, { recursive: true, force: true });
-  rmSync(scratch, { recursive: true, force: true });
-});
+const dist = await snapshotDist({ waitMinutes: 10 });
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 process.on('SIGINT', () => process.exit(130));
-process.env.STRATA_BENCH_DIST = join(distCopy, 'dist', 'index.js');
+process.env.STRATA_BENCH_DIST = dist;
 const adapters = new Map();
-for (const p of opts.peers) adapters.set(p, (await import(`./adapters/${p}.mjs`)).default);
+for (const p of opts.peers) adapters.set(p, await loadAdapter(p));
 
 const fs = fileSystemOf(scratch);
 console.error(`bench:disk — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}`);
@@ -204,7 +148,7 @@ for (let r = 0; r < opts.rounds; r++) {
       const fill = await runChild(peer, ['fill', 'putAll', dir, String(opts.entries), scratch]);
       const afterFill = diskUsage(dir);
       let fillPut;
-      if (adapter.api['fill-put']) {
+      if (adapter.syncPut) {
         const dir2 = mkdtempSync(join(scratch, `${peer}-put-`));
         try {
           console.error(`round ${r + 1}/${opts.rounds}: ${peer} fill (put)`);
@@ -255,20 +199,14 @@ const peers = opts.peers.map((file) => {
     results[id] = rateIds.has(id) ? { opsPerSec: median(xs), rounds: xs } : { median: median(xs), rounds: xs };
   }
   return {
-    file, name, options: adapter.options, api: adapter.api, results, checks, runs,
+    file, name, options: adapter.options, api: diskApi(adapter), results, checks, runs,
     ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }),
   };
 });
 
 // Every peer must have read the same data: the same hits, values and scan.
 const subject = peers[0];
-const mismatches = [];
-if (subject.build?.includes(',')) mismatches.push(`strata-kv ran more than one build (${subject.build}): rerun`);
-for (const p of peers.slice(1)) {
-  for (const [id, check] of Object.entries(p.checks)) {
-    if (subject.checks[id] !== check) mismatches.push(`${p.name} ${id}: ${check} vs strata-kv ${subject.checks[id]}`);
-  }
-}
+const mismatches = findMismatches(peers);
 
 const okDrops = drops.filter((d) => d.dropped);
 const pageCache = {
@@ -321,17 +259,6 @@ console.log(formatApis(report));
 if (pageCache.caveat) console.log(`\nnote: ${pageCache.caveat}`);
 if (fs.memoryBacked) console.log(`\nWARNING: ${fs.dir} is ${fs.type}: nothing here touched a disk`);
 console.log(`\nload average (1/5/15 min): ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end; ${meta.durationSeconds} s`);
-if (mismatches.length) {
-  console.log('');
-  console.log(`WARNING: results are not comparable:\n  ${mismatches.join('\n  ')}`);
-}
+reportMismatches(mismatches);
 
-if (opts.save) {
-  const jsonPath = join(root, 'docs', 'bench-disk.json');
-  const svgPath = join(root, 'docs', 'bench-disk.svg');
-  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(svgPath, renderDiskSvg(report));
-  console.log('');
-  console.log(`wrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
-}
-if (mismatches.length) process.exitCode = 1;
+if (opts.save) writeResults(opts.out, 'bench-disk', report, renderDiskSvg(report));

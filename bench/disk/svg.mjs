@@ -1,26 +1,26 @@
-// docs/bench-disk.svg: bench/peers' chart (svg.mjs there) with bench:disk's labels. One group
+// docs/bench-disk.svg: bench:peers' chart (lib/chart.mjs) with bench:disk's labels. One group
 // per rate row of the table, and resident memory per entry of the reopened store after the
 // reads. `node bench/disk/svg.mjs` redraws the chart from docs/bench-disk.json.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderSvg } from '../peers/svg.mjs';
+import { renderBarChart } from '../lib/chart.mjs';
+import { medianOfRounds } from '../lib/table.mjs';
 import { RATES } from './report.mjs';
 
 const MiB = 2 ** 20;
 
 export function renderDiskSvg(report) {
   const { meta, peers } = report;
-  const rounds = `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}`;
   const dropped = meta.pageCache.dropped === meta.pageCache.dropAttempts ? 'dropped' : 'NOT dropped';
-  return renderSvg({
+  return renderBarChart({
     meta,
     workloads: RATES.filter((w) => peers.some((p) => p.results[w.id])).map((w) => ({ ...w, title: w.chart })),
     peers: peers.map((p) => ({ name: p.name, results: p.results, memory: { bytesPerEntry: (p.results['rss-reads-mib'].median * MiB) / meta.entries } })),
   }, {
     title: 'strata-kv vs peers on disk: operations per second (median, log scale, higher is better)',
     subtitle: `${meta.entries.toLocaleString('en-US')} entries · 16 B keys in random order · ${meta.valueBytes} B values · ` +
-      `${meta.fileSystem.type} · page cache ${dropped} before reopen · ${rounds} · node ${meta.node} · ${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
+      `${meta.fileSystem.type} · page cache ${dropped} before reopen · ${medianOfRounds(meta.rounds)} · node ${meta.node} · ${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry, reopened store after the reads (RSS growth after GC ÷ entries; lower is better)',
     notes: [
       'strata-kv reads every run file into Wasm memory at open; classic-level holds an 8 MiB block cache and indexes; ' +

@@ -1,25 +1,16 @@
-// The on-disk data set of bench:disk, the same for every peer (adapters/*.mjs).
+// The on-disk data set of bench:disk, the same for every peer (bench/adapters/, each opened
+// with open({ dir }); common.mjs has the contract).
 //
-// Keys: the keys of bench/peers (keyOf: 16 lowercase hex characters, 16 bytes in utf8, key
+// Keys: the keys of bench/peers (lib/keys.mjs: 16 lowercase hex characters, 16 bytes in utf8, key
 // i unrelated to its order, so writing i = 0, 1, 2, … writes in random key order; keys
 // i ≥ entries are the missing ones). Values: 100 bytes made at write time, bytes 0-3 the
 // entry's index (u32 LE) and bytes 4-99 pseudo-random (xorshift seeded by the index), so
 // they do not compress: LevelDB's snappy gains nothing, and a zero-filled value would have
 // flattered its file sizes and block cache. A read's check sums the indices read back, so a
 // peer that answered with the wrong value would not match the others.
-//
-// Adapter contract (each adapters/<peer>.mjs default-exports one of these):
-//   name, api: { <operation>: 'which API' }, options: 'how it is opened'
-//   open(dir) → Promise<handle>, where handle has
-//     put?(key, value)              sync single put; absent → no single-put fill for this peer
-//     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
-//     asyncWrites                   true when putAll returns a Promise
-//     get(key) → value | undefined  sync
-//     scan() → { n, sum }           full ordered scan; may return a Promise
-//     close() → Promise             the peer's own close (strata-kv's flushes and fsyncs)
-import { keyOf, prng } from '../peers/workloads.mjs';
+// A scan's check is `${n}/${sum}` with sum over indexOf(value), as the gets'.
+import { makeKeys, permutation, prng } from '../lib/keys.mjs';
 
-export { keyOf, prng };
 export const BATCH = 1000;
 export const VALUE_BYTES = 100;
 export const SEED_ORDER = 20240611;
@@ -41,23 +32,6 @@ export function makeValue(i) {
 
 /** The index a value carries (bytes 0-3). */
 export const indexOf = (v) => (v[0] | (v[1] << 8) | (v[2] << 16) | (v[3] << 24)) >>> 0;
-
-export function permutation(n, rand) {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rand() % (i + 1);
-    const t = p[i]; p[i] = p[j]; p[j] = t;
-  }
-  return p;
-}
-
-/** Keys for the fill (in write order), made before any timing starts. */
-export function makeKeys(entries, from = 0) {
-  const keys = new Array(entries);
-  for (let i = 0; i < entries; i++) keys[i] = keyOf(from + i);
-  return keys;
-}
 
 /** Everything the reads use, made before any timing starts. */
 export function makeReadData(entries) {

@@ -6,11 +6,13 @@
 //      of step 1), which turns a slice's byte budget into time;
 //   3. back-pressure: the puts that did a stop slice, after a restore filled level 0 while a
 //      compaction was in progress (docs/LSM.md, "Compaction in slices").
-// Usage: npm run build && node bench/growth/pauses.mjs [entries, default 1000000]
+// Usage: npm run build && node bench/growth/pauses.mjs [entries, default 1000000] (or --entries N)
 import { Store } from '../../dist/index.js';
+import { parseArgs } from '../lib/args.mjs';
 import { key } from './keys.mjs';
 
-const n = Number(process.argv[2] ?? 1_000_000);
+const n = parseArgs(process.argv.slice(2), { entries: { type: 'int', default: 1_000_000, min: 1 } },
+  { usage: 'node bench/growth/pauses.mjs [entries]', positional: ['entries'] }).entries;
 const value = new Uint8Array(100).fill(7);
 const ms = (x) => x.toFixed(1);
 const summary = (xs) => {

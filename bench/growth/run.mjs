@@ -5,41 +5,33 @@
 //     memtable or run a compaction shows as a pause (p50, p99, p99.9, max, count > 10 ms);
 //   - random get and missing-key get throughput (100k lookups), full scan throughput;
 //   - resident memory per entry after the fill (RSS minus a fresh process's RSS).
-// Writes docs/bench-growth.json. Medians of --rounds runs per size.
+// Writes docs/bench-growth.json and .svg (--out: another directory). Medians of --rounds runs
+// per size.
 //
 // With --disk the store has a path (a fresh directory under os.tmpdir()): writes also go to
 // the write-ahead log, and the puts that finish a flush or a compaction write its run files
 // (fsynced) and the manifest; results go to docs/bench-growth-disk.json.
 //
-//   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--disk] [--no-save]
+//   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--disk] [--no-save] [--out DIR]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from '../lib/args.mjs';
+import { root, median } from '../lib/dist.mjs';
 import { growthVsLogN, renderGrowthSvg } from './svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 
-function parseArgs(argv) {
-  const o = { sizes: [100_000, 1_000_000, 10_000_000], rounds: 1, save: true, disk: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === '--sizes') o.sizes = value().split(',').map(Number);
-    else if (flag === '--rounds') o.rounds = Number(value());
-    else if (flag === '--no-save') o.save = false;
-    else if (flag === '--disk') o.disk = true;
-    else throw new Error(`unknown argument ${argv[i]} (usage: --sizes a,b,c --rounds R --no-save)`);
-  }
-  if (!o.sizes.every((n) => Number.isInteger(n) && n >= 1000)) throw new Error('--sizes must be integers ≥ 1000');
-  return o;
-}
+const opts = parseArgs(process.argv.slice(2), {
+  sizes: { type: 'ints', default: [100_000, 1_000_000, 10_000_000], min: 1000 },
+  rounds: { type: 'int', default: 1, min: 1 },
+  save: { type: 'no' },
+  disk: { type: 'on' },
+  out: { type: 'string', default: join(root, 'docs') },
+}, { usage: 'node bench/growth/run.mjs [--sizes a,b,c] [--rounds R] [--disk] [--no-save] [--out DIR]' });
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-
-const opts = parseArgs(process.argv.slice(2));
 const results = [];
 for (const n of opts.sizes) {
   const runs = [];
@@ -81,8 +73,8 @@ if (opts.save) {
   const out = { date: new Date().toISOString(), node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length,
     cpu: cpus()[0]?.model, rounds: opts.rounds, valueBytes: 100, keyBytes: 16, store: opts.disk ? 'path (os.tmpdir())' : 'in memory', results };
   const file = opts.disk ? 'bench-growth-disk.json' : 'bench-growth.json';
-  writeFileSync(join(root, 'docs', file), JSON.stringify(out, null, 2) + '\n');
   const svg = file.replace('.json', '.svg');
-  writeFileSync(join(root, 'docs', svg), renderGrowthSvg(out));
-  console.log(`wrote docs/${file}, docs/${svg}`);
+  writeFileSync(join(opts.out, file), JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(join(opts.out, svg), renderGrowthSvg(out));
+  console.log(`wrote ${relative(process.cwd(), join(opts.out, file))}, ${relative(process.cwd(), join(opts.out, svg))}`);
 }

@@ -1,7 +1,8 @@
 // docs/bench-growth.svg (and -disk.svg): cost per operation against store size, both on log
 // scales, one line per workload, with a dashed "∝ log N" line through each workload's
 // smallest size: a workload whose line stays at or under its dashed line costs no more than
-// log N per operation. Hand-written SVG, as bench/peers/svg.mjs.
+// log N per operation. Hand-written SVG, as lib/chart.mjs.
+import { FONT, esc, r1 } from '../lib/chart.mjs';
 
 /** The workloads charted: result field (operations per second) → label. */
 export const GROWTH_WORKLOADS = [
@@ -28,9 +29,6 @@ export function growthVsLogN(results) {
   }));
 }
 
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const r1 = (x) => Math.round(x * 10) / 10;
 const sizeLabel = (n) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 
 export function renderGrowthSvg(doc) {

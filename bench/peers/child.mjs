@@ -9,21 +9,17 @@
 //           them) and reports resident memory per entry: RSS after the fill minus RSS of the
 //           open, empty store, both taken after a full GC.
 import { performance } from 'node:perf_hooks';
-import { WORKLOADS, BATCH, keyOf, makeData, makeValue } from './workloads.mjs';
+import { loadAdapter } from '../adapters/common.mjs';
+import { settle } from '../lib/dist.mjs';
+import { keyOf } from '../lib/keys.mjs';
+import { BATCH, makeData, makeValue } from '../lib/data.mjs';
+import { WORKLOADS } from './workloads.mjs';
 
 const [peer, mode, entriesArg] = process.argv.slice(2);
 const entries = Number(entriesArg);
 const WARMUP_ENTRIES = Math.min(entries, 20_000);
-const adapter = (await import(`./adapters/${peer}.mjs`)).default;
+const adapter = await loadAdapter(peer);
 const log = (msg) => process.stderr.write(`  [${peer}] ${msg}\n`);
-
-async function settle() {
-  if (!globalThis.gc) return;
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 /** Runs every workload once on `data`; returns { rates, checks } keyed by workload id. */
 async function round(data, report) {
@@ -52,7 +48,10 @@ async function round(data, report) {
 async function timeMode() {
   await round(makeData(WARMUP_ENTRIES), false);
   const { rates, checks } = await round(makeData(entries), true);
-  return { peer, name: adapter.name, build: adapter.build, api: adapter.api, mode, entries, rates, checks };
+  // The operations bench:peers runs, in the adapter's order.
+  const ids = new Set(WORKLOADS.map((w) => w.id));
+  const api = Object.fromEntries(Object.entries(adapter.api).filter(([id]) => ids.has(id)));
+  return { peer, name: adapter.name, build: adapter.build, api, mode, entries, rates, checks };
 }
 
 async function memoryMode() {

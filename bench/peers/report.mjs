@@ -1,18 +1,6 @@
 // The printed side of bench:peers: the results table, the issue's targets checked against
-// the medians, and which API each peer used.
-
-/** 3 significant digits with k / M: 1234567 → "1.23M". */
-export function compact(n) {
-  const sig = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-  if (n >= 1e6) return `${sig(n / 1e6)}M`;
-  if (n >= 1e3) return `${sig(n / 1e3)}k`;
-  return sig(n);
-}
-
-export function ratio(r) {
-  if (!Number.isFinite(r)) return '—';
-  return `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
-}
+// the medians, which API each peer used, and the chart's labels.
+import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed } from '../lib/table.mjs';
 
 const rate = (peer, id) => peer?.results[id]?.opsPerSec;
 
@@ -27,30 +15,21 @@ export function formatTable(report) {
   const { meta, workloads, peers } = report;
   const [subject, ...others] = peers;
   const W = 15;
-  const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10),
-    ...others.map((p) => ` │ ${p.name.padStart(W - 1)}`)].join('');
+  const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv vs peers: ${meta.entries.toLocaleString('en-US')} entries (16-char hex keys, ${meta.valueBytes}-byte values), ` +
-      `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs`,
+      runLine(meta),
     'each peer cell: its rate, then strata-kv ÷ peer (above 1×: strata-kv is faster; for memory: strata-kv uses more)',
     '',
-    head,
-    '─'.repeat(head.length),
+    ...headed(head),
   ];
   for (const w of workloads) {
     const s = rate(subject, w.id);
-    const cells = others.map((p) => {
-      const r = rate(p, w.id);
-      if (r === undefined) return ` │ ${'—'.padStart(W - 1)}`;
-      return ` │ ${compact(r).padStart(7)} ${ratio(s / r).padStart(W - 9)}`;
-    });
+    const cells = others.map((p) => peerCell(rate(p, w.id), s, { width: W }));
     lines.push([w.title.padEnd(24), `${w.unit}/s`.padEnd(9), compact(s).padStart(10), ...cells].join(''));
   }
   const sm = subject.memory.bytesPerEntry;
-  const memCells = others.map((p) => {
-    const m = p.memory.bytesPerEntry;
-    return ` │ ${m.toFixed(0).padStart(7)} ${ratio(sm / m).padStart(W - 9)}`;
-  });
+  const memCells = others.map((p) => peerCell(p.memory.bytesPerEntry, sm, { width: W, fmt: (m) => m.toFixed(0) }));
   lines.push('─'.repeat(head.length));
   lines.push(['resident memory'.padEnd(24), 'B/entry'.padEnd(9), sm.toFixed(0).padStart(10), ...memCells].join(''));
   return lines.join('\n');
@@ -106,4 +85,20 @@ export function formatApis(report) {
     }
   }
   return lines.join('\n');
+}
+
+/** docs/bench-peers.svg's text (lib/chart.mjs draws it). */
+export function chartLabels(meta) {
+  return {
+    title: 'strata-kv vs peers: operations per second (median, log scale, higher is better)',
+    subtitle: `${meta.entries.toLocaleString('en-US')} entries · 16-char hex keys (utf8) · ${meta.valueBytes}-byte values · ` +
+      `${medianOfRounds(meta.rounds)} · each peer in its own process · node ${meta.node} · ` +
+      `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
+    memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
+    notes: [
+      'classic-level and lmdb keep their data in files: their RSS is what they hold in the process ' +
+        '(LevelDB\'s memtable and block cache, lmdb\'s touched map pages).',
+      'Map has no key order, so it runs point operations only. Numbers: docs/bench-peers.json.',
+    ],
+  };
 }

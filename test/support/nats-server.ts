@@ -19,7 +19,7 @@ export function ensureNatsServer(): { bin?: string; reason?: string } {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !which('apt-get')) return { reason: 'nats-server is not installed and apt-get (as root) is not available' };
   // Test files run in parallel and the Chromium tests install too: one install at a time
-  // (the lock test/support/chromium.mjs takes), and apt-get waits for a dpkg lock held by
+  // (the lock scripts/chromium.mjs takes), and apt-get waits for a dpkg lock held by
   // anyone else instead of failing at once. A fresh machine may lack package lists: update.
   const install = 'apt-get -o DPkg::Lock::Timeout=300 install -y nats-server';
   const script = `command -v nats-server >/dev/null || test -x /usr/sbin/nats-server || ${install} || { apt-get update && ${install}; }`;

@@ -2,6 +2,7 @@
 export default {
   name: 'Map',
   ordered: false,
+  syncPut: true,
   api: {
     'fill-put': 'set',
     'fill-putAll': 'set × 1,000',

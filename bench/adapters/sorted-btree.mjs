@@ -6,6 +6,7 @@ const BTree = BTreeModule.default ?? BTreeModule;
 export default {
   name: 'sorted-btree',
   ordered: true,
+  syncPut: true,
   api: {
     'fill-put': 'set',
     'fill-putAll': 'setPairs (1,000 pairs)',
@@ -21,10 +22,10 @@ export default {
       put: (k, v) => { tree.set(k, v); },
       putAll: (entries) => { tree.setPairs(entries); },
       get: (k) => tree.get(k),
-      scan() {
-        let n = 0, bytes = 0;
-        for (const [, v] of tree.entries()) { n++; bytes += v.length; }
-        return { n, bytes };
+      scan(weigh) {
+        let n = 0, sum = 0;
+        for (const [, v] of tree.entries()) { n++; sum += weigh(v); }
+        return { n, sum };
       },
       seek(key, limit) {
         let n = 0, bytes = 0;

@@ -1,31 +1,20 @@
-// docs/bench-peers.svg: a grouped bar chart of the medians (one group per workload, one bar
-// per peer, log-scale rate axis) above a bar chart of resident memory per entry.
-// Hand-written SVG: no dependencies, readable as text. bench/disk reuses it with its own
-// `labels` (title, memory title, footnotes); without them the text is bench:peers'.
-import { compact } from './report.mjs';
+// Hand-written SVG charts: no dependencies, readable as text. renderBarChart draws
+// docs/bench-peers.svg and docs/bench-disk.svg: a grouped bar chart of the medians (one group
+// per workload, one bar per peer, log-scale rate axis) above a bar chart of resident memory
+// per entry, with each suite's `labels` (title, memory title, footnotes, optional subtitle).
+import { compact } from './table.mjs';
 
 const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8'];
 const WIDTH = 1000;
 const PLOT = { left: 70, right: 985, top: 104, bottom: 404 };
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
+export const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const r1 = (x) => Math.round(x * 10) / 10;
+export const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const r1 = (x) => Math.round(x * 10) / 10;
 const decade = (e) => (e >= 6 ? `${10 ** (e - 6)}M` : e >= 3 ? `${10 ** (e - 3)}k` : `${10 ** e}`);
 
-const PEERS_LABELS = {
-  title: 'strata-kv vs peers: operations per second (median, log scale, higher is better)',
-  memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
-  notes: [
-    'classic-level and lmdb keep their data in files: their RSS is what they hold in the process ' +
-      '(LevelDB\'s memtable and block cache, lmdb\'s touched map pages).',
-    'Map has no key order, so it runs point operations only. Numbers: docs/bench-peers.json.',
-  ],
-};
-
-export function renderSvg(report, labels = {}) {
-  const { meta, workloads, peers } = report;
-  const { title, memoryTitle, notes, subtitle } = { ...PEERS_LABELS, ...labels };
+export function renderBarChart(report, { title, memoryTitle, notes, subtitle }) {
+  const { workloads, peers } = report;
   const out = [];
   const text = (x, y, s, attrs = '') => out.push(`<text x="${r1(x)}" y="${r1(y)}" ${attrs}>${esc(s)}</text>`);
 
@@ -42,9 +31,7 @@ export function renderSvg(report, labels = {}) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#212529">`);
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   text(PLOT.left, 28, title, 'font-size="17" font-weight="600"');
-  text(PLOT.left, 48, subtitle ?? `${meta.entries.toLocaleString('en-US')} entries · 16-char hex keys (utf8) · ${meta.valueBytes}-byte values · ` +
-    `median of ${meta.rounds} round${meta.rounds === 1 ? '' : 's'} · each peer in its own process · node ${meta.node} · ` +
-    `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`, 'font-size="11" fill="#495057"');
+  text(PLOT.left, 48, subtitle, 'font-size="11" fill="#495057"');
 
   // Legend.
   let lx = PLOT.left;

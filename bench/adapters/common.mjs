@@ -1,0 +1,36 @@
+// The peers every suite measures, one adapter each (bench/adapters/<peer>.mjs), and what
+// they share. An adapter default-exports:
+//   name, ordered (false: point operations only), syncPut (false: no sync single put),
+//   build (strata-kv: which build of dist/ it loaded), options (how open({ dir }) opens it),
+//   api: { 'fill-put', 'fill-putAll', get, 'get-missing', scan, seek, mix, close: 'which API' }
+//     (each suite prints the operations it runs)
+//   open({ dir }?) → Promise<handle>: in `dir`, an existing directory it keeps (bench:disk);
+//     without one, in memory, or for a file-based peer in a temporary directory removed by
+//     close() (bench:peers). The handle has
+//     put?(key, value)              sync single put; absent → writes go through putAll
+//     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
+//     asyncWrites, asyncSeek        true when putAll / seek return Promises
+//     get(key) → value | undefined  sync
+//     scan(weigh) → { n, sum }      full ordered scan, sum = Σ weigh(value), so every value is
+//                                   really read; may return a Promise
+//     seek?(key, n) → { n, bytes }  the first n entries with key ≥ `key` (ordered peers)
+//     putAsync?, getAsync?          abstract-level's awaited put and get (bench:browser)
+//     stats?(), flush?()            strata-kv's store.stats() and store.flush()
+//     close() → Promise             the peer's own close
+// strata-kv.mjs (the Node entry) and strata-kv-store.mjs (the adapter over a given package,
+// which bench:browser bundles) are one peer; level-iterate.mjs is shared by the Level peers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The adapter of `peer` (a file name in bench/adapters/). */
+export async function loadAdapter(peer) {
+  return (await import(`./${peer}.mjs`)).default;
+}
+
+/** `dir` when given (kept); otherwise a fresh temporary directory `remove()` deletes. */
+export function storeDir(dir, prefix) {
+  if (dir !== undefined) return { path: dir, remove() {} };
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
