@@ -301,14 +301,31 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
         await r.close();
         return calls;
       };
+      // A run that never settles fails the test at once, saying where it stood, rather than
+      // at vitest's timeout.
+      let phase = '';
+      const watched = async <T,>(p: Promise<T>): Promise<T> => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        try {
+          return await Promise.race([p, new Promise<T>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`a run did not settle in 30 s (${phase})`)), 30_000);
+          })]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
       try {
         for (const sync of [false, true]) {
-          total = await runOnce(sync, Number.POSITIVE_INFINITY, 'fail');
+          phase = `sync ${sync}, counting`;
+          total = await watched(runOnce(sync, Number.POSITIVE_INFINITY, 'fail'));
           for (let at = 1; at <= total; at++) {
-            await runOnce(sync, at, modes[at % modes.length]);
+            phase = `sync ${sync}, fault at call ${at} (${modes[at % modes.length]})`;
+            await watched(runOnce(sync, at, modes[at % modes.length]));
             walked++;
           }
         }
+      } catch (err: any) {
+        problems.push(String(err?.message ?? err));
       } finally {
         proto.write = orig.write;
         proto.flush = orig.flush;
