@@ -35,9 +35,8 @@ const ABI_TOUCH = /\w\.x(?=[.;])|\bresultPtr\b/;
 
 /** Files that still read the engine's exports themselves (issue #15: to move behind engine/). */
 const ABI_READERS_TODAY = new Set([
-  'cli/inspect.ts', 'changelog/restore.ts',
   'storage/persistence.ts', 'storage/persistence-core.ts', 'storage/persistence-opfs.ts',
-  'storage/run-file-writer.ts', 'store/iterator.ts', 'store/store.ts',
+  'store/iterator.ts', 'store/store.ts',
 ]);
 
 /** Every .ts file of bindings/, relative to it (the generated Wasm module left out). */

@@ -91,7 +91,7 @@ export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord>
   if (ttl !== undefined && (ttl === null || typeof ttl !== 'object' || !Number.isFinite(ttl.ttlMs) || !Number.isFinite(ttl.now))) {
     throw invalid('restore: ttl must be { ttlMs, now } with finite numbers');
   }
-  const chunkBytes = bound(options.chunkBytes, 'chunkBytes') ?? engine.x.restore_chunk_bytes();
+  const chunkBytes = bound(options.chunkBytes, 'chunkBytes') ?? engine.restoreChunkBytes();
   const chunkRecords = bound(options.chunkRecords, 'chunkRecords') ?? CHUNK_RECORDS;
   const run = new Restore(engine, checkOpen, log, onProgress);
   try {
@@ -103,7 +103,7 @@ export async function restoreInto(engine: Engine, source: Iterable<ChangeRecord>
     }
   } finally {
     // A restore's large chunks grew the argument region: give it back (not if closed).
-    try { checkOpen(); engine.x.io_release(KEEP_IO_BYTES); } catch { /* closed */ }
+    try { checkOpen(); engine.releaseArguments(KEEP_IO_BYTES); } catch { /* closed */ }
   }
   return run.finish();
 }
@@ -131,9 +131,9 @@ class Restore {
   private apply(p: number, len: number, count: number, firstSeq: number, lastSeq: number): void {
     const engine = this.engine, progress = this.progress;
     // A chunk wholly at or below the store's sequence applies nothing and needs no logging.
-    const mark = this.wal !== undefined && lastSeq > engine.x.last_seq()
+    const mark = this.wal !== undefined && lastSeq > engine.lastSeq()
       ? this.wal.log(engine.u8.subarray(p, p + len), count, firstSeq, lastSeq) : undefined;
-    const st = engine.x.restore_batch(p, len, count);
+    const { status: st, applied: n } = engine.restoreBatch(p, len, count);
     if (st !== Status.OK) {
       if (mark !== undefined) this.wal!.unlog(mark);
       if (st === Status.INVALID_ARGUMENT) {
@@ -141,7 +141,6 @@ class Restore {
       }
       throw statusError(st, 'restore');
     }
-    const n = engine.view.getUint32(engine.resultPtr, true);
     progress.applied += n;
     if (n > 0) this.wal?.applied();
     progress.recordsPerSecond = this.rate();
@@ -298,8 +297,7 @@ class Restore {
         // The chunk outgrows its region: a larger one, the image placed so far moving along.
         place();
         cap = Math.min(Math.max(cap * 2, pos + size), Math.max(chunkBytes, pos + size));
-        base = engine.x.io_grow(cap, pos);
-        if (base === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${cap} bytes for a restore chunk`);
+        base = engine.growArguments(cap, pos);
         u8 = engine.u8;
         dv = engine.view;
       }

@@ -142,8 +142,7 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
 async function verifyRun(bytes: Uint8Array, file: string, level: number, id: number): Promise<void> {
   const t = resolveTuning({});
   const e = await instantiateEngine(); // one per run: memory is released with it
-  e.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger, t.levelBaseBytes,
-    t.levelSizeMultiplier, t.runTargetBytes, 0, t.maxMemoryBytes);
+  e.init({ ...t, autoCompaction: false });
   const p = e.reserve(bytes.length);
   e.u8.set(bytes, p);
   importRunImage(e, p, bytes.length, level, id, file);

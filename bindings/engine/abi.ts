@@ -159,6 +159,20 @@ export async function instantiateEngine(): Promise<Engine> {
   return engine;
 }
 
+/** A store's tuning as the engine takes it (store/options.ts resolves it from StoreOptions). */
+export interface EngineTuning {
+  memtableBytes: number;
+  blockBytes: number;
+  bloomBitsPerKey: number;
+  level0CompactionTrigger: number;
+  levelBaseBytes: number;
+  levelSizeMultiplier: number;
+  runTargetBytes: number;
+  autoCompaction: boolean;
+  maxMemoryBytes: number;
+  blockCacheBytes: number;
+}
+
 /**
  * One engine instance with cached views over its memory.
  * INVARIANT: views are re-made whenever memory has grown (growth detaches the old buffer,
@@ -243,6 +257,54 @@ export class Engine {
     if (st === Status.OK) return undefined;
     return { code: STATUS_CODES[st] ?? 'IO_ERROR', message: `${BACKGROUND}: ${this.location(st)}` };
   }
+
+  // ---- typed calls (issue #15: the rest of bindings/ goes through these, not `x`) ----------
+
+  /** Sets the engine up (`init`) with a store's resolved tuning; a status. */
+  init(t: EngineTuning): number {
+    return this.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
+      t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
+  }
+
+  /** The sequence number of the last write applied. */
+  lastSeq(): number { return this.x.last_seq(); }
+
+  /** Bytes a restore chunk should stay under (smaller under a small memory cap). */
+  restoreChunkBytes(): number { return this.x.restore_chunk_bytes(); }
+
+  /** Applies a restore image (docs/ABI.md): its status, and how many records it applied
+   *  (the others were at or below the last sequence). */
+  restoreBatch(p: number, len: number, count: number): { status: number; applied: number } {
+    const status = this.x.restore_batch(p, len, count);
+    return { status, applied: status === Status.OK ? this.view.getUint32(this.resultPtr, true) : 0 };
+  }
+
+  /** Grows the argument region to `size` bytes keeping its first `keep`: its new address, or
+   *  OUT_OF_MEMORY (the old region stays). */
+  growArguments(size: number, keep: number): number {
+    const p = this.x.io_grow(size, keep);
+    if (p === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${size} bytes for arguments`);
+    return p;
+  }
+
+  /** Gives back an argument region grown above `keep` bytes. */
+  releaseArguments(keep: number): void { this.x.io_release(keep); }
+
+  /**
+   * Copies the data blocks of run `run` from block `first` on into `out` (`room` bytes), with
+   * their checksums: how many blocks and bytes. `blocks` 0 with `bytes` > 0: the next block
+   * alone needs `bytes` of room; -1: the run is gone (compacted away).
+   */
+  runImageBlocks(run: number, first: number, room: number, out: number): { blocks: number; bytes: number } {
+    const blocks = this.x.run_image_blocks(run, first, room, out);
+    return { blocks, bytes: blocks >= 0 ? this.view.getUint32(this.resultPtr, true) : 0 };
+  }
+
+  /** Bytes of run `run`'s index, bloom and footer; 0 when the run is gone. */
+  runImageTailSize(run: number): number { return this.x.run_image_tail_size(run); }
+
+  /** Writes run `run`'s index, bloom and footer at `out`; a status (NOT_FOUND: gone). */
+  runImageTail(run: number, out: number): number { return this.x.run_image_tail(run, out); }
 
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
   resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }

@@ -29,28 +29,26 @@ export class RunFileWriter {
    *  meanwhile); the caller abandons the file. */
   step(chunkBytes: number): StepResult {
     const e = this.engine;
-    const x = e.x;
     let room = chunkBytes;
     let out = e.reserve(room);
-    let n = x.run_image_blocks(this.id, this.nextBlock, room, out);
-    if (n === 0 && e.view.getUint32(e.resultPtr, true) > 0) {
-      room = e.view.getUint32(e.resultPtr, true); // one block larger than a chunk (a large value)
+    let r = e.runImageBlocks(this.id, this.nextBlock, room, out);
+    if (r.blocks === 0 && r.bytes > 0) {
+      room = r.bytes; // one block larger than a chunk (a large value)
       out = e.reserve(room);
-      n = x.run_image_blocks(this.id, this.nextBlock, room, out);
+      r = e.runImageBlocks(this.id, this.nextBlock, room, out);
     }
-    if (n < 0) return 'gone';
-    if (n > 0) {
-      const bytes = e.view.getUint32(e.resultPtr, true);
-      this.write(e.u8.subarray(out, out + bytes));
+    if (r.blocks < 0) return 'gone';
+    if (r.blocks > 0) {
+      this.write(e.u8.subarray(out, out + r.bytes));
       io('sync', this.file, () => fdatasyncSync(this.fd));
-      this.nextBlock += n;
-      this.lastBytes = bytes;
+      this.nextBlock += r.blocks;
+      this.lastBytes = r.bytes;
       return 'more';
     }
-    const size = x.run_image_tail_size(this.id);
+    const size = e.runImageTailSize(this.id);
     if (size === 0) return 'gone';
     const tail = e.reserve(size);
-    const st = x.run_image_tail(this.id, tail);
+    const st = e.runImageTail(this.id, tail);
     if (st === Status.NOT_FOUND) return 'gone';
     if (st !== Status.OK) throw statusError(st, `run ${this.id} image`, e);
     this.write(e.u8.subarray(tail, tail + size));

@@ -76,18 +76,7 @@ export interface StoreOptions<K, V> {
   blockCacheBytes?: number;
 }
 
-export interface EngineTuning {
-  memtableBytes: number;
-  blockBytes: number;
-  bloomBitsPerKey: number;
-  level0CompactionTrigger: number;
-  levelBaseBytes: number;
-  levelSizeMultiplier: number;
-  runTargetBytes: number;
-  autoCompaction: boolean;
-  maxMemoryBytes: number;
-  blockCacheBytes: number;
-}
+export type { EngineTuning } from '../engine/abi.js';
 
 function intOption(o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
   const v = o[name];
@@ -97,6 +86,8 @@ function intOption(o: Record<string, unknown>, name: string, dflt: number, min: 
   }
   return v;
 }
+
+import type { EngineTuning } from '../engine/abi.js';
 
 export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTuning {
   const o = options as Record<string, unknown>;

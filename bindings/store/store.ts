@@ -134,8 +134,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     }
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
     const engine = await instantiateEngine();
-    const st = engine.x.init(t.memtableBytes, t.blockBytes, t.bloomBitsPerKey, t.level0CompactionTrigger,
-      t.levelBaseBytes, t.levelSizeMultiplier, t.runTargetBytes, t.autoCompaction ? 1 : 0, t.maxMemoryBytes);
+    const st = engine.init(t);
     if (st !== Status.OK) throw statusError(st, 'engine init');
     // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
