@@ -35,7 +35,6 @@ const ABI_TOUCH = /\w\.x(?=[.;])|\bresultPtr\b/;
 
 /** Files that still read the engine's exports themselves (issue #15: to move behind engine/). */
 const ABI_READERS_TODAY = new Set([
-  'storage/persistence.ts', 'storage/persistence-core.ts', 'storage/persistence-opfs.ts',
   'store/iterator.ts', 'store/store.ts',
 ]);
 

@@ -306,6 +306,50 @@ export class Engine {
   /** Writes run `run`'s index, bloom and footer at `out`; a status (NOT_FOUND: gone). */
   runImageTail(run: number, out: number): number { return this.x.run_image_tail(run, out); }
 
+  // ---- a store's directory (storage/): the LSM shape, run images, recovery ---------------
+
+  /** Changes whenever runs come or go (a flush, a compaction, an ingest). */
+  versionStamp(): number { return this.x.version_stamp(); }
+  /** Every write at or below it is in runs. */
+  flushedSeq(): number { return this.x.flushed_seq(); }
+  /** The number the next run will take. */
+  nextRunId(): number { return this.x.next_run_id(); }
+  /** Writes (level u32, run u32) pairs of the current runs at `out`, up to `cap` of them;
+   *  returns how many there are (more than `cap`: call again with room for them). */
+  versionRuns(out: number, cap: number): number { return this.x.version_runs(out, cap); }
+  /** Turns both memtables into level-0 runs; a status. */
+  flush(): number { return this.x.flush(); }
+  /** Applies a batch image whose log record is replayed; a status. */
+  writeBatch(p: number, len: number, count: number): number { return this.x.write_batch(p, len, count); }
+  /** While set, compactions wait (a log replay must not meet damage through them). */
+  pauseCompaction(on: boolean): void { this.x.pause_compaction(on ? 1 : 0); }
+  /** While set, writes are admitted against the read reserve only (a log replay at open). */
+  setReplaying(on: boolean): void { this.x.set_replaying(on ? 1 : 0); }
+  /** Runs may live in their files from now on (Node); blocks come through `files`. */
+  enableFileBacking(): void { this.x.enable_file_backing(); }
+  setBlockCacheBytes(bytes: number): number { return this.x.set_block_cache_bytes(bytes); }
+  /** Bytes of run `id`'s whole file image, 0 when the run is gone. */
+  runImageSize(id: number): number { return this.x.run_image_size(id); }
+  /** Writes run `id`'s whole file image at `out`; a status. */
+  runImage(id: number, out: number): number { return this.x.run_image(id, out); }
+  /** The run's file is durable: its data blocks may leave memory; a status. */
+  runDetach(id: number): number { return this.x.run_detach(id); }
+  /** Where the index starts, from a run file's 48-byte footer at `p` (negative: damaged). */
+  runTailOffset(p: number, fileSize: number): number { return this.x.run_tail_offset(p, fileSize); }
+  /** Imports a whole run file image as run `id` of `level`; a status. */
+  runImport(p: number, len: number, level: number, id: number): number { return this.x.run_import(p, len, level, id); }
+  /** Imports a run file's tail (index, bloom, footer): the run stays in its file; a status. */
+  runImportTail(p: number, len: number, fileSize: number, level: number, id: number): number {
+    return this.x.run_import_tail(p, len, fileSize, level, id);
+  }
+  /** After the runs are imported: sequences continue from `seq`; a status. */
+  recoverSeq(seq: number): number { return this.x.recover_seq(seq); }
+  /** "at offset N: what", from the result region a CORRUPTION status of an import left. */
+  corruptionDetail(): string {
+    const v = this.view;
+    return `at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged'}`;
+  }
+
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
   resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }
   resultSeq(): number { return this.view.getFloat64(this.resultPtr + 8, true); }

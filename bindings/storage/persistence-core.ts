@@ -89,25 +89,21 @@ export function checkTtl(manifest: Manifest, ttl: boolean, dir: string): void {
  *  `fileSize`, (p, len) is only the file's tail and the run is file-backed (run_import_tail).
  *  A damaged image is CORRUPTION naming `file` and the offset the engine reports. */
 export function importRunImage(e: Engine, p: number, len: number, level: number, id: number, file: string, fileSize?: number): void {
-  const st = fileSize === undefined ? e.x.run_import(p, len, level, id) : e.x.run_import_tail(p, len, fileSize, level, id);
-  if (st === Status.CORRUPTION) {
-    const v = e.view;
-    const what = CORRUPTION_WHAT[v.getUint32(e.resultPtr, true)] ?? 'damaged';
-    throw new StrataError('CORRUPTION', `${file} at offset ${v.getFloat64(e.resultPtr + 8, true)}: ${what}`);
-  }
+  const st = fileSize === undefined ? e.runImport(p, len, level, id) : e.runImportTail(p, len, fileSize, level, id);
+  if (st === Status.CORRUPTION) throw new StrataError('CORRUPTION', `${file} ${e.corruptionDetail()}`);
   if (st !== Status.OK) throw statusError(st, `import of ${file}`, e);
 }
 
 /** After the runs are imported: the engine's sequences continue from the manifest's. */
 export function recoverSeq(e: Engine, m: Manifest, manifestFile: string): void {
-  const st = e.x.recover_seq(m.flushedSeq);
+  const st = e.recoverSeq(m.flushedSeq);
   if (st !== Status.OK) throw new StrataError('CORRUPTION', `${manifestFile}: bad flushedSeq ${m.flushedSeq}`);
 }
 
 /** Applies one log record at recovery: batches at or below the engine's sequence are in the
  *  runs already and skipped (restore_batch skips such records itself); a gap is CORRUPTION. */
 export function replayWalRecord(e: Engine, file: string, r: WalRecord): void {
-  const last = e.x.last_seq();
+  const last = e.lastSeq();
   if (r.type !== WAL_RESTORE) {
     if (r.firstSeq + r.count - 1 <= last) return; // already in the run files
     if (r.firstSeq !== last + 1) {
@@ -117,12 +113,12 @@ export function replayWalRecord(e: Engine, file: string, r: WalRecord): void {
   const p = e.reserve(r.image.length);
   e.u8.set(r.image, p);
   // Admitted once already: a replay keeps only the read reserve (engine.ts, "memory cap").
-  e.x.set_replaying(1);
+  e.setReplaying(true);
   let st: number;
   try {
-    st = r.type === WAL_RESTORE ? e.x.restore_batch(p, r.image.length, r.count) : e.x.write_batch(p, r.image.length, r.count);
+    st = r.type === WAL_RESTORE ? e.restoreBatch(p, r.image.length, r.count).status : e.writeBatch(p, r.image.length, r.count);
   } finally {
-    e.x.set_replaying(0);
+    e.setReplaying(false);
   }
   if (st === Status.OUT_OF_MEMORY) throw statusError(st, `replay of ${file}`);
   if (st !== Status.OK) throw new StrataError('CORRUPTION', `${file}: a logged write the engine refuses (status ${st})`);
@@ -133,7 +129,7 @@ export function currentLevels(e: Engine): number[][] {
   let cap = 256;
   for (;;) {
     const out = e.reserve(cap * 8);
-    const n = e.x.version_runs(out, cap);
+    const n = e.versionRuns(out, cap);
     if (n > cap) { cap = n; continue; }
     const levels: number[][] = Array.from({ length: MAX_LEVELS }, () => []);
     const v = e.view;
@@ -145,10 +141,10 @@ export function currentLevels(e: Engine): number[][] {
 /** The file image of live run `id`, written into the argument region: valid until the next
  *  engine call. Undefined when the run is no longer live (compacted away). */
 export function runImage(e: Engine, id: number): Uint8Array | undefined {
-  const size = e.x.run_image_size(id);
+  const size = e.runImageSize(id);
   if (size === 0) return undefined;
   const p = e.reserve(size);
-  const st = e.x.run_image(id, p);
+  const st = e.runImage(id, p);
   if (st === Status.NOT_FOUND) return undefined;
   if (st !== Status.OK) throw statusError(st, `run ${id} image`);
   return e.u8.subarray(p, p + size);

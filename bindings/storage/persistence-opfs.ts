@@ -223,7 +223,7 @@ export class OpfsPersistence implements Disk {
   /** REQUIRES: prepare_batch succeeded for this image. Logs it before it is applied. */
   logBatch(image: Uint8Array, count: number): LogMark {
     this.checkWritable();
-    const first = this.engine.x.last_seq() + 1;
+    const first = this.engine.lastSeq() + 1;
     return this.append(WAL_BATCH, first, count, first + count - 1, image);
   }
 
@@ -252,7 +252,7 @@ export class OpfsPersistence implements Disk {
    *  log slot if it can and schedules writing the new runs and a manifest. */
   afterChange(): void {
     if (!this.logged || this.released) return;
-    const stamp = this.engine.x.version_stamp();
+    const stamp = this.engine.versionStamp();
     if (stamp === this.stamp) return;
     this.stamp = stamp;
     try {
@@ -295,7 +295,7 @@ export class OpfsPersistence implements Disk {
             for (const w of this.wals) w.flush();
           });
           // Taken with `levels` in one synchronous step: exactly the writes those runs hold.
-          return { seq: this.engine.x.flushed_seq(), levels };
+          return { seq: this.engine.flushedSeq(), levels };
         }
         await this.writeRuns(missing);
       }
@@ -313,7 +313,7 @@ export class OpfsPersistence implements Disk {
         await this.persist(); // with a log the manifest always lists the current runs
         return mark;
       }
-      this.writeManifest({ flushedSeq: pending.seq, nextRun: this.engine.x.next_run_id(), log: 0, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
+      this.writeManifest({ flushedSeq: pending.seq, nextRun: this.engine.nextRunId(), log: 0, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       await this.removeRunsExcept(new Set(pending.levels.flat()));
       return mark;
     });
@@ -407,7 +407,7 @@ export class OpfsPersistence implements Disk {
     const current = this.wals[this.active];
     const other = this.wals[this.active ^ 1];
     if (current && other && current.lastSeq > 0 && other.size === 0
-        && (this.engine.x.flushed_seq() >= current.lastSeq || current.size >= this.logRotateBytes)) {
+        && (this.engine.flushedSeq() >= current.lastSeq || current.size >= this.logRotateBytes)) {
       this.failure.guard(() => this.writeOut());
       this.active ^= 1;
     }
@@ -427,10 +427,10 @@ export class OpfsPersistence implements Disk {
         await this.writeRuns(missing); // runs may come and go meanwhile: look again
         continue;
       }
-      const flushedSeq = e.x.flushed_seq();
+      const flushedSeq = e.flushedSeq();
       this.failure.guard(() => {
         this.writeOut(); // the active slot's records in its file before it may be emptied
-        this.writeManifest({ flushedSeq, nextRun: e.x.next_run_id(), log: this.active, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
+        this.writeManifest({ flushedSeq, nextRun: e.nextRunId(), log: this.active, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
         for (const w of this.wals) if (w.size > 0 && w.lastSeq <= flushedSeq) w.reset();
       });
       await this.removeRunsExcept(new Set(levels.flat()));
@@ -537,10 +537,10 @@ export class OpfsPersistence implements Disk {
       .sort((a, b) => a.records[0].firstSeq - b.records[0].firstSeq);
     for (const { w, records } of logs) for (const r of records) replayWalRecord(e, w.file, r);
     // Recovery ends with everything in run files, a new manifest and empty log slots.
-    const st = e.x.flush();
+    const st = e.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');
-    for (const w of this.wals) w.lastSeq = e.x.last_seq();
-    this.stamp = e.x.version_stamp();
+    for (const w of this.wals) w.lastSeq = e.lastSeq();
+    this.stamp = e.versionStamp();
     await this.persist();
     if (!this.logged && this.wals.length > 0) {
       for (const w of this.wals) w.h.close();

@@ -110,8 +110,8 @@ export class Persistence implements Disk, RunFileReader {
     const release = acquireLock(dir);
     const p = new Persistence(dir, engine, options, release);
     engine.files = p;
-    engine.x.enable_file_backing();
-    if (engine.x.set_block_cache_bytes(options.blockCacheBytes ?? 64 << 20) !== Status.OK) {
+    engine.enableFileBacking();
+    if (engine.setBlockCacheBytes(options.blockCacheBytes ?? 64 << 20) !== Status.OK) {
       throw new StrataError('INVALID_ARGUMENT', `blockCacheBytes ${options.blockCacheBytes} is out of range`);
     }
     try {
@@ -162,7 +162,7 @@ export class Persistence implements Disk, RunFileReader {
   logBatch(image: Uint8Array, count: number): LogMark {
     this.checkWritable();
     const wal = this.wal!;
-    const first = this.engine.x.last_seq() + 1;
+    const first = this.engine.lastSeq() + 1;
     const mark = this.failure.guard(() => wal.append(WAL_BATCH, first, count, first + count - 1, image));
     this.callBytes += image.length;
     return mark;
@@ -199,7 +199,7 @@ export class Persistence implements Disk, RunFileReader {
     const written = this.callBytes;
     this.callBytes = 0;
     try {
-      const changed = this.engine.x.version_stamp() !== this.stamp;
+      const changed = this.engine.versionStamp() !== this.stamp;
       if (changed) this.capture();
       if (this.backlog > this.backlogCliff) { this.advance(Infinity); this.removeDoomed(Infinity); return; }
       // A small call that flushed or compacted (the state changed) has paid its pause.
@@ -238,7 +238,7 @@ export class Persistence implements Disk, RunFileReader {
       const levels = currentLevels(this.engine);
       for (const id of levels.flat()) if (!this.onDisk.has(id)) this.writeRun(id);
       this.wal?.flush();
-      return { seq: this.engine.x.flushed_seq(), levels };
+      return { seq: this.engine.flushedSeq(), levels };
     });
   }
 
@@ -253,8 +253,8 @@ export class Persistence implements Disk, RunFileReader {
         this.persist(); // with a log the manifest always lists the current runs
         return;
       }
-      const x = this.engine.x;
-      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.next_run_id(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
+      const x = this.engine;
+      writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.nextRunId(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       this.removeRunsExcept(new Set(pending.levels.flat()));
       this.removeDoomed(Infinity);
     });
@@ -308,10 +308,10 @@ export class Persistence implements Disk, RunFileReader {
    *  writes newer than flushedSeq are nearly always logged: waiting for every logged write
    *  to be in runs would let one log grow for as long as writes continue.) */
   private capture(): void {
-    const x = this.engine.x;
-    const stamp = x.version_stamp();
+    const x = this.engine;
+    const stamp = x.versionStamp();
     const levels = currentLevels(this.engine);
-    const flushedSeq = x.flushed_seq();
+    const flushedSeq = x.flushedSeq();
     const wal = this.wal;
     if (wal && wal.lastSeq > 0 && (flushedSeq >= wal.lastSeq || wal.bytes >= this.logRotateBytes)) {
       // Written out even when its records are all in runs: those runs may never reach their
@@ -326,7 +326,7 @@ export class Persistence implements Disk, RunFileReader {
     this.target = { levels, flushedSeq, log: oldestNeeded ? oldestNeeded.number : this.logNumber };
     this.stamp = stamp;
     let backlog = 0;
-    for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.run_image_size(id);
+    for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.runImageSize(id);
     if (this.writer && !this.onDisk.has(this.writer.id)) backlog -= this.writer.offset;
     this.backlog = Math.max(0, backlog);
   }
@@ -370,15 +370,15 @@ export class Persistence implements Disk, RunFileReader {
   private fileDone(w: RunFileWriter): void {
     this.onDisk.add(w.id);
     this.files.set(w.id, w.fd);
-    const st = this.engine.x.run_detach(w.id);
+    const st = this.engine.runDetach(w.id);
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, `detach of run ${w.id}`);
   }
 
   /** Every run file of `t` is durable: the manifest names them, then files and logs that no
    *  manifest needs any more go. */
   private commit(t: Target): void {
-    const x = this.engine.x;
-    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.next_run_id(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
+    const x = this.engine;
+    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
     this.target = undefined;
     this.removeRunsExcept(new Set(t.levels.flat()));
     const kept: WalWriter[] = [];
@@ -431,7 +431,7 @@ export class Persistence implements Disk, RunFileReader {
       checkTtl(manifest, this.ttl, this.dir);
       this.importRuns(manifest);
     }
-    const x = this.engine.x;
+    const x = this.engine;
     const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
     const firstLog = manifest?.log ?? 0;
     if (manifest?.logged && !logs.includes(firstLog)) {
@@ -440,12 +440,12 @@ export class Persistence implements Disk, RunFileReader {
     }
     // No compaction while the log is replayed: one meeting a damaged run would refuse the
     // rest of these acknowledged writes (the background error). The flush below starts it.
-    x.pause_compaction(1);
+    x.pauseCompaction(true);
     for (const n of logs) {
       const file = join(this.dir, fileName(n, 'wal'));
       if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
     }
-    x.pause_compaction(0);
+    x.pauseCompaction(false);
     // Recovery ends with everything in run files and a fresh, empty log.
     const st = x.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');
@@ -488,7 +488,7 @@ export class Persistence implements Disk, RunFileReader {
     };
     const footer = e.reserve(48);
     readAt(footer, 48, size - 48);
-    const indexOffset = e.x.run_tail_offset(footer, size);
+    const indexOffset = e.runTailOffset(footer, size);
     if (indexOffset < 0) throw damaged(size - 48, CORRUPTION_WHAT[1]);
     const p = e.reserve(size - indexOffset);
     readAt(p, size - indexOffset, indexOffset);
