@@ -60,3 +60,11 @@ export function budgetFree(ptr: usize, size: usize): void {
   allocatedBytes -= <u64>size;
   heap.free(ptr);
 }
+
+/** A copy of `len` bytes at `p` in an allocation of its own (at least 1 byte), or 0 when
+ *  the cap would be passed. Free it with budgetFree(c, len == 0 ? 1 : len). */
+export function copyBound(p: usize, len: u32): usize {
+  let c = budgetAlloc(len == 0 ? 1 : len);
+  if (c != 0) memory.copy(c, p, len);
+  return c;
+}
