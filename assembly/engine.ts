@@ -2,6 +2,7 @@
 // partitioned store gets one linear memory, and one 4 GiB ceiling, per partition). This file
 // holds the entry points: init, single writes, lookups, the iterator handles, flush and
 // recovery; what they share lives in state.ts, and the rest in its own module:
+//   admission.ts    the memory cap's admission of writes
 //   flush.ts        flush of the sealed memtable in slices
 //   leveled.ts      compaction policy (what to compact) and pacing (when), compactAll
 //   tuning.ts       the tuning constants, each with why it has its value
@@ -27,11 +28,12 @@ import { MergingIterator } from "./merge-iterator";
 import { DbIterator } from "./db-iterator";
 import { hash32 } from "./bytes";
 import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
-import { canAllocate, setMemoryCap, memoryAllocated, copyBound, writeLeaves, memoryCap } from "./memory-budget";
-import { readStatus, clearReadError, fileBacking, trimCacheTo } from "./block-cache";
-import { Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne, bgStatus, refusal, versionStamp, applyAt } from "./state";
-import { flushMemtable, finishFlush } from "./flush";
-import { afterWrite, startCompaction, pending, finishCompaction, mergeScratch, compactAsNeeded } from "./leveled";
+import { canAllocate, setMemoryCap, memoryAllocated, copyBound, memoryCap, writeLeaves } from "./memory-budget";
+import { readStatus, clearReadError } from "./block-cache";
+import { Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne, bgStatus, refusal, applyAt } from "./state";
+import { flushMemtable } from "./flush";
+import { afterWrite, startCompaction, compactAsNeeded } from "./leveled";
+import { admit, replaying, maintenanceRoom } from "./admission";
 import { ENTRY_OVERHEAD, INGEST_MIN_RECORDS, INGEST_MIN_FILL_SHIFT, BULK_L0_RUNS, BULK_L0_BYTES, BULK_L0_CAP_SHIFT, RESTORE_CHUNK_CAP_SHIFT, RESTORE_CHUNK_MIN, RESTORE_CHUNK_MAX } from "./tuning";
 import * as S from "./status";
 import { replaceRuns } from "./compaction";
@@ -44,6 +46,7 @@ export {
 } from "./state";
 export { flushBytesRead } from "./flush";
 export { pauseCompaction, compactionPending, compactionInputBytes, compactionBytesRead, compactAsNeeded, compactAll } from "./leveled";
+export { setReplaying, maintenanceRoom } from "./admission";
 
 const iterators = new Array<DbIterator | null>();
 const freeHandles = new Array<i32>();
@@ -233,78 +236,6 @@ export function addRecoveredRun(run: Run, level: i32): void {
 export function setRecoveredSeq(seq: u64): void {
   setLastSeq(seq);
   setFlushedSeq(seq);
-}
-
-// ========================================================================================
-// Memory cap: admission of writes. A write is admitted only if the store stays one it can
-// always flush, compact and reopen (docs/LSM.md, "Memory cap"), as a write stop in LevelDB
-// and RocksDB holds writes back until compaction catches up; here refusing is OUT_OF_MEMORY,
-// and the catching up happens inline first. Memory that only maintenance and deletes may
-// take: memory-budget.ts, "Reserves".
-// INVARIANT: a refused write applies nothing (the catching up it did first stays done).
-/** Set while the host replays its write-ahead log at open: those writes were admitted
- *  once, so only the read reserve applies to them (the state the manifest recovers may ask
- *  more room than the one they were admitted in, and a reopen must not fail on it). */
-export let replaying = false;
-export function setReplaying(on: bool): void { replaying = on; }
-
-/** The run bytes maintenanceRoom() counts in the version of stamp levelsStamp (cached: every
- *  write asks): L0 + L1, or in memory every level. */
-let roomRunBytes: u64 = 0;
-let levelsStamp: u32 = 0xffffffff;
-
-/**
- * Room the maintenance that bounds level 0 will need, beyond what is allocated now: the
- * flush of both memtables (a level-0 run no larger than their arena bytes, which it then
- * frees), then the compaction of level 0 with that run, which rewrites level 0 and, with
- * random keys, all of level 1 into new runs held in memory until it ends (with a directory
- * too: the host writes them out after), plus its scratch. A compaction of deeper levels in
- * progress needs its inputs' bytes instead, when that is more.
- * In memory, where every run is resident anyway, the room kept is that of compact(): every
- * run rewritten at once. Then a store refusing puts can always delete, compact the deleted
- * data away and shrink, at the price of holding at most about half its cap (an LSM's usual
- * space amplification); one with a directory holds far more than its cap, so only keeps the
- * room for level 0's compaction, and compact() there may be refused (compactAll).
- */
-export function maintenanceRoom(): u64 {
-  let memBytes = mem.bytes + (imm != null ? imm!.bytes : 0);
-  let v = version;
-  if (levelsStamp != versionStamp) {
-    roomRunBytes = v.levelBytes(0) + v.levelBytes(1);
-    if (!fileBacking) for (let l = 2; l < MAX_LEVELS; l++) roomRunBytes += v.levelBytes(l);
-    levelsStamp = versionStamp;
-  }
-  let l0 = roomRunBytes + memBytes + mergeScratch(unchecked(v.levels[0]).length + 2);
-  let c: u64 = pending != null ? pending!.inputBytes + mergeScratch(pending!.inputs.length) : 0;
-  return l0 > c ? l0 : c;
-}
-
-/** Reserves `need` memtable bytes for a write (`puts`: it holds a put), leaving the reserves:
- *  the maintenance room grown by the write (its entries join the flush and the level-0
- *  compaction), and for puts the shrink reserve. Short of room it first catches up. */
-export function admit(need: u64, puts: bool): bool {
-  if (replaying) return mem.reserve(need, writeLeaves(0, false));
-  if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
-  catchUp();
-  if (bgStatus != S.OK) return false; // the catching up met damage: refused before any change
-  if (mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts))) return true;
-  // Memory pressure: a memtable holds its entries in more bytes than their run will (node
-  // headers, arena slack), so it is flushed before its size says, as RocksDB's write buffer
-  // manager does. Once per refusal at most: an empty memtable has nothing to give.
-  if (mem.entries == 0 || flushMemtable() != S.OK) return false;
-  catchUp();
-  if (bgStatus != S.OK) return false;
-  return mem.reserve(need, writeLeaves(maintenanceRoom() + need, puts));
-}
-
-/** A write stop's wait, done inline: finishes the sealed memtable's flush and the compaction
- *  in progress, or runs the one a level over its target needs (the room for both is what
- *  writes leave), and evicts the block cache's unpinned blocks (copies of file blocks). */
-function catchUp(): void {
-  trimCacheTo(0);
-  if (imm != null) finishFlush();
-  if (pending == null && config.autoCompaction) startCompaction();
-  if (pending != null) finishCompaction();
 }
 
 // ========================================================================================
