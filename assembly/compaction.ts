@@ -20,7 +20,8 @@
 // sequence, and so is then dropped by the tombstone rule. Readers treat an expired value as
 // absent already (time only moves forward), so the tombstone changes no read; it hides the
 // older versions beneath just as the expired value did.
-import { Run, RunBuilder, RunIterator } from "./run";
+import { Run, RunIterator } from "./run";
+import { RunBuilder } from "./run-builder";
 import { Version, MAX_LEVELS } from "./version";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
