@@ -17,7 +17,7 @@
 // and offset, never a wrong answer or a read outside the block.
 import { Run, detachRun } from "./run";
 import { crc32c, compareBytes } from "./bytes";
-import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./run-file";
+import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import * as S from "./status";
 
@@ -58,7 +58,7 @@ export let readStatus: i32 = S.OK;
 /** Which run file and where: for the host's CORRUPTION / IO_ERROR message. */
 export let readErrorRun: u32 = 0;
 export let readErrorAt: u64 = 0;
-/** For CORRUPTION: a run-file.ts CORRUPT_* code. */
+/** For CORRUPTION: a block-check.ts CORRUPT_* code. */
 export let readErrorWhat: i32 = 0;
 
 /** The record is the engine's latched background error (engine.ts refusal), not a read of
@@ -128,7 +128,7 @@ export function acquireBlock(run: Run, b: i32): CacheEntry | null {
   return e;
 }
 
-/** 0, or why block `b` of `run` read at `p` is damaged (a run-file.ts CORRUPT_* code). */
+/** 0, or why block `b` of `run` read at `p` is damaged (a block-check.ts CORRUPT_* code). */
 export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
   if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
   let st = verifyBlock(p, len);

@@ -417,7 +417,7 @@ export function run_image_tail(id: u32, out: usize): i32 {
 }
 
 /** Imports a run file image at (p, len) as run `id` into `level`. CORRUPTION leaves
- *  RESULT +0 = what (run-file.ts CORRUPT_*) and +8 = the offset in the image. */
+ *  RESULT +0 = what (block-check.ts CORRUPT_*) and +8 = the offset in the image. */
 export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
   if (level < 0 || level >= MAX_LEVELS || !(len >= 0)) return S.INVALID_ARGUMENT;
   let run = readRunImage(p, <u64>len, id);
@@ -493,7 +493,7 @@ export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, i
 }
 
 /** After a call failed with CORRUPTION or IO_ERROR from a block read: RESULT +0 = what
- *  (run-file.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file, +16 =
+ *  (block-check.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file, +16 =
  *  1 when the call was refused for the background error (bg_error) rather than failing a
  *  read of its own. */
 export function read_error(): void {

@@ -23,7 +23,7 @@ import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
-import { CORRUPT_BLOCK } from "./run-file";
+import { CORRUPT_BLOCK } from "./block-check";
 import * as S from "./status";
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
