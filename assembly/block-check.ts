@@ -38,7 +38,7 @@ export let lastEntryKey: usize = 0;
 export let lastEntryLen: u32 = 0;
 export let lastEntryTag: u64 = 0;
 
-/** Checks one block on its own (a block read on demand, block-cache.ts): every offset and
+/** Checks one block on its own (a block read on demand, run.ts acquireBlock): every offset and
  *  entry inside the block, so no read can leave it. Key order is not compared here (that
  *  is `strata verify`'s whole-file check): the block's CRC-32C has already been checked,
  *  and this runs on every block read. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is

@@ -28,7 +28,7 @@ import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
 import { KeyCopy } from "./key-copy";
-import { safePoint } from "./block-cache";
+import { safePoint } from "./run";
 import * as S from "./status";
 
 /** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host

@@ -11,9 +11,9 @@ import {
   runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt,
   writeRunBlocks, chunkBytes, runTailSize, writeRunTail,
 } from "./run-file";
-import { Run, peekRunId, detachRun } from "./run";
+import { Run, peekRunId, detachRun, safePoint } from "./run";
 import {
-  safePoint, readErrorBackground, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
+  readErrorBackground, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
   setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
 } from "./block-cache";
 import { setExpiryClock } from "./compaction";

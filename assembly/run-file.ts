@@ -3,7 +3,6 @@
 // write to a file; `readRunImage` rebuilds a run from such an image, checking every
 // checksum and every structural bound first, so a damaged or hostile file yields
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
-import { Run } from "./run";
 import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, compareBytes, keyPrefix } from "./bytes";
 import {
@@ -11,7 +10,8 @@ import {
   seenEntries, seenTombstones,
 } from "./block-check";
 import { budgetAlloc, copyBound } from "./memory-budget";
-import { acquireBlock, releaseBlock } from "./block-cache";
+import { Run, acquireBlock } from "./run";
+import { releaseBlock } from "./block-cache";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
@@ -234,7 +234,7 @@ export function runTailOffset(f: usize, fileSize: u64): i64 {
 /**
  * A file-backed run from the tail of its file: (p, len) holds the file's last `len` bytes,
  * from at most its index offset (runTailOffset) to the end. The index and bloom are checked
- * and kept; data blocks stay in the file and are checked when read (block-cache.ts). The
+ * and kept; data blocks stay in the file and are checked when read (run.ts acquireBlock). The
  * first block is read now, for the smallest key. Null on damage (corruptWhat / corruptAt,
  * or readStatus when the first block's read failed) or when memory is refused.
  */

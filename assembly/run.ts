@@ -15,15 +15,15 @@
 // INVARIANTS: entries strictly increase in internal-key order across blocks; all versions
 // of one user key sit in one run (a compaction never cuts a run inside a key); a run's
 // bytes never change; it is freed when its last reference (levels, iterators) is dropped.
-import { compareBytes, equalBytes, keyPrefix } from "./bytes";
+import { crc32c, compareBytes, equalBytes, keyPrefix } from "./bytes";
 import { compareInternal, seekTag } from "./internal-key";
 import { BlockCursor } from "./block";
 import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
-import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed,
+import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
-import { CORRUPT_BLOCK } from "./block-check";
+import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
 import * as S from "./status";
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
@@ -86,7 +86,7 @@ export class Run {
   unref(): void {
     if (--this.refs > 0) return;
     if (this.fileBacked) {
-      dropRunBlocks(this);
+      dropRunBlocks(this.id, this.blockCount());
       budgetFree(this.indexKeys, this.indexKeysSize);
       this.indexKeys = 0;
       hostRunFreed(this.id);
@@ -126,6 +126,52 @@ export class Run {
     return compareBytes(key, klen, this.smallest, this.smallestLen) >= 0
       && compareBytes(key, klen, this.largest, this.largestLen) <= 0;
   }
+}
+
+// ---- reading file-backed blocks ----------------------------------------------------------
+
+/**
+ * Block `b` of file-backed `run`, pinned: the caller must releaseBlock it. Null when the
+ * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY).
+ */
+export function acquireBlock(run: Run, b: i32): CacheEntry | null {
+  let cached = cacheFind(run.id, b);
+  if (cached != null) return cached;
+  let len = unchecked(run.blockLen[b]);
+  let off = unchecked(run.blockOff[b]);
+  let p = budgetAlloc(len);
+  if (p == 0) { readFailed(S.OUT_OF_MEMORY, run.id, off, 0); return null; }
+  let st = hostReadBlock(run.id, <f64>off, len, p);
+  if (st != S.OK) { budgetFree(p, len); readFailed(st, run.id, off, CORRUPT_BLOCK); return null; }
+  let what = checkRead(run, b, p, len);
+  if (what != 0) { budgetFree(p, len); readFailed(S.CORRUPTION, run.id, off, what); return null; }
+  return cacheAdd(run.id, b, p, len);
+}
+
+/** 0, or why block `b` of `run` read at `p` is damaged (a block-check.ts CORRUPT_* code). */
+export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
+  if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
+  let st = verifyBlock(p, len);
+  if (st != 0) return st;
+  // The index's last key of this block must be the block's last entry: a block swapped
+  // for another (valid) one of the file is caught here.
+  if (lastEntryTag != unchecked(run.lastTag[b])
+      || compareBytes(lastEntryKey, lastEntryLen, unchecked(run.lastKeyPtr[b]), unchecked(run.lastKeyLen[b])) != 0) return CORRUPT_INDEX;
+  return 0;
+}
+
+/** Runs whose last reader closed while a detach was pending: detached at a safe point,
+ *  since the closing iterator's last entry may still be read during the current call. */
+const detachQueue = new Array<Run>();
+export function queueDetach(run: Run): void { detachQueue.push(run); }
+
+/** A safe point (block-cache.ts, the file comment): pending detaches, then eviction. */
+export function safePoint(): void {
+  if (detachQueue.length > 0) {
+    for (let i = 0; i < detachQueue.length; i++) detachRun(unchecked(detachQueue[i]));
+    detachQueue.length = 0;
+  }
+  trimCache();
 }
 
 /** Result of Run point lookups: the newest visible entry, set by `runGet`. */
