@@ -19,6 +19,7 @@
 // file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
 // block. The last read failure is recorded here (readStatus), where every reader finds it.
 import { budgetFree } from "./memory-budget";
+import { DEFAULT_CACHE_BYTES } from "./tuning";
 import * as S from "./status";
 
 /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
@@ -40,7 +41,7 @@ const entries = new Map<u64, CacheEntry>();
 let newest: CacheEntry | null = null;
 let oldest: CacheEntry | null = null;
 
-export let cacheCapacity: u64 = 64 << 20;
+export let cacheCapacity: u64 = DEFAULT_CACHE_BYTES;
 export let cacheBytes: u64 = 0;
 export let cacheHits: u64 = 0;
 export let cacheMisses: u64 = 0;

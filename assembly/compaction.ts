@@ -29,6 +29,7 @@ import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
 import { KeyCopy } from "./key-copy";
 import { safePoint } from "./run";
+import { DEFAULT_BLOCK_BYTES, DEFAULT_BITS_PER_KEY, DEFAULT_RUN_TARGET_BYTES } from "./tuning";
 import * as S from "./status";
 
 /** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host
@@ -42,9 +43,9 @@ export function setExpiryClock(now: f64): void { expiryClock = now; }
 }
 
 export class CompactionConfig {
-  blockBytes: u32 = 4096;
-  bitsPerKey: u32 = 10;
-  runTargetBytes: u64 = 8 << 20;
+  blockBytes: u32 = DEFAULT_BLOCK_BYTES;
+  bitsPerKey: u32 = DEFAULT_BITS_PER_KEY;
+  runTargetBytes: u64 = DEFAULT_RUN_TARGET_BYTES;
 }
 
 /** Outcome of a merge: the runs written and their bytes; null runs means it failed, with

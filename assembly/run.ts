@@ -24,15 +24,16 @@ import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
+import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
 import * as S from "./status";
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
  *  blocks per read from the host: 256 KiB, less under a small memory cap (a 64th of it, at
- *  least 16 KiB), since a level-0 compaction holds one such chunk per input run. */
+ *  least 16 KiB), since a level-0 compaction holds one such chunk per input run (tuning.ts). */
 export function readaheadBytes(): u64 {
-  let r = memoryCap() >> 6;
-  if (r > (256 << 10)) r = 256 << 10;
-  if (r < (16 << 10)) r = 16 << 10;
+  let r = memoryCap() >> READAHEAD_CAP_SHIFT;
+  if (r > READAHEAD_MAX) r = READAHEAD_MAX;
+  if (r < READAHEAD_MIN) r = READAHEAD_MIN;
   return r;
 }
 

@@ -1,7 +1,8 @@
 // The engine's tuning constants, each with why it has that value, in one place so that a
 // change of one is seen next to the others it interacts with (docs/LSM.md explains the
-// mechanisms). Defaults of what a store may configure (memtable size, level shape) are
-// here too; the values a store passes at open override them (index.ts init).
+// mechanisms). Defaults of what a store may configure (memtable size, level shape, block
+// size, cache) are here too, as fallbacks: a store passes its own at open (index.ts init;
+// the host's defaults and their reasons: docs/API.md).
 // INVARIANT: a leaf module (imports nothing), so every other module may read it.
 
 // ---- level shape (defaults of Config, state.ts) -----------------------------------------
@@ -17,6 +18,37 @@ export const DEFAULT_LEVEL_BASE_BYTES: u64 = 16 << 20;
 /** 10×, LevelDB's: bounds space amplification to about 1.1 at the cost of ~11 bytes read per
  *  byte moved down a level. */
 export const DEFAULT_LEVEL_MULTIPLIER: u32 = 10;
+
+// ---- runs and the block cache (defaults of CompactionConfig, compaction.ts) -----------------
+
+/** 4 KiB data blocks: one page per block read on demand, and a point lookup decodes one. */
+export const DEFAULT_BLOCK_BYTES: u32 = 4096;
+/** 10 bloom bits per key: about a 1% false-positive rate, so a lookup reads ~0.01 blocks of
+ *  each run that lacks the key. */
+export const DEFAULT_BITS_PER_KEY: u32 = 10;
+/** 8 MiB output runs: twice the default memtable, the host's default for a store with a
+ *  path (it sets its own: docs/API.md). */
+export const DEFAULT_RUN_TARGET_BYTES: u64 = 8 << 20;
+/** 64 MiB block cache (the host sets it, at most an 8th of the cap: docs/API.md). */
+export const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+/** Sequential reads of a file-backed run (compactions) take up to 256 KiB of whole blocks
+ *  per host read; under a small cap a 64th of it (at least 16 KiB), since a level-0
+ *  compaction holds one such chunk per input run (run.ts readaheadBytes). */
+export const READAHEAD_CAP_SHIFT: u64 = 6;
+export const READAHEAD_MIN: u64 = 16 << 10;
+export const READAHEAD_MAX: u64 = 256 << 10;
+
+// ---- memory cap reserves (memory-budget.ts, "Reserves") ------------------------------------
+
+/** 256 KiB that writes leave free below the cap, so at the cap reads (iterator bounds,
+ *  merge state) still get memory: a full store answers reads and refuses writes. */
+export const READ_RESERVE: u64 = 256 << 10;
+/** The shrink reserve, which only deletes may take: a 16th of the cap, at least 64 KiB, at
+ *  most 16 MiB, so that at the cap thousands of small keys can still be deleted before a
+ *  flush. */
+export const SHRINK_CAP_SHIFT: u64 = 4;
+export const SHRINK_MIN: u64 = 64 << 10;
+export const SHRINK_MAX: u64 = 16 << 20;
 
 // ---- pacing: flush and compaction in slices ----------------------------------------------
 
