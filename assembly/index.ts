@@ -1,6 +1,9 @@
 // The Wasm ABI: every export of the module. docs/ABI.md documents each one, the status
 // codes (status.ts) and the shared regions; bindings/abi.ts mirrors this file.
 // Sequence numbers cross as f64 (exact below 2^53). Nothing here throws or aborts on input.
+// Over 500 lines on purpose: it is the whole ABI, one export after another, so that it reads
+// side by side with docs/ABI.md and bindings/abi.ts; the logic behind each export lives in
+// engine.ts and the modules it names.
 import "./abort";
 import * as E from "./engine";
 import * as S from "./status";
