@@ -424,14 +424,18 @@ export function run_image_tail(id: u32, out: usize): i32 {
 export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
   if (level < 0 || level >= MAX_LEVELS || !(len >= 0)) return S.INVALID_ARGUMENT;
   let run = readRunImage(p, <u64>len, id);
-  if (run == null) {
-    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
-    store<u32>(RESULT, <u32>corruptWhat);
-    store<f64>(RESULT, <f64>corruptAt, 8);
-    return S.CORRUPTION;
-  }
+  if (run == null) return importRefused();
   E.addRecoveredRun(run, level);
   return S.OK;
+}
+
+/** A run import that got no run: OUT_OF_MEMORY (corruptWhat 0), or CORRUPTION with RESULT
+ *  +0 = what and +8 = where (run-file.ts corruptWhat, corruptAt). */
+function importRefused(): i32 {
+  if (corruptWhat == 0) return S.OUT_OF_MEMORY;
+  store<u32>(RESULT, <u32>corruptWhat);
+  store<f64>(RESULT, <f64>corruptAt, 8);
+  return S.CORRUPTION;
 }
 
 // ---- larger than memory: file-backed runs and the block cache (docs/ABI.md) --------------
@@ -451,7 +455,7 @@ export function set_block_cache_bytes(bytes: f64): i32 {
 }
 
 /** While on, writes are the host's replay of its write-ahead log at open: admitted with the
- *  read reserve only (engine.ts, "memory cap: admission of writes"). */
+ *  read reserve only (admission.ts). */
 export function set_replaying(on: i32): void { E.setReplaying(on != 0); }
 
 /** The host has made run `id`'s file durable: its blocks may leave memory (deferred while
@@ -486,10 +490,7 @@ export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, i
       store<f64>(RESULT, <f64>readErrorAt, 8);
       return readStatus;
     }
-    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
-    store<u32>(RESULT, <u32>corruptWhat);
-    store<f64>(RESULT, <f64>corruptAt, 8);
-    return S.CORRUPTION;
+    return importRefused();
   }
   E.addRecoveredRun(run, level);
   return S.OK;
