@@ -1,6 +1,8 @@
 // The block cache: data blocks of file-backed runs (runs whose blocks stay in their run
-// file, docs/LSM.md "Larger than memory"), read through the host on demand and kept in a
-// bounded LRU list.
+// file, docs/LSM.md "Larger than memory"), read through the host on demand (run.ts
+// acquireBlock reads and checks a block, then adds it here) and kept in a bounded LRU list,
+// keyed by run file number and block index. It knows nothing of runs beyond those numbers,
+// so it sits below run.ts (which frees a run's blocks here) without importing it.
 //
 // Pinning and eviction. A reader pins the block it stands on (acquireBlock) and unpins it
 // when it moves on (releaseBlock). Eviction (trimCache) frees unpinned blocks, least
@@ -12,13 +14,12 @@
 // during an exported call stays readable until that call returns (the host copies a get's
 // value, and iterators copy their batch, before the next call can evict).
 //
-// Checks: every block read is verified (CRC-32C, entry bounds, and its last entry against
-// the run's index) before anyone sees it, so a damaged file is CORRUPTION naming the run
-// and offset, never a wrong answer or a read outside the block.
-import { Run, detachRun } from "./run";
-import { crc32c, compareBytes } from "./bytes";
-import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./run-file";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+// Checks: every block read is verified (run.ts checkRead: CRC-32C, entry bounds, and its
+// last entry against the run's index) before it is added or anyone sees it, so a damaged
+// file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
+// block. The last read failure is recorded here (readStatus), where every reader finds it.
+import { budgetFree } from "./memory-budget";
+import { DEFAULT_CACHE_BYTES } from "./tuning";
 import * as S from "./status";
 
 /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
@@ -40,7 +41,7 @@ const entries = new Map<u64, CacheEntry>();
 let newest: CacheEntry | null = null;
 let oldest: CacheEntry | null = null;
 
-export let cacheCapacity: u64 = 64 << 20;
+export let cacheCapacity: u64 = DEFAULT_CACHE_BYTES;
 export let cacheBytes: u64 = 0;
 export let cacheHits: u64 = 0;
 export let cacheMisses: u64 = 0;
@@ -58,7 +59,7 @@ export let readStatus: i32 = S.OK;
 /** Which run file and where: for the host's CORRUPTION / IO_ERROR message. */
 export let readErrorRun: u32 = 0;
 export let readErrorAt: u64 = 0;
-/** For CORRUPTION: a run-file.ts CORRUPT_* code. */
+/** For CORRUPTION: a block-check.ts CORRUPT_* code. */
 export let readErrorWhat: i32 = 0;
 
 /** The record is the engine's latched background error (engine.ts refusal), not a read of
@@ -95,12 +96,10 @@ function pushNewest(e: CacheEntry): void {
   if (oldest == null) oldest = e;
 }
 
-/**
- * Block `b` of file-backed `run`, pinned: the caller must releaseBlock it. Null when the
- * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY).
- */
-export function acquireBlock(run: Run, b: i32): CacheEntry | null {
-  let key = cacheKey(run.id, b);
+/** The cached block `b` of run file `run`, pinned (the caller must releaseBlock it), or null
+ *  when it is not cached (counted as a miss: the caller reads it and adds it). */
+export function cacheFind(run: u32, b: i32): CacheEntry | null {
+  let key = cacheKey(run, b);
   if (entries.has(key)) {
     let e = entries.get(key);
     cacheHits++;
@@ -109,55 +108,28 @@ export function acquireBlock(run: Run, b: i32): CacheEntry | null {
     return e;
   }
   cacheMisses++;
-  let len = unchecked(run.blockLen[b]);
-  let off = unchecked(run.blockOff[b]);
-  let p = budgetAlloc(len);
-  if (p == 0) { readFailed(S.OUT_OF_MEMORY, run.id, off, 0); return null; }
-  let st = hostReadBlock(run.id, <f64>off, len, p);
-  if (st != S.OK) { budgetFree(p, len); readFailed(st, run.id, off, CORRUPT_BLOCK); return null; }
-  let what = checkRead(run, b, p, len);
-  if (what != 0) { budgetFree(p, len); readFailed(S.CORRUPTION, run.id, off, what); return null; }
+  return null;
+}
+
+/** Adds block `b` of run file `run`, read and checked at (p, len), pinned once: the cache
+ *  owns p from now on. REQUIRES: not cached (cacheFind returned null). */
+export function cacheAdd(run: u32, b: i32, p: usize, len: u32): CacheEntry {
   let e = new CacheEntry();
-  e.key = key;
+  e.key = cacheKey(run, b);
   e.ptr = p;
   e.len = len;
   e.pins = 1;
-  entries.set(key, e);
+  entries.set(e.key, e);
   pushNewest(e);
   cacheBytes += <u64>len;
   return e;
 }
 
-/** 0, or why block `b` of `run` read at `p` is damaged (a run-file.ts CORRUPT_* code). */
-export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
-  if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
-  let st = verifyBlock(p, len);
-  if (st != 0) return st;
-  // The index's last key of this block must be the block's last entry: a block swapped
-  // for another (valid) one of the file is caught here.
-  if (lastEntryTag != unchecked(run.lastTag[b])
-      || compareBytes(lastEntryKey, lastEntryLen, unchecked(run.lastKeyPtr[b]), unchecked(run.lastKeyLen[b])) != 0) return CORRUPT_INDEX;
-  return 0;
-}
-
 export function releaseBlock(e: CacheEntry): void { e.pins--; }
 
-/** Runs whose last reader closed while a detach was pending: detached at a safe point,
- *  since the closing iterator's last entry may still be read during the current call. */
-const detachQueue = new Array<Run>();
-export function queueDetach(run: Run): void { detachQueue.push(run); }
-
-/** A safe point (see the file comment): pending detaches, then eviction. */
-export function safePoint(): void {
-  if (detachQueue.length > 0) {
-    for (let i = 0; i < detachQueue.length; i++) detachRun(unchecked(detachQueue[i]));
-    detachQueue.length = 0;
-  }
-  trimCache();
-}
-
-/** Evicts unpinned blocks, oldest first, until the cache is within its capacity. */
-function trimCache(): void { trimCacheTo(cacheCapacity); }
+/** Evicts unpinned blocks, oldest first, until the cache is within its capacity. REQUIRES:
+ *  a safe point (run.ts safePoint calls it). */
+export function trimCache(): void { trimCacheTo(cacheCapacity); }
 
 /** Evicts unpinned blocks, oldest first, until the cache holds at most `bytes` (a write
  *  short of memory empties it: the blocks are copies of their files). REQUIRES: a safe point. */
@@ -182,12 +154,11 @@ function evict(e: CacheEntry): void {
   e.ptr = 0;
 }
 
-/** Drops the cached blocks of a run being freed. REQUIRES: none is pinned (a pin comes
+/** Drops the cached blocks of run file `run` (with `blocks` blocks), being freed. REQUIRES: none is pinned (a pin comes
  *  from a RunIterator, which keeps its run alive). */
-export function dropRunBlocks(run: Run): void {
-  let n = run.blockCount();
-  for (let b = 0; b < n; b++) {
-    let key = cacheKey(run.id, b);
+export function dropRunBlocks(run: u32, blocks: i32): void {
+  for (let b = 0; b < blocks; b++) {
+    let key = cacheKey(run, b);
     if (entries.has(key)) evict(entries.get(key));
   }
 }

@@ -20,14 +20,16 @@
 // sequence, and so is then dropped by the tombstone rule. Readers treat an expired value as
 // absent already (time only moves forward), so the tombstone changes no read; it hides the
 // older versions beneath just as the expired value did.
-import { Run, RunBuilder, RunIterator } from "./run";
+import { Run, RunIterator } from "./run";
+import { RunBuilder } from "./run-builder";
 import { Version, MAX_LEVELS } from "./version";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
 import { KeyCopy } from "./key-copy";
-import { safePoint } from "./block-cache";
+import { safePoint } from "./run";
+import { DEFAULT_BLOCK_BYTES, DEFAULT_BITS_PER_KEY, DEFAULT_RUN_TARGET_BYTES } from "./tuning";
 import * as S from "./status";
 
 /** Now, in ms since the epoch, for expiry; 0 when the store has no ttl. Set by the host
@@ -41,9 +43,9 @@ export function setExpiryClock(now: f64): void { expiryClock = now; }
 }
 
 export class CompactionConfig {
-  blockBytes: u32 = 4096;
-  bitsPerKey: u32 = 10;
-  runTargetBytes: u64 = 8 << 20;
+  blockBytes: u32 = DEFAULT_BLOCK_BYTES;
+  bitsPerKey: u32 = DEFAULT_BITS_PER_KEY;
+  runTargetBytes: u64 = DEFAULT_RUN_TARGET_BYTES;
 }
 
 /** Outcome of a merge: the runs written and their bytes; null runs means it failed, with

@@ -1,6 +1,9 @@
 // The Wasm ABI: every export of the module. docs/ABI.md documents each one, the status
 // codes (status.ts) and the shared regions; bindings/engine/abi.ts mirrors this file.
 // Sequence numbers cross as f64 (exact below 2^53). Nothing here throws or aborts on input.
+// Over 500 lines on purpose: it is the whole ABI, one export after another, so that it reads
+// side by side with docs/ABI.md and bindings/abi.ts; the logic behind each export lives in
+// engine.ts and the modules it names.
 import "./abort";
 import * as E from "./engine";
 import * as S from "./status";
@@ -11,9 +14,9 @@ import {
   runImageSize, writeRunImage, readRunImage, runTailOffset, readRunTail, corruptWhat, corruptAt,
   writeRunBlocks, chunkBytes, runTailSize, writeRunTail,
 } from "./run-file";
-import { Run, peekRunId, detachRun } from "./run";
+import { Run, peekRunId, detachRun, safePoint } from "./run";
 import {
-  safePoint, readErrorBackground, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
+  readErrorBackground, clearReadError, readStatus, readErrorRun, readErrorAt, readErrorWhat, fileBacking, enableFileBacking,
   setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
 } from "./block-cache";
 import { setExpiryClock } from "./compaction";
@@ -417,18 +420,22 @@ export function run_image_tail(id: u32, out: usize): i32 {
 }
 
 /** Imports a run file image at (p, len) as run `id` into `level`. CORRUPTION leaves
- *  RESULT +0 = what (run-file.ts CORRUPT_*) and +8 = the offset in the image. */
+ *  RESULT +0 = what (block-check.ts CORRUPT_*) and +8 = the offset in the image. */
 export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
   if (level < 0 || level >= MAX_LEVELS || !(len >= 0)) return S.INVALID_ARGUMENT;
   let run = readRunImage(p, <u64>len, id);
-  if (run == null) {
-    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
-    store<u32>(RESULT, <u32>corruptWhat);
-    store<f64>(RESULT, <f64>corruptAt, 8);
-    return S.CORRUPTION;
-  }
+  if (run == null) return importRefused();
   E.addRecoveredRun(run, level);
   return S.OK;
+}
+
+/** A run import that got no run: OUT_OF_MEMORY (corruptWhat 0), or CORRUPTION with RESULT
+ *  +0 = what and +8 = where (run-file.ts corruptWhat, corruptAt). */
+function importRefused(): i32 {
+  if (corruptWhat == 0) return S.OUT_OF_MEMORY;
+  store<u32>(RESULT, <u32>corruptWhat);
+  store<f64>(RESULT, <f64>corruptAt, 8);
+  return S.CORRUPTION;
 }
 
 // ---- larger than memory: file-backed runs and the block cache (docs/ABI.md) --------------
@@ -448,7 +455,7 @@ export function set_block_cache_bytes(bytes: f64): i32 {
 }
 
 /** While on, writes are the host's replay of its write-ahead log at open: admitted with the
- *  read reserve only (engine.ts, "memory cap: admission of writes"). */
+ *  read reserve only (admission.ts). */
 export function set_replaying(on: i32): void { E.setReplaying(on != 0); }
 
 /** The host has made run `id`'s file durable: its blocks may leave memory (deferred while
@@ -483,17 +490,14 @@ export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, i
       store<f64>(RESULT, <f64>readErrorAt, 8);
       return readStatus;
     }
-    if (corruptWhat == 0) return S.OUT_OF_MEMORY;
-    store<u32>(RESULT, <u32>corruptWhat);
-    store<f64>(RESULT, <f64>corruptAt, 8);
-    return S.CORRUPTION;
+    return importRefused();
   }
   E.addRecoveredRun(run, level);
   return S.OK;
 }
 
 /** After a call failed with CORRUPTION or IO_ERROR from a block read: RESULT +0 = what
- *  (run-file.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file, +16 =
+ *  (block-check.ts CORRUPT_*), +4 = the run's file number, +8 = the offset in its file, +16 =
  *  1 when the call was refused for the background error (bg_error) rather than failing a
  *  read of its own. */
 export function read_error(): void {

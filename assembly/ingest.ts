@@ -16,7 +16,8 @@
 // is sequence order. Groups of equal prefixes are then put in full-key order by a stable
 // insertion sort (small groups) or merge sort, and the last entry of each run of equal keys
 // is the newest. Cost: O(n) for distinct prefixes, O(n log n) comparisons at worst.
-import { Run, RunBuilder } from "./run";
+import { Run } from "./run";
+import { RunBuilder } from "./run-builder";
 import { compareBytes, equalBytes, keyPrefix } from "./bytes";
 import { makeTag } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";

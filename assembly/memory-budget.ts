@@ -2,6 +2,7 @@
 // through here, so the engine can refuse a write with OUT_OF_MEMORY *before* TLSF would
 // have to grow linear memory past the cap (TLSF traps when memory.grow fails, and a trap
 // would leave the instance unusable). INVARIANT: allocatedBytes == sum of live sizes.
+import { READ_RESERVE, SHRINK_CAP_SHIFT, SHRINK_MIN, SHRINK_MAX } from "./tuning";
 
 let capBytes: u64 = <u64>3584 << 20; // 3.5 GiB: wasm32 tops out at 4 GiB
 let allocatedBytes: u64 = 0;
@@ -15,10 +16,6 @@ export function canAllocate(bytes: u64): bool {
   return allocatedBytes + bytes + 65536 <= capBytes;
 }
 
-/** Room that writes leave free below the cap, so that at the cap reads (iterator bounds,
- *  merge state) still get memory: a full store answers reads and refuses writes. */
-const READ_RESERVE: u64 = 256 << 10;
-
 
 // Reserves, from the cap down (docs/LSM.md, "Memory cap"): a write of puts must leave, on
 // top of the read reserve, (1) the room that flushing both memtables and the compaction of
@@ -27,12 +24,12 @@ const READ_RESERVE: u64 = 256 << 10;
 // So a store that refuses puts can still take deletes, flush them and compact them away:
 // it can always shrink, be made durable and be reopened.
 
-/** Room only deletes may take: a sixteenth of the cap, between 64 KiB and 16 MiB, so that at
- *  the cap thousands of small keys can still be deleted before a flush. */
+/** Room only deletes may take (tuning.ts SHRINK_*: a sixteenth of the cap, between 64 KiB
+ *  and 16 MiB). Room that writes leave for reads: tuning.ts READ_RESERVE. */
 export function shrinkReserve(): u64 {
-  let r = capBytes >> 4;
-  if (r < (64 << 10)) r = 64 << 10;
-  if (r > (16 << 20)) r = 16 << 20;
+  let r = capBytes >> SHRINK_CAP_SHIFT;
+  if (r < SHRINK_MIN) r = SHRINK_MIN;
+  if (r > SHRINK_MAX) r = SHRINK_MAX;
   return r;
 }
 
@@ -59,4 +56,12 @@ export function budgetFree(ptr: usize, size: usize): void {
   if (ptr == 0) return;
   allocatedBytes -= <u64>size;
   heap.free(ptr);
+}
+
+/** A copy of `len` bytes at `p` in an allocation of its own (at least 1 byte), or 0 when
+ *  the cap would be passed. Free it with budgetFree(c, len == 0 ? 1 : len). */
+export function copyBound(p: usize, len: u32): usize {
+  let c = budgetAlloc(len == 0 ? 1 : len);
+  if (c != 0) memory.copy(c, p, len);
+  return c;
 }

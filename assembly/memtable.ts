@@ -188,22 +188,6 @@ export class Memtable {
     return h;
   }
 
-  /** Finds, at every level, the last node < (key, tag); fills `prev` (MAX_HEIGHT slots). */
-  private findPrev(key: usize, klen: u32, tag: u64, prev: usize): usize {
-    let x = this.head;
-    let level = this.maxLevel - 1;
-    while (true) {
-      let nx = nodeNext(x, level);
-      if (nx != 0 && compareInternal(nodeKey(nx), nodeKeyLen(nx), nodeTag(nx), key, klen, tag) < 0) {
-        x = nx;
-      } else {
-        if (prev != 0) store<u32>(prev + (level << 2), <u32>x);
-        if (level == 0) return nx;
-        level--;
-      }
-    }
-  }
-
   /** Inserts a new version. Returns false (nothing changed) when out of memory. */
   add(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): bool {
     let height = this.randomHeight();
@@ -222,7 +206,7 @@ export class Memtable {
       for (let l = this.maxLevel; l < height; l++) store<u32>(prev + (l << 2), <u32>this.head);
       this.maxLevel = height;
     }
-    this.findPrev(kp, klen, tag, prev);
+    this.lastBefore(kp, klen, tag, prev);
     for (let l: u32 = 0; l < height; l++) {
       let p = <usize>load<u32>(prev + (l << 2));
       setNodeNext(n, l, nodeNext(p, l));
@@ -254,13 +238,14 @@ export class Memtable {
         i = (i + 1) & mask;
       }
     }
-    let n = this.findPrev(key, klen, maxTag, 0);
+    let n = nodeNext(this.lastBefore(key, klen, maxTag), 0);
     if (n != 0 && nodeKeyLen(n) == klen && compareInternal(nodeKey(n), klen, 0, key, klen, 0) == 0) return n;
     return 0;
   }
 
-  /** Last node < (key, tag); the head when none. */
-  lastBefore(key: usize, klen: u32, tag: u64): usize {
+  /** Last node < (key, tag); the head when none. With `prev` (MAX_HEIGHT slots), also
+   *  stores the last node < (key, tag) at every level there (add links a node after them). */
+  lastBefore(key: usize, klen: u32, tag: u64, prev: usize = 0): usize {
     let x = this.head;
     let level = this.maxLevel - 1;
     while (true) {
@@ -268,6 +253,7 @@ export class Memtable {
       if (nx != 0 && compareInternal(nodeKey(nx), nodeKeyLen(nx), nodeTag(nx), key, klen, tag) < 0) {
         x = nx;
       } else {
+        if (prev != 0) store<u32>(prev + (level << 2), <u32>x);
         if (level == 0) return x;
         level--;
       }
@@ -306,7 +292,7 @@ function allocTable(cap: u32): usize {
   return t;
 }
 
-/** Scratch for findPrev's per-level predecessors; the engine is single-threaded. */
+/** Scratch for lastBefore's per-level predecessors (add); the engine is single-threaded. */
 const memtablePrevScratch: usize = memory.data(MAX_HEIGHT * 4, 8);
 
 export function entryTag(n: usize): u64 { return nodeTag(n); }

@@ -3,23 +3,22 @@
 // write to a file; `readRunImage` rebuilds a run from such an image, checking every
 // checksum and every structural bound first, so a damaged or hostile file yields
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
-import { Run } from "./run";
 import { BLOCK_TRAILER, BlockCursor } from "./block";
-import { crc32c, readVarint32, varintValue, compareBytes, keyPrefix } from "./bytes";
-import { compareInternal, tagKind, KIND_DELETE } from "./internal-key";
-import { budgetAlloc } from "./memory-budget";
-import { acquireBlock, releaseBlock } from "./block-cache";
+import { crc32c, compareBytes, keyPrefix } from "./bytes";
+import {
+  CORRUPT_FOOTER, CORRUPT_INDEX, CORRUPT_BLOOM, CORRUPT_BLOCK, checkBlock, beginOrderCheck, prevKey, prevLen, prevTag,
+  seenEntries, seenTombstones,
+} from "./block-check";
+import { budgetAlloc, copyBound } from "./memory-budget";
+import { Run, acquireBlock } from "./run";
+import { releaseBlock } from "./block-cache";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
 const FORMAT_VERSION: u16 = 1;
 
-/** Why an image was refused, with where (`corruptAt`, a byte offset in the image). */
-export const CORRUPT_FOOTER: i32 = 1;
-export const CORRUPT_INDEX: i32 = 2;
-export const CORRUPT_BLOOM: i32 = 3;
-export const CORRUPT_BLOCK: i32 = 4;
-export const CORRUPT_ORDER: i32 = 5;
+/** Why an image was refused (a block-check.ts CORRUPT_* code), with where (`corruptAt`, a
+ *  byte offset in the image). */
 export let corruptWhat: i32 = 0;
 export let corruptAt: u64 = 0;
 
@@ -115,61 +114,6 @@ export function writeRunTail(run: Run, out: usize): void {
   store<u32>(p, MAGIC, 44);
 }
 
-/** Checks one data block's structure: offsets inside the entry area, every entry inside
- *  its block, entries in strictly increasing internal-key order across the whole run.
- *  `prev*` carry the previous entry across blocks. Returns 0 or a CORRUPT_* code. */
-let prevKey: usize = 0;
-let prevLen: u32 = 0;
-let prevTag: u64 = 0;
-let hasPrev = false;
-/** Entries and tombstones checkBlock has met with checkOrder (a whole-file check), for the
- *  footer's counts: the footer has no checksum of its own. */
-let seenEntries: u64 = 0;
-let seenTombstones: u64 = 0;
-
-/** After verifyBlock returned 0: the block's last entry (key pointer into the block). */
-export let lastEntryKey: usize = 0;
-export let lastEntryLen: u32 = 0;
-export let lastEntryTag: u64 = 0;
-
-/** Checks one block on its own (a block read on demand, block-cache.ts): every offset and
- *  entry inside the block, so no read can leave it. Key order is not compared here (that
- *  is `strata verify`'s whole-file check): the block's CRC-32C has already been checked,
- *  and this runs on every block read. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is
- *  the block's last entry. */
-export function verifyBlock(b: usize, len: u32): i32 {
-  hasPrev = false;
-  let st = checkBlock(b, len, false);
-  lastEntryKey = prevKey; lastEntryLen = prevLen; lastEntryTag = prevTag;
-  return st;
-}
-
-function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
-  if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
-  let n = load<u32>(b + len - BLOCK_TRAILER);
-  if (n == 0 || <u64>n * 4 + <u64>BLOCK_TRAILER > <u64>len) return CORRUPT_BLOCK;
-  let entriesEnd = b + len - BLOCK_TRAILER - (<usize>n << 2);
-  for (let i: u32 = 0; i < n; i++) {
-    let off = <usize>load<u32>(entriesEnd + (<usize>i << 2));
-    let e = b + off;
-    if (e + 10 > entriesEnd) return CORRUPT_BLOCK; // tag + two one-byte varints at least
-    let tag = load<u64>(e);
-    let q = readVarint32(e + 8);
-    let kl = varintValue;
-    if (q >= entriesEnd) return CORRUPT_BLOCK;
-    q = readVarint32(q);
-    let vl = varintValue;
-    if (<u64>q + <u64>kl + <u64>vl > <u64>entriesEnd) return CORRUPT_BLOCK;
-    if (checkOrder) {
-      if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
-      seenEntries++;
-      if (tagKind(tag) == KIND_DELETE) seenTombstones++;
-    }
-    prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
-  }
-  return 0;
-}
-
 /** The footer parseFooter read last. */
 let indexOffset: u64 = 0;
 let indexLen: u64 = 0;
@@ -222,9 +166,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   run.refs = 1; // dropped below on failure, which frees what was copied so far
   run.entries = load<u64>(f, 24);
   run.tombstones = load<u64>(f, 32);
-  hasPrev = false;
-  seenEntries = 0;
-  seenTombstones = 0;
+  beginOrderCheck();
   let q = index;
   let indexEnd = index + <usize>indexLen - 8;
   let expectOffset: u64 = 0;
@@ -261,7 +203,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
       // The run's smallest key is the first entry of its first block.
       firstEntry.reset(b, blen);
       firstEntry.decode(0);
-      run.smallest = copyOf(firstEntry.keyPtr, firstEntry.keyLen);
+      run.smallest = copyBound(firstEntry.keyPtr, firstEntry.keyLen);
       run.smallestLen = firstEntry.keyLen;
       if (run.smallest == 0) { run.unref(); return null; }
     }
@@ -271,7 +213,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   if (nb == 0 || expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
   // The footer's counts are not checksummed: every entry was just read, so compare them.
   if (seenEntries != run.entries || seenTombstones != run.tombstones) { run.unref(); return fail(CORRUPT_FOOTER, len - FOOTER_BYTES); }
-  run.largest = copyOf(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
+  run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
   run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
   run.bloom = budgetAlloc(bloomSize);
   run.bloomSize = bloomSize;
@@ -292,7 +234,7 @@ export function runTailOffset(f: usize, fileSize: u64): i64 {
 /**
  * A file-backed run from the tail of its file: (p, len) holds the file's last `len` bytes,
  * from at most its index offset (runTailOffset) to the end. The index and bloom are checked
- * and kept; data blocks stay in the file and are checked when read (block-cache.ts). The
+ * and kept; data blocks stay in the file and are checked when read (run.ts acquireBlock). The
  * first block is read now, for the smallest key. Null on damage (corruptWhat / corruptAt,
  * or readStatus when the first block's read failed) or when memory is refused.
  */
@@ -356,23 +298,17 @@ export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | n
     q += 24 + <usize>kl;
   }
   run.bytes += <u64>bloomSize + 64;
-  run.largest = copyOf(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
+  run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
   run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
   if (run.largest == 0) { run.unref(); return null; }
   let first = acquireBlock(run, 0);
   if (first == null) { run.unref(); return null; } // readStatus says why
   firstEntry.reset(first.ptr, first.len);
   firstEntry.decode(0);
-  run.smallest = copyOf(firstEntry.keyPtr, firstEntry.keyLen);
+  run.smallest = copyBound(firstEntry.keyPtr, firstEntry.keyLen);
   run.smallestLen = firstEntry.keyLen;
   releaseBlock(first);
   if (run.smallest == 0) { run.unref(); return null; }
   run.refs = 0; // the caller's Version takes the first reference
   return run;
-}
-
-function copyOf(p: usize, len: u32): usize {
-  let c = budgetAlloc(len == 0 ? 1 : len);
-  if (c != 0) memory.copy(c, p, len);
-  return c;
 }

@@ -3,6 +3,7 @@
 // bloom filter over its user keys (bloom.ts). In memory every block is its own allocation
 // (TLSF caps one allocation at 1 GiB, and the block cache works in per-block units);
 // written to a file, the blocks are laid end to end followed by the index and the bloom.
+// Runs are built by RunBuilder (run-builder.ts) and read by runGet and RunIterator here.
 //
 // Resident or file-backed. A run is built resident (its blocks in linear memory). Once the
 // host has made its file durable it may detach the run (detachRun): the blocks are freed
@@ -14,24 +15,25 @@
 // INVARIANTS: entries strictly increase in internal-key order across blocks; all versions
 // of one user key sit in one run (a compaction never cuts a run inside a key); a run's
 // bytes never change; it is freed when its last reference (levels, iterators) is dropped.
-import { compareBytes, equalBytes, hash32, keyPrefix } from "./bytes";
-import { compareInternal, seekTag, tagKind, KIND_DELETE } from "./internal-key";
-import { BlockBuilder, BlockCursor, BLOCK_TRAILER } from "./block";
-import { buildBloom, bloomImageSize, bloomMayContain } from "./bloom";
+import { crc32c, compareBytes, equalBytes, keyPrefix } from "./bytes";
+import { compareInternal, seekTag } from "./internal-key";
+import { BlockCursor } from "./block";
+import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
-import { CacheEntry, acquireBlock, releaseBlock, dropRunBlocks, queueDetach, hostReadBlock, checkRead, readFailed,
+import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
-import { CORRUPT_BLOCK } from "./run-file";
+import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
+import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
 import * as S from "./status";
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
  *  blocks per read from the host: 256 KiB, less under a small memory cap (a 64th of it, at
- *  least 16 KiB), since a level-0 compaction holds one such chunk per input run. */
+ *  least 16 KiB), since a level-0 compaction holds one such chunk per input run (tuning.ts). */
 export function readaheadBytes(): u64 {
-  let r = memoryCap() >> 6;
-  if (r > (256 << 10)) r = 256 << 10;
-  if (r < (16 << 10)) r = 16 << 10;
+  let r = memoryCap() >> READAHEAD_CAP_SHIFT;
+  if (r > READAHEAD_MAX) r = READAHEAD_MAX;
+  if (r < READAHEAD_MIN) r = READAHEAD_MIN;
   return r;
 }
 
@@ -85,7 +87,7 @@ export class Run {
   unref(): void {
     if (--this.refs > 0) return;
     if (this.fileBacked) {
-      dropRunBlocks(this);
+      dropRunBlocks(this.id, this.blockCount());
       budgetFree(this.indexKeys, this.indexKeysSize);
       this.indexKeys = 0;
       hostRunFreed(this.id);
@@ -125,6 +127,52 @@ export class Run {
     return compareBytes(key, klen, this.smallest, this.smallestLen) >= 0
       && compareBytes(key, klen, this.largest, this.largestLen) <= 0;
   }
+}
+
+// ---- reading file-backed blocks ----------------------------------------------------------
+
+/**
+ * Block `b` of file-backed `run`, pinned: the caller must releaseBlock it. Null when the
+ * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY).
+ */
+export function acquireBlock(run: Run, b: i32): CacheEntry | null {
+  let cached = cacheFind(run.id, b);
+  if (cached != null) return cached;
+  let len = unchecked(run.blockLen[b]);
+  let off = unchecked(run.blockOff[b]);
+  let p = budgetAlloc(len);
+  if (p == 0) { readFailed(S.OUT_OF_MEMORY, run.id, off, 0); return null; }
+  let st = hostReadBlock(run.id, <f64>off, len, p);
+  if (st != S.OK) { budgetFree(p, len); readFailed(st, run.id, off, CORRUPT_BLOCK); return null; }
+  let what = checkRead(run, b, p, len);
+  if (what != 0) { budgetFree(p, len); readFailed(S.CORRUPTION, run.id, off, what); return null; }
+  return cacheAdd(run.id, b, p, len);
+}
+
+/** 0, or why block `b` of `run` read at `p` is damaged (a block-check.ts CORRUPT_* code). */
+export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
+  if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
+  let st = verifyBlock(p, len);
+  if (st != 0) return st;
+  // The index's last key of this block must be the block's last entry: a block swapped
+  // for another (valid) one of the file is caught here.
+  if (lastEntryTag != unchecked(run.lastTag[b])
+      || compareBytes(lastEntryKey, lastEntryLen, unchecked(run.lastKeyPtr[b]), unchecked(run.lastKeyLen[b])) != 0) return CORRUPT_INDEX;
+  return 0;
+}
+
+/** Runs whose last reader closed while a detach was pending: detached at a safe point,
+ *  since the closing iterator's last entry may still be read during the current call. */
+const detachQueue = new Array<Run>();
+export function queueDetach(run: Run): void { detachQueue.push(run); }
+
+/** A safe point (block-cache.ts, the file comment): pending detaches, then eviction. */
+export function safePoint(): void {
+  if (detachQueue.length > 0) {
+    for (let i = 0; i < detachQueue.length; i++) detachRun(unchecked(detachQueue[i]));
+    detachQueue.length = 0;
+  }
+  trimCache();
 }
 
 /** Result of Run point lookups: the newest visible entry, set by `runGet`. */
@@ -191,180 +239,6 @@ export function detachRun(run: Run): void {
   run.indexKeys = arena;
   run.indexKeysSize = size == 0 ? 1 : size;
   run.fileBacked = true;
-}
-
-/** Builds runs from entries given in internal-key order. */
-export class RunBuilder {
-  private block: BlockBuilder = new BlockBuilder();
-  private run: Run | null = null;
-  /** Bloom hashes of the run's user keys so far (u32 each, a raw buffer reused across runs). */
-  private hashes: usize = 0;
-  private hashCap: u32 = 0;
-  private hashCount: u32 = 0;
-  private prevKey: usize = 0;
-  private prevKeyCap: u32 = 0;
-  private prevKeyLen: u32 = 0;
-  private hasPrev: bool = false;
-  private lastKeyOff: i64 = 0;
-  private lastTagInBlock: u64 = 0;
-  private lastKeyLenInBlock: u32 = 0;
-  /** addDistinct: the last key added, in the caller's memory (copied at finish). */
-  private extKey: usize = 0;
-  private extKeyLen: u32 = 0;
-  failed: bool = false;
-
-  constructor(private blockBytes: u32, private bitsPerKey: u32) {}
-
-  /** Bytes the run under construction holds so far. */
-  currentBytes(): u64 {
-    let r = this.run;
-    return (r ? r.bytes : 0) + <u64>this.block.estimate();
-  }
-  hasEntries(): bool { let r = this.run; return r != null && (r.entries > 0); }
-
-  /** True when `key` differs from the previous key added (a run may be cut only there). */
-  isNewUserKey(key: usize, klen: u32): bool {
-    return !this.hasPrev || !equalBytes(this.prevKey, this.prevKeyLen, key, klen);
-  }
-
-  add(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): void {
-    if (this.failed) return;
-    let run = this.run;
-    if (run == null) { run = new Run(); this.run = run; }
-    let isNew = this.isNewUserKey(key, klen);
-    if (isNew) {
-      if (run.entries == 0) {
-        run.smallest = copyKey(key, klen);
-        run.smallestLen = klen;
-        if (run.smallest == 0) { this.failed = true; return; }
-      }
-      if (!this.pushHash(hash32(key, klen))) return;
-      if (klen > this.prevKeyCap) {
-        budgetFree(this.prevKey, this.prevKeyCap);
-        let cap = klen < 64 ? <u32>64 : klen;
-        this.prevKey = budgetAlloc(cap);
-        if (this.prevKey == 0) { this.prevKeyCap = 0; this.failed = true; return; }
-        this.prevKeyCap = cap;
-      }
-      memory.copy(this.prevKey, key, klen);
-      this.prevKeyLen = klen;
-      this.hasPrev = true;
-    }
-    this.append(run, key, klen, tag, val, vlen);
-  }
-
-  /**
-   * add() for a caller whose keys strictly increase, one entry per user key (bulk ingest):
-   * no comparison with the previous key and no copy of it; the largest key is copied from
-   * the caller's memory at finish(). REQUIRES: the keys' bytes stay put until finish(), and
-   * no add() on the same run.
-   */
-  addDistinct(key: usize, klen: u32, tag: u64, val: usize, vlen: u32): void {
-    if (this.failed) return;
-    let run = this.run;
-    if (run == null) { run = new Run(); this.run = run; }
-    if (run.entries == 0) {
-      run.smallest = copyKey(key, klen);
-      run.smallestLen = klen;
-      if (run.smallest == 0) { this.failed = true; return; }
-    }
-    if (!this.pushHash(hash32(key, klen))) return;
-    this.extKey = key;
-    this.extKeyLen = klen;
-    this.append(run, key, klen, tag, val, vlen);
-  }
-
-  private pushHash(h: u32): bool {
-    if (this.hashCount >= this.hashCap) {
-      let ncap: u32 = this.hashCap < 1024 ? 1024 : this.hashCap << 1;
-      let nb = budgetAlloc(<usize>ncap << 2);
-      if (nb == 0) { this.failed = true; return false; }
-      if (this.hashes != 0) {
-        memory.copy(nb, this.hashes, <usize>this.hashCount << 2);
-        budgetFree(this.hashes, <usize>this.hashCap << 2);
-      }
-      this.hashes = nb;
-      this.hashCap = ncap;
-    }
-    store<u32>(this.hashes + (<usize>this.hashCount << 2), h);
-    this.hashCount++;
-    return true;
-  }
-
-  private append(run: Run, key: usize, klen: u32, tag: u64, val: usize, vlen: u32): void {
-    let off = this.block.add(key, klen, tag, val, vlen);
-    if (off < 0) { this.failed = true; return; }
-    this.lastKeyOff = off;
-    this.lastKeyLenInBlock = klen;
-    this.lastTagInBlock = tag;
-    run.entries++;
-    if (tagKind(tag) == KIND_DELETE) run.tombstones++;
-    if (this.block.estimate() >= <usize>this.blockBytes) this.cutBlock();
-  }
-
-  private cutBlock(): void {
-    if (this.block.isEmpty() || this.failed) return;
-    let run = this.run!;
-    let len = <u32>this.block.estimate();
-    let keyOff = <usize>this.lastKeyOff;
-    let p = this.block.finish();
-    if (p == 0) { this.failed = true; return; }
-    run.blockPtr.push(p);
-    run.blockLen.push(len);
-    run.lastKeyPtr.push(p + keyOff);
-    run.lastKeyLen.push(this.lastKeyLenInBlock);
-    run.lastKeyPrefix.push(keyPrefix(p + keyOff, this.lastKeyLenInBlock));
-    run.lastTag.push(this.lastTagInBlock);
-    run.bytes += <u64>len + <u64>this.lastKeyLenInBlock + 16;
-  }
-
-  /** Finishes the current run (null if it is empty or memory ran out: see `failed`). */
-  finish(): Run | null {
-    this.cutBlock();
-    let run = this.run;
-    this.run = null;
-    let keys = this.hashCount;
-    this.hashCount = 0;
-    this.hasPrev = false;
-    let extKey = this.extKey;
-    this.extKey = 0;
-    if (run == null) return null;
-    if (this.failed || run.entries == 0) { run.refs = 1; run.unref(); return null; }
-    if (extKey != 0) {
-      run.largest = copyKey(extKey, this.extKeyLen);
-      run.largestLen = this.extKeyLen;
-    } else {
-      run.largest = copyKey(this.prevKey, this.prevKeyLen);
-      run.largestLen = this.prevKeyLen;
-    }
-    run.bloomSize = bloomImageSize(keys, this.bitsPerKey);
-    run.bloom = buildBloom(this.hashes, keys, this.bitsPerKey);
-    if (run.largest == 0 || run.bloom == 0) { this.failed = true; run.refs = 1; run.unref(); return null; }
-    run.bytes += <u64>run.bloomSize + 64;
-    run.id = takeRunId();
-    return run;
-  }
-
-  /** Frees the builder's buffers, and the run it was building if one is unfinished (a merge
-   *  abandoned for memory: its blocks so far would otherwise stay allocated for good). */
-  release(): void {
-    let r = this.run;
-    if (r != null) { r.refs = 1; r.unref(); this.run = null; }
-    this.block.release();
-    budgetFree(this.hashes, <usize>this.hashCap << 2);
-    this.hashes = 0;
-    this.hashCap = 0;
-    this.hashCount = 0;
-    budgetFree(this.prevKey, this.prevKeyCap);
-    this.prevKey = 0;
-    this.prevKeyCap = 0;
-  }
-}
-
-function copyKey(key: usize, klen: u32): usize {
-  let p = budgetAlloc(klen == 0 ? 1 : klen);
-  if (p != 0) memory.copy(p, key, klen);
-  return p;
 }
 
 /**

@@ -112,7 +112,7 @@ export function replayWalRecord(e: Engine, file: string, r: WalRecord): void {
   }
   const p = e.reserve(r.image.length);
   e.u8.set(r.image, p);
-  // Admitted once already: a replay keeps only the read reserve (engine.ts, "memory cap").
+  // Admitted once already: a replay keeps only the read reserve (assembly/admission.ts).
   e.setReplaying(true);
   let st: number;
   try {

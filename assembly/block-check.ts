@@ -1,0 +1,80 @@
+// Checks of a data block's bytes (docs/FORMAT.md, "Run file"), shared by the two places
+// that read blocks from outside: a run file's image checked whole (run-file.ts) and a block
+// read on demand (run.ts acquireBlock, RunIterator). A leaf below run.ts, run-file.ts and
+// block-cache.ts, so none of them imports another for it.
+// INVARIANT: a block that passes has every offset and entry inside it, so no read of it can
+// leave the block.
+import { BLOCK_TRAILER } from "./block";
+import { readVarint32, varintValue } from "./bytes";
+import { compareInternal, tagKind, KIND_DELETE } from "./internal-key";
+
+/** Why a block or an image is damaged: a CORRUPTION's `what` (docs/ABI.md). */
+export const CORRUPT_FOOTER: i32 = 1;
+export const CORRUPT_INDEX: i32 = 2;
+export const CORRUPT_BLOOM: i32 = 3;
+export const CORRUPT_BLOCK: i32 = 4;
+export const CORRUPT_ORDER: i32 = 5;
+
+/** The last entry checkBlock met (key pointer into its block): carried across blocks for
+ *  the order check, and read by run-file.ts against the index. */
+export let prevKey: usize = 0;
+export let prevLen: u32 = 0;
+export let prevTag: u64 = 0;
+let hasPrev = false;
+/** Entries and tombstones checkBlock has met with checkOrder (a whole-file check), for the
+ *  footer's counts: the footer has no checksum of its own. */
+export let seenEntries: u64 = 0;
+export let seenTombstones: u64 = 0;
+
+/** Starts a whole-file check: no previous entry, nothing counted. */
+export function beginOrderCheck(): void {
+  hasPrev = false;
+  seenEntries = 0;
+  seenTombstones = 0;
+}
+
+/** After verifyBlock returned 0: the block's last entry (key pointer into the block). */
+export let lastEntryKey: usize = 0;
+export let lastEntryLen: u32 = 0;
+export let lastEntryTag: u64 = 0;
+
+/** Checks one block on its own (a block read on demand, run.ts acquireBlock): every offset and
+ *  entry inside the block, so no read can leave it. Key order is not compared here (that
+ *  is `strata verify`'s whole-file check): the block's CRC-32C has already been checked,
+ *  and this runs on every block read. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is
+ *  the block's last entry. */
+export function verifyBlock(b: usize, len: u32): i32 {
+  hasPrev = false;
+  let st = checkBlock(b, len, false);
+  lastEntryKey = prevKey; lastEntryLen = prevLen; lastEntryTag = prevTag;
+  return st;
+}
+
+/** Checks one data block's structure: offsets inside the entry area, every entry inside
+ *  its block, and (checkOrder) entries in strictly increasing internal-key order across
+ *  the whole file since beginOrderCheck. Returns 0 or a CORRUPT_* code. */
+export function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
+  if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
+  let n = load<u32>(b + len - BLOCK_TRAILER);
+  if (n == 0 || <u64>n * 4 + <u64>BLOCK_TRAILER > <u64>len) return CORRUPT_BLOCK;
+  let entriesEnd = b + len - BLOCK_TRAILER - (<usize>n << 2);
+  for (let i: u32 = 0; i < n; i++) {
+    let off = <usize>load<u32>(entriesEnd + (<usize>i << 2));
+    let e = b + off;
+    if (e + 10 > entriesEnd) return CORRUPT_BLOCK; // tag + two one-byte varints at least
+    let tag = load<u64>(e);
+    let q = readVarint32(e + 8);
+    let kl = varintValue;
+    if (q >= entriesEnd) return CORRUPT_BLOCK;
+    q = readVarint32(q);
+    let vl = varintValue;
+    if (<u64>q + <u64>kl + <u64>vl > <u64>entriesEnd) return CORRUPT_BLOCK;
+    if (checkOrder) {
+      if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
+      seenEntries++;
+      if (tagKind(tag) == KIND_DELETE) seenTombstones++;
+    }
+    prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
+  }
+  return 0;
+}

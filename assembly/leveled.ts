@@ -1,0 +1,384 @@
+// Leveled compaction: what to compact (pickLevel, compactLevel, as LevelDB's PickCompaction
+// in version_set apart from db_impl) and when (the pacing of writes: afterWrite pays each
+// write's share of the flush in progress and of the compaction in progress), plus the
+// one-call merges (compactAll, compactAsNeeded).
+//
+// Compaction in slices. At most one compaction is in progress. A flush starts it (picked as
+// compactLevel picks; a trivial move is done at once); every write then advances it by a
+// slice paced to the bytes that write added, as RocksDB paces compaction by its debt; the
+// write that completes it installs the result on the current version and starts the next.
+// Why reads stay exact meanwhile, rule by rule: docs/LSM.md, "Compaction in slices".
+// INVARIANT: while one is in progress, no other change removes runs or touches levels >= 1:
+// flushes and ingests only put newer runs in front of level 0, and compactAll (the only
+// other merge) finishes it first. So its inputs are all still in the current version when
+// it ends, and the deeper levels its tombstone rule read at the start are still the same.
+import { Run, RunIterator, readaheadBytes } from "./run";
+import { Version, MAX_LEVELS } from "./version";
+import { LevelIterator } from "./level-iterator";
+import { InternalIterator } from "./internal-iterator";
+import { MergingIterator, TreeMergingIterator } from "./merge-iterator";
+import { Merger, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
+import { compareBytes } from "./bytes";
+import { canAllocate, budgetFree, copyBound } from "./memory-budget";
+import { fileBacking } from "./block-cache";
+import { config, counters, mem, imm, version, install, smallestSnapshot, ready, bgStatus, latch, refusal } from "./state";
+import { sealMemtable, flushSliceDue, stepFlush, flushMemtable, FLUSH_WHOLE } from "./flush";
+import { PACE_MARGIN, L0_STOP_RUNS, MERGE_SCRATCH_BYTES, TREE_MERGE_ABOVE, minSlice, maxSlice, stopSlice } from "./tuning";
+import * as S from "./status";
+
+/** Set while the host replays its log at open (pause_compaction): no compaction starts, so
+ *  none can latch a background error and refuse the rest of the replay. Those writes were
+ *  acknowledged before the crash; they must all be applied, whatever a run file holds. The
+ *  compaction due starts at the flush that ends recovery, and the first writes run it. */
+let compactionPaused = false;
+export function pauseCompaction(on: bool): void { compactionPaused = on; }
+
+/** The compaction in progress. */
+class Compaction {
+  constructor(
+    public merger: Merger,
+    /** Runs it replaces: level-0 runs and/or runs of two adjacent levels. */
+    public inputs: Array<Run>,
+    public outputLevel: i32,
+    /** The version it started from, with a reference held: it keeps the inputs (and the
+     *  data the merger points into) alive after newer versions drop them. */
+    public base: Version,
+    public inputBytes: u64,
+    /** How many of the inputs are level-0 runs. */
+    public level0Inputs: i32,
+    /** Bytes to read per byte written (debt rate). */
+    public pace: f64,
+  ) {}
+}
+
+/** The compaction in progress, or null (read by admission.ts: its room). */
+export let pending: Compaction | null = null;
+/** Bytes of merging owed by writes and not yet read. */
+let debt: u64 = 0;
+/** Per level >= 1: a copy of the largest key of the run last compacted (round robin). */
+const compactPointer = new StaticArray<usize>(MAX_LEVELS);
+const compactPointerLen = new StaticArray<u32>(MAX_LEVELS);
+
+export function compactionPending(): bool { return pending != null; }
+export function compactionInputBytes(): u64 { return pending == null ? 0 : pending!.inputBytes; }
+export function compactionBytesRead(): u64 { return pending == null ? 0 : pending!.merger.bytesRead; }
+
+/** Bytes a merge needs besides its output: a readahead chunk per file-backed source
+ *  (run.ts) and the builder's and key copies' buffers. */
+export function mergeScratch(sources: i32): u64 {
+  let s: u64 = MERGE_SCRATCH_BYTES;
+  if (fileBacking) s += <u64>(sources + 1) * readaheadBytes();
+  return s;
+}
+
+// ---- pacing ------------------------------------------------------------------------------
+
+/** After a write of `added` bytes: seals a full memtable, and pays the write's share of the
+ *  sealed memtable's flush and of the compaction in progress, each a slice. */
+export function afterWrite(added: u64): void {
+  let owed: u64 = pending != null ? <u64>(<f64>added * pending!.pace) : 0;
+  debt += owed;
+  if (mem.bytes >= <u64>config.memtableBytes) {
+    // The previous flush is still behind only after writes larger than half a memtable
+    // (FLUSH_PACE): finish it, as a write of that size pays for that much anyway.
+    if (imm != null) flushAndCompact(FLUSH_WHOLE);
+    if (imm == null) sealMemtable(); // out of memory: mem keeps taking writes while it can
+  }
+  if (imm != null) payFlush(added);
+  if (pending != null && !compactionPaused) payDebt(owed);
+}
+
+/** Pays the write's share of the sealed memtable's flush, in slices of at least minSlice(). */
+function payFlush(added: u64): void {
+  let budget = flushSliceDue(added);
+  if (budget != 0) flushAndCompact(budget);
+}
+
+/** A flush slice from a write: when it completes the flush, a compaction starts if one is
+ *  due (an explicit flush, an ingest and compactAll decide that themselves). */
+function flushAndCompact(budget: u64): void {
+  if (stepFlush(budget) == S.OK && imm == null && config.autoCompaction && pending == null) startCompaction();
+}
+
+/**
+ * Bytes compaction reads per byte written in a steady fill, times PACE_MARGIN. Leveled
+ * compaction moves each byte level 0 → 1 (reading it and, with random keys, all of level 1:
+ * about 1 + levelBase / (level0Trigger × memtable) per byte), then down each deeper level to
+ * the deepest non-empty one (reading it and the ~levelMultiplier times as much it overlaps
+ * below).
+ */
+function paceFactor(): f64 {
+  let v = version;
+  let deepest = 1;
+  for (let l = 2; l < MAX_LEVELS; l++) if (unchecked(v.levels[l]).length > 0) deepest = l;
+  let l0Batch = <f64>config.level0Trigger * <f64>config.memtableBytes;
+  let need = 1.0 + <f64>config.levelBaseBytes / l0Batch;
+  need += <f64>(deepest - 1) * <f64>(config.levelMultiplier + 1);
+  return need * PACE_MARGIN;
+}
+
+/** Pays debt to the compaction in progress, one slice: the debt, but at least minSlice(), at
+ *  most maxSlice() or twice the write's own share `owed`, and at least stopSlice() under
+ *  back-pressure (L0_STOP_RUNS: level 0 full while this compaction is behind, not merely
+ *  merging a restore's deep level 0). */
+function payDebt(owed: u64): void {
+  let c = pending!;
+  let cap = owed << 1;
+  let mb = config.memtableBytes;
+  if (cap < maxSlice(mb)) cap = maxSlice(mb);
+  let budget = debt;
+  if (budget > cap) budget = cap;
+  if (budget < minSlice(mb)) budget = minSlice(mb);
+  let l0 = unchecked(version.levels[0]).length;
+  let trigger = config.level0Trigger;
+  if (l0 >= trigger * L0_STOP_RUNS && l0 - c.level0Inputs >= trigger * (L0_STOP_RUNS - 1) && budget < stopSlice(mb)) {
+    budget = stopSlice(mb);
+    counters.stalls++;
+  }
+  let st = stepCompaction(budget);
+  // Failed (out of memory, or a block read): the merge was abandoned; the next flush tries again.
+  if (st == S.OK && pending == null) startCompaction();
+}
+
+// ---- picking -----------------------------------------------------------------------------
+
+function levelTarget(level: i32): u64 {
+  let t = config.levelBaseBytes;
+  for (let l = 1; l < level; l++) t *= <u64>config.levelMultiplier;
+  return t;
+}
+
+/** The level most over its target (level 0: runs / level0Trigger), or -1 when none is. */
+function pickLevel(): i32 {
+  let best = -1;
+  let bestScore: f64 = 1.0;
+  let v = version;
+  let l0 = <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
+  if (l0 >= bestScore) { best = 0; bestScore = l0; }
+  for (let l = 1; l < MAX_LEVELS - 1; l++) {
+    let score = <f64>v.levelBytes(l) / <f64>levelTarget(l);
+    if (score > bestScore) { best = l; bestScore = score; }
+  }
+  return best;
+}
+
+/** If none is in progress, starts a compaction of the level most over its target; trivial
+ *  moves are installed at once and the next level looked at. */
+export function startCompaction(): i32 {
+  if (bgStatus != S.OK) return bgStatus; // stopped until reopen
+  if (compactionPaused) return S.OK;
+  for (let guard = 0; guard < 1000 && pending == null; guard++) {
+    let best = pickLevel();
+    if (best < 0) return S.OK;
+    let st = compactLevel(best);
+    if (st != S.OK) return st;
+  }
+  return S.OK;
+}
+
+/** Advances the compaction in progress by about `budget` bytes read; when the merge ends,
+ *  installs it (or, out of memory, drops it). REQUIRES: one in progress. */
+function stepCompaction(budget: u64): i32 {
+  let c = pending!;
+  let before = c.merger.bytesRead;
+  let ended = c.merger.step(budget);
+  let read = c.merger.bytesRead - before;
+  debt = debt > read ? debt - read : 0;
+  if (!ended) return S.OK;
+  pending = null;
+  debt = 0;
+  let m = c.merger;
+  let st = m.status; // failed (memory, or a block read): its partial output is freed, the inputs stay
+  if (m.failed) latch(st, m.errRun, m.errAt, m.errWhat);
+  else {
+    // On the current version: level-0 runs flushed meanwhile stay in front of level 0
+    // (replaceRuns keeps the order of what it does not remove).
+    install(replaceRuns(version, c.inputs, m.output(), c.outputLevel));
+    counters.compactions++;
+    counters.bytesCompacted += m.bytes;
+    st = S.OK;
+  }
+  c.base.unref();
+  return st;
+}
+
+/** Runs the compaction in progress to its end. REQUIRES: one in progress. */
+export function finishCompaction(): i32 {
+  return stepCompaction(0xffffffffffffffff);
+}
+
+/** Picks what `level` gives to the level below, as LevelDB does, and starts merging it (a
+ *  trivial move is installed at once). REQUIRES: no compaction in progress. */
+function compactLevel(level: i32): i32 {
+  let v = version;
+  let inputs = new Array<Run>();
+  let outputLevel = level + 1;
+  if (level == 0) {
+    let l0 = unchecked(v.levels[0]);
+    if (l0.length == 0) return S.OK;
+    let lo = unchecked(l0[0]), hi = unchecked(l0[0]);
+    for (let i = 0; i < l0.length; i++) {
+      let r = unchecked(l0[i]);
+      inputs.push(r);
+      if (compareBytes(r.smallest, r.smallestLen, lo.smallest, lo.smallestLen) < 0) lo = r;
+      if (compareBytes(r.largest, r.largestLen, hi.largest, hi.largestLen) > 0) hi = r;
+    }
+    let over = overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen);
+    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+    if (l0.length > TREE_MERGE_ABOVE) {
+      // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
+      let children = new Array<InternalIterator>();
+      for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i]), true));
+      if (over.length > 0) children.push(new LevelIterator(over, true));
+      return beginMerge(inputs, mergeSource(children), outputLevel, v);
+    }
+  } else {
+    let runs = unchecked(v.levels[level]);
+    if (runs.length == 0) return S.OK;
+    // Round robin: the first run after the one compacted last time.
+    let pick = unchecked(runs[0]);
+    let prev = unchecked(compactPointer[level]);
+    let prevLen = unchecked(compactPointerLen[level]);
+    if (prev != 0) {
+      for (let i = 0; i < runs.length; i++) {
+        let r = unchecked(runs[i]);
+        if (compareBytes(r.smallest, r.smallestLen, prev, prevLen) > 0) { pick = r; break; }
+      }
+    }
+    let copy = copyBound(pick.largest, pick.largestLen);
+    if (copy != 0) {
+      budgetFree(prev, prevLen == 0 ? 1 : prevLen);
+      unchecked(compactPointer[level] = copy);
+      unchecked(compactPointerLen[level] = pick.largestLen);
+    }
+    let over = overlapping(v, outputLevel, pick.smallest, pick.smallestLen, pick.largest, pick.largestLen);
+    if (over.length == 0) {
+      // Trivial move: nothing below overlaps, so the run moves down unchanged.
+      let moved = new Array<Run>();
+      moved.push(pick);
+      let nv = replaceRuns(v, moved, moved, outputLevel);
+      install(nv);
+      counters.compactions++;
+      return S.OK;
+    }
+    inputs.push(pick);
+    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+  }
+  return beginMerge(inputs, runsIterator(inputs), outputLevel, v);
+}
+
+/** One forward iterator over `children`: a tournament tree when there are many. */
+function mergeSource(children: Array<InternalIterator>): InternalIterator {
+  if (children.length > TREE_MERGE_ABOVE) return new TreeMergingIterator(children);
+  return new MergingIterator(children, true);
+}
+
+/** The inputs' bytes when a merge's output, about as large and held in memory until
+ *  written, can be allocated; otherwise -1, with `source` closed (nothing will read it). */
+function outputRoom(inputs: Array<Run>, source: InternalIterator): i64 {
+  let bytes: u64 = 0;
+  for (let i = 0; i < inputs.length; i++) bytes += unchecked(inputs[i]).bytes;
+  if (canAllocate(bytes + mergeScratch(inputs.length))) return <i64>bytes;
+  source.close();
+  return -1;
+}
+
+/** Starts merging `inputs` (read through `source`) into new runs of `outputLevel`: the
+ *  compaction in progress. Refused when the inputs' size could not be allocated again. */
+function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
+  let room = outputRoom(inputs, source);
+  if (room < 0) return S.OUT_OF_MEMORY;
+  let inputBytes = <u64>room;
+  v.refs++;
+  // S is fixed now: a snapshot taken later has a sequence >= every input entry, so it reads
+  // each key's newest input version, which the dropping rule never drops (except a
+  // tombstone with nothing beneath it, which reads as absent either way).
+  let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
+  let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
+  pending = new Compaction(m, inputs, outputLevel, v, inputBytes, l0Inputs, paceFactor());
+  return S.OK;
+}
+
+// ---- merges in one call ------------------------------------------------------------------
+
+/** Runs compactions, the one in progress first, until no level is over its target: one
+ *  long step, for callers that want the shape settled (a restore's bulk merge). */
+export function compactAsNeeded(): i32 {
+  for (let guard = 0; guard < 1000; guard++) {
+    if (pending == null) {
+      let st = startCompaction();
+      if (st != S.OK) return st;
+      if (pending == null) return S.OK;
+    }
+    let st = finishCompaction();
+    if (st != S.OK) return st;
+  }
+  return S.OK;
+}
+
+/** Merges `inputs` (read through `source`) into new runs of `outputLevel` in one call,
+ *  without checking room first: refused memory, the merge frees what it wrote. */
+function mergeUnchecked(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
+  let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
+  let runs = out.runs;
+  if (runs == null) { latch(out.status, out.errRun, out.errAt, out.errWhat); return out.status; }
+  install(replaceRuns(v, inputs, runs, outputLevel));
+  counters.compactions++;
+  counters.bytesCompacted += out.bytes;
+  return S.OK;
+}
+
+/** Finishes the compaction in progress, flushes, then merges every run into the deepest
+ *  non-empty level (at least 1). The merge reads every level, so it needs the shape that
+ *  the compaction in progress would otherwise change under it. */
+export function compactAll(): i32 {
+  if (!ready) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
+  if (pending != null) {
+    let st = finishCompaction();
+    if (st != S.OK) return st;
+  }
+  // The flush only (flush() with autoCompaction off): the merge below does all the rest.
+  let st = flushMemtable();
+  if (st != S.OK) return st;
+  let v = version;
+  let inputs = new Array<Run>();
+  let children = new Array<InternalIterator>();
+  let deepest = 1;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) {
+      inputs.push(unchecked(runs[i]));
+      if (l == 0) children.push(new RunIterator(unchecked(runs[i]), true));
+    }
+    if (l > 0 && runs.length > 0) children.push(new LevelIterator(runs, true));
+    if (runs.length > 0 && l > deepest) deepest = l;
+  }
+  if (inputs.length == 0) return S.OK;
+  // Without room for an output as large as everything (a store near its memory cap), the
+  // merge is tried anyway: after deletes its output, what survives, may well fit, and a
+  // merge refused memory frees what it wrote and changes nothing. Failing that, the levels
+  // move down in pieces.
+  st = mergeUnchecked(inputs, mergeSource(children), deepest, v);
+  if (st != S.OUT_OF_MEMORY) return st;
+  return compactDown(deepest);
+}
+
+/** compactAll without room to rewrite everything at once (a store near its memory cap):
+ *  every level above `deepest` moves down by ordinary compactions, one at a time, each
+ *  needing room for its own inputs only (writes leave it for level 0's); tombstones are
+ *  dropped at the bottom as in the single merge, so deletes free their space.
+ *  REQUIRES: no compaction in progress. */
+function compactDown(deepest: i32): i32 {
+  for (let l = 0; l < deepest; l++) {
+    for (let guard = 0; guard < 1000000 && unchecked(version.levels[l]).length > 0; guard++) {
+      let st = compactLevel(l);
+      if (st != S.OK) return st;
+      if (pending != null) {
+        st = finishCompaction();
+        if (st != S.OK) return st;
+      }
+    }
+  }
+  return S.OK;
+}
