@@ -7,7 +7,7 @@
 
 // ---- level shape (defaults of Config, state.ts) -----------------------------------------
 
-/** 4 MiB: LevelDB's write buffer; its flush (6–14 ms whole) is the write path's regular
+/** 4 MiB: LevelDB's write buffer; its flush (17–18 ms whole, docs/PERFORMANCE.md) is the write path's regular
  *  pause, and every slice size below scales with it. */
 export const DEFAULT_MEMTABLE_BYTES: u32 = 4 << 20;
 /** 4 runs, LevelDB's kL0_CompactionTrigger: every read probes level 0 run by run. */
