@@ -11,9 +11,8 @@
 //
 // nats/ and level/ are the strata-kv/nats and strata-kv/level packages: they reach the core
 // only through its public entry ('strata-kv'), besides their own folder and the vocabulary.
-// Only engine/ loads the Wasm binary. Reading the engine's exports (`.x.`) outside engine/ is
-// allowed only in the files listed below, which issue #15's next step moves behind typed
-// methods of engine/; a new file that reaches into the ABI fails this test.
+// Only engine/ loads the Wasm binary, and only engine/ reads the engine's exports (`.x`) or
+// its result region: everything else calls the typed methods of engine/abi.ts's Engine.
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -33,10 +32,6 @@ const VOCABULARY = new Set(['errors.ts', 'codecs.ts', 'crc32c.ts']);
 /** Reading the engine's exports (`e.x.flush()`, `const x = e.x;`) or its result region. */
 const ABI_TOUCH = /\w\.x(?=[.;])|\bresultPtr\b/;
 
-/** Files that still read the engine's exports themselves (issue #15: to move behind engine/). */
-const ABI_READERS_TODAY = new Set([
-  'store/iterator.ts', 'store/store.ts',
-]);
 
 /** Every .ts file of bindings/, relative to it (the generated Wasm module left out). */
 function sources(): string[] {
@@ -77,7 +72,7 @@ function layoutViolations(files: string[], read: (f: string) => string): string[
       if (from === undefined || down === undefined) { out.push(`${file} -> ${target}: a part the layout does not know (add it to RANK)`); continue; }
       if (down > from) out.push(`${file} -> ${target}: an import up the layers (${part} ${from} -> ${to} ${down})`);
     }
-    if (part !== 'engine' && !ABI_READERS_TODAY.has(file) && ABI_TOUCH.test(text)) {
+    if (part !== 'engine' && ABI_TOUCH.test(text)) {
       out.push(`${file}: reads the engine's exports or result region; go through engine/`);
     }
   }
@@ -85,13 +80,8 @@ function layoutViolations(files: string[], read: (f: string) => string): string[
 }
 
 describe('the layout of bindings/ (docs/ARCHITECTURE.md)', () => {
-  it('imports only go to their own folder or down; nats/ and level/ use the public entry; the ABI stays behind engine/', () => {
+  it('imports only go to their own folder or down; nats/ and level/ use the public entry; only engine/ touches the ABI', () => {
     expect(layoutViolations(sources(), readSource)).toEqual([]);
-  });
-
-  it('the files allowed to read the ABI today all still do (the list only shrinks)', () => {
-    const stale = [...ABI_READERS_TODAY].filter((f) => !ABI_TOUCH.test(readSource(f)));
-    expect(stale).toEqual([]);
   });
 
   it('the rules catch what they are for: a new file reaching into the ABI, an upward import, a package reaching inside', () => {

@@ -306,6 +306,36 @@ export class Engine {
   /** Writes run `run`'s index, bloom and footer at `out`; a status (NOT_FOUND: gone). */
   runImageTail(run: number, out: number): number { return this.x.run_image_tail(run, out); }
 
+  // ---- a Store's calls (store/): arguments at (ptr, len) in the argument region ---------
+  // Results: put/del/conditional writes leave the write's sequence, get its value and
+  // version (resultValuePtr, resultValueLen, resultSeq); statuses as in status.ts.
+
+  put(kp: number, kl: number, vp: number, vl: number): number { return this.x.put(kp, kl, vp, vl); }
+  del(kp: number, kl: number): number { return this.x.del(kp, kl); }
+  putIfVersion(kp: number, kl: number, vp: number, vl: number, expected: number): number {
+    return this.x.put_if_version(kp, kl, vp, vl, expected);
+  }
+  delIfVersion(kp: number, kl: number, expected: number): number { return this.x.del_if_version(kp, kl, expected); }
+  /** Validates a batch image and reserves its memory; after OK, writeBatch of it cannot fail. */
+  prepareBatch(p: number, len: number, count: number): number { return this.x.prepare_batch(p, len, count); }
+  get(kp: number, kl: number, snapSeq: number): number { return this.x.get(kp, kl, snapSeq); }
+  /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out`, len 0xffffffff absent. */
+  getMany(p: number, count: number, out: number, snapSeq: number): number { return this.x.get_many(p, count, out, snapSeq); }
+  /** An iterator handle, or a negated status. */
+  iterOpen(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number {
+    return this.x.iter_open(lp, ll, up, ul, flags, snapSeq);
+  }
+  /** Up to `max` entries into the batch region: how many (0 at the end), or a negated status. */
+  iterNext(handle: number, max: number): number { return this.x.iter_next(handle, max); }
+  iterClose(handle: number): number { return this.x.iter_close(handle); }
+  snapshotAcquire(): number { return this.x.snapshot_acquire(); }
+  snapshotRelease(seq: number): void { this.x.snapshot_release(seq); }
+  compact(): number { return this.x.compact(); }
+  /** The clock expired values are dropped by in compactions (stores with ttlMs). */
+  setExpiryClock(now: number): void { this.x.set_expiry_clock(now); }
+  /** Fills the stats block and returns where it is (stats.ts decodes it). */
+  statsPtr(): number { this.x.stats(); return this.x.stats_ptr(); }
+
   // ---- a store's directory (storage/): the LSM shape, run images, recovery ---------------
 
   /** Changes whenever runs come or go (a flush, a compaction, an ingest). */

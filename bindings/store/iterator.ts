@@ -179,7 +179,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
   private fill(): void {
     const e = this.engine;
     const max = Math.min(this.want, this.remaining, e.batchCapacity);
-    const n = max > 0 ? e.x.iter_next(this.handle, max) : 0;
+    const n = max > 0 ? e.iterNext(this.handle, max) : 0;
     if (n === -Status.BAD_HANDLE) throw new StrataError('ITERATOR_CLOSED', `engine iterator ${this.handle} is not open`);
     if (n < 0) {
       // A failed block read (CORRUPTION, IO_ERROR): the iterator cannot go on. Its pins go
@@ -227,7 +227,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     // No entry is read after this (count is 0, or every entry has been read).
     if (this.words.length > 0 && wordPool.length < WORD_POOL_MAX) wordPool.push(this.words);
     this.words = NO_WORDS;
-    this.engine.x.iter_close(this.handle);
+    this.engine.iterClose(this.handle);
     this.owner.untrack(this);
   }
 

@@ -147,7 +147,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       if (source !== undefined) {
         // The records after what the directory (its last checkpoint) holds; then a
         // checkpoint, so the next open starts from here.
-        await restoreInto(engine, source.read(store.partitionNo, engine.x.last_seq() + 1),
+        await restoreInto(engine, source.read(store.partitionNo, engine.lastSeq() + 1),
           store.restoreOptions({ onProgress: options.onRestoreProgress }), () => store.checkOpen());
         if (disk) await store.checkpoint();
       }
@@ -201,7 +201,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const from = this.sweepCursor;
     const p = e.reserve(from?.length ?? 0);
     if (from) e.u8.set(from, p);
-    const h = e.x.iter_open(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
+    const h = e.iterOpen(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
     if (h < 0) throw statusError(-h, 'expiry sweep', this.engine);
     const expired: EncodedOp[] = [];
     let last: Uint8Array | undefined;
@@ -209,7 +209,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     let first = true;
     try {
       while (performance.now() - started < budgetMs) {
-        const n = e.x.iter_next(h, e.batchCapacity);
+        const n = e.iterNext(h, e.batchCapacity);
         if (n <= 0) { done = true; break; }
         const w = e.u32, at = e.batchPtr >>> 2, view = e.view;
         for (let i = 0; i < n; i++) {
@@ -224,7 +224,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
         if (n < e.batchCapacity) { done = true; break; }
       }
     } finally {
-      e.x.iter_close(h);
+      e.iterClose(h);
     }
     this.sweepCursor = done || last === undefined ? undefined : last;
     for (let i = 0; i < expired.length; i += 1024) this.applyBatch(expired.slice(i, i + 1024));
@@ -233,7 +233,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   /** Before an engine call that may compact: the clock expired values are dropped by. */
   private setExpiryClock(): void {
-    if (this.ttlMs > 0) this.engine.x.set_expiry_clock(Date.now());
+    if (this.ttlMs > 0) this.engine.setExpiryClock(Date.now());
   }
 
   /** Restore options with this store's ttl, for restoreInto. */
@@ -268,7 +268,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       view.setUint32(p, n, true);
       p += 4 + n;
     }
-    const st = e.x.get_many(base, encoded.length, base + outOffset, NOW);
+    const st = e.getMany(base, encoded.length, base + outOffset, NOW);
     if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(encoded.length);
     const skip = this.valueOffset;
@@ -308,7 +308,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   snapshot(): Snapshot<K, V> {
     this.checkOpen();
-    const seq = this.engine.x.snapshot_acquire();
+    const seq = this.engine.snapshotAcquire();
     const s = new StoreSnapshot<K, V>(this, seq);
     this.snapshots.add(s);
     return s;
@@ -325,7 +325,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
-    const st = e.x.put(p, kl, p + kl, this.argValueLen);
+    const st = e.put(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'put', this.engine);
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
   }
@@ -337,7 +337,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen(); // a user codec may have closed the store
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
-    const st = e.x.del(p, this.argKeyLen);
+    const st = e.del(p, this.argKeyLen);
     if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
   }
@@ -381,7 +381,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const e = this.engine;
     const p = this.writeArgs(k, v);
     const kl = this.argKeyLen;
-    const st = e.x.put_if_version(p, kl, p + kl, this.argValueLen, expected);
+    const st = e.putIfVersion(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
@@ -396,7 +396,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen(); // a user codec may have closed the store
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
-    const st = e.x.del_if_version(p, this.argKeyLen, expected);
+    const st = e.delIfVersion(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
@@ -459,7 +459,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     if (this.disk && !this.logged) { await this.checkpoint(); return; }
     this.setExpiryClock();
-    const st = this.engine.x.flush();
+    const st = this.engine.flush();
     if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
     if (this.disk) await this.disk.flush();
     await this.hooks.flush();
@@ -486,9 +486,9 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     if (this.hooks.failure) throw this.hooks.failure;
     this.setExpiryClock();
-    const st = this.engine.x.flush();
+    const st = this.engine.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
-    const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.x.last_seq(), levels: [] };
+    const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.lastSeq(), levels: [] };
     await this.hooks.flush(); // fails if a sink lost a record: the position is then not held
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
     this.checkOpen(); // closed while the sinks flushed: close() made its own checkpoint
@@ -499,7 +499,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.checkOpen();
     this.disk?.checkWritable();
     this.setExpiryClock();
-    const st = this.engine.x.compact();
+    const st = this.engine.compact();
     if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
     // The merged runs are written out now rather than a slice per later write: a compacted
     // store should be on disk (and its runs out of memory) when this resolves.
@@ -508,9 +508,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   stats(): StoreStats {
     this.checkOpen();
-    this.engine.x.stats();
     const background = this.engine.backgroundError();
-    return decodeStats(this.engine.view, this.engine.x.stats_ptr(), this.hooks.errors, background);
+    return decodeStats(this.engine.view, this.engine.statsPtr(), this.hooks.errors, background);
   }
 
   /** Closes the store: with a changelog as the log a last checkpoint, then the directory
@@ -537,7 +536,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.iterators.length = 0;
     this.snapshots.clear();
     if (this.disk) {
-      this.engine.x.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
+      this.engine.flush(); // on OUT_OF_MEMORY the log still holds the memtable's writes
       try { await this.disk.close(); } catch (err) { failure ??= err; }
     }
     const hooks = await this.hooks.close();
@@ -620,7 +619,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
     const pack = this.iteratorPacking;
     const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
-    const h = e.x.iter_open(p, fl, p + fl, tl, flags, snapSeq);
+    const h = e.iterOpen(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
       owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0, pack);
@@ -631,7 +630,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** @internal */
   releaseSnapshot(s: StoreSnapshot<K, V>, seq: number): void {
     if (!this.snapshots.delete(s)) return;
-    if (!this.closed) this.engine.x.snapshot_release(seq);
+    if (!this.closed) this.engine.snapshotRelease(seq);
   }
 
   /** The value checked (INVALID_ARGUMENT, VALUE_TOO_LARGE), ready for writeEncodable. */
@@ -670,7 +669,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private lookup(k: Encodable, snapSeq: number): number {
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
-    const st = e.x.get(p, this.argKeyLen, snapSeq);
+    const st = e.get(p, this.argKeyLen, snapSeq);
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get', this.engine);
     if (st === Status.OK && this.ttlMs > 0 && this.expired(e.resultValuePtr(), e.resultValueLen())) return Status.NOT_FOUND;
     return st;
@@ -717,13 +716,13 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const hooks = this.hooks;
     if (disk || hooks.hasSinks) {
       disk?.checkWritable();
-      const prepared = e.x.prepare_batch(base, size, ops.length);
+      const prepared = e.prepareBatch(base, size, ops.length);
       if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
     }
     // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
     const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
     const records = hooks.hasSinks || hooks.listening
-      ? hooks.recordsOf(ops, e.x.last_seq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
+      ? hooks.recordsOf(ops, e.lastSeq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
     if (hooks.hasSinks) {
       try {
         hooks.append(records!);
@@ -733,8 +732,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       }
     }
     // Apply: the commit point.
-    if (prefix !== 0) e.x.set_expiry_clock(now);
-    const st = e.x.write_batch(base, size, ops.length);
+    if (prefix !== 0) e.setExpiryClock(now);
+    const st = e.writeBatch(base, size, ops.length);
     if (st !== Status.OK) {
       if (disk) disk.unlog(mark);
       const err = statusError(st, 'batch write', this.engine);
