@@ -108,3 +108,38 @@ export function resolveTuning(options: StoreOptions<unknown, unknown>): EngineTu
     blockCacheBytes: intOption(o, 'blockCacheBytes', 64 << 20, 0, 4 * 2 ** 30),
   };
 }
+
+/** Kafka partitions are int32. */
+const MAX_PARTITION = 2 ** 31 - 1;
+/** Longer timer delays are clamped to 1 ms by Node and browsers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks the options Store.open takes besides the tuning (INVALID_ARGUMENT); returns the
+ *  ttl and sweep interval they give. The changelog options are checked with the sinks. */
+export function checkStoreOptions(options: StoreOptions<unknown, unknown>): { ttlMs: number; sweepMs: number } {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+    throw invalid('path must be a non-empty string (a directory)');
+  }
+  if (options.sync !== undefined && typeof options.sync !== 'boolean') throw invalid('sync must be a boolean');
+  for (const [name, c] of [['keyCodec', options.keyCodec], ['valueCodec', options.valueCodec]] as const) {
+    if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
+      throw invalid(`${name} must have encode and decode functions`);
+    }
+  }
+  const p = options.partition ?? 0;
+  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${String(p)}`);
+  if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
+    throw invalid('onListenerError must be a function');
+  }
+  const ttlMs = options.ttlMs ?? 0;
+  if (options.ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
+    throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
+  }
+  const sweepMs = options.expirySweepMs ?? 1000;
+  if (!Number.isSafeInteger(sweepMs) || sweepMs < 0 || sweepMs > MAX_TIMER_MS) {
+    // Timers clamp longer delays to 1 ms: a sweep every millisecond.
+    throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${String(sweepMs)}`);
+  }
+  return { ttlMs, sweepMs };
+}

@@ -12,6 +12,11 @@
 // to the onChange listeners. Past "apply" the write is committed: nothing after it (run-file
 // writing, a listener) makes the call throw; such failures are kept and reported by the
 // next write, flush, checkpoint or close, or to onListenerError.
+//
+// Over 500 lines on purpose: this is the Store class, every public method of the API in one
+// place, each short and handing its work to the modules beside it (arguments.ts,
+// change-hooks.ts, expiry.ts, snapshot.ts, iterator.ts) and to the engine door. Splitting
+// the class itself would scatter the API a reader looks up here.
 import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from '../engine/abi.js';
 import { codecs, fastPathOf, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
 import {
@@ -22,8 +27,9 @@ import { StrataError, invalid } from '../errors.js';
 import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
 import { ChangeHooks } from './change-hooks.js';
+import { ExpirySweeper } from './expiry.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
-import { resolveTuning, type StoreOptions } from './options.js';
+import { resolveTuning, checkStoreOptions, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
 import { restoreInto, type RestoreOptions, type RestoreProgress } from '../changelog/restore.js';
 import { Persistence } from '../storage/persistence.js';
@@ -77,9 +83,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   private readonly valueOffset: number;
   /** Writes that take the batch path: with a log or sinks (prepare, log, apply) or a ttl. */
   private readonly batchWrites: boolean;
-  private sweepTimer: ReturnType<typeof setInterval> | undefined;
-  /** Where the next expiry sweep step starts (undefined: at the first key). */
-  private sweepCursor: Uint8Array | undefined;
+  /** Deletes expired entries through the write path (stores with ttlMs). */
+  private readonly sweeper: ExpirySweeper;
 
   private constructor(engine: Engine, options: StoreOptions<K, V>, disk: Disk | undefined) {
     this.engine = engine;
@@ -96,24 +101,11 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     this.hooks = new ChangeHooks(sinksOf(options.changelog), this.partitionNo, options.onListenerError);
     // Sinks take a write before it is applied, in the batch path, which validates first.
     this.batchWrites = this.logged || this.ttlMs > 0 || this.hooks.hasSinks;
+    this.sweeper = new ExpirySweeper(engine, (ops) => this.applyBatch(ops), () => { this.hooks.errors++; });
   }
 
   static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
-    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
-      throw invalid('path must be a non-empty string (a directory)');
-    }
-    if (options.sync !== undefined && typeof options.sync !== 'boolean') throw invalid('sync must be a boolean');
-    for (const [name, c] of [['keyCodec', options.keyCodec], ['valueCodec', options.valueCodec]] as const) {
-      if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
-        throw invalid(`${name} must have encode and decode functions`);
-      }
-    }
-    const p = options.partition ?? 0;
-    if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${String(p)}`);
-    if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
-      throw invalid('onListenerError must be a function');
-    }
+    const { ttlMs, sweepMs } = checkStoreOptions(options as StoreOptions<unknown, unknown>);
     const sinks = sinksOf(options.changelog);
     const source = restoreSourceOf(options as StoreOptions<unknown, unknown>, sinks);
     if (options.onRestoreProgress !== undefined && typeof options.onRestoreProgress !== 'function') {
@@ -122,15 +114,6 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     if (source && options.path !== undefined && options.sync === true) {
       throw invalid('sync: true needs the local write-ahead log, but this store restores from its changelog, which is its log; '
         + 'make the changelog durable instead (e.g. FileChangelog with sync: true, then checkpoint()), or pass restoreFrom: false');
-    }
-    const ttlMs = options.ttlMs ?? 0;
-    if (options.ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
-      throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
-    }
-    const sweepMs = options.expirySweepMs ?? 1000;
-    if (!Number.isSafeInteger(sweepMs) || sweepMs < 0 || sweepMs > MAX_TIMER_MS) {
-      // Timers clamp longer delays to 1 ms: a sweep every millisecond.
-      throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${String(sweepMs)}`);
     }
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
     const engine = await instantiateEngine();
@@ -171,64 +154,17 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
    * Deletes every expired entry now, through the normal write path (so listeners and sinks
    * get tombstones), and returns how many. Reads never see expired entries whether or not
    * this has run; it exists so that the changelog learns of expiries, and it runs in slices
-   * every `expirySweepMs` by itself. A store without ttlMs has nothing to purge.
+   * every `expirySweepMs` by itself (store/expiry.ts). A store without ttlMs has nothing to purge.
    */
   purgeExpired(): number {
     this.checkWritable();
-    if (this.ttlMs === 0) return 0;
-    this.sweepCursor = undefined;
-    let n = 0;
-    do n += this.sweepStep(Infinity); while (this.sweepCursor !== undefined);
-    return n;
+    return this.ttlMs === 0 ? 0 : this.sweeper.purge();
   }
 
   /** @internal Starts the periodic expiry sweeps (a standby starts them when promoted). */
   startExpirySweeps(intervalMs: number): void {
-    if (this.ttlMs === 0 || intervalMs <= 0 || this.sweepTimer !== undefined || this.closed) return;
-    this.sweepTimer = setInterval(() => {
-      try { this.sweepStep(5); } catch { this.hooks.errors++; } // counted like a failing listener
-    }, intervalMs);
-    (this.sweepTimer as { unref?: () => void }).unref?.(); // never keeps a process alive
-  }
-
-  /** Scans from the sweep cursor for about `budgetMs`, deletes the expired entries met, and
-   *  leaves the cursor after the last key scanned (undefined at the end). Synchronous, so
-   *  no write can come between finding an entry expired and deleting it. */
-  private sweepStep(budgetMs: number): number {
-    const e = this.engine;
-    const cutoff = Date.now();
-    const started = performance.now();
-    const from = this.sweepCursor;
-    const p = e.reserve(from?.length ?? 0);
-    if (from) e.u8.set(from, p);
-    const h = e.iterOpen(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
-    if (h < 0) throw statusError(-h, 'expiry sweep', this.engine);
-    const expired: EncodedOp[] = [];
-    let last: Uint8Array | undefined;
-    let done = false;
-    let first = true;
-    try {
-      while (performance.now() - started < budgetMs) {
-        const n = e.iterNext(h, e.batchCapacity);
-        if (n <= 0) { done = true; break; }
-        const w = e.u32, at = e.batchPtr >>> 2, view = e.view;
-        for (let i = 0; i < n; i++) {
-          const kp = w[at + 4 * i], kl = w[at + 4 * i + 1], vp = w[at + 4 * i + 2], vl = w[at + 4 * i + 3];
-          const seenBefore = first && from !== undefined && sameBytes(e.u8, kp, kl, from); // the last step's last key
-          first = false;
-          if (!seenBefore && vl >= 8 && view.getFloat64(vp, true) <= cutoff) {
-            expired.push({ kind: KIND_DELETE, key: e.u8.slice(kp, kp + kl), value: EMPTY });
-          }
-          if (i === n - 1) last = e.u8.slice(kp, kp + kl);
-        }
-        if (n < e.batchCapacity) { done = true; break; }
-      }
-    } finally {
-      e.iterClose(h);
-    }
-    this.sweepCursor = done || last === undefined ? undefined : last;
-    for (let i = 0; i < expired.length; i += 1024) this.applyBatch(expired.slice(i, i + 1024));
-    return expired.length;
+    if (this.ttlMs === 0 || intervalMs <= 0 || this.closed) return;
+    this.sweeper.start(intervalMs);
   }
 
   /** Before an engine call that may compact: the clock expired values are dropped by. */
@@ -530,7 +466,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       try { await this.checkpoint(); } catch (err) { failure = err; }
     }
     this.closed = true;
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweeper.stop();
     for (const it of [...this.iterators]) it.detach();
     for (const s of [...this.snapshots]) s.detach();
     this.iterators.length = 0;
@@ -755,10 +691,6 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   }
 }
 
-/** Kafka partitions are int32. */
-const MAX_PARTITION = 2 ** 31 - 1;
-/** Longer timer delays are clamped to 1 ms by Node and browsers. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 
 
