@@ -63,6 +63,24 @@ export function readAll(h: SyncAccessHandle, into: Uint8Array): void {
   }
 }
 
+/** The whole file, read through its handle. */
+export function readWhole(h: SyncAccessHandle, file: string): Uint8Array {
+  return io('read', file, () => {
+    const b = new Uint8Array(h.getSize());
+    readAll(h, b);
+    return b;
+  });
+}
+
+/** Makes the file exactly `bytes`, durably (written, truncated, flushed). */
+export function writeWhole(h: SyncAccessHandle, file: string, bytes: Uint8Array): void {
+  io('write', file, () => {
+    writeAll(h, bytes, 0);
+    h.truncate(bytes.length);
+    h.flush();
+  });
+}
+
 export const nameOf = (err: unknown): string | undefined => (err as Error | undefined)?.name;
 
 /** One of the two log files, written through its pre-opened handle. */

@@ -39,7 +39,7 @@ import {
   IoFailure, type Disk, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 import {
-  MANIFESTS, WALS, openHere, writeAll, readAll, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
+  MANIFESTS, WALS, openHere, readAll, readWhole, writeWhole, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
 } from './opfs-files.js';
 
 /** Log records collect in memory up to this many bytes within a task. */
@@ -341,11 +341,7 @@ export class OpfsPersistence implements Disk {
       try {
         const image = runImage(this.engine, id);
         if (!image) { this.strays.add(name); continue; }
-        this.failure.guard(() => io('write', file, () => {
-          writeAll(h, image, 0);
-          h.truncate(image.length);
-          h.flush();
-        }));
+        this.failure.guard(() => writeWhole(h, file, image));
         this.onDisk.add(id);
       } finally {
         h.close();
@@ -360,11 +356,7 @@ export class OpfsPersistence implements Disk {
     const slot = generation % 2;
     const bytes = new TextEncoder().encode(encodeManifest({ ...m, generation }));
     const h = this.manifests[slot];
-    io('write', this.file(MANIFESTS[slot]), () => {
-      writeAll(h, bytes, 0);
-      h.truncate(bytes.length);
-      h.flush();
-    });
+    writeWhole(h, this.file(MANIFESTS[slot]), bytes);
     this.generation = generation;
   }
 
@@ -453,11 +445,7 @@ export class OpfsPersistence implements Disk {
     let manifest: Manifest | undefined, file: string | undefined, damage: StrataError | undefined;
     this.manifests.forEach((h, slot) => {
       const name = this.file(MANIFESTS[slot]);
-      const bytes = io('read', name, () => {
-        const b = new Uint8Array(h.getSize());
-        readAll(h, b);
-        return b;
-      });
+      const bytes = readWhole(h, name);
       if (bytes.length === 0) return;
       try {
         const m = decodeManifest(new TextDecoder().decode(bytes), name);
@@ -494,11 +482,7 @@ export class OpfsPersistence implements Disk {
 
   /** The records of a log slot, read whole (a torn tail ends them); sets the slot's size. */
   private readWal(w: WalSlot): WalRecord[] {
-    const bytes = io('read', w.file, () => {
-      const b = new Uint8Array(w.h.getSize());
-      readAll(w.h, b);
-      return b;
-    });
+    const bytes = readWhole(w.h, w.file);
     w.size = bytes.length;
     const records: WalRecord[] = [];
     decodeWal(bytes, w.file, (r) => records.push(r));
