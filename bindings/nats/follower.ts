@@ -9,7 +9,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { StrataError } from 'strata-kv';
 import type { ChangeRecord, ChangelogFollower } from 'strata-kv';
-import type { NatsChangelog } from './index.js';
+import type { ReaderHost } from './core.js';
 import { decodeMessage } from './format.js';
 import { PartitionReader } from './reader.js';
 
@@ -36,7 +36,7 @@ export interface PartitionMessage { seq: number; data: Uint8Array }
  * are fetched one by one from the stream leader, and a consumer is tried again. The caller's
  * `after()` must advance as it takes messages.
  */
-export async function* partitionMessages(cl: NatsChangelog, partition: number, after: () => number,
+export async function* partitionMessages(cl: ReaderHost, partition: number, after: () => number,
                                          expectMore: () => boolean, done: () => boolean,
                                          onOpen?: (stop: () => void) => void): AsyncGenerator<PartitionMessage> {
   let backoff = 25;
@@ -112,7 +112,7 @@ export class NatsFollower implements ChangelogFollower {
   private readonly timer: ReturnType<typeof setInterval>;
   private failure: unknown;
 
-  constructor(private readonly cl: NatsChangelog, private readonly partition: number, fromSeq: number,
+  constructor(private readonly cl: ReaderHost, private readonly partition: number, fromSeq: number,
               private readonly onClose: () => void) {
     this.reader = new PartitionReader(fromSeq, cl.retention === 'history');
     this.readyP.catch(() => {});

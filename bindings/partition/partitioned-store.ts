@@ -14,6 +14,9 @@
 // Order: range/all (and a snapshot's) merge the partitions' iterators in the unsigned byte
 // order of encoded keys with a binary heap, O(log N) per entry. Every child is opened in
 // one synchronous call, so the merged view is the whole store as of one instant.
+//
+// Beside it: partition-merge.ts (the merged iterator), partition-stats.ts (stats summed over
+// the partitions, restore progress summed), shared-sink.ts (one user sink shared by all).
 import { Store, type Snapshot, type WriteOp, type RangeOptions, type Checkpoint } from '../store/store.js';
 import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions } from './partition-merge.js';
@@ -21,24 +24,18 @@ import { codecs, type Codec } from '../codecs.js';
 import { StrataError, invalid } from '../errors.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
-import type { StoreStats, LevelStats } from '../store/stats.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { RestoreOptions, RestoreProgress } from '../changelog/restore.js';
 import { kafkaPartition } from './murmur2.js';
+import { aggregateStats, ProgressSum, type PartitionedStoreStats } from './partition-stats.js';
+import { SharedSink } from './shared-sink.js';
 
 export type PartitionedStoreOptions<K, V> = StoreOptions<K, V> & {
   /** Number of partitions: the partition count of the Kafka topic this state follows. */
   partitions: number;
 };
 
-export interface PartitionedStoreStats extends StoreStats {
-  /**
-   * Each partition's own stats, index = partition. The top-level figures are their sums
-   * (`sequence` is then the count of sequence numbers assigned over all partitions), with
-   * the amplifications recomputed from the summed bytes.
-   */
-  partitions: StoreStats[];
-}
+export type { PartitionedStoreStats } from './partition-stats.js';
 
 /** Each partition is a Wasm instance with its own linear memory (1 MiB at first, plus a
  *  reserved address range): a cap keeps a typo from opening millions of them. */
@@ -402,102 +399,11 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
   }
 }
 
-// ---- sinks and stats -------------------------------------------------------------------
-
-/**
- * A user's sink as every partition sees it: appends pass through; a flush asked for while
- * one is running and no append came since joins it (PartitionedStore.flush and close make
- * N such requests at once); no close, so the sink is closed once, by PartitionedStore.close.
- */
-class SharedSink implements ChangelogSink {
-  private appends = 0;
-  private running: { promise: Promise<void>; appends: number } | undefined;
-
-  constructor(private readonly sink: ChangelogSink) {}
-
-  append(records: ChangeRecord[]): void | Promise<void> {
-    this.appends++;
-    return this.sink.append(records);
-  }
-
-  flush(): Promise<void> {
-    if (this.running !== undefined && this.running.appends === this.appends) return this.running.promise;
-    let promise: Promise<void>;
-    try {
-      promise = Promise.resolve(this.sink.flush?.());
-    } catch (err) {
-      promise = Promise.reject(err);
-    }
-    const running = { promise, appends: this.appends };
-    this.running = running;
-    promise.then(() => { if (this.running === running) this.running = undefined; },
-      () => { if (this.running === running) this.running = undefined; });
-    return promise;
-  }
-}
-
-/** Sums the partitions' restore progress at open into one report. */
-class ProgressSum {
-  private readonly parts: RestoreProgress[];
-  private readonly started = performance.now();
-  constructor(n: number, private readonly report: (p: RestoreProgress) => void) {
-    this.parts = Array.from({ length: n }, () => ({ records: 0, applied: 0, bytes: 0, recordsPerSecond: 0 }));
-  }
-  reporter(i: number): (p: RestoreProgress) => void {
-    return (p) => {
-      this.parts[i] = p;
-      const sum = (f: (x: RestoreProgress) => number) => this.parts.reduce((a, x) => a + f(x), 0);
-      const records = sum((x) => x.records);
-      this.report({ records, applied: sum((x) => x.applied), bytes: sum((x) => x.bytes),
-        recordsPerSecond: records / Math.max((performance.now() - this.started) / 1000, 1e-9) });
-    };
-  }
-}
+// ---- helpers ------------------------------------------------------------------------
 
 async function settleAll(promises: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
-}
-
-function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
-  const sum = (f: (s: StoreStats) => number) => parts.reduce((acc, s) => acc + f(s), 0);
-  const levels: LevelStats[] = parts[0].levels.map((l, i) => ({
-    level: l.level,
-    runs: sum((s) => s.levels[i].runs),
-    entries: sum((s) => s.levels[i].entries),
-    bytes: sum((s) => s.levels[i].bytes),
-  }));
-  const counters = { ...parts[0].counters };
-  for (const name of Object.keys(counters) as (keyof StoreStats['counters'])[]) counters[name] = sum((s) => s.counters[name]);
-  const runBytes = sum((s) => s.runBytes);
-  const bottom = levels.reduce((b, l) => (l.bytes > 0 ? l.bytes : b), 0);
-  return {
-    sequence: sum((s) => s.sequence),
-    memtable: { entries: sum((s) => s.memtable.entries), bytes: sum((s) => s.memtable.bytes) },
-    flush: { running: sum((s) => s.flush.running), bytesRead: sum((s) => s.flush.bytesRead) },
-    levels,
-    runs: sum((s) => s.runs),
-    runBytes,
-    snapshots: sum((s) => s.snapshots),
-    iterators: sum((s) => s.iterators),
-    counters,
-    writeAmplification: counters.userBytesWritten > 0 ? (counters.bytesFlushed + counters.bytesCompacted) / counters.userBytesWritten : 0,
-    spaceAmplification: bottom > 0 ? runBytes / bottom : 1,
-    engineBytes: sum((s) => s.engineBytes),
-    memoryBytes: sum((s) => s.memoryBytes),
-    compaction: {
-      running: sum((s) => s.compaction.running),
-      inputBytes: sum((s) => s.compaction.inputBytes),
-      bytesRead: sum((s) => s.compaction.bytesRead),
-    },
-    blockCache: {
-      capacity: sum((s) => s.blockCache.capacity), bytes: sum((s) => s.blockCache.bytes),
-      hits: sum((s) => s.blockCache.hits), misses: sum((s) => s.blockCache.misses),
-    },
-    fileBackedRuns: sum((s) => s.fileBackedRuns),
-    backgroundError: parts.find((s) => s.backgroundError)?.backgroundError,
-    partitions: parts,
-  };
 }
 
 function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {

@@ -27,8 +27,10 @@
 //     (NoModificationAllowedError) and is LOCKED; a worker that dies releases it.
 // INVARIANT (as in Node): every run the newest valid manifest lists is durable in its file;
 // every acknowledged write with a sequence above its flushedSeq is in a WAL slot.
+// The file layer (handles, whole reads and writes, WAL slots, opening the directory under its
+// LOCK) is storage/opfs-files.ts; this file holds OpfsPersistence, the Disk on top of it.
 import { Status, statusError, type Engine } from '../engine/abi.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { io, ioAsync } from './io-error.js';
 import { encodeManifest, decodeManifest, type Manifest, type CheckpointMark } from './manifest-format.js';
 import { WalBuffer, decodeWal, WAL_BATCH, WAL_RESTORE, type WalRecord } from './wal-format.js';
@@ -36,96 +38,15 @@ import {
   fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels, runImage,
   IoFailure, type Disk, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
+import {
+  MANIFESTS, WALS, openHere, readAll, readWhole, writeWhole, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
+} from './opfs-files.js';
 
-// The parts of the File System API used here (lib.dom types lack sync access handles, which
-// exist only in dedicated Workers).
-interface SyncAccessHandle {
-  read(buffer: Uint8Array, options?: { at?: number }): number;
-  write(buffer: Uint8Array, options?: { at?: number }): number;
-  truncate(size: number): void;
-  getSize(): number;
-  flush(): void;
-  close(): void;
-}
-interface OpfsFile { createSyncAccessHandle(): Promise<SyncAccessHandle> }
-interface OpfsDirectory {
-  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<OpfsDirectory>;
-  getFileHandle(name: string, options?: { create?: boolean }): Promise<OpfsFile>;
-  removeEntry(name: string): Promise<void>;
-  keys(): AsyncIterableIterator<string>;
-}
-
-const LOCK = 'LOCK';
-const MANIFESTS = ['MANIFEST-0', 'MANIFEST-1'];
-const WALS = ['WAL-0', 'WAL-1'];
 /** Log records collect in memory up to this many bytes within a task. */
 const BUFFER_BYTES = 1 << 20;
 
-/** Directories open in this worker: a second open is LOCKED before it touches a file. */
-const openHere = new Set<string>();
-
-/** Why this global scope cannot keep a store in OPFS, or undefined when it can. */
-export function opfsUnavailable(): string | undefined {
-  const g = globalThis as {
-    navigator?: { storage?: { getDirectory?: unknown } };
-    FileSystemSyncAccessHandle?: unknown;
-    FileSystemFileHandle?: { prototype?: { createSyncAccessHandle?: unknown } };
-  };
-  if (typeof g.navigator?.storage?.getDirectory !== 'function') {
-    return 'this environment has no Origin Private File System (navigator.storage.getDirectory)';
-  }
-  if (typeof g.FileSystemSyncAccessHandle === 'undefined' || typeof g.FileSystemFileHandle?.prototype?.createSyncAccessHandle !== 'function') {
-    return 'its synchronous access handles (FileSystemSyncAccessHandle), which the store needs, exist only in a dedicated Worker';
-  }
-  return undefined;
-}
-
-function writeAll(h: SyncAccessHandle, bytes: Uint8Array, at: number): void {
-  for (let off = 0; off < bytes.length;) {
-    const n = h.write(bytes.subarray(off), { at: at + off });
-    if (!(n > 0)) throw new Error(`short write: ${off} of ${bytes.length} bytes`);
-    off += n;
-  }
-}
-
-function readAll(h: SyncAccessHandle, into: Uint8Array): void {
-  for (let off = 0; off < into.length;) {
-    const n = h.read(into.subarray(off), { at: off });
-    if (!(n > 0)) throw new Error(`short read: ${off} of ${into.length} bytes`);
-    off += n;
-  }
-}
-
 /** Where the log ended before an append: its slot and the byte offset in it. */
 interface LogMark { slot: number; at: number }
-
-const nameOf = (err: unknown): string | undefined => (err as Error | undefined)?.name;
-
-/** One of the two log files, written through its pre-opened handle. */
-class WalSlot {
-  /** Bytes in the file: the next record goes here. */
-  size = 0;
-  /** The last sequence the slot holds (0 once emptied). */
-  lastSeq = 0;
-  constructor(readonly file: string, readonly h: SyncAccessHandle) {}
-
-  /** Appends whole records. */
-  write(records: Uint8Array): void {
-    io('write', this.file, () => writeAll(this.h, records, this.size));
-    this.size += records.length;
-  }
-
-  flush(): void {
-    if (this.size > 0) io('flush', this.file, () => this.h.flush());
-  }
-
-  /** Empties the slot: only once a durable manifest holds every record in it. */
-  reset(): void {
-    io('truncate', this.file, () => { this.h.truncate(0); this.h.flush(); });
-    this.size = 0;
-    this.lastSeq = 0;
-  }
-}
 
 export class OpfsPersistence implements Disk {
   readonly logged: boolean;
@@ -173,36 +94,8 @@ export class OpfsPersistence implements Disk {
   /** Opens (creating if needed) the OPFS directory `path` ('a/b' nests), takes its LOCK and
    *  recovers its state into the freshly initialised `engine`. */
   static async open(path: string, engine: Engine, options: PersistenceOptions): Promise<OpfsPersistence> {
-    const why = opfsUnavailable();
-    if (why) {
-      throw new StrataError('INVALID_ARGUMENT', `path ${JSON.stringify(path)}: a persistent store in the browser keeps its files in `
-        + `the Origin Private File System (OPFS), and ${why}: open the store in a dedicated Worker `
-        + `(new Worker(url, { type: 'module' })), or omit path for an in-memory store`);
-    }
-    const segments = path.split('/').filter((s) => s !== '');
-    if (segments.length === 0 || segments.some((s) => s === '.' || s === '..')) {
-      throw invalid(`path ${JSON.stringify(path)}: an OPFS directory name ('a' or 'a/b'), without '.' or '..'`);
-    }
-    const key = segments.join('/');
-    if (openHere.has(key)) throw new StrataError('LOCKED', `OPFS directory ${key} is already open in this worker`);
-    openHere.add(key);
-    let lock: SyncAccessHandle | undefined;
+    const { key, dir, lock } = await openDirectory(path);
     try {
-      const storage = (globalThis as unknown as { navigator: { storage: { getDirectory(): Promise<unknown> } } }).navigator.storage;
-      let dir = await ioAsync('open the OPFS root for', key, () => storage.getDirectory()) as OpfsDirectory;
-      for (const s of segments) {
-        dir = await dir.getDirectoryHandle(s, { create: true }).catch((err) => {
-          if (nameOf(err) === 'TypeError') throw invalid(`path ${JSON.stringify(path)}: ${JSON.stringify(s)} is not a valid OPFS name`);
-          throw new StrataError('IO_ERROR', `create directory ${key} failed: ${nameOf(err)} (${(err as Error)?.message})`, { cause: err });
-        });
-      }
-      const lockFile = await ioAsync('create', `${key}/${LOCK}`, () => dir.getFileHandle(LOCK, { create: true }));
-      lock = await lockFile.createSyncAccessHandle().catch((err) => {
-        if (nameOf(err) === 'NoModificationAllowedError') {
-          throw new StrataError('LOCKED', `OPFS directory ${key} is open in another worker or tab (its LOCK has an open access handle)`);
-        }
-        throw new StrataError('IO_ERROR', `lock ${key}/${LOCK} failed: ${nameOf(err)} (${(err as Error)?.message})`, { cause: err });
-      });
       const p = new OpfsPersistence(key, dir, engine, options, lock);
       try {
         await p.recover();
@@ -212,7 +105,7 @@ export class OpfsPersistence implements Disk {
       }
       return p;
     } catch (err) {
-      if (lock) try { lock.close(); } catch { /* released with the worker anyway */ }
+      try { lock.close(); } catch { /* released with the worker anyway */ }
       openHere.delete(key);
       throw err;
     }
@@ -448,11 +341,7 @@ export class OpfsPersistence implements Disk {
       try {
         const image = runImage(this.engine, id);
         if (!image) { this.strays.add(name); continue; }
-        this.failure.guard(() => io('write', file, () => {
-          writeAll(h, image, 0);
-          h.truncate(image.length);
-          h.flush();
-        }));
+        this.failure.guard(() => writeWhole(h, file, image));
         this.onDisk.add(id);
       } finally {
         h.close();
@@ -467,11 +356,7 @@ export class OpfsPersistence implements Disk {
     const slot = generation % 2;
     const bytes = new TextEncoder().encode(encodeManifest({ ...m, generation }));
     const h = this.manifests[slot];
-    io('write', this.file(MANIFESTS[slot]), () => {
-      writeAll(h, bytes, 0);
-      h.truncate(bytes.length);
-      h.flush();
-    });
+    writeWhole(h, this.file(MANIFESTS[slot]), bytes);
     this.generation = generation;
   }
 
@@ -560,11 +445,7 @@ export class OpfsPersistence implements Disk {
     let manifest: Manifest | undefined, file: string | undefined, damage: StrataError | undefined;
     this.manifests.forEach((h, slot) => {
       const name = this.file(MANIFESTS[slot]);
-      const bytes = io('read', name, () => {
-        const b = new Uint8Array(h.getSize());
-        readAll(h, b);
-        return b;
-      });
+      const bytes = readWhole(h, name);
       if (bytes.length === 0) return;
       try {
         const m = decodeManifest(new TextDecoder().decode(bytes), name);
@@ -601,11 +482,7 @@ export class OpfsPersistence implements Disk {
 
   /** The records of a log slot, read whole (a torn tail ends them); sets the slot's size. */
   private readWal(w: WalSlot): WalRecord[] {
-    const bytes = io('read', w.file, () => {
-      const b = new Uint8Array(w.h.getSize());
-      readAll(w.h, b);
-      return b;
-    });
+    const bytes = readWhole(w.h, w.file);
     w.size = bytes.length;
     const records: WalRecord[] = [];
     decodeWal(bytes, w.file, (r) => records.push(r));

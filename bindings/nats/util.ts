@@ -1,0 +1,33 @@
+// Small helpers shared by the NATS changelog's files: JetStream retries, the partition check,
+// the subject token of a key. No state; nothing here knows NatsChangelog.
+import { createHash } from 'node:crypto';
+import { StrataError } from 'strata-kv';
+
+/** Retries a JetStream API call through leader elections and reconnects. */
+export async function withRetry<T>(fn: () => Promise<T>, forMs: number): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() + backoff > deadline) throw err;
+      const code = (err as { code?: number })?.code;
+      if (code === 10059 || /closed/i.test(String((err as Error)?.message))) throw err; // stream gone, connection closed
+      await delay(backoff);
+    }
+  }
+}
+
+/** A subject token for a key: `k` + base64url for keys up to 96 bytes, else `h` + SHA-256 hex. */
+export function keyToken(key: Uint8Array): string {
+  if (key.length <= 96) return 'k' + Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64url');
+  return 'h' + createHash('sha256').update(key).digest('hex');
+}
+
+export function checkPartition(p: unknown): void {
+  if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 0xffff_ffff) {
+    throw new StrataError('INVALID_ARGUMENT', `partition must be an integer from 0 to ${0xffff_ffff}, got ${String(p)}`);
+  }
+}
+
+export function delay(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
