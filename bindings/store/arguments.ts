@@ -80,7 +80,9 @@ export function checkVersion(expected: number): void {
   }
 }
 
-export function checkRangeOptions(options: { reverse?: boolean; limit?: number } | undefined): { reverse: boolean; limit: number } {
+export interface RangeOptions { reverse?: boolean; limit?: number }
+
+export function checkRangeOptions(options: RangeOptions | undefined): { reverse: boolean; limit: number } {
   if (options === undefined) return { reverse: false, limit: Infinity };
   if (options === null || typeof options !== 'object') throw invalid('range options must be an object');
   const reverse = options.reverse ?? false;

@@ -3,7 +3,18 @@
 // store for tracking). The engine keeps the versions a snapshot can see until it is closed.
 import { StrataError } from '../errors.js';
 import type { EngineIterator, KeyValueIterator, IteratorOwner } from './iterator.js';
-import type { Store, RangeOptions } from './store.js';
+import type { Encodable, RangeOptions } from './arguments.js';
+
+/** What a snapshot asks of its store (Store provides it; an interface, so that this module
+ *  does not import store.ts, which imports it). */
+export interface SnapshotHost<K, V> extends IteratorOwner {
+  readGet(key: K, snapSeq: number): V | undefined;
+  readHas(key: K, snapSeq: number): boolean;
+  encodableKey(key: K): Encodable;
+  openIterator(from: Encodable | undefined, to: Encodable | undefined, options: RangeOptions | undefined,
+               snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V>;
+  releaseSnapshot(s: StoreSnapshot<K, V>, seq: number): void;
+}
 
 export interface Snapshot<K, V> {
   get(key: K): V | undefined;
@@ -15,7 +26,7 @@ export interface Snapshot<K, V> {
 
 export class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
   private closed = false;
-  constructor(private readonly store: Store<K, V>, private readonly seq: number) {}
+  constructor(private readonly store: SnapshotHost<K, V>, private readonly seq: number) {}
 
   checkOpen(): void {
     if (this.closed) throw new StrataError('CLOSED', 'the snapshot is closed');

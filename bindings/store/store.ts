@@ -21,7 +21,7 @@ import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, stat
 import { codecs, fastPathOf, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
 import {
   FAST_REGION, KIND_DELETE, KIND_PUT, EMPTY, encodeWith, encodableWith, byteBound, byteLength, writeEncodable, bytesOf, iterate,
-  checkVersion, checkRangeOptions, sameBytes, type Encodable, type EncodedOp,
+  checkVersion, checkRangeOptions, type Encodable, type EncodedOp, type RangeOptions,
 } from './arguments.js';
 import { StrataError, invalid } from '../errors.js';
 import { EngineIterator, packFlags, type KeyValueIterator, type IteratorOwner } from './iterator.js';
@@ -42,7 +42,7 @@ export type Checkpoint = CheckpointMark;
 
 export type { Snapshot } from './snapshot.js';
 export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
-export interface RangeOptions { reverse?: boolean; limit?: number }
+export type { RangeOptions } from './arguments.js';
 
 
 const NOW = -1;
