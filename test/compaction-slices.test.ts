@@ -196,9 +196,11 @@ describe('flush and compaction in slices against a sorted Map model (fc.commands
     expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
     expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
     // A flush is shorter (a 512-byte memtable, ~3 writes): fewer, but all kinds of reads.
+    // The runs are unseeded: iterators read after their flush numbered 9 in one run (which
+    // failed a bound of 10) and 46 in a seeded one, so the bounds leave room below that.
     expect(grew('writesMidFlush')).toBeGreaterThan(100);
-    expect(grew('snapshotsReadAfterTheirFlush')).toBeGreaterThan(10);
-    expect(grew('iteratorsReadAfterTheirFlush')).toBeGreaterThan(10);
+    expect(grew('snapshotsReadAfterTheirFlush')).toBeGreaterThan(3);
+    expect(grew('iteratorsReadAfterTheirFlush')).toBeGreaterThan(3);
   });
   it('a level-0 trigger of 1 and writes as large as the memtable (150 sequences)', async () => {
     await runModel({ ...SLICED, level0CompactionTrigger: 1, levelBaseBytes: 4096 }, 150, valueMix(600, 3));
