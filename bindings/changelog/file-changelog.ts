@@ -96,7 +96,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
       this.releaseLock();
       this.releaseLock = null;
       for (const log of this.logs.values()) if (log.fd >= 0) fs.closeSync(log.fd);
-      throw err instanceof StrataError ? err : ioError('open changelog', dir, err);
+      throw ioError('open changelog', dir, err); // a StrataError passes through
     }
   }
 
@@ -220,7 +220,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
 
   /** Records the first I/O failure (later writes refuse) and returns it as a StrataError. */
   private fail(err: unknown): StrataError {
-    const e = err instanceof StrataError ? err : ioError('use changelog', this.dir, err);
+    const e = ioError('use changelog', this.dir, err); // a StrataError passes through
     if (e.code === 'IO_ERROR' && this.failure === null) this.failure = e;
     return e;
   }

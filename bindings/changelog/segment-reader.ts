@@ -52,7 +52,7 @@ export function readEndSeq(seg: Segment, partition: number): number {
     }
     return lastSeq;
   } catch (err) {
-    throw err instanceof StrataError ? err : ioError('read', seg.file, err);
+    throw ioError('read', seg.file, err); // a StrataError passes through
   } finally {
     fs.closeSync(fd);
   }

@@ -159,6 +159,12 @@ export async function instantiateEngine(): Promise<Engine> {
   return engine;
 }
 
+/** iter_open's flags (docs/ABI.md): bounds given, direction, and what the engine packs into
+ *  a batch (iterator.ts packFlags). */
+export const ITER_LOWER = 1, ITER_UPPER = 2, ITER_REVERSE = 4, ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
+/** The snapshot argument of get / get_many / iter_open that reads the store as it is now. */
+export const READ_NOW = -1;
+
 /** A store's tuning as the engine takes it (store/options.ts resolves it from StoreOptions). */
 export interface EngineTuning {
   memtableBytes: number;
@@ -244,11 +250,16 @@ export class Engine {
     return this.location(status);
   }
 
-  /** RESULT as read_error / bg_error leave it, for a message. */
+  /** RESULT as read_error / bg_error leave it, for a message: "<file> at offset N: what". */
   private location(status: number): string {
+    return `${this.files.fileOf(this.view.getUint32(this.resultPtr + 4, true))} ${this.detail(status)}`;
+  }
+
+  /** "at offset N: what" from RESULT (what: the CORRUPTION_WHAT code, or a failed read). */
+  private detail(status: number): string {
     const v = this.view;
     const what = status === Status.IO_ERROR ? 'read failed' : CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged';
-    return `${this.files.fileOf(v.getUint32(this.resultPtr + 4, true))} at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${what}`;
+    return `at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${what}`;
   }
 
   /** The background error (docs/API.md, "Background errors"), or undefined when there is none. */
@@ -375,10 +386,7 @@ export class Engine {
   /** After the runs are imported: sequences continue from `seq`; a status. */
   recoverSeq(seq: number): number { return this.x.recover_seq(seq); }
   /** "at offset N: what", from the result region a CORRUPTION status of an import left. */
-  corruptionDetail(): string {
-    const v = this.view;
-    return `at offset ${v.getFloat64(this.resultPtr + 8, true)}: ${CORRUPTION_WHAT[v.getUint32(this.resultPtr, true)] ?? 'damaged'}`;
-  }
+  corruptionDetail(): string { return this.detail(Status.CORRUPTION); }
 
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
   resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }

@@ -3,7 +3,7 @@
 // directory (persistence.ts) and an OPFS directory (persistence-opfs.ts) are recovered by the
 // same steps: run_import of each listed run, recover_seq to the manifest's flushedSeq, then
 // replay of the logs' write_batch / restore_batch records. No file system here.
-import { Status, statusError, MAX_LEVELS, CORRUPTION_WHAT, type Engine } from '../engine/abi.js';
+import { Status, statusError, MAX_LEVELS, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { WAL_RESTORE, type WalRecord } from './wal-format.js';
 import type { Manifest, CheckpointMark } from './manifest-format.js';
@@ -66,7 +66,6 @@ export interface DiskFactory {
   open(dir: string, engine: Engine, options: PersistenceOptions): Disk | Promise<Disk>;
 }
 
-export { CORRUPTION_WHAT } from '../engine/abi.js';
 
 /** `000012.run`, `000012.wal`: file numbers are decimal, zero-padded to six digits. */
 export const fileName = (n: number, ext: string): string => `${String(n).padStart(6, '0')}.${ext}`;

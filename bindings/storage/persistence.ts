@@ -26,7 +26,7 @@ import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlin
 import { join } from 'node:path';
 import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
-import { io } from './io-error.js';
+import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
@@ -272,11 +272,11 @@ export class Persistence implements Disk, RunFileReader {
       if (failure === undefined) this.flush();
       else {
         for (const w of new Set([...this.retiredLogs, this.wal])) { // every record no manifest covers, each tried
-          try { if (w && !w.torn) w.flush(); } catch (err) { failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err }); }
+          try { if (w && !w.torn) w.flush(); } catch (err) { failure ??= ioError('flush', w!.file, err); }
         }
       }
     } catch (err) {
-      failure ??= err instanceof StrataError ? err : new StrataError('IO_ERROR', String(err), { cause: err });
+      failure ??= ioError('close', this.dir, err);
     } finally {
       try { this.writer?.abandon(); } catch { /* its file is a stray, deleted at the next open */ }
       this.writer = undefined;

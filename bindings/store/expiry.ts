@@ -4,12 +4,9 @@
 // at once (purgeExpired), and hands the expired keys to the store as deletes.
 // INVARIANT: a step is synchronous from scan to delete, so no write can come between finding
 // an entry expired and deleting it.
-import { statusError, type Engine } from '../engine/abi.js';
+import { statusError, ITER_LOWER, READ_NOW, type Engine } from '../engine/abi.js';
 import { KIND_DELETE, EMPTY, sameBytes, type EncodedOp } from './arguments.js';
 
-/** iter_open's flags and snapshot argument the sweep uses. */
-const FLAG_LOWER = 1;
-const NOW = -1;
 /** Deletes per batch: a sweep's deletes are many small atomic writes, not one huge one. */
 const DELETES_PER_BATCH = 1024;
 
@@ -56,7 +53,7 @@ export class ExpirySweeper {
     const from = this.cursor;
     const p = e.reserve(from?.length ?? 0);
     if (from) e.u8.set(from, p);
-    const h = e.iterOpen(p, from?.length ?? 0, p, 0, from ? FLAG_LOWER : 0, NOW);
+    const h = e.iterOpen(p, from?.length ?? 0, p, 0, from ? ITER_LOWER : 0, READ_NOW);
     if (h < 0) throw statusError(-h, 'expiry sweep', e);
     const expired: EncodedOp[] = [];
     let last: Uint8Array | undefined;

@@ -9,7 +9,7 @@
 // copy only when partition merges ask).
 // Batches start small and double, so an early `break` costs little; with a limit, the first
 // batch asks for all of it.
-import { Status, statusError, type Engine } from '../engine/abi.js';
+import { Status, statusError, type Engine, ITER_PACK_VALUES, ITER_PACK_KEYS } from '../engine/abi.js';
 import { codecs, fastPathOf, type Codec, type CodecFastPath } from '../codecs.js';
 import { StrataError } from '../errors.js';
 
@@ -31,8 +31,6 @@ const NO_WORDS: Uint32Array = new Uint32Array(0);
 const wordPool: Uint32Array[] = [];
 const WORD_POOL_MAX = 16;
 
-/** iter_open's flags: the engine packs a batch's values, its keys, end to end (iter_next). */
-const ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
 /** The batch trailer's flags. */
 const TRAILER_ENDED = 1, TRAILER_ASCII = 2;
 

@@ -17,10 +17,10 @@
 // place, each short and handing its work to the modules beside it (arguments.ts,
 // change-hooks.ts, expiry.ts, snapshot.ts, iterator.ts) and to the engine door. Splitting
 // the class itself would scatter the API a reader looks up here.
-import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError } from '../engine/abi.js';
+import { Engine, Status, MAX_KEY_BYTES, MAX_VALUE_BYTES, instantiateEngine, statusError, ITER_LOWER, ITER_UPPER, ITER_REVERSE, READ_NOW } from '../engine/abi.js';
 import { codecs, fastPathOf, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
 import {
-  FAST_REGION, KIND_DELETE, KIND_PUT, EMPTY, encodeWith, encodableWith, byteBound, byteLength, writeEncodable, bytesOf, iterate,
+  FAST_REGION, KIND_DELETE, KIND_PUT, EMPTY, encodeWith, encodableWith, byteBound, byteLength, writeEncodable, iterate,
   checkVersion, checkRangeOptions, type Encodable, type EncodedOp, type RangeOptions,
 } from './arguments.js';
 import { StrataError, invalid } from '../errors.js';
@@ -45,8 +45,6 @@ export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; k
 export type { RangeOptions } from './arguments.js';
 
 
-const NOW = -1;
-const FLAG_LOWER = 1, FLAG_UPPER = 2, FLAG_REVERSE = 4;
 
 
 export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
@@ -145,8 +143,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   // ---- reads ---------------------------------------------------------------------------
 
-  get(key: K): V | undefined { return this.readGet(key, NOW); }
-  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), NOW) === Status.OK; }
+  get(key: K): V | undefined { return this.readGet(key, READ_NOW); }
+  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), READ_NOW) === Status.OK; }
 
   // ---- expiry (ttlMs) ---------------------------------------------------------------
 
@@ -204,7 +202,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       view.setUint32(p, n, true);
       p += 4 + n;
     }
-    const st = e.getMany(base, encoded.length, base + outOffset, NOW);
+    const st = e.getMany(base, encoded.length, base + outOffset, READ_NOW);
     if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(encoded.length);
     const skip = this.valueOffset;
@@ -228,18 +226,18 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
 
   getVersioned(key: K): { value: V; version: number } | undefined {
     this.checkOpen();
-    if (this.lookup(this.encodableKey(key), NOW) !== Status.OK) return undefined;
+    if (this.lookup(this.encodableKey(key), READ_NOW) !== Status.OK) return undefined;
     const e = this.engine;
     const version = e.resultSeq();
     return { value: this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset), version };
   }
 
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
-    return this.openIterator(this.encodableKey(from), this.encodableKey(to), options, NOW, this);
+    return this.openIterator(this.encodableKey(from), this.encodableKey(to), options, READ_NOW, this);
   }
 
   all(options?: RangeOptions): KeyValueIterator<K, V> {
-    return this.openIterator(undefined, undefined, options, NOW, this);
+    return this.openIterator(undefined, undefined, options, READ_NOW, this);
   }
 
   snapshot(): Snapshot<K, V> {
@@ -554,7 +552,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
     const fl = from === undefined ? 0 : writeEncodable(from, u8, p, fb);
     const tl = to === undefined ? 0 : writeEncodable(to, u8, p + fl, tb);
     const pack = this.iteratorPacking;
-    const flags = (from !== undefined ? FLAG_LOWER : 0) | (to !== undefined ? FLAG_UPPER : 0) | (reverse ? FLAG_REVERSE : 0) | pack;
+    const flags = (from !== undefined ? ITER_LOWER : 0) | (to !== undefined ? ITER_UPPER : 0) | (reverse ? ITER_REVERSE : 0) | pack;
     const h = e.iterOpen(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
@@ -684,7 +682,7 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
    *  logged write path (single-threaded, so nothing can come between the two). */
   private durableIfVersion(k: Encodable, expected: number, op: EncodedOp): boolean {
-    const current = this.lookup(k, NOW) === Status.OK ? this.engine.resultSeq() : 0;
+    const current = this.lookup(k, READ_NOW) === Status.OK ? this.engine.resultSeq() : 0;
     if (current !== expected) return false;
     this.applyBatch([op]);
     return true;
