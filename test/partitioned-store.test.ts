@@ -136,7 +136,7 @@ describe('merged iteration', () => {
   it('orders UTF-8 keys by their bytes, not by UTF-16 code units', () =>
     withStore<string, number>({ partitions: 3, keyCodec: codecs.utf8, valueCodec: codecs.json }, (s) => {
       const keys = ['\uFFFF', '𝄞', 'a', 'é', ''];
-      keys.forEach((k, i) => s.put(k, i));
+      keys.forEach((k, i) => { s.put(k, i); });
       const byBytes = [...keys].sort((a, b) => Buffer.compare(utf8(a), utf8(b)));
       expect(byBytes).not.toEqual([...keys].sort()); // the two orders differ on these keys
       expect([...s.all()].map(([k]) => k)).toEqual(byBytes);
