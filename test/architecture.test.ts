@@ -46,9 +46,10 @@ function sources(): string[] {
 /** The part of the design a bindings file belongs to: its folder, or its name at the top. */
 const partOf = (file: string): string => (file.includes('/') ? file.split('/')[0] : file);
 
-/** The module specifiers a file's text imports or re-exports. */
+/** The module specifiers a file's text imports or re-exports (TypeScript's scanner: an import
+ *  list over several lines counts, a string that merely looks like one does not). */
 function importsOf(text: string): string[] {
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"\n]*?(?:from\s*)?['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
 }
 
 const readSource = (f: string) => readFileSync(join(bindings, f), 'utf8');
@@ -105,10 +106,6 @@ describe('the layout of bindings/ (docs/ARCHITECTURE.md)', () => {
 // read, tested and loaded after the ones it names. Type-only imports count too: a type cycle
 // ties two files together as firmly (8e70215 removed the last one, snapshot <-> store).
 
-/** Every module a file imports or re-exports, type-only, side-effect and import() included
- *  (TypeScript's own scanner, so an import list over several lines counts). */
-const specifiersOf = (text: string): string[] => ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
-
 /** The import graph of the .ts files under `dir` (paths relative to it), edges to files in it only.
  *  `./x.js` and AssemblyScript's `./x` name `x.ts`; `strata-kv[/sub]` names the package entry. */
 function importGraph(dir: string): Map<string, string[]> {
@@ -119,7 +116,7 @@ function importGraph(dir: string): Map<string, string[]> {
   const known = new Set(files);
   const graph = new Map<string, string[]>();
   for (const file of files) {
-    const targets = specifiersOf(readFileSync(join(dir, file), 'utf8')).map((spec) => {
+    const targets = importsOf(readFileSync(join(dir, file), 'utf8')).map((spec) => {
       if (spec === 'strata-kv') return 'index.ts';
       if (spec.startsWith('strata-kv/')) return `${spec.slice('strata-kv/'.length)}/index.ts`;
       if (!spec.startsWith('.')) return undefined;
@@ -195,7 +192,20 @@ describe('no import cycles', () => {
       'self.ts -> self.ts',
       'store/snapshot.ts -> store/store.ts -> store/snapshot.ts',
     ]);
-    expect(specifiersOf('import type { Store } from "./store.js";\nimport {\n  a,\n  b,\n} from "../x.js";\nexport * from "./y.js";\nimport "./abort";\n'))
+    expect(importsOf('import type { Store } from "./store.js";\nimport {\n  a,\n  b,\n} from "../x.js";\nexport * from "./y.js";\nimport "./abort";\n'))
       .toEqual(['./store.js', '../x.js', './y.js', './abort']);
+  });
+});
+
+describe('the layer rules read every import', () => {
+  it('an import list over several lines is seen (the one-line pattern missed it)', () => {
+    const fake: Record<string, string> = {
+      'storage/upward.ts': 'import type {\n  Store,\n  StoreOptions,\n} from "../store/store.js";\nexport type S = [Store, StoreOptions];\n',
+      'store/reexport.ts': 'export {\n  PartitionedStore,\n} from "../partition/partitioned-store.js";\n',
+    };
+    expect(layoutViolations(Object.keys(fake), (f) => fake[f])).toEqual([
+      'storage/upward.ts -> store/store.ts: an import up the layers (storage 2 -> store 4)',
+      'store/reexport.ts -> partition/partitioned-store.ts: an import up the layers (store 4 -> partition 5)',
+    ]);
   });
 });
