@@ -20,6 +20,7 @@ import {
   setCacheCapacity, cacheCapacity, cacheBytes, cacheHits, cacheMisses,
 } from "./block-cache";
 import { setExpiryClock } from "./compaction";
+import { readFooter } from "./run-file";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64 (+16 u32: see
  *  read_error). */
@@ -475,6 +476,14 @@ export function run_tail_offset(p: usize, fileSize: f64): f64 {
   if (!(fileSize >= 0)) return -1;
   let off = runTailOffset(p, <u64>fileSize);
   return off < 0 ? -1 : <f64>off;
+}
+
+/** The footer at `p` of a run file of `fileSize` bytes, checked as run_tail_offset checks it,
+ *  written at `out` (48 bytes) as six f64: index offset and length, bloom offset and length,
+ *  entries, tombstones. OK, or CORRUPTION for a damaged footer (at fileSize - 48). */
+export function run_footer(p: usize, fileSize: f64, out: usize): i32 {
+  if (!(fileSize >= 0)) return S.INVALID_ARGUMENT;
+  return readFooter(p, <u64>fileSize, out) ? S.OK : S.CORRUPTION;
 }
 
 /** Imports run `id` of `level` as file-backed from its tail (index, bloom, footer) at

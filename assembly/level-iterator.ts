@@ -2,7 +2,7 @@
 // run iterator is open at a time (a concatenating iterator, as LevelDB's two-level one).
 import { Run, RunIterator } from "./run";
 import { InternalIterator } from "./internal-iterator";
-import { compareInternal, tagSeq } from "./internal-key";
+import { compareInternal } from "./internal-key";
 
 export class LevelIterator extends InternalIterator {
   private index: i32 = -1;

@@ -183,7 +183,7 @@ export class TreeMergingIterator extends InternalIterator {
     for (let i = 0; i < this.k; i++) unchecked(this.sources[i]).seekGE(key, klen, tag);
     this.build();
   }
-  seekLT(key: usize, klen: u32, tag: u64): void { this.valid = false; }
+  seekLT(_key: usize, _klen: u32, _tag: u64): void { this.valid = false; }
   seekToLast(): void { this.valid = false; }
 
   close(): void {

@@ -231,6 +231,19 @@ export function runTailOffset(f: usize, fileSize: u64): i64 {
   return parseFooter(f, fileSize) ? <i64>indexOffset : -1;
 }
 
+/** The footer at f, checked as an import checks it, written at out as six f64: index offset
+ *  and length, bloom offset and length, entries, tombstones; false when it is damaged. */
+export function readFooter(f: usize, fileSize: u64, out: usize): bool {
+  if (!parseFooter(f, fileSize)) return false;
+  store<f64>(out, <f64>indexOffset);
+  store<f64>(out, <f64>indexLen, 8);
+  store<f64>(out, <f64>bloomOffset, 16);
+  store<f64>(out, <f64>bloomLen, 24);
+  store<f64>(out, <f64>load<u64>(f, 24), 32);
+  store<f64>(out, <f64>load<u64>(f, 32), 40);
+  return true;
+}
+
 /**
  * A file-backed run from the tail of its file: (p, len) holds the file's last `len` bytes,
  * from at most its index offset (runTailOffset) to the end. The index and bloom are checked

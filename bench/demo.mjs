@@ -42,7 +42,7 @@ const keyHi = (i) => fmix32(Math.imul(i, 0x9e3779b9) ^ SEED);
 const keyLo = (i) => fmix32(i ^ (SEED * 0x10001));
 const keyOf = (i) => hex8(keyHi(i)) + hex8(keyLo(i));
 
-function valueOf(i, gen) {
+function valueFor(i, gen) {
   const v = new Uint8Array(VALUE_BYTES);
   new DataView(v.buffer).setUint32(0, i, true);
   v[4] = gen;
@@ -54,7 +54,7 @@ function valueOf(i, gen) {
   return v;
 }
 
-/** valueOf(i, gen) equals v, without building it (checks run a few million times). */
+/** valueFor(i, gen) equals v, without building it (checks run a few million times). */
 function isValueOf(v, i, gen) {
   if (!(v instanceof Uint8Array) || v.length !== VALUE_BYTES) return false;
   if ((v[0] | (v[1] << 8) | (v[2] << 16) | (v[3] << 24)) >>> 0 !== i || v[4] !== gen) return false;
@@ -208,7 +208,7 @@ async function main() {
   let putAllMs = 0;
   for (let b = 0; b < batchLoads; b += BATCH) {
     const batch = [];
-    for (let i = b; i < b + BATCH; i++) batch.push([keys[i], valueOf(i, 1)]);
+    for (let i = b; i < b + BATCH; i++) batch.push([keys[i], valueFor(i, 1)]);
     const t = performance.now();
     store.putAll(batch);
     putAllMs += performance.now() - t;
@@ -217,7 +217,7 @@ async function main() {
   for (let i = 0; i < batchLoads; i++) gen[i] = 1;
   seq += batchLoads;
 
-  const singleValues = Array.from({ length: SINGLE_PUTS }, (_, j) => valueOf(batchLoads + j, 1));
+  const singleValues = Array.from({ length: SINGLE_PUTS }, (_, j) => valueFor(batchLoads + j, 1));
   phase('load: put, one entry per call', SINGLE_PUTS, SINGLE_PUTS, () => {
     for (let j = 0; j < SINGLE_PUTS; j++) store.put(keys[batchLoads + j], singleValues[j]);
   });
@@ -260,7 +260,7 @@ async function main() {
     for (const e of store.range(keys[sorted[p]], keys[sorted[p + RANGE_LEN]])) got.push(e);
     return got;
   }), (out) => {
-    out.forEach((got, r) => checkRange('range', got, starts[r], 1, false));
+    out.forEach((got, r) => { checkRange('range', got, starts[r], 1, false); });
   });
 
   phase(`range reverse, limit ${RANGE_LEN}`, RANGES, RANGES * RANGE_LEN, () => Array.from(starts, (p) => {
@@ -269,7 +269,7 @@ async function main() {
     for (const e of store.range(keys[sorted[0]], keys[sorted[p + RANGE_LEN]], { reverse: true, limit: RANGE_LEN })) got.push(e);
     return got;
   }), (out) => {
-    out.forEach((got, r) => checkRange('reverse range', got, starts[r], 1, true));
+    out.forEach((got, r) => { checkRange('reverse range', got, starts[r], 1, true); });
   });
 
   function checkRange(what, got, p, g, reverse) {
@@ -311,7 +311,7 @@ async function main() {
   const snapSeq = seq;
   const overwriteBatches = [];
   for (let b = 0; b < OVERWRITES; b += BATCH) {
-    overwriteBatches.push(Array.from(overwritten.subarray(b, b + BATCH), (i) => [keys[i], valueOf(i, 2)]));
+    overwriteBatches.push(Array.from(overwritten.subarray(b, b + BATCH), (i) => [keys[i], valueFor(i, 2)]));
   }
   phase(`overwrite: putAll, batches of ${fmtInt(BATCH)}`, OVERWRITES / BATCH, OVERWRITES, () => {
     for (const batch of overwriteBatches) store.putAll(batch);
@@ -336,7 +336,7 @@ async function main() {
       else checkValue('store get after overwrite', i, v, gen[i]);
     }));
   phase('get: changed keys, from the snapshot', changed.length, changed.length, () => changedKeys.map((k) => snap.get(k)),
-    (out) => out.forEach((v, j) => checkValue('snapshot get', changed[j], v, 1)));
+    (out) => out.forEach((v, j) => { checkValue('snapshot get', changed[j], v, 1); }));
 
   const snapCount = phase('scan: all(), snapshot', 1, N, () => scan('snapshot scan', snap.all(), sorted, () => 1));
   recordShape(['overwrite + delete', 'snapshot held'], store);
@@ -345,7 +345,7 @@ async function main() {
   await compactPhase('compact(), snapshot held', store);
   recordShape(['compact()', 'snapshot held'], store);
   phase('get: changed keys, snapshot, compacted', changed.length, changed.length, () => changedKeys.map((k) => snap.get(k)),
-    (out) => out.forEach((v, j) => checkValue('snapshot get after compact', changed[j], v, 1)));
+    (out) => out.forEach((v, j) => { checkValue('snapshot get after compact', changed[j], v, 1); }));
   snap.close();
 
   // -- versions --------------------------------------------------------------------------
@@ -355,9 +355,9 @@ async function main() {
   const cur = store.stats().sequence;
   // k0 was the first entry of the first overwrite batch.
   check(v0?.version === snapSeq + 1, `getVersioned(${k0}) version ${v0?.version}, expected ${snapSeq + 1}`);
-  const staleOk = store.putIfVersion(k0, valueOf(overwritten[0], 9), v0.version - 1);
+  const staleOk = store.putIfVersion(k0, valueFor(overwritten[0], 9), v0.version - 1);
   check(staleOk === false, 'putIfVersion with a stale version must be rejected');
-  const freshOk = store.putIfVersion(k0, valueOf(overwritten[0], 3), v0.version);
+  const freshOk = store.putIfVersion(k0, valueFor(overwritten[0], 3), v0.version);
   check(freshOk === true, 'putIfVersion with the current version must succeed');
   gen[overwritten[0]] = 3; seq++;
   const v1 = store.getVersioned(k0);
@@ -365,8 +365,8 @@ async function main() {
   checkValue('getVersioned after putIfVersion', overwritten[0], v1?.value, 3);
   const absentIdx = N + GETS;                       // never written
   const absentKey = keyOf(absentIdx);
-  const createOk = store.putIfVersion(absentKey, valueOf(absentIdx, 1), 0);
-  const createAgain = store.putIfVersion(absentKey, valueOf(absentIdx, 9), 0);
+  const createOk = store.putIfVersion(absentKey, valueFor(absentIdx, 1), 0);
+  const createAgain = store.putIfVersion(absentKey, valueFor(absentIdx, 9), 0);
   check(createOk === true && createAgain === false, `putIfVersion(expected 0) should create once (got ${createOk}, ${createAgain})`);
   gen[absentIdx] = 1; seq++;
   const delStale = store.deleteIfVersion(k0, v0.version);
@@ -385,7 +385,7 @@ async function main() {
   // Read-modify-write through versions: the optimistic-concurrency loop a state store runs.
   const casIdx = perm.subarray(OVERWRITES + DELETES, OVERWRITES + DELETES + CAS_OPS);
   const casKeys = Array.from(casIdx, (i) => keys[i]);
-  const casValues = Array.from(casIdx, (i) => valueOf(i, gen[i] + 1));
+  const casValues = Array.from(casIdx, (i) => valueFor(i, gen[i] + 1));
   const casSeq = seq;
   phase('getVersioned + putIfVersion (CAS)', CAS_OPS * 2, CAS_OPS, () => {
     const out = new Array(CAS_OPS);

@@ -127,7 +127,7 @@ for (const size of [10, 1000]) {
   const s = await Store.open();
   const reps = 2000;
   for (let i = 0; i < reps; i++) await s.restore(records); // warm-up (the first applies them)
-  let t = performance.now();
+  const t = performance.now();
   for (let i = 0; i < reps; i++) await s.restore(records); // replays: every record is skipped
   const us = (performance.now() - t) / reps * 1000;
   console.log(`array of ${size} already applied, restored again: ${fmt(us, 1)} µs per restore`);

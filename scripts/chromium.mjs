@@ -70,6 +70,6 @@ export async function openPage(browser, url) {
   page.on('pageerror', (err) => page.errors.push(err));
   page.on('console', (msg) => { if (msg.type() === 'error') page.consoleErrors.push(msg.text()); });
   const res = await page.goto(url);
-  if (!res || !res.ok()) throw new Error(`GET ${url}: ${res ? res.status() : 'no response'}`);
+  if (!res?.ok()) throw new Error(`GET ${url}: ${res ? res.status() : 'no response'}`);
   return page;
 }

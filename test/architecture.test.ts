@@ -17,6 +17,8 @@ import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { posix } from 'node:path';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bindings = join(root, 'bindings');
@@ -44,9 +46,10 @@ function sources(): string[] {
 /** The part of the design a bindings file belongs to: its folder, or its name at the top. */
 const partOf = (file: string): string => (file.includes('/') ? file.split('/')[0] : file);
 
-/** The module specifiers a file's text imports or re-exports. */
+/** The module specifiers a file's text imports or re-exports (TypeScript's scanner: an import
+ *  list over several lines counts, a string that merely looks like one does not). */
 function importsOf(text: string): string[] {
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"\n]*?(?:from\s*)?['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
 }
 
 const readSource = (f: string) => readFileSync(join(bindings, f), 'utf8');
@@ -95,6 +98,114 @@ describe('the layout of bindings/ (docs/ARCHITECTURE.md)', () => {
       "store/new-feature.ts: reads the engine's exports or result region; go through engine/",
       'storage/upward.ts -> store/store.ts: an import up the layers (storage 2 -> store 4)',
       "nats/inside.ts -> store/store.ts: nats/ reaches the core only through 'strata-kv'",
+    ]);
+  });
+});
+
+// No import cycles, in bindings/ or in assembly/: with imports going one way a module can be
+// read, tested and loaded after the ones it names. Type-only imports count too: a type cycle
+// ties two files together as firmly (8e70215 removed the last one, snapshot <-> store).
+
+/** The import graph of the .ts files under `dir` (paths relative to it), edges to files in it only.
+ *  `./x.js` and AssemblyScript's `./x` name `x.ts`; `strata-kv[/sub]` names the package entry. */
+function importGraph(dir: string): Map<string, string[]> {
+  const files = (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('wasm-binary.ts'))
+    .map((f) => f.split('\\').join('/'))
+    .sort();
+  const known = new Set(files);
+  const graph = new Map<string, string[]>();
+  for (const file of files) {
+    const targets = importsOf(readFileSync(join(dir, file), 'utf8')).map((spec) => {
+      if (spec === 'strata-kv') return 'index.ts';
+      if (spec.startsWith('strata-kv/')) return `${spec.slice('strata-kv/'.length)}/index.ts`;
+      if (!spec.startsWith('.')) return undefined;
+      const path = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts');
+      return path.endsWith('.ts') ? path : `${path}.ts`;
+    });
+    graph.set(file, [...new Set(targets.filter((t): t is string => t !== undefined && known.has(t)))]);
+  }
+  return graph;
+}
+
+/** One cycle per strongly connected component that has one (Tarjan), each as
+ *  `a.ts -> b.ts -> a.ts`, starting from its first file in sort order. */
+function importCycles(graph: Map<string, string[]>): string[] {
+  const index = new Map<string, number>(), low = new Map<string, number>();
+  const stack: string[] = [], onStack = new Set<string>(), components: string[][] = [];
+  const connect = (v: string): void => {
+    index.set(v, index.size); low.set(v, index.get(v)!); stack.push(v); onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) { connect(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string;
+    do { w = stack.pop()!; onStack.delete(w); component.push(w); } while (w !== v);
+    components.push(component);
+  };
+  for (const v of graph.keys()) if (!index.has(v)) connect(v);
+  const out: string[] = [];
+  for (const component of components) {
+    const members = new Set(component);
+    const start = [...component].sort()[0];
+    if (component.length === 1 && !(graph.get(start) ?? []).includes(start)) continue;
+    // The shortest way back to `start` inside the component (breadth first).
+    const from = new Map<string, string>();
+    const queue = [start];
+    let last: string | undefined;
+    for (let i = 0; i < queue.length && last === undefined; i++) {
+      for (const w of graph.get(queue[i]) ?? []) {
+        if (w === start) { last = queue[i]; break; }
+        if (members.has(w) && !from.has(w)) { from.set(w, queue[i]); queue.push(w); }
+      }
+    }
+    const path = [start];
+    for (let v = last!; v !== start; v = from.get(v)!) path.splice(1, 0, v);
+    out.push([...path, start].join(' -> '));
+  }
+  return out.sort();
+}
+
+describe('no import cycles', () => {
+  it('bindings/ has none, type-only imports and the strata-kv entries included', () => {
+    const graph = importGraph(bindings);
+    expect(graph.size).toBeGreaterThan(40);
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it('assembly/ has none', () => {
+    const graph = importGraph(join(root, 'assembly'));
+    expect(graph.get('index.ts')).toContain('engine.ts');
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it('the check names each cycle (two files, across folders, a self-import); the scanner reads type-only, multi-line, re-export and side-effect imports', () => {
+    const fake = new Map<string, string[]>([
+      ['store/snapshot.ts', ['store/store.ts']], ['store/store.ts', ['store/snapshot.ts', 'errors.ts']],
+      ['a.ts', ['b/c.ts']], ['b/c.ts', ['b/d.ts']], ['b/d.ts', ['a.ts', 'errors.ts']],
+      ['self.ts', ['self.ts']], ['errors.ts', []],
+    ]);
+    expect(importCycles(fake)).toEqual([
+      'a.ts -> b/c.ts -> b/d.ts -> a.ts',
+      'self.ts -> self.ts',
+      'store/snapshot.ts -> store/store.ts -> store/snapshot.ts',
+    ]);
+    expect(importsOf('import type { Store } from "./store.js";\nimport {\n  a,\n  b,\n} from "../x.js";\nexport * from "./y.js";\nimport "./abort";\n'))
+      .toEqual(['./store.js', '../x.js', './y.js', './abort']);
+  });
+});
+
+describe('the layer rules read every import', () => {
+  it('an import list over several lines is seen (the one-line pattern missed it)', () => {
+    const fake: Record<string, string> = {
+      'storage/upward.ts': 'import type {\n  Store,\n  StoreOptions,\n} from "../store/store.js";\nexport type S = [Store, StoreOptions];\n',
+      'store/reexport.ts': 'export {\n  PartitionedStore,\n} from "../partition/partitioned-store.js";\n',
+    };
+    expect(layoutViolations(Object.keys(fake), (f) => fake[f])).toEqual([
+      'storage/upward.ts -> store/store.ts: an import up the layers (storage 2 -> store 4)',
+      'store/reexport.ts -> partition/partitioned-store.ts: an import up the layers (store 4 -> partition 5)',
     ]);
   });
 });

@@ -341,12 +341,12 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
   it('a second open of an open directory is LOCKED, in the same worker and in another', async () => {
     await startWorker('c');
     await startWorker('d');
-    await call('c', async (strata, state) => { state.s = await state.open({ path: 'locked' }); state.s.put(new Uint8Array([1]), new Uint8Array([2])); });
+    await call('c', async (_strata, state) => { state.s = await state.open({ path: 'locked' }); state.s.put(new Uint8Array([1]), new Uint8Array([2])); });
     expect(await failure('c', (strata) => strata.Store.open({ path: 'locked' }))).toMatch(/^LOCKED: .*locked.*this worker/);
     expect(await failure('d', (strata) => strata.Store.open({ path: 'locked' }))).toMatch(/^LOCKED: .*locked.*another worker/);
     expect(await failure('d', (strata) => strata.Store.open({ path: '/locked/' }))).toMatch(/^LOCKED/);
-    await call('c', (strata, state) => state.s.close());
-    const got = await call('d', async (strata, state) => {
+    await call('c', (_strata, state) => state.s.close());
+    const got = await call('d', async (strata, _state) => {
       const s = await strata.Store.open({ path: 'locked' });
       const v = [...s.get(new Uint8Array([1]))];
       await s.close();
@@ -375,7 +375,7 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     // The failed open released the directory.
     expect(await failure('e', (strata) => strata.Store.open({ path: 'corrupt' }))).toMatch(/^CORRUPTION/);
 
-    const ttl = await call('e', async (strata, state) => {
+    const ttl = await call('e', async (strata, _state) => {
       const s = await strata.Store.open({ path: 'ttl', ttlMs: 60_000, keyCodec: strata.codecs.utf8, valueCodec: strata.codecs.utf8 });
       s.put('a', 'b');
       await s.close();
@@ -442,6 +442,8 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     await startWorker('level');
     const r = await call('level', async () => {
       // (import() written as a string: vitest rewrites the import() calls of test files)
+      // biome-ignore lint/complexity/noCommaOperator: indirect eval, global scope, on purpose
+      // biome-ignore lint/security/noGlobalEval: runs this test's own text, in the test's page
       const { StrataLevel } = await (0, eval)("import('/.bundles/opfs-level.js')");
       const outcome = (p: Promise<unknown>) => p.then(() => 'opened', (e: any) => e.code);
       const missing = new StrataLevel('level/missing', { createIfMissing: false });

@@ -127,7 +127,7 @@ describe('checkpoint', () => {
   it('reopens from the checkpoint and restores only the records after it', async () => {
     const dir = freshDir();
     const sink = new LossySink([]);
-    let store = await open(dir, sink);
+    const store = await open(dir, sink);
     for (let i = 0; i < 200; i++) store.put(unhex((1000 + i).toString(16).padStart(4, '0')), new Uint8Array([i]));
     const cp = await store.checkpoint();
     expect(cp.seq).toBe(200);

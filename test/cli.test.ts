@@ -57,6 +57,32 @@ describe('strata inspect / verify', () => {
     expect(verify.stdout).toContain(`${file} at offset 0: bad data block`);
   });
 
+  it('inspect checks the footer of a run file as the engine does: magic, version, the index and bloom in place', async () => {
+    const dir = await makeStore();
+    const run = readdirSync(dir).find((n) => n.endsWith('.run'))!;
+    const file = join(dir, run);
+    const sound = readFileSync(file);
+    const footerAt = sound.length - 48;
+    // Each damage is one the engine refuses at open (docs/FORMAT.md, "Footer").
+    const damages: [string, (v: DataView) => void][] = [
+      ['magic', (v) => v.setUint32(footerAt + 44, 0x53524e32, true)],
+      ['version', (v) => v.setUint16(footerAt + 40, 2, true)],
+      ['the zero field', (v) => v.setUint16(footerAt + 42, 1, true)],
+      ['a bloom that does not end at the footer', (v) => v.setUint32(footerAt + 20, v.getUint32(footerAt + 20, true) - 1, true)],
+      ['an index that does not end at the bloom', (v) => v.setUint32(footerAt + 8, v.getUint32(footerAt + 8, true) + 1, true)],
+    ];
+    for (const [what, damage] of damages) {
+      const bytes = Buffer.from(sound);
+      damage(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      writeFileSync(file, bytes);
+      const out = strata('inspect', dir);
+      expect(out.status, what).toBe(1);
+      expect(out.stdout, what).toContain(`${file} at offset ${footerAt}: bad footer`);
+    }
+    writeFileSync(file, sound);
+    expect(strata('inspect', dir).status).toBe(0);
+  });
+
   it('reports a torn log tail and files the manifest does not list', async () => {
     const dir = freshDir();
     const s = await Store.open({ path: dir, sync: true });

@@ -180,6 +180,7 @@ const dirs: string[] = [];
 class ArrayChangelog implements ChangelogSink, ChangelogSource {
   records: ChangeRecord[] = [];
   append(records: ChangeRecord[]): void {
+    // biome-ignore lint/complexity/useOptionalChain: a delete's null value stays null (?. would make it undefined)
     for (const r of records) this.records.push({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
   }
   read(_partition: number, fromSeq = 0): ChangeRecord[] { return this.records.filter((r) => r.seq >= fromSeq); }

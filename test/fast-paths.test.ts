@@ -336,7 +336,7 @@ describe('iterator batches read in place', () => {
 describe('packed batch values (bytes values and codecs without a fast path)', () => {
   /** Value i: its length cycles through sizes around the engine's 64 KiB pack, its bytes say i. */
   const SIZES = [0, 1, 100, 4000, 30_000, 65_536, 70_000, 200_000, 7];
-  const valueOf = (i: number) => {
+  const valueFor = (i: number) => {
     const v = new Uint8Array(SIZES[i % SIZES.length]);
     for (let j = 0; j < v.length; j += 997) v[j] = (i + j) & 0xff;
     if (v.length > 0) v[v.length - 1] = i & 0xff;
@@ -344,30 +344,30 @@ describe('packed batch values (bytes values and codecs without a fast path)', ()
   };
   const keyOf = (i: number) => `k${String(i).padStart(4, '0')}`;
   /** Whether v holds value i (toEqual is slow on arrays this large). */
-  const isValue = (v: Uint8Array, i: number) => Buffer.from(v.buffer, v.byteOffset, v.length).equals(valueOf(i));
+  const isValue = (v: Uint8Array, i: number) => Buffer.from(v.buffer, v.byteOffset, v.length).equals(valueFor(i));
 
   it.each(['in memory', 'file-backed, no block cache'])('are copies: right across pack-sized batches, in both directions, unchanged by later writes and reads (%s)', async (where) => {
     const path = where === 'in memory' ? undefined : mkdtempSync(join(tmpdir(), 'strata-pack-'));
     const s = await Store.open<string, Uint8Array>({ keyCodec: codecs.utf8, valueCodec: codecs.bytes, memtableBytes: 1 << 20, path, blockCacheBytes: 0 });
     const n = 300;
-    for (let i = 0; i < n; i++) s.put(keyOf(i), valueOf(i));
+    for (let i = 0; i < n; i++) s.put(keyOf(i), valueFor(i));
     await s.flush();
-    for (let i = 0; i < n; i += 3) s.put(keyOf(i), valueOf(i)); // memtable and run interleave
+    for (let i = 0; i < n; i += 3) s.put(keyOf(i), valueFor(i)); // memtable and run interleave
     const fwd = [...s.all()];
     const rev = [...s.all({ reverse: true })];
     const part = [...s.range(keyOf(10), keyOf(250), { limit: 57 })];
     for (let i = 0; i < n; i++) s.put(keyOf(i), new Uint8Array(SIZES[i % SIZES.length]).fill(0xee));
     [...s.all()]; // later batches reuse the engine's pack
     expect(fwd.map(([k]) => k)).toEqual(Array.from({ length: n }, (_, i) => keyOf(i)));
-    fwd.forEach(([, v], i) => expect(isValue(v, i)).toBe(true));
+    fwd.forEach(([, v], i) => { expect(isValue(v, i)).toBe(true); });
     expect(rev.map(([k]) => k)).toEqual(Array.from({ length: n }, (_, i) => keyOf(n - 1 - i)));
-    rev.forEach(([, v], i) => expect(isValue(v, n - 1 - i)).toBe(true));
+    rev.forEach(([, v], i) => { expect(isValue(v, n - 1 - i)).toBe(true); });
     expect(part.map(([k]) => k)).toEqual(Array.from({ length: 57 }, (_, i) => keyOf(10 + i)));
-    part.forEach(([, v], i) => expect(isValue(v, 10 + i)).toBe(true));
+    part.forEach(([, v], i) => { expect(isValue(v, 10 + i)).toBe(true); });
     // Values of one batch may share an ArrayBuffer, but never its bytes.
     for (const [, v] of fwd) v.fill(0x55);
-    fwd.forEach(([, v]) => expect(v.every((b) => b === 0x55)).toBe(true));
-    part.forEach(([, v], i) => expect(isValue(v, 10 + i)).toBe(true));
+    fwd.forEach(([, v]) => { expect(v.every((b) => b === 0x55)).toBe(true); });
+    part.forEach(([, v], i) => { expect(isValue(v, 10 + i)).toBe(true); });
     if (path) expect(s.stats().fileBackedRuns).toBeGreaterThan(0);
     await s.close();
     if (path) rmSync(path, { recursive: true, force: true });
@@ -377,7 +377,7 @@ describe('packed batch values (bytes values and codecs without a fast path)', ()
     const seen: Uint8Array[] = [];
     const keep: Codec<Uint8Array> = { encode: (v) => v, decode: (b) => { seen.push(b); return b; } };
     const s = await Store.open<string, Uint8Array>({ keyCodec: codecs.utf8, valueCodec: keep });
-    for (let i = 0; i < 200; i++) s.put(keyOf(i), valueOf(i));
+    for (let i = 0; i < 200; i++) s.put(keyOf(i), valueFor(i));
     const a = s.all(), b = s.all({ reverse: true });
     const got: [Uint8Array[], Uint8Array[]] = [[], []];
     for (let i = 0; i < 200; i++) {
@@ -386,18 +386,18 @@ describe('packed batch values (bytes values and codecs without a fast path)', ()
     }
     expect(a.next().done).toBe(true);
     expect(b.next().done).toBe(true);
-    got[0].forEach((v, i) => expect(isValue(v, i)).toBe(true));
-    got[1].forEach((v, i) => expect(isValue(v, 199 - i)).toBe(true));
+    got[0].forEach((v, i) => { expect(isValue(v, i)).toBe(true); });
+    got[1].forEach((v, i) => { expect(isValue(v, 199 - i)).toBe(true); });
     expect(seen.length).toBe(400);
     await s.close();
   });
 
   it('a store with a ttl reads expiry from the packed copy', async () => {
     const s = await Store.open<string, Uint8Array>({ keyCodec: codecs.utf8, valueCodec: codecs.bytes, ttlMs: 60_000, expirySweepMs: 0 });
-    for (let i = 0; i < 100; i++) s.put(keyOf(i), valueOf(i));
+    for (let i = 0; i < 100; i++) s.put(keyOf(i), valueFor(i));
     const got = [...s.range(keyOf(5), keyOf(95), { limit: 80 })];
     expect(got.map(([k]) => k)).toEqual(Array.from({ length: 80 }, (_, i) => keyOf(5 + i)));
-    got.forEach(([, v], i) => expect(isValue(v, 5 + i)).toBe(true));
+    got.forEach(([, v], i) => { expect(isValue(v, 5 + i)).toBe(true); });
     await s.close();
   });
 });

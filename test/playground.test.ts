@@ -35,6 +35,7 @@ describe.runIf(bin)('the playground page', () => {
     await page.click(selector);
     await page.evaluate(() => (window as any).playground.last);
   };
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as rendered, which the test reads
   const text = (selector: string) => page.locator(selector).innerText();
   const num = async (selector: string) => Number((await text(selector)).replace(/,/g, ''));
   const stats = () => page.evaluate(() => (window as any).playground.store.stats());

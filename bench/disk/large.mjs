@@ -24,7 +24,7 @@ import { fmix32, hex8 } from '../lib/keys.mjs';
 const keyOf = (i) => hex8(fmix32(i)) + hex8(fmix32(i ^ 0x5bd1e995));
 /** A key no entry has: the same first half, another second half. */
 const missingKeyOf = (i) => hex8(fmix32(i)) + hex8(fmix32(i ^ 0x5bd1e995) ^ 1);
-function valueOf(i, bytes) {
+function valueFor(i, bytes) {
   const v = new Uint8Array(bytes).fill(i & 0xff);
   new DataView(v.buffer).setUint32(0, i, true);
   return v;
@@ -60,13 +60,13 @@ console.log(`rss at start: ${mib(rss())} MiB`);
 
 // ---- fill ------------------------------------------------------------------------------
 let peakRss = rss();
-let store = await open();
+const store = await open();
 const t0 = performance.now();
 const BATCH = 1000;
 const progressEvery = Math.max(BATCH, Math.round(o.entries / 10 / BATCH) * BATCH);
 for (let i = 0; i < o.entries; i += BATCH) {
   const batch = [];
-  for (let j = i; j < Math.min(i + BATCH, o.entries); j++) batch.push([keyOf(j), valueOf(j, o.valueBytes)]);
+  for (let j = i; j < Math.min(i + BATCH, o.entries); j++) batch.push([keyOf(j), valueFor(j, o.valueBytes)]);
   store.putAll(batch);
   if ((i / BATCH) % 50 === 0) peakRss = Math.max(peakRss, rss());
   if (i > 0 && i % progressEvery === 0) {

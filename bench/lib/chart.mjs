@@ -91,7 +91,7 @@ export function renderBarChart(report, { title, memoryTitle, notes, subtitle }) 
     text(mx0 + Math.max(w, 1) + 6, ry + 13, `${p.memory.bytesPerEntry.toFixed(0)} B`, 'font-size="11"');
   });
   const note = 'font-size="10" fill="#868e96"';
-  notes.slice(-2).forEach((line, i, all) => text(PLOT.left, height - 10 - 14 * (all.length - 1 - i), line, note));
+  notes.slice(-2).forEach((line, i, all) => { text(PLOT.left, height - 10 - 14 * (all.length - 1 - i), line, note); });
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -57,7 +57,7 @@ export const WORKLOADS = [
   },
   {
     id: 'scan', title: 'full ordered scan', unit: 'entries', point: false,
-    async run(h, d) {
+    async run(h) {
       const r = await h.scan(valueLength);
       return { ops: r.n, check: `${r.n}/${r.sum}` };
     },

@@ -11,7 +11,7 @@
 //   - files the manifest does not explain (stray runs, MANIFEST.tmp) are listed.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { instantiateEngine } from '../engine/abi.js';
+import { instantiateEngine, CORRUPTION_WHAT, type Engine } from '../engine/abi.js';
 import { resolveTuning } from '../store/options.js';
 import { readManifest, type Manifest } from '../storage/manifest.js';
 import { replayWal, WAL_BATCH } from '../storage/wal.js';
@@ -46,20 +46,23 @@ export interface DirectoryReport {
   problems: string[];
 }
 
-const FOOTER = 48;
-const RUN_MAGIC = 0x53524e31;
+/** A fresh engine, for its readers of the run file format. */
+async function freshEngine(): Promise<Engine> {
+  const e = await instantiateEngine();
+  e.init({ ...resolveTuning({}), autoCompaction: false });
+  return e;
+}
 
 /** Reads what the footer and index of a run file say; throws CORRUPTION on a bad structure
- *  (the blocks' checksums are the engine's job, in verify). */
-export function runFileInfo(bytes: Uint8Array, file: string): Omit<RunInfo, 'level' | 'id' | 'file'> {
+ *  (the blocks' checksums are the engine's job, in verify). The footer is read and checked
+ *  by the engine (`e`), as an import reads it, so its layout is written down once. */
+export function runFileInfo(e: Engine, bytes: Uint8Array, file: string): Omit<RunInfo, 'level' | 'id' | 'file'> {
   const bad = (at: number, why: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${why}`);
-  if (bytes.length < FOOTER) throw bad(0, 'shorter than a footer');
+  if (bytes.length < 48) throw bad(0, CORRUPTION_WHAT[1]);
+  const footer = e.runFooter(bytes.subarray(bytes.length - 48), bytes.length);
+  if (!footer) throw bad(bytes.length - 48, CORRUPTION_WHAT[1]);
+  const { indexOffset, indexLength, bloomOffset, bloomLength, entries, tombstones } = footer;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const f = bytes.length - FOOTER;
-  if (v.getUint32(f + 44, true) !== RUN_MAGIC) throw bad(f, 'bad footer magic');
-  const u64 = (at: number) => v.getUint32(at, true) + v.getUint32(at + 4, true) * 2 ** 32;
-  const indexOffset = u64(f), indexLength = v.getUint32(f + 8, true);
-  if (indexOffset + indexLength > f || indexLength < 8) throw bad(f, 'index block out of bounds');
   const blocks = v.getUint32(indexOffset + indexLength - 8, true);
   // Index entries: offset u64 | length u32 | lastTag u64 | lastKeyLen u32 | lastKey.
   let p = indexOffset;
@@ -80,10 +83,9 @@ export function runFileInfo(bytes: Uint8Array, file: string): Omit<RunInfo, 'lev
     smallestKey = bytes.subarray(q, q + kl);
   }
   // Bloom block: bit array | k u8 | crc u32 (an empty filter is just k and the crc, or nothing).
-  const bloomLength = v.getUint32(f + 20, true), entries = u64(f + 24);
   const bloomBits = Math.max(0, bloomLength - 5) * 8;
-  const bloomProbes = bloomLength >= 5 ? bytes[u64(f + 12) + bloomLength - 5] : 0;
-  return { bytes: bytes.length, entries, tombstones: u64(f + 32), blocks,
+  const bloomProbes = bloomLength >= 5 ? bytes[bloomOffset + bloomLength - 5] : 0;
+  return { bytes: bytes.length, entries, tombstones, blocks,
     bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
     smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
 }
@@ -103,6 +105,7 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
     report.problems.push(`${dir} has run or log files but no MANIFEST`);
   }
   const listed = new Set<number>();
+  const e = m?.levels.some((ids) => ids.length > 0) ? await freshEngine() : undefined;
   for (const [level, ids] of (m?.levels ?? []).entries()) {
     for (const id of ids) {
       listed.add(id);
@@ -110,7 +113,7 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
       if (!existsSync(file)) { report.problems.push(`${file}: listed in the MANIFEST but missing`); continue; }
       const bytes = readFileSync(file);
       try {
-        report.runs.push({ level, id, file, ...runFileInfo(bytes, file) });
+        report.runs.push({ level, id, file, ...runFileInfo(e!, bytes, file) });
         if (verify) await verifyRun(bytes, file, level, id);
       } catch (err) {
         report.problems.push((err as Error).message);
@@ -140,9 +143,7 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
 }
 
 async function verifyRun(bytes: Uint8Array, file: string, level: number, id: number): Promise<void> {
-  const t = resolveTuning({});
-  const e = await instantiateEngine(); // one per run: memory is released with it
-  e.init({ ...t, autoCompaction: false });
+  const e = await freshEngine(); // one per run: memory is released with it
   const p = e.reserve(bytes.length);
   e.u8.set(bytes, p);
   importRunImage(e, p, bytes.length, level, id, file);

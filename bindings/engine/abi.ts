@@ -108,10 +108,21 @@ export interface EngineExports {
   set_replaying(on: number): void;
   run_detach(id: number): number;
   run_tail_offset(p: number, fileSize: number): number;
+  run_footer(p: number, fileSize: number, out: number): number;
   run_import_tail(p: number, len: number, fileSize: number, level: number, id: number): number;
   read_error(): void;
   /** The latched background error's status (0: none); RESULT as read_error. */
   bg_error(): number;
+}
+
+/** A run file's footer (docs/FORMAT.md, "Footer"), as the engine read it. */
+export interface RunFooter {
+  indexOffset: number;
+  indexLength: number;
+  bloomOffset: number;
+  bloomLength: number;
+  entries: number;
+  tombstones: number;
 }
 
 /**
@@ -377,6 +388,15 @@ export class Engine {
   runDetach(id: number): number { return this.x.run_detach(id); }
   /** Where the index starts, from a run file's 48-byte footer at `p` (negative: damaged). */
   runTailOffset(p: number, fileSize: number): number { return this.x.run_tail_offset(p, fileSize); }
+  /** A run file's footer (its last 48 bytes), read and checked by the engine's own reader,
+   *  the one an import uses; undefined when it is damaged. Uses the argument region. */
+  runFooter(footer: Uint8Array, fileSize: number): RunFooter | undefined {
+    const p = this.reserve(96); // the footer, then the six f64 run_footer writes
+    this.u8.set(footer.subarray(0, 48), p);
+    if (this.x.run_footer(p, fileSize, p + 48) !== Status.OK) return undefined;
+    const v = this.view, f = (i: number) => v.getFloat64(p + 48 + 8 * i, true);
+    return { indexOffset: f(0), indexLength: f(1), bloomOffset: f(2), bloomLength: f(3), entries: f(4), tombstones: f(5) };
+  }
   /** Imports a whole run file image as run `id` of `level`; a status. */
   runImport(p: number, len: number, level: number, id: number): number { return this.x.run_import(p, len, level, id); }
   /** Imports a run file's tail (index, bloom, footer): the run stays in its file; a status. */

@@ -137,7 +137,6 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
     this.checkOpen();
     if (!Array.isArray(records)) throw new StrataError('INVALID_ARGUMENT', 'append expects an array of change records');
     if (records.length === 0) return Promise.resolve();
-    let result: Promise<void>;
     let start = 0;
     const waits: Promise<void>[] = [];
     // Split by partition (a Store's batch is one partition; a caller may mix).
@@ -148,7 +147,7 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
         start = i;
       }
     }
-    result = waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+    const result: Promise<void> = waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
     result.catch(() => {}); // failures surface through flush(); an unobserved append must not crash the process
     return result;
   }

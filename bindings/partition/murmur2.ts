@@ -26,7 +26,9 @@ export function murmur2(bytes: Uint8Array): number {
     h = Math.imul(h, M) ^ k;
   }
   switch (length & 3) {
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the tail mixes 3, 2 then 1 bytes, as Kafka's Java reference
     case 3: h ^= bytes[words + 2] << 16; // falls through
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
     case 2: h ^= bytes[words + 1] << 8; // falls through
     case 1: h ^= bytes[words]; h = Math.imul(h, M);
   }

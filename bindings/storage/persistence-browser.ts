@@ -10,6 +10,7 @@ import { OpfsPersistence } from './persistence-opfs.js';
 
 export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
 
+// biome-ignore lint/complexity/noStaticOnlyClass: the twin of persistence.ts's class; store.ts calls Persistence.open either way
 export class Persistence {
   static open(dir: string, engine: Engine, options: PersistenceOptions): Promise<Disk> {
     return OpfsPersistence.open(dir, engine, options);

@@ -6,6 +6,8 @@ import * as strata from '/dist/browser.js';
 const state = {};
 self.onmessage = async ({ data: { id, src, arg } }) => {
   try {
+    // biome-ignore lint/complexity/noCommaOperator: indirect eval, global scope, on purpose
+    // biome-ignore lint/security/noGlobalEval: src is the test's own function text
     const fn = (0, eval)(`(${src})`);
     postMessage({ id, value: await fn(strata, state, arg) });
   } catch (err) {
