@@ -117,14 +117,23 @@ function defineSources(u: Units, lines: string[]): string {
 type Command = (u: Units, c: Case) => string;
 
 const block: Record<string, Command> = {
+  /** The input lines' entries, or with keys=N the entries key-000.PUT.1:v … (keys padded
+   *  to three digits, so that they sort as numbered); then only the first and last are shown. */
   build: (u, c) => {
-    const entries = c.input.map((line) => entryOf(line.trim()));
+    const generated = c.args.has('keys');
+    const entries = generated
+      ? Array.from({ length: num(c, 'keys') }, (_, i) => entryOf(`key-${String(i).padStart(3, '0')}.PUT.${i + 1}:v`))
+      : c.input.map((line) => entryOf(line.trim()));
     for (let i = 1; i < entries.length; i++) if (!before(entries[i - 1], entries[i])) throw new Error(`block entries out of order at ${c.input[i]}`);
     for (const e of entries) if (!u.withEntry(e, u.x.block_add)) return 'error: out of memory';
     const size = u.x.block_finish();
     const n = u.x.block_count();
     const out = [`count=${n} size=${size}`];
-    for (let i = 0; i < n; i++) { u.x.block_at(i); out.push(`${i} @${u.x.block_restart(i)}: ${showEntry(u.out())}`); }
+    for (let i = 0; i < n; i++) {
+      if (generated && i > 0 && i < n - 1) continue;
+      u.x.block_at(i);
+      out.push(`${i} @${u.x.block_restart(i)}: ${showEntry(u.out())}`);
+    }
     return out.join('\n');
   },
   // A block has no iterator of its own: RunIterator steps the cursor's index by one, which is
@@ -187,6 +196,24 @@ const memtable: Record<string, Command> = {
     memLastSeq = e.seq;
     return u.withEntry(e, u.x.mem_add) ? 'ok' : 'error: out of memory';
   }).join('\n'),
+  /** Puts key-0 … key-<n-1>, in that order, with the next sequence numbers and values v<i>. */
+  'add-keys': (u, c) => {
+    for (let i = 0; i < num(c, 'n'); i++) {
+      if (!u.withEntry({ key: enc.encode(`key-${i}`), seq: ++memLastSeq, kind: KIND_PUT, value: enc.encode(`v${i}`) }, u.x.mem_add)) return 'error: out of memory';
+    }
+    return 'ok';
+  },
+  /** How many of key-0 … key-<n-1> a get at seq= finds, with the value add-keys gave it. */
+  'get-keys': (u, c) => {
+    const n = num(c, 'n');
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      u.withKey(enc.encode(`key-${i}`), (kp, kl) => u.x.mem_get(kp, kl, num(c, 'seq')));
+      const o = u.out();
+      if (o.valid && show(o.value) === `v${i}`) found++;
+    }
+    return `found ${found} of ${n}`;
+  },
   get: (u, c) => c.input.map((line) => {
     const [k, seq] = line.trim().split(/\s+/);
     u.withKey(bytesOf(k), (kp, kl) => u.x.mem_get(kp, kl, Number(seq)));
