@@ -11,17 +11,10 @@
 // 0xff, where the merge's cached prefixes and the unsigned comparison can go wrong.
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { Units, KIND_PUT, KIND_DELETE, type Entry } from './support/units-wasm.js';
+import { Units, KIND_PUT, KIND_DELETE, compareBytes, internalOrder, type Entry } from './support/units-wasm.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-/** The model's order: internal-key order. */
-const internalOrder = (a: Entry, b: Entry) => compareBytes(a.key, b.key) || b.seq - a.seq;
 const show = (e: { key: Uint8Array; seq: number; kind: number; value: Uint8Array }) => `${hex(e.key)}.${e.kind}.${e.seq}:${hex(e.value)}`;
 
 const PREFIXES = ['', 'abcdefgh', 'abcdefgh\u0000'].map((p) => Buffer.from(p, 'latin1'));

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testdata, rewriting, type Case } from './support/datadriven.js';
-import { Units, KIND_PUT, KIND_DELETE, type Entry, type Out } from './support/units-wasm.js';
+import { Units, KIND_PUT, KIND_DELETE, internalOrder, type Entry, type Out } from './support/units-wasm.js';
 
 const dir = fileURLToPath(new URL('../assembly/testdata/', import.meta.url));
 const enc = new TextEncoder();
@@ -44,14 +44,8 @@ function showEntry(o: Out): string {
   return `${show(o.key)}.${kind}.${o.seq}${o.kind === KIND_PUT ? `:${show(o.value)}` : ''}`;
 }
 
-/** Internal-key order (user key ascending, sequence descending): checks a block's or a run's
- *  input, which the builders REQUIRE. */
-function before(a: Entry, b: Entry): boolean {
-  const n = Math.min(a.key.length, b.key.length);
-  for (let i = 0; i < n; i++) if (a.key[i] !== b.key[i]) return a.key[i] < b.key[i];
-  if (a.key.length !== b.key.length) return a.key.length < b.key.length;
-  return a.seq > b.seq;
-}
+/** Whether a strictly precedes b in internal-key order (a builder's input REQUIRES it). */
+const before = (a: Entry, b: Entry) => internalOrder(a, b) < 0;
 
 /** `seek-ge key [seq]`: the key and the sequence (-1: before every version of the key). */
 const seekArgs = (words: string[]): [Uint8Array, number] => [bytesOf(words[1]), words[2] === undefined ? -1 : Number(words[2])];

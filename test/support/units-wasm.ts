@@ -15,6 +15,17 @@ export const KIND_PUT = 1;
 /** An internal entry: a user key, its sequence and kind, and (for a put) its value. */
 export interface Entry { key: Uint8Array; seq: number; kind: number; value: Uint8Array }
 
+/** Unsigned bytewise order of two keys (a proper prefix first). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** Internal-key order: user key ascending, then sequence descending (the newest version of a
+ *  key first). What the block and run builders REQUIRE of their input, and the tests' model. */
+export const internalOrder = (a: Entry, b: Entry): number => compareBytes(a.key, b.key) || b.seq - a.seq;
+
 /** What a driver left in its OUT record (assembly/testing/units.ts, the file comment). */
 export interface Out { valid: boolean; key: Uint8Array; value: Uint8Array; seq: number; kind: number; index: number }
 
