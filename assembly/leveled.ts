@@ -148,15 +148,22 @@ function levelTarget(level: i32): u64 {
   return t;
 }
 
-/** The level most over its target (level 0: runs / level0Trigger), or -1 when none is. */
-function pickLevel(): i32 {
+/** How far `level` is over its target: level 0 counts runs against level0Trigger, a
+ *  deeper level its bytes against levelTarget. Above 1 (level 0: at 1) it is due. */
+export function levelScore(v: Version, level: i32): f64 {
+  if (level == 0) return <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
+  return <f64>v.levelBytes(level) / <f64>levelTarget(level);
+}
+
+/** The level most over its target, or -1 when none is. The last level has nowhere to go. */
+export function pickLevel(): i32 {
   let best = -1;
   let bestScore: f64 = 1.0;
   let v = version;
-  let l0 = <f64>unchecked(v.levels[0]).length / <f64>config.level0Trigger;
+  let l0 = levelScore(v, 0);
   if (l0 >= bestScore) { best = 0; bestScore = l0; }
   for (let l = 1; l < MAX_LEVELS - 1; l++) {
-    let score = <f64>v.levelBytes(l) / <f64>levelTarget(l);
+    let score = levelScore(v, l);
     if (score > bestScore) { best = l; bestScore = score; }
   }
   return best;
@@ -207,62 +214,74 @@ export function finishCompaction(): i32 {
   return stepCompaction(0xffffffffffffffff);
 }
 
-/** Picks what `level` gives to the level below, as LevelDB does, and starts merging it (a
- *  trivial move is installed at once). REQUIRES: no compaction in progress. */
-function compactLevel(level: i32): i32 {
-  let v = version;
-  let inputs = new Array<Run>();
-  let outputLevel = level + 1;
+/** A compaction's inputs, as LevelDB's PickCompaction chooses them: `upper` from the picked
+ *  level (level 0 whole, or one run of a deeper level), `lower` the runs of the level below
+ *  that their key range overlaps. */
+export class Picked {
+  constructor(public upper: Array<Run>, public lower: Array<Run>) {}
+}
+
+/** What `level` gives to the level below: level 0 whole, or the run of a deeper level after
+ *  the one compacted last time (round robin through the key space: this advances the
+ *  pointer); with the runs of level + 1 it overlaps. REQUIRES: `level` holds runs. */
+export function pickInputs(v: Version, level: i32): Picked {
+  let upper = new Array<Run>();
   if (level == 0) {
     let l0 = unchecked(v.levels[0]);
-    if (l0.length == 0) return S.OK;
     let lo = unchecked(l0[0]), hi = unchecked(l0[0]);
     for (let i = 0; i < l0.length; i++) {
       let r = unchecked(l0[i]);
-      inputs.push(r);
+      upper.push(r);
       if (compareBytes(r.smallest, r.smallestLen, lo.smallest, lo.smallestLen) < 0) lo = r;
       if (compareBytes(r.largest, r.largestLen, hi.largest, hi.largestLen) > 0) hi = r;
     }
-    let over = overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen);
-    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
-    if (l0.length > TREE_MERGE_ABOVE) {
-      // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
-      let children = new Array<InternalIterator>();
-      for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i]), true));
-      if (over.length > 0) children.push(new LevelIterator(over, true));
-      return beginMerge(inputs, mergeSource(children), outputLevel, v);
+    return new Picked(upper, overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen));
+  }
+  // Round robin: the first run after the one compacted last time.
+  let runs = unchecked(v.levels[level]);
+  let pick = unchecked(runs[0]);
+  let prev = unchecked(compactPointer[level]);
+  let prevLen = unchecked(compactPointerLen[level]);
+  if (prev != 0) {
+    for (let i = 0; i < runs.length; i++) {
+      let r = unchecked(runs[i]);
+      if (compareBytes(r.smallest, r.smallestLen, prev, prevLen) > 0) { pick = r; break; }
     }
-  } else {
-    let runs = unchecked(v.levels[level]);
-    if (runs.length == 0) return S.OK;
-    // Round robin: the first run after the one compacted last time.
-    let pick = unchecked(runs[0]);
-    let prev = unchecked(compactPointer[level]);
-    let prevLen = unchecked(compactPointerLen[level]);
-    if (prev != 0) {
-      for (let i = 0; i < runs.length; i++) {
-        let r = unchecked(runs[i]);
-        if (compareBytes(r.smallest, r.smallestLen, prev, prevLen) > 0) { pick = r; break; }
-      }
-    }
-    let copy = copyBound(pick.largest, pick.largestLen);
-    if (copy != 0) {
-      budgetFree(prev, prevLen == 0 ? 1 : prevLen);
-      unchecked(compactPointer[level] = copy);
-      unchecked(compactPointerLen[level] = pick.largestLen);
-    }
-    let over = overlapping(v, outputLevel, pick.smallest, pick.smallestLen, pick.largest, pick.largestLen);
-    if (over.length == 0) {
-      // Trivial move: nothing below overlaps, so the run moves down unchanged.
-      let moved = new Array<Run>();
-      moved.push(pick);
-      let nv = replaceRuns(v, moved, moved, outputLevel);
-      install(nv);
-      counters.compactions++;
-      return S.OK;
-    }
-    inputs.push(pick);
-    for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+  }
+  let copy = copyBound(pick.largest, pick.largestLen);
+  if (copy != 0) {
+    budgetFree(prev, prevLen == 0 ? 1 : prevLen);
+    unchecked(compactPointer[level] = copy);
+    unchecked(compactPointerLen[level] = pick.largestLen);
+  }
+  upper.push(pick);
+  return new Picked(upper, overlapping(v, level + 1, pick.smallest, pick.smallestLen, pick.largest, pick.largestLen));
+}
+
+/** Starts merging what pickInputs picks from `level` into the level below (a trivial move
+ *  is installed at once). REQUIRES: no compaction in progress. */
+function compactLevel(level: i32): i32 {
+  let v = version;
+  if (unchecked(v.levels[level]).length == 0) return S.OK;
+  let p = pickInputs(v, level);
+  let outputLevel = level + 1;
+  let over = p.lower;
+  if (level > 0 && over.length == 0) {
+    // Trivial move: nothing below overlaps, so the run moves down unchanged.
+    let nv = replaceRuns(v, p.upper, p.upper, outputLevel);
+    install(nv);
+    counters.compactions++;
+    return S.OK;
+  }
+  let inputs = new Array<Run>();
+  for (let i = 0; i < p.upper.length; i++) inputs.push(unchecked(p.upper[i]));
+  for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
+  if (level == 0 && p.upper.length > TREE_MERGE_ABOVE) {
+    // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
+    let children = new Array<InternalIterator>();
+    for (let i = 0; i < p.upper.length; i++) children.push(new RunIterator(unchecked(p.upper[i]), true));
+    if (over.length > 0) children.push(new LevelIterator(over, true));
+    return beginMerge(inputs, mergeSource(children), outputLevel, v);
   }
   return beginMerge(inputs, runsIterator(inputs), outputLevel, v);
 }

@@ -209,3 +209,41 @@ describe('the layer rules read every import', () => {
     ]);
   });
 });
+
+// Outside bindings/, one file may load a Wasm module: test/support/units-wasm.ts, the unit
+// harness of test/engine-units.test.ts. It loads its own test build (build/units.wasm, from
+// assembly/testing/units.ts), never the engine's ABI module; every other test, benchmark and
+// script reaches the engine through bindings/.
+const UNITS_LOADER = 'test/support/units-wasm.ts';
+const WASM_LOAD = /\bnew\s+WebAssembly\.(?:Module|Instance)\b|\bWebAssembly\.(?:instantiate|compile)\w*\s*\(/;
+
+/** Files outside bindings/ (paths from the root) that instantiate a Wasm module or import the
+ *  embedded one, the harness excepted (and this file, whose self-test plants examples). */
+function wasmLoaders(files: string[], read: (f: string) => string): string[] {
+  return files.filter((f) => f !== UNITS_LOADER && f !== 'test/architecture.test.ts')
+    .filter((f) => { const t = read(f); return WASM_LOAD.test(t) || importsOf(t).some((s) => /wasm-binary(?:\.[jt]s)?$/.test(s)); })
+    .map((f) => `${f}: loads a Wasm module outside bindings/engine/`);
+}
+
+describe('loading Wasm outside bindings/', () => {
+  const outside = ['test', 'bench', 'scripts', 'examples', 'bin'].flatMap((d) =>
+    (readdirSync(join(root, d), { recursive: true }) as string[])
+      .filter((f) => /\.(?:ts|mjs|js)$/.test(f) && !f.includes('node_modules'))
+      .map((f) => `${d}/${f.split('\\').join('/')}`));
+
+  it(`only ${UNITS_LOADER} does (the unit harness, on its own test build)`, () => {
+    expect(wasmLoaders(outside, (f) => readFileSync(join(root, f), 'utf8'))).toEqual([]);
+  });
+
+  it('the rule catches a test that instantiates a module, and lets the harness through', () => {
+    const fake: Record<string, string> = {
+      'test/sneaky.test.ts': 'const i = new WebAssembly.Instance(m, {});\n',
+      'bench/raw.mjs': "import { WASM_BASE64 } from '../bindings/engine/wasm-binary.js';\n",
+      [UNITS_LOADER]: 'const m = new WebAssembly.Module(bytes);\n',
+    };
+    expect(wasmLoaders(Object.keys(fake), (f) => fake[f])).toEqual([
+      'test/sneaky.test.ts: loads a Wasm module outside bindings/engine/',
+      'bench/raw.mjs: loads a Wasm module outside bindings/engine/',
+    ]);
+  });
+});

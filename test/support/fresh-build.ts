@@ -34,7 +34,7 @@ function newest(files: string[]): { file: string; time: number } {
  *  undefined when every output is newer than its sources. */
 export function staleness(): { why: string; wasm: boolean } | undefined {
   // The Wasm: assembly/ and the compiler's configuration -> bindings/engine/wasm-binary.ts.
-  const wasmSources = [...filesOf('assembly', ['.ts']), 'asconfig.json', 'scripts/embed-wasm.mjs'];
+  const wasmSources = [...filesOf('assembly', ['.ts']).filter((f) => !isUnitsDriver(f)), 'asconfig.json', 'scripts/embed-wasm.mjs'];
   const wasm = 'bindings/engine/wasm-binary.ts';
   if (!existsSync(join(root, wasm))) return { why: `${wasm} is missing`, wasm: true };
   const w = newest(wasmSources);
@@ -51,6 +51,20 @@ export function staleness(): { why: string; wasm: boolean } | undefined {
   return undefined;
 }
 
+// The unit-test Wasm (test/engine-units.test.ts): assembly/, its test entry in
+// assembly/testing/ and that folder's asconfig.json -> build/units.wasm. Never shipped, so
+// only this setup builds it (`npm run asbuild:units`); its driver alone changing leaves the
+// engine's build as it is.
+const UNITS_WASM = 'build/units.wasm';
+const isUnitsDriver = (f: string) => f.split('\\').join('/').startsWith('assembly/testing/');
+
+/** Why build/units.wasm is stale, or undefined. */
+export function unitsStaleness(): string | undefined {
+  if (!existsSync(join(root, UNITS_WASM))) return `${UNITS_WASM} is missing`;
+  const s = newest([...filesOf('assembly', ['.ts', '.json'])]);
+  return s.time > mtime(UNITS_WASM) ? `${s.file} is newer than ${UNITS_WASM}` : undefined;
+}
+
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) {
@@ -59,6 +73,11 @@ function run(cmd: string, args: string[]): void {
 }
 
 export default function setup(): void {
+  const units = unitsStaleness();
+  if (units !== undefined) {
+    console.warn(`\nstrata-kv tests: ${units}: running npm run asbuild:units first`);
+    run('npm', ['run', 'asbuild:units']);
+  }
   const stale = staleness();
   if (stale === undefined) return;
   // Only bindings/ changed: dist/ alone, as `npm run build` makes it after the Wasm (an
