@@ -6,7 +6,7 @@ import type { EngineIterator, KeyValueIterator, IteratorOwner } from './iterator
 import type { Encodable, RangeOptions } from './arguments.js';
 
 /** What a snapshot asks of its store (Store provides it; an interface, so that this module
- *  does not import store.ts, which imports it). */
+ *  does not import reads.ts, which imports it). */
 export interface SnapshotHost<K, V> extends IteratorOwner {
   readGet(key: K, snapSeq: number): V | undefined;
   readHas(key: K, snapSeq: number): boolean;
