@@ -4,14 +4,19 @@
 // sequence number until it is closed (snapshot.ts).
 import { Status, statusError, ITER_LOWER, ITER_UPPER, ITER_REVERSE, READ_NOW } from '../engine/abi.js';
 import {
-  FAST_REGION, byteBound, byteLength, writeEncodable, checkRangeOptions, type Encodable, type RangeOptions,
+  FAST_REGION, EMPTY, byteBound, byteLength, writeEncodable, checkRangeOptions, checkBounds,
+  type Encodable, type RangeOptions, type RangeBounds, type KeyBound,
 } from './arguments.js';
+import { halfOpen, prefixEnd, type Bound } from '../key-range.js';
 import { invalid } from '../errors.js';
 import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
 import { StoreCore } from './store-core.js';
+import type { StoreStats } from './stats.js';
 
 export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCore<K, V> {
+  abstract stats(): StoreStats;
+
   // ---- reads ---------------------------------------------------------------------------
 
   get(key: K): V | undefined { return this.readGet(key, READ_NOW); }
@@ -68,12 +73,40 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     return { value: this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset), version };
   }
 
-  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
-    return this.openIterator(this.encodableKey(from), this.encodableKey(to), options, READ_NOW, this);
+  /**
+   * The entries between bounds, in key order (docs/API.md, "Ranges"): `range(from, to,
+   * options?)` is [from, to); `range({ gt | gte, lt | lte, reverse, limit })`, the form taken
+   * when `to` is undefined, has inclusive, exclusive or open ends.
+   */
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
+  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V>;
+  range(from: K | RangeBounds<K>, to?: K, options?: RangeOptions): KeyValueIterator<K, V> {
+    return this.openRange(from, to, options, READ_NOW, this);
+  }
+
+  /** The entries whose encoded key starts with the encoded `prefix` (docs/API.md, "Ranges"). */
+  prefixScan(prefix: K, options?: RangeOptions): KeyValueIterator<K, V> {
+    return this.openPrefix(prefix, options, READ_NOW, this);
   }
 
   all(options?: RangeOptions): KeyValueIterator<K, V> {
     return this.openIterator(undefined, undefined, options, READ_NOW, this);
+  }
+
+  /**
+   * An estimate of the number of live keys, from the engine's counts (no read): the entries
+   * of both memtables and of every run. Never below the live keys (each has at least its
+   * newest version counted); above it by every entry not yet compacted away: older versions
+   * of a key (in the memtable, or in runs not yet merged), tombstones and the versions they
+   * hide, expired values not yet swept, versions kept for an open snapshot, and entries
+   * counted twice while a flush is in progress. Exact after compact() with no snapshot or
+   * iterator open, on a store without ttl. O(levels).
+   */
+  approximateNumEntries(): number {
+    const s = this.stats();
+    let n = s.memtable.entries;
+    for (const l of s.levels) n += l.entries;
+    return n;
   }
 
   snapshot(): Snapshot<K, V> {
@@ -96,6 +129,26 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   readHas(key: K, snapSeq: number): boolean {
     this.checkOpen();
     return this.lookup(this.encodableKey(key), snapSeq) === Status.OK;
+  }
+
+  /** @internal range()'s two forms, told apart by `to`: undefined (which no built-in codec
+   *  encodes) for range(bounds). Every bound is encoded and checked before anything opens. */
+  openRange(from: K | RangeBounds<K>, to: K | undefined, options: RangeOptions | undefined,
+            snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V> {
+    owner.checkOpen();
+    if (to !== undefined) return this.openIterator(this.encodableKey(from as K), this.encodableKey(to), options, snapSeq, owner);
+    if (options !== undefined) throw invalid('range(bounds) takes reverse and limit inside the bounds object');
+    const b = checkBounds<K>(from);
+    const bytes = (x: KeyBound<K> | undefined): Bound | undefined => x && { key: this.encodeKey(x.key), inclusive: x.inclusive };
+    const r = halfOpen(bytes(b.lower), bytes(b.upper)) ?? { from: EMPTY, to: EMPTY }; // undefined: no key is above the lower bound
+    return this.openIterator(r.from, r.to, b.options, snapSeq, owner);
+  }
+
+  /** @internal prefixScan: from the prefix's bytes to their successor (none when all 0xff). */
+  openPrefix(prefix: K, options: RangeOptions | undefined, snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V> {
+    owner.checkOpen();
+    const p = this.encodeKey(prefix);
+    return this.openIterator(p, prefixEnd(p), options, snapSeq, owner);
   }
 
   /** @internal */

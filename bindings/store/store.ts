@@ -19,7 +19,7 @@ export type Checkpoint = CheckpointMark;
 
 export type { Snapshot } from './snapshot.js';
 export type { WriteOp } from './write-protocol.js';
-export type { RangeOptions } from './arguments.js';
+export type { RangeOptions, RangeBounds } from './arguments.js';
 
 export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
   /** close() once started: a second call waits for the same close. */

@@ -81,6 +81,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     checkVersion(expected);
     const k = this.encodableKey(key);
     const v = this.encodableValue(value);
+    return this.putEncodedIfVersion(k, v, expected);
+  }
+
+  private putEncodedIfVersion(k: Encodable, v: Encodable, expected: number): boolean {
     if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
     this.checkOpen(); // a user codec may have closed the store
     const e = this.engine;
@@ -97,6 +101,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     this.checkWritable();
     checkVersion(expected);
     const k = this.encodableKey(key);
+    return this.deleteEncodedIfVersion(k, expected);
+  }
+
+  private deleteEncodedIfVersion(k: Encodable, expected: number): boolean {
     if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
     this.checkOpen(); // a user codec may have closed the store
     const e = this.engine;
@@ -106,6 +114,42 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
     return true;
+  }
+
+  /**
+   * Writes `value` only if `key` is absent, and returns the value it found (undefined when it
+   * wrote), as Kafka Streams' putIfAbsent: putIfVersion(key, value, 0), which it is, plus the
+   * present value. A present key is not written: no record, no version change.
+   */
+  putIfAbsent(key: K, value: V): V | undefined {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    if (this.putEncodedIfVersion(k, v, 0)) return undefined;
+    // Refused, so present; single-threaded, nothing ran since that version check.
+    if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
+    const e = this.engine;
+    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+  }
+
+  /**
+   * Deletes `key` and returns the value it had; undefined when it was absent, and then
+   * nothing is written (no tombstone, no change record, no sequence number). The delete is
+   * deleteIfVersion(key, the version read), so it goes through the same write protocol.
+   */
+  getAndDelete(key: K): V | undefined {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
+    const e = this.engine;
+    const version = e.resultSeq();
+    // Copied out: the delete may move linear memory, and the codec decodes after it (a user
+    // codec's decode may call the store).
+    const raw = e.copyOut(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+    // INVARIANT: the version still holds (no user code ran since the lookup), so this deletes.
+    this.deleteEncodedIfVersion(k, version);
+    const fast = this.valueFast;
+    return fast !== undefined ? fast.decodeFrom(raw, 0, raw.length) : this.valueCodec.decode(raw);
   }
 
   // ---- expiry (ttlMs) ---------------------------------------------------------------
