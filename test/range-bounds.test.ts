@@ -4,7 +4,7 @@
 // bounds (INVALID_ARGUMENT or KEY_TOO_LARGE, the store unchanged). test/range-bounds.model.test.ts
 // checks the same against a sorted-map model with random bounds.
 import { describe, it, expect } from 'vitest';
-import { Store, PartitionedStore, StrataError, MAX_KEY_BYTES, codecs } from 'strata-kv';
+import { Store, PartitionedStore, Standby, MemoryChangelog, StrataError, MAX_KEY_BYTES, codecs } from 'strata-kv';
 
 const u = (...b: number[]) => new Uint8Array(b);
 const keysOf = (it: Iterable<[string, unknown]>) => [...it].map(([k]) => k);
@@ -156,5 +156,18 @@ describe('Snapshot and PartitionedStore', () => {
     snap.close();
     expect(codeOf(() => p.range({ gt: 'a', gte: 'a' }))).toBe('INVALID_ARGUMENT');
     await p.close();
+  });
+
+  it("a standby's live view has both forms of range and prefixScan", async () => {
+    const log = new MemoryChangelog();
+    const owner = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, changelog: log });
+    owner.putAll([['a', '1'], ['ab', '2'], ['b', '3']]);
+    const standby = await Standby.follow<string, string>({ source: log, partition: 0, keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+    await standby.caughtUp();
+    expect(keysOf(standby.store.prefixScan('a'))).toEqual(['a', 'ab']);
+    expect(keysOf(standby.store.range({ gt: 'a' }))).toEqual(['ab', 'b']);
+    expect(keysOf(standby.store.range('a', 'b'))).toEqual(['a', 'ab']);
+    await standby.close();
+    await owner.close();
   });
 });
