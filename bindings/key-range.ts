@@ -18,12 +18,13 @@
 /** The longest key a store takes (KEY_TOO_LARGE beyond); assembly/ checks the same limit. */
 export const MAX_KEY_BYTES = 65535;
 
-/** One end of a range: `key` itself in or out. */
-export interface Bound { key: Uint8Array; inclusive: boolean }
+/** One end of a range: `key` itself in or out. `T` is the key as the caller holds it (bytes,
+ *  or a form that halfOpen's `bytes` turns into bytes). */
+export interface Bound<T = Uint8Array> { key: T; inclusive: boolean }
 
 /** The range as the engine takes it: keys k with from <= k < to; `from` undefined: from the
  *  first key; `to` undefined: to the last. */
-export interface HalfOpen { from: Uint8Array | undefined; to: Uint8Array | undefined }
+export interface HalfOpen<T = Uint8Array> { from: T | Uint8Array | undefined; to: T | Uint8Array | undefined }
 
 /** Unsigned byte order, the store's key order. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -65,14 +66,17 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
 /**
  * The range between `lower` and `upper` (undefined: open) as [from, to), or undefined when
  * no key can lie in it because the lower bound is above every key. A range whose from is
- * at or above its to is empty too; the engine's iterator yields nothing for it.
+ * at or above its to is empty too; the engine's iterator yields nothing for it. A bound kept
+ * as is (gte, lt) stays in the caller's form; `bytes` gives the bytes of one whose successor
+ * is needed (gt, lte), so the common [gte, lt) costs no conversion.
  */
-export function halfOpen(lower: Bound | undefined, upper: Bound | undefined): HalfOpen | undefined {
-  let from: Uint8Array | undefined;
+export function halfOpen<T = Uint8Array>(lower: Bound<T> | undefined, upper: Bound<T> | undefined,
+                                         bytes: (key: T) => Uint8Array = (k) => k as unknown as Uint8Array): HalfOpen<T> | undefined {
+  let from: T | Uint8Array | undefined;
   if (lower !== undefined) {
-    from = lower.inclusive ? lower.key : keyAfter(lower.key);
+    from = lower.inclusive ? lower.key : keyAfter(bytes(lower.key));
     if (from === undefined) return undefined;
   }
-  const to = upper === undefined ? undefined : upper.inclusive ? keyAfter(upper.key) : upper.key;
+  const to = upper === undefined ? undefined : upper.inclusive ? keyAfter(bytes(upper.key)) : upper.key;
   return { from, to };
 }

@@ -8,6 +8,7 @@ import {
   type Encodable, type RangeOptions, type RangeBounds, type KeyBound,
 } from './arguments.js';
 import { halfOpen, prefixEnd, type Bound } from '../key-range.js';
+import { utf8Bytes } from '../codecs.js';
 import { invalid } from '../errors.js';
 import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
@@ -139,8 +140,11 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     if (to !== undefined) return this.openIterator(this.encodableKey(from as K), this.encodableKey(to), options, snapSeq, owner);
     if (options !== undefined) throw invalid('range(bounds) takes reverse and limit inside the bounds object');
     const b = checkBounds<K>(from);
-    const bytes = (x: KeyBound<K> | undefined): Bound | undefined => x && { key: this.encodeKey(x.key), inclusive: x.inclusive };
-    const r = halfOpen(bytes(b.lower), bytes(b.upper)) ?? { from: EMPTY, to: EMPTY }; // undefined: no key is above the lower bound
+    // Every bound encoded and checked first (KEY_TOO_LARGE, INVALID_ARGUMENT), in the form
+    // openIterator writes; halfOpen asks for the bytes of those it takes the successor of.
+    const encoded = (x: KeyBound<K> | undefined): Bound<Encodable> | undefined => x && { key: this.encodableKey(x.key), inclusive: x.inclusive };
+    const r = halfOpen(encoded(b.lower), encoded(b.upper), (k) => (typeof k === 'string' ? utf8Bytes(k) : k))
+      ?? { from: EMPTY, to: EMPTY }; // undefined: no key is above the lower bound
     return this.openIterator(r.from, r.to, b.options, snapSeq, owner);
   }
 
