@@ -6,8 +6,9 @@
 //   found at run time and filtered by the TypeScript source (the TypeScript compiler API
 //   parses bindings/): a member declared private, protected or `@internal` is not public;
 //   a chain leaving bindings/ (StrataLevel's AbstractLevel) is abstract-level's reference;
-// - the option names of StoreOptions, PartitionedStoreOptions, StandbyOptions and
-//   NatsChangelogOptions, and the codes of StrataErrorCode, read from their declarations.
+// - the option names of every options type an entry point exports (read from the entry
+//   files' export lists) and of FileChangelogOptions (a parameter type, not exported), read
+//   from their declarations, and the codes of StrataErrorCode.
 // A class's members must appear in its own section of API.md (the `## ` heading naming it).
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -110,7 +111,10 @@ function optionNames(typeName: string): string[] {
   const names: string[] = [];
   const visit = (t: ts.Node): void => {
     if (ts.isInterfaceDeclaration(t) || ts.isTypeLiteralNode(t)) {
-      for (const m of t.members) if (m.name && !ts.isComputedPropertyName(m.name)) names.push(m.name.getText());
+      for (const m of t.members) {
+        if (!m.name || ts.isComputedPropertyName(m.name) || /@internal/.test(m.getFullText().slice(0, m.getLeadingTriviaWidth()))) continue;
+        names.push(m.name.getText());
+      }
     } else if (ts.isTypeAliasDeclaration(t)) visit(t.type);
     else if (ts.isIntersectionTypeNode(t)) t.types.forEach(visit);
     else if (ts.isParenthesizedTypeNode(t)) visit(t.type);
@@ -121,6 +125,29 @@ function optionNames(typeName: string): string[] {
 }
 
 const entries = { 'strata-kv': core, 'strata-kv/nats': nats, 'strata-kv/level': level } as Record<string, Record<string, unknown>>;
+
+/** The names the entry files export (types included), following `export *` within bindings/. */
+function exportedNames(): Set<string> {
+  const out = new Set<string>();
+  const byPath = new Map(sources.map((sf) => [sf.fileName, sf]));
+  const visit = (file: string): void => {
+    const sf = byPath.get(file);
+    if (sf === undefined) return;
+    for (const st of sf.statements) {
+      if (!ts.isExportDeclaration(st)) continue;
+      if (st.exportClause && ts.isNamedExports(st.exportClause)) for (const e of st.exportClause.elements) out.add(e.name.text);
+      else if (st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) && st.moduleSpecifier.text.startsWith('./')) {
+        visit(st.moduleSpecifier.text.slice(2).replace(/\.js$/, '.ts'));
+      }
+    }
+    ts.forEachChild(sf, (n) => {
+      const exported = ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+      if (exported && (ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n) || ts.isClassDeclaration(n)) && n.name) out.add(n.name.text);
+    });
+  };
+  for (const f of ['index.ts', 'nats/index.ts', 'level/index.ts']) visit(f);
+  return out;
+}
 
 describe('docs/API.md names every public name', () => {
   it('every export of every entry point', () => {
@@ -161,6 +188,13 @@ describe('docs/API.md names every public name', () => {
       expect(names.length, type).toBeGreaterThan(0);
       const text = cls === undefined ? api : sectionOf(cls) ?? '';
       for (const n of names) if (!inCode(text, n)) missing.push(`${type}.${n}`);
+    }
+    // Any other exported options type, against the whole reference.
+    const others = [...exportedNames()].filter((n) => n.endsWith('Options') && !sets.some(([t]) => t === n));
+    expect(others).toContain('RestoreOptions');
+    for (const type of others) {
+      if (!inCode(api, type)) missing.push(type);
+      for (const n of optionNames(type)) if (!inCode(api, n)) missing.push(`${type}.${n}`);
     }
     const codes = (types.get('StrataErrorCode') as ts.TypeAliasDeclaration).type as ts.UnionTypeNode;
     const codeNames = codes.types.map((t) => ((t as ts.LiteralTypeNode).literal as ts.StringLiteral).text);
