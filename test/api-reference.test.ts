@@ -97,11 +97,13 @@ function sectionOf(name: string): string | undefined {
     ?? parts.find((s) => s.startsWith('## ') && inCode(s, name));
 }
 
-/** Whether `text` shows `name` in a code span (`name`, `x.name(...)`, `{ name }`...). */
+/** Whether `text` shows `name` as a word of code: in an inline code span (`name`,
+ *  `x.name(...)`, `{ name }`...) or a fenced block; prose does not count. */
 function inCode(text: string, name: string): boolean {
-  const spans = text.match(/`[^`\n]+`/g) ?? [];
+  const blocks = text.match(/```[^]*?```/g) ?? [];
+  const spans = text.replace(/```[^]*?```/g, ' ').match(/`[^`\n]+`/g) ?? [];
   const word = new RegExp(`(^|[^A-Za-z0-9_$])${name.replace(/\$/g, '\\$')}([^A-Za-z0-9_$]|$)`);
-  return spans.some((s) => word.test(s.slice(1, -1))) || new RegExp('```[^]*?' + word.source.replace('(^|', '(').replace('|$)', ')') + '[^]*?```').test(text);
+  return [...blocks, ...spans].some((s) => word.test(s));
 }
 
 /** The member names of an interface or object type alias (intersections followed). */
@@ -208,6 +210,8 @@ describe('docs/API.md names every public name', () => {
     expect(inCode(api, 'noSuchMethodAnywhere')).toBe(false);
     expect(inCode('see `store.range({ gte })`', 'gte')).toBe(true);
     expect(inCode('see `store.rangeX()`', 'range')).toBe(false);
+    expect(inCode('```ts\na()\n```\nprose names foo here\n```ts\nb()\n```', 'foo')).toBe(false);
+    expect(inCode('```ts\nconst x = foo();\n```', 'foo')).toBe(true);
     // Store's private and @internal members are not public; its public ones are found.
     const store = methodsOf(core.Store);
     expect(store).toContain('Store.prototype.putIfAbsent');
