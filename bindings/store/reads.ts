@@ -75,9 +75,9 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   }
 
   /**
-   * The entries between bounds, in key order (docs/API.md, "Ranges"): `range(from, to,
-   * options?)` is [from, to); `range({ gt | gte, lt | lte, reverse, limit })`, the form taken
-   * when `to` is undefined, has inclusive, exclusive or open ends.
+   * The entries between bounds, in key order (docs/API.md, "Ranges and prefixes"):
+   * `range(from, to, options?)` is [from, to); `range({ gt | gte, lt | lte, reverse, limit })`,
+   * the form taken when `to` is undefined, has inclusive, exclusive or open ends.
    */
   range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V>;
@@ -85,7 +85,8 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     return this.openRange(from, to, options, READ_NOW, this);
   }
 
-  /** The entries whose encoded key starts with the encoded `prefix` (docs/API.md, "Ranges"). */
+  /** The entries whose encoded key starts with the encoded `prefix` (docs/API.md, "Ranges
+   *  and prefixes"). */
   prefixScan(prefix: K, options?: RangeOptions): KeyValueIterator<K, V> {
     return this.openPrefix(prefix, options, READ_NOW, this);
   }
@@ -100,8 +101,8 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
    * newest version counted); above it by every entry not yet compacted away: older versions
    * of a key (in the memtable, or in runs not yet merged), tombstones and the versions they
    * hide, expired values not yet swept, and versions kept for an open snapshot or iterator.
-   * Exact after compact() with no snapshot or
-   * iterator open, on a store without ttl. O(levels).
+   * Exact after compact() with no snapshot or iterator open, on a store without ttl.
+   * O(levels).
    */
   approximateNumEntries(): number {
     const s = this.stats();
