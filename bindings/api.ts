@@ -1,7 +1,7 @@
 // The public API shared by every entry point: index.ts (Node) adds FileChangelog, which
 // needs a Node file system; browser.ts is this alone.
 export { Store } from './store/store.js';
-export type { Snapshot, WriteOp, RangeOptions, Checkpoint } from './store/store.js';
+export type { Snapshot, WriteOp, RangeOptions, RangeBounds, Checkpoint } from './store/store.js';
 export type { KeyValueIterator } from './store/iterator.js';
 export { codecs } from './codecs.js';
 export type { Codec } from './codecs.js';

@@ -10,14 +10,28 @@ export type StrataErrorCode =
   | 'OUT_OF_MEMORY'
   | 'ITERATOR_CLOSED';
 
+/**
+ * A failure of strata-kv: `code` says what kind, `message` says what happened and does not
+ * repeat the code (so `${err.code}: ${err.message}` reads once). `String(err)`, and the first
+ * line of `err.stack` (what Node prints for an uncaught error), name both, as Node's own
+ * errors do: `StrataError [CODE]: message`.
+ */
 export class StrataError extends Error {
   readonly code: StrataErrorCode;
   constructor(code: StrataErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
-    this.name = 'StrataError';
+    super(message, options);
     this.code = code;
+    // V8 wrote the stack's first line as `${name}: ${message}` when super() ran.
+    const head = `StrataError: ${message}`;
+    if (typeof this.stack === 'string' && this.stack.startsWith(head)) this.stack = this.toString() + this.stack.slice(head.length);
+  }
+
+  override toString(): string {
+    return `StrataError [${this.code}]: ${this.message}`;
   }
 }
+// On the prototype, so that the stack V8 captures in super() already says StrataError.
+StrataError.prototype.name = 'StrataError';
 
 export function invalid(message: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', message);

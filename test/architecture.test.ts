@@ -7,7 +7,8 @@
 //   3  changelog/                              sinks, sources, restore
 //   2  storage/                                a store's directory
 //   1  engine/                                 the Wasm module and its ABI
-//   0  errors.ts, codecs.ts, crc32c.ts         the public vocabulary
+//   0  errors.ts, codecs.ts, crc32c.ts,        the public vocabulary
+//      key-range.ts
 //
 // nats/ and level/ are the strata-kv/nats and strata-kv/level packages: they reach the core
 // only through its public entry ('strata-kv'), besides their own folder and the vocabulary.
@@ -24,12 +25,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bindings = join(root, 'bindings');
 
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'codecs.ts': 0, 'crc32c.ts': 0,
+  'errors.ts': 0, 'codecs.ts': 0, 'crc32c.ts': 0, 'key-range.ts': 0,
   engine: 1, storage: 2, changelog: 3, store: 4, partition: 5, standby: 5,
   'api.ts': 6, 'index.ts': 6, 'browser.ts': 6, cli: 6,
 };
 const PACKAGES = new Set(['nats', 'level']);
-const VOCABULARY = new Set(['errors.ts', 'codecs.ts', 'crc32c.ts']);
+const VOCABULARY = new Set(['errors.ts', 'codecs.ts', 'crc32c.ts', 'key-range.ts']);
 
 /** Reading the engine's exports (`e.x.flush()`, `const x = e.x;`) or its result region. */
 const ABI_TOUCH = /\w\.x(?=[.;])|\bresultPtr\b/;

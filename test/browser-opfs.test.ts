@@ -116,9 +116,9 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     return r.value;
   }
 
-  /** The error `fn` throws in worker `name`: its message (a StrataError's starts with its code). */
+  /** The error `fn` throws in worker `name`: `${code}: ${message}` (code undefined for a plain Error). */
   async function failure(name: string, fn: WorkerFn, arg?: unknown): Promise<string> {
-    return call(name, fn, arg).then(() => 'no error', (err) => String(err.message));
+    return call(name, fn, arg).then(() => 'no error', (err) => `${err.code}: ${err.message}`);
   }
 
   it('refuses a path on the main thread: OPFS needs a dedicated Worker', async () => {

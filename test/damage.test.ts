@@ -64,7 +64,7 @@ describe('a compaction that meets a damaged run', () => {
     const before = readAll(s, firstKeys(3000));
     expect(before.corrupt).toBeGreaterThan(0);
     expect(before).toEqual({ right: 3000 - before.corrupt, corrupt: before.corrupt, missing: 0, wrong: 0 });
-    expect(await errorOf(() => s.compact())).toMatch(new RegExp(`^StrataError: CORRUPTION: .*${run} at offset \\d+: bad data block`));
+    expect(await errorOf(() => s.compact())).toMatch(new RegExp(`^StrataError \\[CORRUPTION\\]: .*${run} at offset \\d+: bad data block`));
     expect(readAll(s, firstKeys(3000))).toEqual(before);
     await s.close().catch(() => {});
     const again = await open(dir);
@@ -114,7 +114,7 @@ describe('a compaction that meets a damaged run', () => {
     expect(bg.code).toBe('CORRUPTION');
     expect(bg.message).toMatch(new RegExp(`${run} at offset \\d+: bad data block`));
     const seq = s.stats().sequence;
-    const refused = new RegExp(`^StrataError: CORRUPTION: .*refused: .*${run} at offset \\d+`);
+    const refused = new RegExp(`^StrataError \\[CORRUPTION\\]: .*refused: .*${run} at offset \\d+`);
     expect(await errorOf(() => s.put('refused', 'x'))).toMatch(refused);
     expect(await errorOf(() => s.putAll([['refused', 'x'], ['refused2', 'y']]))).toMatch(refused);
     expect(await errorOf(() => s.delete(key(1)))).toMatch(refused);
@@ -159,8 +159,8 @@ describe('a compaction that meets a damaged run', () => {
     const { dir, run } = await damagedStore(3000);
     const s = await open(dir);
     for (const reverse of [false, true]) {
-      expect(await errorOf(() => [...s.all({ reverse })])).toMatch(new RegExp(`CORRUPTION: .*${run} at offset \\d+`));
-      expect(await errorOf(() => [...s.range(key(0), key(3000), { reverse })])).toMatch(new RegExp(`CORRUPTION: .*${run} at offset \\d+`));
+      expect(await errorOf(() => [...s.all({ reverse })])).toMatch(new RegExp(`\\[CORRUPTION\\]: .*${run} at offset \\d+`));
+      expect(await errorOf(() => [...s.range(key(0), key(3000), { reverse })])).toMatch(new RegExp(`\\[CORRUPTION\\]: .*${run} at offset \\d+`));
     }
     await s.close();
   });

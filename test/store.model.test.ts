@@ -1,4 +1,5 @@
-// Model-based test of the engine core: random sequences of every Store method, run against
+// Model-based test of the engine core: random sequences of every Store method (the
+// read-modify-writes putIfAbsent and getAndDelete included), run against
 // a Store and against SortedModel (a plain Map + sequence counter), compared after every
 // step. Memtables of a few hundred bytes make flushes and compactions happen constantly, so
 // reads cross the memtable, level 0 and deeper levels; open iterators and snapshots must keep
@@ -172,6 +173,22 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: ()
       const expected = how === 'current' ? cur : cur + 3;
       mutate(r, () => expect(r.store.deleteIfVersion(k, expected)).toBe(expected === cur), () => { if (expected === cur) m.delete(k); });
     })),
+  // putIfAbsent and getAndDelete: the value found, and a write only when the model says so
+  // (a refused putIfAbsent and a getAndDelete of an absent key take no sequence number).
+  fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`putIfAbsent(${hex(k)}, ${v.length}B)`, always, (m, r) => {
+    const had = m.get(k)?.value;
+    mutate(r, () => {
+      const got = r.store.putIfAbsent(k, v);
+      expect(got === undefined ? undefined : hex(got)).toBe(had === undefined ? undefined : hex(had));
+    }, () => { if (had === undefined) m.put(k, v); });
+  })),
+  keyArb.map((k) => cmd(`getAndDelete(${hex(k)})`, always, (m, r) => {
+    const had = m.get(k)?.value;
+    mutate(r, () => {
+      const got = r.store.getAndDelete(k);
+      expect(got === undefined ? undefined : hex(got)).toBe(had === undefined ? undefined : hex(had));
+    }, () => { if (had !== undefined) m.delete(k); });
+  })),
   fc.constant(cmd('flush', always, async (m, r) => {
     await maintain(r, async () => { await r.store.flush(); r.durableSeq = m.seq; });
     checkAll(m, r);

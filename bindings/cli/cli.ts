@@ -6,6 +6,7 @@
 //   strata verify <dir> [--json]    inspect, plus the engine checks every run file whole and
 //                                   every log is read to its end; exit status 1 on damage
 import { inspectDirectory, type DirectoryReport } from './inspect.js';
+import { StrataError } from '../errors.js';
 
 const USAGE = 'usage: strata inspect|verify <store directory> [--json]';
 
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     report = await inspectDirectory(dir, command === 'verify');
   } catch (err) {
-    console.error(`strata: ${(err as Error).message}`);
+    console.error(`strata: ${err instanceof StrataError ? `${err.code}: ` : ''}${(err as Error).message}`);
     return 2;
   }
   if (json) {

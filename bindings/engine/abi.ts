@@ -17,7 +17,7 @@ export const Status = {
   BAD_HANDLE: 9,
 } as const;
 
-export const MAX_KEY_BYTES = 65535;
+export { MAX_KEY_BYTES } from '../key-range.js'; // the key space's limit, defined with its ranges
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 export const MAX_LEVELS = 7;
 

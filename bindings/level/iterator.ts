@@ -12,7 +12,7 @@
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
 import type { KeyValueIterator, Snapshot } from 'strata-kv';
 import {
-  atLeast, atMost, byteRange, maxLower, minUpper, rangeHas, storeBounds,
+  atLeast, atMost, byteRange, maxLower, minUpper, rangeHas,
   type ByteRange, type LevelRangeOptions,
 } from './range.js';
 import { fromBytes, toBytes, type LevelFormat } from './format.js';
@@ -39,14 +39,12 @@ export const CHUNK = 1000;
 /**
  * A movable reader over a range of one snapshot.
  * INVARIANT: `inner` is the Store iterator for `current` (opened lazily on the first read
- * after construction or seek); `tail`, when set, is a key of MAX_KEY_BYTES still to be
- * looked up (level/range.ts), first in reverse order and last in forward order.
+ * after construction or seek).
  */
 export class RangeCursor {
   private current: ByteRange;
   private opened = false;
   private inner: KeyValueIterator<Uint8Array, Uint8Array> | undefined;
-  private tail: Uint8Array | undefined;
 
   constructor(
     private readonly snap: ByteSnapshot,
@@ -61,16 +59,11 @@ export class RangeCursor {
   /** The next entry, or undefined at the end. */
   next(): Entry | undefined {
     if (!this.opened) this.open();
-    if (this.reverse && this.tail !== undefined) {
-      const e = this.takeTail();
-      if (e !== undefined) return e;
-    }
-    if (this.inner !== undefined) {
-      const r = this.inner.next();
-      if (!r.done) return r.value;
-      this.inner = undefined; // exhausted: it has closed itself
-    }
-    return this.tail !== undefined ? this.takeTail() : undefined;
+    if (this.inner === undefined) return undefined;
+    const r = this.inner.next();
+    if (!r.done) return r.value;
+    this.inner = undefined; // exhausted: it has closed itself
+    return undefined;
   }
 
   /** Moves to the first key at or after `target` (reversed: at or before it), within the
@@ -91,24 +84,17 @@ export class RangeCursor {
   close(): void {
     this.closeInner();
     this.opened = true;
-    this.tail = undefined;
   }
 
   private open(): void {
     this.opened = true;
-    const b = storeBounds(this.current);
-    if (b === undefined) return;
+    const { lower, upper } = this.current;
+    if (lower === undefined) return; // above every key
     const left = this.remaining();
-    const o = { reverse: this.reverse, limit: left === Infinity ? undefined : Math.max(left, 0) };
-    this.inner = b.to === undefined ? this.snap.all(o) : this.snap.range(b.from, b.to, o);
-    this.tail = b.tail;
-  }
-
-  private takeTail(): Entry | undefined {
-    const key = this.tail!;
-    this.tail = undefined;
-    const value = this.snap.get(key);
-    return value === undefined ? undefined : [key.slice(), value];
+    this.inner = this.snap.range({
+      gte: lower, lt: upper?.inclusive === false ? upper.key : undefined, lte: upper?.inclusive ? upper.key : undefined,
+      reverse: this.reverse, limit: left === Infinity ? undefined : Math.max(left, 0),
+    });
   }
 
   private closeInner(): void {

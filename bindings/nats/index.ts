@@ -77,6 +77,7 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
   /** @internal */ readonly maxMessageBytes: number;
   /** @internal */ readonly publishTimeoutMs: number;
   /** @internal */ readonly retryForMs: number;
+  /** @internal The writer's counters; stats() returns a copy. */
   readonly statsCounters: NatsChangelogStats = { messages: 0, records: 0, bytes: 0, retries: 0, duplicates: 0, claims: 0 };
   private readonly writers = new Map<number, PartitionWriter>();
   private readonly followers = new Set<NatsFollower>();

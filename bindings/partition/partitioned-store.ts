@@ -17,7 +17,7 @@
 //
 // Beside it: partition-merge.ts (the merged iterator), partition-stats.ts (stats summed over
 // the partitions, restore progress summed), shared-sink.ts (one user sink shared by all).
-import { Store, type Snapshot, type WriteOp, type RangeOptions, type Checkpoint } from '../store/store.js';
+import { Store, type Snapshot, type WriteOp, type RangeOptions, type RangeBounds, type Checkpoint } from '../store/store.js';
 import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
@@ -133,9 +133,20 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     return out;
   }
 
-  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V> {
+  /** Store.range's two forms, over every partition, merged in key order. */
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
+  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V>;
+  range(from: K | RangeBounds<K>, to?: K, options?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.stores, (s) => s.range(from, to, options), options);
+    // Forwarded as given (Store.range tells the forms apart by `to`); the bounds object
+    // carries the bounds form's reverse and limit.
+    return mergePartitions(this.stores, (s) => s.range(from as K, to as K, options), to === undefined ? from as RangeOptions : options);
+  }
+
+  /** Store.prefixScan over every partition, merged in key order. */
+  prefixScan(prefix: K, options?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.stores, (s) => s.prefixScan(prefix, options), options);
   }
 
   all(options?: RangeOptions): KeyValueIterator<K, V> {
@@ -162,6 +173,8 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   delete(key: K): void { this.storeFor(key).delete(key); }
   putIfVersion(key: K, value: V, expected: number): boolean { return this.storeFor(key).putIfVersion(key, value, expected); }
   deleteIfVersion(key: K, expected: number): boolean { return this.storeFor(key).deleteIfVersion(key, expected); }
+  putIfAbsent(key: K, value: V): V | undefined { return this.storeFor(key).putIfAbsent(key, value); }
+  getAndDelete(key: K): V | undefined { return this.storeFor(key).getAndDelete(key); }
 
   /** Atomic per partition (see the file comment). */
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -271,6 +284,14 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     for (const s of this.stores) await s.compact();
   }
 
+  /** The sum of the partitions' Store.approximateNumEntries, with the same error. */
+  approximateNumEntries(): number {
+    this.checkOpen();
+    let n = 0;
+    for (const s of this.stores) n += s.approximateNumEntries();
+    return n;
+  }
+
   stats(): PartitionedStoreStats {
     this.checkOpen();
     return aggregateStats(this.stores.map((s) => s.stats()));
@@ -376,9 +397,15 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
 
   get(key: K): V | undefined { return this.snapFor(key).get(key); }
   has(key: K): boolean { return this.snapFor(key).has(key); }
-  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.snaps, (s) => s.range(from, to, o), o);
+    return mergePartitions(this.snaps, (s) => s.range(from as K, to as K, o), to === undefined ? from as RangeOptions : o);
+  }
+  prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return mergePartitions(this.snaps, (s) => s.prefixScan(prefix, o), o);
   }
   all(o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();

@@ -19,7 +19,7 @@
 //       source held lagStaleMs ago is applied.
 // Cost: one restore() per batch the source delivers; lag() is O(1) (plus the source's own
 // lastSeq when it is synchronous).
-import { Store, type Snapshot, type RangeOptions } from '../store/store.js';
+import { Store, type Snapshot, type RangeOptions, type RangeBounds } from '../store/store.js';
 import type { KeyValueIterator } from '../store/iterator.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { StoreOptions } from '../store/options.js';
@@ -326,7 +326,11 @@ class LiveView<K, V> implements Snapshot<K, V> {
   constructor(private readonly s: Store<K, V>, private readonly onClose: () => Promise<void>) {}
   get(key: K): V | undefined { return this.s.get(key); }
   has(key: K): boolean { return this.s.has(key); }
-  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> { return this.s.range(from, to, o); }
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  // Forwarded as given: Store.range tells its two forms apart by `to`.
+  range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> { return this.s.range(from as K, to as K, o); }
+  prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V> { return this.s.prefixScan(prefix, o); }
   all(o?: RangeOptions): KeyValueIterator<K, V> { return this.s.all(o); }
   close(): void { void this.onClose(); }
 }

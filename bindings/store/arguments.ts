@@ -94,6 +94,39 @@ export function checkRangeOptions(options: RangeOptions | undefined): { reverse:
   return { reverse, limit };
 }
 
+/**
+ * range()'s bounds form: at most one lower bound (gt: above, gte: at or above) and one upper
+ * bound (lt: below, lte: at or below); an absent or undefined bound leaves that end open.
+ */
+export interface RangeBounds<K> extends RangeOptions { gt?: K; gte?: K; lt?: K; lte?: K }
+
+/** A bound's key, not yet encoded. */
+export interface KeyBound<K> { key: K; inclusive: boolean }
+
+const BOUND_NAMES = new Set(['gt', 'gte', 'lt', 'lte', 'reverse', 'limit']);
+
+/**
+ * range(bounds)'s argument checked: a plain object (so a lone key, bytes or an array is not
+ * taken for one) with only the names of RangeBounds, at most one of gt/gte and of lt/lte.
+ */
+export function checkBounds<K>(bounds: unknown): { lower: KeyBound<K> | undefined; upper: KeyBound<K> | undefined; options: RangeOptions } {
+  const proto = bounds !== null && typeof bounds === 'object' ? Object.getPrototypeOf(bounds) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw invalid('range expects (from, to, options?) or one bounds object { gt?, gte?, lt?, lte?, reverse?, limit? }');
+  }
+  const b = bounds as RangeBounds<K>;
+  for (const name of Object.keys(b)) {
+    if (!BOUND_NAMES.has(name)) {
+      throw invalid(`range bounds take gt, gte, lt, lte, reverse and limit, not ${JSON.stringify(name)} (for a range between two keys, call range(from, to))`);
+    }
+  }
+  if (b.gt !== undefined && b.gte !== undefined) throw invalid('range bounds: give gt or gte, not both');
+  if (b.lt !== undefined && b.lte !== undefined) throw invalid('range bounds: give lt or lte, not both');
+  const lower = b.gte !== undefined ? { key: b.gte, inclusive: true } : b.gt !== undefined ? { key: b.gt, inclusive: false } : undefined;
+  const upper = b.lte !== undefined ? { key: b.lte, inclusive: true } : b.lt !== undefined ? { key: b.lt, inclusive: false } : undefined;
+  return { lower, upper, options: { reverse: b.reverse, limit: b.limit } };
+}
+
 export function sameBytes(u8: Uint8Array, p: number, len: number, b: Uint8Array): boolean {
   if (len !== b.length) return false;
   for (let i = 0; i < len; i++) if (u8[p + i] !== b[i]) return false;

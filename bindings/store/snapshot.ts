@@ -3,23 +3,28 @@
 // store for tracking). The engine keeps the versions a snapshot can see until it is closed.
 import { StrataError } from '../errors.js';
 import type { EngineIterator, KeyValueIterator, IteratorOwner } from './iterator.js';
-import type { Encodable, RangeOptions } from './arguments.js';
+import type { Encodable, RangeOptions, RangeBounds } from './arguments.js';
 
 /** What a snapshot asks of its store (Store provides it; an interface, so that this module
- *  does not import store.ts, which imports it). */
+ *  does not import reads.ts, which imports it). */
 export interface SnapshotHost<K, V> extends IteratorOwner {
   readGet(key: K, snapSeq: number): V | undefined;
   readHas(key: K, snapSeq: number): boolean;
   encodableKey(key: K): Encodable;
   openIterator(from: Encodable | undefined, to: Encodable | undefined, options: RangeOptions | undefined,
                snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V>;
+  openRange(from: K | RangeBounds<K>, to: K | undefined, options: RangeOptions | undefined,
+            snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V>;
+  openPrefix(prefix: K, options: RangeOptions | undefined, snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V>;
   releaseSnapshot(s: StoreSnapshot<K, V>, seq: number): void;
 }
 
 export interface Snapshot<K, V> {
   get(key: K): V | undefined;
   has(key: K): boolean;
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V>;
   all(o?: RangeOptions): KeyValueIterator<K, V>;
   close(): void;
 }
@@ -36,9 +41,15 @@ export class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
 
   get(key: K): V | undefined { this.checkOpen(); return this.store.readGet(key, this.seq); }
   has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
-  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V> {
+  range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
+  range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
+  range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return this.store.openIterator(this.store.encodableKey(from), this.store.encodableKey(to), o, this.seq, this);
+    return this.store.openRange(from, to, o, this.seq, this);
+  }
+  prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V> {
+    this.checkOpen();
+    return this.store.openPrefix(prefix, o, this.seq, this);
   }
   all(o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();

@@ -1,0 +1,246 @@
+// StoreWrites: a Store's writes (store-core.ts explains the layers): put, delete, the
+// atomic batches, the conditional writes, and the write protocol they all go through.
+//
+// The write protocol (docs/LSM.md, "The write protocol"): validate -> log -> apply -> notify.
+// A write is encoded, checked and its memory reserved (prepare_batch); then appended to the
+// write-ahead log and to every changelog sink, any of which may refuse it (the log is cut
+// back, nothing is applied, the call throws); then applied, which cannot fail; then handed
+// to the onChange listeners. Past "apply" the write is committed: nothing after it (run-file
+// writing, a listener) makes the call throw; such failures are kept and reported by the
+// next write, flush, checkpoint or close, or to onListenerError.
+import { Status, statusError, READ_NOW } from '../engine/abi.js';
+import {
+  FAST_REGION, KIND_DELETE, KIND_PUT, EMPTY, byteBound, byteLength, writeEncodable, iterate,
+  checkVersion, type Encodable, type EncodedOp,
+} from './arguments.js';
+import { invalid } from '../errors.js';
+import { StoreReads } from './reads.js';
+
+export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
+
+export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreReads<K, V> {
+  // ---- writes --------------------------------------------------------------------------
+
+  put(key: K, value: V): void {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.put(p, kl, p + kl, this.argValueLen);
+    if (st !== Status.OK) throw statusError(st, 'put', this.engine);
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+  }
+
+  delete(key: K): void {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_DELETE, key: k, value: EMPTY }]); return; }
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.del(p, this.argKeyLen);
+    if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+  }
+
+  putAll(entries: Iterable<readonly [K, V]>): void {
+    this.checkWritable();
+    const ops: EncodedOp[] = [];
+    for (const entry of iterate(entries, 'putAll')) {
+      if (!Array.isArray(entry) || entry.length < 2) throw invalid('putAll expects [key, value] pairs');
+      ops.push({ kind: KIND_PUT, key: this.encodableKey(entry[0]), value: this.encodableValue(entry[1]) });
+    }
+    this.applyBatch(ops);
+  }
+
+  deleteAll(keys: Iterable<K>): void {
+    this.checkWritable();
+    const ops: EncodedOp[] = [];
+    for (const key of iterate(keys, 'deleteAll')) ops.push({ kind: KIND_DELETE, key: this.encodableKey(key), value: EMPTY });
+    this.applyBatch(ops);
+  }
+
+  write(ops: Iterable<WriteOp<K, V>>): void {
+    this.checkWritable();
+    const encoded: EncodedOp[] = [];
+    for (const op of iterate(ops, 'write')) {
+      if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
+      if (op.type === 'put') encoded.push({ kind: KIND_PUT, key: this.encodableKey(op.key), value: this.encodableValue(op.value) });
+      else if (op.type === 'del') encoded.push({ kind: KIND_DELETE, key: this.encodableKey(op.key), value: EMPTY });
+      else throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+    }
+    this.applyBatch(encoded);
+  }
+
+  putIfVersion(key: K, value: V, expected: number): boolean {
+    this.checkWritable();
+    checkVersion(expected);
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    return this.putEncodedIfVersion(k, v, expected);
+  }
+
+  private putEncodedIfVersion(k: Encodable, v: Encodable, expected: number): boolean {
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_PUT, key: k, value: v });
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = e.putIfVersion(p, kl, p + kl, this.argValueLen, expected);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
+    return true;
+  }
+
+  deleteIfVersion(key: K, expected: number): boolean {
+    this.checkWritable();
+    checkVersion(expected);
+    const k = this.encodableKey(key);
+    return this.deleteEncodedIfVersion(k, expected);
+  }
+
+  private deleteEncodedIfVersion(k: Encodable, expected: number): boolean {
+    if (this.batchWrites) return this.durableIfVersion(k, expected, { kind: KIND_DELETE, key: k, value: EMPTY });
+    this.checkOpen(); // a user codec may have closed the store
+    const e = this.engine;
+    const p = this.writeArgs(k, EMPTY);
+    const st = e.delIfVersion(p, this.argKeyLen, expected);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
+    return true;
+  }
+
+  /**
+   * Writes `value` only if `key` is absent, and returns the value it found (undefined when it
+   * wrote), as Kafka Streams' putIfAbsent: putIfVersion(key, value, 0), which it is, plus the
+   * present value. A present key is not written: no record, no version change.
+   */
+  putIfAbsent(key: K, value: V): V | undefined {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    const v = this.encodableValue(value);
+    if (this.putEncodedIfVersion(k, v, 0)) return undefined;
+    // Refused, so present; single-threaded, nothing ran since that version check.
+    if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
+    const e = this.engine;
+    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+  }
+
+  /**
+   * Deletes `key` and returns the value it had; undefined when it was absent, and then
+   * nothing is written (no tombstone, no change record, no sequence number). The delete is
+   * deleteIfVersion(key, the version read), so it goes through the same write protocol.
+   */
+  getAndDelete(key: K): V | undefined {
+    this.checkWritable();
+    const k = this.encodableKey(key);
+    if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
+    const e = this.engine;
+    const version = e.resultSeq();
+    // Copied out: the delete may move linear memory, and the codec decodes after it (a user
+    // codec's decode may call the store).
+    const raw = e.copyOut(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+    // INVARIANT: the version still holds (no user code ran since the lookup), so this deletes.
+    this.deleteEncodedIfVersion(k, version);
+    const fast = this.valueFast;
+    return fast !== undefined ? fast.decodeFrom(raw, 0, raw.length) : this.valueCodec.decode(raw);
+  }
+
+  // ---- expiry (ttlMs) ---------------------------------------------------------------
+
+  /**
+   * Deletes every expired entry now, through the normal write path (so listeners and sinks
+   * get tombstones), and returns how many. Reads never see expired entries whether or not
+   * this has run; it exists so that the changelog learns of expiries, and it runs in slices
+   * every `expirySweepMs` by itself (store/expiry.ts). A store without ttlMs has nothing to purge.
+   */
+  purgeExpired(): number {
+    this.checkWritable();
+    return this.ttlMs === 0 ? 0 : this.sweeper.purge();
+  }
+
+  /** Writes a batch image (docs/ABI.md: kind u8 | keyLen u32 | valLen u32 | key | value). */
+  protected applyBatch(ops: EncodedOp[]): void {
+    if (ops.length === 0) return;
+    // Again here: a codec run since the caller's check may have closed the store, and the
+    // expiry sweep comes here directly.
+    this.checkWritable();
+    const prefix = this.valueOffset; // with a ttl, a put's stored value starts with expiresAt
+    let size = 0;
+    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix;
+    if (size > FAST_REGION) {
+      size = 0;
+      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value) + prefix;
+    }
+    const now = prefix !== 0 ? Date.now() : 0;
+    const expiresAt = now + this.ttlMs;
+    const e = this.engine;
+    const base = e.reserve(size);
+    const end = base + size;
+    const view = e.view;
+    const u8 = e.u8;
+    let p = base;
+    for (const op of ops) {
+      const kl = writeEncodable(op.key, u8, p + 9, end - p - 9);
+      let vl = 0;
+      if (op.kind === KIND_PUT && prefix !== 0) {
+        view.setFloat64(p + 9 + kl, expiresAt, true);
+        vl = prefix + writeEncodable(op.value, u8, p + 9 + kl + prefix, end - p - 9 - kl - prefix);
+      } else {
+        vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
+      }
+      view.setUint8(p, op.kind);
+      view.setUint32(p + 1, kl, true);
+      view.setUint32(p + 5, vl, true);
+      p += 9 + kl + vl;
+    }
+    size = p - base;
+    // Validate: after prepare_batch, write_batch of this image cannot fail.
+    const disk = this.logged ? this.disk! : undefined;
+    const hooks = this.hooks;
+    if (disk || hooks.hasSinks) {
+      disk?.checkWritable();
+      const prepared = e.prepareBatch(base, size, ops.length);
+      if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
+    }
+    // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
+    const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
+    const records = hooks.hasSinks || hooks.listening
+      ? hooks.recordsOf(ops, e.lastSeq() + ops.length, prefix !== 0 ? expiresAt : undefined) : undefined;
+    if (hooks.hasSinks) {
+      try {
+        hooks.append(records!);
+      } catch (err) {
+        if (disk) disk.unlog(mark);
+        throw err;
+      }
+    }
+    // Apply: the commit point.
+    if (prefix !== 0) e.setExpiryClock(now);
+    const st = e.writeBatch(base, size, ops.length);
+    if (st !== Status.OK) {
+      if (disk) disk.unlog(mark);
+      const err = statusError(st, 'batch write', this.engine);
+      if (hooks.hasSinks) hooks.fail(err); // they took a write that is not applied
+      throw err;
+    }
+    // Committed: background work and listeners report their failures elsewhere.
+    this.disk?.afterChange();
+    if (records !== undefined && hooks.listening) hooks.notify(records);
+  }
+
+  /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
+   *  logged write path (single-threaded, so nothing can come between the two). */
+  private durableIfVersion(k: Encodable, expected: number, op: EncodedOp): boolean {
+    const current = this.lookup(k, READ_NOW) === Status.OK ? this.engine.resultSeq() : 0;
+    if (current !== expected) return false;
+    this.applyBatch([op]);
+    return true;
+  }
+}
