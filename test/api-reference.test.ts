@@ -65,7 +65,10 @@ function publicMembers(name: string): { visible: Set<string>; declared: Set<stri
 /** A class's public methods and accessors, static and along its prototype chain while the
  *  chain's classes are declared in bindings/, and the public fields its declaration has
  *  (fields live on instances, so only the source shows them). */
-function methodsOf(cls: Function): string[] {
+/** A class, as the runtime sees it (a Function with its name and prototype). */
+interface ClassValue { readonly name: string; readonly prototype: object | null }
+
+function methodsOf(cls: ClassValue): string[] {
   const out = new Set<string>();
   const own = publicMembers(cls.name);
   for (const m of classes.get(cls.name)?.members ?? []) {
@@ -100,8 +103,8 @@ function sectionOf(name: string): string | undefined {
 /** Whether `text` shows `name` as a word of code: in an inline code span (`name`,
  *  `x.name(...)`, `{ name }`...) or a fenced block; prose does not count. */
 function inCode(text: string, name: string): boolean {
-  const blocks = text.match(/```[^]*?```/g) ?? [];
-  const spans = text.replace(/```[^]*?```/g, ' ').match(/`[^`\n]+`/g) ?? [];
+  const blocks = text.match(/```[\s\S]*?```/g) ?? [];
+  const spans = text.replace(/```[\s\S]*?```/g, ' ').match(/`[^`\n]+`/g) ?? [];
   const word = new RegExp(`(^|[^A-Za-z0-9_$])${name.replace(/\$/g, '\\$')}([^A-Za-z0-9_$]|$)`);
   return [...blocks, ...spans].some((s) => word.test(s));
 }
