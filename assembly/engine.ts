@@ -51,7 +51,9 @@ export {
 export { flushBytesRead } from "./flush";
 export { pauseCompaction, compactionPending, compactionInputBytes, compactionBytesRead, compactAsNeeded, compactAll } from "./leveled";
 export { setReplaying, maintenanceRoom } from "./admission";
-export { writeBatch, prepareBatch, restoreBatch, restoredCount, restoreChunkBytes } from "./batch-image";
+export {
+  writeBatch, prepareBatch, applyPrepared, currentPreparedToken, dropPrepared, restoreBatch, restoredCount, restoreChunkBytes,
+} from "./batch-image";
 
 const iterators = new Array<DbIterator | null>();
 const freeHandles = new Array<i32>();

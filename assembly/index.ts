@@ -59,6 +59,7 @@ export function stats_ptr(): usize { return STATS; }
 /** Returns a region of at least `size` bytes the host writes arguments into (0 = no memory).
  *  The region stays put until the next io_reserve with a larger size. */
 export function io_reserve(size: u32): usize {
+  E.dropPrepared(); // the host is about to write here: a prepared batch's image may go
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
   let cap: usize = ioCap < 65536 ? 65536 : ioCap;
   while (cap < <usize>size) cap <<= 1;
@@ -105,8 +106,19 @@ export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSe
 export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
 export function write_batch(p: usize, len: u32, count: u32): i32 { return lastSeqResult(E.writeBatch(p, len, count)); }
 
-/** Validates a batch image and reserves its memory without applying it (see prepareBatch). */
-export function prepare_batch(p: usize, len: u32, count: u32): i32 { return E.prepareBatch(p, len, count); }
+/** Validates a batch image and reserves its memory without applying it; OK leaves RESULT
+ *  +0 = the batch's token (u32) for apply_prepared (batch-image.ts, "the batch prepared
+ *  last"). */
+export function prepare_batch(p: usize, len: u32, count: u32): i32 {
+  let st = E.prepareBatch(p, len, count);
+  if (st == S.OK) store<u32>(RESULT, E.currentPreparedToken());
+  return st;
+}
+
+/** Applies the batch prepare_batch prepared, named by its token, without parsing it again;
+ *  INVALID_ARGUMENT (nothing applied) when that preparation has ended. RESULT +8 = last
+ *  sequence. */
+export function apply_prepared(token: u32): i32 { return lastSeqResult(E.applyPrepared(token)); }
 
 /** Applies changelog records with their own sequences; RESULT +0 = records applied (u32),
  *  +8 = last sequence. Records at or below the last sequence are skipped. */
@@ -126,6 +138,7 @@ export function restore_chunk_bytes(): u32 { return E.restoreChunkBytes(); }
 /** Like io_reserve, but the region's first `keep` bytes move with it (a restore growing the
  *  chunk it is building). Returns the region, or 0 when out of memory (the old one stays). */
 export function io_grow(size: u32, keep: u32): usize {
+  E.dropPrepared();
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
   let cap: usize = ioCap < 65536 ? 65536 : ioCap;
   while (cap < <usize>size) cap <<= 1;
@@ -141,6 +154,7 @@ export function io_grow(size: u32, keep: u32): usize {
 /** Frees the argument region when it is larger than `keep` bytes (a restore's large chunks
  *  grew it); the next io_reserve allocates a fresh one. */
 export function io_release(keep: u32): void {
+  E.dropPrepared();
   if (ioCap <= <usize>keep) return;
   budgetFree(ioPtr, ioCap);
   ioPtr = 0;
