@@ -645,8 +645,8 @@ export class Store<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
       p += 9 + kl + vl;
     }
     size = p - base;
-    // Validate: once prepared, applying this image cannot fail (no engine call in between
-    // but the expiry clock: sinks cannot call the store, see checkOpen).
+    // Validate: once prepared, applying this image cannot fail (in between the engine is only
+    // read, and its expiry clock set: sinks cannot call the store, see checkOpen).
     const disk = this.logged ? this.disk! : undefined;
     const hooks = this.hooks;
     let token = 0;
