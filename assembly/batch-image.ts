@@ -1,5 +1,5 @@
-// Batch images (docs/ABI.md): a write batch (writeBatch, prepared by prepareBatch) and a
-// restore chunk of changelog records (restoreBatch), each validated whole before anything
+// Batch images (docs/ABI.md): a write batch (writeBatch, or prepareBatch then
+// applyPrepared) and a restore chunk of changelog records (restoreBatch), each validated whole before anything
 // is applied, then applied with consecutive (or their own) sequence numbers. A large
 // restore chunk skips the memtable and becomes a level-0 run (ingestBatch; docs/LSM.md,
 // "Bulk ingest").
@@ -23,38 +23,32 @@ import * as S from "./status";
 
 /**
  * A batch image (docs/ABI.md): count × { kind u8 | keyLen u32 | valLen u32 | key | value }.
- * Validated whole before anything is applied, then applied with consecutive sequences.
+ * Validated whole before anything is applied, then applied with consecutive sequences. For
+ * a caller with nothing to do between the two (no log, no sink; a log's replay).
  */
 export function writeBatch(p: usize, len: u32, count: u32): i32 {
-  let st = prepareBatch(p, len, count);
+  let st = checkBatch(p, len, count);
   if (st != S.OK) return st;
-  let q = p;
-  let added: u64 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    let kind = load<u8>(q);
-    let klen = load<u32>(q + 1);
-    let vlen = load<u32>(q + 5);
-    let kp = q + 9;
-    applyOne(kp, klen, kind, kp + klen, vlen);
-    added += <u64>klen + <u64>vlen + ENTRY_OVERHEAD;
-    q = kp + <usize>klen + <usize>vlen;
-  }
-  afterWrite(added);
+  applyImage(p, count, imageBytes);
   return S.OK;
 }
 
+/** What checkBatch measured: the image's worst-case memtable bytes, and the bytes afterWrite
+ *  paces maintenance by. */
+let imageNeed: u64 = 0;
+let imageBytes: u64 = 0;
+
 /**
- * Validates a batch image and reserves the memtable bytes it needs, applying nothing.
- * After OK, writeBatch of the same image cannot fail: a store with a write-ahead log
- * prepares, appends the batch to the log, then applies it, so the log never holds a write
- * the engine refused.
+ * Validates a batch image and reserves the memtable bytes it needs, applying nothing;
+ * leaves imageNeed and imageBytes. After OK, applying it cannot fail.
  */
-export function prepareBatch(p: usize, len: u32, count: u32): i32 {
+function checkBatch(p: usize, len: u32, count: u32): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   if (bgStatus != S.OK) return refusal();
   let end = p + <usize>len;
   let q = p;
   let need: u64 = 0;
+  let bytes: u64 = 0;
   let puts = false;
   for (let i: u32 = 0; i < count; i++) {
     if (q + 9 > end) return S.INVALID_ARGUMENT;
@@ -67,10 +61,93 @@ export function prepareBatch(p: usize, len: u32, count: u32): i32 {
     if (<u64>(end - q - 9) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
     q += 9 + <usize>klen + <usize>vlen;
     need += worstCaseInsertBytes(klen, vlen);
+    bytes += <u64>klen + <u64>vlen + ENTRY_OVERHEAD;
     if (kind == KIND_PUT) puts = true;
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
   if (!admit(need, puts)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
+  imageNeed = need;
+  imageBytes = bytes;
+  return S.OK;
+}
+
+/** Inserts a checked image's writes with the next sequences. REQUIRES: checkBatch of it
+ *  returned OK and its reservation is intact. */
+function applyImage(p: usize, count: u32, bytes: u64): void {
+  let q = p;
+  for (let i: u32 = 0; i < count; i++) {
+    let kind = load<u8>(q);
+    let klen = load<u32>(q + 1);
+    let vlen = load<u32>(q + 5);
+    let kp = q + 9;
+    applyOne(kp, klen, kind, kp + klen, vlen);
+    q = kp + <usize>klen + <usize>vlen;
+  }
+  afterWrite(bytes);
+}
+
+// ---- the batch prepared last: prepare_batch, then apply_prepared -------------------------
+// A store with a log or sinks validates a batch (prepareBatch), logs it and hands it to the
+// sinks, then applies it (applyPrepared) without parsing it again.
+// INVARIANT: applyPrepared applies the image exactly as prepareBatch checked and admitted
+// it, or refuses with INVALID_ARGUMENT and applies nothing. It relies on, and checks:
+//   1. its token is the last prepareBatch's and was not applied yet: one preparation at a
+//      time, so a preparation nested between the two (a re-entrant caller) ends the outer;
+//   2. the image is as checked: the host writes into the argument region only after
+//      io_reserve, io_grow or io_release, and each of them ends the preparation
+//      (dropPrepared);
+//   3. the sequences the host logged are the ones applied: no write since (lastSeq);
+//   4. the memory admitted is there: the memtable taking writes still has the batch's
+//      worst case free in its current chunk (a write or a flush since may have used it, or
+//      sealed that memtable);
+//   5. no background error was latched since (then its status, as every write gets).
+// A preparation never applied (the log or a sink refused the write) needs no undo: nothing
+// changed but room reserved in the memtable's current chunk, which later writes use.
+
+/** The token of the batch prepared last, 0 when there is none to apply. */
+let preparedToken: u32 = 0;
+let lastToken: u32 = 0;
+let preparedImage: usize = 0;
+let preparedCount: u32 = 0;
+let preparedNeed: u64 = 0;
+let preparedBytes: u64 = 0;
+let preparedSeq: u64 = 0;
+
+/**
+ * Validates a batch image and reserves the memtable bytes it needs, applying nothing; on OK
+ * the batch becomes the prepared one, and preparedToken() names it. After OK,
+ * applyPrepared(token) applies it and cannot fail unless the preparation was ended (above).
+ * Any earlier preparation ends here, whatever the outcome.
+ */
+export function prepareBatch(p: usize, len: u32, count: u32): i32 {
+  preparedToken = 0;
+  let st = checkBatch(p, len, count);
+  if (st != S.OK) return st;
+  lastToken = lastToken == 0xffffffff ? 1 : lastToken + 1;
+  preparedToken = lastToken;
+  preparedImage = p;
+  preparedCount = count;
+  preparedNeed = imageNeed;
+  preparedBytes = imageBytes;
+  preparedSeq = lastSeq;
+  return S.OK;
+}
+
+/** The token of the batch prepareBatch prepared (0: none, or ended since). */
+export function currentPreparedToken(): u32 { return preparedToken; }
+
+/** Ends the preparation: the argument region may be rewritten, moved or freed. */
+export function dropPrepared(): void { preparedToken = 0; }
+
+/** Applies the batch prepareBatch prepared, named by its token, without validating it
+ *  again; INVALID_ARGUMENT (nothing applied) when the preparation has ended (above). */
+export function applyPrepared(token: u32): i32 {
+  let current = preparedToken;
+  preparedToken = 0; // once: applied or refused, the preparation ends
+  if (token == 0 || token != current) return S.INVALID_ARGUMENT;
+  if (bgStatus != S.OK) return refusal();
+  if (lastSeq != preparedSeq || mem.room() < preparedNeed) return S.INVALID_ARGUMENT;
+  applyImage(preparedImage, preparedCount, preparedBytes);
   return S.OK;
 }
 

@@ -46,7 +46,7 @@ export let cacheBytes: u64 = 0;
 export let cacheHits: u64 = 0;
 export let cacheMisses: u64 = 0;
 /** Set by the host of a store whose runs may become file-backed (a Node directory):
- *  iterators then copy each batch out (index.ts iter_next), since a block or a detached
+ *  iterators then copy each batch out (abi-reads.ts iter_next), since a block or a detached
  *  run's memory may be gone by the time the host reads an entry of an earlier call. */
 export let fileBacking = false;
 export function enableFileBacking(): void { fileBacking = true; }

@@ -8,7 +8,7 @@
 //   leveled.ts      compaction policy (what to compact) and pacing (when), compactAll
 //   tuning.ts       the tuning constants, each with why it has its value
 // Module order, each importing only those before it: tuning, state, flush, leveled,
-// admission, batch-image, engine (index.ts, the ABI, imports this file only).
+// admission, batch-image, engine (the ABI, index.ts and its abi-*.ts, imports this file only).
 //
 // Write path: validate → assign sequence numbers → insert into the memtable → when the
 // memtable is full, seal it (it becomes the immutable memtable, a fresh one takes writes)
@@ -43,7 +43,7 @@ import { admit } from "./admission";
 import { ENTRY_OVERHEAD } from "./tuning";
 import * as S from "./status";
 
-// What index.ts reads through this module, from where it lives.
+// What the ABI (abi-*.ts) reads through this module, from where it lives.
 export {
   Config, Counters, config, counters, mem, imm, version, lastSeq, versionStamp, flushedSeq,
   acquireSnapshot, releaseSnapshot, snapshotCount, smallestSnapshot, bgStatus, bgRun, bgAt, bgWhat, refusal,
@@ -51,7 +51,9 @@ export {
 export { flushBytesRead } from "./flush";
 export { pauseCompaction, compactionPending, compactionInputBytes, compactionBytesRead, compactAsNeeded, compactAll } from "./leveled";
 export { setReplaying, maintenanceRoom } from "./admission";
-export { writeBatch, prepareBatch, restoreBatch, restoredCount, restoreChunkBytes } from "./batch-image";
+export {
+  writeBatch, prepareBatch, applyPrepared, currentPreparedToken, dropPrepared, restoreBatch, restoredCount, restoreChunkBytes,
+} from "./batch-image";
 
 const iterators = new Array<DbIterator | null>();
 const freeHandles = new Array<i32>();

@@ -161,6 +161,10 @@ export class Memtable {
     return true;
   }
 
+  /** Bytes free in the current chunk: inserts totalling at most this (sum of
+   *  worstCaseInsertBytes) allocate nothing. */
+  room(): u64 { return <u64>(this.end - this.cur); }
+
   private arenaAlloc(size: usize): usize {
     if (this.cur + size > this.end) {
       let csize = size > this.chunkBytes ? size : this.chunkBytes;

@@ -2,8 +2,9 @@
 // what the write protocol (validate -> log -> apply -> notify, docs/LSM.md) costs per write.
 // Workloads on bench:peers' data (16-hex-character utf8 keys in random order, 100-byte
 // values): put, putAll of 1,000 and get in memory; put and putAll of 1,000 with a `path`
-// (no sync); put in memory with a MemoryChangelog sink (sinks now take a write before it
-// is applied, through the batch path). Each round runs one child process per build, the
+// (no sync); put and putAll in memory with a MemoryChangelog sink (sinks now take a write
+// before it is applied, through the batch path); write() of 1,000 (every tenth a delete of
+// a key written before) in memory and with a `path`. Each round runs one child process per build, the
 // builds alternating, so a busy second core loads them alike; prints per-build medians of
 // ops/s and their ratios to the first build. Asserts nothing.
 //   --entries N (300,000)  --rounds R (3)
@@ -49,11 +50,23 @@ if (o.child !== undefined) {
       s.putAll(batch);
     }
   };
+  const writes = (s) => {
+    for (let i = 0; i < entries; i += BATCH) {
+      const ops = [];
+      for (let j = i; j < Math.min(entries, i + BATCH); j++) {
+        ops.push(j % 10 === 9 ? { type: 'del', key: d.keys[j - 5] } : { type: 'put', key: d.keys[j], value: makeValue(j) });
+      }
+      s.write(ops);
+    }
+  };
   await timed('put (memory)', {}, puts);
   await timed('putAll (memory)', {}, batches);
+  await timed('write (memory)', {}, writes);
   await timed('put (memory, MemoryChangelog sink)', { changelog: new MemoryChangelog() }, puts);
+  await timed('putAll (memory, MemoryChangelog sink)', { changelog: new MemoryChangelog() }, batches);
   await timed('put (path)', { path: true }, puts);
   await timed('putAll (path)', { path: true }, batches);
+  await timed('write (path)', { path: true }, writes);
   process.stdout.write(JSON.stringify(out));
 } else {
   const root = fileURLToPath(new URL('..', import.meta.url));

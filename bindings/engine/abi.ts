@@ -89,7 +89,10 @@ export interface EngineExports {
   /** Expiry clock for compaction in stores with ttlMs (docs/ABI.md); 0 = off. */
   set_expiry_clock(now: number): void;
   // persistence (docs/FORMAT.md)
+  /** OK leaves RESULT +0 = the batch's token, for apply_prepared. */
   prepare_batch(p: number, len: number, count: number): number;
+  /** Applies the batch prepared last, by its token; INVALID_ARGUMENT when it is stale. */
+  apply_prepared(token: number): number;
   version_stamp(): number;
   flushed_seq(): number;
   next_run_id(): number;
@@ -338,8 +341,17 @@ export class Engine {
     return this.x.put_if_version(kp, kl, vp, vl, expected);
   }
   delIfVersion(kp: number, kl: number, expected: number): number { return this.x.del_if_version(kp, kl, expected); }
-  /** Validates a batch image and reserves its memory; after OK, writeBatch of it cannot fail. */
-  prepareBatch(p: number, len: number, count: number): number { return this.x.prepare_batch(p, len, count); }
+  /** Validates a batch image and reserves its memory, applying nothing: its token (> 0),
+   *  which applyPrepared takes, or a negated status. (Named apart from the
+   *  prepare_batch export: it returns a token, not a status.) */
+  prepare(p: number, len: number, count: number): number {
+    const st = this.x.prepare_batch(p, len, count);
+    return st === Status.OK ? this.view.getUint32(this.resultPtr, true) : -st;
+  }
+  /** Applies the batch `prepare` prepared, without checking it again; a status. It cannot
+   *  fail while the preparation stands: no argument region reserved, no write, no flush
+   *  since (docs/ABI.md); otherwise INVALID_ARGUMENT and nothing is applied. */
+  applyPrepared(token: number): number { return this.x.apply_prepared(token); }
   get(kp: number, kl: number, snapSeq: number): number { return this.x.get(kp, kl, snapSeq); }
   /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out`, len 0xffffffff absent. */
   getMany(p: number, count: number, out: number, snapSeq: number): number { return this.x.get_many(p, count, out, snapSeq); }
@@ -371,7 +383,8 @@ export class Engine {
   versionRuns(out: number, cap: number): number { return this.x.version_runs(out, cap); }
   /** Turns both memtables into level-0 runs; a status. */
   flush(): number { return this.x.flush(); }
-  /** Applies a batch image whose log record is replayed; a status. */
+  /** Validates and applies a batch image in one call (nothing to log or hand to sinks in
+   *  between: a store without either, a log's replay); a status. */
   writeBatch(p: number, len: number, count: number): number { return this.x.write_batch(p, len, count); }
   /** While set, compactions wait (a log replay must not meet damage through them). */
   pauseCompaction(on: boolean): void { this.x.pause_compaction(on ? 1 : 0); }

@@ -201,13 +201,15 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
       p += 9 + kl + vl;
     }
     size = p - base;
-    // Validate: after prepare_batch, write_batch of this image cannot fail.
+    // Validate: once prepared, applying this image cannot fail (in between the engine is only
+    // read, and its expiry clock set: sinks cannot call the store, see checkOpen).
     const disk = this.logged ? this.disk! : undefined;
     const hooks = this.hooks;
+    let token = 0;
     if (disk || hooks.hasSinks) {
       disk?.checkWritable();
-      const prepared = e.prepareBatch(base, size, ops.length);
-      if (prepared !== Status.OK) throw statusError(prepared, 'batch write', this.engine);
+      token = e.prepare(base, size, ops.length);
+      if (token < 0) throw statusError(-token, 'batch write', this.engine);
     }
     // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
     const mark = disk?.logBatch(e.u8.subarray(base, base + size), ops.length);
@@ -223,7 +225,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     }
     // Apply: the commit point.
     if (prefix !== 0) e.setExpiryClock(now);
-    const st = e.writeBatch(base, size, ops.length);
+    const st = token !== 0 ? e.applyPrepared(token) : e.writeBatch(base, size, ops.length);
     if (st !== Status.OK) {
       if (disk) disk.unlog(mark);
       const err = statusError(st, 'batch write', this.engine);

@@ -1,0 +1,162 @@
+// The ABI's reads (docs/ABI.md, "Exports" and "Regions"): point lookups, snapshots, and
+// iterators, which fill the iterator batch region (and the key and value packs) with up to
+// ITER_BATCH entries a call. A value a read returns stays readable until the next call into
+// the engine (a block-cache safe point: run.ts safePoint).
+import * as E from "./engine";
+import * as S from "./status";
+import { safePoint } from "./run";
+import { fileBacking } from "./block-cache";
+import { setResult } from "./abi-regions";
+
+/** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
+ *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
+ *  ptr u32, value bytes packed u32. */
+const ITER_BATCH: i32 = 256;
+const BATCH: usize = memory.data(ITER_BATCH * 16 + 24, 8);
+const TRAILER: usize = BATCH + <usize>ITER_BATCH * 16;
+const TRAILER_ENDED: u32 = 1;
+const TRAILER_ASCII: u32 = 2;
+/** The packs: the keys (ITER_PACK_KEYS) and values (ITER_PACK_VALUES) of a batch, each end to
+ *  end in batch order, which the host copies out with one call each before its next call
+ *  into the engine. An entry that does not fit ends the batch, unpacked. Shared by every
+ *  iterator: only the last batch's packs are there. */
+const ITER_PACK_VALUES: u8 = 8;
+const ITER_PACK_KEYS: u8 = 16;
+const VALUE_PACK_BYTES: u32 = 64 << 10;
+const VALUE_PACK: usize = memory.data(<i32>VALUE_PACK_BYTES, 8);
+const KEY_PACK_BYTES: u32 = 16 << 10;
+const KEY_PACK: usize = memory.data(<i32>KEY_PACK_BYTES, 8);
+/** The ITER_PACK_* flags of the iterator with handle i. */
+const packs = new Array<u8>();
+
+export function batch_ptr(): usize { return BATCH; }
+export function batch_capacity(): i32 { return ITER_BATCH; }
+
+/** OK and RESULT = (value, seq), or NOT_FOUND. snapSeq < 0 means "now". The value stays
+ *  readable until the next call (a block-cache safe point). */
+export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
+  safePoint();
+  return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));
+}
+
+/** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
+ *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent). */
+export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
+  safePoint(); // only here: every value found must stay readable until the call returns
+  let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
+  for (let i: u32 = 0; i < count; i++) {
+    let kl = load<u32>(p);
+    let st = E.lookup(p + 4, kl, seq);
+    if (st == S.OK) { store<u32>(out, <u32>E.foundVal); store<u32>(out, E.foundValLen, 4); }
+    else if (st == S.NOT_FOUND) { store<u32>(out, 0); store<u32>(out, 0xffffffff, 4); }
+    else return st;
+    out += 8;
+    p += 4 + <usize>kl;
+  }
+  return S.OK;
+}
+
+export function last_seq(): f64 { return <f64>E.lastSeq; }
+export function snapshot_acquire(): f64 { return <f64>E.acquireSnapshot(); }
+export function snapshot_release(seq: f64): void { E.releaseSnapshot(<u64>seq); }
+
+/** Bounds are read from (lp, ll) and (up, ul) and copied; flags: 1 has lower, 2 has upper,
+ *  4 reverse, 8 pack values, 16 pack keys (iter_next). Returns a handle >= 0, or -status. */
+export function iter_open(lp: usize, ll: u32, up: usize, ul: u32, flags: u32, snapSeq: f64): i32 {
+  let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
+  let h = E.openIterator(lp, ll, (flags & 1) != 0, up, ul, (flags & 2) != 0, (flags & 4) != 0, seq);
+  if (h >= 0) {
+    while (packs.length <= h) packs.push(0);
+    unchecked(packs[h] = <u8>flags & (ITER_PACK_VALUES | ITER_PACK_KEYS));
+  }
+  return h;
+}
+
+/** Copies len bytes from src to dst (not overlapping) and returns their high bits, ORed: 0
+ *  when they are all ASCII. Words at a time: memory.copy is a call out of the module,
+ *  which costs more than the loop for a key or a small value. */
+function packCopy(dst: usize, src: usize, len: u32): u64 {
+  let acc: u64 = 0;
+  let end = src + <usize>len;
+  for (; src + 8 <= end; src += 8, dst += 8) {
+    let w = load<u64>(src);
+    store<u64>(dst, w);
+    acc |= w;
+  }
+  for (; src < end; src++, dst++) {
+    let b = load<u8>(src);
+    store<u8>(dst, b);
+    acc |= <u64>b;
+  }
+  return acc & 0x8080808080808080;
+}
+
+/** Values up to this many bytes are packed by packCopy, longer ones by memory.copy. */
+const SMALL_COPY: u32 = 256;
+
+/** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status (a
+ *  failed block read: the iterator then keeps failing). The pointers stay valid until the
+ *  iterator's next iter_next or its close: in a store with file backing they point into
+ *  the iterator's batch copy, otherwise into the memtable and runs it pins. A packed value's
+ *  pointer points into VALUE_PACK; key pointers never point into KEY_PACK (rawKey reads them
+ *  later). The trailer says whether the iterator ended in this call and what was packed. */
+export function iter_next(h: i32, max: i32): i32 {
+  let it = E.getIterator(h);
+  if (it == null) return -S.BAD_HANDLE;
+  if (it.error != S.OK) { it.publishReadError(); return -it.error; }
+  safePoint();
+  if (max > ITER_BATCH) max = ITER_BATCH;
+  let copy = fileBacking;
+  if (copy) it.resetBatch();
+  let pack: u8 = h < packs.length ? unchecked(packs[h]) : 0;
+  let packValues = (pack & ITER_PACK_VALUES) != 0, packKeys = (pack & ITER_PACK_KEYS) != 0;
+  let valueBytes: u32 = 0, keyBytes: u32 = 0;
+  let high: u64 = 0;
+  let n = 0;
+  let p = BATCH;
+  let ended = false;
+  while (n < max) {
+    if (!it.step()) { ended = true; break; }
+    let kp = it.keyPtr, kl = it.keyLen, vp = it.valPtr, vl = it.valLen;
+    let full = false, valuePacked = false;
+    if (packKeys) {
+      if (kl <= KEY_PACK_BYTES - keyBytes) {
+        high |= packCopy(KEY_PACK + keyBytes, kp, kl);
+        keyBytes += kl;
+      } else full = true;
+    }
+    if (packValues && !full) {
+      if (vl <= VALUE_PACK_BYTES - valueBytes) {
+        if (vl <= SMALL_COPY) packCopy(VALUE_PACK + valueBytes, vp, vl);
+        else memory.copy(VALUE_PACK + valueBytes, vp, vl);
+        vp = VALUE_PACK + valueBytes;
+        valueBytes += vl;
+        valuePacked = true;
+      } else full = true;
+    }
+    if (copy) {
+      kp = it.keep(kp, kl);
+      if (!valuePacked) vp = it.keep(vp, vl);
+      if (kp == 0 || vp == 0) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
+    }
+    store<u32>(p, <u32>kp);
+    store<u32>(p, kl, 4);
+    store<u32>(p, <u32>vp, 8);
+    store<u32>(p, vl, 12);
+    p += 16;
+    n++;
+    if (full) break;
+  }
+  store<u32>(TRAILER, (ended ? TRAILER_ENDED : 0) | (high == 0 ? TRAILER_ASCII : 0));
+  store<u32>(TRAILER, <u32>KEY_PACK, 4);
+  store<u32>(TRAILER, keyBytes, 8);
+  store<u32>(TRAILER, <u32>VALUE_PACK, 12);
+  store<u32>(TRAILER, valueBytes, 16);
+  // A source that failed a read ended the merge early: an error, never a scan cut short.
+  let rs = it.readStatus();
+  if (rs != S.OK) { it.error = rs; it.publishReadError(); return -rs; }
+  if (copy && !it.keepSkipKey()) { it.error = S.OUT_OF_MEMORY; return -S.OUT_OF_MEMORY; }
+  return n;
+}
+
+export function iter_close(h: i32): i32 { return E.closeIterator(h); }
