@@ -1,0 +1,155 @@
+// StreamTasks: stateful stream processing on JetStream, exactly once — Samza's StreamTask with
+// its KeyValueStores, Kafka Streams' processor with its state stores. One PartitionTask per
+// input partition this process owns; each has one Store (its named stores inside,
+// nats/tasks/task-stores.ts) whose changelog partition is on a NATS changelog stream, and
+// commits input positions with state (nats/tasks/partition-task.ts). docs/STREAMS.md.
+//
+// Ownership: this process runs the partitions it is given (`partitions`, default all). A
+// process started later for a partition takes it over: it fences the changelog partition,
+// and the previous owner's next commit fails (its task stops, reported through onError),
+// so a partition never has two owners that both commit.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { StrataError, type StoreOptions } from 'strata-kv';
+import { NatsChangelog } from '../changelog.js';
+import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
+import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
+import { storePrefix, type TaskStore, type TaskStoreSpec } from './task-stores.js';
+
+/** The typed stores a task sees, from the `stores` option. */
+export type TaskStores<S extends Record<string, TaskStoreSpec<any, any>>> = {
+  [N in keyof S]: S[N] extends TaskStoreSpec<infer K, infer V> ? TaskStore<K, V> : never;
+};
+
+export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, any>>> {
+  servers?: string | string[];
+  /** Use this connection (stop() then leaves it open). */
+  connection?: NatsConnection;
+  /** Names the job: its changelog stream (`<application>-changelog` unless `changelog.stream`)
+   *  and its output message ids. Two jobs must not share an application name. */
+  application: string;
+  input: InputOptions;
+  /** Input partitions this process runs. Default: all of them. */
+  partitions?: number[];
+  /** The stores of every task, by name, with their codecs. */
+  stores: S;
+  changelog?: { stream?: string; replicas?: number };
+  /** Commit at least this often while there is work to commit, ms. Default 100. */
+  commitEveryMs?: number;
+  /** Options of each task's Store (in memory: its state is restored from the changelog). */
+  storeOptions?: Omit<StoreOptions<Uint8Array, Uint8Array>, 'path' | 'changelog' | 'partition' | 'keyCodec' | 'valueCodec' | 'onBackgroundError'>;
+  process(message: InputMessage, context: TaskContext<TaskStores<S>>): void | Promise<void>;
+  /** A task failed and stopped: `process` threw (the error as thrown), its changelog failed or
+   *  was fenced by a newer owner (a StrataError). Default: print it. */
+  onError?(error: unknown, partition: number): void;
+}
+
+export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Record<string, TaskStoreSpec<any, any>>> implements TaskHost {
+  readonly application: string;
+  readonly js: JetStreamClient;
+  readonly stores: S;
+  readonly storeOptions: StoreOptions<Uint8Array, Uint8Array>;
+  readonly commitEveryMs: number;
+  private readonly tasks = new Map<number, PartitionTask>();
+  private stopped = false;
+
+  private constructor(private readonly nc: NatsConnection, private readonly ownsConnection: boolean,
+                      readonly changelog: NatsChangelog, readonly input: InputSource,
+                      private readonly options: StreamTasksOptions<S>) {
+    this.application = options.application;
+    this.js = jetstream(nc, { timeout: 5000 });
+    this.stores = options.stores;
+    this.storeOptions = { ...(options.storeOptions ?? {}) };
+    this.commitEveryMs = options.commitEveryMs ?? 100;
+  }
+
+  /** Connects, takes over the partitions (fence, restore) and starts processing them. */
+  static async start<S extends Record<string, TaskStoreSpec<any, any>>>(options: StreamTasksOptions<S>): Promise<StreamTasks<S>> {
+    const o = checkOptions(options);
+    const input = checkInput(o.input);
+    const partitions = o.partitions ?? Array.from({ length: input.partitions }, (_, i) => i);
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= input.partitions) throw new StrataError('INVALID_ARGUMENT', `partition ${String(p)} is not one of the input's ${input.partitions}`);
+    }
+    const nc = o.connection ?? await connect({ servers: o.servers!, name: `strata-kv ${o.application}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+      .catch((err: unknown) => { throw new StrataError('IO_ERROR', `cannot connect to NATS at ${String(o.servers)}: ${(err as Error)?.message}`, { cause: err }); });
+    let changelog: NatsChangelog | undefined;
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
+      // Acknowledged mode and history retention: commits are fenced and kept whole (partition-task.ts).
+      changelog = await NatsChangelog.connect({
+        servers: [], connection: nc, stream: o.changelog?.stream ?? `${o.application}-changelog`, replicas: o.changelog?.replicas,
+        mode: 'acknowledged', retention: 'history',
+      });
+      const tasks = new StreamTasks(nc, o.connection === undefined, changelog, new InputSource(nc, jsm, input), o);
+      await Promise.all([...new Set(partitions)].map((p) => tasks.adopt(p)));
+      return tasks;
+    } catch (err) {
+      await changelog?.close().catch(() => {});
+      if (o.connection === undefined) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Takes partition p over (fence, restore, resume) and processes it. */
+  async adopt(partition: number): Promise<void> {
+    if (this.stopped) throw new StrataError('CLOSED', 'the stream tasks are stopped');
+    if (this.tasks.has(partition)) return;
+    this.tasks.set(partition, await PartitionTask.start(this, partition));
+  }
+
+  /** The partitions whose tasks run (failed ones included, until stop()). */
+  get partitions(): number[] { return [...this.tasks.keys()].sort((a, b) => a - b); }
+
+  /**
+   * Store `name` of partition p, to query (Kafka Streams' interactive queries). It shows the
+   * task's state as processed so far, committed or not; write to it only from `process`.
+   */
+  store<N extends keyof S & string>(name: N, partition: number): TaskStores<S>[N] {
+    const t = this.tasks.get(partition);
+    if (t === undefined) throw new StrataError('INVALID_ARGUMENT', `partition ${partition} is not run here`);
+    const s = t.stores[name];
+    if (s === undefined) throw new StrataError('INVALID_ARGUMENT', `no store named ${JSON.stringify(name)}`);
+    return s as TaskStores<S>[N];
+  }
+
+  stats(): PartitionTaskStats[] { return this.partitions.map((p) => this.tasks.get(p)!.stats()); }
+
+  /** Commits and stops every task, then closes the changelog and the connection (if it opened it). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const results = await Promise.allSettled([...this.tasks.values()].map((t) => t.stop()));
+    await this.changelog.close().catch(() => {});
+    if (this.ownsConnection) await this.nc.drain().catch(() => this.nc.close());
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+  }
+
+  /** @internal */
+  process(message: InputMessage, context: TaskContext): void | Promise<void> {
+    return this.options.process(message, context as TaskContext<TaskStores<S>>);
+  }
+
+  /** @internal */
+  taskFailed(partition: number, error: unknown): void {
+    if (this.options.onError) this.options.onError(error, partition);
+    else console.error(`strata-kv StreamTasks ${this.application}: partition ${partition} stopped:`, error);
+  }
+}
+
+function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: StreamTasksOptions<S>): StreamTasksOptions<S> {
+  const bad = (m: string) => new StrataError('INVALID_ARGUMENT', m);
+  if (o === null || typeof o !== 'object') throw bad('StreamTasks.start expects an options object');
+  if (typeof o.application !== 'string' || !/^[A-Za-z0-9_-]+$/.test(o.application)) throw bad(`application must be letters, digits, _ and -, got ${String(o.application)}`);
+  if (o.connection === undefined && o.servers === undefined) throw bad('StreamTasks needs servers or a connection');
+  if (typeof o.process !== 'function') throw bad('process must be a function');
+  if (o.stores === null || typeof o.stores !== 'object') throw bad('stores must be an object of { name: { keyCodec?, valueCodec? } }');
+  for (const name of Object.keys(o.stores)) storePrefix(name);
+  if (o.commitEveryMs !== undefined && (!Number.isFinite(o.commitEveryMs) || o.commitEveryMs < 1)) throw bad(`commitEveryMs must be a number ≥ 1, got ${String(o.commitEveryMs)}`);
+  const so = o.storeOptions as Record<string, unknown> | undefined;
+  for (const k of ['path', 'changelog', 'partition', 'keyCodec', 'valueCodec']) {
+    if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is set by StreamTasks (a task's Store lives in memory and is restored from its changelog)`);
+  }
+  return o;
+}

@@ -1,0 +1,58 @@
+// One worker of the page-view counter job: a StreamTasks process that counts views per user
+// (input: stream `<input>`, keyed by user, partitioned by Kafka's partitioner) and publishes
+// each user's running total on `<output>.<partition>`. Exactly once: kill it at any moment,
+// start another for the same partitions, and no view is counted twice or lost.
+// One JSON line out per event; commands on stdin:
+//   report   print each partition's position, processed count and counts
+//   stop     commit, stop and exit
+// Usage: node worker.mjs --servers URL[,URL] --input views --output totals --partitions 4 [--own 0,1] [--replicas 3]
+import { codecs } from 'strata-kv';
+import { StreamTasks } from 'strata-kv/nats';
+import { createInterface } from 'node:readline';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const name = args.name ?? `worker-${process.pid}`;
+const out = (event) => process.stdout.write(JSON.stringify({ worker: name, ...event }) + '\n');
+const partitions = Number(args.partitions ?? 4);
+const own = args.own ? args.own.split(',').map(Number) : undefined;
+const output = args.output ?? 'totals';
+
+const tasks = await StreamTasks.start({
+  servers: args.servers.split(','),
+  application: args.application ?? 'pageviews',
+  input: { stream: args.input ?? 'views', partitions },
+  partitions: own,
+  stores: { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } },
+  changelog: { replicas: Number(args.replicas ?? 1) },
+  commitEveryMs: Number(args.commitEveryMs ?? 50),
+  process(message, { stores, send, partition }) {
+    const user = codecs.utf8.decode(message.key);
+    const views = (stores.counts.get(user) ?? 0) + 1;
+    stores.counts.put(user, views);
+    send(`${output}.${partition}`, codecs.json.encode({ user, views, position: message.position }));
+  },
+  onError(error, partition) {
+    out({ type: 'failed', partition, code: error?.code, message: String(error?.message ?? error) });
+  },
+});
+out({ type: 'started', partitions: tasks.partitions });
+
+function report() {
+  for (const s of tasks.stats()) {
+    const counts = s.failure === undefined ? Object.fromEntries(tasks.store('counts', s.partition).all()) : undefined;
+    out({ type: 'report', partition: s.partition, position: s.position, committed: s.committedPosition, processed: s.processed, failed: s.failure !== undefined, counts });
+  }
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = line.trim();
+  if (cmd === 'report') report();
+  else if (cmd === 'stop') break;
+}
+try {
+  await tasks.stop();
+  out({ type: 'stopped' });
+} catch (err) {
+  out({ type: 'stopped', error: String(err?.message ?? err) });
+}
+process.exit(0);
