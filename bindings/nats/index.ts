@@ -7,7 +7,7 @@ export { NatsChangelog } from './changelog.js';
 export type { NatsChangelogOptions } from './setup.js';
 export type { NatsChangelogStats } from './core.js';
 export { StreamTasks } from './tasks/stream-tasks.js';
-export type { StreamTasksOptions, TaskStores } from './tasks/stream-tasks.js';
+export type { StreamTasksOptions, TaskStores, RebalanceEvent } from './tasks/stream-tasks.js';
 export type { TaskContext, PartitionTaskStats } from './tasks/partition-task.js';
 export { TaskStore } from './tasks/task-stores.js';
 export type { TaskStoreSpec } from './tasks/task-stores.js';

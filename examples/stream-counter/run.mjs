@@ -1,9 +1,10 @@
 // The page-view counter as a stream job, exactly once under kills. A producer publishes page
 // views keyed by user (Kafka's partitioner) to a 6-partition input; three worker processes
-// (worker.mjs, StreamTasks) count views per user and publish each user's running total. While
-// the views flow, workers are SIGKILLed at random and replaced, and one is paused (SIGSTOP)
-// while a replacement takes its partitions over, then resumed: its next commit must be
-// refused (fenced). At the end the job's counts are checked against the input:
+// (worker.mjs, StreamTasks in one group) count views per user and publish each user's running
+// total. While the views flow, workers are SIGKILLed at random (the group moves their
+// partitions to the survivors when their leases run out) and new ones started (the group
+// spreads the partitions again), and one is paused (SIGSTOP) past its lease, then resumed:
+// it must give its partitions up without committing. At the end the counts are checked:
 //   - every user's count equals the number of views the producer sent for it;
 //   - the output holds each user's running totals 1, 2, …, n, each exactly once.
 // Starts a 3-node nats-server cluster on loopback itself (input, changelog and output R3).
@@ -24,6 +25,7 @@ const argv = process.argv.slice(2);
 const arg = (name, dflt) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : dflt);
 const VIEWS = Number(arg('views', 20_000));
 const KILLS = Number(arg('kills', 4));
+const LEASE_MS = Number(arg('leaseMs', 1500));
 const PARTITIONS = 6;
 const WORKERS = 3;
 const USERS = 300;
@@ -42,6 +44,13 @@ if (!servers) {
 const replicas = Number(arg('replicas', servers.split(',').length >= 3 ? 3 : 1));
 
 const workers = new Set();
+let workerNo = 0;
+/** partition → the worker that adopted it last (until it releases or loses it). */
+const owners = new Map();
+/** Partitions orphaned by a SIGKILL, waiting for another worker to adopt them: p → kill time. */
+const orphaned = new Map();
+/** SIGKILL → adopted elsewhere (restored, processing), ms; and restore sizes. */
+const failovers = [];
 let failure;
 try {
   await main();
@@ -59,9 +68,7 @@ async function main() {
   await addStreamRetrying(jsm, { name: names.output, subjects: [`${names.output}.>`], num_replicas: replicas, duplicate_window: 120e9 });
   const producer = await StreamProducer.connect({ connection: nc, stream: names.input, partitions: PARTITIONS, replicas });
 
-  // Worker i owns partitions p ≡ i (mod 3); a replacement takes a dead worker's over.
-  const owned = Array.from({ length: WORKERS }, (_, i) => Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % WORKERS === i));
-  const slots = await Promise.all(owned.map((ps) => startWorker(ps)));
+  const slots = await Promise.all(Array.from({ length: WORKERS }, () => startWorker()));
 
   const expected = new Map();
   const lastPosition = new Array(PARTITIONS).fill(0);
@@ -81,40 +88,43 @@ async function main() {
     }
   })();
 
-  // Chaos: KILLS SIGKILLs of random workers at random moments, and one pause-and-take-over.
-  let kills = 0, pauses = 0, fencedCommits = 0;
+  // Chaos: KILLS SIGKILLs of random workers at random moments (each replaced by a new worker,
+  // which joins the group), and one worker paused past its lease, then resumed.
+  let kills = 0, pauses = 0;
+  const t0 = Date.now();
   while (kills < KILLS || pauses < 1) {
-    await sleep(150 + Math.random() * 400);
+    await sleep(200 + Math.random() * 600);
     const slot = Math.floor(Math.random() * WORKERS);
     const victim = slots[slot];
     if (pauses < 1 && kills >= Math.floor(KILLS / 2)) {
-      // A paused owner (a long GC, a frozen VM) whose partitions are taken over meanwhile.
+      // A paused member (a long GC, a frozen VM): its leases run out and the others take its
+      // partitions over; resumed, its renewals fail and it drops them, committing nothing.
       victim.child.kill('SIGSTOP');
-      slots[slot] = await startWorker(victim.partitions);
+      await sleep(LEASE_MS * 2);
       victim.child.kill('SIGCONT');
-      const fenced = await victim.waitFor((e) => e.type === 'failed', 10_000).catch(() => undefined);
-      if (fenced) fencedCommits++;
-      await stopHard(victim);
       pauses++;
     } else {
       await stopHard(victim);
-      slots[slot] = await startWorker(victim.partitions);
+      slots[slot] = await startWorker();
       kills++;
     }
   }
   await produce;
+  log(`produced ${VIEWS} views with chaos in ${Date.now() - t0} ms`);
 
-  // Wait for every partition to be processed to its last input message.
+  // Wait until the live workers, together, run every partition once, each processed to its end.
   const counts = new Map();
   for (const deadline = Date.now() + 60_000; ;) {
-    counts.clear();
     const reports = (await Promise.all(slots.map((w) => w.report()))).flat();
-    const done = reports.every((r) => r.position >= lastPosition[r.partition] && !r.failed);
+    const byPartition = new Map();
+    for (const r of reports) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
+    const done = byPartition.size === PARTITIONS && [...byPartition.values()].every((rs) => rs.length === 1 && !rs[0].failed && rs[0].position >= lastPosition[rs[0].partition]);
     if (done) {
+      counts.clear();
       for (const r of reports) for (const [u, n] of Object.entries(r.counts)) counts.set(u, n);
       break;
     }
-    if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(reports.map(({ counts: _, ...r }) => r))}`);
+    if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(reports.map(({ counts: _, ...r }) => r))} vs ${JSON.stringify(lastPosition)}`);
     await sleep(200);
   }
   for (const w of slots) { w.child.stdin.write('stop\n'); await w.waitFor((e) => e.type === 'stopped', 20_000); }
@@ -143,15 +153,23 @@ async function main() {
   await nc.close();
 
   log(`views ${VIEWS} for ${expected.size} users in ${PARTITIONS} partitions; ${WORKERS} workers; replicas ${replicas}`);
-  log(`chaos: ${kills} SIGKILLs, ${pauses} paused owner taken over (its commit fenced: ${fencedCommits === pauses ? 'yes' : 'no new input reached it'})`);
+  log(`chaos: ${kills} SIGKILLs, ${pauses} worker paused for ${LEASE_MS * 2} ms (lease ${LEASE_MS} ms)`);
   log(`outputs: ${outputs.length} messages for ${VIEWS} views`);
+  if (failovers.length > 0) {
+    const ms = failovers.map((f) => f.ms).sort((a, b) => a - b);
+    const restore = failovers.map((f) => f.restoreMs).sort((a, b) => a - b);
+    log(`failover, SIGKILL → partition adopted by another worker (lease ${LEASE_MS} ms): ${ms.length} partitions, ` +
+      `median ${ms[ms.length >> 1]} ms, max ${ms[ms.length - 1]} ms; of which fence + restore median ${Math.round(restore[restore.length >> 1])} ms ` +
+      `(${Math.round(failovers.reduce((a, f) => a + f.records, 0) / failovers.length)} records on average)`);
+  }
   if (wrong > 0 || outputErrors > 0 || outputs.length !== VIEWS) throw new Error(`FAILED: ${wrong} wrong counts, ${outputErrors} output errors, ${outputs.length} outputs for ${VIEWS} views`);
-  log(`OK: every count exact and every running total published once, after ${kills} kills and ${pauses} take-over`);
+  log(`OK: every count exact and every running total published once, after ${kills} kills and ${pauses} pause`);
 }
 
-function startWorker(partitions) {
+function startWorker() {
   const child = spawn(process.execPath, [join(here, 'worker.mjs'), '--servers', servers, '--input', names.input, '--output', names.output,
-    '--application', names.application, '--partitions', String(PARTITIONS), '--own', partitions.join(','), '--replicas', String(replicas)],
+    '--application', names.application, '--partitions', String(PARTITIONS), '--leaseMs', String(LEASE_MS), '--replicas', String(replicas),
+    '--name', `w${++workerNo}`],
   { stdio: ['pipe', 'pipe', 'inherit'] });
   const events = [];
   const waiters = [];
@@ -159,28 +177,31 @@ function startWorker(partitions) {
     let e;
     try { e = JSON.parse(line); } catch { log(`worker: ${line}`); return; }
     events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
+    if (e.type === 'adopted') {
+      owners.set(e.partition, w);
+      if (orphaned.has(e.partition)) { failovers.push({ ms: e.at - orphaned.get(e.partition), restoreMs: e.ms, records: e.restoredRecords }); orphaned.delete(e.partition); }
+    } else if ((e.type === 'released' || e.type === 'lost') && owners.get(e.partition) === w) {
+      owners.delete(e.partition);
+    }
+    for (const w of [...waiters]) if (w.pred(e, events.length - 1)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
   });
   const exited = new Promise((r) => child.once('exit', r));
   const w = {
-    child, partitions, exited,
+    child, exited,
     waitFor(pred, ms) {
-      const hit = events.find(pred);
+      const hit = events.find((e, i) => pred(e, i));
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`worker ${child.pid}: no matching event in ${ms} ms`)), ms);
         waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
       });
     },
+    /** The worker's reports, one per partition it runs. */
     async report() {
       const from = events.length;
       child.stdin.write('report\n');
-      const out = [];
-      for (const deadline = Date.now() + 10_000; out.length < partitions.length; await sleep(10)) {
-        out.splice(0, out.length, ...events.slice(from).filter((e) => e.type === 'report'));
-        if (Date.now() > deadline) throw new Error(`worker ${child.pid} did not report`);
-      }
-      return out;
+      await w.waitFor((e, i) => i >= from && e.type === 'reported', 10_000);
+      return events.slice(from).filter((e) => e.type === 'report');
     },
   };
   workers.add(w);
@@ -188,6 +209,8 @@ function startWorker(partitions) {
 }
 
 async function stopHard(w) {
+  const at = Date.now();
+  for (const [p, owner] of owners) if (owner === w) { orphaned.set(p, at); owners.delete(p); }
   w.child.kill('SIGKILL');
   await w.exited;
   workers.delete(w);

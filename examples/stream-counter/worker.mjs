@@ -5,7 +5,10 @@
 // One JSON line out per event; commands on stdin:
 //   report   print each partition's position, processed count and counts
 //   stop     commit, stop and exit
-// Usage: node worker.mjs --servers URL[,URL] --input views --output totals --partitions 4 [--own 0,1] [--replicas 3]
+// Usage: node worker.mjs --servers URL[,URL] --input views --output totals --partitions 4
+//          [--own 0,1 | --leaseMs 1500] [--replicas 3]
+// With --own the worker runs those partitions; otherwise it joins the job's group and runs
+// the partitions the group gives it (they move when a worker dies or joins).
 import { codecs } from 'strata-kv';
 import { StreamTasks } from 'strata-kv/nats';
 import { createInterface } from 'node:readline';
@@ -22,6 +25,7 @@ const tasks = await StreamTasks.start({
   application: args.application ?? 'pageviews',
   input: { stream: args.input ?? 'views', partitions },
   partitions: own,
+  group: own ? undefined : { memberId: name, leaseMs: Number(args.leaseMs ?? 3000) },
   stores: { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } },
   changelog: { replicas: Number(args.replicas ?? 1) },
   commitEveryMs: Number(args.commitEveryMs ?? 50),
@@ -31,17 +35,21 @@ const tasks = await StreamTasks.start({
     stores.counts.put(user, views);
     send(`${output}.${partition}`, codecs.json.encode({ user, views, position: message.position }));
   },
+  onRebalance(event) {
+    out({ at: Date.now(), ...event });
+  },
   onError(error, partition) {
     out({ type: 'failed', partition, code: error?.code, message: String(error?.message ?? error) });
   },
 });
-out({ type: 'started', partitions: tasks.partitions });
+out({ type: 'started', member: tasks.memberId, partitions: tasks.partitions });
 
 function report() {
   for (const s of tasks.stats()) {
     const counts = s.failure === undefined ? Object.fromEntries(tasks.store('counts', s.partition).all()) : undefined;
     out({ type: 'report', partition: s.partition, position: s.position, committed: s.committedPosition, processed: s.processed, failed: s.failure !== undefined, counts });
   }
+  out({ type: 'reported' });
 }
 
 for await (const line of createInterface({ input: process.stdin })) {

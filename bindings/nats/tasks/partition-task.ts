@@ -77,6 +77,10 @@ export class PartitionTask {
   private outputs: Promise<PubAck>[] = [];
   private outputIndex = 0;
   private stopping = false;
+  /** What start() restored, and how long it took (fence excluded). */
+  restored = { records: 0, ms: 0 };
+  /** Set by abort(): nothing more is committed. */
+  private aborted = false;
   private failure: unknown;
   private stopConsumer: (() => void) | undefined;
   /** Processing and commits run one at a time, in order. */
@@ -92,7 +96,9 @@ export class PartitionTask {
     await host.changelog.fence(partition);
     t.store = await Store.open({ ...host.storeOptions, partition, changelog: t.sink });
     try {
-      await t.store.restore(host.changelog.read(partition));
+      const t0 = performance.now();
+      const { records } = await t.store.restore(host.changelog.read(partition));
+      t.restored = { records, ms: performance.now() - t0 };
       t.position = t.committedPosition = decodePosition(t.store.get(POSITION_KEY));
       const stores: Record<string, TaskStore<any, any>> = {};
       for (const [name, spec] of Object.entries(host.stores)) stores[name] = new TaskStore(t.store, storePrefix(name), spec);
@@ -127,6 +133,21 @@ export class PartitionTask {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /**
+   * Stops at once, committing nothing more, and closes the Store: the partition's lease is
+   * lost, and another owner may have fenced it already (what was not committed is replayed
+   * by the next owner).
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.stopping = true;
+    this.stopConsumer?.();
+    if (this.timer) clearInterval(this.timer);
+    await this.loop;
+    await this.chain;
+    await this.store.close().catch(() => {});
+  }
+
   private async run(): Promise<void> {
     const done = () => this.stopping || this.failure !== undefined;
     try {
@@ -141,7 +162,7 @@ export class PartitionTask {
   }
 
   private serial(step: () => void | Promise<void>): Promise<void> {
-    const run = this.chain.then(() => (this.failure !== undefined ? undefined : step()));
+    const run = this.chain.then(() => (this.failure !== undefined || this.aborted ? undefined : step()));
     this.chain = run.catch((err) => this.fail(err));
     return this.chain;
   }

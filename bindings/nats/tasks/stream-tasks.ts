@@ -4,10 +4,14 @@
 // nats/tasks/task-stores.ts) whose changelog partition is on a NATS changelog stream, and
 // commits input positions with state (nats/tasks/partition-task.ts). docs/STREAMS.md.
 //
-// Ownership: this process runs the partitions it is given (`partitions`, default all). A
-// process started later for a partition takes it over: it fences the changelog partition,
-// and the previous owner's next commit fails (its task stops, reported through onError),
-// so a partition never has two owners that both commit.
+// Ownership, one of:
+//   group       members join a group through a JetStream KV bucket with leases, and the
+//               partitions are spread over the live members and move when one dies or joins
+//               (nats/tasks/group.ts);
+//   partitions  this process runs the partitions it is given (default: all).
+// Either way a process that takes a partition over fences its changelog partition, and the
+// previous owner's next commit fails (its task stops, reported through onError), so a
+// partition never has two owners that both commit.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { StrataError, type StoreOptions } from 'strata-kv';
@@ -15,11 +19,23 @@ import { NatsChangelog } from '../changelog.js';
 import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
 import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
 import { storePrefix, type TaskStore, type TaskStoreSpec } from './task-stores.js';
+import { GroupMember, type GroupHost } from './group.js';
+import { NatsLeaseTable } from './lease-table.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 
 /** The typed stores a task sees, from the `stores` option. */
 export type TaskStores<S extends Record<string, TaskStoreSpec<any, any>>> = {
   [N in keyof S]: S[N] extends TaskStoreSpec<infer K, infer V> ? TaskStore<K, V> : never;
 };
+
+export interface RebalanceEvent {
+  type: 'adopted' | 'released' | 'lost';
+  partition: number;
+  /** adopted: changelog records restored, and the time the takeover took (fence + restore), ms. */
+  restoredRecords?: number;
+  ms?: number;
+}
 
 export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, any>>> {
   servers?: string | string[];
@@ -29,8 +45,15 @@ export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, 
    *  and its output message ids. Two jobs must not share an application name. */
   application: string;
   input: InputOptions;
-  /** Input partitions this process runs. Default: all of them. */
+  /** Input partitions this process runs, without a group. Default: all of them. */
   partitions?: number[];
+  /**
+   * Join a group instead: the input's partitions are spread over the live members of the
+   * application's group. A member that does not heartbeat for `leaseMs` (default 3000) is
+   * dead and its partitions move; `heartbeatMs` (default leaseMs / 3). The KV bucket is
+   * `<application>-group` unless `bucket`.
+   */
+  group?: { memberId?: string; leaseMs?: number; heartbeatMs?: number; bucket?: string; replicas?: number };
   /** The stores of every task, by name, with their codecs. */
   stores: S;
   changelog?: { stream?: string; replicas?: number };
@@ -39,12 +62,15 @@ export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, 
   /** Options of each task's Store (in memory: its state is restored from the changelog). */
   storeOptions?: Omit<StoreOptions<Uint8Array, Uint8Array>, 'path' | 'changelog' | 'partition' | 'keyCodec' | 'valueCodec' | 'onBackgroundError'>;
   process(message: InputMessage, context: TaskContext<TaskStores<S>>): void | Promise<void>;
+  /** Partition ownership changed here: adopted (restored, now processing), released (handed
+   *  to another member after a commit), or lost (its lease ran out: stopped without commit). */
+  onRebalance?(event: RebalanceEvent): void;
   /** A task failed and stopped: `process` threw (the error as thrown), its changelog failed or
    *  was fenced by a newer owner (a StrataError). Default: print it. */
   onError?(error: unknown, partition: number): void;
 }
 
-export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Record<string, TaskStoreSpec<any, any>>> implements TaskHost {
+export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Record<string, TaskStoreSpec<any, any>>> implements TaskHost, GroupHost {
   readonly application: string;
   readonly js: JetStreamClient;
   readonly stores: S;
@@ -52,6 +78,9 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   readonly commitEveryMs: number;
   private readonly tasks = new Map<number, PartitionTask>();
   private stopped = false;
+  private member: GroupMember | undefined;
+  private heartbeats: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
 
   private constructor(private readonly nc: NatsConnection, private readonly ownsConnection: boolean,
                       readonly changelog: NatsChangelog, readonly input: InputSource,
@@ -82,7 +111,17 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
         mode: 'acknowledged', retention: 'history',
       });
       const tasks = new StreamTasks(nc, o.connection === undefined, changelog, new InputSource(nc, jsm, input), o);
-      await Promise.all([...new Set(partitions)].map((p) => tasks.adopt(p)));
+      if (o.group !== undefined) {
+        const g = o.group;
+        const leaseMs = g.leaseMs ?? 3000;
+        const table = await NatsLeaseTable.open(nc, g.bucket ?? `${o.application}-group`, leaseMs, g.replicas ?? o.changelog?.replicas ?? 1);
+        const id = g.memberId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+        tasks.member = new GroupMember(table, id, input.partitions, tasks);
+        await tasks.member.heartbeat();
+        tasks.heartbeats = tasks.beat(g.heartbeatMs ?? Math.floor(leaseMs / 3));
+      } else {
+        await Promise.all([...new Set(partitions)].map((p) => tasks.adopt(p)));
+      }
       return tasks;
     } catch (err) {
       await changelog?.close().catch(() => {});
@@ -91,11 +130,25 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     }
   }
 
-  /** Takes partition p over (fence, restore, resume) and processes it. */
+  /** This member's id in its group (undefined without one). */
+  get memberId(): string | undefined { return this.member?.id; }
+
+  private async beat(everyMs: number): Promise<void> {
+    while (!this.stopped) {
+      await new Promise<void>((r) => { const t = setTimeout(r, everyMs); this.wake = () => { clearTimeout(t); r(); }; });
+      if (this.stopped) return;
+      await this.member!.heartbeat();
+    }
+  }
+
+  /** @internal Takes partition p over (fence, restore, resume) and processes it. */
   async adopt(partition: number): Promise<void> {
     if (this.stopped) throw new StrataError('CLOSED', 'the stream tasks are stopped');
     if (this.tasks.has(partition)) return;
-    this.tasks.set(partition, await PartitionTask.start(this, partition));
+    const t0 = performance.now();
+    const task = await PartitionTask.start(this, partition);
+    this.tasks.set(partition, task);
+    this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0 });
   }
 
   /** The partitions whose tasks run (failed ones included, until stop()). */
@@ -115,10 +168,35 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
 
   stats(): PartitionTaskStats[] { return this.partitions.map((p) => this.tasks.get(p)!.stats()); }
 
-  /** Commits and stops every task, then closes the changelog and the connection (if it opened it). */
+  /** @internal GroupHost: p moves to another member. */
+  async release(partition: number): Promise<void> {
+    const t = this.tasks.get(partition);
+    this.tasks.delete(partition);
+    await t?.stop().catch(() => {}); // a failed task was reported through onError already
+    if (t) this.options.onRebalance?.({ type: 'released', partition });
+  }
+
+  /** @internal GroupHost: p's lease is lost. */
+  async abandon(partition: number): Promise<void> {
+    const t = this.tasks.get(partition);
+    this.tasks.delete(partition);
+    await t?.abort();
+    if (t) this.options.onRebalance?.({ type: 'lost', partition });
+  }
+
+  /** @internal GroupHost */
+  heartbeatFailed(error: unknown): void {
+    this.taskFailed(-1, new StrataError('IO_ERROR', `group heartbeat of ${this.member?.id}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+  }
+
+  /** Commits and stops every task (a group member first hands its partitions back), then
+   *  closes the changelog and the connection (if it opened it). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.wake?.();
+    await this.heartbeats;
+    if (this.member) await this.member.leave();
     const results = await Promise.allSettled([...this.tasks.values()].map((t) => t.stop()));
     await this.changelog.close().catch(() => {});
     if (this.ownsConnection) await this.nc.drain().catch(() => this.nc.close());
@@ -131,7 +209,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     return this.options.process(message, context as TaskContext<TaskStores<S>>);
   }
 
-  /** @internal */
+  /** @internal `partition` -1: the group's heartbeat. */
   taskFailed(partition: number, error: unknown): void {
     if (this.options.onError) this.options.onError(error, partition);
     else console.error(`strata-kv StreamTasks ${this.application}: partition ${partition} stopped:`, error);
@@ -146,6 +224,14 @@ function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: Stre
   if (typeof o.process !== 'function') throw bad('process must be a function');
   if (o.stores === null || typeof o.stores !== 'object') throw bad('stores must be an object of { name: { keyCodec?, valueCodec? } }');
   for (const name of Object.keys(o.stores)) storePrefix(name);
+  if (o.group !== undefined && o.partitions !== undefined) throw bad('give partitions or group, not both');
+  if (o.group !== undefined) {
+    const { leaseMs, heartbeatMs } = o.group;
+    if (leaseMs !== undefined && (!Number.isFinite(leaseMs) || leaseMs < 100)) throw bad(`group.leaseMs must be ≥ 100, got ${String(leaseMs)}`);
+    if (heartbeatMs !== undefined && (!Number.isFinite(heartbeatMs) || heartbeatMs < 10 || heartbeatMs * 2 > (leaseMs ?? 3000))) {
+      throw bad(`group.heartbeatMs must be from 10 to half the lease, got ${String(heartbeatMs)}`);
+    }
+  }
   if (o.commitEveryMs !== undefined && (!Number.isFinite(o.commitEveryMs) || o.commitEveryMs < 1)) throw bad(`commitEveryMs must be a number ≥ 1, got ${String(o.commitEveryMs)}`);
   const so = o.storeOptions as Record<string, unknown> | undefined;
   for (const k of ['path', 'changelog', 'partition', 'keyCodec', 'valueCodec']) {
