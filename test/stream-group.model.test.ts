@@ -79,6 +79,7 @@ function newMember(w: World, id: string): Member {
     },
     release: async (p) => { m.running.delete(p); m.fence.delete(p); },
     abandon: async (p) => { m.running.delete(p); m.fence.delete(p); },
+    adoptFailed: (p, err) => { w.violations.push(`adopting ${p} failed: ${String(err)}`); },
     heartbeatFailed: (err) => { w.violations.push(`heartbeat failed: ${String(err)}`); },
   };
   m.group = new GroupMember(w.table, id, PARTITIONS, host);

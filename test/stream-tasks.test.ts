@@ -179,6 +179,59 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     await cl.close();
   }, 60_000);
 
+  it('group members share the partitions, and a member that leaves hands its partitions over with their state', async () => {
+    const o = { ...job(), partitions: 4 };
+    const first = await produce(o, usersOf(400, 40));
+    const events: string[] = [];
+    const member = (id: string) => counter(o, {
+      group: { memberId: id, leaseMs: 600, standbys: 1 },
+      onRebalance: (e) => events.push(`${id} ${e.type} ${e.partition}${e.promoted ? ' promoted' : ''}`),
+    });
+    const a = await member('a');
+    const b = await member('b');
+    const all = () => [...a.partitions, ...b.partitions].sort();
+    for (const deadline = Date.now() + 15_000; !(a.partitions.length === 2 && b.partitions.length === 2);) {
+      if (Date.now() > deadline) throw new Error(`not spread: a ${a.partitions}, b ${b.partitions}; ${events}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(all()).toEqual([0, 1, 2, 3]);
+    const held = new Set(a.partitions);
+    await a.stop(); // commits and hands its partitions back
+    const more = await produce(o, usersOf(200, 40));
+    for (const deadline = Date.now() + 15_000; b.partitions.length < 4;) {
+      if (Date.now() > deadline) throw new Error(`b did not take a's partitions: ${b.partitions}; ${events}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await caughtUp(b, more.last.map((x, p) => Math.max(x, first.last[p])));
+    const want = new Map(first.expected);
+    for (const [u, n] of more.expected) want.set(u, (want.get(u) ?? 0) + n);
+    expect(countsOf(b)).toEqual(want);
+    // b followed a's partitions as standbys, so it promoted them instead of restoring.
+    expect(events.filter((e) => e.startsWith('b adopted') && e.endsWith('promoted')).length).toBe(held.size);
+    await b.stop();
+  }, 60_000);
+
+  it('a process whose changelog writer was fenced by another owner can take the partition back', async () => {
+    // A group member paused past its lease loses its partitions; when the group gives one back
+    // to it, its fence must start a new writer, not fail again with the old writer's error.
+    const stream = `back${++jobNo}`;
+    const a = await NatsChangelog.connect({ servers: [], connection: nc, stream });
+    const b = await NatsChangelog.connect({ servers: [], connection: nc, stream });
+    const rec = (seq: number): ChangeRecord => ({ partition: 0, seq, key: utf8.encode(`k${seq}`), value: utf8.encode('v') });
+    await a.fence(0);
+    await a.append([rec(1)]);
+    await b.fence(0);
+    await b.append([rec(2)]);
+    await expect(a.append([rec(3)])).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('fenced') });
+    await a.fence(0); // rejected with that same error before the fix
+    await a.append([rec(3)]);
+    const seqs: number[] = [];
+    for await (const r of a.read(0)) seqs.push(r.seq);
+    expect(seqs).toEqual([1, 2, 3]);
+    await b.close().catch(() => {});
+    await a.close();
+  });
+
   it('bad options are INVALID_ARGUMENT', async () => {
     const o = job();
     const base = { connection: nc, application: o.application, input: { stream: o.input, partitions: 2 }, stores, process() {} };
@@ -191,6 +244,9 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     expect(await code(StreamTasks.start({ ...base, storeOptions: { path: '/tmp/x' } as never }))).toBe('INVALID_ARGUMENT');
     expect(await code(StreamTasks.start({ ...base, process: undefined as never }))).toBe('INVALID_ARGUMENT');
     expect(await code(StreamTasks.start({ ...base, commitEveryMs: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(await code(StreamTasks.start({ ...base, partitions: [0], group: {} }))).toBe('INVALID_ARGUMENT');
+    expect(await code(StreamTasks.start({ ...base, group: { leaseMs: 1000, heartbeatMs: 600 } }))).toBe('INVALID_ARGUMENT');
+    expect(await code(StreamTasks.start({ ...base, group: { memberId: 'a b' } }))).toBe('INVALID_ARGUMENT');
   });
 
   it('the NATS changelog never cuts an append that fits one message (a reader sees each commit whole)', async () => {
@@ -243,7 +299,7 @@ describe.skipIf(!bin)('StreamTasks across processes on a 3-node cluster', () => 
       console.log(stdout);
       expect(stderr).toBe('');
       expect(code).toBe(0);
-      expect(stdout).toMatch(/^OK: every count exact and every running total published once, after 3 kills and 1 take-over/m);
+      expect(stdout).toMatch(/^OK: every count exact and every running total published once, after 3 kills and 1 pause/m);
     } finally {
       await cluster.stop();
     }

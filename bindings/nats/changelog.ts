@@ -236,6 +236,10 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
   async fence(partition: number): Promise<number> {
     checkPartition(partition);
     this.checkOpen();
+    // A writer that failed (fenced by another owner, or out of retries) stays failed; fencing
+    // starts a new epoch, so the partition gets a fresh writer: a process that lost a
+    // partition can take it back (StreamTasks' groups do).
+    if (this.writers.get(partition)?.failed) this.writers.delete(partition);
     return this.writer(partition).fence();
   }
 

@@ -105,6 +105,9 @@ export class PartitionWriter {
 
   stop(err: StrataError): void { this.fail(err); }
 
+  /** Whether the writer failed: it sends nothing more, and every wait rejects. */
+  get failed(): boolean { return this.failure !== undefined; }
+
   private waitFor(seq: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (seq <= this.ackedThrough) return Promise.resolve();

@@ -26,6 +26,7 @@ const arg = (name, dflt) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--$
 const VIEWS = Number(arg('views', 20_000));
 const KILLS = Number(arg('kills', 4));
 const LEASE_MS = Number(arg('leaseMs', 1500));
+const STANDBYS = Number(arg('standbys', 1));
 const PARTITIONS = 6;
 const WORKERS = 3;
 const USERS = 300;
@@ -152,15 +153,16 @@ async function main() {
   await producer.close();
   await nc.close();
 
-  log(`views ${VIEWS} for ${expected.size} users in ${PARTITIONS} partitions; ${WORKERS} workers; replicas ${replicas}`);
+  log(`views ${VIEWS} for ${expected.size} users in ${PARTITIONS} partitions; ${WORKERS} workers; replicas ${replicas}; standbys ${STANDBYS}`);
   log(`chaos: ${kills} SIGKILLs, ${pauses} worker paused for ${LEASE_MS * 2} ms (lease ${LEASE_MS} ms)`);
   log(`outputs: ${outputs.length} messages for ${VIEWS} views`);
   if (failovers.length > 0) {
     const ms = failovers.map((f) => f.ms).sort((a, b) => a - b);
     const restore = failovers.map((f) => f.restoreMs).sort((a, b) => a - b);
     log(`failover, SIGKILL → partition adopted by another worker (lease ${LEASE_MS} ms): ${ms.length} partitions, ` +
-      `median ${ms[ms.length >> 1]} ms, max ${ms[ms.length - 1]} ms; of which fence + restore median ${Math.round(restore[restore.length >> 1])} ms ` +
-      `(${Math.round(failovers.reduce((a, f) => a + f.records, 0) / failovers.length)} records on average)`);
+      `median ${ms[ms.length >> 1]} ms, max ${ms[ms.length - 1]} ms; of which the takeover (fence + restore, or a standby's promotion) ` +
+      `median ${Math.round(restore[restore.length >> 1])} ms; ${failovers.filter((f) => f.promoted).length} promoted from standbys, ` +
+      `${failovers.filter((f) => !f.promoted).length} restored (${Math.round(failovers.reduce((a, f) => a + f.records, 0) / Math.max(1, failovers.filter((f) => !f.promoted).length))} records on average)`);
   }
   if (wrong > 0 || outputErrors > 0 || outputs.length !== VIEWS) throw new Error(`FAILED: ${wrong} wrong counts, ${outputErrors} output errors, ${outputs.length} outputs for ${VIEWS} views`);
   log(`OK: every count exact and every running total published once, after ${kills} kills and ${pauses} pause`);
@@ -168,7 +170,7 @@ async function main() {
 
 function startWorker() {
   const child = spawn(process.execPath, [join(here, 'worker.mjs'), '--servers', servers, '--input', names.input, '--output', names.output,
-    '--application', names.application, '--partitions', String(PARTITIONS), '--leaseMs', String(LEASE_MS), '--replicas', String(replicas),
+    '--application', names.application, '--partitions', String(PARTITIONS), '--leaseMs', String(LEASE_MS), '--standbys', String(STANDBYS), '--replicas', String(replicas),
     '--name', `w${++workerNo}`],
   { stdio: ['pipe', 'pipe', 'inherit'] });
   const events = [];
@@ -179,7 +181,7 @@ function startWorker() {
     events.push(e);
     if (e.type === 'adopted') {
       owners.set(e.partition, w);
-      if (orphaned.has(e.partition)) { failovers.push({ ms: e.at - orphaned.get(e.partition), restoreMs: e.ms, records: e.restoredRecords }); orphaned.delete(e.partition); }
+      if (orphaned.has(e.partition)) { failovers.push({ ms: e.at - orphaned.get(e.partition), restoreMs: e.ms, records: e.restoredRecords, promoted: e.promoted }); orphaned.delete(e.partition); }
     } else if ((e.type === 'released' || e.type === 'lost') && owners.get(e.partition) === w) {
       owners.delete(e.partition);
     }

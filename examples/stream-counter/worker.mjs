@@ -6,7 +6,7 @@
 //   report   print each partition's position, processed count and counts
 //   stop     commit, stop and exit
 // Usage: node worker.mjs --servers URL[,URL] --input views --output totals --partitions 4
-//          [--own 0,1 | --leaseMs 1500] [--replicas 3]
+//          [--own 0,1 | --leaseMs 1500 --standbys 1] [--replicas 3]
 // With --own the worker runs those partitions; otherwise it joins the job's group and runs
 // the partitions the group gives it (they move when a worker dies or joins).
 import { codecs } from 'strata-kv';
@@ -25,7 +25,7 @@ const tasks = await StreamTasks.start({
   application: args.application ?? 'pageviews',
   input: { stream: args.input ?? 'views', partitions },
   partitions: own,
-  group: own ? undefined : { memberId: name, leaseMs: Number(args.leaseMs ?? 3000) },
+  group: own ? undefined : { memberId: name, leaseMs: Number(args.leaseMs ?? 3000), standbys: Number(args.standbys ?? 0) },
   stores: { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } },
   changelog: { replicas: Number(args.replicas ?? 1) },
   commitEveryMs: Number(args.commitEveryMs ?? 50),
@@ -36,7 +36,7 @@ const tasks = await StreamTasks.start({
     send(`${output}.${partition}`, codecs.json.encode({ user, views, position: message.position }));
   },
   onRebalance(event) {
-    out({ at: Date.now(), ...event });
+    out({ at: Date.now(), ...event }); if (process.env.DEBUG_TASKS) process.stderr.write(`${name} ${JSON.stringify(event)}\n`);
   },
   onError(error, partition) {
     out({ type: 'failed', partition, code: error?.code, message: String(error?.message ?? error) });

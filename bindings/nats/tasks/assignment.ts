@@ -5,7 +5,8 @@
 // each partition, in turn, goes to the member that ranks it highest (rendezvous hashing:
 // murmur2 of "member\0partition") among those with quota left. Rendezvous ranks make it
 // sticky: when a member joins or leaves, most partitions keep their member. The quotas make
-// it balanced: counts differ by at most one.
+// it balanced: counts differ by at most one. A partition's standby goes to the member that
+// ranks it highest after its owner.
 import { murmur2 } from 'strata-kv';
 
 const encoder = new TextEncoder();
@@ -32,4 +33,20 @@ export function assignPartitions(members: readonly string[], partitions: number)
     quota.set(best!, quota.get(best!)! - 1);
   }
   return out;
+}
+
+/** For each partition, the member that keeps a standby of it: the one that ranks it highest
+ *  after its owner (undefined with fewer than two members). */
+export function assignStandbys(members: readonly string[], owners: readonly string[]): (string | undefined)[] {
+  const ids = [...new Set(members)].sort();
+  return owners.map((owner, p) => {
+    let best: string | undefined;
+    let bestScore = -1;
+    for (const m of ids) {
+      if (m === owner) continue;
+      const s = score(m, p);
+      if (s > bestScore) { best = m; bestScore = s; }
+    }
+    return best;
+  });
 }

@@ -8,8 +8,9 @@
 // holds — a renewal that fails means the lease expired or was taken (this member was paused
 // or cut off): it stops that task at once, committing nothing more; (3) computes the
 // assignment from the live members (nats/tasks/assignment.ts), (4) hands back the partitions
-// no longer assigned to it (commit, stop, then delete the lease), and (5) claims the ones
-// assigned to it whose lease is free (create, then adopt: fence, restore, resume).
+// no longer assigned to it (commit, stop, then delete the lease), (5) claims the ones
+// assigned to it whose lease is free (create, then adopt: fence, restore or promote its
+// standby, resume), and (6) with standbys, tells its host which partitions to follow.
 //
 // INVARIANTS: (1) at most one member holds a live lease on a partition (creates and renewals
 // are compare-and-set); (2) a member runs a partition only while it holds its lease, except
@@ -18,7 +19,7 @@
 // (3) a partition is unowned for at most the lease time (its owner died) plus one heartbeat
 // and its new owner's restore.
 import { StrataError } from 'strata-kv';
-import { assignPartitions } from './assignment.js';
+import { assignPartitions, assignStandbys } from './assignment.js';
 import type { LeaseTable } from './lease-table.js';
 
 const MEMBERS = 'members.';
@@ -32,8 +33,13 @@ export interface GroupHost {
   release(partition: number): Promise<void>;
   /** Stop p at once, committing nothing more: its lease is lost. */
   abandon(partition: number): Promise<void>;
+  /** Adopting p failed; its lease is given back and the group tries again. */
+  adoptFailed(partition: number, error: unknown): void;
   /** A heartbeat failed (the group retries on the next one). */
   heartbeatFailed(error: unknown): void;
+  /** The partitions this member should keep standbys of (none it owns); called every heartbeat
+   *  when the group keeps standbys. */
+  standbys?(partitions: number[]): void;
 }
 
 export class GroupMember {
@@ -43,9 +49,12 @@ export class GroupMember {
   private readonly adopting = new Map<number, Promise<void>>();
   private memberRevision: number | undefined;
   private stopped = false;
+  /** The first heartbeat only announces the member: members started together all see each
+   *  other before any claims, instead of the first claiming everything and handing it back. */
+  private announced = false;
 
   constructor(private readonly table: LeaseTable, readonly id: string, private readonly partitions: number,
-              private readonly host: GroupHost) {
+              private readonly host: GroupHost, private readonly keepStandbys = false) {
     if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new StrataError('INVALID_ARGUMENT', `a member id must be letters, digits, _ and -, got ${JSON.stringify(id)}`);
   }
 
@@ -68,6 +77,7 @@ export class GroupMember {
         }
       }
       if (this.stopped) return;
+      if (!this.announced) { this.announced = true; return; }
       const members = [...(await this.table.list(MEMBERS)).keys()].map((k) => k.slice(MEMBERS.length));
       if (!members.includes(this.id)) members.push(this.id); // our own entry is live: we just wrote it
       const assigned = assignPartitions(members, this.partitions);
@@ -88,13 +98,18 @@ export class GroupMember {
             this.adopting.delete(p);
             if (!this.leases.has(p)) await this.host.abandon(p); // the lease was lost meanwhile
           },
-          async () => {
+          async (err: unknown) => {
             this.adopting.delete(p);
+            this.host.adoptFailed(p, err);
             const r = this.leases.get(p);
             this.leases.delete(p);
             if (r !== undefined) await this.table.delete(OWNERS + p, r).catch(() => {});
           });
         this.adopting.set(p, adoption);
+      }
+      if (this.keepStandbys && this.host.standbys) {
+        const standbys = assignStandbys(members, assigned);
+        this.host.standbys(standbys.flatMap((m, p) => (m === this.id && !this.leases.has(p) ? [p] : [])));
       }
     } catch (err) {
       this.host.heartbeatFailed(err);

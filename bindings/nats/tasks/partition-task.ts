@@ -67,7 +67,6 @@ export interface PartitionTaskStats {
 }
 
 export class PartitionTask {
-  private readonly sink = new CommitSink();
   private store!: Store;
   private context!: TaskContext;
   private position = 0;
@@ -88,17 +87,27 @@ export class PartitionTask {
   private timer: ReturnType<typeof setInterval> | undefined;
   private loop: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly host: TaskHost, readonly partition: number) {}
+  private constructor(private readonly host: TaskHost, readonly partition: number, private readonly sink: CommitSink) {}
 
-  /** Fences, restores and starts consuming. Resolves once the task is processing. */
-  static async start(host: TaskHost, partition: number): Promise<PartitionTask> {
-    const t = new PartitionTask(host, partition);
-    await host.changelog.fence(partition);
-    t.store = await Store.open({ ...host.storeOptions, partition, changelog: t.sink });
+  /**
+   * Fences, restores and starts consuming; or, given a promoted standby's Store (fenced and
+   * caught up by its promote) with the sink it writes to, starts from it. Resolves once the
+   * task is processing.
+   */
+  static async start(host: TaskHost, partition: number, promoted?: { store: Store; sink: CommitSink }): Promise<PartitionTask> {
+    const t = new PartitionTask(host, partition, promoted?.sink ?? new CommitSink());
+    if (promoted !== undefined) {
+      t.store = promoted.store;
+    } else {
+      await host.changelog.fence(partition);
+      t.store = await Store.open({ ...host.storeOptions, partition, changelog: t.sink });
+    }
     try {
-      const t0 = performance.now();
-      const { records } = await t.store.restore(host.changelog.read(partition));
-      t.restored = { records, ms: performance.now() - t0 };
+      if (promoted === undefined) {
+        const t0 = performance.now();
+        const { records } = await t.store.restore(host.changelog.read(partition));
+        t.restored = { records, ms: performance.now() - t0 };
+      }
       t.position = t.committedPosition = decodePosition(t.store.get(POSITION_KEY));
       const stores: Record<string, TaskStore<any, any>> = {};
       for (const [name, spec] of Object.entries(host.stores)) stores[name] = new TaskStore(t.store, storePrefix(name), spec);

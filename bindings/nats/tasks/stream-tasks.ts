@@ -14,7 +14,8 @@
 // partition never has two owners that both commit.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { StrataError, type StoreOptions } from 'strata-kv';
+import { Standby, StrataError, type Store, type StoreOptions } from 'strata-kv';
+import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
 import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
 import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
@@ -32,9 +33,12 @@ export type TaskStores<S extends Record<string, TaskStoreSpec<any, any>>> = {
 export interface RebalanceEvent {
   type: 'adopted' | 'released' | 'lost';
   partition: number;
-  /** adopted: changelog records restored, and the time the takeover took (fence + restore), ms. */
+  /** adopted: changelog records restored, and the time the takeover took (fence + restore, or
+   *  the standby's promotion), ms. */
   restoredRecords?: number;
   ms?: number;
+  /** adopted: from this member's standby (promoted), not restored. */
+  promoted?: boolean;
 }
 
 export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, any>>> {
@@ -51,9 +55,11 @@ export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, 
    * Join a group instead: the input's partitions are spread over the live members of the
    * application's group. A member that does not heartbeat for `leaseMs` (default 3000) is
    * dead and its partitions move; `heartbeatMs` (default leaseMs / 3). The KV bucket is
-   * `<application>-group` unless `bucket`.
+   * `<application>-group` unless `bucket`. With `standbys: 1` each partition also has a
+   * standby on another member, which follows its changelog and is promoted (no restore)
+   * when the partition moves there.
    */
-  group?: { memberId?: string; leaseMs?: number; heartbeatMs?: number; bucket?: string; replicas?: number };
+  group?: { memberId?: string; leaseMs?: number; heartbeatMs?: number; bucket?: string; replicas?: number; standbys?: 0 | 1 };
   /** The stores of every task, by name, with their codecs. */
   stores: S;
   changelog?: { stream?: string; replicas?: number };
@@ -81,6 +87,9 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   private member: GroupMember | undefined;
   private heartbeats: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Standbys this member keeps (group.standbys): partition → the standby and the sink its
+   *  promoted Store writes to. */
+  private readonly standbyOf = new Map<number, Promise<{ standby: Standby; sink: CommitSink }>>();
 
   private constructor(private readonly nc: NatsConnection, private readonly ownsConnection: boolean,
                       readonly changelog: NatsChangelog, readonly input: InputSource,
@@ -116,7 +125,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
         const leaseMs = g.leaseMs ?? 3000;
         const table = await NatsLeaseTable.open(nc, g.bucket ?? `${o.application}-group`, leaseMs, g.replicas ?? o.changelog?.replicas ?? 1);
         const id = g.memberId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
-        tasks.member = new GroupMember(table, id, input.partitions, tasks);
+        tasks.member = new GroupMember(table, id, input.partitions, tasks, (g.standbys ?? 0) > 0);
         await tasks.member.heartbeat();
         tasks.heartbeats = tasks.beat(g.heartbeatMs ?? Math.floor(leaseMs / 3));
       } else {
@@ -146,9 +155,10 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     if (this.stopped) throw new StrataError('CLOSED', 'the stream tasks are stopped');
     if (this.tasks.has(partition)) return;
     const t0 = performance.now();
-    const task = await PartitionTask.start(this, partition);
+    const promoted = await this.promoteStandby(partition);
+    const task = await PartitionTask.start(this, partition, promoted);
     this.tasks.set(partition, task);
-    this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0 });
+    this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0, promoted: promoted !== undefined });
   }
 
   /** The partitions whose tasks run (failed ones included, until stop()). */
@@ -168,6 +178,37 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
 
   stats(): PartitionTaskStats[] { return this.partitions.map((p) => this.tasks.get(p)!.stats()); }
 
+  /** The partition's standby, promoted (fenced, caught up, writable), or undefined when there
+   *  is none or it fails (the task then restores from the changelog). */
+  private async promoteStandby(partition: number): Promise<{ store: Store; sink: CommitSink } | undefined> {
+    const pending = this.standbyOf.get(partition);
+    if (pending === undefined) return undefined;
+    this.standbyOf.delete(partition);
+    try {
+      const { standby, sink } = await pending;
+      return { store: await standby.promote(), sink };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** @internal GroupHost: follow exactly these partitions' changelogs. */
+  standbys(partitions: number[]): void {
+    const want = new Set(partitions);
+    for (const [p, pending] of this.standbyOf) {
+      if (want.has(p)) continue;
+      this.standbyOf.delete(p);
+      void pending.then(({ standby }) => standby.close()).catch(() => {});
+    }
+    for (const p of want) {
+      if (this.standbyOf.has(p) || this.tasks.has(p) || this.stopped) continue;
+      const sink = new CommitSink();
+      const pending = Standby.follow({ ...this.storeOptions, source: this.changelog, partition: p, changelog: sink }).then((standby) => ({ standby, sink }));
+      pending.catch(() => { if (this.standbyOf.get(p) === pending) this.standbyOf.delete(p); }); // tried again next heartbeat
+      this.standbyOf.set(p, pending);
+    }
+  }
+
   /** @internal GroupHost: p moves to another member. */
   async release(partition: number): Promise<void> {
     const t = this.tasks.get(partition);
@@ -185,6 +226,9 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   }
 
   /** @internal GroupHost */
+  adoptFailed(partition: number, error: unknown): void { this.taskFailed(partition, error); }
+
+  /** @internal GroupHost */
   heartbeatFailed(error: unknown): void {
     this.taskFailed(-1, new StrataError('IO_ERROR', `group heartbeat of ${this.member?.id}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
   }
@@ -197,6 +241,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     this.wake?.();
     await this.heartbeats;
     if (this.member) await this.member.leave();
+    this.standbys([]);
     const results = await Promise.allSettled([...this.tasks.values()].map((t) => t.stop()));
     await this.changelog.close().catch(() => {});
     if (this.ownsConnection) await this.nc.drain().catch(() => this.nc.close());
