@@ -3,7 +3,7 @@
 // here downloads a browser. Plain JavaScript (typed by chromium.d.mts) so that
 // bench/browser/run.mjs shares it with the vitest tests on Node 20, which cannot import .ts.
 //
-// Policy (as for nats-server, test/support/nats-server.ts): under CI=true a Chromium that
+// Policy (as for nats-server, scripts/nats-server.mjs): under CI=true a Chromium that
 // cannot be installed is a test failure, never a skip; elsewhere the tests skip and print why.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,9 +1,9 @@
 // What the writer (nats/writer.ts) and the reading side (nats/follower.ts) need of a
-// NatsChangelog, as interfaces: they depend on this file, not on nats/index.ts, so index.ts
+// NatsChangelog, as interfaces: they depend on this file, not on nats/changelog.ts, so changelog.ts
 // (which builds both) and they form no import cycle. NatsChangelog implements both.
 // INVARIANT: every member named here is a member of NatsChangelog with the same meaning (the
 // class's doc comments are the reference); tsc checks the shapes through `implements`.
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager, Consumer } from '@nats-io/jetstream';
 
 
@@ -43,7 +43,11 @@ export interface ReaderHost {
   readonly retention: 'history' | 'compacted';
   readonly retryForMs: number;
   lastMessage(partition: number, probe?: boolean): Promise<{ seq: number; streamSeq: number }>;
-  messageAtOrAfter(partition: number, from: number): Promise<{ seq: number; data: Uint8Array } | null>;
+  messageAtOrAfter(partition: number, from: number): Promise<{ seq: number; data: Uint8Array; header?: MsgHdrs } | null>;
   orderedConsumer(partition: number, startSeq: number): Promise<Consumer>;
   fence(partition: number): Promise<number>;
 }
+
+/** What partitionMessages reads a partition's messages through: a changelog, or a task's input
+ *  stream (nats/tasks/input.ts). */
+export type MessageSource = Pick<ReaderHost, 'orderedConsumer' | 'messageAtOrAfter'>;

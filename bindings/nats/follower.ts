@@ -9,7 +9,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { StrataError } from 'strata-kv';
 import type { ChangeRecord, ChangelogFollower } from 'strata-kv';
-import type { ReaderHost } from './core.js';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import type { MessageSource, ReaderHost } from './core.js';
 import { decodeMessage } from './format.js';
 import { PartitionReader } from './reader.js';
 
@@ -26,8 +27,8 @@ const MAX_QUEUED = 262_144;
  *  than one request waiting out a long timeout with a stale end in hand. */
 const REFRESH_MS = 200;
 
-/** What a reader needs of a stored message. */
-export interface PartitionMessage { seq: number; data: Uint8Array }
+/** What a reader needs of a stored message (a JsMsg carries `headers`, a stored one `header`). */
+export interface PartitionMessage { seq: number; data: Uint8Array; headers?: MsgHdrs; header?: MsgHdrs }
 
 /**
  * The partition's messages with stream seq above `after()`, in order, until `done()`. Normally
@@ -36,7 +37,7 @@ export interface PartitionMessage { seq: number; data: Uint8Array }
  * are fetched one by one from the stream leader, and a consumer is tried again. The caller's
  * `after()` must advance as it takes messages.
  */
-export async function* partitionMessages(cl: ReaderHost, partition: number, after: () => number,
+export async function* partitionMessages(cl: MessageSource, partition: number, after: () => number,
                                          expectMore: () => boolean, done: () => boolean,
                                          onOpen?: (stop: () => void) => void): AsyncGenerator<PartitionMessage> {
   let backoff = 25;

@@ -1,7 +1,7 @@
 // Setting up a NATS changelog: its options (and their checks), and the JetStream stream it
 // lives in, created when missing or checked to fit (subjects, retention) when present.
 // INVARIANT: a stream that NatsChangelog.connect accepts has subjects covering `<prefix>.>` and
-// max_msgs_per_subject = 1 exactly when the retention is 'compacted' (nats/index.ts's layout).
+// max_msgs_per_subject = 1 exactly when the retention is 'compacted' (nats/changelog.ts's layout).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StorageType, DiscardPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { StrataError } from 'strata-kv';
@@ -60,7 +60,10 @@ export function checkOptions(options: NatsChangelogOptions): NatsChangelogOption
 }
 
 /** Creates the stream, or checks that the existing one fits (subjects, retention). */
-export async function ensureStream(jsm: JetStreamManager, o: NatsChangelogOptions, prefix: string): Promise<void> {
+/** What ensureStream needs: the changelog's options, or an input stream's (StreamTasks). */
+export type StreamSetup = Pick<NatsChangelogOptions, 'stream' | 'retention' | 'replicas' | 'duplicateWindowMs' | 'retryForMs'>;
+
+export async function ensureStream(jsm: JetStreamManager, o: StreamSetup, prefix: string): Promise<void> {
   const compacted = (o.retention ?? 'history') === 'compacted';
   const wanted: Partial<StreamConfig> & { name: string } = {
     name: o.stream,

@@ -2,7 +2,7 @@
 // records into messages (nats/format.ts), claims the partition before its first message (the
 // claim's stream sequence is its epoch), and publishes with retries under one message id and,
 // with history retention and one message in flight, the fence (expect.lastSubjectSequence).
-// The modes and the layout are described in nats/index.ts's header.
+// The modes and the layout are described in nats/changelog.ts's header.
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { randomBytes } from 'node:crypto';
 import { StrataError } from 'strata-kv';
@@ -75,6 +75,11 @@ export class PartitionWriter {
     if (this.cl.retention === 'compacted') {
       for (const r of records) this.queued.push(r);
     } else {
+      // An append that fits one message is never cut: a message is stored whole or not at
+      // all, so a reader never sees part of such an append (StreamTasks' commits rely on it).
+      let appendBytes = 0;
+      for (const r of records) appendBytes += RecordMessageBuilder.sizeOf(r);
+      if (this.builder.count > 0 && this.builder.bytes + appendBytes > this.cl.maxMessageBytes - 512) this.sealHistory();
       for (const r of records) {
         if (this.builder.count > 0 && this.builder.bytes + RecordMessageBuilder.sizeOf(r) > this.cl.maxMessageBytes - 512) this.sealHistory();
         this.builder.add(r);
@@ -99,6 +104,9 @@ export class PartitionWriter {
   }
 
   stop(err: StrataError): void { this.fail(err); }
+
+  /** Whether the writer failed: it sends nothing more, and every wait rejects. */
+  get failed(): boolean { return this.failure !== undefined; }
 
   private waitFor(seq: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);

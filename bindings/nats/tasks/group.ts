@@ -1,0 +1,131 @@
+// Group membership and partition ownership, leaderless, over a lease table (a JetStream KV
+// bucket whose TTL is the lease, nats/tasks/lease-table.ts):
+//
+//   members.<id>   rewritten every heartbeat: the member is alive while it exists
+//   owners.<p>     the member that runs partition p, renewed every heartbeat by compare-and-set
+//
+// Every heartbeat a member (1) rewrites its member entry, (2) renews each partition lease it
+// holds — a renewal that fails means the lease expired or was taken (this member was paused
+// or cut off): it stops that task at once, committing nothing more; (3) computes the
+// assignment from the live members (nats/tasks/assignment.ts), (4) hands back the partitions
+// no longer assigned to it (commit, stop, then delete the lease), (5) claims the ones
+// assigned to it whose lease is free (create, then adopt: fence, restore or promote its
+// standby, resume), and (6) with standbys, tells its host which partitions to follow.
+//
+// INVARIANTS: (1) at most one member holds a live lease on a partition (creates and renewals
+// are compare-and-set); (2) a member runs a partition only while it holds its lease, except
+// for the time between the lease's loss and its next heartbeat — and then the changelog's
+// fence (taken by the next owner's adopt) refuses its commits, so no two owners both commit;
+// (3) a partition is unowned for at most the lease time (its owner died) plus one heartbeat
+// and its new owner's restore.
+import { StrataError } from 'strata-kv';
+import { assignPartitions, assignStandbys } from './assignment.js';
+import type { LeaseTable } from './lease-table.js';
+
+const MEMBERS = 'members.';
+const OWNERS = 'owners.';
+
+/** What the group asks of the tasks' owner (StreamTasks). */
+export interface GroupHost {
+  /** Start running p (fence, restore, resume). A rejection gives the lease back. */
+  adopt(partition: number): Promise<void>;
+  /** Commit and stop p: handed over to another member. */
+  release(partition: number): Promise<void>;
+  /** Stop p at once, committing nothing more: its lease is lost. */
+  abandon(partition: number): Promise<void>;
+  /** Adopting p failed; its lease is given back and the group tries again. */
+  adoptFailed(partition: number, error: unknown): void;
+  /** A heartbeat failed (the group retries on the next one). */
+  heartbeatFailed(error: unknown): void;
+  /** The partitions this member should keep standbys of (none it owns); called every heartbeat
+   *  when the group keeps standbys. */
+  standbys?(partitions: number[]): void;
+}
+
+export class GroupMember {
+  /** Partitions whose lease this member holds → the lease's revision. */
+  private readonly leases = new Map<number, number>();
+  /** Partitions being adopted (adopt runs beside the heartbeats). */
+  private readonly adopting = new Map<number, Promise<void>>();
+  private memberRevision: number | undefined;
+  private stopped = false;
+  /** The first heartbeat only announces the member: members started together all see each
+   *  other before any claims, instead of the first claiming everything and handing it back. */
+  private announced = false;
+
+  constructor(private readonly table: LeaseTable, readonly id: string, private readonly partitions: number,
+              private readonly host: GroupHost, private readonly keepStandbys = false) {
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new StrataError('INVALID_ARGUMENT', `a member id must be letters, digits, _ and -, got ${JSON.stringify(id)}`);
+  }
+
+  /** Partitions whose lease this member holds. */
+  owned(): number[] { return [...this.leases.keys()].sort((a, b) => a - b); }
+
+  /** One heartbeat (see the file comment). Never runs two at once: the caller awaits it. */
+  async heartbeat(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.memberRevision = await this.table.put(MEMBERS + this.id, JSON.stringify({ at: Date.now() }));
+      for (const [p, revision] of [...this.leases]) {
+        const next = await this.table.update(OWNERS + p, this.id, revision);
+        if (next === undefined) {
+          this.leases.delete(p);
+          // Being adopted: the adoption abandons it when it ends (it checks the lease).
+          if (!this.adopting.has(p)) await this.host.abandon(p);
+        } else {
+          this.leases.set(p, next);
+        }
+      }
+      if (this.stopped) return;
+      if (!this.announced) { this.announced = true; return; }
+      const members = [...(await this.table.list(MEMBERS)).keys()].map((k) => k.slice(MEMBERS.length));
+      if (!members.includes(this.id)) members.push(this.id); // our own entry is live: we just wrote it
+      const assigned = assignPartitions(members, this.partitions);
+      for (const p of this.owned()) {
+        if (assigned[p] === this.id || this.adopting.has(p)) continue;
+        await this.host.release(p);
+        const revision = this.leases.get(p);
+        this.leases.delete(p);
+        if (revision !== undefined) await this.table.delete(OWNERS + p, revision);
+      }
+      for (let p = 0; p < this.partitions; p++) {
+        if (assigned[p] !== this.id || this.leases.has(p) || this.stopped) continue;
+        const revision = await this.table.create(OWNERS + p, this.id);
+        if (revision === undefined) continue; // still held: its owner hands it over, or its lease runs out
+        this.leases.set(p, revision);
+        const adoption = this.host.adopt(p).then(
+          async () => {
+            this.adopting.delete(p);
+            if (!this.leases.has(p)) await this.host.abandon(p); // the lease was lost meanwhile
+          },
+          async (err: unknown) => {
+            this.adopting.delete(p);
+            this.host.adoptFailed(p, err);
+            const r = this.leases.get(p);
+            this.leases.delete(p);
+            if (r !== undefined) await this.table.delete(OWNERS + p, r).catch(() => {});
+          });
+        this.adopting.set(p, adoption);
+      }
+      if (this.keepStandbys && this.host.standbys) {
+        const standbys = assignStandbys(members, assigned);
+        this.host.standbys(standbys.flatMap((m, p) => (m === this.id && !this.leases.has(p) ? [p] : [])));
+      }
+    } catch (err) {
+      this.host.heartbeatFailed(err);
+    }
+  }
+
+  /** Leaves the group: waits for adoptions, releases every partition (commit, stop), deletes its entries. */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.adopting.values());
+    for (const p of this.owned()) {
+      await this.host.release(p).catch(() => {});
+      const revision = this.leases.get(p)!;
+      this.leases.delete(p);
+      await this.table.delete(OWNERS + p, revision).catch(() => {});
+    }
+    if (this.memberRevision !== undefined) await this.table.delete(MEMBERS + this.id, this.memberRevision).catch(() => {});
+  }
+}

@@ -1,0 +1,229 @@
+// One input partition's task: takes the partition over, processes its input in order, and
+// commits. The exactly-once protocol (docs/STREAMS.md):
+//
+//   start   fence the changelog partition (a previous owner's later appends become invisible
+//           and its next publish fails), restore the Store from it, read the input position
+//           the last commit wrote, and consume the input from the message after it.
+//   process each message; its writes go to the Store (reads see them at once) and their
+//           change records wait in the CommitSink; outputs are published at once, each with a
+//           message id made of (application, partition, input position, output index).
+//   commit  wait for every output's ack, write the input position, then append everything
+//           since the last commit to the changelog as one append and wait for its ack.
+//
+// INVARIANTS: (1) the changelog holds whole commits only, each ending with the position of
+// the last input message whose effects it holds, so a restore gives the state of a prefix of
+// the input and where to resume; (2) a commit is appended only after the outputs of the
+// messages it covers are acknowledged, so a message whose effects are committed has its
+// outputs stored, and one replayed after a crash republishes the same message ids, which
+// JetStream drops within its duplicate window; (3) after any failure (the user's `process`
+// throws, the changelog fails or is fenced) nothing more is committed and the task's Store
+// — possibly ahead of the changelog — is thrown away; a restart restores from the changelog.
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { Store, StrataError, type StoreOptions } from 'strata-kv';
+import type { NatsChangelog } from '../changelog.js';
+import { partitionMessages } from '../follower.js';
+import { CommitSink } from './commit-sink.js';
+import { toInputMessage, type InputMessage, type InputSource } from './input.js';
+import { decodePosition, encodePosition, POSITION_KEY, storePrefix, TaskStore, type TaskStoreSpec } from './task-stores.js';
+
+/** What `process` gets beside the message. */
+export interface TaskContext<S = Record<string, TaskStore<any, any>>> {
+  readonly partition: number;
+  /** The partition's stores by name. */
+  readonly stores: S;
+  /**
+   * Publishes an output message. Its id is derived from the input message and the output's
+   * index, so a replay after a crash is dropped by JetStream as a duplicate (within the
+   * output stream's duplicate window). The publish is acknowledged before the next commit.
+   */
+  send(subject: string, value: Uint8Array, options?: { headers?: Record<string, string> }): void;
+}
+
+/** What a PartitionTask needs of its StreamTasks. */
+export interface TaskHost {
+  readonly application: string;
+  readonly changelog: NatsChangelog;
+  readonly input: InputSource;
+  readonly js: JetStreamClient;
+  readonly stores: Record<string, TaskStoreSpec<any, any>>;
+  readonly storeOptions: StoreOptions<Uint8Array, Uint8Array>;
+  readonly commitEveryMs: number;
+  process(message: InputMessage, context: TaskContext): void | Promise<void>;
+  /** `error`: what `process` threw, as it threw it, or a StrataError. */
+  taskFailed(partition: number, error: unknown): void;
+}
+
+export interface PartitionTaskStats {
+  partition: number;
+  /** Stream sequence of the last input message processed. */
+  position: number;
+  /** Stream sequence of the last input message whose effects are committed. */
+  committedPosition: number;
+  processed: number;
+  commits: number;
+  /** Set once the task has failed (it processes nothing more): what `process` threw, or a StrataError. */
+  failure?: unknown;
+}
+
+export class PartitionTask {
+  private store!: Store;
+  private context!: TaskContext;
+  private position = 0;
+  private committedPosition = 0;
+  private processed = 0;
+  private commits = 0;
+  private outputs: Promise<PubAck>[] = [];
+  private outputIndex = 0;
+  private stopping = false;
+  /** What start() restored, and how long it took (fence excluded). */
+  restored = { records: 0, ms: 0 };
+  /** Set by abort(): nothing more is committed. */
+  private aborted = false;
+  private failure: unknown;
+  private stopConsumer: (() => void) | undefined;
+  /** Processing and commits run one at a time, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly host: TaskHost, readonly partition: number, private readonly sink: CommitSink) {}
+
+  /**
+   * Fences, restores and starts consuming; or, given a promoted standby's Store (fenced and
+   * caught up by its promote) with the sink it writes to, starts from it. Resolves once the
+   * task is processing.
+   */
+  static async start(host: TaskHost, partition: number, promoted?: { store: Store; sink: CommitSink }): Promise<PartitionTask> {
+    const t = new PartitionTask(host, partition, promoted?.sink ?? new CommitSink());
+    if (promoted !== undefined) {
+      t.store = promoted.store;
+    } else {
+      await host.changelog.fence(partition);
+      t.store = await Store.open({ ...host.storeOptions, partition, changelog: t.sink });
+    }
+    try {
+      if (promoted === undefined) {
+        const t0 = performance.now();
+        const { records } = await t.store.restore(host.changelog.read(partition));
+        t.restored = { records, ms: performance.now() - t0 };
+      }
+      t.position = t.committedPosition = decodePosition(t.store.get(POSITION_KEY));
+      const stores: Record<string, TaskStore<any, any>> = {};
+      for (const [name, spec] of Object.entries(host.stores)) stores[name] = new TaskStore(t.store, storePrefix(name), spec);
+      t.context = { partition, stores, send: (subject, value, o) => t.send(subject, value, o) };
+    } catch (err) {
+      await t.store.close().catch(() => {});
+      throw err;
+    }
+    t.loop = t.run();
+    t.timer = setInterval(() => { if (t.position > t.committedPosition) void t.serial(() => t.commit()); }, host.commitEveryMs);
+    t.timer.unref?.();
+    return t;
+  }
+
+  /** The task's stores by name. */
+  get stores(): Record<string, TaskStore<any, any>> { return this.context.stores; }
+
+  stats(): PartitionTaskStats {
+    const s: PartitionTaskStats = { partition: this.partition, position: this.position, committedPosition: this.committedPosition, processed: this.processed, commits: this.commits };
+    if (this.failure !== undefined) s.failure = this.failure;
+    return s;
+  }
+
+  /** Stops consuming, commits what was processed (unless the task failed), closes the Store. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopConsumer?.();
+    if (this.timer) clearInterval(this.timer);
+    await this.loop;
+    await this.serial(() => this.commit());
+    await this.store.close().catch(() => {});
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Stops at once, committing nothing more, and closes the Store: the partition's lease is
+   * lost, and another owner may have fenced it already (what was not committed is replayed
+   * by the next owner).
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.stopping = true;
+    this.stopConsumer?.();
+    if (this.timer) clearInterval(this.timer);
+    await this.loop;
+    await this.chain;
+    await this.store.close().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    const done = () => this.stopping || this.failure !== undefined;
+    try {
+      for await (const m of partitionMessages(this.host.input, this.partition, () => this.position, () => false, done,
+                                              (stop) => { this.stopConsumer = stop; })) {
+        await this.serial(() => this.handle(toInputMessage(m, this.partition)));
+        if (done()) break;
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private serial(step: () => void | Promise<void>): Promise<void> {
+    const run = this.chain.then(() => (this.failure !== undefined || this.aborted ? undefined : step()));
+    this.chain = run.catch((err) => this.fail(err));
+    return this.chain;
+  }
+
+  private async handle(message: InputMessage): Promise<void> {
+    if (message.position <= this.position) return; // already processed (a consumer restarted)
+    this.outputIndex = 0;
+    this.position = message.position; // the id of the outputs `process` sends
+    await this.host.process(message, this.context);
+    this.processed++;
+    // Commit before the batch outgrows one changelog message (INVARIANT 1).
+    if (this.sink.bytes > this.host.changelog.maxMessageBytes / 2) await this.commit();
+  }
+
+  private send(subject: string, value: Uint8Array, options?: { headers?: Record<string, string> }): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (typeof subject !== 'string' || !(value instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', 'send expects a subject and a Uint8Array value');
+    let h: MsgHdrs | undefined;
+    if (options?.headers !== undefined) {
+      h = natsHeaders();
+      for (const [k, v] of Object.entries(options.headers)) h.set(k, v);
+    }
+    const msgID = `${this.host.application}.${this.partition}.${this.position}.${this.outputIndex++}`;
+    const p = this.host.js.publish(subject, value, { msgID, headers: h });
+    p.catch(() => {}); // awaited by the next commit
+    this.outputs.push(p);
+  }
+
+  private async commit(): Promise<void> {
+    if (this.position === this.committedPosition) return;
+    const position = this.position;
+    const outputs = this.outputs;
+    this.outputs = [];
+    await Promise.all(outputs).catch((err) => { throw new StrataError('IO_ERROR', `an output of partition ${this.partition} was not stored: ${(err as Error)?.message}`, { cause: err }); });
+    this.store.put(POSITION_KEY, encodePosition(position));
+    const bytes = this.sink.bytes;
+    const batch = this.sink.take();
+    if (bytes > this.host.changelog.maxMessageBytes - 1024) {
+      // Appended, it would span messages and a crash could leave half of it (INVARIANT 1).
+      throw new StrataError('VALUE_TOO_LARGE', `partition ${this.partition}: a commit of ${bytes} bytes does not fit one changelog message ` +
+        `(${this.host.changelog.maxMessageBytes} bytes); the writes of one input message must fit in half of it`);
+    }
+    await this.host.changelog.append(batch);
+    this.committedPosition = position;
+    this.commits++;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err ?? new StrataError('IO_ERROR', `partition ${this.partition}'s task failed`);
+    this.stopConsumer?.();
+    if (this.timer) clearInterval(this.timer);
+    this.host.taskFailed(this.partition, this.failure);
+  }
+}

@@ -1,0 +1,286 @@
+// StreamTasks: stateful stream processing on JetStream, exactly once — Samza's StreamTask with
+// its KeyValueStores, Kafka Streams' processor with its state stores. One PartitionTask per
+// input partition this process owns; each has one Store (its named stores inside,
+// nats/tasks/task-stores.ts) whose changelog partition is on a NATS changelog stream, and
+// commits input positions with state (nats/tasks/partition-task.ts). docs/STREAMS.md.
+//
+// Ownership, one of:
+//   group       members join a group through a JetStream KV bucket with leases, and the
+//               partitions are spread over the live members and move when one dies or joins
+//               (nats/tasks/group.ts);
+//   partitions  this process runs the partitions it is given (default: all).
+// Either way a process that takes a partition over fences its changelog partition, and the
+// previous owner's next commit fails (its task stops, reported through onError), so a
+// partition never has two owners that both commit.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { Standby, StrataError, type Store, type StoreOptions } from 'strata-kv';
+import { CommitSink } from './commit-sink.js';
+import { NatsChangelog } from '../changelog.js';
+import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
+import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
+import { storePrefix, type TaskStore, type TaskStoreSpec } from './task-stores.js';
+import { GroupMember, type GroupHost } from './group.js';
+import { NatsLeaseTable } from './lease-table.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/** The typed stores a task sees, from the `stores` option. */
+export type TaskStores<S extends Record<string, TaskStoreSpec<any, any>>> = {
+  [N in keyof S]: S[N] extends TaskStoreSpec<infer K, infer V> ? TaskStore<K, V> : never;
+};
+
+export interface RebalanceEvent {
+  type: 'adopted' | 'released' | 'lost';
+  partition: number;
+  /** adopted: changelog records restored, and the time the takeover took (fence + restore, or
+   *  the standby's promotion), ms. */
+  restoredRecords?: number;
+  ms?: number;
+  /** adopted: from this member's standby (promoted), not restored. */
+  promoted?: boolean;
+}
+
+export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, any>>> {
+  servers?: string | string[];
+  /** Use this connection (stop() then leaves it open). */
+  connection?: NatsConnection;
+  /** Names the job: its changelog stream (`<application>-changelog` unless `changelog.stream`)
+   *  and its output message ids. Two jobs must not share an application name. */
+  application: string;
+  input: InputOptions;
+  /** Input partitions this process runs, without a group. Default: all of them. */
+  partitions?: number[];
+  /**
+   * Join a group instead: the input's partitions are spread over the live members of the
+   * application's group. A member that does not heartbeat for `leaseMs` (default 3000) is
+   * dead and its partitions move; `heartbeatMs` (default leaseMs / 3). The KV bucket is
+   * `<application>-group` unless `bucket`. With `standbys: 1` each partition also has a
+   * standby on another member, which follows its changelog and is promoted (no restore)
+   * when the partition moves there.
+   */
+  group?: { memberId?: string; leaseMs?: number; heartbeatMs?: number; bucket?: string; replicas?: number; standbys?: 0 | 1 };
+  /** The stores of every task, by name, with their codecs. */
+  stores: S;
+  changelog?: { stream?: string; replicas?: number };
+  /** Commit at least this often while there is work to commit, ms. Default 100. */
+  commitEveryMs?: number;
+  /** Options of each task's Store (in memory: its state is restored from the changelog). */
+  storeOptions?: Omit<StoreOptions<Uint8Array, Uint8Array>, 'path' | 'changelog' | 'partition' | 'keyCodec' | 'valueCodec' | 'onBackgroundError'>;
+  process(message: InputMessage, context: TaskContext<TaskStores<S>>): void | Promise<void>;
+  /** Partition ownership changed here: adopted (restored, now processing), released (handed
+   *  to another member after a commit), or lost (its lease ran out: stopped without commit). */
+  onRebalance?(event: RebalanceEvent): void;
+  /** A task failed and stopped: `process` threw (the error as thrown), its changelog failed or
+   *  was fenced by a newer owner (a StrataError). Default: print it. */
+  onError?(error: unknown, partition: number): void;
+}
+
+export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Record<string, TaskStoreSpec<any, any>>> implements TaskHost, GroupHost {
+  readonly application: string;
+  readonly js: JetStreamClient;
+  readonly stores: S;
+  readonly storeOptions: StoreOptions<Uint8Array, Uint8Array>;
+  readonly commitEveryMs: number;
+  private readonly tasks = new Map<number, PartitionTask>();
+  private stopped = false;
+  private member: GroupMember | undefined;
+  private heartbeats: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** Standbys this member keeps (group.standbys): partition → the standby and the sink its
+   *  promoted Store writes to. */
+  private readonly standbyOf = new Map<number, Promise<{ standby: Standby; sink: CommitSink }>>();
+
+  private constructor(private readonly nc: NatsConnection, private readonly ownsConnection: boolean,
+                      readonly changelog: NatsChangelog, readonly input: InputSource,
+                      private readonly options: StreamTasksOptions<S>) {
+    this.application = options.application;
+    this.js = jetstream(nc, { timeout: 5000 });
+    this.stores = options.stores;
+    this.storeOptions = { ...(options.storeOptions ?? {}) };
+    this.commitEveryMs = options.commitEveryMs ?? 100;
+  }
+
+  /** Connects, takes over the partitions (fence, restore) and starts processing them. */
+  static async start<S extends Record<string, TaskStoreSpec<any, any>>>(options: StreamTasksOptions<S>): Promise<StreamTasks<S>> {
+    const o = checkOptions(options);
+    const input = checkInput(o.input);
+    const partitions = o.partitions ?? Array.from({ length: input.partitions }, (_, i) => i);
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= input.partitions) throw new StrataError('INVALID_ARGUMENT', `partition ${String(p)} is not one of the input's ${input.partitions}`);
+    }
+    const nc = o.connection ?? await connect({ servers: o.servers!, name: `strata-kv ${o.application}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+      .catch((err: unknown) => { throw new StrataError('IO_ERROR', `cannot connect to NATS at ${String(o.servers)}: ${(err as Error)?.message}`, { cause: err }); });
+    let changelog: NatsChangelog | undefined;
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
+      // Acknowledged mode and history retention: commits are fenced and kept whole (partition-task.ts).
+      changelog = await NatsChangelog.connect({
+        servers: [], connection: nc, stream: o.changelog?.stream ?? `${o.application}-changelog`, replicas: o.changelog?.replicas,
+        mode: 'acknowledged', retention: 'history',
+      });
+      const tasks = new StreamTasks(nc, o.connection === undefined, changelog, new InputSource(nc, jsm, input), o);
+      if (o.group !== undefined) {
+        const g = o.group;
+        const leaseMs = g.leaseMs ?? 3000;
+        const table = await NatsLeaseTable.open(nc, g.bucket ?? `${o.application}-group`, leaseMs, g.replicas ?? o.changelog?.replicas ?? 1);
+        const id = g.memberId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+        tasks.member = new GroupMember(table, id, input.partitions, tasks, (g.standbys ?? 0) > 0);
+        await tasks.member.heartbeat();
+        tasks.heartbeats = tasks.beat(g.heartbeatMs ?? Math.floor(leaseMs / 3));
+      } else {
+        await Promise.all([...new Set(partitions)].map((p) => tasks.adopt(p)));
+      }
+      return tasks;
+    } catch (err) {
+      await changelog?.close().catch(() => {});
+      if (o.connection === undefined) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** This member's id in its group (undefined without one). */
+  get memberId(): string | undefined { return this.member?.id; }
+
+  private async beat(everyMs: number): Promise<void> {
+    while (!this.stopped) {
+      await new Promise<void>((r) => { const t = setTimeout(r, everyMs); this.wake = () => { clearTimeout(t); r(); }; });
+      if (this.stopped) return;
+      await this.member!.heartbeat();
+    }
+  }
+
+  /** @internal Takes partition p over (fence, restore, resume) and processes it. */
+  async adopt(partition: number): Promise<void> {
+    if (this.stopped) throw new StrataError('CLOSED', 'the stream tasks are stopped');
+    if (this.tasks.has(partition)) return;
+    const t0 = performance.now();
+    const promoted = await this.promoteStandby(partition);
+    const task = await PartitionTask.start(this, partition, promoted);
+    this.tasks.set(partition, task);
+    this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0, promoted: promoted !== undefined });
+  }
+
+  /** The partitions whose tasks run (failed ones included, until stop()). */
+  get partitions(): number[] { return [...this.tasks.keys()].sort((a, b) => a - b); }
+
+  /**
+   * Store `name` of partition p, to query (Kafka Streams' interactive queries). It shows the
+   * task's state as processed so far, committed or not; write to it only from `process`.
+   */
+  store<N extends keyof S & string>(name: N, partition: number): TaskStores<S>[N] {
+    const t = this.tasks.get(partition);
+    if (t === undefined) throw new StrataError('INVALID_ARGUMENT', `partition ${partition} is not run here`);
+    const s = t.stores[name];
+    if (s === undefined) throw new StrataError('INVALID_ARGUMENT', `no store named ${JSON.stringify(name)}`);
+    return s as TaskStores<S>[N];
+  }
+
+  stats(): PartitionTaskStats[] { return this.partitions.map((p) => this.tasks.get(p)!.stats()); }
+
+  /** The partition's standby, promoted (fenced, caught up, writable), or undefined when there
+   *  is none or it fails (the task then restores from the changelog). */
+  private async promoteStandby(partition: number): Promise<{ store: Store; sink: CommitSink } | undefined> {
+    const pending = this.standbyOf.get(partition);
+    if (pending === undefined) return undefined;
+    this.standbyOf.delete(partition);
+    try {
+      const { standby, sink } = await pending;
+      return { store: await standby.promote(), sink };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** @internal GroupHost: follow exactly these partitions' changelogs. */
+  standbys(partitions: number[]): void {
+    const want = new Set(partitions);
+    for (const [p, pending] of this.standbyOf) {
+      if (want.has(p)) continue;
+      this.standbyOf.delete(p);
+      void pending.then(({ standby }) => standby.close()).catch(() => {});
+    }
+    for (const p of want) {
+      if (this.standbyOf.has(p) || this.tasks.has(p) || this.stopped) continue;
+      const sink = new CommitSink();
+      const pending = Standby.follow({ ...this.storeOptions, source: this.changelog, partition: p, changelog: sink }).then((standby) => ({ standby, sink }));
+      pending.catch(() => { if (this.standbyOf.get(p) === pending) this.standbyOf.delete(p); }); // tried again next heartbeat
+      this.standbyOf.set(p, pending);
+    }
+  }
+
+  /** @internal GroupHost: p moves to another member. */
+  async release(partition: number): Promise<void> {
+    const t = this.tasks.get(partition);
+    this.tasks.delete(partition);
+    await t?.stop().catch(() => {}); // a failed task was reported through onError already
+    if (t) this.options.onRebalance?.({ type: 'released', partition });
+  }
+
+  /** @internal GroupHost: p's lease is lost. */
+  async abandon(partition: number): Promise<void> {
+    const t = this.tasks.get(partition);
+    this.tasks.delete(partition);
+    await t?.abort();
+    if (t) this.options.onRebalance?.({ type: 'lost', partition });
+  }
+
+  /** @internal GroupHost */
+  adoptFailed(partition: number, error: unknown): void { this.taskFailed(partition, error); }
+
+  /** @internal GroupHost */
+  heartbeatFailed(error: unknown): void {
+    this.taskFailed(-1, new StrataError('IO_ERROR', `group heartbeat of ${this.member?.id}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+  }
+
+  /** Commits and stops every task (a group member first hands its partitions back), then
+   *  closes the changelog and the connection (if it opened it). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake?.();
+    await this.heartbeats;
+    if (this.member) await this.member.leave();
+    this.standbys([]);
+    const results = await Promise.allSettled([...this.tasks.values()].map((t) => t.stop()));
+    await this.changelog.close().catch(() => {});
+    if (this.ownsConnection) await this.nc.drain().catch(() => this.nc.close());
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+  }
+
+  /** @internal */
+  process(message: InputMessage, context: TaskContext): void | Promise<void> {
+    return this.options.process(message, context as TaskContext<TaskStores<S>>);
+  }
+
+  /** @internal `partition` -1: the group's heartbeat. */
+  taskFailed(partition: number, error: unknown): void {
+    if (this.options.onError) this.options.onError(error, partition);
+    else console.error(`strata-kv StreamTasks ${this.application}: partition ${partition} stopped:`, error);
+  }
+}
+
+function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: StreamTasksOptions<S>): StreamTasksOptions<S> {
+  const bad = (m: string) => new StrataError('INVALID_ARGUMENT', m);
+  if (o === null || typeof o !== 'object') throw bad('StreamTasks.start expects an options object');
+  if (typeof o.application !== 'string' || !/^[A-Za-z0-9_-]+$/.test(o.application)) throw bad(`application must be letters, digits, _ and -, got ${String(o.application)}`);
+  if (o.connection === undefined && o.servers === undefined) throw bad('StreamTasks needs servers or a connection');
+  if (typeof o.process !== 'function') throw bad('process must be a function');
+  if (o.stores === null || typeof o.stores !== 'object') throw bad('stores must be an object of { name: { keyCodec?, valueCodec? } }');
+  for (const name of Object.keys(o.stores)) storePrefix(name);
+  if (o.group !== undefined && o.partitions !== undefined) throw bad('give partitions or group, not both');
+  if (o.group !== undefined) {
+    const { leaseMs, heartbeatMs } = o.group;
+    if (leaseMs !== undefined && (!Number.isFinite(leaseMs) || leaseMs < 100)) throw bad(`group.leaseMs must be ≥ 100, got ${String(leaseMs)}`);
+    if (heartbeatMs !== undefined && (!Number.isFinite(heartbeatMs) || heartbeatMs < 10 || heartbeatMs * 2 > (leaseMs ?? 3000))) {
+      throw bad(`group.heartbeatMs must be from 10 to half the lease, got ${String(heartbeatMs)}`);
+    }
+  }
+  if (o.commitEveryMs !== undefined && (!Number.isFinite(o.commitEveryMs) || o.commitEveryMs < 1)) throw bad(`commitEveryMs must be a number ≥ 1, got ${String(o.commitEveryMs)}`);
+  const so = o.storeOptions as Record<string, unknown> | undefined;
+  for (const k of ['path', 'changelog', 'partition', 'keyCodec', 'valueCodec']) {
+    if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is set by StreamTasks (a task's Store lives in memory and is restored from its changelog)`);
+  }
+  return o;
+}

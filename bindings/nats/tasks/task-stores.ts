@@ -1,0 +1,104 @@
+// A stream task's state: every named store of one input partition lives in ONE Store, whose
+// changelog partition is the input partition. A commit — the state changes caused by a run of
+// input messages and the input position after them — is then one atomic write and one
+// changelog append (docs/STREAMS.md, "Exactly once").
+//
+// Key layout in that Store:
+//   store `name`:        utf8(name) 0x00 | key (encoded by the store's keyCodec)
+//   the input position:  0x00 "input-position"  →  stream sequence, f64 little-endian
+// INVARIANT: a store name is non-empty and has no 0x00 byte, so no store key starts with 0x00:
+// the position cannot collide with, or be scanned by, any store.
+import { codecs, StrataError } from 'strata-kv';
+import type { Codec, Store } from 'strata-kv';
+
+/** How a named store encodes its keys and values. Defaults: bytes. */
+export interface TaskStoreSpec<K = Uint8Array, V = Uint8Array> {
+  keyCodec?: Codec<K>;
+  valueCodec?: Codec<V>;
+}
+
+export const POSITION_KEY = new Uint8Array([0, ...new TextEncoder().encode('input-position')]);
+
+export function encodePosition(position: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setFloat64(0, position, true);
+  return out;
+}
+
+export function decodePosition(bytes: Uint8Array | undefined): number {
+  if (bytes === undefined) return 0;
+  if (bytes.length !== 8) throw new StrataError('CORRUPTION', `the task's input position is ${bytes.length} bytes, not 8`);
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+}
+
+/** The store names' prefixes, checked (INVALID_ARGUMENT for a name the layout cannot hold). */
+export function storePrefix(name: string): Uint8Array {
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length === 0 || bytes.length > 200 || bytes.includes(0)) {
+    throw new StrataError('INVALID_ARGUMENT', `a store name must be 1 to 200 bytes of UTF-8 without NUL, got ${JSON.stringify(name)}`);
+  }
+  const prefix = new Uint8Array(bytes.length + 1);
+  prefix.set(bytes);
+  return prefix;
+}
+
+/**
+ * One named store of a task, a typed view of its key space in the partition's Store. Reads
+ * see every write made so far, committed or not; writes become durable at the next commit.
+ */
+export class TaskStore<K = Uint8Array, V = Uint8Array> {
+  private readonly keyCodec: Codec<K>;
+  private readonly valueCodec: Codec<V>;
+
+  /** @internal */
+  constructor(private readonly store: Store, private readonly prefix: Uint8Array, spec: TaskStoreSpec<K, V>) {
+    this.keyCodec = spec.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
+    this.valueCodec = spec.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
+  }
+
+  get(key: K): V | undefined {
+    const v = this.store.get(this.physical(key));
+    return v === undefined ? undefined : this.valueCodec.decode(v);
+  }
+
+  has(key: K): boolean { return this.store.has(this.physical(key)); }
+
+  /** The value and its version (the changelog seq of its last write). */
+  getVersioned(key: K): { value: V; version: number } | undefined {
+    const r = this.store.getVersioned(this.physical(key));
+    return r === undefined ? undefined : { value: this.valueCodec.decode(r.value), version: r.version };
+  }
+
+  put(key: K, value: V): void { this.store.put(this.physical(key), this.valueCodec.encode(value)); }
+
+  delete(key: K): void { this.store.delete(this.physical(key)); }
+
+  /** Entries with from ≤ key < to (encoded order), ascending. */
+  *range(from: K, to: K): IterableIterator<[K, V]> {
+    yield* this.scan(this.physical(from), this.physical(to));
+  }
+
+  /** Every entry of this store, ascending. */
+  *all(): IterableIterator<[K, V]> {
+    const end = this.prefix.slice();
+    end[end.length - 1] = 1; // name 0x01: just past every key of name 0x00 …
+    yield* this.scan(this.prefix, end);
+  }
+
+  private *scan(from: Uint8Array, to: Uint8Array): IterableIterator<[K, V]> {
+    const it = this.store.range(from, to);
+    try {
+      for (const [k, v] of it) yield [this.keyCodec.decode(k.subarray(this.prefix.length)), this.valueCodec.decode(v)];
+    } finally {
+      it.close();
+    }
+  }
+
+  private physical(key: K): Uint8Array {
+    const k = this.keyCodec.encode(key);
+    const out = new Uint8Array(this.prefix.length + k.length);
+    out.set(this.prefix);
+    out.set(k, this.prefix.length);
+    return out;
+  }
+}
