@@ -201,7 +201,7 @@ function startWorker() {
     /** The worker's reports, one per partition it runs. */
     async report() {
       const from = events.length;
-      child.stdin.write('report\n');
+      child.stdin.write('report counts\n');
       await w.waitFor((e, i) => i >= from && e.type === 'reported', 10_000);
       return events.slice(from).filter((e) => e.type === 'report');
     },

@@ -3,7 +3,8 @@
 // each user's running total on `<output>.<partition>`. Exactly once: kill it at any moment,
 // start another for the same partitions, and no view is counted twice or lost.
 // One JSON line out per event; commands on stdin:
-//   report   print each partition's position, processed count and counts
+//   report          print each partition's position and processed count
+//   report counts   … and its counts
 //   stop     commit, stop and exit
 // Usage: node worker.mjs --servers URL[,URL] --input views --output totals --partitions 4
 //          [--own 0,1 | --leaseMs 1500 --standbys 1] [--replicas 3]
@@ -44,9 +45,9 @@ const tasks = await StreamTasks.start({
 });
 out({ type: 'started', member: tasks.memberId, partitions: tasks.partitions });
 
-function report() {
+function report(withCounts) {
   for (const s of tasks.stats()) {
-    const counts = s.failure === undefined ? Object.fromEntries(tasks.store('counts', s.partition).all()) : undefined;
+    const counts = withCounts && s.failure === undefined ? Object.fromEntries(tasks.store('counts', s.partition).all()) : undefined;
     out({ type: 'report', partition: s.partition, position: s.position, committed: s.committedPosition, processed: s.processed, failed: s.failure !== undefined, counts });
   }
   out({ type: 'reported' });
@@ -54,7 +55,7 @@ function report() {
 
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = line.trim();
-  if (cmd === 'report') report();
+  if (cmd === 'report' || cmd === 'report counts') report(cmd === 'report counts');
   else if (cmd === 'stop') break;
 }
 try {
