@@ -66,8 +66,9 @@ export class GroupMember {
     if (this.stopped) return;
     try {
       this.memberRevision = await this.table.put(MEMBERS + this.id, JSON.stringify({ at: Date.now() }));
-      for (const [p, revision] of [...this.leases]) {
-        const next = await this.table.update(OWNERS + p, this.id, revision);
+      // All settle before the heartbeat goes on (or fails): two renewals of one lease never overlap.
+      const renewals = await Promise.allSettled([...this.leases].map(async ([p, revision]) => {
+        const next = await this.renew(p, revision);
         if (next === undefined) {
           this.leases.delete(p);
           // Being adopted: the adoption abandons it when it ends (it checks the lease).
@@ -75,7 +76,9 @@ export class GroupMember {
         } else {
           this.leases.set(p, next);
         }
-      }
+      }));
+      const failed = renewals.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (this.stopped) return;
       if (!this.announced) { this.announced = true; return; }
       const members = [...(await this.table.list(MEMBERS)).keys()].map((k) => k.slice(MEMBERS.length));
@@ -90,7 +93,7 @@ export class GroupMember {
       }
       for (let p = 0; p < this.partitions; p++) {
         if (assigned[p] !== this.id || this.leases.has(p) || this.stopped) continue;
-        const revision = await this.table.create(OWNERS + p, this.id);
+        const revision = await this.claim(p);
         if (revision === undefined) continue; // still held: its owner hands it over, or its lease runs out
         this.leases.set(p, revision);
         const adoption = this.host.adopt(p).then(
@@ -114,6 +117,28 @@ export class GroupMember {
     } catch (err) {
       this.host.heartbeatFailed(err);
     }
+  }
+
+  /**
+   * Renews p's lease: its new revision, or undefined when the lease is lost. A renewal whose
+   * answer was lost (a timeout) may still have been applied, leaving a newer revision than
+   * this member knows; the entry then still names this member — only its owner writes its id
+   * there — and is taken as held, at its current revision.
+   */
+  private async renew(p: number, revision: number): Promise<number | undefined> {
+    const next = await this.table.update(OWNERS + p, this.id, revision);
+    if (next !== undefined) return next;
+    const current = await this.table.get(OWNERS + p);
+    return current?.value === this.id ? this.table.update(OWNERS + p, this.id, current.revision) : undefined;
+  }
+
+  /** Creates p's lease: its revision, or undefined when another member holds it. A create
+   *  whose answer was lost may have been applied: an entry naming this member is its own. */
+  private async claim(p: number): Promise<number | undefined> {
+    const revision = await this.table.create(OWNERS + p, this.id);
+    if (revision !== undefined) return revision;
+    const current = await this.table.get(OWNERS + p);
+    return current?.value === this.id ? current.revision : undefined;
   }
 
   /** Leaves the group: waits for adoptions, releases every partition (commit, stop), deletes its entries. */

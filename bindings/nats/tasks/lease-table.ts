@@ -16,6 +16,8 @@ export interface LeaseTable {
   create(key: string, value: string): Promise<number | undefined>;
   /** Replaces key when its revision is still `revision`; the new revision, or undefined when not. */
   update(key: string, value: string, revision: number): Promise<number | undefined>;
+  /** Key's live entry, or undefined. */
+  get(key: string): Promise<{ value: string; revision: number } | undefined>;
   /** Deletes key when its revision is still `revision` (otherwise leaves it). */
   delete(key: string, revision: number): Promise<void>;
   /** The live entries whose keys start with `prefix` (a whole token: 'members.'). */
@@ -59,6 +61,11 @@ export class NatsLeaseTable implements LeaseTable {
       if (isConflict(err)) return undefined;
       throw err;
     }
+  }
+
+  async get(key: string): Promise<{ value: string; revision: number } | undefined> {
+    const e = await this.kv.get(key);
+    return e !== null && e.operation === 'PUT' ? { value: e.string(), revision: e.revision } : undefined;
   }
 
   async delete(key: string, revision: number): Promise<void> {
