@@ -10,14 +10,13 @@
 //     records/s, and what 1M records take at that rate.
 // Uses the built package (npm run build). Prints tables; asserts nothing.
 //   node bench/streams.bench.mjs [--views 200000] [--workers 1,2,3] [--replicas 3] [--lease-ms 3000]
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { codecs } from '../dist/index.js';
 import { StreamProducer } from '../dist/nats.js';
 import { ensureNatsServer, startNats } from '../scripts/nats-server.mjs';
+import { startJsonChild } from '../scripts/json-lines-child.mjs';
 import { parseArgs } from './lib/args.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
@@ -142,37 +141,13 @@ async function untilProcessed(ws) {
 }
 
 function start(application, name, standbys = 0) {
-  const child = spawn(process.execPath, [worker, '--servers', servers, '--input', input, '--output', output, '--application', application,
-    '--partitions', String(PARTITIONS), '--leaseMs', String(opts.leaseMs), '--standbys', String(standbys), '--replicas', String(opts.replicas), '--name', name],
-  { stdio: ['pipe', 'pipe', 'inherit'] });
-  const events = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const e = JSON.parse(line);
-    events.push(e);
-    for (const w of [...waiters]) if (w.pred(e, events.length - 1)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
-  });
-  const w = {
-    child, events,
-    waitFor(pred, ms) {
-      const i = events.findIndex((e, k) => pred(e, k));
-      if (i >= 0) return Promise.resolve(events[i]);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${name}: no matching event in ${ms} ms`)), ms);
-        waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
-      });
-    },
-    async report() {
-      const from = events.length;
-      child.stdin.write('report\n');
-      await w.waitFor((e, i) => i >= from && e.type === 'reported', 20_000);
-      return events.slice(from).filter((e) => e.type === 'report');
-    },
-    async stop() {
-      child.stdin.write('stop\n');
-      await w.waitFor((e) => e.type === 'stopped', 30_000);
-      children.delete(w);
-    },
+  const w = startJsonChild(name, worker, ['--servers', servers, '--input', input, '--output', output, '--application', application,
+    '--partitions', String(PARTITIONS), '--leaseMs', String(opts.leaseMs), '--standbys', String(standbys), '--replicas', String(opts.replicas), '--name', name]);
+  w.report = async () => (await w.ask('report', (e) => e.type === 'reported')).filter((e) => e.type === 'report');
+  w.stop = async () => {
+    w.send('stop');
+    await w.waitFor((e) => e.type === 'stopped', 30_000);
+    children.delete(w);
   };
   children.add(w);
   return w.waitFor((e) => e.type === 'started', 30_000).then(() => w);

@@ -4,13 +4,10 @@
 // survived (each write adds 1 to a counter, so a partition's counters sum to its last seq).
 //   node examples/partition-failover/run.mjs                      # starts a nats-server itself
 //   node examples/partition-failover/run.mjs --servers nats://127.0.0.1:4222
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensureNatsServer, startNats } from '../../scripts/nats-server.mjs';
+import { startJsonChild } from '../../scripts/json-lines-child.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -18,36 +15,19 @@ let servers = argv.includes('--servers') ? argv[argv.indexOf('--servers') + 1] :
 const stream = `views${Date.now().toString(36)}`;
 const cleanup = [];
 
+let cluster;
 if (!servers) {
-  const bin = ['nats-server', '/usr/sbin/nats-server'].find((b) => spawnSync(b, ['--version']).status === 0);
-  if (!bin) { console.error('nats-server not found: apt-get install -y nats-server, or pass --servers'); process.exit(2); }
-  const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
-  const dir = mkdtempSync(join(tmpdir(), 'strata-example-'));
-  const server = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
-  cleanup.push(() => { server.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
-  servers = `nats://127.0.0.1:${port}`;
-  await new Promise((r) => setTimeout(r, 300));
+  const { bin, reason } = ensureNatsServer();
+  if (!bin) { console.error(`nats-server unavailable: ${reason}; install it or pass --servers`); process.exit(2); }
+  cluster = await startNats(bin, 1);
+  servers = cluster.servers[0];
 }
 
-/** Starts an owner; `events` collects its JSON lines, `waitFor(pred)` resolves on a matching one. */
+/** Starts an owner (scripts/json-lines-child.mjs: events, waitFor, send). */
 function owner(name, own) {
-  const child = spawn(process.execPath, [join(here, 'owner.mjs'), '--servers', servers, '--stream', stream, '--partitions', '4', '--own', own, '--name', name],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-  const events = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const e = JSON.parse(line);
-    events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
-  });
-  const waitFor = (pred, ms = 20_000) => new Promise((resolve, reject) => {
-    const hit = events.find(pred);
-    if (hit) return resolve(hit);
-    const t = setTimeout(() => reject(new Error(`${name}: timed out`)), ms);
-    waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
-  });
-  cleanup.push(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  return { child, events, waitFor, send: (cmd) => child.stdin.write(cmd + '\n') };
+  const o = startJsonChild(name, join(here, 'owner.mjs'), ['--servers', servers, '--stream', stream, '--partitions', '4', '--own', own, '--name', name]);
+  cleanup.push(() => { if (o.child.exitCode === null) o.child.kill('SIGKILL'); });
+  return o;
 }
 
 let failed = false;
@@ -87,5 +67,6 @@ try {
   console.error(err);
 } finally {
   for (const c of cleanup.reverse()) c();
+  await cluster?.stop();
 }
 process.exit(failed ? 1 : 0);

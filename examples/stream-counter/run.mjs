@@ -10,8 +10,6 @@
 // Starts a 3-node nats-server cluster on loopback itself (input, changelog and output R3).
 //   npm run example:stream
 //   node examples/stream-counter/run.mjs --views 20000 --kills 4 [--servers URL,URL,URL]
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { codecs } from 'strata-kv';
@@ -19,6 +17,7 @@ import { StreamProducer } from 'strata-kv/nats';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import { ensureNatsServer, startNats } from '../../scripts/nats-server.mjs';
+import { startJsonChild } from '../../scripts/json-lines-child.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -128,7 +127,7 @@ async function main() {
     if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(reports.map(({ counts: _, ...r }) => r))} vs ${JSON.stringify(lastPosition)}`);
     await sleep(200);
   }
-  for (const w of slots) { w.child.stdin.write('stop\n'); await w.waitFor((e) => e.type === 'stopped', 20_000); }
+  for (const w of slots) { w.send('stop'); await w.waitFor((e) => e.type === 'stopped', 20_000); }
 
   // Check the counts, then the outputs.
   let wrong = 0;
@@ -169,45 +168,24 @@ async function main() {
 }
 
 function startWorker() {
-  const child = spawn(process.execPath, [join(here, 'worker.mjs'), '--servers', servers, '--input', names.input, '--output', names.output,
-    '--application', names.application, '--partitions', String(PARTITIONS), '--leaseMs', String(LEASE_MS), '--standbys', String(STANDBYS), '--replicas', String(replicas),
-    '--name', `w${++workerNo}`],
-  { stdio: ['pipe', 'pipe', 'inherit'] });
-  const events = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    let e;
-    try { e = JSON.parse(line); } catch { log(`worker: ${line}`); return; }
-    events.push(e);
-    if (e.type === 'adopted') {
-      owners.set(e.partition, w);
-      if (orphaned.has(e.partition)) { failovers.push({ ms: e.at - orphaned.get(e.partition), restoreMs: e.ms, records: e.restoredRecords, promoted: e.promoted }); orphaned.delete(e.partition); }
-    } else if ((e.type === 'released' || e.type === 'lost') && owners.get(e.partition) === w) {
-      owners.delete(e.partition);
-    }
-    for (const w of [...waiters]) if (w.pred(e, events.length - 1)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  const w = {
-    child, exited,
-    waitFor(pred, ms) {
-      const hit = events.find((e, i) => pred(e, i));
-      if (hit) return Promise.resolve(hit);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`worker ${child.pid}: no matching event in ${ms} ms`)), ms);
-        waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
-      });
-    },
-    /** The worker's reports, one per partition it runs. */
-    async report() {
-      const from = events.length;
-      child.stdin.write('report counts\n');
-      await w.waitFor((e, i) => i >= from && e.type === 'reported', 10_000);
-      return events.slice(from).filter((e) => e.type === 'report');
-    },
-  };
+  const name = `w${++workerNo}`;
+  const w = startJsonChild(name, join(here, 'worker.mjs'), ['--servers', servers, '--input', names.input, '--output', names.output,
+    '--application', names.application, '--partitions', String(PARTITIONS), '--leaseMs', String(LEASE_MS), '--standbys', String(STANDBYS),
+    '--replicas', String(replicas), '--name', name], { onEvent: track });
+  /** The worker's reports, one per partition it runs, with its counts. */
+  w.report = async () => (await w.ask('report counts', (e) => e.type === 'reported', 10_000)).filter((e) => e.type === 'report');
   workers.add(w);
   return w.waitFor((e) => e.type === 'started', 30_000).then(() => w);
+}
+
+/** Keeps `owners` and the failover times up to date from a worker's rebalance events. */
+function track(e, w) {
+  if (e.type === 'adopted') {
+    owners.set(e.partition, w);
+    if (orphaned.has(e.partition)) { failovers.push({ ms: e.at - orphaned.get(e.partition), restoreMs: e.ms, records: e.restoredRecords, promoted: e.promoted }); orphaned.delete(e.partition); }
+  } else if ((e.type === 'released' || e.type === 'lost') && owners.get(e.partition) === w) {
+    owners.delete(e.partition);
+  }
 }
 
 async function stopHard(w) {
