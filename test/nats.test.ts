@@ -72,9 +72,9 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     const recs = (p: number, from: number, n: number): ChangeRecord[] => Array.from({ length: n }, (_, i) => ({
       partition: p, seq: from + i, key: codecs.utf8.encode(`p${p}-${from + i}`), value: i % 5 === 0 ? null : codecs.utf8.encode(`v${i}`),
     }));
-    cl.append(recs(0, 1, 50));
-    cl.append(recs(1, 1, 30));
-    cl.append(recs(0, 51, 50));
+    void cl.append(recs(0, 1, 50));
+    void cl.append(recs(1, 1, 30));
+    void cl.append(recs(0, 51, 50));
     await cl.flush();
     const all = await collect(cl.read(0));
     expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -107,7 +107,7 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     // Keys of any bytes, long ones included, get their own subject.
     const cl2 = await changelog({ retention: 'compacted' });
     const long = new Uint8Array(1000).fill(0x2e);
-    cl2.append([{ partition: 0, seq: 1, key: long, value: new Uint8Array([1]) }, { partition: 0, seq: 2, key: new Uint8Array(0), value: null },
+    void cl2.append([{ partition: 0, seq: 1, key: long, value: new Uint8Array([1]) }, { partition: 0, seq: 2, key: new Uint8Array(0), value: null },
       { partition: 0, seq: 3, key: long, value: new Uint8Array([2]) }]);
     await cl2.flush();
     const back = await collect(cl2.read(0));
@@ -124,13 +124,13 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     const a = await changelog();
     const b = await changelog({}, a.stream);
     const rec = (seq: number, v: string): ChangeRecord => ({ partition: 0, seq, key: codecs.utf8.encode(`k${seq}`), value: codecs.utf8.encode(v) });
-    a.append([rec(1, 'a1'), rec(2, 'a2')]);
+    void a.append([rec(1, 'a1'), rec(2, 'a2')]);
     await a.flush();
     await b.fence(0);
     const late = a.append([rec(3, 'zombie')]);
     await expect(late).rejects.toThrow(/fenced/);
     await expect(a.flush()).rejects.toThrow(/fenced/);
-    b.append([rec(3, 'b3')]);
+    void b.append([rec(3, 'b3')]);
     await b.flush();
     const seen = await collect(b.read(0));
     expect(seen.map((r) => codecs.utf8.decode(r.value!))).toEqual(['a1', 'a2', 'b3']);
@@ -140,12 +140,12 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     const a = await changelog({ mode: 'pipelined' });
     const b = await changelog({ mode: 'pipelined' }, a.stream);
     const rec = (seq: number, v: string): ChangeRecord => ({ partition: 0, seq, key: codecs.utf8.encode(`k${seq}`), value: codecs.utf8.encode(v) });
-    a.append([rec(1, 'a1')]);
+    void a.append([rec(1, 'a1')]);
     await a.flush();
     await b.fence(0);
-    a.append([rec(2, 'zombie')]);
+    void a.append([rec(2, 'zombie')]);
     await a.flush(); // pipelined: not fenced at write time (docs/SCALING.md)
-    b.append([rec(2, 'b2')]);
+    void b.append([rec(2, 'b2')]);
     await b.flush();
     expect((await collect(b.read(0))).map((r) => codecs.utf8.decode(r.value!))).toEqual(['a1', 'b2']);
   });
