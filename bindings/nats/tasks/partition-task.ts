@@ -27,6 +27,9 @@ import { CommitSink } from './commit-sink.js';
 import { toInputMessage, type InputMessage, type InputSource } from './input.js';
 import { decodePosition, encodePosition, POSITION_KEY, storePrefix, TaskStore, type TaskStoreSpec } from './task-stores.js';
 
+/** The longest a task processes buffered input without letting the event loop turn, ms. */
+const YIELD_EVERY_MS = 10;
+
 /** What `process` gets beside the message. */
 export interface TaskContext<S = Record<string, TaskStore<any, any>>> {
   readonly partition: number;
@@ -160,10 +163,18 @@ export class PartitionTask {
   private async run(): Promise<void> {
     const done = () => this.stopping || this.failure !== undefined;
     try {
+      let yieldedAt = Date.now();
       for await (const m of partitionMessages(this.host.input, this.partition, () => this.position, () => false, done,
                                               (stop) => { this.stopConsumer = stop; })) {
         await this.serial(() => this.handle(toInputMessage(m, this.partition)));
         if (done()) break;
+        // Buffered messages arrive as resolved promises: without a turn of the event loop now
+        // and then, timers and socket reads wait behind them — the group's heartbeats among
+        // them, and a member that cannot renew its leases loses its partitions.
+        if (Date.now() - yieldedAt >= YIELD_EVERY_MS) {
+          await new Promise((r) => setImmediate(r));
+          yieldedAt = Date.now();
+        }
       }
     } catch (err) {
       this.fail(err);

@@ -78,8 +78,11 @@ export interface StreamTasksOptions<S extends Record<string, TaskStoreSpec<any, 
 
 export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Record<string, TaskStoreSpec<any, any>>> implements TaskHost, GroupHost {
   readonly application: string;
+  /** @internal TaskHost: the outputs' client. */
   readonly js: JetStreamClient;
+  /** @internal TaskHost */
   readonly stores: S;
+  /** @internal TaskHost */
   readonly storeOptions: StoreOptions<Uint8Array, Uint8Array>;
   readonly commitEveryMs: number;
   private readonly tasks = new Map<number, PartitionTask>();
@@ -92,7 +95,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   private readonly standbyOf = new Map<number, Promise<{ standby: Standby; sink: CommitSink }>>();
 
   private constructor(private readonly nc: NatsConnection, private readonly ownsConnection: boolean,
-                      readonly changelog: NatsChangelog, readonly input: InputSource,
+                      readonly changelog: NatsChangelog, /** @internal */ readonly input: InputSource,
                       private readonly options: StreamTasksOptions<S>) {
     this.application = options.application;
     this.js = jetstream(nc, { timeout: 5000 });
