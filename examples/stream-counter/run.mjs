@@ -3,8 +3,10 @@
 // (worker.mjs, StreamTasks in one group) count views per user and publish each user's running
 // total. While the views flow, workers are SIGKILLed at random (the group moves their
 // partitions to the survivors when their leases run out) and new ones started (the group
-// spreads the partitions again), and one is paused (SIGSTOP) past its lease, then resumed:
-// it must give its partitions up without committing. At the end the counts are checked:
+// spreads the partitions again), one worker is killed just as it adopts a dead worker's
+// partition, one is paused (SIGSTOP) past its lease, then resumed (it must give its
+// partitions up without committing), and the nats-server leading the changelog stream is
+// SIGKILLed and restarted. At the end the counts are checked:
 //   - every user's count equals the number of views the producer sent for it;
 //   - the output holds each user's running totals 1, 2, …, n, each exactly once.
 // Starts a 3-node nats-server cluster on loopback itself (input, changelog and output R3).
@@ -73,40 +75,74 @@ async function main() {
   const expected = new Map();
   const lastPosition = new Array(PARTITIONS).fill(0);
   let sent = 0;
+  /** Sends one view, retried under the same message id through leader elections (stored once). */
+  const send = async (user, id) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { partition, position } = await producer.send(codecs.utf8.encode(user), new Uint8Array(0), { msgId: id });
+        lastPosition[partition] = Math.max(lastPosition[partition], position);
+        return;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await sleep(100);
+      }
+    }
+  };
   const produce = (async () => {
     while (sent < VIEWS) {
       const batch = [];
       for (let i = 0; i < 200 && sent < VIEWS; i++, sent++) {
         const user = `user-${Math.floor(Math.random() * USERS)}`;
         expected.set(user, (expected.get(user) ?? 0) + 1);
-        batch.push(producer.send(codecs.utf8.encode(user), new Uint8Array(0), { msgId: `${tag}-${sent}` }).then(({ partition, position }) => {
-          lastPosition[partition] = Math.max(lastPosition[partition], position);
-        }));
+        batch.push(send(user, `${tag}-${sent}`));
       }
       await Promise.all(batch);
       await sleep(5);
     }
   })();
 
-  // Chaos: KILLS SIGKILLs of random workers at random moments (each replaced by a new worker,
-  // which joins the group), and one worker paused past its lease, then resumed.
-  let kills = 0, pauses = 0;
+  // Chaos, in random order while the views flow: KILLS SIGKILLs of random workers (each
+  // replaced by a new worker, which joins the group); one kill in the middle of a rebalance
+  // (the worker that has just adopted a killed worker's partition); one worker paused past its
+  // lease, then resumed; and, when this run started the cluster, a SIGKILL of the nats-server
+  // that leads the changelog stream (restarted 2 s later).
+  const actions = [...Array(KILLS).fill('kill'), 'rebalance-kill', 'pause', ...(cluster ? ['leader-kill'] : [])]
+    .map((a) => [Math.random(), a]).sort((x, y) => x[0] - y[0]).map(([, a]) => a);
+  let kills = 0, pauses = 0, leaderKills = 0;
   const t0 = Date.now();
-  while (kills < KILLS || pauses < 1) {
+  for (const action of actions) {
     await sleep(200 + Math.random() * 600);
     const slot = Math.floor(Math.random() * WORKERS);
     const victim = slots[slot];
-    if (pauses < 1 && kills >= Math.floor(KILLS / 2)) {
+    if (action === 'pause') {
       // A paused member (a long GC, a frozen VM): its leases run out and the others take its
       // partitions over; resumed, its renewals fail and it drops them, committing nothing.
       victim.child.kill('SIGSTOP');
       await sleep(LEASE_MS * 2);
       victim.child.kill('SIGCONT');
       pauses++;
+    } else if (action === 'leader-kill') {
+      const info = await jsm.streams.info(`${names.application}-changelog`);
+      const leader = cluster.nodes.find((n) => n.name === info.cluster?.leader);
+      if (leader) {
+        await cluster.kill(leader);
+        leaderKills++;
+        await sleep(2000);
+        await cluster.restart(leader);
+      }
     } else {
+      const held = [...owners].filter(([, w]) => w === victim).map(([p]) => p);
       await stopHard(victim);
       slots[slot] = await startWorker();
       kills++;
+      if (action === 'rebalance-kill' && held.length > 0) {
+        // Kill whoever adopts the first of the victim's partitions, as soon as it has.
+        const taker = await Promise.race(slots.map((w) => w.waitFor((e) => e.type === 'adopted' && held.includes(e.partition), 30_000, w.events.length).then(() => w)));
+        const i = slots.indexOf(taker);
+        await stopHard(taker);
+        slots[i] = await startWorker();
+        kills++;
+      }
     }
   }
   await produce;
@@ -153,7 +189,8 @@ async function main() {
   await nc.close();
 
   log(`views ${VIEWS} for ${expected.size} users in ${PARTITIONS} partitions; ${WORKERS} workers; replicas ${replicas}; standbys ${STANDBYS}`);
-  log(`chaos: ${kills} SIGKILLs, ${pauses} worker paused for ${LEASE_MS * 2} ms (lease ${LEASE_MS} ms)`);
+  log(`chaos: ${kills} worker SIGKILLs (one in the middle of a rebalance), ${pauses} worker paused for ${LEASE_MS * 2} ms (lease ${LEASE_MS} ms), ` +
+    `${leaderKills} SIGKILL of the changelog stream's leader`);
   log(`outputs: ${outputs.length} messages for ${VIEWS} views`);
   if (failovers.length > 0) {
     const ms = failovers.map((f) => f.ms).sort((a, b) => a - b);
@@ -164,7 +201,7 @@ async function main() {
       `${failovers.filter((f) => !f.promoted).length} restored (${Math.round(failovers.reduce((a, f) => a + f.records, 0) / Math.max(1, failovers.filter((f) => !f.promoted).length))} records on average)`);
   }
   if (wrong > 0 || outputErrors > 0 || outputs.length !== VIEWS) throw new Error(`FAILED: ${wrong} wrong counts, ${outputErrors} output errors, ${outputs.length} outputs for ${VIEWS} views`);
-  log(`OK: every count exact and every running total published once, after ${kills} kills and ${pauses} pause`);
+  log(`OK: every count exact and every running total published once, after ${kills} worker kills, ${pauses} pause and ${leaderKills} leader kill`);
 }
 
 function startWorker() {
