@@ -5,7 +5,8 @@
 // writes may fail before or after they are applied (timeouts). Checked:
 //   - after a member's heartbeat it runs only partitions whose live lease it holds, and it
 //     never gives up a partition whose live lease still names it;
-//   - a member adopts a partition only while it holds its live lease, and every adoption
+//   - a member adopts a partition only while it holds its live lease, never twice at once
+//     (an adoption spans heartbeats, as a restore does), and every adoption
 //     fences the partition (a new epoch), so an earlier owner still running it (paused past
 //     its lease) cannot commit: no two owners both commit;
 //   - once the churn stops, every partition runs on exactly one live member, the one
@@ -59,6 +60,14 @@ class MemoryLeaseTable implements LeaseTable {
   create(key: string, value: string) { return this.writeOp(() => (this.live(key) ? undefined : this.write(key, value))); }
   update(key: string, value: string, revision: number) { return this.writeOp(() => (this.live(key)?.revision === revision ? this.write(key, value) : undefined)); }
   delete(key: string, revision: number) { return this.writeOp(() => { if (this.live(key)?.revision === revision) this.entries.delete(key); }); }
+  /** Time passing for something else (a restore): resolves when the scheduler runs it, or,
+   *  while `holdRestores` is set, when settle() releases it. */
+  elapse(): Promise<void> {
+    if (!this.holdRestores) return this.op(() => undefined);
+    return new Promise((resolve) => this.held.push(() => resolve()));
+  }
+  holdRestores = false;
+  readonly held: (() => void)[] = [];
   get(key: string) { return this.op(() => { const e = this.live(key); return e ? { value: e.value, revision: e.revision } : undefined; }); }
   list(prefix: string) {
     return this.op(() => {
@@ -72,6 +81,8 @@ class MemoryLeaseTable implements LeaseTable {
 interface Member {
   group: GroupMember;
   running: Set<number>;
+  /** Partitions whose adoption (fence, restore) is in flight. */
+  adopting: Set<number>;
   /** The epoch each running partition was adopted at. */
   fence: Map<number, number>;
   dead: boolean;
@@ -87,13 +98,17 @@ interface World {
 }
 
 function newMember(w: World, id: string): Member {
-  const m: Member = { group: undefined as unknown as GroupMember, running: new Set(), fence: new Map(), dead: false, paused: false };
+  const m: Member = { group: undefined as unknown as GroupMember, running: new Set(), adopting: new Set(), fence: new Map(), dead: false, paused: false };
   const host: GroupHost = {
     adopt: async (p) => {
+      if (m.adopting.has(p)) w.violations.push(`${id} adopts ${p} twice at once`);
+      m.adopting.add(p);
       const lease = w.table.live(`owners.${p}`);
       if (lease?.value !== id) w.violations.push(`${id} adopted ${p} without its live lease (held by ${lease?.value})`);
       w.epoch[p]++; // the fence: an earlier owner still running p can no longer commit
       m.fence.set(p, w.epoch[p]);
+      await w.table.elapse(); // the restore: it ends at a moment the test draws, heartbeats going on meanwhile
+      m.adopting.delete(p);
       m.running.add(p);
     },
     release: async (p) => { m.running.delete(p); m.fence.delete(p); },
@@ -132,6 +147,16 @@ async function beats(w: World, ids: string[], seed: number): Promise<void> {
     for (const p of w.members.get(id)!.running) {
       if (w.table.live(`owners.${p}`)?.value !== id) w.violations.push(`${id} runs ${p} after its heartbeat without the lease`);
     }
+  }
+}
+
+/** Lets everything in flight (adoptions' restores, hand-overs) finish, in order. */
+async function settle(w: World): Promise<void> {
+  w.table.holdRestores = false;
+  for (const release of w.table.held.splice(0)) release();
+  for (let idle = 0; idle < 3;) {
+    await new Promise((r) => setImmediate(r));
+    if (w.table.pending.length > 0) { w.table.pending.shift()!(); idle = 0; } else idle++;
   }
 }
 
@@ -212,6 +237,7 @@ describe('group membership (model)', () => {
         w.table.now += TTL / 3;
       }
       await beats(w, alive(w), seed);
+      await settle(w);
       expect(w.violations).toEqual([]);
       const ids = alive(w);
       if (ids.length === 0) return;
@@ -231,6 +257,7 @@ describe('group membership (model)', () => {
     const m = newMember(w, 'only');
     await beats(w, ['only'], 1); // announces
     await beats(w, ['only'], 1); // claims every partition
+    await settle(w); // the adoptions' restores end
     expect(m.running.size).toBe(PARTITIONS);
     // The next heartbeat's member entry is written (roll 7); each renewal after it is applied,
     // then its answer is lost (roll 1).
@@ -240,9 +267,25 @@ describe('group membership (model)', () => {
     w.table.flaky = undefined;
     w.table.now += 1000;
     await beats(w, ['only'], 1); // the renewals' revisions are stale: the entries still name 'only'
+    await settle(w);
     expect(w.violations).toEqual([]);
     expect(m.running.size).toBe(PARTITIONS);
     for (let p = 0; p < PARTITIONS; p++) expect(w.table.live(`owners.${p}`)?.value).toBe('only');
+  });
+
+  it('a lease lost while its partition is being adopted is not claimed again until that adoption ends', async () => {
+    const w: World = { table: new MemoryLeaseTable(), members: new Map(), epoch: new Array(PARTITIONS).fill(0), violations: [] };
+    const m = newMember(w, 'only');
+    w.table.holdRestores = true; // every restore takes longer than what follows
+    await beats(w, ['only'], 1); // announces
+    await beats(w, ['only'], 1); // claims every partition; the adoptions are restoring
+    w.table.now += TTL; // the restores outlast the leases
+    await beats(w, ['only'], 1); // renewals fail: the leases are lost mid-adoption
+    await beats(w, ['only'], 1);
+    await settle(w); // the restores end: the member drops what it no longer holds
+    for (let round = 0; round < 4; round++) { await beats(w, ['only'], round); await settle(w); w.table.now += TTL / 3; }
+    expect(w.violations).toEqual([]);
+    expect(m.running.size).toBe(PARTITIONS); // claimed and adopted again, once each
   });
 
   it('assignPartitions: deterministic, balanced, and most partitions stay when a member joins', () => {

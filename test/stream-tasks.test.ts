@@ -69,9 +69,12 @@ async function produce(o: ReturnType<typeof job>, users: string[]): Promise<{ ex
   return { expected, last };
 }
 
-async function caughtUp(tasks: StreamTasks<Counts>, last: number[], ms = 15_000): Promise<void> {
+/** Waits until every task runs here has committed its partition's last position; with `all`,
+ *  every partition of the input must run here too. */
+async function caughtUp(tasks: StreamTasks<Counts>, last: number[], ms = 15_000, all = false): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!tasks.stats().every((s) => s.committedPosition >= last[s.partition])) {
+  const done = () => (!all || tasks.partitions.length === last.length) && tasks.stats().every((s) => s.committedPosition >= last[s.partition]);
+  while (!done()) {
     if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(tasks.stats())} vs ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -233,6 +236,29 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     await a.close();
   });
 
+  it('in a group, a task that failed is adopted afresh and the count stays exact (a transient failure heals)', async () => {
+    const o = job();
+    const { expected, last } = await produce(o, usersOf(300, 20));
+    const errors: unknown[] = [];
+    const events: string[] = [];
+    let calls = 0;
+    const a = await counter(o, {
+      group: { memberId: 'solo', leaseMs: 600 },
+      process(m, ctx) {
+        const user = utf8.decode(m.key!);
+        ctx.stores.counts.put(user, (ctx.stores.counts.get(user) ?? 0) + 1);
+        if (++calls === 40) throw new Error('transient'); // once
+      },
+      onError: (err) => errors.push(err),
+      onRebalance: (e) => events.push(`${e.type} ${e.partition}`),
+    });
+    await caughtUp(a, last, 20_000, true);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['transient']);
+    expect(events.filter((e) => e.startsWith('lost')).length).toBe(1); // the failed task, dropped
+    expect(countsOf(a)).toEqual(expected);
+    await a.stop();
+  }, 60_000);
+
   it('bad options are INVALID_ARGUMENT', async () => {
     const o = job();
     const base = { connection: nc, application: o.application, input: { stream: o.input, partitions: 2 }, stores, process() {} };
@@ -248,6 +274,10 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     expect(await code(StreamTasks.start({ ...base, partitions: [0], group: {} }))).toBe('INVALID_ARGUMENT');
     expect(await code(StreamTasks.start({ ...base, group: { leaseMs: 1000, heartbeatMs: 600 } }))).toBe('INVALID_ARGUMENT');
     expect(await code(StreamTasks.start({ ...base, group: { memberId: 'a b' } }))).toBe('INVALID_ARGUMENT');
+    // A TTL would expire the input position with the rest: the next owner would start over.
+    expect(await code(StreamTasks.start({ ...base, storeOptions: { ttlMs: 60_000 } }))).toBe('INVALID_ARGUMENT');
+    // A misspelt input would leave every task waiting for nothing.
+    expect(await code(StreamTasks.start({ ...base, input: { stream: 'no-such-input', partitions: 2 } }))).toBe('INVALID_ARGUMENT');
   });
 
   it('the NATS changelog never cuts an append that fits one message (a reader sees each commit whole)', async () => {

@@ -47,6 +47,9 @@ export class GroupMember {
   private readonly leases = new Map<number, number>();
   /** Partitions being adopted (adopt runs beside the heartbeats). */
   private readonly adopting = new Map<number, Promise<void>>();
+  /** Partitions being handed back or dropped (a release commits first; an abandon waits for
+   *  the task to stop): beside the heartbeats too, so a slow commit never delays a renewal. */
+  private readonly handing = new Map<number, Promise<void>>();
   private memberRevision: number | undefined;
   private stopped = false;
   /** The first heartbeat only announces the member: members started together all see each
@@ -72,7 +75,7 @@ export class GroupMember {
         if (next === undefined) {
           this.leases.delete(p);
           // Being adopted: the adoption abandons it when it ends (it checks the lease).
-          if (!this.adopting.has(p)) await this.host.abandon(p);
+          if (!this.adopting.has(p) && !this.handing.has(p)) this.handOver(p, () => this.host.abandon(p));
         } else {
           this.leases.set(p, next);
         }
@@ -85,14 +88,16 @@ export class GroupMember {
       if (!members.includes(this.id)) members.push(this.id); // our own entry is live: we just wrote it
       const assigned = assignPartitions(members, this.partitions);
       for (const p of this.owned()) {
-        if (assigned[p] === this.id || this.adopting.has(p)) continue;
-        await this.host.release(p);
-        const revision = this.leases.get(p);
-        this.leases.delete(p);
-        if (revision !== undefined) await this.table.delete(OWNERS + p, revision);
+        if (assigned[p] === this.id || this.adopting.has(p) || this.handing.has(p)) continue;
+        // The lease is kept (and renewed) until the task has committed and stopped.
+        this.handOver(p, async () => {
+          await this.host.release(p);
+          await this.dropLease(p);
+        });
       }
       for (let p = 0; p < this.partitions; p++) {
-        if (assigned[p] !== this.id || this.leases.has(p) || this.stopped) continue;
+        // Never two adoptions of one partition, nor one while it is still being handed over.
+        if (assigned[p] !== this.id || this.leases.has(p) || this.adopting.has(p) || this.handing.has(p) || this.stopped) continue;
         const revision = await this.claim(p);
         if (revision === undefined) continue; // still held: its owner hands it over, or its lease runs out
         this.leases.set(p, revision);
@@ -117,6 +122,33 @@ export class GroupMember {
     } catch (err) {
       this.host.heartbeatFailed(err);
     }
+  }
+
+  /** Runs a hand-over of p beside the heartbeats; claims of p wait until it ends. */
+  private handOver(p: number, work: () => Promise<void>): void {
+    const done = work().catch((err: unknown) => this.host.heartbeatFailed(err)).finally(() => this.handing.delete(p));
+    this.handing.set(p, done);
+  }
+
+  /** Deletes p's lease if this member still holds it. */
+  private async dropLease(p: number): Promise<void> {
+    const revision = this.leases.get(p);
+    this.leases.delete(p);
+    if (revision !== undefined) await this.table.delete(OWNERS + p, revision);
+  }
+
+  /**
+   * Gives p up after its task failed: the task is aborted (nothing more committed) and the
+   * lease deleted, so that a later heartbeat claims p again and adopts it afresh (restored
+   * from the changelog).
+   */
+  giveUp(p: number): Promise<void> {
+    if (!this.leases.has(p) || this.adopting.has(p) || this.handing.has(p) || this.stopped) return Promise.resolve();
+    this.handOver(p, async () => {
+      await this.host.abandon(p);
+      await this.dropLease(p);
+    });
+    return this.handing.get(p) ?? Promise.resolve();
   }
 
   /**
@@ -145,6 +177,7 @@ export class GroupMember {
   async leave(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.adopting.values());
+    await Promise.all(this.handing.values());
     for (const p of this.owned()) {
       await this.host.release(p).catch(() => {});
       const revision = this.leases.get(p)!;

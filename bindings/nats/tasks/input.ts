@@ -58,6 +58,12 @@ export class InputSource implements MessageSource {
     });
   }
 
+  /** The stream sequence of partition p's last message (0 when it has none). */
+  async lastPosition(partition: number): Promise<number> {
+    const m = await this.jsm.streams.getMessage(this.input.stream, { last_by_subj: this.subject(partition) });
+    return m?.seq ?? 0;
+  }
+
   async messageAtOrAfter(partition: number, from: number): Promise<{ seq: number; data: Uint8Array; header?: MsgHdrs } | null> {
     const query = { seq: Math.max(1, from), next_by_subj: this.subject(partition) } as unknown as { seq: number };
     return this.jsm.streams.getMessage(this.input.stream, query);

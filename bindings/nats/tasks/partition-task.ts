@@ -29,6 +29,8 @@ import { decodePosition, encodePosition, POSITION_KEY, storePrefix, TaskStore, t
 
 /** The longest a task processes buffered input without letting the event loop turn, ms. */
 const YIELD_EVERY_MS = 10;
+/** How often a task asks for its input partition's last position (the stall watchdog), ms. */
+const INPUT_PROBE_MS = 1000;
 
 /** What `process` gets beside the message. */
 export interface TaskContext<S = Record<string, TaskStore<any, any>>> {
@@ -88,6 +90,9 @@ export class PartitionTask {
   /** Processing and commits run one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** The input partition's last position, as last asked (the consumer's stall watchdog). */
+  private inputEnd = 0;
+  private probe: ReturnType<typeof setInterval> | undefined;
   private loop: Promise<void> = Promise.resolve();
 
   private constructor(private readonly host: TaskHost, readonly partition: number, private readonly sink: CommitSink) {}
@@ -120,6 +125,11 @@ export class PartitionTask {
       throw err;
     }
     t.loop = t.run();
+    // While the input holds messages past the task's position, a consumer that delivers
+    // nothing is stalled (after a leader change an ordered consumer can stop without an
+    // error): partitionMessages then opens another.
+    t.probe = setInterval(() => { host.input.lastPosition(partition).then((end) => { t.inputEnd = end; }, () => {}); }, INPUT_PROBE_MS);
+    t.probe.unref?.();
     t.timer = setInterval(() => { if (t.position > t.committedPosition) void t.serial(() => t.commit()); }, host.commitEveryMs);
     t.timer.unref?.();
     return t;
@@ -139,6 +149,7 @@ export class PartitionTask {
     this.stopping = true;
     this.stopConsumer?.();
     if (this.timer) clearInterval(this.timer);
+    if (this.probe) clearInterval(this.probe);
     await this.loop;
     await this.serial(() => this.commit());
     await this.store.close().catch(() => {});
@@ -155,6 +166,7 @@ export class PartitionTask {
     this.stopping = true;
     this.stopConsumer?.();
     if (this.timer) clearInterval(this.timer);
+    if (this.probe) clearInterval(this.probe);
     await this.loop;
     await this.chain;
     await this.store.close().catch(() => {});
@@ -164,7 +176,7 @@ export class PartitionTask {
     const done = () => this.stopping || this.failure !== undefined;
     try {
       let yieldedAt = Date.now();
-      for await (const m of partitionMessages(this.host.input, this.partition, () => this.position, () => false, done,
+      for await (const m of partitionMessages(this.host.input, this.partition, () => this.position, () => this.inputEnd > this.position, done,
                                               (stop) => { this.stopConsumer = stop; })) {
         await this.serial(() => this.handle(toInputMessage(m, this.partition)));
         if (done()) break;
@@ -235,6 +247,7 @@ export class PartitionTask {
     this.failure = err ?? new StrataError('IO_ERROR', `partition ${this.partition}'s task failed`);
     this.stopConsumer?.();
     if (this.timer) clearInterval(this.timer);
+    if (this.probe) clearInterval(this.probe);
     this.host.taskFailed(this.partition, this.failure);
   }
 }

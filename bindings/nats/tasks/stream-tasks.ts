@@ -13,7 +13,7 @@
 // previous owner's next commit fails (its task stops, reported through onError), so a
 // partition never has two owners that both commit.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Standby, StrataError, type Store, type StoreOptions } from 'strata-kv';
 import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
@@ -117,6 +117,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     let changelog: NatsChangelog | undefined;
     try {
       const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
+      await requireStream(jsm, input.stream);
       // Acknowledged mode and history retention: commits are fenced and kept whole (partition-task.ts).
       changelog = await NatsChangelog.connect({
         servers: [], connection: nc, stream: o.changelog?.stream ?? `${o.application}-changelog`, replicas: o.changelog?.replicas,
@@ -132,7 +133,12 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
         await tasks.member.heartbeat();
         tasks.heartbeats = tasks.beat(g.heartbeatMs ?? Math.floor(leaseMs / 3));
       } else {
-        await Promise.all([...new Set(partitions)].map((p) => tasks.adopt(p)));
+        const adopted = await Promise.allSettled([...new Set(partitions)].map((p) => tasks.adopt(p)));
+        const failed = adopted.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+        if (failed) {
+          await Promise.allSettled([...tasks.tasks.values()].map((t) => t.abort()));
+          throw failed.reason;
+        }
       }
       return tasks;
     } catch (err) {
@@ -145,23 +151,53 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   /** This member's id in its group (undefined without one). */
   get memberId(): string | undefined { return this.member?.id; }
 
+  /** Heartbeats at a fixed rate: one every `everyMs` from the start of the last (a slow one is
+   *  followed at once by the next), never two at a time. */
   private async beat(everyMs: number): Promise<void> {
+    let next = Date.now() + everyMs;
     while (!this.stopped) {
-      await new Promise<void>((r) => { const t = setTimeout(r, everyMs); this.wake = () => { clearTimeout(t); r(); }; });
+      const wait = Math.max(0, next - Date.now());
+      await new Promise<void>((r) => { const t = setTimeout(r, wait); this.wake = () => { clearTimeout(t); r(); }; });
       if (this.stopped) return;
-      await this.member!.heartbeat();
+      next = Date.now() + everyMs;
+      await this.member!.heartbeat(); // never rejects: failures go to heartbeatFailed
     }
   }
 
-  /** @internal Takes partition p over (fence, restore, resume) and processes it. */
-  async adopt(partition: number): Promise<void> {
-    if (this.stopped) throw new StrataError('CLOSED', 'the stream tasks are stopped');
-    if (this.tasks.has(partition)) return;
-    const t0 = performance.now();
-    const promoted = await this.promoteStandby(partition);
-    const task = await PartitionTask.start(this, partition, promoted);
-    this.tasks.set(partition, task);
-    this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0, promoted: promoted !== undefined });
+  /** Adoptions in flight: a partition is never adopted twice at once. */
+  private readonly adopting = new Map<number, Promise<void>>();
+
+  /**
+   * Takes partition p over (fence, restore or promote its standby, resume) and processes it.
+   * Without a group, call it to take a partition over from another process; a partition whose
+   * task failed is adopted afresh.
+   */
+  adopt(partition: number): Promise<void> {
+    if (this.stopped) return Promise.reject(new StrataError('CLOSED', 'the stream tasks are stopped'));
+    const inFlight = this.adopting.get(partition);
+    if (inFlight) return inFlight;
+    const current = this.tasks.get(partition);
+    if (current !== undefined && current.stats().failure === undefined) return Promise.resolve();
+    const adoption = (async () => {
+      if (current !== undefined) { this.tasks.delete(partition); await current.abort(); }
+      const t0 = performance.now();
+      const promoted = await this.promoteStandby(partition);
+      const task = await PartitionTask.start(this, partition, promoted);
+      if (this.stopped) { await task.abort(); throw new StrataError('CLOSED', 'the stream tasks are stopped'); }
+      this.tasks.set(partition, task);
+      this.callback(() => this.options.onRebalance?.({ type: 'adopted', partition, restoredRecords: task.restored.records, ms: performance.now() - t0, promoted: promoted !== undefined }));
+    })().finally(() => this.adopting.delete(partition));
+    this.adopting.set(partition, adoption);
+    return adoption;
+  }
+
+  /** Runs a user callback; one that throws must not stop a heartbeat or a task. */
+  private callback(run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      console.error(`strata-kv StreamTasks ${this.application}: a callback threw:`, err);
+    }
   }
 
   /** The partitions whose tasks run (failed ones included, until stop()). */
@@ -187,10 +223,13 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     const pending = this.standbyOf.get(partition);
     if (pending === undefined) return undefined;
     this.standbyOf.delete(partition);
+    let standby: Standby | undefined;
     try {
-      const { standby, sink } = await pending;
-      return { store: await standby.promote(), sink };
+      const ready = await pending;
+      standby = ready.standby;
+      return { store: await standby.promote(), sink: ready.sink };
     } catch {
+      await standby?.close().catch(() => {}); // a failed promote follows again: stop it
       return undefined;
     }
   }
@@ -217,7 +256,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     const t = this.tasks.get(partition);
     this.tasks.delete(partition);
     await t?.stop().catch(() => {}); // a failed task was reported through onError already
-    if (t) this.options.onRebalance?.({ type: 'released', partition });
+    if (t) this.callback(() => this.options.onRebalance?.({ type: 'released', partition }));
   }
 
   /** @internal GroupHost: p's lease is lost. */
@@ -225,7 +264,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     const t = this.tasks.get(partition);
     this.tasks.delete(partition);
     await t?.abort();
-    if (t) this.options.onRebalance?.({ type: 'lost', partition });
+    if (t) this.callback(() => this.options.onRebalance?.({ type: 'lost', partition }));
   }
 
   /** @internal GroupHost */
@@ -257,10 +296,33 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     return this.options.process(message, context as TaskContext<TaskStores<S>>);
   }
 
-  /** @internal `partition` -1: the group's heartbeat. */
+  /**
+   * @internal A task failed (`partition` -1: the group's heartbeat). In a group, the member
+   * gives the partition's lease up (the task is aborted, nothing more committed), and the
+   * group adopts it afresh — restored from the changelog — on a later heartbeat: a transient
+   * failure heals, a message that always fails is retried once per lease period and reported
+   * each time.
+   */
   taskFailed(partition: number, error: unknown): void {
-    if (this.options.onError) this.options.onError(error, partition);
-    else console.error(`strata-kv StreamTasks ${this.application}: partition ${partition} stopped:`, error);
+    this.callback(() => {
+      if (this.options.onError) this.options.onError(error, partition);
+      else console.error(`strata-kv StreamTasks ${this.application}: partition ${partition} stopped:`, error);
+    });
+    // Not from inside the task's own chain: abort() waits for that chain.
+    if (partition >= 0 && this.member !== undefined && !this.stopped) setImmediate(() => { void this.member?.giveUp(partition); });
+  }
+}
+
+/** The input stream must exist (StreamProducer.connect creates it): a misspelt name would
+ *  otherwise leave every task waiting for messages that never come. */
+async function requireStream(jsm: JetStreamManager, stream: string): Promise<void> {
+  try {
+    await jsm.streams.info(stream);
+  } catch (err) {
+    if ((err as { code?: number })?.code === 10059 || /stream not found/i.test(String((err as Error)?.message))) {
+      throw new StrataError('INVALID_ARGUMENT', `input stream ${stream} does not exist (StreamProducer.connect creates it)`, { cause: err });
+    }
+    throw new StrataError('IO_ERROR', `cannot read input stream ${stream}: ${(err as Error)?.message}`, { cause: err });
   }
 }
 
@@ -284,6 +346,11 @@ function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: Stre
   const so = o.storeOptions as Record<string, unknown> | undefined;
   for (const k of ['path', 'changelog', 'partition', 'keyCodec', 'valueCodec']) {
     if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is set by StreamTasks (a task's Store lives in memory and is restored from its changelog)`);
+  }
+  for (const k of ['ttlMs', 'expirySweepMs']) {
+    // A TTL covers every key of the Store, the input position included: an expired position
+    // would make the next owner reprocess the partition from its start.
+    if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is not supported by StreamTasks: a TTL would expire the task's input position too`);
   }
   return o;
 }
