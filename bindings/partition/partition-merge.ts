@@ -146,3 +146,17 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+
+/** What a partition offers to a merged range: a Store or a Snapshot. */
+interface RangeSource<K, V> {
+  range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V>;
+}
+
+/**
+ * Store.range's two forms over every source, merged: forwarded as given (Store.range tells
+ * the forms apart by `to`); the bounds object carries the bounds form's reverse and limit.
+ */
+export function mergedRange<K, V>(sources: RangeSource<K, V>[], from: unknown, to: K | undefined,
+                                  options: RangeOptions | undefined): KeyValueIterator<K, V> {
+  return mergePartitions(sources, (s) => s.range(from as K, to as K, options), to === undefined ? from as RangeOptions : options);
+}

@@ -19,7 +19,7 @@
 // the partitions, restore progress summed), shared-sink.ts (one user sink shared by all).
 import { Store, type Snapshot, type WriteOp, type RangeOptions, type RangeBounds, type Checkpoint } from '../store/store.js';
 import type { KeyValueIterator } from '../store/iterator.js';
-import { mergePartitions } from './partition-merge.js';
+import { mergePartitions, mergedRange } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
 import { StrataError, invalid } from '../errors.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
@@ -138,9 +138,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   range(from: K, to: K, options?: RangeOptions): KeyValueIterator<K, V>;
   range(from: K | RangeBounds<K>, to?: K, options?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    // Forwarded as given (Store.range tells the forms apart by `to`); the bounds object
-    // carries the bounds form's reverse and limit.
-    return mergePartitions(this.stores, (s) => s.range(from as K, to as K, options), to === undefined ? from as RangeOptions : options);
+    return mergedRange(this.stores, from, to, options);
   }
 
   /** Store.prefixScan over every partition, merged in key order. */
@@ -401,7 +399,7 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
   range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
-    return mergePartitions(this.snaps, (s) => s.range(from as K, to as K, o), to === undefined ? from as RangeOptions : o);
+    return mergedRange(this.snaps, from, to, o);
   }
   prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V> {
     this.checkOpen();
