@@ -46,13 +46,18 @@ export default defineConfig([
   },
   {
     ...shared,
-    // ESM only: browsers and bundlers load modules. `buffer` (the npm package that
-    // abstract-level also uses) stays external so a page's bundler keeps one copy.
+    // ESM only: browsers and bundlers load modules. A browser file imports nothing but
+    // 'strata-kv': level-browser.js carries abstract-level, its dependencies, and the npm
+    // `events` and `buffer` in place of Node's. abstract-level's `require('events')` names a
+    // Node built-in that no bundler supplies the same way (esbuild fails; Vite swaps in an
+    // empty module, so `class extends EventEmitter` throws; Rollup's node-resolve prefers the
+    // built-in even when the npm package is installed), so it is resolved here, once, and a
+    // page's bundler gets plain ESM with no Node name to resolve and no CommonJS to convert.
     entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
-    external: [...shared.external!, 'buffer'],
+    noExternal: ['abstract-level', 'buffer'],
     esbuildPlugins: [browserSwaps],
   },
 ]);
