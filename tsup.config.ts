@@ -43,6 +43,9 @@ export default defineConfig([
     entry: { index: 'bindings/index.ts', nats: 'bindings/nats/index.ts', level: 'bindings/level/index.ts', cli: 'bindings/cli/cli.ts' },
     format: ['esm', 'cjs'],
     target: 'node20',
+    // nats/client.ts resolves the NATS packages from its own file (import.meta.url); the CJS
+    // build gets it from __filename.
+    shims: true,
   },
   {
     ...shared,

@@ -1,7 +1,8 @@
 // The built package (dist/) as users load it: `import` and `require` of 'strata-kv' from a
 // separate Node process, resolved through package.json "exports" (a self-reference), so the
 // embedded Wasm, the ESM and the CJS bundles are all exercised for real. Then the packed
-// tarball, installed into a fresh app: browser bundlers with no configuration.
+// tarball, installed into a fresh app: browser bundlers with no configuration, and the
+// optional NATS peers.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +57,8 @@ describe('the built package', () => {
 describe('the packed tarball in a fresh app', () => {
   const work = mkdtempSync(join(tmpdir(), 'strata-package-'));
   const app = join(work, 'app');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const natsPackages = ['@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv'];
   const install = (args: string[]) => {
     // Every package is in npm's cache after the project's own install; online only if not.
     const run = (mode: string) => spawnSync('npm', ['install', mode, '--no-audit', '--no-fund', ...args],
@@ -141,4 +144,30 @@ describe('the packed tarball in a fresh app', () => {
     expect(refused).toEqual([]);
     expect(node([outfile])).toBe(expected.level);
   });
+
+  it('lists the NATS client packages as optional peers, so an app without NATS does not install them', () => {
+    const installed = JSON.parse(readFileSync(join(app, 'node_modules/strata-kv/package.json'), 'utf8'));
+    for (const name of natsPackages) {
+      expect(installed.dependencies?.[name], name).toBeUndefined();
+      expect(installed.peerDependencies?.[name], name).toBe(`^${pkg.devDependencies[name]}`);
+      expect(installed.peerDependenciesMeta?.[name], name).toEqual({ optional: true });
+      expect(existsSync(join(app, 'node_modules', name)), name).toBe(false);
+    }
+  });
+
+  it('strata-kv/nats without the NATS packages throws a StrataError saying what to install; with them, loads', () => {
+    const command = `npm install ${natsPackages.map((n) => `${n}@${pkg.devDependencies[n]}`).join(' ')}`;
+    const report = 'console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message }))';
+    const esm = node(['--input-type=module', '-e', `try { await import('strata-kv/nats'); console.log('{}'); } catch (e) { ${report} }`]);
+    const cjs = node(['-e', `try { require('strata-kv/nats'); console.log('{}'); } catch (e) { ${report} }`]);
+    for (const out of [esm, cjs]) {
+      const e = JSON.parse(out);
+      expect([e.name, e.code]).toEqual(['StrataError', 'INVALID_ARGUMENT']);
+      expect(e.message).toContain(command);
+    }
+    install(natsPackages.map((n) => `${n}@${pkg.devDependencies[n]}`));
+    const loaded = "typeof m.NatsChangelog.connect + ' ' + typeof m.StreamTasks";
+    expect(node(['--input-type=module', '-e', `const m = await import('strata-kv/nats'); console.log(${loaded});`])).toBe('function function');
+    expect(node(['-e', `const m = require('strata-kv/nats'); console.log(${loaded});`])).toBe('function function');
+  }, 240_000);
 });
