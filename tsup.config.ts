@@ -24,6 +24,23 @@ const browserSwaps: Plugin = {
   },
 };
 
+// Every `buffer` of a browser file, ours (an import) and abstract-level's (a require), becomes
+// one ESM import of 'buffer/index.js': the npm package (a dependency) by a name that is not a
+// Node built-in, so every bundler resolves it to node_modules/buffer (Rollup's node-resolve
+// leaves a built-in name unresolved by default) and Node's ESM loads it too. The page keeps
+// one Buffer class: a key StrataLevel returns is a Buffer of the app's own `buffer`
+// (instanceof and deep equality hold, as abstract-level's suite in Chromium checks).
+// A require becomes a tiny ESM module re-exporting it, because an external require() in an
+// ESM file is esbuild's __require, which throws in a browser.
+const sharedBuffer: Plugin = {
+  name: 'strata-shared-buffer',
+  setup(build) {
+    build.onResolve({ filter: /^buffer(\/.*)?$/ }, (args) =>
+      args.kind === 'require-call' ? { path: 'buffer', namespace: 'strata-buffer' } : { path: 'buffer/index.js', external: true });
+    build.onLoad({ filter: /.*/, namespace: 'strata-buffer' }, () => ({ contents: "export { Buffer } from 'buffer/index.js';", loader: 'js' }));
+  },
+};
+
 const shared: Options = {
   dts: true,
   // Not tsup's clean: the two builds below run concurrently and each would delete the other's
@@ -43,16 +60,24 @@ export default defineConfig([
     entry: { index: 'bindings/index.ts', nats: 'bindings/nats/index.ts', level: 'bindings/level/index.ts', cli: 'bindings/cli/cli.ts' },
     format: ['esm', 'cjs'],
     target: 'node20',
+    // nats/client.ts resolves the NATS packages from its own file (import.meta.url); the CJS
+    // build gets it from __filename.
+    shims: true,
   },
   {
     ...shared,
-    // ESM only: browsers and bundlers load modules. `buffer` (the npm package that
-    // abstract-level also uses) stays external so a page's bundler keeps one copy.
+    // ESM only: browsers and bundlers load modules. level-browser.js carries abstract-level
+    // (CommonJS) and its dependencies, with the npm `events` in place of Node's: abstract-level
+    // does `require('events')`, a Node built-in that no bundler supplies the same way (esbuild
+    // fails; Vite swaps in a stub, so `class extends EventEmitter` throws; Rollup's
+    // node-resolve prefers the built-in even when the npm package is installed). So a page's
+    // bundler gets ESM whose only imports are 'strata-kv' and 'buffer/index.js' (sharedBuffer).
     entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
-    external: [...shared.external!, 'buffer'],
-    esbuildPlugins: [browserSwaps],
+    // Bundled (tsup leaves dependencies external); sharedBuffer decides what `buffer` becomes.
+    noExternal: ['abstract-level', 'buffer'],
+    esbuildPlugins: [browserSwaps, sharedBuffer],
   },
 ]);

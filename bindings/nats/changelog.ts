@@ -34,11 +34,9 @@
 // (batching, claims, fenced publishes); nats/follower.ts and nats/reader.ts the reading side;
 // nats/format.ts the message format; nats/core.ts the interfaces the writer and the readers
 // see NatsChangelog through (so neither imports this file).
-import { connect, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import {
-  jetstream, jetstreamManager, DeliverPolicy,
-  type JetStreamClient, type JetStreamManager, type Consumer,
-} from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager, Consumer } from '@nats-io/jetstream';
+import { connect, jetstream, jetstreamManager, DeliverPolicy } from './client.js';
 import { StrataError } from 'strata-kv';
 import type { ChangeRecord, ChangelogSink, ChangelogSource, ChangelogFollower } from 'strata-kv';
 import { decodeMessage, KIND_CLAIM } from './format.js';

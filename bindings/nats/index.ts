@@ -3,6 +3,8 @@
 //   StreamTasks    stateful stream processing, exactly once: a task per input partition whose
 //                  state and input position are committed together (nats/tasks/, docs/STREAMS.md)
 //   StreamProducer publishes keyed messages to a partitioned input (Kafka's partitioner)
+// First: without the NATS client packages (optional peers) the import fails here, clearly.
+import './client.js';
 export { NatsChangelog } from './changelog.js';
 export type { NatsChangelogOptions } from './setup.js';
 export type { NatsChangelogStats } from './core.js';

@@ -3,7 +3,8 @@
 // INVARIANT: a stream that NatsChangelog.connect accepts has subjects covering `<prefix>.>` and
 // max_msgs_per_subject = 1 exactly when the retention is 'compacted' (nats/changelog.ts's layout).
 import type { NatsConnection } from '@nats-io/transport-node';
-import { StorageType, DiscardPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { StorageType, DiscardPolicy } from './client.js';
 import { StrataError } from 'strata-kv';
 import { delay } from './util.js';
 

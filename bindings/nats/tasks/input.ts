@@ -3,7 +3,8 @@
 // default partitioner (murmur2 of the key), as StreamProducer publishes them. A message's
 // position is its stream sequence: unique in the stream, increasing within a partition.
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import { jetstream, DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { Consumer, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, DeliverPolicy } from '../client.js';
 import { StrataError } from 'strata-kv';
 import type { MessageSource } from '../core.js';
 import type { PartitionMessage } from '../follower.js';

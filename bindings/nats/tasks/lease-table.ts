@@ -5,7 +5,8 @@
 // The bucket's TTL is the lease: an entry not rewritten for `leaseMs` disappears. Creates and
 // updates are compare-and-set on the key's revision (JetStream's expected last subject
 // sequence), so two members cannot both create, or both renew, the same lease.
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { Kvm } from '../client.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StrataError } from 'strata-kv';
 

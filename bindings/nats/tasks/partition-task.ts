@@ -19,7 +19,8 @@
 // throws, the changelog fails or is fenced) nothing more is committed and the task's Store
 // — possibly ahead of the changelog — is thrown away; a restart restores from the changelog.
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '../client.js';
 import { Store, StrataError, type StoreOptions } from 'strata-kv';
 import type { NatsChangelog } from '../changelog.js';
 import { partitionMessages } from '../follower.js';

@@ -1,8 +1,9 @@
 // Publishes keyed messages to a partitioned input (nats/tasks/input.ts's layout), placing each
 // by Kafka's default partitioner, so a key goes where a Kafka producer would put it and every
 // message of a key lands in one partition, in order.
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { connect, headers, jetstream, jetstreamManager } from '../client.js';
 import { kafkaPartition, StrataError } from 'strata-kv';
 import { ensureStream } from '../setup.js';
 import { checkInput, KEY_HEADER, type InputOptions } from './input.js';

@@ -12,8 +12,9 @@
 // Either way a process that takes a partition over fences its changelog partition, and the
 // previous owner's next commit fails (its task stops, reported through onError), so a
 // partition never has two owners that both commit.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { connect, jetstream, jetstreamManager } from '../client.js';
 import { Standby, StrataError, type Store, type StoreOptions } from 'strata-kv';
 import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
