@@ -37,7 +37,9 @@ const tasks = await StreamTasks.start({
     send(`${output}.${partition}`, codecs.json.encode({ user, views, position: message.position }));
   },
   onRebalance(event) {
-    out({ at: Date.now(), ...event }); if (process.env.DEBUG_TASKS) process.stderr.write(`${name} ${JSON.stringify(event)}\n`);
+    out({ at: Date.now(), ...event });
+    // DEBUG_TASKS=1 shows partitions moving on stderr while run.mjs drives the workers.
+    if (process.env.DEBUG_TASKS) process.stderr.write(`${name} ${JSON.stringify(event)}\n`);
   },
   onError(error, partition) {
     out({ type: 'failed', partition, code: error?.code, message: String(error?.message ?? error) });
