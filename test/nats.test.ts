@@ -182,6 +182,23 @@ describe.skipIf(!bin)('NatsChangelog on a single nats-server', () => {
     await Promise.all([check.close(), promoted.close(), writer.close().catch(() => {})]);
   });
 
+  it('a follower closed before it caught up rejects ready() with CLOSED (a Standby.follow waiting on it gives up)', async () => {
+    const own = await startNats(bin!, 1); // a server of its own to kill
+    try {
+      const cl = await NatsChangelog.connect({ servers: own.servers, stream: 'early', publishTimeoutMs: 500 });
+      await own.kill(own.nodes[0]); // the follower cannot learn where the partition ends
+      const f = cl.follow(0, 1);
+      await new Promise((r) => setTimeout(r, 200));
+      await f.close();
+      // Before the fix ready() resolved once the closed follower's first question failed.
+      const settled = await Promise.race([f.ready().then(() => 'ready', (e: { code?: string }) => e.code), new Promise((r) => setTimeout(() => r('pending'), 3000))]);
+      expect(settled).toBe('CLOSED');
+      await cl.connection.close();
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
+
   it('a Standby whose server is down (SIGKILLed) reports lag() Infinity, not a stale 0, and catches up once it is back', async () => {
     const own = await startNats(bin!, 1); // a server of its own to kill
     try {

@@ -162,6 +162,9 @@ export class NatsFollower implements ChangelogFollower {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Closed before it was ready: ready() rejects (a settled promise ignores this), so that a
+    // Standby.follow waiting on it gives up and closes its Store instead of going on.
+    this.readyReject(new StrataError('CLOSED', `the follower of partition ${this.partition} was closed before it caught up`));
     clearInterval(this.timer);
     this.stopConsumer?.();
     this.wake?.();
