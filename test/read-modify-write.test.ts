@@ -3,7 +3,7 @@
 // sink that refuses leaves the store unchanged), listeners hear of it after; getAndDelete of
 // an absent key writes nothing at all. test/range-bounds.model.test.ts runs them against a
 // model among every other command.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, vi } from 'vitest';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,12 +56,22 @@ describe('putIfAbsent', () => {
   });
 
   it('a ttl store: an expired key is absent', async () => {
-    const s = await Store.open<string, string>({ ...utf8, ttlMs: 1, expirySweepMs: 0 });
-    s.put('a', 'old');
-    await new Promise((r) => setTimeout(r, 5));
-    expect(s.putIfAbsent('a', 'new')).toBeUndefined();
-    expect(s.get('a')).toBe('new');
-    await s.close();
+    // The clock is the test's: with ttlMs 1 and the real clock, 'new' itself could expire
+    // before the get under load (it did once in CI).
+    let now = 1_000_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const s = await Store.open<string, string>({ ...utf8, ttlMs: 1000, expirySweepMs: 0 });
+      s.put('a', 'old');
+      now += 1001; // 'old' has expired
+      expect(s.putIfAbsent('a', 'new')).toBeUndefined();
+      expect(s.get('a')).toBe('new');
+      now += 999; // 'new' has not
+      expect(s.get('a')).toBe('new');
+      await s.close();
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
 
