@@ -145,9 +145,9 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
 /** lookup's covering range tombstone sequence (0: none). */
 let cover: u64 = 0;
 
-/** Whether any range tombstone may exist: a memtable or a live run holds one. */
-// @ts-ignore: decorator
-@inline function anyRangeDels(): bool {
+/** Whether any range tombstone may exist: a memtable or a live run holds one. (Small: the
+ *  optimizer inlines it; biome cannot parse @inline on a function in this file.) */
+function anyRangeDels(): bool {
   let sealed = imm;
   return liveRangeDelRuns > 0 || mem.rangeDels.count > 0 || (sealed != null && sealed.rangeDels.count > 0);
 }
