@@ -41,7 +41,7 @@ import { flushMemtable } from "./flush";
 import { afterWrite, startCompaction } from "./leveled";
 import { admit } from "./admission";
 import { ENTRY_OVERHEAD } from "./tuning";
-import { RangeDels, liveRangeDelRuns } from "./range-del";
+import { RangeDels, liveRangeDels } from "./range-del";
 import * as S from "./status";
 
 // What the ABI (abi-*.ts) reads through this module, from where it lives.
@@ -145,12 +145,9 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
 /** lookup's covering range tombstone sequence (0: none). */
 let cover: u64 = 0;
 
-/** Whether any range tombstone may exist: a memtable or a live run holds one. (Small: the
- *  optimizer inlines it; biome cannot parse @inline on a function in this file.) */
-function anyRangeDels(): bool {
-  let sealed = imm;
-  return liveRangeDelRuns > 0 || mem.rangeDels.count > 0 || (sealed != null && sealed.rangeDels.count > 0);
-}
+/** Whether any range tombstone may exist (in a memtable or a run alive): one load. (Small:
+ *  the optimizer inlines it; biome cannot parse @inline on a function in this file.) */
+function anyRangeDels(): bool { return liveRangeDels > 0; }
 
 /** The newest tombstone sequence <= snapSeq covering key, over every source a read
  *  consults (both memtables, every run of the current version). */
@@ -158,7 +155,6 @@ function coveringSeq(key: usize, klen: u32, snapSeq: u64): u64 {
   let best = mem.rangeDels.covering(key, klen, snapSeq);
   let sealed = imm;
   if (sealed != null) { let c = sealed.rangeDels.covering(key, klen, snapSeq); if (c > best) best = c; }
-  if (liveRangeDelRuns == 0) return best;
   let v = version;
   for (let l = 0; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);

@@ -23,7 +23,7 @@ import { compareInternal } from "./internal-key";
 import { hash32, equalBytes } from "./bytes";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, canAllocate } from "./memory-budget";
-import { RangeDels } from "./range-del";
+import { RangeDels, noteRangeDels } from "./range-del";
 
 const MAX_HEIGHT: u32 = 12;
 const NODE_HEADER: u32 = 24;
@@ -241,6 +241,7 @@ export class Memtable {
     memory.copy(kp, from, fl);
     memory.copy(kp + fl, to, tl);
     this.rangeDels.push(kp, fl, kp + fl, tl, seq);
+    noteRangeDels(1);
     this.bytes += <u64>size;
     this.entries++; // so a memtable holding only tombstones is flushed
     this.userBytes += <u64>fl + <u64>tl;
@@ -303,6 +304,7 @@ export class Memtable {
 
   unref(): void {
     if (--this.refs > 0) return;
+    if (this.rangeDels.count > 0) { noteRangeDels(-this.rangeDels.count); this.rangeDels = new RangeDels(); }
     for (let i = 0; i < this.chunks.length; i++) budgetFree(unchecked(this.chunks[i]), unchecked(this.chunkSizes[i]));
     this.chunks.length = 0;
     this.chunkSizes.length = 0;

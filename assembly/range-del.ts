@@ -8,8 +8,8 @@
 // whose key bytes live elsewhere (a memtable's arena, a run's arena, an input run of a
 // merge) and are pinned by the list's owner.
 //
-// Cost: nothing for a store that never deletes a range (the engine tests `liveRangeDelRuns`
-// and the memtables' counts first). With T tombstones a point read scans the T of the
+// Cost: nothing for a store that never deletes a range (the engine tests `liveRangeDels`
+// first). With T tombstones a point read scans the T of the
 // sources it consults, and a merge or iterator checks each user key against them: O(T) per
 // key. Fragmenting them (Pebble's fragmenter: sorted, non-overlapping spans with their
 // sequences) would make that O(log T); docs/LSM.md lists it as the next step.
@@ -18,10 +18,11 @@
 import { compareBytes } from "./bytes";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 
-/** Runs alive (built or imported, not yet freed) that hold range tombstones: while 0, and
- *  the memtables hold none, reads skip every range check. */
-export let liveRangeDelRuns: i32 = 0;
-export function noteRangeDelRun(delta: i32): void { liveRangeDelRuns += delta; }
+/** Range tombstone holders alive: each run (built or imported, not yet freed) holding
+ *  tombstones counts 1, each memtable (not yet freed) its tombstones. While 0, reads skip
+ *  every range check at the cost of one load. */
+export let liveRangeDels: i32 = 0;
+export function noteRangeDels(delta: i32): void { liveRangeDels += delta; }
 
 export class RangeDels {
   fromPtr: usize[] = [];

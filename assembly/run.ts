@@ -24,7 +24,7 @@ import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
-import { RangeDels, noteRangeDelRun } from "./range-del";
+import { RangeDels, noteRangeDels } from "./range-del";
 import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
 import * as S from "./status";
 
@@ -96,7 +96,7 @@ export class Run {
   unref(): void {
     if (--this.refs > 0) return;
     let rd = this.rangeDels;
-    if (rd != null) { rd.free(); this.rangeDels = null; noteRangeDelRun(-1); }
+    if (rd != null) { rd.free(); this.rangeDels = null; noteRangeDels(-1); }
     if (this.fileBacked) {
       dropRunBlocks(this.id, this.blockCount());
       budgetFree(this.indexKeys, this.indexKeysSize);
@@ -136,7 +136,7 @@ export class Run {
   /** Takes `rd` (owned) as the run's tombstones. */
   setRangeDels(rd: RangeDels): void {
     this.rangeDels = rd;
-    noteRangeDelRun(1);
+    noteRangeDels(1);
     this.bytes += rd.keyBytes() + 16 * <u64>rd.count;
   }
 
