@@ -10,6 +10,9 @@ import { RESULT, lastSeqResult } from "./abi-regions";
 
 export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_PUT, vp, vl)); }
 export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
+/** Deletes the keys in [from, to) with one range tombstone (docs/LSM.md, "Range deletions");
+ *  INVALID_ARGUMENT unless from < to. */
+export function del_range(fp: usize, fl: u32, tp: usize, tl: u32): i32 { return lastSeqResult(E.writeRange(fp, fl, tp, tl)); }
 export function write_batch(p: usize, len: u32, count: u32): i32 { return lastSeqResult(E.writeBatch(p, len, count)); }
 
 /** Validates a batch image and reserves its memory without applying it; OK leaves RESULT

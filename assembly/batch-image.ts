@@ -7,7 +7,8 @@
 import { worstCaseInsertBytes } from "./memtable";
 import { Run } from "./run";
 import { replaceRuns } from "./compaction";
-import { KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
+import { KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, MAX_SEQ } from "./internal-key";
+import { compareBytes } from "./bytes";
 import { canAllocate, memoryCap, writeLeaves } from "./memory-budget";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
 import { config, counters, ready, mem, imm, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne, applyAt,
@@ -55,10 +56,14 @@ function checkBatch(p: usize, len: u32, count: u32): i32 {
     let kind = load<u8>(q);
     let klen = load<u32>(q + 1);
     let vlen = load<u32>(q + 5);
-    if (kind != KIND_PUT && kind != KIND_DELETE) return S.INVALID_ARGUMENT;
+    if (kind != KIND_PUT && kind != KIND_DELETE && kind != KIND_RANGE_DELETE) return S.INVALID_ARGUMENT;
     if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+    // A range deletion's value is its end key: a key's bound.
+    if (kind == KIND_RANGE_DELETE && vlen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
     if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
     if (<u64>(end - q - 9) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
+    // An empty range [from, to) with to <= from is refused: range-del.ts keeps from < to.
+    if (kind == KIND_RANGE_DELETE && compareBytes(q + 9, klen, q + 9 + klen, vlen) >= 0) return S.INVALID_ARGUMENT;
     q += 9 + <usize>klen + <usize>vlen;
     need += worstCaseInsertBytes(klen, vlen);
     bytes += <u64>klen + <u64>vlen + ENTRY_OVERHEAD;

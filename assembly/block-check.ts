@@ -14,6 +14,7 @@ export const CORRUPT_INDEX: i32 = 2;
 export const CORRUPT_BLOOM: i32 = 3;
 export const CORRUPT_BLOCK: i32 = 4;
 export const CORRUPT_ORDER: i32 = 5;
+export const CORRUPT_RANGE_DEL: i32 = 6;
 
 /** The last entry checkBlock met (key pointer into its block): carried across blocks for
  *  the order check, and read by run-file.ts against the index. */

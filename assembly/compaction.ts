@@ -15,20 +15,31 @@
 //    (it would have nothing left to hide).
 // Sequence numbers are kept as they are: they are the keys' versions.
 //
+// Range tombstones (range-del.ts; docs/LSM.md, "Range deletions"), the inputs' own:
+//  - an entry is dropped when a tombstone with sequence <= S covers it and is newer: every
+//    reader sees that tombstone (S is the oldest), so none can see the entry;
+//  - a tombstone with sequence <= S is dropped when no deeper level holds an entry in its
+//    range (everything it covered in this merge was dropped by the rule above);
+//  - the others go to the output runs, each clipped to the key interval its run was cut
+//    for ([first key of the run, first key of the next)), so the runs of a level stay
+//    disjoint counting their tombstones. A merge whose entries all went may write a run of
+//    tombstones alone.
+//
 // Expiry (stores with ttlMs, whose values start with an f64 expiresAt): with the clock set
 // (expiryClock > 0), a value that has expired is written out as a tombstone of the same
 // sequence, and so is then dropped by the tombstone rule. Readers treat an expired value as
 // absent already (time only moves forward), so the tombstone changes no read; it hides the
 // older versions beneath just as the expired value did.
 import { Run, RunIterator } from "./run";
-import { RunBuilder } from "./run-builder";
+import { RunBuilder, tombstoneOnlyRun } from "./run-builder";
+import { RangeDels, copyClipped, copyFailed } from "./range-del";
 import { Version, MAX_LEVELS } from "./version";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
 import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
 import { KeyCopy } from "./key-copy";
-import { safePoint } from "./run";
+import { safePoint, spanLen } from "./run";
 import { DEFAULT_BLOCK_BYTES, DEFAULT_BITS_PER_KEY, DEFAULT_RUN_TARGET_BYTES } from "./tuning";
 import * as S from "./status";
 
@@ -60,6 +71,32 @@ export class MergeOutput {
   errWhat: i32 = 0;
 }
 
+/** True if no level deeper than `outputLevel` holds an entry in [from, to). */
+function isBaseLevelForRange(v: Version, outputLevel: i32, from: usize, fl: u32, to: usize, tl: u32): bool {
+  for (let l = outputLevel + 1; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) {
+      let r = unchecked(runs[i]);
+      if (r.blockCount() == 0) continue; // tombstones only: nothing to hide
+      if (compareBytes(r.largest, r.largestLen, from, fl) >= 0 && compareBytes(r.smallest, r.smallestLen, to, tl) < 0) return false;
+    }
+  }
+  return true;
+}
+
+/** The range tombstones of `runs` (pointers into them: the caller pins the runs), or null
+ *  when they hold none. */
+export function inputRangeDels(runs: Array<Run>): RangeDels | null {
+  let out: RangeDels | null = null;
+  for (let i = 0; i < runs.length; i++) {
+    let rd = unchecked(runs[i]).rangeDels;
+    if (rd == null) continue;
+    if (out == null) out = new RangeDels();
+    out.pushAll(rd, 0xffffffffffffffff);
+  }
+  return out;
+}
+
 /** True if no level deeper than `outputLevel` can hold `key`. */
 function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32): bool {
   for (let l = outputLevel + 1; l < MAX_LEVELS; l++) {
@@ -87,6 +124,17 @@ export class Merger {
   /** The key being merged (a copy: see the invariant above). */
   private cur: KeyCopy = new KeyCopy();
   private lastSeqForKey: u64 = 0;
+  /** The inputs' range tombstones (pinned by the caller, as the source), which of them go
+   *  to the output, and the newest of them <= S covering the current key (0: none). */
+  private rd: RangeDels | null = null;
+  private rdKeep: bool[] | null = null;
+  private coverSeq: u64 = 0;
+  /** The first key of the output run being built (its tombstones are clipped from it);
+   *  none for the first run. */
+  private outLo: KeyCopy = new KeyCopy();
+  private hasOutLo: bool = false;
+  /** withTombstones was refused memory. */
+  private oom: bool = false;
   /** Bytes of finished output runs. */
   bytes: u64 = 0;
   /** Bytes of source entries consumed so far (key + value + 16 each, dropped ones too). */
@@ -102,9 +150,37 @@ export class Merger {
   errWhat: i32 = 0;
 
   constructor(private source: InternalIterator, private cfg: CompactionConfig, private smallestSnapshot: u64,
-              private v: Version | null, private outputLevel: i32, private cutRuns: bool) {
+              private v: Version | null, private outputLevel: i32, private cutRuns: bool,
+              rd: RangeDels | null = null) {
     this.builder = new RunBuilder(cfg.blockBytes, cfg.bitsPerKey);
+    if (rd != null && rd.count > 0) {
+      this.rd = rd;
+      let keep = new Array<bool>(rd.count);
+      for (let i = 0; i < rd.count; i++) {
+        unchecked(keep[i] = !(v != null && unchecked(rd.seq[i]) <= smallestSnapshot
+          && isBaseLevelForRange(v!, outputLevel, unchecked(rd.fromPtr[i]), unchecked(rd.fromLen[i]), unchecked(rd.toPtr[i]), unchecked(rd.toLen[i]))));
+      }
+      this.rdKeep = keep;
+    }
     source.seekToFirst();
+  }
+
+  /** Gives the output run `r` (null: no entries) the kept tombstones clipped to
+   *  [outLo, hi) (hasHi false: unbounded). Returns the run (a tombstone-only one when `r` is
+   *  null and tombstones remain), or null with `failed` set when memory is refused. */
+  private withTombstones(r: Run | null, hi: usize, hiLen: u32, hasHi: bool): Run | null {
+    let rd = this.rd;
+    if (rd == null) return r;
+    let c = copyClipped(rd!, this.rdKeep, this.outLo.ptr, this.outLo.len, this.hasOutLo, hi, hiLen, hasHi);
+    if (copyFailed) { this.oom = true; if (r != null) { r.refs = 1; r.unref(); } return null; }
+    if (c == null) return r;
+    if (r == null) {
+      let t = tombstoneOnlyRun(c);
+      if (t == null) { this.oom = true; c.free(); return null; }
+      return t;
+    }
+    r.setRangeDels(c);
+    return r;
   }
 
   /** Merges until about `budget` bytes of source entries were consumed (or the end), ending
@@ -129,9 +205,11 @@ export class Merger {
         if (!this.cur.set(k, kl)) { this.fail(); return true; }
         this.hasKey = true;
         this.lastSeqForKey = 0xffffffffffffffff;
+        let rd = this.rd;
+        if (rd != null) this.coverSeq = rd.covering(k, kl, this.smallestSnapshot);
       }
       let drop = false;
-      if (this.lastSeqForKey <= this.smallestSnapshot) {
+      if (this.lastSeqForKey <= this.smallestSnapshot || seq < this.coverSeq) {
         drop = true;
       } else if (tagKind(tag) == KIND_DELETE && seq <= this.smallestSnapshot && this.v != null
                  && isBaseLevelForKey(this.v!, this.outputLevel, k, kl)) {
@@ -140,10 +218,14 @@ export class Merger {
       this.lastSeqForKey = seq;
       if (!drop) {
         if (this.cutRuns && newKey && builder.currentBytes() >= cfg.runTargetBytes && builder.hasEntries()) {
-          let r = builder.finish();
+          let r = this.withTombstones(builder.finish(), k, kl, true);
           if (r == null) { this.fail(); return true; }
           this.runs.push(r);
           this.bytes += r.bytes;
+          if (this.rd != null) {
+            if (!this.outLo.set(k, kl)) { this.fail(); return true; }
+            this.hasOutLo = true;
+          }
         }
         builder.add(k, kl, tag, val, vlen);
         if (builder.failed) { this.fail(); return true; }
@@ -164,6 +246,10 @@ export class Merger {
     }
     let r = builder.finish();
     if (builder.failed) { this.fail(); return true; }
+    if (this.rd != null) {
+      r = this.withTombstones(r, 0, 0, false);
+      if (this.oom) { this.fail(); return true; }
+    }
     if (r != null) { this.runs.push(r); this.bytes += r.bytes; }
     this.finishInputs();
     this.done = true;
@@ -174,6 +260,7 @@ export class Merger {
   private finishInputs(): void {
     this.builder.release();
     this.cur.free();
+    this.outLo.free();
     this.source.close();
   }
 
@@ -197,8 +284,8 @@ export class Merger {
 
 /** A whole merge in one call (flushes, full compactions); see Merger. */
 export function mergeInto(source: InternalIterator, cfg: CompactionConfig, smallestSnapshot: u64,
-                          v: Version | null, outputLevel: i32, cutRuns: bool): MergeOutput {
-  let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns);
+                          v: Version | null, outputLevel: i32, cutRuns: bool, rd: RangeDels | null = null): MergeOutput {
+  let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns, rd);
   m.step(0xffffffffffffffff);
   let out = new MergeOutput();
   if (m.failed) { // runs == null: nothing changed
@@ -224,8 +311,11 @@ export function overlapping(v: Version, level: i32, lo: usize, loLen: u32, hi: u
   let runs = unchecked(v.levels[level]);
   for (let i = 0; i < runs.length; i++) {
     let r = unchecked(runs[i]);
-    if (compareBytes(r.largest, r.largestLen, lo, loLen) < 0) continue;
-    if (compareBytes(r.smallest, r.smallestLen, hi, hiLen) > 0) continue;
+    // Spans (run.ts): a run whose tombstones reach into [lo, hi] overlaps it too.
+    let rh = r.spanHi();
+    if (compareBytes(rh, spanLen, lo, loLen) < 0) continue;
+    let rl = r.spanLo();
+    if (compareBytes(rl, spanLen, hi, hiLen) > 0) continue;
     res.push(r);
   }
   return res;

@@ -14,6 +14,7 @@ import { tagSeq, tagKind, KIND_PUT } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { KeyCopy } from "./key-copy";
 import { readFailed } from "./block-cache";
+import { RangeDels } from "./range-del";
 
 /** Bytes of a batch arena chunk; a larger entry gets a chunk of its own size. */
 const CHUNK_BYTES: usize = 64 << 10;
@@ -50,7 +51,17 @@ export class DbIterator {
     private forward: bool,
     private lower: usize, private lowerLen: u32, private hasLower: bool,
     private upper: usize, private upperLen: u32, private hasUpper: bool,
+    /** The range tombstones visible at snapSeq (pointers into the pinned memtables and
+     *  runs), or null: a key's newest visible version older than one covering it is hidden. */
+    private rd: RangeDels | null = null,
   ) {}
+
+  /** Whether the version of key k at `seq` is hidden by a range tombstone. */
+  // @ts-ignore: decorator
+  @inline private covered(k: usize, kl: u32, seq: u64): bool {
+    let rd = this.rd;
+    return rd != null && seq < rd.covering(k, kl, this.snapSeq);
+  }
 
   /** Moves to the next visible entry; false at the end. */
   step(): bool {
@@ -83,7 +94,7 @@ export class DbIterator {
       this.hasSkip = true;
       this.skipKey = k;
       this.skipLen = kl;
-      let isPut = tagKind(tag) == KIND_PUT;
+      let isPut = tagKind(tag) == KIND_PUT && !this.covered(k, kl, tagSeq(tag));
       if (isPut) { this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen; }
       m.next();
       if (isPut) return true;
@@ -95,11 +106,12 @@ export class DbIterator {
     // Versions of one user key arrive oldest first: keep the last visible one of the group.
     let m = this.merged;
     let inGroup = false, hasBest = false, bestPut = false;
+    let bestSeq: u64 = 0;
     let gk: usize = 0, gl: u32 = 0;
     while (m.valid) {
       let k = m.keyPtr, kl = m.keyLen, tag = m.tag;
       if (inGroup && !equalBytes(k, kl, gk, gl)) {
-        if (hasBest && bestPut) return true;
+        if (hasBest && bestPut && !this.covered(gk, gl, bestSeq)) return true;
         inGroup = false;
         hasBest = false;
       }
@@ -111,11 +123,12 @@ export class DbIterator {
       if (tagSeq(tag) <= this.snapSeq) {
         hasBest = true;
         bestPut = tagKind(tag) == KIND_PUT;
+        bestSeq = tagSeq(tag);
         this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen;
       }
       m.prev();
     }
-    return inGroup && hasBest && bestPut;
+    return inGroup && hasBest && bestPut && !this.covered(gk, gl, bestSeq);
   }
 
   /** OK, or the failed block read that ended the merged sources early (InternalIterator.status):

@@ -24,13 +24,13 @@
 // observe half of a batch.
 import { Memtable, MemtableIterator, worstCaseInsertBytes, entryTag, entryVal, entryValLen } from "./memtable";
 import { Run, RunIterator, runGet, found, noteRunId } from "./run";
-import { MAX_LEVELS } from "./version";
+import { MAX_LEVELS, Version } from "./version";
 import { LevelIterator } from "./level-iterator";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { DbIterator } from "./db-iterator";
-import { hash32 } from "./bytes";
-import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, MAX_SEQ } from "./internal-key";
+import { hash32, compareBytes } from "./bytes";
+import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, MAX_SEQ } from "./internal-key";
 import { canAllocate, setMemoryCap, memoryAllocated, copyBound } from "./memory-budget";
 import { readStatus, clearReadError } from "./block-cache";
 import {
@@ -41,6 +41,7 @@ import { flushMemtable } from "./flush";
 import { afterWrite, startCompaction } from "./leveled";
 import { admit } from "./admission";
 import { ENTRY_OVERHEAD } from "./tuning";
+import { RangeDels, liveRangeDels } from "./range-del";
 import * as S from "./status";
 
 // What the ABI (abi-*.ts) reads through this module, from where it lives.
@@ -92,6 +93,18 @@ export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i
   return S.OK;
 }
 
+/** A range deletion [from, to) as one write (the batch image's KIND_RANGE_DELETE alone). */
+export function writeRange(from: usize, fl: u32, to: usize, tl: u32): i32 {
+  if (tl > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+  let st = validateKV(fl, 0);
+  if (st != S.OK) return st;
+  if (compareBytes(from, fl, to, tl) >= 0) return S.INVALID_ARGUMENT;
+  if (!admit(worstCaseInsertBytes(fl, tl), false)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
+  applyOne(from, fl, KIND_RANGE_DELETE, to, tl);
+  afterWrite(<u64>fl + <u64>tl + ENTRY_OVERHEAD);
+  return S.OK;
+}
+
 // ---- reads -----------------------------------------------------------------------------
 
 /** Finds the newest version of key visible at snapSeq; sets found* and returns OK,
@@ -101,11 +114,14 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
   counters.gets++;
   clearReadError();
+  // The newest range tombstone visible at snapSeq covering key: the version found must be
+  // newer (docs/LSM.md, "Range deletions"). 0, and nothing scanned, in a store without any.
+  cover = anyRangeDels() ? coveringSeq(key, klen, snapSeq) : 0;
   let n = mem.find(key, klen, seekTag(snapSeq));
   if (n == 0 && imm != null) n = imm!.find(key, klen, seekTag(snapSeq));
   if (n != 0) {
     let tag = entryTag(n);
-    if (tagKind(tag) == KIND_DELETE) return S.NOT_FOUND;
+    if (tagKind(tag) == KIND_DELETE || tagSeq(tag) < cover) return S.NOT_FOUND;
     foundVal = entryVal(n); foundValLen = entryValLen(n); foundSeq = tagSeq(tag);
     return S.OK;
   }
@@ -126,8 +142,51 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   return S.NOT_FOUND;
 }
 
+/** lookup's covering range tombstone sequence (0: none). */
+let cover: u64 = 0;
+
+/** Whether any range tombstone may exist (in a memtable or a run alive): one load. (Small:
+ *  the optimizer inlines it; biome cannot parse @inline on a function in this file.) */
+function anyRangeDels(): bool { return liveRangeDels > 0; }
+
+/** The newest tombstone sequence <= snapSeq covering key, over every source a read
+ *  consults (both memtables, every run of the current version). */
+function coveringSeq(key: usize, klen: u32, snapSeq: u64): u64 {
+  let best = mem.rangeDels.covering(key, klen, snapSeq);
+  let sealed = imm;
+  if (sealed != null) { let c = sealed.rangeDels.covering(key, klen, snapSeq); if (c > best) best = c; }
+  let v = version;
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) {
+      let rd = unchecked(runs[i]).rangeDels;
+      if (rd == null) continue;
+      let c = rd.covering(key, klen, snapSeq);
+      if (c > best) best = c;
+    }
+  }
+  return best;
+}
+
+/** Every range tombstone visible at snapSeq in mem, sealed and v (pointers: an iterator
+ *  pins all three), or null when there are none. */
+function visibleRangeDels(m: Memtable, sealed: Memtable | null, v: Version, snapSeq: u64): RangeDels | null {
+  if (!anyRangeDels()) return null;
+  let out = new RangeDels();
+  out.pushAll(m.rangeDels, snapSeq);
+  if (sealed != null) out.pushAll(sealed.rangeDels, snapSeq);
+  for (let l = 0; l < MAX_LEVELS; l++) {
+    let runs = unchecked(v.levels[l]);
+    for (let i = 0; i < runs.length; i++) {
+      let rd = unchecked(runs[i]).rangeDels;
+      if (rd != null) out.pushAll(rd, snapSeq);
+    }
+  }
+  return out.count > 0 ? out : null;
+}
+
 function fromFound(): i32 {
-  if (tagKind(found.tag) == KIND_DELETE) return S.NOT_FOUND;
+  if (tagKind(found.tag) == KIND_DELETE || tagSeq(found.tag) < cover) return S.NOT_FOUND;
   foundVal = found.valPtr; foundValLen = found.valLen; foundSeq = tagSeq(found.tag);
   return S.OK;
 }
@@ -157,7 +216,7 @@ export function openIterator(lower: usize, lowerLen: u32, hasLower: bool,
   mem.refs++;
   v.refs++;
   let it = new DbIterator(new MergingIterator(children, !reverse), mem, sealed, v, snapSeq, !reverse,
-                          lo, lowerLen, hasLower, hi, upperLen, hasUpper);
+                          lo, lowerLen, hasLower, hi, upperLen, hasUpper, visibleRangeDels(mem, sealed, v, snapSeq));
   let h: i32;
   if (freeHandles.length > 0) { h = freeHandles.pop(); unchecked(iterators[h] = it); }
   else { h = iterators.length; iterators.push(it); }

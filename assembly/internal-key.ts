@@ -5,6 +5,10 @@ import { compareBytes } from "./bytes";
 
 export const KIND_DELETE: u8 = 0;
 export const KIND_PUT: u8 = 1;
+/** A batch image's range deletion (key = from, value = to): never an entry's kind, since
+ *  range tombstones live apart from point entries (range-del.ts). 2 is the restore image's
+ *  padding. */
+export const KIND_RANGE_DELETE: u8 = 3;
 
 /** The largest tag a snapshot at `seq` can see: a seek to (key, seekTag(seq)) lands on
  *  the newest version of key with sequence <= seq. */

@@ -9,7 +9,17 @@ export class LevelIterator extends InternalIterator {
   private it: RunIterator | null = null;
 
   /** `sequential`: its run iterators read ahead (compactions; see RunIterator). */
-  constructor(private runs: Array<Run>, private sequential: bool = false) { super(); }
+  constructor(private runs: Array<Run>, private sequential: bool = false) {
+    super();
+    // A run of range tombstones alone has no entries to yield (and no last key to search).
+    let empty = false;
+    for (let i = 0; i < runs.length; i++) if (unchecked(runs[i]).blockCount() == 0) empty = true;
+    if (empty) {
+      let some = new Array<Run>();
+      for (let i = 0; i < runs.length; i++) if (unchecked(runs[i]).blockCount() > 0) some.push(unchecked(runs[i]));
+      this.runs = some;
+    }
+  }
 
   private open(i: i32): bool {
     if (this.status != 0) { this.valid = false; return false; }

@@ -12,12 +12,12 @@
 // flushes and ingests only put newer runs in front of level 0, and compactAll (the only
 // other merge) finishes it first. So its inputs are all still in the current version when
 // it ends, and the deeper levels its tombstone rule read at the start are still the same.
-import { Run, RunIterator, readaheadBytes } from "./run";
+import { Run, RunIterator, readaheadBytes, spanLen } from "./run";
 import { Version, MAX_LEVELS } from "./version";
 import { LevelIterator } from "./level-iterator";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator, TreeMergingIterator } from "./merge-iterator";
-import { Merger, mergeInto, runsIterator, overlapping, replaceRuns } from "./compaction";
+import { Merger, mergeInto, runsIterator, overlapping, replaceRuns, inputRangeDels } from "./compaction";
 import { compareBytes } from "./bytes";
 import { canAllocate, budgetFree, copyBound } from "./memory-budget";
 import { fileBacking } from "./block-cache";
@@ -227,15 +227,19 @@ export class Picked {
 export function pickInputs(v: Version, level: i32): Picked {
   let upper = new Array<Run>();
   if (level == 0) {
+    // Spans count range tombstones (run.ts spanLo/spanHi): a run of level 1 whose keys a
+    // tombstone covers is an input, so the tombstone meets what it hides.
     let l0 = unchecked(v.levels[0]);
-    let lo = unchecked(l0[0]), hi = unchecked(l0[0]);
+    let lo: usize = 0, loLen: u32 = 0, hi: usize = 0, hiLen: u32 = 0;
     for (let i = 0; i < l0.length; i++) {
       let r = unchecked(l0[i]);
       upper.push(r);
-      if (compareBytes(r.smallest, r.smallestLen, lo.smallest, lo.smallestLen) < 0) lo = r;
-      if (compareBytes(r.largest, r.largestLen, hi.largest, hi.largestLen) > 0) hi = r;
+      let a = r.spanLo(), al = spanLen;
+      if (i == 0 || compareBytes(a, al, lo, loLen) < 0) { lo = a; loLen = al; }
+      let b = r.spanHi(), bl = spanLen;
+      if (i == 0 || compareBytes(b, bl, hi, hiLen) > 0) { hi = b; hiLen = bl; }
     }
-    return new Picked(upper, overlapping(v, 1, lo.smallest, lo.smallestLen, hi.largest, hi.largestLen));
+    return new Picked(upper, overlapping(v, 1, lo, loLen, hi, hiLen));
   }
   // Round robin: the first run after the one compacted last time.
   let runs = unchecked(v.levels[level]);
@@ -255,7 +259,9 @@ export function pickInputs(v: Version, level: i32): Picked {
     unchecked(compactPointerLen[level] = pick.largestLen);
   }
   upper.push(pick);
-  return new Picked(upper, overlapping(v, level + 1, pick.smallest, pick.smallestLen, pick.largest, pick.largestLen));
+  let lo = pick.spanLo(), loLen = spanLen;
+  let hi = pick.spanHi(), hiLen = spanLen;
+  return new Picked(upper, overlapping(v, level + 1, lo, loLen, hi, hiLen));
 }
 
 /** Starts merging what pickInputs picks from `level` into the level below (a trivial move
@@ -312,7 +318,7 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
   // S is fixed now: a snapshot taken later has a sequence >= every input entry, so it reads
   // each key's newest input version, which the dropping rule never drops (except a
   // tombstone with nothing beneath it, which reads as absent either way).
-  let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
+  let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true, inputRangeDels(inputs));
   let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
   pending = new Compaction(m, inputs, outputLevel, v, inputBytes, l0Inputs, paceFactor());
   return S.OK;
@@ -338,7 +344,7 @@ export function compactAsNeeded(): i32 {
 /** Merges `inputs` (read through `source`) into new runs of `outputLevel` in one call,
  *  without checking room first: refused memory, the merge frees what it wrote. */
 function mergeUnchecked(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
-  let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true);
+  let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true, inputRangeDels(inputs));
   let runs = out.runs;
   if (runs == null) { latch(out.status, out.errRun, out.errAt, out.errWhat); return out.status; }
   install(replaceRuns(v, inputs, runs, outputLevel));

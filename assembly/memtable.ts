@@ -23,6 +23,7 @@ import { compareInternal } from "./internal-key";
 import { hash32, equalBytes } from "./bytes";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, canAllocate } from "./memory-budget";
+import { RangeDels, noteRangeDels } from "./range-del";
 
 const MAX_HEIGHT: u32 = 12;
 const NODE_HEADER: u32 = 24;
@@ -66,6 +67,8 @@ export class Memtable {
   entries: u32 = 0;
   /** Bytes of keys and values written by users (for write amplification). */
   userBytes: u64 = 0;
+  /** Range tombstones (range-del.ts): nodes in the arena, not linked into the skiplist. */
+  rangeDels: RangeDels = new RangeDels();
   /** References: the engine while active, plus each open iterator. */
   refs: i32 = 1;
   /** Hash index: u32 node pointers, tableCap a power of two, 0 = empty slot. */
@@ -223,6 +226,28 @@ export class Memtable {
     return true;
   }
 
+  /** Adds the range tombstone [from, to) at `seq`: a node of height 1 (from as its key, to
+   *  as its value) in the arena, never linked, so point reads and iterators do not meet it,
+   *  and a batch's reservation (worstCaseInsertBytes) covers it. False when out of memory. */
+  addRangeDel(from: usize, fl: u32, to: usize, tl: u32, seq: u64): bool {
+    let size = nodeSize(1, fl, tl);
+    let n = this.arenaAlloc(size);
+    if (n == 0) return false;
+    store<u64>(n, seq << 8);
+    store<u32>(n, fl, 8);
+    store<u32>(n, tl, 12);
+    store<u32>(n, 1, 16);
+    let kp = n + NODE_HEADER + 4;
+    memory.copy(kp, from, fl);
+    memory.copy(kp + fl, to, tl);
+    this.rangeDels.push(kp, fl, kp + fl, tl, seq);
+    noteRangeDels(1);
+    this.bytes += <u64>size;
+    this.entries++; // so a memtable holding only tombstones is flushed
+    this.userBytes += <u64>fl + <u64>tl;
+    return true;
+  }
+
   /** The newest entry for `key` with tag <= maxTag, or 0. */
   find(key: usize, klen: u32, maxTag: u64): usize {
     if (this.table != 0) {
@@ -279,6 +304,7 @@ export class Memtable {
 
   unref(): void {
     if (--this.refs > 0) return;
+    if (this.rangeDels.count > 0) { noteRangeDels(-this.rangeDels.count); this.rangeDels = new RangeDels(); }
     for (let i = 0; i < this.chunks.length; i++) budgetFree(unchecked(this.chunks[i]), unchecked(this.chunkSizes[i]));
     this.chunks.length = 0;
     this.chunkSizes.length = 0;

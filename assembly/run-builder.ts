@@ -9,6 +9,27 @@ import { BlockBuilder } from "./block";
 import { buildBloom, bloomImageSize } from "./bloom";
 import { budgetAlloc, budgetFree, copyBound } from "./memory-budget";
 import { Run, takeRunId } from "./run";
+import { RangeDels } from "./range-del";
+
+/** A run of range tombstones and no entries (a merge whose entries all went, or a flush of
+ *  a memtable holding only tombstones): no blocks, an empty bloom, smallest = largest = the
+ *  lowest tombstone's start. Takes `rd` (owned); null when memory is refused (rd not taken). */
+export function tombstoneOnlyRun(rd: RangeDels): Run | null {
+  let run = new Run();
+  let i = rd.lowest();
+  let fl = unchecked(rd.fromLen[i]);
+  run.smallest = copyBound(unchecked(rd.fromPtr[i]), fl);
+  run.smallestLen = fl;
+  run.largest = copyBound(unchecked(rd.fromPtr[i]), fl);
+  run.largestLen = fl;
+  run.bloomSize = bloomImageSize(0, 0);
+  run.bloom = buildBloom(0, 0, 0);
+  if (run.smallest == 0 || run.largest == 0 || run.bloom == 0) { run.refs = 1; run.unref(); return null; }
+  run.bytes = <u64>run.bloomSize + 64;
+  run.setRangeDels(rd);
+  run.id = takeRunId();
+  return run;
+}
 
 /** Builds runs from entries given in internal-key order. */
 export class RunBuilder {

@@ -1,21 +1,36 @@
 // The run file image (docs/FORMAT.md, "Run file"): a run's data blocks end to end, an index
-// block, a bloom block and a 48-byte footer. `writeRunImage` lays a run out for the host to
+// block, a bloom block, in format version 2 a range-del block, and a 48-byte footer. A run
+// without range tombstones is written as version 1, byte for byte as before they existed,
+// so a store that never deletes a range writes files any earlier reader takes; a version 2
+// file is refused by those readers (CORRUPTION, bad footer) rather than read without its
+// tombstones. `writeRunImage` lays a run out for the host to
 // write to a file; `readRunImage` rebuilds a run from such an image, checking every
 // checksum and every structural bound first, so a damaged or hostile file yields
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
 import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, compareBytes, keyPrefix } from "./bytes";
 import {
-  CORRUPT_FOOTER, CORRUPT_INDEX, CORRUPT_BLOOM, CORRUPT_BLOCK, checkBlock, beginOrderCheck, prevKey, prevLen, prevTag,
+  CORRUPT_FOOTER, CORRUPT_INDEX, CORRUPT_BLOOM, CORRUPT_BLOCK, CORRUPT_RANGE_DEL, checkBlock, beginOrderCheck, prevKey, prevLen, prevTag,
   seenEntries, seenTombstones,
 } from "./block-check";
 import { budgetAlloc, copyBound } from "./memory-budget";
 import { Run, acquireBlock } from "./run";
 import { releaseBlock } from "./block-cache";
+import { RangeDels } from "./range-del";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
+/** Version 1: no range-del block. Version 2: a range-del block between bloom and footer. */
 const FORMAT_VERSION: u16 = 1;
+const FORMAT_VERSION_RANGE_DEL: u16 = 2;
+
+/** Bytes of the range-del block of `run`: 0 without tombstones, else
+ *  (seq u64 | fromLen u32 | toLen u32 | from | to) × n | n u32 | crc u32. */
+function rangeDelBytes(run: Run): u64 {
+  let rd = run.rangeDels;
+  if (rd == null) return 0;
+  return rd.keyBytes() + 16 * <u64>rd.count + 8;
+}
 
 /** Why an image was refused (a block-check.ts CORRUPT_* code), with where (`corruptAt`, a
  *  byte offset in the image). */
@@ -37,7 +52,7 @@ function indexBytes(run: Run): u64 {
 export function runImageSize(run: Run): u64 {
   let n: u64 = 0;
   for (let i = 0; i < run.blockCount(); i++) n += <u64>unchecked(run.blockLen[i]);
-  return n + indexBytes(run) + <u64>run.bloomSize + 4 + FOOTER_BYTES;
+  return n + runTailSize(run);
 }
 
 /** Writes the image of `run` at `out` (runImageSize(run) bytes). */
@@ -74,7 +89,7 @@ export function writeRunBlocks(run: Run, from: i32, maxBytes: u64, out: usize): 
 
 /** Bytes of the image after the data blocks: index, bloom and footer. */
 export function runTailSize(run: Run): u64 {
-  return indexBytes(run) + <u64>run.bloomSize + 4 + FOOTER_BYTES;
+  return indexBytes(run) + <u64>run.bloomSize + 4 + rangeDelBytes(run) + FOOTER_BYTES;
 }
 
 /** Writes the index, bloom and footer (runTailSize bytes) at `out`. */
@@ -103,13 +118,29 @@ export function writeRunTail(run: Run, out: usize): void {
   memory.copy(p, run.bloom, run.bloomSize);
   store<u32>(p + run.bloomSize, crc32c(p, <u32>run.bloomSize));
   p += run.bloomSize + 4;
+  let rd = run.rangeDels;
+  if (rd != null) {
+    let block = p;
+    for (let i = 0; i < rd.count; i++) {
+      let fl = unchecked(rd.fromLen[i]), tl = unchecked(rd.toLen[i]);
+      store<u64>(p, unchecked(rd.seq[i]));
+      store<u32>(p, fl, 8);
+      store<u32>(p, tl, 12);
+      memory.copy(p + 16, unchecked(rd.fromPtr[i]), fl);
+      memory.copy(p + 16 + fl, unchecked(rd.toPtr[i]), tl);
+      p += 16 + <usize>fl + <usize>tl;
+    }
+    store<u32>(p, <u32>rd.count);
+    store<u32>(p, crc32c(block, <u32>(p + 4 - block)), 4);
+    p += 8;
+  }
   store<u64>(p, indexOffset);
   store<u32>(p, <u32>(bloomOffset - indexOffset), 8);
   store<u64>(p, bloomOffset, 12);
   store<u32>(p, <u32>(run.bloomSize + 4), 20);
   store<u64>(p, run.entries, 24);
   store<u64>(p, run.tombstones, 32);
-  store<u16>(p, FORMAT_VERSION, 40);
+  store<u16>(p, rd != null ? FORMAT_VERSION_RANGE_DEL : FORMAT_VERSION, 40);
   store<u16>(p, 0, 42);
   store<u32>(p, MAGIC, 44);
 }
@@ -119,6 +150,9 @@ let indexOffset: u64 = 0;
 let indexLen: u64 = 0;
 let bloomOffset: u64 = 0;
 let bloomLen: u64 = 0;
+/** Version 2: where the range-del block lies (rdLen 0: version 1, none). */
+let rdOffset: u64 = 0;
+let rdLen: u64 = 0;
 
 /** Reads and checks the footer at f of a run file of `fileSize` bytes; false (with
  *  corruptWhat/At set) when damaged. */
@@ -126,15 +160,27 @@ function parseFooter(f: usize, fileSize: u64): bool {
   corruptWhat = 0;
   if (fileSize < <u64>FOOTER_BYTES) { fail(CORRUPT_FOOTER, 0); return false; }
   let footerAt = fileSize - FOOTER_BYTES;
-  if (load<u32>(f, 44) != MAGIC || load<u16>(f, 40) != FORMAT_VERSION || load<u16>(f, 42) != 0) { fail(CORRUPT_FOOTER, footerAt); return false; }
+  let version = load<u16>(f, 40);
+  if (load<u32>(f, 44) != MAGIC || (version != FORMAT_VERSION && version != FORMAT_VERSION_RANGE_DEL) || load<u16>(f, 42) != 0) {
+    fail(CORRUPT_FOOTER, footerAt);
+    return false;
+  }
   indexOffset = load<u64>(f);
   indexLen = <u64>load<u32>(f, 8);
   bloomOffset = load<u64>(f, 12);
   bloomLen = <u64>load<u32>(f, 20);
-  if (indexLen < 8 || indexOffset + indexLen != bloomOffset || bloomLen < 5 || bloomOffset + bloomLen != footerAt) {
+  // Offsets are checked before they are added: a hostile footer must not wrap around.
+  if (indexOffset > footerAt || indexLen > footerAt || bloomOffset > footerAt || bloomLen > footerAt
+      || indexLen < 8 || indexOffset + indexLen != bloomOffset || bloomLen < 5 || bloomOffset + bloomLen > footerAt) {
     fail(CORRUPT_FOOTER, footerAt);
     return false;
   }
+  rdOffset = bloomOffset + bloomLen;
+  rdLen = footerAt - rdOffset;
+  // Version 1 has nothing between bloom and footer; version 2 a range-del block (at least
+  // one tombstone: 16 bytes, a 1-byte end at least (from < to, from may be empty), then
+  // count and crc).
+  if (version == FORMAT_VERSION ? rdLen != 0 : rdLen < 25) { fail(CORRUPT_FOOTER, footerAt); return false; }
   return true;
 }
 
@@ -143,6 +189,65 @@ function checkTail(index: usize, bloom: usize): bool {
   if (crc32c(index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) { fail(CORRUPT_INDEX, indexOffset); return false; }
   let bloomSize = <usize>bloomLen - 4;
   if (crc32c(bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) { fail(CORRUPT_BLOOM, bloomOffset); return false; }
+  return true;
+}
+
+/**
+ * The range-del block at `b` (rdLen bytes, file offset rdOffset), checked: its checksum,
+ * every entry inside it and from < to. An owned RangeDels; null when damaged (corruptWhat
+ * set) or memory is refused (corruptWhat 0).
+ */
+function readRangeDels(b: usize): RangeDels | null {
+  let len = <usize>rdLen;
+  if (crc32c(b, <u32>(len - 4)) != load<u32>(b + len - 4)) { fail(CORRUPT_RANGE_DEL, rdOffset); return null; }
+  let n = load<u32>(b + len - 8);
+  let end = b + len - 8;
+  let out = new RangeDels();
+  let q = b;
+  for (let i: u32 = 0; i < n; i++) {
+    if (q + 16 > end) { fail(CORRUPT_RANGE_DEL, rdOffset + <u64>(q - b)); return null; }
+    let fl = load<u32>(q, 8), tl = load<u32>(q, 12);
+    if (<u64>fl + <u64>tl > <u64>(end - q - 16)) { fail(CORRUPT_RANGE_DEL, rdOffset + <u64>(q - b)); return null; }
+    let fp = q + 16, tp = fp + <usize>fl;
+    if (compareBytes(fp, fl, tp, tl) >= 0) { fail(CORRUPT_RANGE_DEL, rdOffset + <u64>(q - b)); return null; }
+    out.push(fp, fl, tp, tl, load<u64>(q));
+    q = tp + <usize>tl;
+  }
+  if (n == 0 || q != end) { fail(CORRUPT_RANGE_DEL, rdOffset); return null; }
+  // The keys move into an arena of the run's own (the image is the host's buffer).
+  let size = <usize>(end - b);
+  let arena = budgetAlloc(size);
+  if (arena == 0) return null;
+  memory.copy(arena, b, size);
+  for (let i = 0; i < out.count; i++) {
+    unchecked(out.fromPtr[i] = arena + (unchecked(out.fromPtr[i]) - b));
+    unchecked(out.toPtr[i] = arena + (unchecked(out.toPtr[i]) - b));
+  }
+  out.own = arena;
+  out.ownSize = size;
+  return out;
+}
+
+/** Gives `run` the tombstones of the image's range-del block at `b`, if it has one; and to
+ *  a run without blocks, its bounds from them (run-builder.ts tombstoneOnlyRun). False on
+ *  damage or refused memory (corruptWhat says which). */
+function takeRangeDels(run: Run, b: usize, nb: u32): bool {
+  if (rdLen == 0) {
+    if (nb == 0) { fail(CORRUPT_INDEX, indexOffset); return false; } // no entries and no tombstones
+    return true;
+  }
+  let rd = readRangeDels(b);
+  if (rd == null) return false;
+  run.setRangeDels(rd);
+  if (nb == 0) {
+    let i = rd.lowest();
+    let fl = unchecked(rd.fromLen[i]);
+    run.smallest = copyBound(unchecked(rd.fromPtr[i]), fl);
+    run.smallestLen = fl;
+    run.largest = copyBound(unchecked(rd.fromPtr[i]), fl);
+    run.largestLen = fl;
+    if (run.smallest == 0 || run.largest == 0) return false;
+  }
   return true;
 }
 
@@ -210,15 +315,19 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
     expectOffset = off + <u64>blen;
     q += 24 + <usize>kl;
   }
-  if (nb == 0 || expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
+  if (expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
   // The footer's counts are not checksummed: every entry was just read, so compare them.
   if (seenEntries != run.entries || seenTombstones != run.tombstones) { run.unref(); return fail(CORRUPT_FOOTER, len - FOOTER_BYTES); }
-  run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
-  run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
+  if (nb > 0) {
+    run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
+    run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
+    if (run.largest == 0) { run.unref(); return null; }
+  }
   run.bloom = budgetAlloc(bloomSize);
   run.bloomSize = bloomSize;
-  if (run.largest == 0 || run.bloom == 0) { run.unref(); return null; }
+  if (run.bloom == 0) { run.unref(); return null; }
   memory.copy(run.bloom, bloom, bloomSize);
+  if (!takeRangeDels(run, p + <usize>rdOffset, nb)) { run.unref(); return null; }
   run.bytes += <u64>bloomSize + 64;
   run.refs = 0; // the caller's Version takes the first reference
   return run;
@@ -279,7 +388,7 @@ export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | n
     keyBytes += <usize>kl;
     q += 24 + <usize>kl;
   }
-  if (nb == 0 || expectOffset != indexOffset || q != indexEnd) return fail(CORRUPT_INDEX, indexOffset);
+  if (expectOffset != indexOffset || q != indexEnd) return fail(CORRUPT_INDEX, indexOffset);
 
   let run = new Run();
   run.id = id;
@@ -311,6 +420,8 @@ export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | n
     q += 24 + <usize>kl;
   }
   run.bytes += <u64>bloomSize + 64;
+  if (!takeRangeDels(run, p + <usize>(rdOffset - tailStart), nb)) { run.unref(); return null; }
+  if (nb == 0) { run.refs = 0; return run; } // tombstones only: bounds from them
   run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
   run.largestLen = unchecked(run.lastKeyLen[nb - 1]);
   if (run.largest == 0) { run.unref(); return null; }

@@ -24,8 +24,12 @@ import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
+import { RangeDels, noteRangeDels } from "./range-del";
 import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
 import * as S from "./status";
+
+/** The length of the key spanLo or spanHi returned last. */
+export let spanLen: u32 = 0;
 
 /** Sequential reads (compactions) of a file-backed run take about this many bytes of whole
  *  blocks per read from the host: 256 KiB, less under a small memory cap (a 64th of it, at
@@ -78,6 +82,11 @@ export class Run {
   /** File-backed: one allocation holding every block's last key (lastKeyPtr points in). */
   indexKeys: usize = 0;
   indexKeysSize: usize = 0;
+  /** The run's range tombstones (range-del.ts; owned: their own arena), or null. A run may
+   *  hold tombstones and no entries (no blocks): then smallest = largest = the lowest
+   *  tombstone's start. Its tombstones lie within the key interval the run was cut for, so
+   *  runs of a level >= 1 stay disjoint counting them (spanLo..spanHi). */
+  rangeDels: RangeDels | null = null;
   /** Open RunIterators: while any, the run stays resident (they point into its blocks). */
   readers: i32 = 0;
   /** The host asked to detach while readers were open: done when the last one closes. */
@@ -86,6 +95,8 @@ export class Run {
   ref(): void { this.refs++; }
   unref(): void {
     if (--this.refs > 0) return;
+    let rd = this.rangeDels;
+    if (rd != null) { rd.free(); this.rangeDels = null; noteRangeDels(-1); }
     if (this.fileBacked) {
       dropRunBlocks(this.id, this.blockCount());
       budgetFree(this.indexKeys, this.indexKeysSize);
@@ -121,6 +132,41 @@ export class Run {
   }
 
   mayContain(hash: u32): bool { return bloomMayContain(this.bloom, this.bloomSize, hash); }
+
+  /** Takes `rd` (owned) as the run's tombstones. */
+  setRangeDels(rd: RangeDels): void {
+    this.rangeDels = rd;
+    noteRangeDels(1);
+    this.bytes += rd.keyBytes() + 16 * <u64>rd.count;
+  }
+
+  /** The lowest key the run covers, entries and tombstones: spanLo()/spanLoLen. */
+  spanLo(): usize {
+    let rd = this.rangeDels;
+    if (rd != null) {
+      let i = rd.lowest();
+      if (compareBytes(unchecked(rd.fromPtr[i]), unchecked(rd.fromLen[i]), this.smallest, this.smallestLen) < 0) {
+        spanLen = unchecked(rd.fromLen[i]);
+        return unchecked(rd.fromPtr[i]);
+      }
+    }
+    spanLen = this.smallestLen;
+    return this.smallest;
+  }
+  /** The highest key the run covers (a tombstone's end, exclusive, counts as covered: a
+   *  conservative bound, which only ever adds a run to a compaction's inputs). */
+  spanHi(): usize {
+    let rd = this.rangeDels;
+    if (rd != null) {
+      let i = rd.highest();
+      if (compareBytes(unchecked(rd.toPtr[i]), unchecked(rd.toLen[i]), this.largest, this.largestLen) > 0) {
+        spanLen = unchecked(rd.toLen[i]);
+        return unchecked(rd.toPtr[i]);
+      }
+    }
+    spanLen = this.largestLen;
+    return this.largest;
+  }
 
   /** User key within [smallest, largest]? */
   covers(key: usize, klen: u32): bool {

@@ -9,7 +9,7 @@
 import { Memtable } from "./memtable";
 import { Version } from "./version";
 import { CompactionConfig } from "./compaction";
-import { makeTag, KIND_PUT } from "./internal-key";
+import { makeTag, KIND_PUT, KIND_RANGE_DELETE } from "./internal-key";
 import { readFailed, markBackground } from "./block-cache";
 import { DEFAULT_MEMTABLE_BYTES, DEFAULT_LEVEL0_TRIGGER, DEFAULT_LEVEL_BASE_BYTES, DEFAULT_LEVEL_MULTIPLIER } from "./tuning";
 import * as S from "./status";
@@ -71,7 +71,9 @@ export function applyOne(key: usize, klen: u32, kind: u8, val: usize, vlen: u32)
 
 /** Applies one write with sequence `seq`. REQUIRES: seq > lastSeq, validated, memory reserved. */
 export function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, vlen: u32): void {
-  mem.add(key, klen, makeTag(seq, kind), val, vlen); // cannot fail: the caller reserved its bytes
+  // Neither can fail: the caller reserved the bytes (worstCaseInsertBytes covers both).
+  if (kind == KIND_RANGE_DELETE) mem.addRangeDel(key, klen, val, vlen, seq);
+  else mem.add(key, klen, makeTag(seq, kind), val, vlen);
   lastSeq = seq;
   if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
   counters.userBytes += <u64>klen + <u64>vlen;

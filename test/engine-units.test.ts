@@ -87,22 +87,40 @@ function iterate(u: Units, ops: string[], dir: 'forward' | 'reverse' | 'both'): 
   }).join('\n');
 }
 
-/** `mem: entries…` and `run: entries…` lines: the sources of a merge, in order. */
+/** `from-to.RANGEDEL.seq`: a range tombstone [from, to) (Pebble's RANGEDEL). */
+interface RangeDel { from: Uint8Array; to: Uint8Array; seq: number }
+const RANGEDEL = /^(.*?)-(.*)\.RANGEDEL\.(\d+)$/s;
+const rangeDelOf = (s: string): RangeDel => {
+  const m = RANGEDEL.exec(s)!;
+  return { from: bytesOf(m[1]), to: bytesOf(m[2]), seq: Number(m[3]) };
+};
+const showRangeDel = (o: Out) => `${show(o.key)}-${show(o.value)}.RANGEDEL.${o.seq}`;
+
+/** `mem: entries…` and `run: entries…` lines: the sources of a merge, in order. Range
+ *  tombstones (`from-to.RANGEDEL.seq`) may stand among the entries, in any order: they are
+ *  kept apart from them. */
 function defineSources(u: Units, lines: string[]): string {
   u.x.src_reset();
   return lines.map((line) => {
     const m = /^(mem|run):\s*(.*)$/.exec(line.trim());
     if (!m) throw new Error(`not a source: ${line}`);
-    const entries = m[2] === '' ? [] : m[2].split(/\s+/).map(entryOf);
+    const words = m[2] === '' ? [] : m[2].split(/\s+/);
+    const rangeDels = words.filter((w) => RANGEDEL.test(w)).map(rangeDelOf);
+    const entries = words.filter((w) => !RANGEDEL.test(w)).map(entryOf);
     if (m[1] === 'mem') u.x.src_mem();
     else {
       for (let i = 1; i < entries.length; i++) if (!before(entries[i - 1], entries[i])) throw new Error(`run entries out of order: ${line}`);
       u.x.src_run(32); // small blocks, two or three entries each, so that runs span several
     }
     for (const e of entries) if (!u.withEntry(e, u.x.src_add)) return 'error: out of memory';
+    for (const r of rangeDels) {
+      const [fp, tp] = u.args(r.from, r.to);
+      if (!u.x.src_rangedel(fp, r.from.length, tp, r.to.length, r.seq)) return 'error: out of memory';
+    }
     const blocks = u.x.src_end();
-    if (m[1] === 'mem') return `mem: ${entries.length} entries`;
-    return blocks < 0 ? 'run: empty, not built' : `run: ${entries.length} entries, ${blocks} blocks`;
+    const rd = rangeDels.length > 0 ? `, ${rangeDels.length} range tombstones` : '';
+    if (m[1] === 'mem') return `mem: ${entries.length} entries${rd}`;
+    return blocks < 0 ? 'run: empty, not built' : `run: ${entries.length} entries, ${blocks} blocks${rd}`;
   }).join('\n') || 'no sources';
 }
 
@@ -246,6 +264,32 @@ const dbIterator: Record<string, Command> = {
   },
 };
 
+const compaction: Record<string, Command> = {
+  define: (u, c) => defineSources(u, c.input),
+  /** Merges every source as a flush (no level=: nothing below is known, no tombstone goes)
+   *  or a compaction into level= (with deeper=lo-hi: a run below holding keys lo..hi), at
+   *  smallest snapshot snap=, output cut at about cut= bytes; prints each output run's
+   *  entries, then its range tombstones. */
+  merge: (u, c) => {
+    const level = c.args.has('level') ? num(c, 'level') : -1;
+    const deeper = c.args.get('deeper');
+    const [dlo, dhi] = deeper === undefined ? ['', ''] : deeper.split('-');
+    const [dlp, dhp] = u.args(bytesOf(dlo), bytesOf(dhi));
+    const n = u.x.merge_runs(num(c, 'snap'), level, deeper === undefined ? 0 : 1, dlp, bytesOf(dlo).length, dhp, bytesOf(dhi).length, num(c, 'cut', 0));
+    if (n < 0) return 'error: merge failed';
+    if (n === 0) return 'no output';
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      u.x.merged_iter(i);
+      const entries: string[] = [];
+      for (u.x.it_first(); u.out().valid; u.x.it_next()) entries.push(showEntry(u.out()));
+      out.push(`run ${i}: ${entries.join(' ') || '(no entries)'}`);
+      for (let j = 0; j < u.x.merged_rd_count(i); j++) { u.x.merged_rd(i, j); out.push(`  ${showRangeDel(u.out())}`); }
+    }
+    return out.join('\n');
+  },
+};
+
 /** Run names in define order, for the picks to name them. */
 const runNames: string[] = [];
 const leveled: Record<string, Command> = {
@@ -289,6 +333,7 @@ const leveled: Record<string, Command> = {
 const FILES: Record<string, Record<string, Command>> = {
   'block.txt': block, 'bloom.txt': bloom, 'memtable.txt': memtable,
   'merge-iterator.txt': mergeIterator, 'db-iterator.txt': dbIterator, 'leveled.txt': leveled,
+  'compaction.txt': compaction,
 };
 
 // ---- the runner -----------------------------------------------------------------------------

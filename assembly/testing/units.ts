@@ -22,7 +22,9 @@ import { InternalIterator } from "../internal-iterator";
 import { MergingIterator, TreeMergingIterator } from "../merge-iterator";
 import { DbIterator } from "../db-iterator";
 import { Run, RunIterator } from "../run";
-import { RunBuilder } from "../run-builder";
+import { RunBuilder, tombstoneOnlyRun } from "../run-builder";
+import { RangeDels, copyClipped } from "../range-del";
+import { Merger, CompactionConfig } from "../compaction";
 import { Version, MAX_LEVELS } from "../version";
 import { config, install, version } from "../state";
 import { levelScore, pickLevel, pickInputs } from "../leveled";
@@ -195,6 +197,22 @@ export function src_reset(): void {
   }
   srcMems.length = 0;
   srcRuns.length = 0;
+  for (let i = 0; i < rdKeys.length; i++) budgetFree(unchecked(rdKeys[i]), unchecked(rdKeyLens[i]));
+  rdKeys.length = 0;
+  rdKeyLens.length = 0;
+  srcRd = new RangeDels();
+}
+
+/** Every source's range tombstones with seq <= maxSeq (pointers: the sources hold them). */
+function sourceRangeDels(maxSeq: u64): RangeDels | null {
+  let out = new RangeDels();
+  for (let i = 0; i < srcMems.length; i++) {
+    let m = unchecked(srcMems[i]);
+    let r = unchecked(srcRuns[i]);
+    if (m != null) out.pushAll(m.rangeDels, maxSeq);
+    else if (r != null && r.rangeDels != null) out.pushAll(r.rangeDels!, maxSeq);
+  }
+  return out.count > 0 ? out : null;
 }
 /** Starts a memtable source. */
 export function src_mem(): void {
@@ -217,13 +235,35 @@ export function src_add(kp: usize, kl: u32, seq: f64, kind: u8, vp: usize, vl: u
   runBuilder!.add(kp, kl, makeTag(<u64>seq, kind), vp, vl);
   return !runBuilder!.failed;
 }
-/** Ends the source begun last; for a run, its block count (-1: empty or out of memory). */
+/** Range tombstones of the run source begun last (its memtable takes them at once). Their
+ *  keys are copies in `rdKeys`, kept until src_reset. */
+let srcRd = new RangeDels();
+const rdKeys = new Array<usize>();
+const rdKeyLens = new Array<u32>();
+/** A range tombstone [from, to) at seq in the source begun last. */
+export function src_rangedel(fp: usize, fl: u32, tp: usize, tl: u32, seq: f64): bool {
+  let m = unchecked(srcMems[srcMems.length - 1]);
+  if (m != null) return m.addRangeDel(fp, fl, tp, tl, <u64>seq);
+  let f = copyBound(fp, fl), t = copyBound(tp, tl);
+  rdKeys.push(f); rdKeys.push(t);
+  rdKeyLens.push(fl == 0 ? 1 : fl); rdKeyLens.push(tl == 0 ? 1 : tl);
+  srcRd.push(f, fl, t, tl, <u64>seq);
+  return true;
+}
+/** Ends the source begun last; for a run, its block count (-1: empty or out of memory). A
+ *  run takes the source's tombstones (a run of tombstones alone has 0 blocks). */
 export function src_end(): i32 {
   let i = srcMems.length - 1;
   if (unchecked(srcMems[i]) != null) return 0;
   let r = runBuilder!.finish();
   runBuilder!.release();
   runBuilder = null;
+  let rd = srcRd.count > 0 ? copyClipped(srcRd, null, 0, 0, false, 0, 0, false) : null;
+  srcRd = new RangeDels();
+  if (rd != null) {
+    if (r == null) r = tombstoneOnlyRun(rd);
+    else r.setRangeDels(rd);
+  }
   if (r == null) return -1;
   r.ref();
   unchecked(srcRuns[i] = r);
@@ -262,13 +302,57 @@ export function db_open(seq: f64, forward: bool, lp: usize, ll: u32, hasLower: b
   let lo: usize = hasLower ? copyBound(lp, ll) : 0;
   let hi: usize = hasUpper ? copyBound(up, ul) : 0;
   db = new DbIterator(new MergingIterator(children(), forward), pin, null, new Version(), <u64>seq, forward,
-    lo, ll, hasLower, hi, ul, hasUpper);
+    lo, ll, hasLower, hi, ul, hasUpper, sourceRangeDels(<u64>seq));
 }
 /** The next visible entry into OUT (its key and value; no tag). */
 export function db_step(): void {
   let it = db!;
   if (it.step()) setOut(true, it.keyPtr, it.keyLen, it.valPtr, it.valLen, 0);
   else setOut(false, 0, 0, 0, 0, 0);
+}
+
+// ---- merging (compaction.ts Merger): what a flush or compaction writes -----------------------
+
+let merged = new Array<Run>();
+/** Merges every source into runs cut at about `cutBytes` (0: one run) with the dropping
+ *  rules at smallest snapshot `snap`. `level` < 0: a flush (no version: no tombstone is
+ *  dropped); else a compaction into `level` of a version whose level `level` + 1 holds one
+ *  run over [dlo, dhi] when hasDeeper. Returns the output runs' count, -1 on failure. */
+export function merge_runs(snap: f64, level: i32, hasDeeper: bool, dlp: usize, dll: u32, dhp: usize, dhl: u32, cutBytes: f64): i32 {
+  for (let i = 0; i < merged.length; i++) unchecked(merged[i]).unref();
+  merged.length = 0;
+  let v: Version | null = null;
+  if (level >= 0) {
+    v = new Version();
+    if (hasDeeper) {
+      let r = new Run();
+      r.smallest = copyBound(dlp, dll); r.smallestLen = dll;
+      r.largest = copyBound(dhp, dhl); r.largestLen = dhl;
+      r.blockPtr.push(0); r.blockLen.push(0); // counts as holding entries (never read)
+      r.ref();
+      unchecked(v.levels[level + 1]).push(r);
+    }
+  }
+  let cfg = new CompactionConfig();
+  cfg.blockBytes = 32;
+  cfg.runTargetBytes = cutBytes > 0 ? <u64>cutBytes : 0xffffffffffffffff;
+  let m = new Merger(new MergingIterator(children(), true), cfg, <u64>snap, v, level < 0 ? 0 : level, cutBytes > 0,
+                     sourceRangeDels(0xffffffffffffffff));
+  m.step(0xffffffffffffffff);
+  if (v != null) v.unref();
+  if (m.failed) return -1;
+  let out = m.output();
+  for (let i = 0; i < out.length; i++) { let r = unchecked(out[i]); r.ref(); merged.push(r); }
+  return merged.length;
+}
+/** The current iterator becomes output run i's. */
+export function merged_iter(i: i32): void { setIter(new RunIterator(unchecked(merged[i]))); }
+/** Output run i's range tombstones: how many. */
+export function merged_rd_count(i: i32): i32 { let rd = unchecked(merged[i]).rangeDels; return rd == null ? 0 : rd.count; }
+/** Tombstone j of output run i into OUT: key = from, value = to, its sequence. */
+export function merged_rd(i: i32, j: i32): void {
+  let rd = unchecked(merged[i]).rangeDels!;
+  setOut(true, unchecked(rd.fromPtr[j]), unchecked(rd.fromLen[j]), unchecked(rd.toPtr[j]), unchecked(rd.toLen[j]), makeTag(unchecked(rd.seq[j]), 0));
 }
 
 // ---- compaction picking (leveled.ts) ------------------------------------------------------

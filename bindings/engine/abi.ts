@@ -48,7 +48,7 @@ export function statusError(status: number, what: string, engine?: Engine): Stra
 const BACKGROUND = 'the store stopped writing when a compaction met a damaged or unreadable run file (reopen it)';
 
 /** What is damaged in a run file, by assembly/run-file.ts CORRUPT_* code. */
-export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order'];
+export const CORRUPTION_WHAT = ['', 'bad footer', 'bad index block', 'bad bloom block', 'bad data block', 'entries out of order', 'bad range-del block'];
 
 /** The module's exports (assembly/index.ts). Pointers and lengths are u32; sequences f64. */
 export interface EngineExports {
@@ -63,6 +63,7 @@ export interface EngineExports {
        autoCompaction: number, maxMemoryBytes: number): number;
   put(kp: number, kl: number, vp: number, vl: number): number;
   del(kp: number, kl: number): number;
+  del_range(fp: number, fl: number, tp: number, tl: number): number;
   write_batch(p: number, len: number, count: number): number;
   restore_batch(p: number, len: number, count: number): number;
   /** The chunk size restores should stay under (docs/ABI.md). */
@@ -337,6 +338,9 @@ export class Engine {
 
   put(kp: number, kl: number, vp: number, vl: number): number { return this.x.put(kp, kl, vp, vl); }
   del(kp: number, kl: number): number { return this.x.del(kp, kl); }
+  /** Deletes the keys in [from, to) with one range tombstone (docs/LSM.md, "Range
+   *  deletions"); INVALID_ARGUMENT unless from < to. A status; the write's sequence as put's. */
+  deleteRange(fp: number, fl: number, tp: number, tl: number): number { return this.x.del_range(fp, fl, tp, tl); }
   putIfVersion(kp: number, kl: number, vp: number, vl: number, expected: number): number {
     return this.x.put_if_version(kp, kl, vp, vl, expected);
   }

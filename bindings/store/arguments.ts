@@ -7,6 +7,8 @@ import { StrataError, invalid } from '../errors.js';
 
 export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
+/** A batch image's range deletion: key = from, value = to (docs/ABI.md). */
+export const KIND_DELETE_RANGE = 3;
 export const EMPTY = new Uint8Array(0);
 
 /**

@@ -60,6 +60,11 @@ interface Exports {
   src_run(blockBytes: number): void;
   src_add(kp: Ptr, kl: number, seq: number, kind: number, vp: Ptr, vl: number): number;
   src_end(): number;
+  src_rangedel(fp: Ptr, fl: number, tp: Ptr, tl: number, seq: number): number;
+  merge_runs(snap: number, level: number, hasDeeper: number, dlp: Ptr, dll: number, dhp: Ptr, dhl: number, cutBytes: number): number;
+  merged_iter(i: number): void;
+  merged_rd_count(i: number): number;
+  merged_rd(i: number, j: number): void;
   merge_iter(forward: number, tree: number): void;
   db_open(seq: number, forward: number, lp: Ptr, ll: number, hasLower: number, up: Ptr, ul: number, hasUpper: number): void;
   db_step(): void;
