@@ -317,13 +317,22 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
 /** The input stream must exist (StreamProducer.connect creates it): a misspelt name would
  *  otherwise leave every task waiting for messages that never come. */
 async function requireStream(jsm: JetStreamManager, stream: string): Promise<void> {
-  try {
-    await jsm.streams.info(stream);
-  } catch (err) {
-    if ((err as { code?: number })?.code === 10059 || /stream not found/i.test(String((err as Error)?.message))) {
-      throw new StrataError('INVALID_ARGUMENT', `input stream ${stream} does not exist (StreamProducer.connect creates it)`, { cause: err });
+  // Retried through leader elections (a worker started while the cluster elects must not
+  // fail: the stream example kills the leader while replacements start), for as long as
+  // NatsChangelog.connect retries its own stream's setup; "not found" is an answer, at once.
+  const deadline = Date.now() + 60_000;
+  for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1000)) {
+    try {
+      await jsm.streams.info(stream);
+      return;
+    } catch (err) {
+      const e = err as { code?: number; api_error?: { err_code?: number }; message?: string };
+      if (e?.code === 10059 || e?.api_error?.err_code === 10059 || /stream not found/i.test(String(e?.message))) {
+        throw new StrataError('INVALID_ARGUMENT', `input stream ${stream} does not exist (StreamProducer.connect creates it)`, { cause: err });
+      }
+      if (Date.now() + backoff > deadline) throw new StrataError('IO_ERROR', `cannot read input stream ${stream}: ${e?.message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, backoff));
     }
-    throw new StrataError('IO_ERROR', `cannot read input stream ${stream}: ${(err as Error)?.message}`, { cause: err });
   }
 }
 
