@@ -16,15 +16,10 @@ import { RangeDels } from "./range-del";
  *  lowest tombstone's start. Takes `rd` (owned); null when memory is refused (rd not taken). */
 export function tombstoneOnlyRun(rd: RangeDels): Run | null {
   let run = new Run();
-  let i = rd.lowest();
-  let fl = unchecked(rd.fromLen[i]);
-  run.smallest = copyBound(unchecked(rd.fromPtr[i]), fl);
-  run.smallestLen = fl;
-  run.largest = copyBound(unchecked(rd.fromPtr[i]), fl);
-  run.largestLen = fl;
+  let bounded = run.boundsFromRangeDels(rd);
   run.bloomSize = bloomImageSize(0, 0);
   run.bloom = buildBloom(0, 0, 0);
-  if (run.smallest == 0 || run.largest == 0 || run.bloom == 0) { run.refs = 1; run.unref(); return null; }
+  if (!bounded || run.bloom == 0) { run.refs = 1; run.unref(); return null; }
   run.bytes = <u64>run.bloomSize + 64;
   run.setRangeDels(rd);
   run.id = takeRunId();

@@ -239,16 +239,7 @@ function takeRangeDels(run: Run, b: usize, nb: u32): bool {
   let rd = readRangeDels(b);
   if (rd == null) return false;
   run.setRangeDels(rd);
-  if (nb == 0) {
-    let i = rd.lowest();
-    let fl = unchecked(rd.fromLen[i]);
-    run.smallest = copyBound(unchecked(rd.fromPtr[i]), fl);
-    run.smallestLen = fl;
-    run.largest = copyBound(unchecked(rd.fromPtr[i]), fl);
-    run.largestLen = fl;
-    if (run.smallest == 0 || run.largest == 0) return false;
-  }
-  return true;
+  return nb != 0 || run.boundsFromRangeDels(rd);
 }
 
 /**

@@ -20,7 +20,7 @@ import { compareInternal, seekTag } from "./internal-key";
 import { BlockCursor } from "./block";
 import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
-import { budgetAlloc, budgetFree, memoryCap } from "./memory-budget";
+import { budgetAlloc, budgetFree, memoryCap, copyBound } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
@@ -138,6 +138,18 @@ export class Run {
     this.rangeDels = rd;
     noteRangeDels(1);
     this.bytes += rd.keyBytes() + 16 * <u64>rd.count;
+  }
+
+  /** A run without blocks (tombstones only) takes its bounds from `rd`: smallest = largest =
+   *  the lowest tombstone's start. False when memory is refused. */
+  boundsFromRangeDels(rd: RangeDels): bool {
+    let i = rd.lowest();
+    let fl = unchecked(rd.fromLen[i]);
+    this.smallest = copyBound(unchecked(rd.fromPtr[i]), fl);
+    this.smallestLen = fl;
+    this.largest = copyBound(unchecked(rd.fromPtr[i]), fl);
+    this.largestLen = fl;
+    return this.smallest != 0 && this.largest != 0;
   }
 
   /** The lowest key the run covers, entries and tombstones: spanLo()/spanLoLen. */

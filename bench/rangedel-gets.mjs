@@ -7,11 +7,10 @@
 // process per build, alternating, so a busy second core loads them alike; prints per-build
 // medians of gets/s and their ratios to the first build. Asserts nothing.
 //   --entries N (200,000)  --rounds R (7)
-import { spawnSync } from 'node:child_process';
-import { resolve, join } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { compareBuilds } from './lib/ab-builds.mjs';
 import { parseArgs } from './lib/args.mjs';
-import { median } from './lib/dist.mjs';
 import { makeData, makeValue } from './lib/data.mjs';
 
 const o = parseArgs(process.argv.slice(2), {
@@ -45,25 +44,5 @@ if (o.child !== undefined) {
   await store.close();
   process.stdout.write(JSON.stringify(out));
 } else {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const builds = o._.length > 0 ? o._ : [join(root, 'dist')];
-  const results = builds.map(() => ({}));
-  for (let r = 0; r < rounds; r++) {
-    builds.forEach((dist, b) => {
-      const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--entries', String(entries), '--child', dist], { encoding: 'utf8' });
-      if (p.status !== 0) throw new Error(`${dist}: ${p.stderr}`);
-      for (const [k, v] of Object.entries(JSON.parse(p.stdout))) (results[b][k] ??= []).push(v);
-    });
-  }
-  const names = [...new Set(results.flatMap((r) => Object.keys(r)))];
-  for (const name of names) {
-    const base = results[0][name] ? median(results[0][name]) : undefined;
-    const cells = results.map((res, b) => {
-      if (!res[name]) return '—'.padStart(7);
-      const m = median(res[name]);
-      return `${(m / 1000).toFixed(0)}k/s${b > 0 && base ? ` (${(m / base).toFixed(2)}×)` : ''}`;
-    });
-    console.log(`${name.padEnd(40)} ${cells.join('   ')}`);
-  }
-  console.log(`(${entries} entries, median of ${rounds} rounds; builds: ${builds.join(', ')})`);
+  compareBuilds(fileURLToPath(import.meta.url), o._, { entries, rounds });
 }

@@ -8,13 +8,12 @@
 // builds alternating, so a busy second core loads them alike; prints per-build medians of
 // ops/s and their ratios to the first build. Asserts nothing.
 //   --entries N (300,000)  --rounds R (3)
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { compareBuilds } from './lib/ab-builds.mjs';
 import { parseArgs } from './lib/args.mjs';
-import { median } from './lib/dist.mjs';
 import { makeData, makeValue, BATCH } from './lib/data.mjs';
 
 const o = parseArgs(process.argv.slice(2), {
@@ -69,23 +68,5 @@ if (o.child !== undefined) {
   await timed('write (path)', { path: true }, writes);
   process.stdout.write(JSON.stringify(out));
 } else {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const builds = o._.length > 0 ? o._ : [join(root, 'dist')];
-  const results = builds.map(() => ({}));
-  for (let r = 0; r < rounds; r++) {
-    builds.forEach((dist, b) => {
-      const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--entries', String(entries), '--child', dist], { encoding: 'utf8' });
-      if (p.status !== 0) throw new Error(`${dist}: ${p.stderr}`);
-      for (const [k, v] of Object.entries(JSON.parse(p.stdout))) (results[b][k] ??= []).push(v);
-    });
-  }
-  for (const name of Object.keys(results[0])) {
-    const base = median(results[0][name]);
-    const cells = results.map((res, b) => {
-      const m = median(res[name]);
-      return `${(m / 1000).toFixed(0)}k/s${b > 0 ? ` (${(m / base).toFixed(2)}×)` : ''}`;
-    });
-    console.log(`${name.padEnd(40)} ${cells.join('   ')}`);
-  }
-  console.log(`(${entries} entries, median of ${rounds} rounds; builds: ${builds.join(', ')})`);
+  compareBuilds(fileURLToPath(import.meta.url), o._, { entries, rounds });
 }

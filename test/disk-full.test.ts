@@ -86,6 +86,7 @@ describe.runIf(mounted)('a real full disk (tmpfs)', () => {
 });
 
 if (!mounted) {
+  console.warn(`SKIPPED test/disk-full.test.ts, a real full disk (tmpfs): ${whyNot}`);
   describe('a real full disk (tmpfs)', () => {
     it.skip(`not run: ${whyNot}`, () => {});
   });
