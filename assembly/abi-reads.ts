@@ -40,7 +40,8 @@ export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
 }
 
 /** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
- *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent). */
+ *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent, 0xfffffffe when its
+ *  newest version is a merge operand: the host gets that key alone, whose chain it folds). */
 export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
   safePoint(); // only here: every value found must stay readable until the call returns
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
@@ -49,6 +50,7 @@ export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
     let st = E.lookup(p + 4, kl, seq);
     if (st == S.OK) { store<u32>(out, <u32>E.foundVal); store<u32>(out, E.foundValLen, 4); }
     else if (st == S.NOT_FOUND) { store<u32>(out, 0); store<u32>(out, 0xffffffff, 4); }
+    else if (st == S.MERGED) { store<u32>(out, 0); store<u32>(out, 0xfffffffe, 4); }
     else return st;
     out += 8;
     p += 4 + <usize>kl;
@@ -91,6 +93,10 @@ function packCopy(dst: usize, src: usize, len: u32): u64 {
   return acc & 0x8080808080808080;
 }
 
+/** Set in an entry's valLen when its value is a merge chain image (merge-chain.ts) for the
+ *  host to fold: values are at most MAX_VALUE_BYTES (64 MiB), far below this bit. */
+const MERGE_CHAIN: u32 = 0x80000000;
+
 /** Values up to this many bytes are packed by packCopy, longer ones by memory.copy. */
 const SMALL_COPY: u32 = 256;
 
@@ -107,7 +113,7 @@ export function iter_next(h: i32, max: i32): i32 {
   safePoint();
   if (max > ITER_BATCH) max = ITER_BATCH;
   let copy = fileBacking;
-  if (copy) it.resetBatch();
+  if (copy || it.usesArena) it.resetBatch();
   let pack: u8 = h < packs.length ? unchecked(packs[h]) : 0;
   let packValues = (pack & ITER_PACK_VALUES) != 0, packKeys = (pack & ITER_PACK_KEYS) != 0;
   let valueBytes: u32 = 0, keyBytes: u32 = 0;
@@ -116,8 +122,13 @@ export function iter_next(h: i32, max: i32): i32 {
   let p = BATCH;
   let ended = false;
   while (n < max) {
-    if (!it.step()) { ended = true; break; }
+    if (!it.step()) {
+      if (it.error != S.OK) return -it.error; // a chain refused memory
+      ended = true;
+      break;
+    }
     let kp = it.keyPtr, kl = it.keyLen, vp = it.valPtr, vl = it.valLen;
+    let chain: u32 = it.isChain ? MERGE_CHAIN : 0;
     let full = false, valuePacked = false;
     if (packKeys) {
       if (kl <= KEY_PACK_BYTES - keyBytes) {
@@ -142,7 +153,7 @@ export function iter_next(h: i32, max: i32): i32 {
     store<u32>(p, <u32>kp);
     store<u32>(p, kl, 4);
     store<u32>(p, <u32>vp, 8);
-    store<u32>(p, vl, 12);
+    store<u32>(p, vl | chain, 12);
     p += 16;
     n++;
     if (full) break;

@@ -58,9 +58,10 @@ export function io_release(keep: u32): void {
   ioCap = 0;
 }
 
-/** RESULT = what a lookup found (value, seq) when st is OK; returns st. */
+/** RESULT = what a lookup found (value, seq) when st is OK, or (chain image, newest
+ *  operand's seq) when MERGED; returns st. */
 export function setResult(st: i32): i32 {
-  if (st == S.OK) {
+  if (st == S.OK || st == S.MERGED) {
     store<u32>(RESULT, <u32>E.foundVal);
     store<u32>(RESULT, E.foundValLen, 4);
     store<f64>(RESULT, <f64>E.foundSeq, 8);

@@ -4,12 +4,15 @@
 // logic is in engine.ts and batch-image.ts.
 import * as E from "./engine";
 import * as S from "./status";
-import { KIND_PUT, KIND_DELETE } from "./internal-key";
+import { KIND_PUT, KIND_DELETE, KIND_MERGE } from "./internal-key";
 import { safePoint } from "./run";
 import { RESULT, lastSeqResult } from "./abi-regions";
 
 export function put(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_PUT, vp, vl)); }
 export function del(kp: usize, kl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_DELETE, 0, 0)); }
+/** Writes a merge operand (docs/LSM.md, "Merge operators"): a blind write, folded by readers
+ *  and compactions. */
+export function merge(kp: usize, kl: u32, vp: usize, vl: u32): i32 { return lastSeqResult(E.write(kp, kl, KIND_MERGE, vp, vl)); }
 /** Deletes the keys in [from, to) with one range tombstone (docs/LSM.md, "Range deletions");
  *  INVALID_ARGUMENT unless from < to. */
 export function del_range(fp: usize, fl: u32, tp: usize, tl: u32): i32 { return lastSeqResult(E.writeRange(fp, fl, tp, tl)); }
@@ -36,8 +39,9 @@ function conditional(kp: usize, kl: u32, kind: u8, vp: usize, vl: u32, expected:
   if (E.bgStatus != S.OK) return lastSeqResult(E.refusal()); // refused before it reads or decides
   safePoint();
   let st = E.lookup(kp, kl, E.lastSeq);
-  if (st != S.OK && st != S.NOT_FOUND) return st; // a failed read decides nothing
-  let current: u64 = st == S.OK ? E.foundSeq : 0;
+  if (st != S.OK && st != S.NOT_FOUND && st != S.MERGED) return st; // a failed read decides nothing
+  // A key whose newest version is a merge operand is present, at that operand's version.
+  let current: u64 = st != S.NOT_FOUND ? E.foundSeq : 0;
   if (<f64>current != expected) return lastSeqResult(S.CONDITION_FAILED);
   return lastSeqResult(E.write(kp, kl, kind, vp, vl));
 }

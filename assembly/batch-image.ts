@@ -7,7 +7,7 @@
 import { worstCaseInsertBytes } from "./memtable";
 import { Run } from "./run";
 import { replaceRuns } from "./compaction";
-import { KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, MAX_SEQ } from "./internal-key";
+import { KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
 import { compareBytes } from "./bytes";
 import { canAllocate, memoryCap, writeLeaves } from "./memory-budget";
 import { ingestRun, ingestScratchBytes, RESTORE_HEADER, KIND_PAD, PAD_HEADER } from "./ingest";
@@ -56,7 +56,7 @@ function checkBatch(p: usize, len: u32, count: u32): i32 {
     let kind = load<u8>(q);
     let klen = load<u32>(q + 1);
     let vlen = load<u32>(q + 5);
-    if (kind != KIND_PUT && kind != KIND_DELETE && kind != KIND_RANGE_DELETE) return S.INVALID_ARGUMENT;
+    if (kind != KIND_PUT && kind != KIND_DELETE && kind != KIND_RANGE_DELETE && kind != KIND_MERGE) return S.INVALID_ARGUMENT;
     if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
     // A range deletion's value is its end key: a key's bound.
     if (kind == KIND_RANGE_DELETE && vlen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
@@ -67,7 +67,7 @@ function checkBatch(p: usize, len: u32, count: u32): i32 {
     q += 9 + <usize>klen + <usize>vlen;
     need += worstCaseInsertBytes(klen, vlen);
     bytes += <u64>klen + <u64>vlen + ENTRY_OVERHEAD;
-    if (kind == KIND_PUT) puts = true;
+    if (kind == KIND_PUT || kind == KIND_MERGE) puts = true;
   }
   if (lastSeq + <u64>count > MAX_SEQ) return S.INVALID_ARGUMENT;
   if (!admit(need, puts)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;

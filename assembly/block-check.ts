@@ -6,7 +6,7 @@
 // leave the block.
 import { BLOCK_TRAILER } from "./block";
 import { readVarint32, varintValue } from "./bytes";
-import { compareInternal, tagKind, KIND_DELETE } from "./internal-key";
+import { compareInternal, tagKind, KIND_DELETE, KIND_PUT, KIND_MERGE } from "./internal-key";
 
 /** Why a block or an image is damaged: a CORRUPTION's `what` (docs/ABI.md). */
 export const CORRUPT_FOOTER: i32 = 1;
@@ -64,6 +64,9 @@ export function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
     let e = b + off;
     if (e + 10 > entriesEnd) return CORRUPT_BLOCK; // tag + two one-byte varints at least
     let tag = load<u64>(e);
+    // Kinds an entry may have: tombstone, put, merge operand (internal-key.ts).
+    let kind = tagKind(tag);
+    if (kind > KIND_PUT && kind != KIND_MERGE) return CORRUPT_BLOCK;
     let q = readVarint32(e + 8);
     let kl = varintValue;
     if (q >= entriesEnd) return CORRUPT_BLOCK;

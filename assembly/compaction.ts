@@ -37,7 +37,8 @@ import { Version, MAX_LEVELS } from "./version";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
-import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT } from "./internal-key";
+import { tagSeq, tagKind, makeTag, KIND_DELETE, KIND_PUT, KIND_MERGE } from "./internal-key";
+import { MergeChain, foldChain, foldedPtr, foldedLen } from "./merge-chain";
 import { KeyCopy } from "./key-copy";
 import { safePoint, spanLen } from "./run";
 import { DEFAULT_BLOCK_BYTES, DEFAULT_BITS_PER_KEY, DEFAULT_RUN_TARGET_BYTES } from "./tuning";
@@ -123,7 +124,11 @@ export class Merger {
   private hasKey: bool = false;
   /** The key being merged (a copy: see the invariant above). */
   private cur: KeyCopy = new KeyCopy();
-  private lastSeqForKey: u64 = 0;
+  /** A version of the current key every reader sees (sequence <= S, a put or a tombstone,
+   *  kept or dropped) was passed: every older version is hidden from all of them. */
+  private shadowed: bool = false;
+  /** Merge operands of the current key being folded (docs/LSM.md, "Merge operators"). */
+  private chain: MergeChain = new MergeChain();
   /** The inputs' range tombstones (pinned by the caller, as the source), which of them go
    *  to the output, and the newest of them <= S covering the current key (0: none). */
   private rd: RangeDels | null = null;
@@ -204,32 +209,25 @@ export class Merger {
         }
         if (!this.cur.set(k, kl)) { this.fail(); return true; }
         this.hasKey = true;
-        this.lastSeqForKey = 0xffffffffffffffff;
+        this.shadowed = false;
         let rd = this.rd;
         if (rd != null) this.coverSeq = rd.covering(k, kl, this.smallestSnapshot);
       }
       let drop = false;
-      if (this.lastSeqForKey <= this.smallestSnapshot || seq < this.coverSeq) {
+      if (this.shadowed || seq < this.coverSeq) {
         drop = true;
       } else if (tagKind(tag) == KIND_DELETE && seq <= this.smallestSnapshot && this.v != null
                  && isBaseLevelForKey(this.v!, this.outputLevel, k, kl)) {
         drop = true;
       }
-      this.lastSeqForKey = seq;
-      if (!drop) {
-        if (this.cutRuns && newKey && builder.currentBytes() >= cfg.runTargetBytes && builder.hasEntries()) {
-          let r = this.withTombstones(builder.finish(), k, kl, true);
-          if (r == null) { this.fail(); return true; }
-          this.runs.push(r);
-          this.bytes += r.bytes;
-          if (this.rd != null) {
-            if (!this.outLo.set(k, kl)) { this.fail(); return true; }
-            this.hasOutLo = true;
-          }
-        }
-        builder.add(k, kl, tag, val, vlen);
-        if (builder.failed) { this.fail(); return true; }
+      if (!drop && tagKind(tag) == KIND_MERGE && seq <= this.smallestSnapshot) {
+        // Consumes this key's operands every reader sees, and what they apply to.
+        spent += this.mergeOperands(newKey);
+        if (this.failed) return true;
+        continue;
       }
+      if (seq <= this.smallestSnapshot && tagKind(tag) != KIND_MERGE) this.shadowed = true;
+      if (!drop && !this.emit(k, kl, tag, val, vlen, newKey)) return true;
       let entryBytes = <u64>kl + <u64>source.valLen + 16;
       spent += entryBytes;
       this.bytesRead += entryBytes;
@@ -256,9 +254,82 @@ export class Merger {
     return true;
   }
 
+  /** Adds an entry to the output, first cutting the run when a new key starts past the
+   *  target size. False (failed set) when memory is refused. */
+  private emit(k: usize, kl: u32, tag: u64, val: usize, vlen: u32, newKey: bool): bool {
+    let builder = this.builder;
+    if (this.cutRuns && newKey && builder.currentBytes() >= this.cfg.runTargetBytes && builder.hasEntries()) {
+      let r = this.withTombstones(builder.finish(), k, kl, true);
+      if (r == null) { this.fail(); return false; }
+      this.runs.push(r);
+      this.bytes += r.bytes;
+      if (this.rd != null) {
+        if (!this.outLo.set(k, kl)) { this.fail(); return false; }
+        this.hasOutLo = true;
+      }
+    }
+    builder.add(k, kl, tag, val, vlen);
+    if (builder.failed) { this.fail(); return false; }
+    return true;
+  }
+
+  /**
+   * At a merge operand every reader sees (sequence <= S, not hidden): gathers it and the
+   * key's older versions down to what they apply to — a put, a tombstone, a covering range
+   * tombstone, or the end of the key's versions where no deeper level holds the key — and
+   * writes the folded value as a put with the newest operand's sequence (its version). A
+   * chain that ends with older versions possibly below the output level, or that the host
+   * cannot fold (no operator registered, or one that throws), is written back as it was,
+   * to be folded by a later compaction or by readers. Returns the source bytes consumed.
+   */
+  private mergeOperands(newKey: bool): u64 {
+    let source = this.source, c = this.chain;
+    let k = this.cur.ptr, kl = this.cur.len;
+    c.reset(false);
+    let consumed: u64 = 0;
+    let ended = true; // the key's versions ran out: no base is known here
+    let endTag: u64 = 0;
+    while (source.valid && equalBytes(source.keyPtr, source.keyLen, k, kl)) {
+      let tag = source.tag, seq = tagSeq(tag);
+      let val = source.valPtr, vlen = source.valLen;
+      if (expired(tag, val, vlen)) { tag = makeTag(seq, KIND_DELETE); vlen = 0; }
+      // Covered: dropped by the main loop (seq < coverSeq); the operands apply to absent.
+      if (seq < this.coverSeq) { ended = false; endTag = makeTag(0, KIND_DELETE); break; }
+      let kind = tagKind(tag);
+      if (kind == KIND_MERGE) c.addOperand(seq, val, vlen);
+      else if (kind == KIND_PUT) c.setBase(val, vlen);
+      if (c.failed) { this.fail(); return consumed; }
+      let entryBytes = <u64>kl + <u64>source.valLen + 16;
+      consumed += entryBytes;
+      this.bytesRead += entryBytes;
+      source.next();
+      safePoint();
+      if (kind != KIND_MERGE) { ended = false; endTag = tag; break; }
+    }
+    // Whatever comes after this chain in the key's versions is hidden from every reader.
+    this.shadowed = true;
+    let complete = !ended || (this.v != null && isBaseLevelForKey(this.v!, this.outputLevel, k, kl));
+    if (complete) {
+      let f = foldChain(c);
+      if (f < 0) { this.fail(); return consumed; }
+      if (f > 0) {
+        this.emit(k, kl, makeTag(c.newestSeq, KIND_PUT), foldedPtr, foldedLen, newKey);
+        return consumed;
+      }
+    }
+    // Written back as found: the operands newest first, then the put or tombstone they end at.
+    for (let i = 0; i < c.count; i++) {
+      if (!this.emit(k, kl, makeTag(c.operandSeq(i), KIND_MERGE), c.operandPtr(i), c.operandLen(i), newKey && i == 0)) return consumed;
+    }
+    if (c.hasBase) this.emit(k, kl, endTag, c.basePtr(), c.baseLen(), false);
+    else if (!ended && tagSeq(endTag) != 0) this.emit(k, kl, endTag, 0, 0, false);
+    return consumed;
+  }
+
   /** Releases the builder, the key copy and the source (its pins and reader counts). */
   private finishInputs(): void {
     this.builder.release();
+    this.chain.free();
     this.cur.free();
     this.outLo.free();
     this.source.close();

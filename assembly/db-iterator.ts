@@ -10,11 +10,13 @@ import { MergingIterator } from "./merge-iterator";
 import { Memtable } from "./memtable";
 import { Version } from "./version";
 import { compareBytes, equalBytes } from "./bytes";
-import { tagSeq, tagKind, KIND_PUT } from "./internal-key";
+import { tagSeq, tagKind, KIND_PUT, KIND_MERGE } from "./internal-key";
+import { MergeChain } from "./merge-chain";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { KeyCopy } from "./key-copy";
 import { readFailed } from "./block-cache";
 import { RangeDels } from "./range-del";
+import * as S from "./status";
 
 /** Bytes of a batch arena chunk; a larger entry gets a chunk of its own size. */
 const CHUNK_BYTES: usize = 64 << 10;
@@ -26,6 +28,12 @@ export class DbIterator {
   keyLen: u32 = 0;
   valPtr: usize = 0;
   valLen: u32 = 0;
+  /** The current entry's value is a merge chain image (merge-chain.ts) in the batch arena,
+   *  for the host to fold. */
+  isChain: bool = false;
+  /** A chain image was kept: the arena is reset every batch, file-backed or not. */
+  usesArena: bool = false;
+  private chain: MergeChain | null = null;
   private started: bool = false;
   private closed: bool = false;
   /** A failed block read ended this iterator: every later batch fails the same way. */
@@ -94,24 +102,67 @@ export class DbIterator {
       this.hasSkip = true;
       this.skipKey = k;
       this.skipLen = kl;
-      let isPut = tagKind(tag) == KIND_PUT && !this.covered(k, kl, tagSeq(tag));
-      if (isPut) { this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen; }
+      let kind = tagKind(tag);
+      if (kind == KIND_MERGE && !this.covered(k, kl, tagSeq(tag))) return this.chainForward(k, kl);
+      let isPut = kind == KIND_PUT && !this.covered(k, kl, tagSeq(tag));
+      if (isPut) { this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen; this.isChain = false; }
       m.next();
       if (isPut) return true;
     }
     return false;
   }
 
-  private stepReverse(): bool {
-    // Versions of one user key arrive oldest first: keep the last visible one of the group.
+  /** At the newest visible version of k, a merge operand: gathers it and the older ones
+   *  down to a put (the base) or absent, and makes the chain image the entry's value. The
+   *  key's remaining versions are skipped by the next step. */
+  private chainForward(k: usize, kl: u32): bool {
     let m = this.merged;
-    let inGroup = false, hasBest = false, bestPut = false;
-    let bestSeq: u64 = 0;
+    let c = this.chainBuf();
+    c.reset(false);
+    let rd = this.rd;
+    let cover: u64 = rd != null ? rd.covering(k, kl, this.snapSeq) : 0;
+    while (m.valid && equalBytes(m.keyPtr, m.keyLen, k, kl)) {
+      let tag = m.tag, kind = tagKind(tag);
+      if (tagSeq(tag) < cover || (kind != KIND_MERGE && kind != KIND_PUT)) break;
+      if (kind == KIND_PUT) { c.setBase(m.valPtr, m.valLen); break; }
+      if (!c.addOperand(tagSeq(tag), m.valPtr, m.valLen)) break;
+      m.next();
+    }
+    return this.emitChain(k, kl);
+  }
+
+  /** Makes the gathered chain the current entry (its image in the batch arena). */
+  private emitChain(k: usize, kl: u32): bool {
+    let c = this.chain!;
+    let size = c.imageBytes();
+    let dst: usize = c.failed ? 0 : this.alloc(size);
+    if (dst == 0) { this.error = S.OUT_OF_MEMORY; return false; }
+    c.image(dst);
+    this.usesArena = true;
+    this.keyPtr = k; this.keyLen = kl; this.valPtr = dst; this.valLen = <u32>size; this.isChain = true;
+    return true;
+  }
+
+  private chainBuf(): MergeChain {
+    let c = this.chain;
+    if (c == null) { c = new MergeChain(); this.chain = c; }
+    return c;
+  }
+
+  private stepReverse(): bool {
+    // Versions of one user key arrive oldest first: keep the last visible one of the group,
+    // and, for merge operands, the chain that ends there: the newest put or tombstone below
+    // them (a version a range tombstone covers counts as a tombstone) and the operands since.
+    let m = this.merged;
+    let inGroup = false, hasBest = false, bestKind: u8 = 0;
+    let cover: u64 = 0;
+    let basePtr: usize = 0, baseLen: u32 = 0, hasBase = false, chained = false;
     let gk: usize = 0, gl: u32 = 0;
     while (m.valid) {
       let k = m.keyPtr, kl = m.keyLen, tag = m.tag;
       if (inGroup && !equalBytes(k, kl, gk, gl)) {
-        if (hasBest && bestPut && !this.covered(gk, gl, bestSeq)) return true;
+        if (hasBest && this.finishGroup(gk, gl, bestKind, chained, hasBase, basePtr, baseLen)) return true;
+        if (this.error != 0) return false;
         inGroup = false;
         hasBest = false;
       }
@@ -119,16 +170,38 @@ export class DbIterator {
         if (this.hasLower && compareBytes(k, kl, this.lower, this.lowerLen) < 0) return false;
         inGroup = true;
         gk = k; gl = kl;
+        let rd = this.rd;
+        cover = rd != null ? rd.covering(k, kl, this.snapSeq) : 0;
+        hasBase = false; chained = false;
       }
-      if (tagSeq(tag) <= this.snapSeq) {
+      let seq = tagSeq(tag);
+      if (seq <= this.snapSeq) {
         hasBest = true;
-        bestPut = tagKind(tag) == KIND_PUT;
-        bestSeq = tagSeq(tag);
-        this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen;
+        let kind = tagKind(tag);
+        if (seq < cover && kind != 0) kind = 0; // covered: as a tombstone
+        bestKind = kind;
+        if (kind == KIND_MERGE) {
+          if (!chained) { this.chainBuf().reset(true); chained = true; }
+          if (!this.chain!.addOperand(seq, m.valPtr, m.valLen)) { this.error = S.OUT_OF_MEMORY; return false; }
+        } else {
+          chained = false;
+          hasBase = kind == KIND_PUT;
+          basePtr = m.valPtr; baseLen = m.valLen;
+        }
+        this.keyPtr = k; this.keyLen = kl; this.valPtr = m.valPtr; this.valLen = m.valLen; this.isChain = false;
       }
       m.prev();
     }
-    return inGroup && hasBest && bestPut && !this.covered(gk, gl, bestSeq);
+    return inGroup && hasBest && this.finishGroup(gk, gl, bestKind, chained, hasBase, basePtr, baseLen);
+  }
+
+  /** The end of a backward group whose newest visible version has kind `kind`: true when it
+   *  yields an entry (a put, or a chain over `base` when the newest is a merge operand). */
+  private finishGroup(k: usize, kl: u32, kind: u8, chained: bool, hasBase: bool, basePtr: usize, baseLen: u32): bool {
+    if (kind == KIND_PUT) return true;
+    if (kind != KIND_MERGE || !chained) return false;
+    if (hasBase && !this.chain!.setBase(basePtr, baseLen)) { this.error = S.OUT_OF_MEMORY; return false; }
+    return this.emitChain(k, kl);
   }
 
   /** OK, or the failed block read that ended the merged sources early (InternalIterator.status):
@@ -151,9 +224,16 @@ export class DbIterator {
   /** A copy of (p, len) in the batch arena, valid until the next resetBatch; 0 when out of
    *  memory. */
   keep(p: usize, len: u32): usize {
+    let dst = this.alloc(<usize>len);
+    if (dst != 0) memory.copy(dst, p, len);
+    return dst;
+  }
+
+  /** `len` bytes of the batch arena, valid until the next resetBatch; 0 when out of memory. */
+  alloc(len: usize): usize {
     let n = this.chunkPtr.length;
-    if (n == 0 || this.chunkUsed + <usize>len > unchecked(this.chunkSize[n - 1])) {
-      let size = <usize>len > CHUNK_BYTES ? <usize>len : CHUNK_BYTES;
+    if (n == 0 || this.chunkUsed + len > unchecked(this.chunkSize[n - 1])) {
+      let size = len > CHUNK_BYTES ? len : CHUNK_BYTES;
       let c = budgetAlloc(size);
       if (c == 0) return 0;
       this.chunkPtr.push(c);
@@ -162,8 +242,7 @@ export class DbIterator {
       n++;
     }
     let dst = unchecked(this.chunkPtr[n - 1]) + this.chunkUsed;
-    memory.copy(dst, p, len);
-    this.chunkUsed += <usize>len;
+    this.chunkUsed += len;
     return dst;
   }
 
@@ -184,6 +263,8 @@ export class DbIterator {
     this.resetBatch();
     if (this.chunkPtr.length > 0) { budgetFree(unchecked(this.chunkPtr[0]), unchecked(this.chunkSize[0])); this.chunkPtr.length = 0; this.chunkSize.length = 0; }
     this.skipCopy.free();
+    let c = this.chain;
+    if (c != null) c.free();
     this.mem.unref();
     let sealed = this.imm;
     if (sealed != null) sealed.unref();

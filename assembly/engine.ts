@@ -29,10 +29,11 @@ import { LevelIterator } from "./level-iterator";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { DbIterator } from "./db-iterator";
-import { hash32, compareBytes } from "./bytes";
-import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, MAX_SEQ } from "./internal-key";
-import { canAllocate, setMemoryCap, memoryAllocated, copyBound } from "./memory-budget";
-import { readStatus, clearReadError } from "./block-cache";
+import { hash32, compareBytes, equalBytes } from "./bytes";
+import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
+import { MergeChain } from "./merge-chain";
+import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree } from "./memory-budget";
+import { readStatus, clearReadError, readFailed } from "./block-cache";
 import {
   Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne,
   bgStatus, refusal,
@@ -87,7 +88,7 @@ function validateKV(klen: u32, vlen: u32): i32 {
 export function write(key: usize, klen: u32, kind: u8, val: usize, vlen: u32): i32 {
   let st = validateKV(klen, vlen);
   if (st != S.OK) return st;
-  if (!admit(worstCaseInsertBytes(klen, vlen), kind == KIND_PUT)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
+  if (!admit(worstCaseInsertBytes(klen, vlen), kind != KIND_DELETE)) return bgStatus != S.OK ? refusal() : S.OUT_OF_MEMORY;
   applyOne(key, klen, kind, val, vlen);
   afterWrite(<u64>klen + <u64>vlen + ENTRY_OVERHEAD);
   return S.OK;
@@ -122,6 +123,7 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   if (n != 0) {
     let tag = entryTag(n);
     if (tagKind(tag) == KIND_DELETE || tagSeq(tag) < cover) return S.NOT_FOUND;
+    if (tagKind(tag) == KIND_MERGE) return lookupChain(key, klen, snapSeq);
     foundVal = entryVal(n); foundValLen = entryValLen(n); foundSeq = tagSeq(tag);
     return S.OK;
   }
@@ -130,13 +132,13 @@ export function lookup(key: usize, klen: u32, snapSeq: u64): i32 {
   let l0 = unchecked(v.levels[0]);
   // A failed block read (file-backed runs) is the lookup's answer: never a wrong NOT_FOUND.
   for (let i = 0; i < l0.length; i++) {
-    if (runGet(unchecked(l0[i]), key, klen, h, snapSeq)) return fromFound();
+    if (runGet(unchecked(l0[i]), key, klen, h, snapSeq)) return fromFound(key, klen, snapSeq);
     if (readStatus != S.OK) return readStatus;
   }
   for (let l = 1; l < MAX_LEVELS; l++) {
     let idx = v.findRun(l, key, klen);
     if (idx < 0) continue;
-    if (runGet(unchecked(unchecked(v.levels[l])[idx]), key, klen, h, snapSeq)) return fromFound();
+    if (runGet(unchecked(unchecked(v.levels[l])[idx]), key, klen, h, snapSeq)) return fromFound(key, klen, snapSeq);
     if (readStatus != S.OK) return readStatus;
   }
   return S.NOT_FOUND;
@@ -185,8 +187,9 @@ function visibleRangeDels(m: Memtable, sealed: Memtable | null, v: Version, snap
   return out.count > 0 ? out : null;
 }
 
-function fromFound(): i32 {
+function fromFound(key: usize, klen: u32, snapSeq: u64): i32 {
   if (tagKind(found.tag) == KIND_DELETE || tagSeq(found.tag) < cover) return S.NOT_FOUND;
+  if (tagKind(found.tag) == KIND_MERGE) return lookupChain(key, klen, snapSeq);
   foundVal = found.valPtr; foundValLen = found.valLen; foundSeq = tagSeq(found.tag);
   return S.OK;
 }
@@ -202,25 +205,79 @@ export function openIterator(lower: usize, lowerLen: u32, hasLower: bool,
   if (!canAllocate(<u64>lowerLen + <u64>upperLen + 4096)) return -S.OUT_OF_MEMORY;
   let lo: usize = hasLower ? copyBound(lower, lowerLen) : 0;
   let hi: usize = hasUpper ? copyBound(upper, upperLen) : 0;
-  let children = new Array<InternalIterator>();
-  children.push(new MemtableIterator(mem));
   let sealed = imm;
-  if (sealed != null) { children.push(new MemtableIterator(sealed)); sealed.refs++; }
   let v = version;
+  let merged = sourcesIterator(mem, sealed, v, !reverse);
+  if (sealed != null) sealed.refs++;
+  mem.refs++;
+  v.refs++;
+  let it = new DbIterator(merged, mem, sealed, v, snapSeq, !reverse,
+                          lo, lowerLen, hasLower, hi, upperLen, hasUpper, visibleRangeDels(mem, sealed, v, snapSeq));
+  let h: i32;
+  if (freeHandles.length > 0) { h = freeHandles.pop(); unchecked(iterators[h] = it); }
+  else { h = iterators.length; iterators.push(it); }
+  return h;
+}
+
+/** Every source a read consults, merged: both memtables, the runs of v. */
+function sourcesIterator(m: Memtable, sealed: Memtable | null, v: Version, forward: bool): MergingIterator {
+  let children = new Array<InternalIterator>();
+  children.push(new MemtableIterator(m));
+  if (sealed != null) children.push(new MemtableIterator(sealed));
   let l0 = unchecked(v.levels[0]);
   for (let i = 0; i < l0.length; i++) children.push(new RunIterator(unchecked(l0[i])));
   for (let l = 1; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);
     if (runs.length > 0) children.push(new LevelIterator(runs));
   }
-  mem.refs++;
-  v.refs++;
-  let it = new DbIterator(new MergingIterator(children, !reverse), mem, sealed, v, snapSeq, !reverse,
-                          lo, lowerLen, hasLower, hi, upperLen, hasUpper, visibleRangeDels(mem, sealed, v, snapSeq));
-  let h: i32;
-  if (freeHandles.length > 0) { h = freeHandles.pop(); unchecked(iterators[h] = it); }
-  else { h = iterators.length; iterators.push(it); }
-  return h;
+  return new MergingIterator(children, forward);
+}
+
+// ---- merge chains ------------------------------------------------------------------------
+
+/** The chain a lookup hands to the host (its image is the lookup's value). */
+const lookupChainBuf = new MergeChain();
+let chainImage: usize = 0;
+let chainImageCap: usize = 0;
+
+/**
+ * The key's newest visible version at snapSeq is a merge operand: gathers the operands down
+ * to the value they apply to (a put), or to absent (a tombstone, a covering range tombstone,
+ * the end of the key's versions), and returns MERGED with found* = the chain image and the
+ * newest operand's sequence. A walk over every source, as an iterator does: rarer than a
+ * plain get, and exact across memtables and runs.
+ */
+function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
+  let c = lookupChainBuf;
+  c.reset(false);
+  let it = sourcesIterator(mem, imm, version, true);
+  it.seekGE(key, klen, seekTag(snapSeq));
+  while (it.valid && equalBytes(it.keyPtr, it.keyLen, key, klen)) {
+    let tag = it.tag;
+    let kind = tagKind(tag);
+    if (kind == KIND_DELETE || tagSeq(tag) < cover) break;
+    if (kind == KIND_PUT) { c.setBase(it.valPtr, it.valLen); break; }
+    if (!c.addOperand(tagSeq(tag), it.valPtr, it.valLen)) break;
+    it.next();
+  }
+  let st = it.status;
+  if (st != S.OK) readFailed(st, it.errRun, it.errAt, it.errWhat);
+  it.close();
+  if (st != S.OK) return st;
+  if (c.failed) return S.OUT_OF_MEMORY;
+  let size = c.imageBytes();
+  if (size > chainImageCap) {
+    let cap: usize = chainImageCap < 256 ? 256 : chainImageCap;
+    while (cap < size) cap <<= 1;
+    let p = budgetAlloc(cap);
+    if (p == 0) return S.OUT_OF_MEMORY;
+    budgetFree(chainImage, chainImageCap);
+    chainImage = p;
+    chainImageCap = cap;
+  }
+  c.image(chainImage);
+  foundVal = chainImage; foundValLen = <u32>size; foundSeq = c.newestSeq;
+  return S.MERGED;
 }
 
 export function getIterator(h: i32): DbIterator | null {

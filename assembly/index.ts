@@ -18,7 +18,7 @@ import * as S from "./status";
 
 export { result_ptr, io_reserve, io_grow, io_release } from "./abi-regions";
 export {
-  put, del, del_range, write_batch, prepare_batch, apply_prepared, put_if_version, del_if_version,
+  put, del, del_range, merge, write_batch, prepare_batch, apply_prepared, put_if_version, del_if_version,
   restore_batch, restore_chunk_bytes, set_replaying,
 } from "./abi-writes";
 export {

@@ -9,6 +9,9 @@ export const KIND_PUT: u8 = 1;
  *  range tombstones live apart from point entries (range-del.ts). 2 is the restore image's
  *  padding. */
 export const KIND_RANGE_DELETE: u8 = 3;
+/** A merge operand (docs/LSM.md, "Merge operators"): applies to the key's older versions;
+ *  readers and compactions fold it with them (merge-chain.ts). Also the batch image's kind. */
+export const KIND_MERGE: u8 = 4;
 
 /** The largest tag a snapshot at `seq` can see: a seek to (key, seekTag(seq)) lands on
  *  the newest version of key with sequence <= seq. */

@@ -4,7 +4,7 @@
 // INVARIANTS: a run is cut only between user keys (all versions of a key sit in one run);
 // out of memory marks the builder `failed`, and finish() then frees what it built.
 import { equalBytes, hash32, keyPrefix } from "./bytes";
-import { tagKind, KIND_DELETE } from "./internal-key";
+import { tagKind, KIND_DELETE, KIND_MERGE } from "./internal-key";
 import { BlockBuilder } from "./block";
 import { buildBloom, bloomImageSize } from "./bloom";
 import { budgetAlloc, budgetFree, copyBound } from "./memory-budget";
@@ -132,6 +132,7 @@ export class RunBuilder {
     this.lastTagInBlock = tag;
     run.entries++;
     if (tagKind(tag) == KIND_DELETE) run.tombstones++;
+    else if (tagKind(tag) == KIND_MERGE) run.hasMerges = true;
     if (this.block.estimate() >= <usize>this.blockBytes) this.cutBlock();
   }
 

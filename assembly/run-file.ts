@@ -23,6 +23,10 @@ const MAGIC: u32 = 0x53524e31;
 /** Version 1: no range-del block. Version 2: a range-del block between bloom and footer. */
 const FORMAT_VERSION: u16 = 1;
 const FORMAT_VERSION_RANGE_DEL: u16 = 2;
+/** Footer flags (u16 at 42; 0 before merge operands existed, and readers of that time refuse
+ *  any other value: CORRUPTION, bad footer, rather than read operands as values). Bit 0: the
+ *  run holds merge operands (entries of kind 4). */
+const FLAG_MERGE_OPERANDS: u16 = 1;
 
 /** Bytes of the range-del block of `run`: 0 without tombstones, else
  *  (seq u64 | fromLen u32 | toLen u32 | from | to) × n | n u32 | crc u32. */
@@ -141,7 +145,7 @@ export function writeRunTail(run: Run, out: usize): void {
   store<u64>(p, run.entries, 24);
   store<u64>(p, run.tombstones, 32);
   store<u16>(p, rd != null ? FORMAT_VERSION_RANGE_DEL : FORMAT_VERSION, 40);
-  store<u16>(p, 0, 42);
+  store<u16>(p, run.hasMerges ? FLAG_MERGE_OPERANDS : 0, 42);
   store<u32>(p, MAGIC, 44);
 }
 
@@ -161,7 +165,7 @@ function parseFooter(f: usize, fileSize: u64): bool {
   if (fileSize < <u64>FOOTER_BYTES) { fail(CORRUPT_FOOTER, 0); return false; }
   let footerAt = fileSize - FOOTER_BYTES;
   let version = load<u16>(f, 40);
-  if (load<u32>(f, 44) != MAGIC || (version != FORMAT_VERSION && version != FORMAT_VERSION_RANGE_DEL) || load<u16>(f, 42) != 0) {
+  if (load<u32>(f, 44) != MAGIC || (version != FORMAT_VERSION && version != FORMAT_VERSION_RANGE_DEL) || (load<u16>(f, 42) & ~FLAG_MERGE_OPERANDS) != 0) {
     fail(CORRUPT_FOOTER, footerAt);
     return false;
   }
@@ -262,6 +266,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   run.refs = 1; // dropped below on failure, which frees what was copied so far
   run.entries = load<u64>(f, 24);
   run.tombstones = load<u64>(f, 32);
+  run.hasMerges = (load<u16>(f, 42) & FLAG_MERGE_OPERANDS) != 0;
   beginOrderCheck();
   let q = index;
   let indexEnd = index + <usize>indexLen - 8;
@@ -387,6 +392,7 @@ export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | n
   run.fileBacked = true;
   run.entries = load<u64>(p + <usize>(len - FOOTER_BYTES), 24);
   run.tombstones = load<u64>(p + <usize>(len - FOOTER_BYTES), 32);
+  run.hasMerges = (load<u16>(p + <usize>(len - FOOTER_BYTES), 42) & FLAG_MERGE_OPERANDS) != 0;
   run.indexKeysSize = keyBytes == 0 ? 1 : keyBytes;
   run.indexKeys = budgetAlloc(run.indexKeysSize);
   run.bloom = budgetAlloc(bloomSize);

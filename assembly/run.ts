@@ -72,6 +72,8 @@ export class Run {
   bloomSize: usize = 0;
   entries: u64 = 0;
   tombstones: u64 = 0;
+  /** The run holds merge operands (footer flag FLAG_MERGE_OPERANDS, run-file.ts). */
+  hasMerges: bool = false;
   /** Bytes of blocks + bloom + index estimate: what a run file would take. */
   bytes: u64 = 0;
   refs: i32 = 0;

@@ -9,7 +9,7 @@
 import { Memtable } from "./memtable";
 import { Version } from "./version";
 import { CompactionConfig } from "./compaction";
-import { makeTag, KIND_PUT, KIND_RANGE_DELETE } from "./internal-key";
+import { makeTag, KIND_PUT, KIND_RANGE_DELETE, KIND_MERGE } from "./internal-key";
 import { readFailed, markBackground } from "./block-cache";
 import { DEFAULT_MEMTABLE_BYTES, DEFAULT_LEVEL0_TRIGGER, DEFAULT_LEVEL_BASE_BYTES, DEFAULT_LEVEL_MULTIPLIER } from "./tuning";
 import * as S from "./status";
@@ -75,7 +75,7 @@ export function applyAt(seq: u64, key: usize, klen: u32, kind: u8, val: usize, v
   if (kind == KIND_RANGE_DELETE) mem.addRangeDel(key, klen, val, vlen, seq);
   else mem.add(key, klen, makeTag(seq, kind), val, vlen);
   lastSeq = seq;
-  if (kind == KIND_PUT) counters.puts++; else counters.deletes++;
+  if (kind == KIND_PUT || kind == KIND_MERGE) counters.puts++; else counters.deletes++;
   counters.userBytes += <u64>klen + <u64>vlen;
 }
 

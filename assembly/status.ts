@@ -13,6 +13,9 @@ export const IO_ERROR: i32 = 7;
 export const CONDITION_FAILED: i32 = 8;
 /** An iterator handle that is not open. */
 export const BAD_HANDLE: i32 = 9;
+/** A lookup found merge operands (docs/LSM.md, "Merge operators"): the result's value is a
+ *  chain image (merge-chain.ts) for the host to fold, its sequence the newest operand's. */
+export const MERGED: i32 = 10;
 
 /** Largest key the engine accepts: its length must fit a u16 in tooling and stay cheap to copy. */
 export const MAX_KEY_BYTES: u32 = 65535;

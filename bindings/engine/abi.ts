@@ -15,6 +15,8 @@ export const Status = {
   IO_ERROR: 7,
   CONDITION_FAILED: 8,
   BAD_HANDLE: 9,
+  /** A lookup found merge operands: the result's value is a chain image to fold. */
+  MERGED: 10,
 } as const;
 
 export { MAX_KEY_BYTES } from '../key-range.js'; // the key space's limit, defined with its ranges
@@ -64,6 +66,7 @@ export interface EngineExports {
   put(kp: number, kl: number, vp: number, vl: number): number;
   del(kp: number, kl: number): number;
   del_range(fp: number, fl: number, tp: number, tl: number): number;
+  merge(kp: number, kl: number, vp: number, vl: number): number;
   write_batch(p: number, len: number, count: number): number;
   restore_batch(p: number, len: number, count: number): number;
   /** The chunk size restores should stay under (docs/ABI.md). */
@@ -168,6 +171,8 @@ export async function instantiateEngine(): Promise<Engine> {
   const env = {
     read_block: (run: number, offset: number, len: number, dst: number) => engine!.files.readBlock(run, offset, len, dst),
     run_freed: (run: number) => engine!.files.runFreed(run),
+    merge_fold: (ptr: number, len: number) => engine!.foldForCompaction(ptr, len),
+    merge_take: (dst: number) => engine!.takeFolded(dst),
   };
   const instance = new WebAssembly.Instance(await compiled, { env });
   engine = new Engine(instance.exports as unknown as EngineExports);
@@ -211,6 +216,11 @@ export class Engine {
   readonly batchCapacity: number;
   /** Reads run files for the block cache; set by a persistence that detaches runs. */
   files: RunFileReader = NO_FILES;
+  /** Folds a merge chain image for a compaction (env.merge_fold): the folded value's bytes,
+   *  or undefined to keep the operands. Set by a store; none folds nothing. Must not call
+   *  into the engine. */
+  compactionFolder: ((image: Uint8Array) => Uint8Array | undefined) | undefined;
+  private folded: Uint8Array | undefined;
 
   constructor(x: EngineExports) {
     this.x = x;
@@ -255,6 +265,23 @@ export class Engine {
   }
 
   /** Copies `len` bytes at `ptr` out of linear memory. */
+  /** env.merge_fold: the folded value's length (kept for takeFolded), or -1. */
+  foldForCompaction(ptr: number, len: number): number {
+    const f = this.compactionFolder;
+    if (f === undefined) return -1;
+    const out = f(this.u8.slice(ptr, ptr + len));
+    if (out === undefined || out.length > MAX_VALUE_BYTES) return -1;
+    this.folded = out;
+    return out.length;
+  }
+
+  /** env.merge_take: copies the last fold's value to dst. */
+  takeFolded(dst: number): void {
+    const f = this.folded;
+    if (f !== undefined) this.u8.set(f, dst);
+    this.folded = undefined;
+  }
+
   copyOut(ptr: number, len: number): Uint8Array {
     return this.u8.slice(ptr, ptr + len);
   }
@@ -341,6 +368,7 @@ export class Engine {
   /** Deletes the keys in [from, to) with one range tombstone (docs/LSM.md, "Range
    *  deletions"); INVALID_ARGUMENT unless from < to. A status; the write's sequence as put's. */
   deleteRange(fp: number, fl: number, tp: number, tl: number): number { return this.x.del_range(fp, fl, tp, tl); }
+  merge(kp: number, kl: number, vp: number, vl: number): number { return this.x.merge(kp, kl, vp, vl); }
   putIfVersion(kp: number, kl: number, vp: number, vl: number, expected: number): number {
     return this.x.put_if_version(kp, kl, vp, vl, expected);
   }

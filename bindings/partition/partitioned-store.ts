@@ -173,6 +173,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   deleteIfVersion(key: K, expected: number): boolean { return this.storeFor(key).deleteIfVersion(key, expected); }
   putIfAbsent(key: K, value: V): V | undefined { return this.storeFor(key).putIfAbsent(key, value); }
   getAndDelete(key: K): V | undefined { return this.storeFor(key).getAndDelete(key); }
+  merge(key: K, operand: V, name?: string): void { this.storeFor(key).merge(key, operand, name); }
 
   /** Atomic per partition (see the file comment). */
   putAll(entries: Iterable<readonly [K, V]>): void {

@@ -9,6 +9,8 @@ export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
 /** A batch image's range deletion: key = from, value = to (docs/ABI.md). */
 export const KIND_DELETE_RANGE = 3;
+/** A merge operand (docs/ABI.md): value = nameLength u8 | name | operand (merge-operators.ts). */
+export const KIND_MERGE = 4;
 export const EMPTY = new Uint8Array(0);
 
 /**

@@ -12,6 +12,7 @@
 import { Status, statusError, type Engine, ITER_PACK_VALUES, ITER_PACK_KEYS } from '../engine/abi.js';
 import { codecs, fastPathOf, type Codec, type CodecFastPath } from '../codecs.js';
 import { StrataError } from '../errors.js';
+import type { MergeOperators } from './merge-operators.js';
 
 export interface KeyValueIterator<K, V> extends IterableIterator<[K, V]> {
   close(): void;
@@ -30,6 +31,10 @@ const NO_WORDS: Uint32Array = new Uint32Array(0);
  *  short range then allocates none (an array over 64 bytes is a new off-heap store). */
 const wordPool: Uint32Array[] = [];
 const WORD_POOL_MAX = 16;
+
+/** Set in a batch entry's valLen when its value is a merge chain image to fold
+ *  (assembly/abi-reads.ts). */
+const MERGE_CHAIN = 0x80000000;
 
 /** The batch trailer's flags. */
 const TRAILER_ENDED = 1, TRAILER_ASCII = 2;
@@ -101,6 +106,8 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     private readonly expiryCutoff = 0,
     /** Its iter_open flags' ITER_PACK_* (packFlags). */
     private readonly packing = 0,
+    /** Folds the entries whose value is a merge chain (MERGE_CHAIN). */
+    private readonly merges?: MergeOperators<V>,
   ) {
     // With expiry the engine cannot count the limit: skipped entries do not count.
     this.remaining = expiryCutoff > 0 ? Infinity : limit;
@@ -127,7 +134,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     if (this.detached) throw new StrataError('CLOSED', 'the store or snapshot of this iterator is closed');
     const e = this.engine;
     const cutoff = this.expiryCutoff;
-    let kp: number, kl: number, vp: number, vl: number, off = -1, ko = 0;
+    let kp: number, kl: number, vp: number, vl: number, off = -1, ko = 0, chain = false;
     for (;;) {
       if (this.index === this.count) {
         if (this.exhausted || this.userRemaining <= 0) { this.release(); return { done: true, value: undefined }; }
@@ -138,6 +145,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
       const w = this.words;
       const j = this.index++ * 4;
       kp = w[j]; kl = w[j + 1]; vp = w[j + 2]; vl = w[j + 3];
+      if (vl >= MERGE_CHAIN) { vl -= MERGE_CHAIN; chain = true; }
       if (this.packing !== 0) {
         if ((this.packing & ITER_PACK_VALUES) !== 0) {
           off = vp - this.packPtr;
@@ -164,7 +172,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     // e.u8 again: a user codec's decode may have grown memory.
     const vf = this.valueFast;
     let value: V;
-    if (off >= 0) {
+    if (chain) {
+      value = this.merges!.fold(off >= 0 ? new Uint8Array(this.packBuffer, off, vl) : e.u8.slice(vp, vp + vl));
+    } else if (off >= 0) {
       // A view of this batch's copy: it aliases no linear memory.
       const b = new Uint8Array(this.packBuffer, off, vl);
       value = vf !== undefined ? b as V : this.valueCodec.decode(b);

@@ -1,4 +1,5 @@
 // StoreOptions and their defaults (docs/API.md lists each with its reason).
+import type { MergeOperator } from './merge-operators.js';
 import type { Codec } from '../codecs.js';
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
 import type { RestoreProgress } from '../changelog/restore.js';
@@ -28,6 +29,14 @@ export interface StoreOptions<K, V> {
    * whether it was created with a ttl; the value itself may change between opens.
    */
   ttlMs?: number;
+  /**
+   * Merge operators by name, for `merge(key, operand, name)` (docs/API.md, "Merge
+   * operators"), besides the built-in `add`, `max`, `min` and `append`. Each folds an
+   * operand into the value before it, both decoded by the value codec, and must be pure.
+   * A store whose entries hold operands of an operator must be opened with it to read them.
+   * A store with exactly one operator of its own uses it when merge() names none.
+   */
+  mergeOperators?: Record<string, MergeOperator<V>>;
   /** How often expired entries are looked for and deleted, in ms (each pass scans a slice
    *  of about 5 ms); 0 leaves it to purgeExpired(). Default 1000. */
   expirySweepMs?: number;

@@ -15,13 +15,16 @@ import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
 import { StoreCore } from './store-core.js';
 import type { StoreStats } from './stats.js';
 
+/** get_many's mark for a key whose newest version is a merge operand (assembly/abi-reads.ts). */
+const MERGED_KEY = 0xfffffffe;
+
 export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCore<K, V> {
   abstract stats(): StoreStats;
 
   // ---- reads ---------------------------------------------------------------------------
 
   get(key: K): V | undefined { return this.readGet(key, READ_NOW); }
-  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), READ_NOW) === Status.OK; }
+  has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), READ_NOW, false) === Status.OK; }
 
   getAll(keys: readonly K[]): (V | undefined)[] {
     this.checkOpen();
@@ -53,25 +56,28 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     // or free what the results point at: every value is copied out before any is decoded.
     const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(encoded.length) : undefined;
     const results = e.view;
+    let chained: number[] | undefined;
     for (let i = 0; i < encoded.length; i++) {
       const vp = results.getUint32(base + outOffset + i * 8, true);
       const vl = results.getUint32(base + outOffset + i * 8 + 4, true);
-      if (vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl))) out[i] = undefined;
+      if (vl === MERGED_KEY) (chained ??= []).push(i);
+      else if (vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl))) out[i] = undefined;
       else if (raw !== undefined) raw[i] = e.copyOut(vp + skip, vl - skip);
       else out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip);
     }
     if (raw !== undefined) {
       for (let i = 0; i < raw.length; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
     }
+    // Keys whose newest version is a merge operand: each looked up alone, its chain folded.
+    if (chained !== undefined) for (const i of chained) out[i] = this.lookup(encoded[i], READ_NOW) === Status.OK ? this.resultValue() : undefined;
     return out;
   }
 
   getVersioned(key: K): { value: V; version: number } | undefined {
     this.checkOpen();
     if (this.lookup(this.encodableKey(key), READ_NOW) !== Status.OK) return undefined;
-    const e = this.engine;
-    const version = e.resultSeq();
-    return { value: this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset), version };
+    const version = this.engine.resultSeq();
+    return { value: this.resultValue(), version };
   }
 
   /**
@@ -123,14 +129,13 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   readGet(key: K, snapSeq: number): V | undefined {
     this.checkOpen();
     if (this.lookup(this.encodableKey(key), snapSeq) !== Status.OK) return undefined;
-    const e = this.engine;
-    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+    return this.resultValue();
   }
 
   /** @internal */
   readHas(key: K, snapSeq: number): boolean {
     this.checkOpen();
-    return this.lookup(this.encodableKey(key), snapSeq) === Status.OK;
+    return this.lookup(this.encodableKey(key), snapSeq, false) === Status.OK;
   }
 
   /** @internal range()'s two forms, told apart by `to`: undefined (which no built-in codec
@@ -176,7 +181,7 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     const h = e.iterOpen(p, fl, p + fl, tl, flags, snapSeq);
     if (h < 0) throw statusError(-h, 'iterator open', this.engine);
     const it = new EngineIterator<K, V>(e, h, this.keyCodec, this.valueCodec,
-      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0, pack);
+      owner === this ? this : new ChainedOwner(owner, this), limit, this.ttlMs > 0 ? Date.now() : 0, pack, this.merges);
     it.slot = this.iterators.push(it) - 1;
     return it;
   }

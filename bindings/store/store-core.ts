@@ -27,6 +27,7 @@ import { sinksOf } from '../changelog/contract.js';
 import type { StoreOptions } from './options.js';
 import type { RestoreOptions } from '../changelog/restore.js';
 import type { Disk } from '../storage/persistence-core.js';
+import { MergeOperators } from './merge-operators.js';
 
 export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   protected readonly engine: Engine;
@@ -60,6 +61,10 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
   protected readonly batchWrites: boolean;
   /** Deletes expired entries through the write path (stores with ttlMs). */
   protected readonly sweeper: ExpirySweeper;
+  /** The merge operators, built-in and the store's own (merge-operators.ts). */
+  protected readonly merges: MergeOperators<V>;
+  /** The last lookup met merge operands: their folded value (resultValue returns it). */
+  private folded: { value: V } | undefined;
 
   protected constructor(engine: Engine, options: StoreOptions<K, V>, disk: Disk | undefined) {
     this.engine = engine;
@@ -77,6 +82,8 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     // Sinks take a write before it is applied, in the batch path, which validates first.
     this.batchWrites = this.logged || this.ttlMs > 0 || this.hooks.hasSinks;
     this.sweeper = new ExpirySweeper(engine, (ops) => this.applyBatch(ops), () => { this.hooks.errors++; });
+    this.merges = new MergeOperators<V>(options.mergeOperators, this.valueCodec);
+    engine.compactionFolder = (image) => this.merges.foldForCompaction(image);
   }
 
   /** The write protocol (write-protocol.ts); the expiry sweep writes through it. */
@@ -104,6 +111,7 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
   checkOpen(): void {
     if (this.closed) throw new StrataError('CLOSED', 'the store is closed');
     if (this.hooks.appending) throw invalid('a changelog sink called the store from append(): the write it is taking is not applied yet');
+    if (this.merges.folding) throw invalid('a merge operator called the store: operators must be pure functions of their arguments');
   }
 
   /** checkOpen, for a write: also refused inside a listener, or once a sink has failed. */
@@ -161,6 +169,17 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     return fast !== undefined ? fast.decodeFrom(this.engine.u8, ptr, len) : this.valueCodec.decode(this.engine.copyOut(ptr, len));
   }
 
+  /** The last lookup's folded value, when it met merge operands. */
+  protected foldedValue(): { value: V } | undefined { return this.folded; }
+
+  /** The value the last lookup found (OK): decoded from linear memory, or folded. */
+  protected resultValue(): V {
+    const f = this.folded;
+    if (f !== undefined) return f.value;
+    const e = this.engine;
+    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+  }
+
   /** Writes key then value into the argument region and returns its pointer; the lengths
    *  written are left in argKeyLen and argValueLen. */
   protected writeArgs(k: Encodable, v: Encodable): number {
@@ -175,10 +194,19 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     return p;
   }
 
-  protected lookup(k: Encodable, snapSeq: number): number {
+  /** Looks `k` up at snapSeq: OK (the value is resultValue(), its version engine.resultSeq())
+   *  or NOT_FOUND. A key whose newest version is a merge operand is OK, its chain folded now
+   *  unless `fold` is false (a caller that needs only presence or the version). */
+  protected lookup(k: Encodable, snapSeq: number, fold = true): number {
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.get(p, this.argKeyLen, snapSeq);
+    this.folded = undefined;
+    if (st === Status.MERGED) {
+      // Copied out first: the operators see only their arguments, and RESULT stays intact.
+      if (fold) this.folded = { value: this.merges.fold(e.copyOut(e.resultValuePtr(), e.resultValueLen())) };
+      return Status.OK;
+    }
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get', this.engine);
     if (st === Status.OK && this.ttlMs > 0 && this.expired(e.resultValuePtr(), e.resultValueLen())) return Status.NOT_FOUND;
     return st;

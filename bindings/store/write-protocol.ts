@@ -10,10 +10,12 @@
 // next write, flush, checkpoint or close, or to onListenerError.
 import { Status, statusError, READ_NOW } from '../engine/abi.js';
 import {
-  FAST_REGION, KIND_DELETE, KIND_DELETE_RANGE, KIND_PUT, EMPTY, byteBound, byteLength, writeEncodable, iterate, bytesOf,
+  FAST_REGION, KIND_DELETE, KIND_DELETE_RANGE, KIND_MERGE, KIND_PUT, EMPTY, byteBound, byteLength, writeEncodable, iterate, bytesOf,
   checkVersion, type Encodable, type EncodedOp,
 } from './arguments.js';
-import { invalid } from '../errors.js';
+import { StrataError, invalid } from '../errors.js';
+import { MAX_VALUE_BYTES } from '../engine/abi.js';
+import { utf8Bytes } from '../codecs.js';
 import { compareBytes } from '../key-range.js';
 import { StoreReads } from './reads.js';
 
@@ -24,8 +26,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
 
   put(key: K, value: V): void {
     this.checkWritable();
-    const k = this.encodableKey(key);
-    const v = this.encodableValue(value);
+    this.putEncoded(this.encodableKey(key), this.encodableValue(value));
+  }
+
+  private putEncoded(k: Encodable, v: Encodable): void {
     if (this.batchWrites) { this.applyBatch([{ kind: KIND_PUT, key: k, value: v }]); return; }
     this.checkOpen(); // a user codec may have closed the store
     const e = this.engine;
@@ -69,6 +73,43 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const kl = this.argKeyLen;
     const st = this.engine.deleteRange(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'deleteRange', this.engine);
+  }
+
+  /**
+   * Folds `operand` into the key's value with the merge operator `name` (docs/API.md, "Merge
+   * operators"): a blind write of the operand, folded by reads and compactions, so it costs
+   * no read. The operator is checked now (INVALID_ARGUMENT when unknown). A store with a
+   * changelog sink or an onChange listener writes the resulting value instead (a read, the
+   * fold, a put), so its records need no operator to restore or replicate. Not on a store
+   * with ttlMs (INVALID_ARGUMENT).
+   */
+  merge(key: K, operand: V, name?: string): void {
+    this.checkWritable();
+    if (this.ttlMs > 0) throw invalid('merge is not supported on a store with ttlMs');
+    const prefix = this.merges.prefixFor(name);
+    const k = this.encodableKey(key);
+    const encoded = this.encodableValue(operand);
+    const o = typeof encoded === 'string' ? utf8Bytes(encoded) : encoded;
+    if (this.hooks.hasSinks || this.hooks.listening) {
+      // The operator sees the operand as a read would: decoded from its bytes.
+      const existing = this.lookup(k, READ_NOW) === Status.OK ? this.resultValue() : undefined;
+      const next = this.merges.apply(name, existing, this.valueCodec.decode(o));
+      this.checkWritable(); // the value codec's decode is user code
+      this.putEncoded(k, this.encodableValue(next));
+      return;
+    }
+    if (prefix.length + o.length > MAX_VALUE_BYTES) {
+      throw new StrataError('VALUE_TOO_LARGE', `merge operand of ${o.length} bytes exceeds ${MAX_VALUE_BYTES - prefix.length}`);
+    }
+    const v = new Uint8Array(prefix.length + o.length);
+    v.set(prefix);
+    v.set(o, prefix.length);
+    if (this.batchWrites) { this.applyBatch([{ kind: KIND_MERGE, key: k, value: v }]); return; }
+    this.checkOpen(); // a user codec may have closed the store
+    const p = this.writeArgs(k, v);
+    const kl = this.argKeyLen;
+    const st = this.engine.merge(p, kl, p + kl, this.argValueLen);
+    if (st !== Status.OK) throw statusError(st, 'merge', this.engine);
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -152,8 +193,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     if (this.putEncodedIfVersion(k, v, 0)) return undefined;
     // Refused, so present; single-threaded, nothing ran since that version check.
     if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
-    const e = this.engine;
-    return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
+    return this.resultValue();
   }
 
   /**
@@ -167,6 +207,12 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     if (this.lookup(k, READ_NOW) !== Status.OK) return undefined;
     const e = this.engine;
     const version = e.resultSeq();
+    const folded = this.foldedValue();
+    if (folded !== undefined) {
+      // The operators ran, but cannot call the store: the version still holds.
+      this.deleteEncodedIfVersion(k, version);
+      return folded.value;
+    }
     // Copied out: the delete may move linear memory, and the codec decodes after it (a user
     // codec's decode may call the store).
     const raw = e.copyOut(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
@@ -264,7 +310,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
    *  logged write path (single-threaded, so nothing can come between the two). */
   private durableIfVersion(k: Encodable, expected: number, op: EncodedOp): boolean {
-    const current = this.lookup(k, READ_NOW) === Status.OK ? this.engine.resultSeq() : 0;
+    const current = this.lookup(k, READ_NOW, false) === Status.OK ? this.engine.resultSeq() : 0;
     if (current !== expected) return false;
     this.applyBatch([op]);
     return true;

@@ -87,8 +87,12 @@ export class Units {
 
   constructor() {
     compiled ??= new WebAssembly.Module(readFileSync(UNITS_WASM));
-    // A run with no file is never read through the host, nor reported freed by number.
-    const env = { read_block: () => { throw new Error('units: read_block on a resident run'); }, run_freed: () => {} };
+    // A run with no file is never read through the host, nor reported freed by number; the
+    // units write no merge operands, so compactions have no chain to fold (-1: keep it).
+    const env = {
+      read_block: () => { throw new Error('units: read_block on a resident run'); }, run_freed: () => {},
+      merge_fold: () => -1, merge_take: () => {},
+    };
     this.x = new WebAssembly.Instance(compiled, { env }).exports as unknown as Exports;
   }
 
