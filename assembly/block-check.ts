@@ -26,12 +26,15 @@ let hasPrev = false;
  *  footer's counts: the footer has no checksum of its own. */
 export let seenEntries: u64 = 0;
 export let seenTombstones: u64 = 0;
+/** Merge operands checkBlock has met with checkOrder (the footer's flag bit 0 must match). */
+export let seenMerges: u64 = 0;
 
 /** Starts a whole-file check: no previous entry, nothing counted. */
 export function beginOrderCheck(): void {
   hasPrev = false;
   seenEntries = 0;
   seenTombstones = 0;
+  seenMerges = 0;
 }
 
 /** After verifyBlock returned 0: the block's last entry (key pointer into the block). */
@@ -76,7 +79,8 @@ export function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
     if (checkOrder) {
       if (hasPrev && compareInternal(prevKey, prevLen, prevTag, q, kl, tag) >= 0) return CORRUPT_ORDER;
       seenEntries++;
-      if (tagKind(tag) == KIND_DELETE) seenTombstones++;
+      if (kind == KIND_DELETE) seenTombstones++;
+      else if (kind == KIND_MERGE) seenMerges++;
     }
     prevKey = q; prevLen = kl; prevTag = tag; hasPrev = true;
   }

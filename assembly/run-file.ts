@@ -11,7 +11,7 @@ import { BLOCK_TRAILER, BlockCursor } from "./block";
 import { crc32c, compareBytes, keyPrefix } from "./bytes";
 import {
   CORRUPT_FOOTER, CORRUPT_INDEX, CORRUPT_BLOOM, CORRUPT_BLOCK, CORRUPT_RANGE_DEL, checkBlock, beginOrderCheck, prevKey, prevLen, prevTag,
-  seenEntries, seenTombstones,
+  seenEntries, seenTombstones, seenMerges,
 } from "./block-check";
 import { budgetAlloc, copyBound } from "./memory-budget";
 import { Run, acquireBlock } from "./run";
@@ -313,7 +313,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   }
   if (expectOffset != indexOffset || q != indexEnd) { run.unref(); return fail(CORRUPT_INDEX, indexOffset); }
   // The footer's counts are not checksummed: every entry was just read, so compare them.
-  if (seenEntries != run.entries || seenTombstones != run.tombstones) { run.unref(); return fail(CORRUPT_FOOTER, len - FOOTER_BYTES); }
+  if (seenEntries != run.entries || seenTombstones != run.tombstones || (seenMerges > 0) != run.hasMerges) { run.unref(); return fail(CORRUPT_FOOTER, len - FOOTER_BYTES); }
   if (nb > 0) {
     run.largest = copyBound(unchecked(run.lastKeyPtr[nb - 1]), unchecked(run.lastKeyLen[nb - 1]));
     run.largestLen = unchecked(run.lastKeyLen[nb - 1]);

@@ -64,6 +64,20 @@ function commands(reopen: (() => Promise<Store>) | undefined, rangeDeletes = tru
     ...[0, 1, 2].map(() => fc.tuple(keyArb, operandArb, fc.constantFrom('tail', 'append')).map(([k, o, name]) =>
       cmd(`merge(${hex(k)}, ${hex(o)}, ${name})`, (m, r) => { r.store.merge(k, o, name); modelMerge(m, k, o, name); }))),
     fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)})`, (m, r) => { r.store.put(k, v); m.put(k, v); })),
+    // An atomic batch of merges, puts and deletes, several on one key (with a changelog,
+    // each merge folds onto the batch's own earlier writes).
+    fc.array(fc.oneof(
+      fc.tuple(fc.constant('merge' as const), keyArb, operandArb, fc.constantFrom('tail', 'append')),
+      fc.tuple(fc.constant('put' as const), keyArb, valueArb, fc.constant('')),
+      fc.tuple(fc.constant('del' as const), keyArb, valueArb, fc.constant('')),
+    ), { maxLength: 6 }).map((ops) => cmd(`write(${ops.map(([t, k]) => `${t} ${hex(k)}`).join(', ')})`, (m, r) => {
+      r.store.write(ops.map(([type, key, value, operator]) => (type === 'merge' ? { type, key, value, operator } : type === 'put' ? { type, key, value } : { type, key })));
+      for (const [type, k, v, name] of ops) {
+        if (type === 'merge') modelMerge(m, k, v, name);
+        else if (type === 'put') m.put(k, v);
+        else m.delete(k);
+      }
+    })),
     keyArb.map((k) => cmd(`delete(${hex(k)})`, (m, r) => { r.store.delete(k); m.delete(k); })),
     keyArb.map((k) => cmd(`getAndDelete(${hex(k)})`, (m, r) => {
       const got = r.store.getAndDelete(k);

@@ -199,6 +199,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     const groups = this.group(iterate(ops, 'write'), (op) => {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
       if (op.type === 'put') this.checkValue(op.value);
+      else if (op.type === 'merge') { this.checkValue(op.value); this.stores[0].checkMergeOperator(op.operator); }
       else if (op.type !== 'del') throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
       return this.encodeKey(op.key);
     }, false);

@@ -19,7 +19,19 @@ import { utf8Bytes } from '../codecs.js';
 import { compareBytes } from '../key-range.js';
 import { StoreReads } from './reads.js';
 
-export type WriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
+export type WriteOp<K, V> =
+  | { type: 'put'; key: K; value: V }
+  | { type: 'del'; key: K }
+  /** merge(key, value, operator) in the batch (docs/API.md, "Merge operators"). */
+  | { type: 'merge'; key: K; value: V; operator?: string };
+
+/** A batch's name for an encoded key (write's merges look up the batch's earlier writes). */
+function keyId(k: Encodable): string {
+  if (typeof k === 'string') return `s${k}`;
+  let id = 'b';
+  for (let i = 0; i < k.length; i += 4096) id += String.fromCharCode(...k.subarray(i, i + 4096));
+  return id;
+}
 
 export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreReads<K, V> {
   // ---- writes --------------------------------------------------------------------------
@@ -85,25 +97,12 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
    */
   merge(key: K, operand: V, name?: string): void {
     this.checkWritable();
-    if (this.ttlMs > 0) throw invalid('merge is not supported on a store with ttlMs');
-    const prefix = this.merges.prefixFor(name);
     const k = this.encodableKey(key);
-    const encoded = this.encodableValue(operand);
-    const o = typeof encoded === 'string' ? utf8Bytes(encoded) : encoded;
     if (this.hooks.hasSinks || this.hooks.listening) {
-      // The operator sees the operand as a read would: decoded from its bytes.
-      const existing = this.lookup(k, READ_NOW) === Status.OK ? this.resultValue() : undefined;
-      const next = this.merges.apply(name, existing, this.valueCodec.decode(o));
-      this.checkWritable(); // the value codec's decode is user code
-      this.putEncoded(k, this.encodableValue(next));
+      this.putEncoded(k, this.encodableValue(this.foldedPut(k, operand, name, undefined)));
       return;
     }
-    if (prefix.length + o.length > MAX_VALUE_BYTES) {
-      throw new StrataError('VALUE_TOO_LARGE', `merge operand of ${o.length} bytes exceeds ${MAX_VALUE_BYTES - prefix.length}`);
-    }
-    const v = new Uint8Array(prefix.length + o.length);
-    v.set(prefix);
-    v.set(o, prefix.length);
+    const v = this.operandBytes(operand, name);
     if (this.batchWrites) { this.applyBatch([{ kind: KIND_MERGE, key: k, value: v }]); return; }
     this.checkOpen(); // a user codec may have closed the store
     const p = this.writeArgs(k, v);
@@ -132,13 +131,61 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   write(ops: Iterable<WriteOp<K, V>>): void {
     this.checkWritable();
     const encoded: EncodedOp[] = [];
+    // With sinks or listeners a merge is written as its folded value: the batch's own earlier
+    // writes of the key are what it folds onto (by encoded key; undefined: deleted).
+    let written: Map<string, { value: V | undefined }> | undefined;
+    const folds = this.hooks.hasSinks || this.hooks.listening;
     for (const op of iterate(ops, 'write')) {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
-      if (op.type === 'put') encoded.push({ kind: KIND_PUT, key: this.encodableKey(op.key), value: this.encodableValue(op.value) });
-      else if (op.type === 'del') encoded.push({ kind: KIND_DELETE, key: this.encodableKey(op.key), value: EMPTY });
-      else throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+      const key = this.encodableKey(op.key);
+      if (op.type === 'put') {
+        encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(op.value) });
+        if (folds) (written ??= new Map()).set(keyId(key), { value: op.value });
+      } else if (op.type === 'del') {
+        encoded.push({ kind: KIND_DELETE, key, value: EMPTY });
+        if (folds) (written ??= new Map()).set(keyId(key), { value: undefined });
+      } else if (op.type === 'merge') {
+        if (!folds) { encoded.push({ kind: KIND_MERGE, key, value: this.operandBytes(op.value, op.operator) }); continue; }
+        const before = written?.get(keyId(key));
+        const next = this.foldedPut(key, op.value, op.operator, before);
+        encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(next) });
+        (written ??= new Map()).set(keyId(key), { value: next });
+      } else {
+        throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+      }
     }
     this.applyBatch(encoded);
+  }
+
+  /** @internal Checks a merge operator name (INVALID_ARGUMENT when unknown), as merge does. */
+  checkMergeOperator(name: string | undefined): void { this.merges.prefixFor(name); }
+
+  /** The stored bytes of a merge operand: nameLength | name | the encoded operand. */
+  private operandBytes(operand: V, name: string | undefined): Uint8Array {
+    if (this.ttlMs > 0) throw invalid('merge is not supported on a store with ttlMs');
+    const prefix = this.merges.prefixFor(name);
+    const encoded = this.encodableValue(operand);
+    const o = typeof encoded === 'string' ? utf8Bytes(encoded) : encoded;
+    if (prefix.length + o.length > MAX_VALUE_BYTES) {
+      throw new StrataError('VALUE_TOO_LARGE', `merge operand of ${o.length} bytes exceeds ${MAX_VALUE_BYTES - prefix.length}`);
+    }
+    const v = new Uint8Array(prefix.length + o.length);
+    v.set(prefix);
+    v.set(o, prefix.length);
+    return v;
+  }
+
+  /** A merge on a store whose records must hold values: the key's value (`before` when the
+   *  batch wrote it already, else the store's), with the operand folded in. The operator
+   *  sees the operand as a read would: decoded from its bytes. */
+  private foldedPut(key: Encodable, operand: V, name: string | undefined, before: { value: V | undefined } | undefined): V {
+    const bytes = this.operandBytes(operand, name); // checks the name, the size and the ttl
+    const prefix = 1 + bytes[0];
+    const existing = before !== undefined ? before.value
+      : this.lookup(key, READ_NOW) === Status.OK ? this.resultValue() : undefined;
+    const next = this.merges.apply(name, existing, this.valueCodec.decode(bytes.subarray(prefix)));
+    this.checkWritable(); // the value codec's decode is user code
+    return next;
   }
 
   putIfVersion(key: K, value: V, expected: number): boolean {
