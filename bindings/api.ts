@@ -19,3 +19,7 @@ export type { RestoreProgress, RestoreOptions } from './changelog/restore.js';
 export { MemoryChangelog } from './changelog/memory-changelog.js';
 export { Standby } from './standby/standby.js';
 export type { StandbyOptions, StandbyLagStatus, ChangelogFollower, FollowableSource } from './standby/standby.js';
+export { WindowStore } from './window/window-store.js';
+export type { WindowValue, WindowedEntry } from './window/window-store.js';
+export type { WindowStoreOptions, WindowStoreStats } from './window/window-options.js';
+export type { WindowIterator } from './window/window-iterator.js';
