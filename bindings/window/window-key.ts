@@ -1,10 +1,14 @@
-// The window store's keys in its Store (docs/WINDOWS.md, "Layout"), byte by byte:
+// The keys of a window or session store in its Store (docs/WINDOWS.md, "Layout"), byte by
+// byte:
 //
-//   window key = segmentId (u64 BE) | escaped(key) | windowStart (u64 BE) [| seqnum (u32 BE)]
-//   escaped(k) = k with every 0x00 byte written as 0x00 0x01, then the terminator 0x00 0x00
-//   meta key   = 0xFF | name (ASCII)
+//   window key  = segmentId (u64 BE) | escaped(key) | windowStart (u64 BE) [| seqnum (u32 BE)]
+//   session key = segmentId (u64 BE) | escaped(key) | end (u64 BE) | start (u64 BE)
+//   escaped(k)  = k with every 0x00 byte written as 0x00 0x01, then the terminator 0x00 0x00
+//   meta key    = 0xFF | name (ASCII)
 //
-// segmentId = floor(windowStart / segmentMs); the seqnum is there only with retainDuplicates.
+// segmentId = floor(windowStart / segmentMs) (a session: floor(end / segmentMs)); the seqnum
+// is there only with retainDuplicates. What follows escaped(key) is the key's tail, of a
+// fixed length per store.
 // INVARIANTS:
 // 1. escaped() is prefix-free: inside it a 0x00 is always followed by 0x01, so 0x00 0x00
 //    occurs only at its end. So `segmentId | escaped(k)` starts exactly k's windows of that
@@ -14,8 +18,8 @@
 //    there has 0x00 0x00, which loses to both). So a segment holds its windows in key order,
 //    and a key's windows in time order, and a scan of one key's windows between two times is
 //    one range with no filtering.
-// 3. Window times are 0 to 2^53 - 1 (safe integers), so every window key starts with 0x00
-//    and every meta key with 0xFF: retention's one deleteRange [segment 0, first live
+// 3. Times are 0 to 2^53 - 1 (safe integers), so every window or session key starts with
+//    0x00 and every meta key with 0xFF: retention's one deleteRange [segment 0, first live
 //    segment) never reaches the meta keys.
 // A length prefix (u16 | key) would keep prefix scans exact too, but would order a segment's
 // keys by length first; escaping costs a byte per 0x00 in the key plus two.
@@ -28,12 +32,10 @@ const SEGMENT_BYTES = 8;
 const TIME_BYTES = 8;
 const SEQ_BYTES = 4;
 
-/** The stream time, u64 BE: the largest window start (or advanceStreamTime) seen. */
+/** The stream time, u64 BE: the largest window start or session end (or advanceStreamTime) seen. */
 export const META_STREAM_TIME = metaKey('stream-time');
-/** The layout a store was created with (JSON: version, segmentMs, retainDuplicates). */
+/** The layout a store was created with (JSON: version, kind, segmentMs, retainDuplicates). */
 export const META_LAYOUT = metaKey('layout');
-/** Every window key is below this (invariant 3). */
-export const WINDOW_KEYS_END = new Uint8Array([0x01]);
 
 function metaKey(name: string): Uint8Array {
   const out = new Uint8Array(1 + name.length);
@@ -79,17 +81,17 @@ function escapedLength(key: Uint8Array): number {
   return n;
 }
 
-/**
- * `segmentId | escaped(key) | time [| seq]`: a window key, or (with `seq` undefined in a
- * layout with seqnums) a bound that sorts before every seqnum of that window. `time` may be
- * 2^53, the exclusive end after the last time. KEY_TOO_LARGE when it would pass the store's
- * limit.
- */
-export function windowKey(segment: number, key: Uint8Array, time: number, seq?: number): Uint8Array {
-  const esc = escapedLength(key);
-  const n = SEGMENT_BYTES + esc + TIME_BYTES + (seq === undefined ? 0 : SEQ_BYTES);
+/** The tail of a window key, with and without a seqnum, and of a session key. */
+export const WINDOW_TAIL = TIME_BYTES;
+export const WINDOW_TAIL_SEQ = TIME_BYTES + SEQ_BYTES;
+export const SESSION_TAIL = 2 * TIME_BYTES;
+
+/** `segmentId | escaped(key)` and room for `tail` more bytes: the array, and where the tail
+ *  goes. KEY_TOO_LARGE when it would pass the store's limit. */
+function keyWithTail(segment: number, key: Uint8Array, tail: number): [Uint8Array, number] {
+  const n = SEGMENT_BYTES + escapedLength(key) + tail;
   if (n > MAX_KEY_BYTES) {
-    throw new StrataError('KEY_TOO_LARGE', `a window key of ${key.length} bytes takes ${n} bytes in the store, above ${MAX_KEY_BYTES}`);
+    throw new StrataError('KEY_TOO_LARGE', `a key of ${key.length} bytes takes ${n} bytes in the store, above ${MAX_KEY_BYTES}`);
   }
   const out = new Uint8Array(n);
   writeU64(out, 0, segment);
@@ -99,33 +101,54 @@ export function windowKey(segment: number, key: Uint8Array, time: number, seq?: 
     out[p++] = b;
     if (b === 0) out[p++] = 1;
   }
-  p += 2; // the terminator 0x00 0x00 (the array starts zeroed)
+  return [out, p + 2]; // the terminator 0x00 0x00 (the array starts zeroed)
+}
+
+/**
+ * `segmentId | escaped(key) | time [| seq]`: a window key, or (with `seq` undefined in a
+ * layout with seqnums) a bound that sorts before every seqnum of that window. `time` may be
+ * 2^53, the exclusive end after the last time.
+ */
+export function windowKey(segment: number, key: Uint8Array, time: number, seq?: number): Uint8Array {
+  const [out, p] = keyWithTail(segment, key, seq === undefined ? WINDOW_TAIL : WINDOW_TAIL_SEQ);
   writeU64(out, p, time);
   if (seq !== undefined) {
-    p += TIME_BYTES;
-    out[p] = seq >>> 24; out[p + 1] = (seq >>> 16) & 0xff; out[p + 2] = (seq >>> 8) & 0xff; out[p + 3] = seq & 0xff;
+    const q = p + TIME_BYTES;
+    out[q] = seq >>> 24; out[q + 1] = (seq >>> 16) & 0xff; out[q + 2] = (seq >>> 8) & 0xff; out[q + 3] = seq & 0xff;
   }
   return out;
 }
 
-/** The window start of a window key, read from its tail without parsing the key. */
-export function windowStartOf(b: Uint8Array, withSeq: boolean): number {
-  return readU64(b, b.length - TIME_BYTES - (withSeq ? SEQ_BYTES : 0));
+/** `segmentId | escaped(key) | end | start`: a session key; with `start` undefined, a bound
+ *  before every session of that end (`end` may be 2^53, after every end). */
+export function sessionKey(segment: number, key: Uint8Array, end: number, start?: number): Uint8Array {
+  const [out, p] = keyWithTail(segment, key, start === undefined ? TIME_BYTES : SESSION_TAIL);
+  writeU64(out, p, end);
+  if (start !== undefined) writeU64(out, p + TIME_BYTES, start);
+  return out;
 }
 
-/** A window key taken apart. `key` may be a view of the stored bytes. */
-export interface DecodedWindowKey { segment: number; key: Uint8Array; windowStart: number }
+/** The u64 of a key's tail at `at` (a time). */
+export function timeAt(b: Uint8Array, at: number): number { return readU64(b, at); }
 
-/** Parses a window key (CORRUPTION when it does not follow the layout). */
-export function decodeWindowKey(b: Uint8Array, withSeq: boolean): DecodedWindowKey {
-  const tail = TIME_BYTES + (withSeq ? SEQ_BYTES : 0);
+/** The window start of a window key, read from its tail without parsing the key. */
+export function windowStartOf(b: Uint8Array, tail: number): number {
+  return readU64(b, b.length - tail);
+}
+
+/** A key taken apart: its segment, the key (may be a view of the stored bytes), and where
+ *  its tail starts. */
+export interface DecodedKey { segment: number; key: Uint8Array; at: number }
+
+/** Parses a window or session key with a tail of `tail` bytes (CORRUPTION when it does not
+ *  follow the layout). */
+export function decodeKey(b: Uint8Array, tail: number): DecodedKey {
   let end = b.indexOf(0, SEGMENT_BYTES);
   let zeros = 0;
   while (end >= 0 && b[end + 1] === 1) { zeros++; end = b.indexOf(0, end + 2); }
-  if (end < 0 || b[end + 1] !== 0 || b.length !== end + 2 + tail) throw corrupt(`a window key of ${b.length} bytes does not follow the layout`);
+  if (end < 0 || b[end + 1] !== 0 || b.length !== end + 2 + tail) throw corrupt(`a key of ${b.length} bytes does not follow the layout`);
   const segment = readU64(b, 0);
-  const windowStart = readU64(b, end + 2);
-  if (segment >= TIME_LIMIT || windowStart >= TIME_LIMIT) throw corrupt('a window key has a time above 2^53 - 1');
+  if (segment >= TIME_LIMIT || readU64(b, end + 2) >= TIME_LIMIT) throw corrupt('a key has a time above 2^53 - 1');
   let key: Uint8Array;
   if (zeros === 0) key = b.subarray(SEGMENT_BYTES, end);
   else {
@@ -135,7 +158,7 @@ export function decodeWindowKey(b: Uint8Array, withSeq: boolean): DecodedWindowK
       if (b[i] === 0) i++; // skip the 0x01 of the escape
     }
   }
-  return { segment, key, windowStart };
+  return { segment, key, at: end + 2 };
 }
 
 function corrupt(message: string): StrataError {

@@ -1,4 +1,5 @@
-// WindowStoreOptions, their checks and defaults (docs/API.md, "WindowStore").
+// The options of WindowStore and SessionStore, their checks and defaults (docs/API.md,
+// "WindowStore", "SessionStore"), and the stats both give.
 import type { StoreOptions } from '../store/options.js';
 import type { StoreStats } from '../store/stats.js';
 import type { Codec } from '../codecs.js';
@@ -19,13 +20,21 @@ export interface WindowStoreOptions<K, V> extends Omit<StoreOptions<K, V>, 'ttlM
   segmentMs?: number;
 }
 
-/** What WindowStore.stats() tells. */
+export interface SessionStoreOptions<K, V> extends Omit<StoreOptions<K, V>, 'ttlMs' | 'expirySweepMs'> {
+  /** How long a session is kept, in ms, measured from its end to the stream time: a session
+   *  is live while end > streamTime - retentionMs. */
+  retentionMs: number;
+  /** As WindowStoreOptions.segmentMs; a session's segment is that of its end. */
+  segmentMs?: number;
+}
+
+/** What WindowStore.stats() and SessionStore.stats() tell. */
 export interface WindowStoreStats {
-  /** The largest window start seen (or advanceStreamTime), -1 before any. */
+  /** The largest window start (session end) seen, or advanceStreamTime's, -1 before any. */
   streamTime: number;
   /** The first segment retention keeps: floor((streamTime - retentionMs + 1) / segmentMs). */
   firstLiveSegment: number;
-  /** Puts dropped since open because their window had already expired. */
+  /** Puts dropped since open because their window (session) had already expired. */
   expiredDropped: number;
   /** Range tombstones retention wrote since open (one per advance of firstLiveSegment). */
   retentionDeletes: number;
@@ -46,6 +55,9 @@ export interface WindowConfig<K, V> {
 
 /** The default segment span: Kafka Streams' RocksDbWindowBytesStoreSupplier. */
 const MIN_SEGMENT_MS = 60_000;
+/** At most this many segments are live (retentionMs / segmentMs): a fetch of one key seeks
+ *  once per segment in its time range. */
+const MAX_LIVE_SEGMENTS = 4096;
 
 function positiveMs(o: Record<string, unknown>, name: string): number {
   const v = o[name];
@@ -53,19 +65,29 @@ function positiveMs(o: Record<string, unknown>, name: string): number {
   return v;
 }
 
-export function checkWindowOptions<K, V>(options: WindowStoreOptions<K, V>, identity: Codec<unknown>): WindowConfig<K, V> {
-  if (options === null || typeof options !== 'object') throw invalid('WindowStore.open expects an options object with windowMs and retentionMs');
+/** Checks a WindowStore's options (`sessions` false) or a SessionStore's (true; no windowMs,
+ *  no retainDuplicates). */
+export function checkWindowOptions<K, V>(options: WindowStoreOptions<K, V> | SessionStoreOptions<K, V>, identity: Codec<unknown>,
+                                         sessions = false): WindowConfig<K, V> {
+  const name = sessions ? 'SessionStore' : 'WindowStore';
+  if (options === null || typeof options !== 'object') throw invalid(`${name}.open expects an options object with ${sessions ? '' : 'windowMs and '}retentionMs`);
   const o = options as unknown as Record<string, unknown>;
-  const windowMs = positiveMs(o, 'windowMs');
+  for (const n of sessions ? ['windowMs', 'retainDuplicates'] : []) {
+    if (o[n] !== undefined) throw invalid(`${n} is not a session store option`);
+  }
+  const windowMs = sessions ? 0 : positiveMs(o, 'windowMs');
   const retentionMs = positiveMs(o, 'retentionMs');
   if (retentionMs < windowMs) throw invalid(`retentionMs (${retentionMs}) must be at least windowMs (${windowMs}): a window must outlive its own span`);
   const segmentMs = o.segmentMs === undefined ? Math.max(Math.floor(retentionMs / 2), MIN_SEGMENT_MS) : positiveMs(o, 'segmentMs');
+  if (retentionMs / segmentMs > MAX_LIVE_SEGMENTS) {
+    throw invalid(`segmentMs ${segmentMs} makes ${Math.ceil(retentionMs / segmentMs)} live segments; at most ${MAX_LIVE_SEGMENTS} (segmentMs >= retentionMs / ${MAX_LIVE_SEGMENTS})`);
+  }
   const retainDuplicates = o.retainDuplicates ?? false;
   if (typeof retainDuplicates !== 'boolean') throw invalid('retainDuplicates must be a boolean');
-  for (const name of ['ttlMs', 'expirySweepMs']) {
-    if (o[name] !== undefined) throw invalid(`${name} is not a window store option: retention expires windows (retentionMs)`);
+  for (const n of ['ttlMs', 'expirySweepMs']) {
+    if (o[n] !== undefined) throw invalid(`${n} is not a ${sessions ? 'session' : 'window'} store option: retention expires ${sessions ? 'sessions' : 'windows'} (retentionMs)`);
   }
-  const { windowMs: _w, retentionMs: _r, segmentMs: _s, retainDuplicates: _d, keyCodec, valueCodec, ...rest } = options;
+  const { windowMs: _w, retentionMs: _r, segmentMs: _s, retainDuplicates: _d, keyCodec, valueCodec, ...rest } = options as WindowStoreOptions<K, V>;
   for (const [name, c] of [['keyCodec', keyCodec], ['valueCodec', valueCodec]] as const) {
     if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
       throw invalid(`${name} must have encode and decode functions`);
