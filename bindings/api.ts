@@ -23,3 +23,6 @@ export { WindowStore } from './window/window-store.js';
 export type { WindowValue, WindowedEntry } from './window/window-store.js';
 export type { WindowStoreOptions, WindowStoreStats } from './window/window-options.js';
 export type { WindowIterator } from './window/window-iterator.js';
+export { SessionStore } from './window/session-store.js';
+export type { SessionEntry } from './window/session-store.js';
+export type { SessionStoreOptions } from './window/window-options.js';
