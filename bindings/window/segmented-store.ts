@@ -19,7 +19,7 @@ import { codecs, type Codec } from '../codecs.js';
 import { StrataError, invalid } from '../errors.js';
 import type { WriteOp } from '../store/write-protocol.js';
 import type { RangeBounds } from '../store/arguments.js';
-import type { WindowConfig, WindowStoreStats } from './window-options.js';
+import type { SegmentedConfig, WindowStoreStats } from './window-options.js';
 import { ScanChain, type WindowIterator } from './window-iterator.js';
 import { META_LAYOUT, META_STREAM_TIME, decodeU64, encodeU64, segmentStart } from './window-key.js';
 
@@ -41,7 +41,7 @@ export abstract class SegmentedStore<K, V> {
   private retentionDeletes = 0;
   private closing: Promise<void> | undefined;
 
-  protected constructor(protected readonly store: Store, cfg: WindowConfig<K, V>, time: number) {
+  protected constructor(protected readonly store: Store, cfg: SegmentedConfig<K, V>, time: number) {
     this.retentionMs = cfg.retentionMs;
     this.segmentMs = cfg.segmentMs;
     this.keyCodec = cfg.keyCodec;
@@ -52,7 +52,7 @@ export abstract class SegmentedStore<K, V> {
   /** Opens the Store, checks it holds a store of `layout` (or nothing), and makes the
    *  subclass's instance over it, which then drops what a crash left expired. */
   protected static async openSegmented<T extends SegmentedStore<unknown, unknown>>(
-    storeOptions: WindowConfig<unknown, unknown>['storeOptions'], layout: Layout, make: (store: Store, time: number) => T): Promise<T> {
+    storeOptions: SegmentedConfig<unknown, unknown>['storeOptions'], layout: Layout, make: (store: Store, time: number) => T): Promise<T> {
     const store = await Store.open(storeOptions);
     try {
       // Retention is a deleteRange: a store that refuses one (today, one with a changelog

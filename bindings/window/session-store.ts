@@ -12,7 +12,7 @@
 import type { Store } from '../store/store.js';
 import { codecs, type Codec } from '../codecs.js';
 import { invalid } from '../errors.js';
-import { checkWindowOptions, type WindowConfig, type SessionStoreOptions } from './window-options.js';
+import { checkSegmentedOptions, type SegmentedConfig, type SessionStoreOptions } from './window-options.js';
 import type { WindowIterator } from './window-iterator.js';
 import { SegmentedStore, checkTimestamp } from './segmented-store.js';
 import { SESSION_TAIL, decodeKey, segmentStart, sessionKey, timeAt } from './window-key.js';
@@ -21,14 +21,14 @@ import { SESSION_TAIL, decodeKey, segmentStart, sessionKey, timeAt } from './win
 export interface SessionEntry<K, V> { key: K; start: number; end: number; value: V }
 
 export class SessionStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<K, V> {
-  private constructor(store: Store, cfg: WindowConfig<K, V>, time: number) {
+  private constructor(store: Store, cfg: SegmentedConfig<K, V>, time: number) {
     super(store, cfg, time);
   }
 
   /** Opens (with `path`: recovers) the Store and checks it holds a session store of this
    *  layout, or nothing. */
   static async open<K = Uint8Array, V = Uint8Array>(options: SessionStoreOptions<K, V>): Promise<SessionStore<K, V>> {
-    const cfg = checkWindowOptions(options, codecs.bytes as Codec<unknown>, true);
+    const cfg = checkSegmentedOptions(options, codecs.bytes as Codec<unknown>, true);
     return SegmentedStore.openSegmented(cfg.storeOptions, { kind: 'session', segmentMs: cfg.segmentMs, retainDuplicates: false },
       (store, time) => new SessionStore<K, V>(store, cfg, time));
   }

@@ -43,7 +43,7 @@ export interface WindowStoreStats {
 }
 
 /** The checked options: the window store's own, and what is left for Store.open. */
-export interface WindowConfig<K, V> {
+export interface SegmentedConfig<K, V> {
   windowMs: number;
   retentionMs: number;
   segmentMs: number;
@@ -67,8 +67,8 @@ function positiveMs(o: Record<string, unknown>, name: string): number {
 
 /** Checks a WindowStore's options (`sessions` false) or a SessionStore's (true; no windowMs,
  *  no retainDuplicates). */
-export function checkWindowOptions<K, V>(options: WindowStoreOptions<K, V> | SessionStoreOptions<K, V>, identity: Codec<unknown>,
-                                         sessions = false): WindowConfig<K, V> {
+export function checkSegmentedOptions<K, V>(options: WindowStoreOptions<K, V> | SessionStoreOptions<K, V>, identity: Codec<unknown>,
+                                         sessions = false): SegmentedConfig<K, V> {
   const name = sessions ? 'SessionStore' : 'WindowStore';
   if (options === null || typeof options !== 'object') throw invalid(`${name}.open expects an options object with ${sessions ? '' : 'windowMs and '}retentionMs`);
   const o = options as unknown as Record<string, unknown>;

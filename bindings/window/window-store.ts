@@ -7,7 +7,7 @@
 // fetchAll and all one scan.
 import type { Store } from '../store/store.js';
 import { codecs, type Codec } from '../codecs.js';
-import { checkWindowOptions, type WindowConfig, type WindowStoreOptions } from './window-options.js';
+import { checkSegmentedOptions, type SegmentedConfig, type WindowStoreOptions } from './window-options.js';
 import type { WindowIterator } from './window-iterator.js';
 import { SegmentedStore, checkTimestamp } from './segmented-store.js';
 import { WINDOW_TAIL, WINDOW_TAIL_SEQ, decodeKey, segmentStart, timeAt, windowKey, windowStartOf } from './window-key.js';
@@ -26,7 +26,7 @@ export class WindowStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<
    *  the Store's sequence, and every put takes at least one sequence number. Written mod 2^32. */
   private seq: number;
 
-  private constructor(store: Store, cfg: WindowConfig<K, V>, time: number) {
+  private constructor(store: Store, cfg: SegmentedConfig<K, V>, time: number) {
     super(store, cfg, time);
     this.windowMs = cfg.windowMs;
     this.retainDuplicates = cfg.retainDuplicates;
@@ -37,7 +37,7 @@ export class WindowStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<
   /** Opens (with `path`: recovers) the Store and checks it holds a window store of this
    *  layout, or nothing. */
   static async open<K = Uint8Array, V = Uint8Array>(options: WindowStoreOptions<K, V>): Promise<WindowStore<K, V>> {
-    const cfg = checkWindowOptions(options, codecs.bytes as Codec<unknown>);
+    const cfg = checkSegmentedOptions(options, codecs.bytes as Codec<unknown>);
     return SegmentedStore.openSegmented(cfg.storeOptions, { kind: 'window', segmentMs: cfg.segmentMs, retainDuplicates: cfg.retainDuplicates },
       (store, time) => new WindowStore<K, V>(store, cfg, time));
   }
