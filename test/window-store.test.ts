@@ -198,7 +198,11 @@ describe('WindowStore: bad input is INVALID_ARGUMENT and changes nothing', () =>
     expectCode(() => w.put('x'.repeat(65_530), 10, 'v'), 'KEY_TOO_LARGE');
     expect(entries(w.all())).toEqual(['k@10=v']);
     expect(w.streamTime).toBe(10);
+    w.put('k', 60, 'w');
+    const open1 = w.fetch('k', 0, 100), open2 = w.all();
     await w.close();
+    expectCode(() => open1.next(), 'CLOSED'); // iterators open at close fail, as a Store's do
+    expectCode(() => open2.next(), 'CLOSED');
     expectCode(() => w.put('k', 10, 'v'), 'CLOSED');
     expectCode(() => w.fetch('k', 10), 'CLOSED');
   });

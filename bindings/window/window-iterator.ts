@@ -1,7 +1,7 @@
 // WindowIterator: the windows a fetch finds, read from one Store scan or from several run
 // one after another (a key's windows in several segments). Like a Store iterator it sees the
-// store as of its creation: the first scan opens at once, and later ones are opened on a
-// snapshot taken at the same moment, which the iterator closes with itself.
+// store as of its creation: a single scan opens at once; several are opened one at a time on
+// a snapshot taken at creation, which the iterator closes with itself.
 // INVARIANT: at most one Store iterator is open at a time; closing, exhausting or failing
 // closes it and the snapshot.
 import { StrataError } from '../errors.js';
