@@ -2,7 +2,7 @@
 // convention. bindings/ is layered; an import may go to its own folder or down, never up:
 //
 //   6  api.ts, index.ts, browser.ts, cli/      the entries
-//   5  partition/, standby/                    built on Store
+//   5  partition/, standby/, window/           built on Store
 //   4  store/                                  the Store
 //   3  changelog/                              sinks, sources, restore
 //   2  storage/                                a store's directory
@@ -26,7 +26,7 @@ const bindings = join(root, 'bindings');
 
 const RANK: Record<string, number> = {
   'errors.ts': 0, 'codecs.ts': 0, 'crc32c.ts': 0, 'key-range.ts': 0,
-  engine: 1, storage: 2, changelog: 3, store: 4, partition: 5, standby: 5,
+  engine: 1, storage: 2, changelog: 3, store: 4, partition: 5, standby: 5, window: 5,
   'api.ts': 6, 'index.ts': 6, 'browser.ts': 6, cli: 6,
 };
 const PACKAGES = new Set(['nats', 'level']);
