@@ -87,7 +87,8 @@ export function checkSegmentedOptions<K, V>(options: WindowStoreOptions<K, V> | 
   for (const n of ['ttlMs', 'expirySweepMs']) {
     if (o[n] !== undefined) throw invalid(`${n} is not a ${sessions ? 'session' : 'window'} store option: retention expires ${sessions ? 'sessions' : 'windows'} (retentionMs)`);
   }
-  const { windowMs: _w, retentionMs: _r, segmentMs: _s, retainDuplicates: _d, keyCodec, valueCodec, ...rest } = options as WindowStoreOptions<K, V>;
+  if (o.mergeOperators !== undefined) throw invalid(`mergeOperators is not a ${sessions ? 'session' : 'window'} store option`);
+  const { windowMs: _w, retentionMs: _r, segmentMs: _s, retainDuplicates: _d, mergeOperators: _m, keyCodec, valueCodec, ...rest } = options as WindowStoreOptions<K, V>;
   for (const [name, c] of [['keyCodec', keyCodec], ['valueCodec', valueCodec]] as const) {
     if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
       throw invalid(`${name} must have encode and decode functions`);
