@@ -199,6 +199,16 @@ export interface EngineTuning {
   blockCacheBytes: number;
 }
 
+/** How a store folds merge chains for its engine's compactions (docs/ABI.md, env.merge_fold
+ *  and env.merge_take). Neither may call into the engine. */
+export interface CompactionFolder {
+  /** Folds the chain image at [at, at + len) of u8: the folded value's length, or -1 to
+   *  keep the operands. */
+  compactionFold(u8: Uint8Array, at: number, len: number): number;
+  /** Writes the value the last compactionFold produced at u8[dst]. */
+  compactionTake(u8: Uint8Array, dst: number): void;
+}
+
 /**
  * One engine instance with cached views over its memory.
  * INVARIANT: views are re-made whenever memory has grown (growth detaches the old buffer,
@@ -216,11 +226,9 @@ export class Engine {
   readonly batchCapacity: number;
   /** Reads run files for the block cache; set by a persistence that detaches runs. */
   files: RunFileReader = NO_FILES;
-  /** Folds a merge chain image for a compaction (env.merge_fold): the folded value's bytes,
-   *  or undefined to keep the operands. Set by a store; none folds nothing. Must not call
-   *  into the engine. */
-  compactionFolder: ((image: Uint8Array) => Uint8Array | undefined) | undefined;
-  private folded: Uint8Array | undefined;
+  /** Folds merge chains for compactions (env.merge_fold, env.merge_take). Set by a store;
+   *  none folds nothing. */
+  compactionFolder: CompactionFolder | undefined;
 
   constructor(x: EngineExports) {
     this.x = x;
@@ -269,18 +277,12 @@ export class Engine {
   foldForCompaction(ptr: number, len: number): number {
     const f = this.compactionFolder;
     if (f === undefined) return -1;
-    const out = f(this.u8.slice(ptr, ptr + len));
-    if (out === undefined || out.length > MAX_VALUE_BYTES) return -1;
-    this.folded = out;
-    return out.length;
+    const n = f.compactionFold(this.u8, ptr, len);
+    return n > MAX_VALUE_BYTES ? -1 : n;
   }
 
-  /** env.merge_take: copies the last fold's value to dst. */
-  takeFolded(dst: number): void {
-    const f = this.folded;
-    if (f !== undefined) this.u8.set(f, dst);
-    this.folded = undefined;
-  }
+  /** env.merge_take: writes the last fold's value at dst. */
+  takeFolded(dst: number): void { this.compactionFolder?.compactionTake(this.u8, dst); }
 
   copyOut(ptr: number, len: number): Uint8Array {
     return this.u8.slice(ptr, ptr + len);

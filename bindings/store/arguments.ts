@@ -27,7 +27,13 @@ export const FAST_REGION = 65536;
 export type Encodable = string | Uint8Array;
 
 /** An operation encoded and checked, ready for the engine. */
-export interface EncodedOp { kind: number; key: Encodable; value: Encodable }
+export interface EncodedOp {
+  kind: number;
+  key: Encodable;
+  value: Encodable;
+  /** A merge operand's operator (nameLength | name), stored before its value. */
+  operator?: Uint8Array;
+}
 
 export function encodeWith<T>(codec: Codec<T>, value: T, what: string): Uint8Array {
   let out: unknown;

@@ -173,7 +173,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     const vf = this.valueFast;
     let value: V;
     if (chain) {
-      value = this.merges!.fold(off >= 0 ? new Uint8Array(this.packBuffer, off, vl) : e.u8.slice(vp, vp + vl));
+      value = off >= 0 ? this.merges!.fold(this.pack, off, vl) : this.merges!.fold(e.u8, vp, vl);
     } else if (off >= 0) {
       // A view of this batch's copy: it aliases no linear memory.
       const b = new Uint8Array(this.packBuffer, off, vl);

@@ -9,8 +9,10 @@
 // codec. Naming the operator in every operand lets one key take operands of several
 // operators, and lets a reopened store refuse, by name, a chain whose operator is missing.
 import { StrataError, invalid } from '../errors.js';
-import { utf8Bytes } from '../codecs.js';
-import type { Codec } from '../codecs.js';
+import { utf8Bytes, fastPathOf } from '../codecs.js';
+import type { Codec, CodecFastPath } from '../codecs.js';
+import type { CompactionFolder } from '../engine/abi.js';
+import { byteLength, writeEncodable, type Encodable } from './arguments.js';
 
 /** Folds one operand into the value before it (undefined: the key had none). Must be pure
  *  and deterministic: it runs on every read of an unfolded key and again in compaction. */
@@ -46,7 +48,7 @@ const MAX_NAME_BYTES = 255;
 const text = new TextDecoder();
 
 /** A store's operators and how to fold its chains. */
-export class MergeOperators<V> {
+export class MergeOperators<V> implements CompactionFolder {
   private readonly operators = new Map<string, MergeOperator<V>>();
   /** The operator merge() uses without a name: the store's only own one, if it has one. */
   private readonly defaultName: string | undefined;
@@ -57,8 +59,15 @@ export class MergeOperators<V> {
   folding = false;
   /** Chains compaction could not fold (an operator missing or failing): kept as operands. */
   unfoldable = 0;
+  private lastNameBytes: Uint8Array = new Uint8Array(0);
+  private lastName = '';
+  /** The value the last compaction fold produced, until compactionTake(). */
+  private pending: Encodable | undefined;
+
+  private readonly fast: CodecFastPath<V> | undefined;
 
   constructor(own: Record<string, MergeOperator<V>> | undefined, private readonly codec: Codec<V>) {
+    this.fast = fastPathOf(codec);
     for (const [name, op] of Object.entries(builtinMergeOperators)) this.operators.set(name, op as MergeOperator<V>);
     if (own === undefined) return;
     if (own === null || typeof own !== 'object') throw invalid('mergeOperators must be an object of name: function');
@@ -96,51 +105,91 @@ export class MergeOperators<V> {
   }
 
   /**
-   * Folds a chain image (assembly/merge-chain.ts): the base, if any, then every operand,
-   * oldest first. A missing operator or one that throws is INVALID_ARGUMENT naming it; the
-   * store is unchanged (folds on read write nothing).
+   * Folds the chain image at [at, at + len) of `u8` (assembly/merge-chain.ts): the base, if
+   * any, then every operand, oldest first. The bytes are read in place: nothing can change
+   * them meanwhile, as the store refuses every call during a fold. A missing operator or
+   * one that throws is INVALID_ARGUMENT naming it; the store is unchanged (folds on read
+   * write nothing).
    */
-  fold(image: Uint8Array): V {
-    return this.guarded(() => this.foldImage(image));
+  fold(u8: Uint8Array, at: number, len: number): V {
+    if (this.folding) return this.foldImage(u8, at, len);
+    this.folding = true;
+    try {
+      return this.foldImage(u8, at, len);
+    } finally {
+      this.folding = false;
+    }
   }
 
-  private foldImage(image: Uint8Array): V {
-    const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-    const count = view.getUint32(0, true);
-    let p = 8;
+  private foldImage(u8: Uint8Array, at: number, len: number): V {
+    const end = at + len;
+    const count = u32(u8, at);
+    let p = at + 8;
     let acc: V | undefined;
-    if ((view.getUint32(4, true) & 1) !== 0) {
-      const len = view.getUint32(p, true);
-      acc = this.codec.decode(image.subarray(p + 4, p + 4 + len));
-      p += 4 + len;
+    if ((u32(u8, at + 4) & 1) !== 0) {
+      const n = u32(u8, p);
+      acc = this.decode(u8, p + 4, n);
+      p += 4 + n;
     }
-    for (let i = 0; i < count; i++) {
-      const len = view.getUint32(p, true);
-      const nameLen = image[p + 4];
-      const name = text.decode(image.subarray(p + 5, p + 5 + nameLen));
+    for (let i = 0; i < count && p < end; i++) {
+      const n = u32(u8, p);
+      const nameLen = u8[p + 4];
+      const name = this.nameAt(u8, p + 5, nameLen);
       const op = this.operators.get(name);
       if (op === undefined) throw invalid(`the store holds operands of merge operator ${JSON.stringify(name)}, which is not registered (pass it in mergeOperators)`);
-      acc = this.run(name, op, acc, this.codec.decode(image.subarray(p + 5 + nameLen, p + 4 + len)));
-      p += 4 + len;
+      acc = this.run(name, op, acc, this.decode(u8, p + 5 + nameLen, n - 1 - nameLen));
+      p += 4 + n;
     }
     return acc as V;
   }
 
-  /** fold() for a compaction: the folded value's bytes, or undefined when it cannot be
-   *  folded (counted): the engine then keeps the operands, and readers report the error. */
-  foldForCompaction(image: Uint8Array): Uint8Array | undefined {
+  /** The operator name of `len` bytes at u8[at]: the last one met, compared byte by byte,
+   *  or decoded (a chain's operands mostly share one operator). */
+  private nameAt(u8: Uint8Array, at: number, len: number): string {
+    const last = this.lastNameBytes;
+    if (last.length === len) {
+      let i = 0;
+      while (i < len && u8[at + i] === last[i]) i++;
+      if (i === len) return this.lastName;
+    }
+    this.lastNameBytes = u8.slice(at, at + len);
+    this.lastName = text.decode(this.lastNameBytes);
+    return this.lastName;
+  }
+
+  private decode(u8: Uint8Array, at: number, len: number): V {
+    const f = this.fast;
+    return f !== undefined ? f.decodeFrom(u8, at, len) : this.codec.decode(u8.slice(at, at + len));
+  }
+
+  /** fold() for a compaction (CompactionFolder): the folded value's encoded length, or -1
+   *  when it cannot be folded (counted): the engine then keeps the operands, and readers
+   *  report the error. The value waits, encoded, for compactionTake(). */
+  compactionFold(u8: Uint8Array, at: number, len: number): number {
+    this.folding = true;
     try {
-      const out = this.guarded(() => this.codec.encode(this.foldImage(image)));
-      if (!(out instanceof Uint8Array)) return this.cannot();
-      return out;
+      const v = this.foldImage(u8, at, len);
+      const f = this.fast;
+      const out = f !== undefined ? f.encodable(v) : this.codec.encode(v);
+      if (typeof out !== 'string' && !(out instanceof Uint8Array)) return this.cannot();
+      this.pending = out;
+      return byteLength(out);
     } catch {
       return this.cannot();
+    } finally {
+      this.folding = false;
     }
   }
 
-  private cannot(): undefined {
+  compactionTake(u8: Uint8Array, dst: number): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p !== undefined) writeEncodable(p, u8, dst, u8.length - dst);
+  }
+
+  private cannot(): number {
     this.unfoldable++;
-    return undefined;
+    return -1;
   }
 
   private guarded<T>(f: () => T): T {
@@ -162,6 +211,8 @@ export class MergeOperators<V> {
     }
   }
 }
+
+const u32 = (u8: Uint8Array, p: number): number => (u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24)) >>> 0;
 
 function checkName(name: string): void {
   if (name.length === 0 || utf8Bytes(name).length > MAX_NAME_BYTES) throw invalid(`a merge operator name must be 1 to ${MAX_NAME_BYTES} bytes`);

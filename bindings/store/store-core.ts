@@ -83,7 +83,7 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     this.batchWrites = this.logged || this.ttlMs > 0 || this.hooks.hasSinks;
     this.sweeper = new ExpirySweeper(engine, (ops) => this.applyBatch(ops), () => { this.hooks.errors++; });
     this.merges = new MergeOperators<V>(options.mergeOperators, this.valueCodec);
-    engine.compactionFolder = (image) => this.merges.foldForCompaction(image);
+    engine.compactionFolder = this.merges;
   }
 
   /** The write protocol (write-protocol.ts); the expiry sweep writes through it. */
@@ -180,17 +180,20 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     return this.decodeValue(e.resultValuePtr() + this.valueOffset, e.resultValueLen() - this.valueOffset);
   }
 
-  /** Writes key then value into the argument region and returns its pointer; the lengths
-   *  written are left in argKeyLen and argValueLen. */
-  protected writeArgs(k: Encodable, v: Encodable): number {
+  /** Writes key then value (after `before`, a merge operand's operator) into the argument
+   *  region and returns its pointer; the lengths written are left in argKeyLen and
+   *  argValueLen (`before` counted in the value). */
+  protected writeArgs(k: Encodable, v: Encodable, before?: Uint8Array): number {
     const e = this.engine;
+    const n = before === undefined ? 0 : before.length;
     let kb = byteBound(k), vb = byteBound(v);
-    if (kb + vb > FAST_REGION) { kb = byteLength(k); vb = byteLength(v); }
-    const p = e.reserve(kb + vb);
+    if (kb + vb + n > FAST_REGION) { kb = byteLength(k); vb = byteLength(v); }
+    const p = e.reserve(kb + n + vb);
     const u8 = e.u8;
     const kl = writeEncodable(k, u8, p, kb);
     this.argKeyLen = kl;
-    this.argValueLen = writeEncodable(v, u8, p + kl, vb);
+    if (before !== undefined) u8.set(before, p + kl);
+    this.argValueLen = n + writeEncodable(v, u8, p + kl + n, vb);
     return p;
   }
 
@@ -203,8 +206,8 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
     const st = e.get(p, this.argKeyLen, snapSeq);
     this.folded = undefined;
     if (st === Status.MERGED) {
-      // Copied out first: the operators see only their arguments, and RESULT stays intact.
-      if (fold) this.folded = { value: this.merges.fold(e.copyOut(e.resultValuePtr(), e.resultValueLen())) };
+      // Read in place: the store refuses calls during a fold, so RESULT stays intact.
+      if (fold) this.folded = { value: this.merges.fold(e.u8, e.resultValuePtr(), e.resultValueLen()) };
       return Status.OK;
     }
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, 'get', this.engine);

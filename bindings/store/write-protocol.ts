@@ -102,10 +102,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
       this.putEncoded(k, this.encodableValue(this.foldedPut(k, operand, name, undefined)));
       return;
     }
-    const v = this.operandBytes(operand, name);
-    if (this.batchWrites) { this.applyBatch([{ kind: KIND_MERGE, key: k, value: v }]); return; }
+    const op = this.operandOp(k, operand, name);
+    if (this.batchWrites) { this.applyBatch([op]); return; }
     this.checkOpen(); // a user codec may have closed the store
-    const p = this.writeArgs(k, v);
+    const p = this.writeArgs(k, op.value, op.operator);
     const kl = this.argKeyLen;
     const st = this.engine.merge(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'merge', this.engine);
@@ -145,7 +145,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
         encoded.push({ kind: KIND_DELETE, key, value: EMPTY });
         if (folds) (written ??= new Map()).set(keyId(key), { value: undefined });
       } else if (op.type === 'merge') {
-        if (!folds) { encoded.push({ kind: KIND_MERGE, key, value: this.operandBytes(op.value, op.operator) }); continue; }
+        if (!folds) { encoded.push(this.operandOp(key, op.value, op.operator)); continue; }
         const before = written?.get(keyId(key));
         const next = this.foldedPut(key, op.value, op.operator, before);
         encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(next) });
@@ -160,30 +160,27 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   /** @internal Checks a merge operator name (INVALID_ARGUMENT when unknown), as merge does. */
   checkMergeOperator(name: string | undefined): void { this.merges.prefixFor(name); }
 
-  /** The stored bytes of a merge operand: nameLength | name | the encoded operand. */
-  private operandBytes(operand: V, name: string | undefined): Uint8Array {
+  /** A merge operand as the batch image holds it (KIND_MERGE, its operator before its
+   *  value), checked: the operator's name, the size, not on a ttl store. */
+  private operandOp(key: Encodable, operand: V, name: string | undefined): EncodedOp {
     if (this.ttlMs > 0) throw invalid('merge is not supported on a store with ttlMs');
-    const prefix = this.merges.prefixFor(name);
-    const encoded = this.encodableValue(operand);
-    const o = typeof encoded === 'string' ? utf8Bytes(encoded) : encoded;
-    if (prefix.length + o.length > MAX_VALUE_BYTES) {
-      throw new StrataError('VALUE_TOO_LARGE', `merge operand of ${o.length} bytes exceeds ${MAX_VALUE_BYTES - prefix.length}`);
+    const operator = this.merges.prefixFor(name);
+    const value = this.encodableValue(operand);
+    if (byteBound(value) + operator.length > MAX_VALUE_BYTES && byteLength(value) + operator.length > MAX_VALUE_BYTES) {
+      throw new StrataError('VALUE_TOO_LARGE', `merge operand of ${byteLength(value)} bytes exceeds ${MAX_VALUE_BYTES - operator.length}`);
     }
-    const v = new Uint8Array(prefix.length + o.length);
-    v.set(prefix);
-    v.set(o, prefix.length);
-    return v;
+    return { kind: KIND_MERGE, key, value, operator };
   }
 
   /** A merge on a store whose records must hold values: the key's value (`before` when the
    *  batch wrote it already, else the store's), with the operand folded in. The operator
    *  sees the operand as a read would: decoded from its bytes. */
   private foldedPut(key: Encodable, operand: V, name: string | undefined, before: { value: V | undefined } | undefined): V {
-    const bytes = this.operandBytes(operand, name); // checks the name, the size and the ttl
-    const prefix = 1 + bytes[0];
+    const op = this.operandOp(key, operand, name); // checks the name, the size and the ttl
+    const bytes = typeof op.value === 'string' ? utf8Bytes(op.value) : op.value;
     const existing = before !== undefined ? before.value
       : this.lookup(key, READ_NOW) === Status.OK ? this.resultValue() : undefined;
-    const next = this.merges.apply(name, existing, this.valueCodec.decode(bytes.subarray(prefix)));
+    const next = this.merges.apply(name, existing, this.valueCodec.decode(bytes));
     this.checkWritable(); // the value codec's decode is user code
     return next;
   }
@@ -290,10 +287,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     this.checkWritable();
     const prefix = this.valueOffset; // with a ttl, a put's stored value starts with expiresAt
     let size = 0;
-    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix;
+    for (const op of ops) size += 9 + byteBound(op.key) + byteBound(op.value) + prefix + (op.operator?.length ?? 0);
     if (size > FAST_REGION) {
       size = 0;
-      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value) + prefix;
+      for (const op of ops) size += 9 + byteLength(op.key) + byteLength(op.value) + prefix + (op.operator?.length ?? 0);
     }
     const now = prefix !== 0 ? Date.now() : 0;
     const expiresAt = now + this.ttlMs;
@@ -309,6 +306,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
       if (op.kind === KIND_PUT && prefix !== 0) {
         view.setFloat64(p + 9 + kl, expiresAt, true);
         vl = prefix + writeEncodable(op.value, u8, p + 9 + kl + prefix, end - p - 9 - kl - prefix);
+      } else if (op.operator !== undefined) {
+        const n = op.operator.length;
+        u8.set(op.operator, p + 9 + kl);
+        vl = n + writeEncodable(op.value, u8, p + 9 + kl + n, end - p - 9 - kl - n);
       } else {
         vl = writeEncodable(op.value, u8, p + 9 + kl, end - p - 9 - kl);
       }
