@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, Standby, StrataError, MemoryChangelog, FileChangelog, type ChangeRecord, type ChangelogSink } from 'strata-kv';
 import { crc32cModel, recordStarts, segments, plain } from './support/file-changelog.js';
+import { CommitSink } from '../bindings/nats/tasks/commit-sink.js';
 
 const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const dirs: string[] = [];
@@ -242,5 +243,15 @@ describe('deleteRange: Standby', () => {
     expect(keys(standby.store)).toHaveLength(20);
     await standby.close();
     await owner.close();
+  });
+});
+
+describe('deleteRange: StreamTasks\' CommitSink', () => {
+  it('holds a range record whole, rangeEnd included, as its own copy', () => {
+    const sink = new CommitSink();
+    const end = b('m');
+    sink.append([{ partition: 0, seq: 1, key: b('a'), value: null, rangeEnd: end }]);
+    end[0] = 0x7a; // the store may reuse its arrays
+    expect(sink.take().map(shown)).toEqual([{ partition: 0, seq: 1, key: 'a', value: null, rangeEnd: 'm' }]);
   });
 });
