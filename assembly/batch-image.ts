@@ -162,7 +162,7 @@ export let restoredCount: u32 = 0;
 /**
  * Applies changelog records with the sequence numbers they carry, so restored keys keep
  * their versions. Image (docs/ABI.md): count × { kind u8 | seq f64 | keyLen u32 |
- * valLen u32 | key | value }. A record whose seq <= lastSeq is taken as already applied
+ * valLen u32 | key | value }; kind 3 is a range deletion [key, value) at its seq. A record whose seq <= lastSeq is taken as already applied
  * and skipped, which makes replaying an overlapping tail idempotent; the rest must have
  * strictly increasing integer sequences. Padding records (kind 2) carry nothing. Validated
  * whole before anything is applied; a large chunk is ingested as a run (ingestBatch).
@@ -189,11 +189,15 @@ export function restoreBatch(p: usize, len: u32, count: u32): i32 {
     let seqF = load<f64>(q + 1);
     let klen = load<u32>(q + 9);
     let vlen = load<u32>(q + 13);
-    if (kind != KIND_PUT && kind != KIND_DELETE) return S.INVALID_ARGUMENT;
+    if (kind != KIND_PUT && kind != KIND_DELETE && kind != KIND_RANGE_DELETE) return S.INVALID_ARGUMENT;
     if (!(seqF >= 1) || seqF > <f64>MAX_SEQ || seqF != Math.floor(seqF)) return S.INVALID_ARGUMENT;
     if (klen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
+    // A range deletion's value is its end key: a key's bound.
+    if (kind == KIND_RANGE_DELETE && vlen > S.MAX_KEY_BYTES) return S.KEY_TOO_LARGE;
     if (vlen > S.MAX_VALUE_BYTES) return S.VALUE_TOO_LARGE;
     if (<u64>(end - q - RESTORE_HEADER) < <u64>klen + <u64>vlen) return S.INVALID_ARGUMENT;
+    // As checkBatch: an empty range [from, to) with to <= from is refused (range-del.ts keeps from < to).
+    if (kind == KIND_RANGE_DELETE && compareBytes(q + RESTORE_HEADER, klen, q + RESTORE_HEADER + klen, vlen) >= 0) return S.INVALID_ARGUMENT;
     let seq = <u64>seqF;
     if (seq > lastSeq) {
       if (seq <= prev) return S.INVALID_ARGUMENT; // out of order after the applied prefix

@@ -19,8 +19,10 @@
 import { Run } from "./run";
 import { RunBuilder } from "./run-builder";
 import { compareBytes, equalBytes, keyPrefix } from "./bytes";
-import { makeTag } from "./internal-key";
+import { makeTag, KIND_RANGE_DELETE } from "./internal-key";
 import { budgetAlloc, budgetFree } from "./memory-budget";
+import { RangeDels, copyClipped } from "./range-del";
+import { tombstoneOnlyRun } from "./run-builder";
 
 /** Restore image record header: kind u8 | seq f64 | keyLen u32 | valLen u32. */
 export const RESTORE_HEADER: usize = 17;
@@ -38,7 +40,10 @@ export function ingestScratchBytes(n: u32): u64 { return <u64>n * <u64>(ENTRY * 
 
 /**
  * Builds one run holding the newest record of each key among the records of the restore
- * image (p, count) whose sequence is above `after` (there are n >= 1 of them). REQUIRES:
+ * image (p, count) whose sequence is above `after` (there are n >= 1 of them), and the
+ * chunk's range deletions as the run's range tombstones, each with its own seq (as a flush
+ * carries a memtable's: a read compares sequences, so a key's newest record and a tombstone
+ * of the same chunk order themselves, and the tombstone hides older runs' keys). REQUIRES:
  * the image is validated (restoreBatch). Returns null when memory ran out; then nothing it
  * allocated remains.
  */
@@ -49,15 +54,26 @@ export function ingestRun(p: usize, count: u32, n: u32, after: u64, blockBytes: 
   let b = budgetAlloc(bytes);
   if (b == 0) { budgetFree(a, bytes); return null; }
 
-  // Pass 1: the records to apply, and their keys' longest common prefix.
+  // Pass 1: the records to apply, and their keys' longest common prefix; range deletions
+  // apart (their keys point into the image, copied into the run's own arena at the end).
   let q = p;
   let i: u32 = 0;
   let first: usize = 0;
   let lcp: u32 = 0;
+  let rd: RangeDels | null = null;
   for (let r: u32 = 0; r < count; r++) {
     if (load<u8>(q) == KIND_PAD) { q += PAD_HEADER + <usize>load<u32>(q + 1); continue; }
     let klen = load<u32>(q + 9);
     let vlen = load<u32>(q + 13);
+    if (load<u8>(q) == KIND_RANGE_DELETE) {
+      let seq = <u64>load<f64>(q + 1);
+      if (seq > after) {
+        if (rd == null) rd = new RangeDels();
+        rd!.push(q + RESTORE_HEADER, klen, q + RESTORE_HEADER + klen, vlen, seq);
+      }
+      q += RESTORE_HEADER + <usize>klen + <usize>vlen;
+      continue;
+    }
     if (<u64>load<f64>(q + 1) > after) {
       let k = q + RESTORE_HEADER;
       if (i == 0) { first = k; lcp = klen; }
@@ -67,6 +83,7 @@ export function ingestRun(p: usize, count: u32, n: u32, after: u64, blockBytes: 
     }
     q += RESTORE_HEADER + <usize>klen + <usize>vlen;
   }
+  n = i; // the point records (the range deletions are not sorted)
 
   // Pass 2: prefixes, and the histogram of each of their bytes.
   memory.fill(HIST, 0, 8 * 256 * 4);
@@ -148,8 +165,19 @@ export function ingestRun(p: usize, count: u32, n: u32, after: u64, blockBytes: 
   }
   budgetFree(a, bytes);
   budgetFree(b, bytes);
+  let failed = builder.failed;
   let run = builder.finish();
   builder.release();
+  if (rd == null || failed) return run;
+  // The tombstones, copied out of the image into an arena the run owns.
+  let own = copyClipped(rd!, null, 0, 0, false, 0, 0, false);
+  if (own == null) { if (run != null) { run.refs = 1; run.unref(); } return null; }
+  if (run == null) {
+    let t = tombstoneOnlyRun(own!);
+    if (t == null) own!.free(); // not taken
+    return t;
+  }
+  run.setRangeDels(own!);
   return run;
 }
 

@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { PartitionReader } from '../bindings/nats/reader.js';
+import { crc32c } from '../bindings/crc32c.js';
 import { KIND_CLAIM, KIND_RECORDS, RecordMessageBuilder, encodeClaim, decodeMessage, type ChangelogMessage } from '../bindings/nats/format.js';
 
 const rec = (seq: number) => ({ partition: 0, seq, key: new Uint8Array([seq & 0xff]), value: seq % 3 === 0 ? null : new Uint8Array([1, 2]) });
@@ -41,6 +42,24 @@ describe('PartitionReader', () => {
     expect(m.records.map((r) => [r.seq, r.value && [...r.value], r.expiresAt])).toEqual([
       [1, [9, 9], 1_767_225_600_500], [2, null, undefined], [3, [7], undefined],
     ]);
+  });
+
+  it('carries range deletions (flags 4, the end key as the value); a damaged one is CORRUPTION', () => {
+    const b = new RecordMessageBuilder();
+    b.add({ partition: 0, seq: 1, key: new Uint8Array([1]), value: null, rangeEnd: new Uint8Array([1, 0]) });
+    b.add({ partition: 0, seq: 2, key: new Uint8Array([2]), value: null });
+    const raw = b.take(1, 0);
+    const m = decodeMessage(raw, 0, 'test');
+    if (m.kind !== KIND_RECORDS) throw new Error('expected records');
+    expect(m.records.map((r) => [r.seq, r.value, r.rangeEnd && [...r.rangeEnd]])).toEqual([[1, null, [1, 0]], [2, null, undefined]]);
+    expect(raw[38 + 8]).toBe(4);
+    // Intact messages (checksum recomputed) breaking the format: an unknown flag, an end not above the start.
+    for (const [at, byte] of [[38 + 8, 5], [38 + 17 + 1, 0]] as const) {
+      const bad = raw.slice();
+      bad[at] = byte;
+      new DataView(bad.buffer).setUint32(4, crc32c(bad, 8), true);
+      expect(() => decodeMessage(bad, 0, 'stream seq 9')).toThrow(expect.objectContaining({ code: 'CORRUPTION' }));
+    }
   });
 
   it('holds a message that follows a gap until the gap is filled (a retried pipelined publish)', () => {

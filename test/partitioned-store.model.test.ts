@@ -1,11 +1,12 @@
 // PartitionedStore, model-based: on any sequence of operations a PartitionedStore behaves like
 // PartitionedModel (one SortedModel per partition, keys routed by kafkaPartition, reads merged
-// in byte order) and returns what a single Store given the same operations returns. Memtables
+// in byte order; deleteRange in every partition) and returns what a single Store given the
+// same operations returns, and its changelog restores it. Memtables
 // of 512 bytes make flushes and compactions constant.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
-  PartitionedStore, Store, codecs, kafkaPartition, type ChangeRecord, type Codec, type KeyValueIterator, type Snapshot,
+  PartitionedStore, Store, MemoryChangelog, codecs, kafkaPartition, type ChangeRecord, type Codec, type KeyValueIterator, type Snapshot,
 } from 'strata-kv';
 import { SortedModel, hex, unhex } from './support/model.js';
 import { TINY, codeOf } from './support/partitioned-store.js';
@@ -186,6 +187,24 @@ function modelBased<K, V>(f: Flavor<K, V>, numRuns: number): void {
       s.snap.close();
       s.ref.close();
     })),
+    // A range spans every partition: each gets a tombstone and a record of its own.
+    fc.tuple(keyArb, keyArb).map(([from, to]) => cmd(`deleteRange(${JSON.stringify(from)}, ${JSON.stringify(to)})`, (m, r) => {
+      const a = enc(from), b = enc(to);
+      const c = Buffer.compare(a, b);
+      r.batches.length = 0;
+      const before = r.store.stats().sequence;
+      if (c > 0) {
+        expect(codeOf(() => r.store.deleteRange(from, to))).toBe('INVALID_ARGUMENT');
+        expect(codeOf(() => r.ref.deleteRange(from, to))).toBe('INVALID_ARGUMENT');
+        expect(r.store.stats().sequence).toBe(before);
+      } else {
+        r.store.deleteRange(from, to);
+        r.ref.deleteRange(from, to);
+      }
+      if (c < 0) for (const part of m.parts) part.deleteRange(a, b);
+      const shown = r.batches.map((bs) => bs.map((x) => ({ partition: x.partition, seq: x.seq, key: hex(x.key), value: x.value, rangeEnd: x.rangeEnd && hex(x.rangeEnd) })));
+      expect(shown).toEqual(c < 0 ? m.parts.map((part, i) => [{ partition: i, seq: part.seq, key: hex(a), value: null, rangeEnd: hex(b) }]) : []);
+    })),
     fc.constant(cmd('flush', async (_m, r) => { await r.store.flush(); })),
     fc.constant(cmd('compact', async (_m, r) => { await r.store.compact(); })),
     fc.tuple(fc.constantFrom('putAll', 'deleteAll', 'write'), fc.constantFrom('badKey', 'hugeKey', 'badValue', 'badShape'),
@@ -216,8 +235,9 @@ function modelBased<K, V>(f: Flavor<K, V>, numRuns: number): void {
   it(`behaves like PartitionedModel and a single Store (${f.name}, ${numRuns} runs)`, async () => {
     await fc.assert(fc.asyncProperty(fc.constantFrom(1, 2, 3, 5, 8), fc.commands(commands, { maxCommands: 60 }), async (n, cmds) => {
       const options = { ...TINY, keyCodec: f.keyCodec, valueCodec: f.valueCodec };
+      const log = new MemoryChangelog();
       const real: R = {
-        store: await PartitionedStore.open<K, V>({ ...options, partitions: n }),
+        store: await PartitionedStore.open<K, V>({ ...options, partitions: n, changelog: log }),
         ref: await Store.open<K, V>(options),
         batches: [],
         snapshots: [],
@@ -236,6 +256,16 @@ function modelBased<K, V>(f: Flavor<K, V>, numRuns: number): void {
         expect(st.iterators).toBe(0);
         expect(st.snapshots).toBe(n * real.snapshots.length);
         expect(st.sequence).toBe(model.parts.reduce((a, p) => a + p.seq, 0));
+        // The shared changelog restores the same store: range records go to their partition
+        // whatever their start key hashes to.
+        const restored = await PartitionedStore.open<K, V>({ ...options, partitions: n });
+        try {
+          await restored.restore((function* () { for (let p = 0; p < n; p++) yield* log.read(p); })());
+          expect(list(restored.all())).toEqual(decoded(model.range()));
+          for (const k of f.keys) expect(restored.getVersioned(k)).toEqual(real.store.getVersioned(k));
+        } finally {
+          await restored.close();
+        }
       } finally {
         await real.store.close();
         await real.ref.close();

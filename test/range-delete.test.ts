@@ -1,13 +1,13 @@
-// Store.deleteRange (docs/LSM.md, "Range deletions") case by case: its arguments, the
-// refusal with a changelog sink or a listener (the record kind comes next), the run file's
-// format version (1 without tombstones, 2 with a range-del block) and its damage, and
+// Store.deleteRange (docs/LSM.md, "Range deletions") case by case: its arguments, the run
+// file's format version (1 without tombstones, 2 with a range-del block) and its damage, and
 // tombstones surviving a crash through the write-ahead log. The model test
-// (range-delete.model.test.ts) covers the interleavings.
+// (range-delete.model.test.ts) covers the interleavings; range-delete-changelog*.test.ts
+// its change record.
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, StrataError, MemoryChangelog } from 'strata-kv';
+import { Store, StrataError } from 'strata-kv';
 import { copyCrashImage } from './support/crash-image.js';
 
 const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -55,22 +55,6 @@ describe('Store.deleteRange', () => {
     expect(s.stats().sequence).toBe(seq);
     expect(keys(s)).toEqual(['k']);
     await s.close();
-  });
-
-  it('is refused with a changelog sink, or an onChange listener, and changes nothing', async () => {
-    const s = await Store.open({ changelog: new MemoryChangelog() });
-    s.put(b('a'), b('1'));
-    expect(code(() => s.deleteRange(b('a'), b('z')))).toBe('INVALID_ARGUMENT: deleteRange with a changelog is not supported yet');
-    expect(keys(s)).toEqual(['a']);
-    await s.close();
-    const t = await Store.open();
-    t.put(b('a'), b('1'));
-    const off = t.onChange(() => {});
-    expect(code(() => t.deleteRange(b('a'), b('z')))).toBe('INVALID_ARGUMENT: deleteRange with onChange listeners is not supported yet');
-    off();
-    t.deleteRange(b('a'), b('z'));
-    expect(keys(t)).toEqual([]);
-    await t.close();
   });
 
   // The model test's counterexample: a run of one tombstone with an empty `from` has the

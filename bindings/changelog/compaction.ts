@@ -1,6 +1,6 @@
 // Key compaction of one partition's log (docs/CHANGELOG-FORMAT.md, "Compaction"): its
 // segments become one holding the latest record of each key, tombstones included, in seq
-// order. Crash-safe: the output is written whole to <first>.log.tmp, end record included,
+// order, less what later range deletions cover (changelog/range-cover.ts has the rule). Crash-safe: the output is written whole to <first>.log.tmp, end record included,
 // fsynced, renamed over the first input, and only then are the other inputs deleted
 // (PartitionLog.recover deletes inputs a crash left behind: the output's coversThrough).
 //
@@ -15,6 +15,7 @@ import {
 } from './segment-format.js';
 import { SegmentReader, fsyncDir, openFile } from './segment-reader.js';
 import { WRITE_BUFFER_BYTES, type PartitionLog } from './partition-log.js';
+import { RangeCover, type RangeRecord } from './range-cover.js';
 
 /** Compacts `log` (its active segment is sealed first); before and after are its record counts. */
 export function compactLog(log: PartitionLog): CompactionResult {
@@ -26,6 +27,7 @@ export function compactLog(log: PartitionLog): CompactionResult {
   // Pass 1: number the records in log order; mark each one a later record of its key
   // supersedes, so pass 2 decides by ordinal without looking keys up again.
   const latest = new Map<string, number>(); // key → ordinal of its latest record so far
+  const ranges: RangeRecord[] = [];         // the range deletions, apart
   let superseded = new Uint8Array(1 << 16);
   let before = 0;
   for (const s of inputs) {
@@ -33,9 +35,13 @@ export function compactLog(log: PartitionLog): CompactionResult {
     try {
       while (r.step()) {
         const key = r.buffer.toString('latin1', r.keyStart, r.keyEnd);
-        const prev = latest.get(key);
-        if (prev !== undefined) superseded[prev] = 1;
-        latest.set(key, before);
+        if (r.rangeDelete) {
+          ranges.push({ ord: before, from: key, to: r.buffer.toString('latin1', r.keyEnd, r.recordEnd) });
+        } else {
+          const prev = latest.get(key);
+          if (prev !== undefined) superseded[prev] = 1;
+          latest.set(key, before);
+        }
         if (++before === superseded.length) {
           const grown = new Uint8Array(2 * superseded.length);
           grown.set(superseded);
@@ -46,6 +52,12 @@ export function compactLog(log: PartitionLog): CompactionResult {
       r.close();
     }
   }
+  if (ranges.length > 0) {
+    const cover = new RangeCover(ranges);
+    ranges.forEach((range, j) => { if (cover.dropped[j] === 1) superseded[range.ord] = 1; });
+    for (const [key, ordinal] of latest) if (cover.coversAfter(key, ordinal)) superseded[ordinal] = 1;
+  }
+  // The rule is idempotent: a log compacted once has nothing more to drop.
   if (inputs.length === 1 && inputs[0].compacted && inputs[0].version === VERSION) return { before, after: before };
   latest.clear();
   // Pass 2: copy the survivors' frames as they are (their checksums stay valid).
@@ -86,8 +98,8 @@ export function compactLog(log: PartitionLog): CompactionResult {
         r.close();
       }
     }
-    // The log's last record is the latest of its key, so lastSeq is the log's last seq and
-    // the chain to segments appended later holds.
+    // The log's last record is the latest of its key and no range deletion follows it, so
+    // lastSeq is the log's last seq and the chain to segments appended later holds.
     write(encodeEnd(log.partition, lastSeq, after, firstSeq, chain), 0, END_BYTES);
     fs.writeSync(fd, buf, 0, used, fileBytes);
     // Always fsync: the rename below destroys the input, whatever `sync` says.

@@ -1,12 +1,22 @@
 // The changelog hook's types. One atomic write produces one ChangeRecord[] in commit
-// order, one record per operation, deletes as `value: null` tombstones.
+// order, one record per operation, deletes as `value: null` tombstones, a range deletion
+// as one `value: null` record with `rangeEnd`.
 import { invalid } from '../errors.js';
 
+/**
+ * One change: a put (`value` set), a delete (`value: null`), or a range deletion
+ * (`value: null` and `rangeEnd` set: every key k with key <= k < rangeEnd, in unsigned byte
+ * order, is deleted at `seq`, whatever was written before). A sink or listener that keeps
+ * or applies records must honour `rangeEnd`: reading such a record as a delete of `key`
+ * alone leaves the other keys of the range alive.
+ */
 export interface ChangeRecord {
   partition: number;
   seq: number;
   key: Uint8Array;
   value: Uint8Array | null;
+  /** A range deletion's end (exclusive; above `key`); `value` is then null. */
+  rangeEnd?: Uint8Array;
   /** When the entry expires, ms since the epoch; set by stores with ttlMs. A restore never
    *  brings back an entry whose expiresAt has passed. */
   expiresAt?: number;
@@ -41,8 +51,8 @@ export const RAW_RECORDS: unique symbol = Symbol('strata-kv.rawRecords');
 /**
  * @internal One record in its source's buffer, valid during the visit. The record's bytes
  * are [recordStart, recordEnd) of `buffer`: its key is [keyStart, keyEnd), its value
- * [keyEnd, recordEnd) (empty for a tombstone), and at least 22 bytes of it come before the
- * key. A buffer's bytes never change while the visits go on (the source moves to a fresh or
+ * [keyEnd, recordEnd) (empty for a tombstone; a range deletion's end key when
+ * `rangeDelete`), and at least 22 bytes of it come before the key. A buffer's bytes never change while the visits go on (the source moves to a fresh or
  * idle buffer), so a visitor may copy them after the visit, up to the first record that
  * comes from another buffer.
  */
@@ -54,6 +64,7 @@ export interface RawRecord {
   readonly recordEnd: number;
   readonly seq: number;
   readonly tombstone: boolean;
+  readonly rangeDelete: boolean;
   readonly expiresAt: number | undefined;
 }
 

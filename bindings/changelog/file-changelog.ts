@@ -109,7 +109,7 @@ export class FileChangelog implements ChangelogSink, ChangelogSource {
     this.checkWritable();
     checkBatch(records, (p) => this.logs.get(p)?.lastSeq ?? -1);
     for (const r of records) {
-      const size = PAYLOAD_FIXED + expiresBytes(r) + r.key.length + (r.value === null ? 0 : r.value.length);
+      const size = PAYLOAD_FIXED + expiresBytes(r) + r.key.length + ((r.rangeEnd ?? r.value)?.length ?? 0);
       if (size > MAX_PAYLOAD) throw new StrataError('VALUE_TOO_LARGE', `a changelog record holds at most ${MAX_PAYLOAD} bytes of key and value`);
     }
     try {

@@ -12,6 +12,8 @@
 // contract and have finished their work when they return.
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from './contract.js';
 import { StrataError, invalid } from '../errors.js';
+import { compareBytes } from '../key-range.js';
+import { RangeCover, type RangeRecord } from './range-cover.js';
 
 /** Partition numbers are u32 in every changelog format. */
 export const MAX_PARTITION = 0xffff_ffff;
@@ -20,12 +22,14 @@ export const MAX_PARTITION = 0xffff_ffff;
 export interface CompactionResult { before: number; after: number }
 
 /** One stored record; the partition is implied by the list that holds it. */
-interface Entry { seq: number; key: Uint8Array; value: Uint8Array | null; expiresAt?: number }
+interface Entry { seq: number; key: Uint8Array; value: Uint8Array | null; expiresAt?: number; rangeEnd?: Uint8Array }
 
-/** A stored entry (copies from `arena`), keeping a value's expiresAt when it has one. */
+/** A stored entry (copies from `arena`), keeping a value's expiresAt when it has one, and a
+ *  range deletion's end. */
 function entryOf(r: Entry, arena: Arena): Entry {
   const e: Entry = { seq: r.seq, key: arena.copy(r.key), value: r.value === null ? null : arena.copy(r.value) };
   if (r.expiresAt !== undefined && r.value !== null) e.expiresAt = r.expiresAt;
+  if (r.rangeEnd !== undefined) e.rangeEnd = arena.copy(r.rangeEnd);
   return e;
 }
 
@@ -96,8 +100,10 @@ export class MemoryChangelog implements ChangelogSink, ChangelogSource {
    * Key compaction: keeps only the latest record of each key, in seq order. Tombstones stay
    * as a key's latest record: a standby that already applied an older put of the key must
    * still see the delete, and the log's last seq (which a restored store continues from)
-   * must survive. Restoring the compacted log into an empty store gives the same keys, values
-   * and versions as restoring the full log.
+   * must survive. A record a later range deletion covers goes too; a range deletion stays
+   * unless later ones cover all of its range (changelog/range-cover.ts says why). Restoring
+   * the compacted log into an empty store gives the same keys, values and versions as
+   * restoring the full log.
    */
   async compact(partition?: number): Promise<CompactionResult> {
     if (this.closed) throw new StrataError('CLOSED', 'the changelog is closed');
@@ -110,8 +116,18 @@ export class MemoryChangelog implements ChangelogSink, ChangelogSource {
       let kept = list;
       if (partition === undefined || p === partition) {
         const latest = new Map<string, number>();
-        for (const e of list) latest.set(keyId(e.key), e.seq);
-        kept = list.filter((e) => latest.get(keyId(e.key)) === e.seq);
+        const ranges: RangeRecord[] = [];
+        list.forEach((e, i) => {
+          if (e.rangeEnd === undefined) latest.set(keyId(e.key), e.seq);
+          else ranges.push({ ord: i, from: keyId(e.key), to: keyId(e.rangeEnd) });
+        });
+        const cover = ranges.length > 0 ? new RangeCover(ranges) : undefined;
+        let nextRange = 0;
+        kept = list.filter((e, i) => {
+          if (e.rangeEnd !== undefined) return cover!.dropped[nextRange++] === 0;
+          const id = keyId(e.key);
+          return latest.get(id) === e.seq && !(cover?.coversAfter(id, i) ?? false);
+        });
         before += list.length;
         after += kept.length;
       }
@@ -200,6 +216,7 @@ export function checkBatch(records: readonly ChangeRecord[], lastSeq: (partition
     if (r.expiresAt !== undefined && (typeof r.expiresAt !== 'number' || !Number.isFinite(r.expiresAt))) {
       throw invalid(`change record ${i}: expiresAt must be a finite number (ms since the epoch), got ${String(r.expiresAt)}`);
     }
+    if (r.rangeEnd !== undefined) checkRangeEnd(r, i);
     if (partition !== curPartition) {
       if (curPartition !== -1) (seen ??= new Map()).set(curPartition, curSeq);
       curPartition = partition;
@@ -210,6 +227,13 @@ export function checkBatch(records: readonly ChangeRecord[], lastSeq: (partition
     }
     curSeq = seq;
   }
+}
+
+/** A range deletion's fields (INVALID_ARGUMENT): a Uint8Array end above the key, value null. */
+export function checkRangeEnd(r: ChangeRecord, i: number): void {
+  const end = r.rangeEnd;
+  if (!(end instanceof Uint8Array) || r.value !== null) throw invalid(`change record ${i}: rangeEnd must be a Uint8Array, with value null`);
+  if (compareBytes(r.key, end) >= 0) throw invalid(`change record ${i}: a range deletion [key, rangeEnd) needs key < rangeEnd`);
 }
 
 /** A string that identifies a key's bytes, usable as a Map key (one char per byte). */

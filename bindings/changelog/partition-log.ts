@@ -19,7 +19,7 @@ import { type ChangeRecord } from './contract.js';
 import { crc32cView } from '../crc32c.js';
 import { ioError } from '../storage/io-error.js';
 import {
-  END_BYTES, FRAME_BYTES, HEADER_BYTES, NO_SEQ, PAYLOAD_FIXED, RECORD_EXPIRES, RECORD_TOMBSTONE, SEGMENT_COMPACTED,
+  END_BYTES, FRAME_BYTES, HEADER_BYTES, NO_SEQ, PAYLOAD_FIXED, RECORD_EXPIRES, RECORD_RANGE, RECORD_TOMBSTONE, SEGMENT_COMPACTED,
   SEGMENT_NAME, TMP_NAME, VERSION, brokenChain, chainStep, corruption, encodeEnd, encodeHeader, expiresBytes,
   headerProblem, rdPrevSeq, rdSeq, segmentName, viewOf, wr32, wrSeq, type Segment,
 } from './segment-format.js';
@@ -53,7 +53,7 @@ export class PartitionLog {
 
   /** Encodes one record into the partition's buffer, rolling the segment first if full. */
   encode(r: ChangeRecord, segmentBytes: number): void {
-    const key = r.key, value = r.value;
+    const key = r.key, range = r.rangeEnd, value = range ?? r.value; // a range deletion's value: its end key
     const keyLen = key.length, valueLen = value === null ? 0 : value.length;
     const extra = expiresBytes(r);
     const payload = PAYLOAD_FIXED + extra + keyLen + valueLen;
@@ -74,7 +74,7 @@ export class PartitionLog {
     wr32(b, o + 4, ~payload);
     wr32(b, q, this.partition);
     wrSeq(b, q + 4, r.seq);
-    b[q + 12] = value === null ? RECORD_TOMBSTONE : extra !== 0 ? RECORD_EXPIRES : 0;
+    b[q + 12] = range !== undefined ? RECORD_RANGE : value === null ? RECORD_TOMBSTONE : extra !== 0 ? RECORD_EXPIRES : 0;
     wr32(b, q + 13, keyLen);
     if (extra !== 0) this.pendingView.setFloat64(q + PAYLOAD_FIXED, r.expiresAt!, true);
     b.set(key, q + PAYLOAD_FIXED + extra);

@@ -1,6 +1,8 @@
 // Restore: bulk-loads changelog records into an engine with the sequence numbers they carry,
 // so keys keep their versions and the next write gets a version above every restored one.
-// Hooks and sinks are bypassed, since the records come from a changelog already.
+// Hooks and sinks are bypassed, since the records come from a changelog already. A range
+// deletion (rangeEnd) is the image's kind 3, its end key as the value (never an expiry
+// prefix), applied as a range tombstone at its seq.
 //
 // Records travel in chunks (the restore image of docs/ABI.md), each applied by one
 // `restore_batch` call, whole or not at all; a large chunk is ingested as a level-0 run,
@@ -17,6 +19,7 @@
 import { Status, statusError, MAX_KEY_BYTES, MAX_VALUE_BYTES, type Engine } from '../engine/abi.js';
 import { RAW_RECORDS, type ChangeRecord, type RawRecord, type RawRecordSource } from './contract.js';
 import { StrataError, invalid } from '../errors.js';
+import { compareBytes } from '../key-range.js';
 
 /** What a restore did, reported at the end and, with `onProgress`, after every chunk. */
 export interface RestoreProgress {
@@ -52,6 +55,7 @@ export interface RestoreIntoOptions extends RestoreOptions {
 const HEADER = 17;                 // kind u8 | seq f64 | keyLen u32 | valLen u32
 const PAD_HEADER = 5;              // kind u8 = 2 | n u32, then n bytes of nothing
 const KIND_PAD = 2;
+const KIND_RANGE = 3;              // a range deletion: value = its end key (no expiry prefix)
 const EXPIRES_BYTES = 8;           // a ttl store's value prefix: expiresAt f64
 const CHUNK_RECORDS = 1 << 17;
 const FIRST_BUFFER = 16 << 10;
@@ -179,8 +183,10 @@ class Restore {
       checkRecord(r, index, maxValue);
       const key = r.key, value = r.value;
       const klen = key.length;
+      const rangeEnd = r.rangeEnd;
       let kind = 1, vlen = 0, stored = 0, expiresAt = 0;
-      if (value === null) kind = 0;
+      if (rangeEnd !== undefined) { kind = KIND_RANGE; vlen = stored = rangeEnd.length; }
+      else if (value === null) kind = 0;
       else {
         vlen = stored = value.length;
         if (ttl !== undefined) {
@@ -204,7 +210,8 @@ class Restore {
       view.setUint32(o + 9, klen, true);
       view.setUint32(o + 13, stored, true);
       buf.set(key, o + HEADER);
-      if (stored !== 0) {
+      if (kind === KIND_RANGE) buf.set(rangeEnd!, o + HEADER + klen);
+      else if (stored !== 0) {
         let v = o + HEADER + klen;
         if (ttl !== undefined) { view.setFloat64(v, expiresAt, true); v += EXPIRES_BYTES; }
         buf.set(value!, v);
@@ -282,6 +289,8 @@ class Restore {
       const klen = keyEnd - keyStart, vlen = recordEnd - keyEnd;
       if (klen > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `restore: record ${index} key of ${klen} bytes exceeds ${MAX_KEY_BYTES}`);
       if (vlen > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `restore: record ${index} value of ${vlen} bytes exceeds ${MAX_VALUE_BYTES}`);
+      const range = r.rangeDelete;
+      if (range && vlen > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `restore: record ${index} range end of ${vlen} bytes exceeds ${MAX_KEY_BYTES}`);
       const lead = keyStart - recordStart;
       if (lead !== HEADER && lead < HEADER + PAD_HEADER) throw new Error('restore: raw record with too few bytes before its key');
       const size = recordEnd - recordStart;
@@ -310,7 +319,7 @@ class Restore {
       mKey[rn] = keyStart - rs;
       mKeyLen[rn] = klen;
       mValLen[rn] = vlen;
-      mKind[rn] = r.tombstone ? 0 : 1;
+      mKind[rn] = range ? KIND_RANGE : r.tombstone ? 0 : 1;
       mSeq[rn] = seq;
       lastSeq = seq;
       rn++;
@@ -343,6 +352,12 @@ function checkRecord(r: ChangeRecord, index: number, maxValue: number): void {
     throw invalid(`restore: record ${index} has expiresAt ${String(expiresAt)}, expected a finite number (ms since the epoch)`);
   }
   if (r.key.length > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `restore: record ${index} key of ${r.key.length} bytes exceeds ${MAX_KEY_BYTES}`);
+  const end = r.rangeEnd;
+  if (end !== undefined) {
+    if (!(end instanceof Uint8Array) || value !== null) throw invalid(`restore: record ${index} rangeEnd must be a Uint8Array, with value null`);
+    if (end.length > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `restore: record ${index} rangeEnd of ${end.length} bytes exceeds ${MAX_KEY_BYTES}`);
+    if (compareBytes(r.key, end) >= 0) throw invalid(`restore: record ${index} deletes the range [key, rangeEnd), which needs key < rangeEnd`);
+  }
   if (value !== null && value.length > maxValue) {
     throw new StrataError('VALUE_TOO_LARGE', `restore: record ${index} value of ${value.length} bytes exceeds ${maxValue}` +
       (maxValue < MAX_VALUE_BYTES ? ` (${MAX_VALUE_BYTES} less the ${EXPIRES_BYTES}-byte expiry a store with ttlMs keeps with it)` : ''));

@@ -7,8 +7,8 @@
 //   header  := "STRATACL" | version u8 (2) | flags u8 | 0 u16 | partition u32 | baseSeq u64 |
 //              coversThrough u64 | prevLastSeq u64 | crc32c(bytes 0..39) u32
 //   record  := length u32 | length ^ 0xFFFFFFFF u32 | crc32c(payload) u32 | payload
-//   payload := partition u32 | seq u64 | flags u8 (1 = tombstone, 2 = expires) | keyLength u32 |
-//              [expiresAt f64, when flag 2] | key | value
+//   payload := partition u32 | seq u64 | flags u8 (1 = tombstone, 2 = expires, 8 = range
+//              deletion: value = end key) | keyLength u32 | [expiresAt f64, when flag 2] | key | value
 //   end     := a frame whose payload is partition u32 | lastSeq u64 | flags u8 (4) |
 //              count u32 | firstSeq u64 | recordsChain u32 (seals the segment)
 //   Version 1 segments (36-byte header without prevLastSeq, never an end record) are read.
@@ -35,6 +35,7 @@ export const SEGMENT_COMPACTED = 1;             // header flag
 export const RECORD_TOMBSTONE = 1;              // payload flag
 export const RECORD_EXPIRES = 2;                // payload flag: an f64 expiresAt follows keyLength
 export const RECORD_END = 4;                    // payload flag: the end record of a sealed segment
+export const RECORD_RANGE = 8;                  // payload flag: a range deletion [key, value) (alone)
 export const EXPIRES_BYTES = 8;
 export const MAX_PAYLOAD = (1 << 30) - FRAME_BYTES;
 export const SEGMENT_NAME = /^(\d{16})\.log$/;

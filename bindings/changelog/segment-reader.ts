@@ -18,7 +18,7 @@ import { crc32c, crc32cView } from '../crc32c.js';
 import { ioError } from '../storage/io-error.js';
 import {
   END_BYTES, END_PAYLOAD, EXPIRES_BYTES, FRAME_BYTES, HEADER_BYTES, MAX_PAYLOAD, NO_SEQ, PAYLOAD_FIXED, RECORD_END,
-  RECORD_EXPIRES, RECORD_TOMBSTONE, SEGMENT_COMPACTED, TWO_32, VERSION, chainStep, corruption, headerBytesOf,
+  RECORD_EXPIRES, RECORD_RANGE, RECORD_TOMBSTONE, SEGMENT_COMPACTED, TWO_32, VERSION, chainStep, corruption, headerBytesOf,
   headerProblem, rd32, rdPrevSeq, rdSeq, viewOf, type Segment,
 } from './segment-format.js';
 
@@ -143,6 +143,8 @@ export class SegmentReader implements RawRecord {
   // the current record, after step() returned true:
   seq = 0;
   tombstone = false;
+  /** The current record is a range deletion: its value is the range's end key. */
+  rangeDelete = false;
   /** The current record's expiresAt, or undefined when it has none. */
   expiresAt: number | undefined = undefined;
   recordStart = 0;             // in buf: the frame; key and value follow the fixed fields
@@ -219,7 +221,8 @@ export class SegmentReader implements RawRecord {
     const flags = b[q + 12];
     if (flags === RECORD_END && this.version === VERSION) return this.endRecord(at, len, seq, q);
     if (seq <= this.prevSeq || seq < this.base) throw corruption(this.file, at, `record seq ${seq} out of order`);
-    if ((flags & ~(RECORD_TOMBSTONE | RECORD_EXPIRES)) !== 0 || flags === (RECORD_TOMBSTONE | RECORD_EXPIRES)) {
+    // A range deletion's flag stands alone; readers before it refuse it here (unknown flags).
+    if (flags !== RECORD_RANGE && ((flags & ~(RECORD_TOMBSTONE | RECORD_EXPIRES)) !== 0 || flags === (RECORD_TOMBSTONE | RECORD_EXPIRES))) {
       throw corruption(this.file, at, `unknown record flags ${flags}`);
     }
     const extra = (flags & RECORD_EXPIRES) !== 0 ? EXPIRES_BYTES : 0;
@@ -227,10 +230,15 @@ export class SegmentReader implements RawRecord {
     if (keyLen + extra > len - PAYLOAD_FIXED) throw corruption(this.file, at, 'record key length exceeds the record');
     const tombstone = flags === RECORD_TOMBSTONE;
     if (tombstone && keyLen !== len - PAYLOAD_FIXED) throw corruption(this.file, at, 'tombstone with a value');
+    const rangeDelete = flags === RECORD_RANGE;
+    if (rangeDelete && !rangeInOrder(b, q + PAYLOAD_FIXED, keyLen, q + len)) {
+      throw corruption(this.file, at, 'range deletion whose end key does not come after its start key');
+    }
     this.prevSeq = this.seq = seq;
     if (this.count++ === 0) this.firstSeq = seq;
     this.chain = chainStep(this.chain, dv.getUint32(p + 8, true));
     this.tombstone = tombstone;
+    this.rangeDelete = rangeDelete;
     this.expiresAt = extra !== 0 ? dv.getFloat64(q + PAYLOAD_FIXED, true) : undefined;
     this.recordStart = p;
     this.keyStart = q + PAYLOAD_FIXED + extra;
@@ -246,8 +254,9 @@ export class SegmentReader implements RawRecord {
       partition: this.partition,
       seq: this.seq,
       key: new Uint8Array(ab, o + this.keyStart, this.keyEnd - this.keyStart),
-      value: this.tombstone ? null : new Uint8Array(ab, o + this.keyEnd, this.recordEnd - this.keyEnd),
+      value: this.tombstone || this.rangeDelete ? null : new Uint8Array(ab, o + this.keyEnd, this.recordEnd - this.keyEnd),
     };
+    if (this.rangeDelete) r.rangeEnd = new Uint8Array(ab, o + this.keyEnd, this.recordEnd - this.keyEnd);
     if (this.expiresAt !== undefined) r.expiresAt = this.expiresAt;
     return r;
   }
@@ -333,4 +342,13 @@ export class SegmentReader implements RawRecord {
     }
     return this.end - this.pos >= n;
   }
+}
+
+/** Whether the key at b[k, k + keyLen) comes before the end key that fills the rest, up to
+ *  `end` (unsigned byte order; a prefix comes first). */
+function rangeInOrder(b: Uint8Array, k: number, keyLen: number, end: number): boolean {
+  const e = k + keyLen, endLen = end - e;
+  const n = Math.min(keyLen, endLen);
+  for (let i = 0; i < n; i++) if (b[k + i] !== b[e + i]) return b[k + i] < b[e + i];
+  return keyLen < endLen;
 }

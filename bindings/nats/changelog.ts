@@ -7,7 +7,9 @@
 //                        message (nats/format.ts), claims on the same subject
 //   compacted retention: one record per message on `<prefix>.<p>.<key token>` with
 //                        max_msgs_per_subject = 1, claims on `<prefix>.<p>._claim`; restore
-//                        reads one message per live key (tombstones stay as a key's latest)
+//                        reads one message per live key (tombstones stay as a key's latest);
+//                        a range deletion on `<prefix>.<p>.<range token>`, replaced only by
+//                        a later deletion of the same range (util.ts rangeToken)
 // Every message has a Nats-Msg-Id (`<prefix>.<p>.<epoch>.<first seq>`, claims a random one), so
 // a publish retried after a lost ack is stored once (within the stream's duplicate window).
 //
@@ -43,7 +45,7 @@ import { decodeMessage, KIND_CLAIM } from './format.js';
 import { PartitionReader } from './reader.js';
 import { NatsFollower, partitionMessages } from './follower.js';
 import { checkOptions, ensureStream, type NatsChangelogOptions } from './setup.js';
-import { withRetry, keyToken, checkPartition } from './util.js';
+import { withRetry, keyToken, rangeToken, checkPartition } from './util.js';
 import type { NatsChangelogStats, ReaderHost, WriterHost } from './core.js';
 import { PartitionWriter } from './writer.js';
 
@@ -261,8 +263,9 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
   /** @internal */
   partitionSubject(p: number): string { return `${this.subjectPrefix}.${p}`; }
   /** @internal Subject a record is published on. */
-  recordSubject(p: number, key: Uint8Array): string {
-    return this.retention === 'history' ? this.partitionSubject(p) : `${this.partitionSubject(p)}.${keyToken(key)}`;
+  recordSubject(p: number, key: Uint8Array, rangeEnd?: Uint8Array): string {
+    if (this.retention === 'history') return this.partitionSubject(p);
+    return `${this.partitionSubject(p)}.${rangeEnd === undefined ? keyToken(key) : rangeToken(key, rangeEnd)}`;
   }
   /** @internal */
   claimSubject(p: number): string {

@@ -32,7 +32,7 @@ export interface WriterHost {
   readonly retryForMs: number;
   readonly statsCounters: NatsChangelogStats;
   partitionSubject(p: number): string;
-  recordSubject(p: number, key: Uint8Array): string;
+  recordSubject(p: number, key: Uint8Array, rangeEnd?: Uint8Array): string;
   claimSubject(p: number): string;
   lastSeq(partition: number): Promise<number>;
 }

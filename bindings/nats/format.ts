@@ -13,8 +13,10 @@
 //     last    u64      records: seq of the last record; claims: the last seq the claimer had seen
 //     count   u32      records in the message (0 for a claim)
 //   body (records): `count` times
-//     seq u64 | flags u8 (0 = tombstone, 1 = put, 3 = put with expiresAt) | keyLen u32 |
-//     valueLen u32 | [expiresAt f64, flags 3] | key | value
+//     seq u64 | flags u8 (0 = tombstone, 1 = put, 3 = put with expiresAt, 4 = range deletion
+//     [key, value): the value is the range's end key) | keyLen u32 | valueLen u32 |
+//     [expiresAt f64, flags 3] | key | value
+//   A reader before flag 4 refuses such a record (unknown flags: CORRUPTION), never misreads it.
 //
 // Sequences are safe integers, written as two u32 halves (low first). A message whose magic,
 // crc, kind or lengths do not check out is CORRUPTION naming the stream sequence; nothing
@@ -29,7 +31,7 @@ export const KIND_RECORDS = 1;
 export const KIND_CLAIM = 2;
 const MAGIC = 0x3156_4b53; // "SKV1" read as u32 LE
 const FLAG_HAS_PREV = 1;
-const RECORD_PUT = 1, RECORD_PUT_EXPIRES = 3;
+const RECORD_PUT = 1, RECORD_PUT_EXPIRES = 3, RECORD_RANGE = 4;
 /** Bytes of a record's expiresAt (puts of stores with ttlMs only). */
 const expiresBytes = (r: ChangeRecord): number => (r.value !== null && r.expiresAt !== undefined ? 8 : 0);
 
@@ -61,7 +63,7 @@ export class RecordMessageBuilder {
   get bytes(): number { return this.used; }
 
   /** Encoded size of a record. */
-  static sizeOf(r: ChangeRecord): number { return RECORD_HEADER_BYTES + expiresBytes(r) + r.key.length + (r.value?.length ?? 0); }
+  static sizeOf(r: ChangeRecord): number { return RECORD_HEADER_BYTES + expiresBytes(r) + r.key.length + ((r.rangeEnd ?? r.value)?.length ?? 0); }
 
   add(r: ChangeRecord): void {
     const need = RecordMessageBuilder.sizeOf(r);
@@ -69,13 +71,14 @@ export class RecordMessageBuilder {
     const v = this.view, p = this.used;
     setU64(v, p, r.seq);
     const extra = expiresBytes(r);
-    v.setUint8(p + 8, r.value === null ? 0 : extra !== 0 ? RECORD_PUT_EXPIRES : RECORD_PUT);
+    const range = r.rangeEnd, value = range ?? r.value; // a range deletion's value: its end key
+    v.setUint8(p + 8, range !== undefined ? RECORD_RANGE : value === null ? 0 : extra !== 0 ? RECORD_PUT_EXPIRES : RECORD_PUT);
     v.setUint32(p + 9, r.key.length, true);
-    v.setUint32(p + 13, r.value === null ? 0 : r.value.length, true);
+    v.setUint32(p + 13, value === null ? 0 : value.length, true);
     if (extra !== 0) v.setFloat64(p + RECORD_HEADER_BYTES, r.expiresAt!, true);
     const k0 = p + RECORD_HEADER_BYTES + extra;
     this.buf.set(r.key, k0);
-    if (r.value !== null) this.buf.set(r.value, k0 + r.key.length);
+    if (value !== null) this.buf.set(value, k0 + r.key.length);
     this.used += need;
     if (this.count === 0) this.firstSeq = r.seq;
     this.lastSeq = r.seq;
@@ -122,6 +125,13 @@ function writeHeader(v: DataView, kind: number, flags: number, epoch: number, pr
   v.setUint32(34, count, true);
 }
 
+/** a < b in unsigned byte order. */
+export function before(a: Uint8Array, b: Uint8Array): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return a.length < b.length;
+}
+
 /** Decodes one message; `where` names it in CORRUPTION errors. */
 export function decodeMessage(data: Uint8Array, partition: number, where: string): ChangelogMessage {
   const bad = (why: string) => new StrataError('CORRUPTION', `NATS changelog ${where}: ${why}`);
@@ -143,8 +153,8 @@ export function decodeMessage(data: Uint8Array, partition: number, where: string
     if (p + RECORD_HEADER_BYTES > data.length) throw bad(`record ${i} runs past the message end`);
     const seq = getU64(v, p);
     const flags = v.getUint8(p + 8);
-    if (flags !== 0 && flags !== RECORD_PUT && flags !== RECORD_PUT_EXPIRES) throw bad(`record ${i} has unknown flags ${flags}`);
-    const put = flags !== 0;
+    if (flags !== 0 && flags !== RECORD_PUT && flags !== RECORD_PUT_EXPIRES && flags !== RECORD_RANGE) throw bad(`record ${i} has unknown flags ${flags}`);
+    const put = flags === RECORD_PUT || flags === RECORD_PUT_EXPIRES;
     const extra = flags === RECORD_PUT_EXPIRES ? 8 : 0;
     const kl = v.getUint32(p + 9, true), vl = v.getUint32(p + 13, true);
     const k0 = p + RECORD_HEADER_BYTES + extra;
@@ -156,6 +166,10 @@ export function decodeMessage(data: Uint8Array, partition: number, where: string
       value: put ? data.subarray(k0 + kl, k0 + kl + vl) : null,
     };
     if (extra !== 0) r.expiresAt = v.getFloat64(p + RECORD_HEADER_BYTES, true);
+    if (flags === RECORD_RANGE) {
+      r.rangeEnd = data.subarray(k0 + kl, k0 + kl + vl);
+      if (!before(r.key, r.rangeEnd)) throw bad(`record ${i} deletes a range whose end does not come after its start`);
+    }
     records[i] = r;
     p = k0 + kl + vl;
   }

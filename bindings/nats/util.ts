@@ -24,6 +24,19 @@ export function keyToken(key: Uint8Array): string {
   return 'h' + createHash('sha256').update(key).digest('hex');
 }
 
+/**
+ * A subject token for a range deletion [from, to) (compacted retention): `r` + SHA-256 hex
+ * of fromLength u32 LE | from | to. Never a key's token (`k`, `h`), so no put or delete of a
+ * key replaces it: the range deletion must outlive the older records of the keys it covers,
+ * which JetStream keeps on their own subjects. A later deletion of the same range replaces
+ * it, which is exact: it deletes the same keys later.
+ */
+export function rangeToken(from: Uint8Array, to: Uint8Array): string {
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(from.length);
+  return 'r' + createHash('sha256').update(len).update(from).update(to).digest('hex');
+}
+
 export function checkPartition(p: unknown): void {
   if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 0xffff_ffff) {
     throw new StrataError('INVALID_ARGUMENT', `partition must be an integer from 0 to ${0xffff_ffff}, got ${String(p)}`);

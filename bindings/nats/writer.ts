@@ -7,7 +7,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { randomBytes } from 'node:crypto';
 import { StrataError } from 'strata-kv';
 import type { ChangeRecord } from 'strata-kv';
-import { RecordMessageBuilder, encodeClaim, HEADER_BYTES } from './format.js';
+import { RecordMessageBuilder, encodeClaim, before, HEADER_BYTES } from './format.js';
 import { crc32c } from '../crc32c.js';
 import type { WriterHost } from './core.js';
 import { delay } from './util.js';
@@ -61,6 +61,10 @@ export class PartitionWriter {
       const r = records[i];
       if (r === null || typeof r !== 'object' || !(r.key instanceof Uint8Array) || (r.value !== null && !(r.value instanceof Uint8Array))) {
         throw new StrataError('INVALID_ARGUMENT', `change record ${i} must have a Uint8Array key and a Uint8Array or null value`);
+      }
+      const end = r.rangeEnd;
+      if (end !== undefined && (!(end instanceof Uint8Array) || r.value !== null || !before(r.key, end))) {
+        throw new StrataError('INVALID_ARGUMENT', `change record ${i}: a range deletion needs a Uint8Array rangeEnd above its key, with value null`);
       }
       if (!Number.isSafeInteger(r.seq) || r.seq <= last) {
         throw new StrataError('INVALID_ARGUMENT', `change record ${i}: seq ${String(r.seq)} is not above seq ${last} already appended to partition ${this.partition}`);
@@ -148,7 +152,7 @@ export class PartitionWriter {
       if (r === undefined) return undefined;
       this.builder.add(r);
       const prev = this.lastSealed;
-      const out = this.outgoing(this.cl.recordSubject(this.partition, r.key), prev, r.seq, 1);
+      const out = this.outgoing(this.cl.recordSubject(this.partition, r.key, r.rangeEnd), prev, r.seq, 1);
       return out;
     }
     if (this.pendingHistory.length === 0 && this.builder.count > 0) this.sealHistory();

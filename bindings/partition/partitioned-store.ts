@@ -6,10 +6,12 @@
 // `partition: i`. Each partition is a Store with its own engine, sequence numbers and
 // versions; N is fixed for the store's life, since changing it moves keys.
 //
-// Atomicity: putAll/deleteAll/write are atomic per partition, not across partitions. Every
-// operation is encoded and size-checked before any partition is written, so bad input
-// changes nothing; then each partition applies its share as one batch, in partition order,
-// and listeners get one ChangeRecord[] per partition batch.
+// Atomicity: putAll/deleteAll/write/deleteRange are atomic per partition, not across
+// partitions. Every operation is encoded and size-checked before any partition is written,
+// so bad input changes nothing; then each partition applies its share as one batch, in
+// partition order, and listeners get one ChangeRecord[] per partition batch. A range's keys
+// hash to every partition, so deleteRange writes a range tombstone (and a range record) in
+// each.
 //
 // Order: range/all (and a snapshot's) merge the partitions' iterators in the unsigned byte
 // order of encoded keys with a binary heap, O(log N) per entry. Every child is opened in
@@ -22,6 +24,7 @@ import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions, mergedRange } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
 import { StrataError, invalid } from '../errors.js';
+import { compareBytes } from '../key-range.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
@@ -206,6 +209,23 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     this.applyGroups(groups, (s, items) => s.write(items));
   }
 
+  /**
+   * Deletes every key whose encoded bytes lie in [encode(from), encode(to)): one range
+   * tombstone in every partition, since keys are hash-routed. Both bounds are encoded and
+   * checked (from after to: INVALID_ARGUMENT; from = to deletes nothing) before any
+   * partition is written. Atomic per partition (see the file comment): each partition's
+   * sinks and listeners get its own record { partition: i, key: from, value: null,
+   * rangeEnd: to }; a partition that fails does not stop the others, and the first error
+   * is thrown once every partition has been tried.
+   */
+  deleteRange(from: K, to: K): void {
+    this.checkOpen();
+    const c = compareBytes(this.encodeKey(from), this.encodeKey(to));
+    if (c > 0) throw invalid('deleteRange: from must not come after to');
+    if (c === 0) return;
+    this.applyGroups(new Map(this.stores.map((_, p) => [p, [0]])), (s) => s.deleteRange(from, to));
+  }
+
   // ---- changelog -----------------------------------------------------------------------
 
   /** Listens to every partition; each partition's commits arrive as their own arrays. */
@@ -219,7 +239,8 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   /**
    * Routes each record to `partition(record.partition)` and restores it there. A record
    * must be tagged with the partition its key hashes to (a changelog written with another
-   * partition count fails with INVALID_ARGUMENT). Like Store.restore, records go in chunks
+   * partition count fails with INVALID_ARGUMENT); a range deletion (rangeEnd) spans every
+   * partition, so it goes where it is tagged. Like Store.restore, records go in chunks
    * and a failure leaves earlier chunks applied.
    */
   async restore(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>, options: RestoreOptions = {}): Promise<RestoreProgress> {
@@ -253,7 +274,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       pending[this.homeOf(r, records)].push(r);
       records++;
       pendingRecords++;
-      pendingBytes += r.key.length + (r.value instanceof Uint8Array ? r.value.length : 0);
+      pendingBytes += r.key.length + (r.value instanceof Uint8Array ? r.value.length : 0) + (r.rangeEnd instanceof Uint8Array ? r.rangeEnd.length : 0);
       if (pendingRecords >= RESTORE_CHUNK_RECORDS || pendingBytes >= RESTORE_CHUNK_BYTES) await drain();
     };
     if (isAsync) for await (const r of source as AsyncIterable<ChangeRecord>) await take(r);
@@ -378,6 +399,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= this.partitions) {
       throw invalid(`restore: record ${index} is for partition ${String(p)}, outside [0, ${this.partitions})`);
     }
+    if (r.rangeEnd !== undefined) return p; // a range deletion spans every partition: its key is only its start
     const home = kafkaPartition(r.key, this.partitions);
     if (home !== p) {
       throw invalid(`restore: record ${index} is tagged partition ${p} but its key hashes to partition ${home} of ${this.partitions}` +

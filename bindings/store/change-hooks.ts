@@ -7,7 +7,7 @@
 // inside a listener).
 import { StrataError } from '../errors.js';
 import type { ChangeRecord, ChangelogSink } from '../changelog/contract.js';
-import { KIND_PUT, bytesOf, type EncodedOp } from './arguments.js';
+import { KIND_DELETE_RANGE, KIND_PUT, bytesOf, type EncodedOp } from './arguments.js';
 
 export type ChangeListener = (records: ChangeRecord[]) => void;
 
@@ -73,6 +73,7 @@ export class ChangeHooks {
         value: op.kind === KIND_PUT ? bytesOf(op.value) : null,
       };
       if (expiresAt !== undefined && op.kind === KIND_PUT) r.expiresAt = expiresAt;
+      else if (op.kind === KIND_DELETE_RANGE) r.rangeEnd = bytesOf(op.value); // [key, rangeEnd)
       return r;
     });
   }

@@ -67,13 +67,11 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   /**
    * Deletes every key in [from, to) with one range tombstone (docs/LSM.md, "Range
    * deletions"): one write, whatever the number of keys. from = to deletes nothing; from
-   * after to is INVALID_ARGUMENT. Not yet with a changelog sink or an onChange listener
-   * (their change record for it is not there yet): INVALID_ARGUMENT.
+   * after to is INVALID_ARGUMENT. Sinks and listeners get one record { key: from, value:
+   * null, rangeEnd: to }, through the write protocol as any write.
    */
   deleteRange(from: K, to: K): void {
     this.checkWritable();
-    if (this.hooks.hasSinks) throw invalid('deleteRange with a changelog is not supported yet');
-    if (this.hooks.listening) throw invalid('deleteRange with onChange listeners is not supported yet');
     const f = this.encodableKey(from);
     const t = this.encodableKey(to);
     const c = compareBytes(bytesOf(f), bytesOf(t));
@@ -83,8 +81,10 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     this.checkOpen(); // a user codec may have closed the store
     const p = this.writeArgs(f, t);
     const kl = this.argKeyLen;
-    const st = this.engine.deleteRange(p, kl, p + kl, this.argValueLen);
+    const e = this.engine;
+    const st = e.deleteRange(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'deleteRange', this.engine);
+    if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE_RANGE, key: f, value: t }], e.resultSeq()));
   }
 
   /**

@@ -12,8 +12,11 @@ export const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 export const rec = (partition: number, seq: number, key: string, value: string | null): ChangeRecord =>
   ({ partition, seq, key: enc(key), value: value === null ? null : enc(value) });
 /** Plain Uint8Arrays, so records compare equal whatever views the reader hands out. */
-export const plain = (r: ChangeRecord): ChangeRecord =>
-  ({ partition: r.partition, seq: r.seq, key: Uint8Array.from(r.key), value: r.value === null ? null : Uint8Array.from(r.value) });
+export const plain = (r: ChangeRecord): ChangeRecord => {
+  const p: ChangeRecord = { partition: r.partition, seq: r.seq, key: Uint8Array.from(r.key), value: r.value === null ? null : Uint8Array.from(r.value) };
+  if (r.rangeEnd !== undefined) p.rangeEnd = Uint8Array.from(r.rangeEnd);
+  return p;
+};
 export const readAll = (log: { read(p: number, from?: number): Iterable<ChangeRecord> }, p: number, from?: number) =>
   [...log.read(p, from)].map(plain);
 

@@ -29,12 +29,25 @@ export class SortedModel {
     this.map.delete(hex(key));
   }
 
+  /** deleteRange: every key in [from, to) goes; one sequence number. */
+  deleteRange(from: Uint8Array, to: Uint8Array): void {
+    this.seq++;
+    this.dropRange(from, to);
+  }
+
+  private dropRange(from: Uint8Array, to: Uint8Array): void {
+    const lo = hex(from), hi = hex(to);
+    for (const k of [...this.map.keys()]) if (k >= lo && k < hi) this.map.delete(k);
+  }
+
   /** A restore (Store.restore): records at or below the sequence are skipped as already
-   *  applied; the others keep their own sequence as version. */
-  restore(records: readonly { seq: number; key: Uint8Array; value: Uint8Array | null }[]): void {
+   *  applied; the others keep their own sequence as version (a range deletion's, rangeEnd,
+   *  deletes its range). */
+  restore(records: readonly { seq: number; key: Uint8Array; value: Uint8Array | null; rangeEnd?: Uint8Array }[]): void {
     for (const r of records) {
       if (r.seq <= this.seq) continue;
-      if (r.value === null) this.map.delete(hex(r.key));
+      if (r.rangeEnd !== undefined) this.dropRange(r.key, r.rangeEnd);
+      else if (r.value === null) this.map.delete(hex(r.key));
       else this.map.set(hex(r.key), { value: r.value.slice(), version: r.seq });
       this.seq = r.seq;
     }

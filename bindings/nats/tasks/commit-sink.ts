@@ -18,8 +18,9 @@ export class CommitSink implements ChangelogSink {
       // The Store may reuse the arrays it passed: keep copies.
       const copy: ChangeRecord = { partition: r.partition, seq: r.seq, key: r.key.slice(), value: r.value === null ? null : r.value.slice() };
       if (r.expiresAt !== undefined) copy.expiresAt = r.expiresAt;
+      if (r.rangeEnd !== undefined) copy.rangeEnd = r.rangeEnd.slice(); // a range deletion [key, rangeEnd)
       this.records.push(copy);
-      this.bytes += RECORD_OVERHEAD + r.key.length + (r.value?.length ?? 0);
+      this.bytes += RECORD_OVERHEAD + r.key.length + ((r.rangeEnd ?? r.value)?.length ?? 0);
     }
   }
 
