@@ -97,7 +97,7 @@ describe('errors leave the store intact', () => {
     try { s.get('a'); } catch (e) { err = e as StrataError; }
     expect(err?.code).toBe('INVALID_ARGUMENT');
     expect(err?.message).toContain('picky');
-    expect((err?.cause as Error).message).toBe('not today');
+    expect((err?.cause as Error | undefined)?.message).toBe('not today');
     await s.compact();
     expect(s.get('b')).toBe(7);
     broken = false;

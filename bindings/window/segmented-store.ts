@@ -55,10 +55,6 @@ export abstract class SegmentedStore<K, V> {
     storeOptions: SegmentedConfig<unknown, unknown>['storeOptions'], layout: Layout, make: (store: Store, time: number) => T): Promise<T> {
     const store = await Store.open(storeOptions);
     try {
-      // Retention is a deleteRange: a store that refuses one (today, one with a changelog
-      // sink: docs/API.md) is refused now, not at the first expiry after a put committed.
-      // An empty range writes nothing.
-      store.deleteRange(META_LAYOUT, META_LAYOUT);
       checkLayout(store, layout);
       const t = store.get(META_STREAM_TIME);
       const s = make(store, t === undefined ? -1 : decodeU64(t, 'the stream time'));
