@@ -11,6 +11,8 @@ export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/abi.js';
 export type { StrataErrorCode } from './errors.js';
 export type { StoreOptions } from './store/options.js';
 export type { MergeOperator } from './store/merge-operators.js';
+/** The operators every store has (add, max, min, append), by name. */
+export { builtinMergeOperators } from './store/merge-operators.js';
 export type { StoreStats, LevelStats } from './store/stats.js';
 export type { ChangeRecord, ChangelogSink, ChangelogSource } from './changelog/contract.js';
 export { PartitionedStore } from './partition/partitioned-store.js';

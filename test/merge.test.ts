@@ -1,7 +1,7 @@
 // Merge operators by example (docs/API.md, "Merge operators"): the built-ins over codecs,
 // errors that leave the store intact (unknown operators, operators that throw or call the
 // store, a store reopened without its operator), changelog records carrying folded values,
-// PartitionedStore, and the run-file flag that marks operands on disk.
+// PartitionedStore, StreamTasks' TaskStore, and the run-file flag that marks operands on disk.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Store, PartitionedStore, MemoryChangelog, StrataError, codecs, type ChangeRecord } from 'strata-kv';
+import { CommitSink } from '../bindings/nats/tasks/commit-sink.js';
+import { TaskStore, storePrefix } from '../bindings/nats/tasks/task-stores.js';
 
 const dirs: string[] = [];
 const fresh = (): string => { const d = mkdtempSync(join(tmpdir(), 'strata-merge-')); dirs.push(d); return d; };
@@ -194,5 +196,26 @@ describe('PartitionedStore and the disk format', () => {
     const v = spawnSync(process.execPath, [bin, 'verify', path], { encoding: 'utf8' });
     expect(v.status).toBe(1);
     expect(v.stdout).toContain(flagged[0]);
+  });
+});
+
+describe('TaskStore (strata-kv/nats): merge and deleteRange in a task\'s commit', () => {
+  it('merge folds at once into a put record; deleteRange is one range record of the store\'s keys only', async () => {
+    const sink = new CommitSink();
+    const store = await Store.open({ changelog: sink });
+    const views = new TaskStore<string, number>(store, storePrefix('views'), { keyCodec: codecs.utf8, valueCodec: codecs.json });
+    const other = new TaskStore<string, number>(store, storePrefix('other'), { keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { twice: (e, o) => (e ?? 0) + 2 * o } });
+    views.merge('u1', 1, 'add'); views.merge('u1', 1, 'add'); views.merge('u2', 5, 'max');
+    other.merge('u1', 3, 'twice');
+    expect([views.get('u1'), views.get('u2'), other.get('u1')]).toEqual([2, 5, 6]);
+    expect(() => views.merge('u1', 1, 'twice')).toThrow(StrataError); // the other store's operator
+    views.deleteRange('u0', 'u9');
+    expect([...views.all()]).toEqual([]);
+    expect(other.get('u1')).toBe(6);
+    const records = sink.take();
+    expect(records.filter((r) => r.value === null && r.rangeEnd === undefined)).toEqual([]); // no tombstones
+    expect(records.filter((r) => r.rangeEnd !== undefined)).toHaveLength(1);
+    expect(JSON.parse(new TextDecoder().decode(records[1].value!))).toBe(2); // the folded value
+    await store.close();
   });
 });

@@ -8,13 +8,15 @@
 //   the input position:  0x00 "input-position"  →  stream sequence, f64 little-endian
 // INVARIANT: a store name is non-empty and has no 0x00 byte, so no store key starts with 0x00:
 // the position cannot collide with, or be scanned by, any store.
-import { codecs, StrataError } from 'strata-kv';
-import type { Codec, Store } from 'strata-kv';
+import { codecs, builtinMergeOperators, StrataError } from 'strata-kv';
+import type { Codec, MergeOperator, Store } from 'strata-kv';
 
-/** How a named store encodes its keys and values. Defaults: bytes. */
+/** How a named store encodes its keys and values (defaults: bytes), and its own merge
+ *  operators besides the built-in ones. */
 export interface TaskStoreSpec<K = Uint8Array, V = Uint8Array> {
   keyCodec?: Codec<K>;
   valueCodec?: Codec<V>;
+  mergeOperators?: Record<string, MergeOperator<V>>;
 }
 
 export const POSITION_KEY = new Uint8Array([0, ...new TextEncoder().encode('input-position')]);
@@ -49,11 +51,13 @@ export function storePrefix(name: string): Uint8Array {
 export class TaskStore<K = Uint8Array, V = Uint8Array> {
   private readonly keyCodec: Codec<K>;
   private readonly valueCodec: Codec<V>;
+  private readonly operators: Record<string, MergeOperator<V>>;
 
   /** @internal */
   constructor(private readonly store: Store, private readonly prefix: Uint8Array, spec: TaskStoreSpec<K, V>) {
     this.keyCodec = spec.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = spec.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
+    this.operators = { ...builtinMergeOperators, ...spec.mergeOperators };
   }
 
   get(key: K): V | undefined {
@@ -72,6 +76,24 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
   put(key: K, value: V): void { this.store.put(this.physical(key), this.valueCodec.encode(value)); }
 
   delete(key: K): void { this.store.delete(this.physical(key)); }
+
+  /**
+   * Folds `operand` into the key's value with the merge operator `name` (built in: add, max,
+   * min, append; or the store's `mergeOperators`), as Store.merge does on a store with a
+   * changelog: the value is read, the operand folded in, the result put, so the commit's
+   * record holds the value (docs/API.md, "Merge operators").
+   */
+  merge(key: K, operand: V, name: string): void {
+    const op = Object.hasOwn(this.operators, name) ? this.operators[name] : undefined;
+    if (typeof op !== 'function') throw new StrataError('INVALID_ARGUMENT', `no merge operator ${JSON.stringify(name)}`);
+    // The operator sees the operand as a read would: decoded from its bytes.
+    const next = op(this.get(key), this.valueCodec.decode(this.valueCodec.encode(operand)));
+    this.put(key, next);
+  }
+
+  /** Deletes every key of this store in [from, to) (encoded order) with one range
+   *  tombstone: one change record in the commit (docs/API.md, "Reads and writes"). */
+  deleteRange(from: K, to: K): void { this.store.deleteRange(this.physical(from), this.physical(to)); }
 
   /** Entries with from ≤ key < to (encoded order), ascending. */
   *range(from: K, to: K): IterableIterator<[K, V]> {
