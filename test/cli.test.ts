@@ -67,7 +67,7 @@ describe('strata inspect / verify', () => {
     const damages: [string, (v: DataView) => void][] = [
       ['magic', (v) => v.setUint32(footerAt + 44, 0x53524e32, true)],
       ['version', (v) => v.setUint16(footerAt + 40, 2, true)],
-      ['the zero field', (v) => v.setUint16(footerAt + 42, 1, true)],
+      ['an unknown flag', (v) => v.setUint16(footerAt + 42, 2, true)],
       ['a bloom that does not end at the footer', (v) => v.setUint32(footerAt + 20, v.getUint32(footerAt + 20, true) - 1, true)],
       ['an index that does not end at the bloom', (v) => v.setUint32(footerAt + 8, v.getUint32(footerAt + 8, true) + 1, true)],
     ];
@@ -81,6 +81,13 @@ describe('strata inspect / verify', () => {
     }
     writeFileSync(file, sound);
     expect(strata('inspect', dir).status).toBe(0);
+    // The operand flag is a known bit, so the footer alone passes; a run claiming operands
+    // it does not hold fails the whole-file check.
+    const flagged = Buffer.from(sound);
+    flagged.writeUInt16LE(1, footerAt + 42);
+    writeFileSync(file, flagged);
+    expect(strata('verify', dir).status).toBe(1);
+    writeFileSync(file, sound);
   });
 
   it('reports a torn log tail and files the manifest does not list', async () => {

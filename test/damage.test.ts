@@ -412,7 +412,7 @@ describe('damage to each file of a closed store', () => {
 
   // Counterexamples fast-check found before the fixes, kept as they were.
   it('run footer: a flipped entry count (not checksummed) is found by verify', () => runCase(base, 'run', 'footer', [0, 24, 0]));
-  it('run footer: a flipped zero field is CORRUPTION at open', () => runCase(base, 'run', 'footer', [1, 42, 0]));
+  it('run footer: a flipped flags field (bits beyond the operand flag) is CORRUPTION at open', () => runCase(base, 'run', 'footer', [1, 42, 0]));
   it('log: a deleted log is CORRUPTION at open, never its writes silently gone', () => runCase(base, 'log', 'missing', [0, 0, 0]));
 
   const pick = fc.array(fc.nat(), { minLength: 3, maxLength: 3 });
