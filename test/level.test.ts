@@ -158,6 +158,46 @@ describe('StrataLevel', () => {
       }), { numRuns: 400 });
   });
 
+  it('clears like memory-level: any range options, with and without a limit (range tombstones without one)', async () => {
+    const key = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 3 }) },
+      { weight: 1, arbitrary: fc.constantFrom('b\u0000', 'é', '') });
+    const bound = fc.option(key, { nil: undefined });
+    const options = fc.record({
+      gt: bound, gte: bound, lt: bound, lte: bound, reverse: fc.boolean(),
+      limit: fc.option(fc.oneof(fc.constant(-1), fc.nat(6)), { nil: undefined }),
+    }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+    type Db = StrataLevel<string, string> | MemoryLevel<string, string>;
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(key, { maxLength: 12 }), fc.array(options, { minLength: 1, maxLength: 3 }), fc.uniqueArray(key, { maxLength: 4 }),
+      async (keys, clears, later) => {
+        const strata = new StrataLevel<string, string>();
+        const memory = new MemoryLevel<string, string>();
+        try {
+          for (const db of [strata, memory] as Db[]) {
+            await db.batch(keys.map((x) => ({ type: 'put' as const, key: x, value: `v${x}` })));
+            for (const o of clears) await db.clear(o);
+            // Keys written after a clear are not hidden by its range tombstones.
+            await db.batch(later.map((x) => ({ type: 'put' as const, key: x, value: `w${x}` })));
+          }
+          expect(await strata.iterator().all()).toEqual(await memory.iterator().all());
+        } finally {
+          await strata.close();
+          await memory.close();
+        }
+      }), { numRuns: 300 });
+  });
+
+  it('clear() to the open end removes a key of the largest size, and leaves the keys below the range', async () => {
+    const db = new StrataLevel<Uint8Array, string>({ keyEncoding: 'view' });
+    const max = ff(65535);
+    for (const k of [bytes(1), bytes(2), max]) await db.put(k, hex(k));
+    await db.clear({ gte: bytes(2) });
+    expect((await db.keys().all()).map(hex)).toEqual([hex(bytes(1))]);
+    await db.put(max, 'again');
+    await db.clear({ gt: bytes(1), lte: max });
+    expect((await db.keys().all()).map(hex)).toEqual([hex(bytes(1))]);
+    await db.close();
+  });
+
   it('includes keys of the largest size (65,535 bytes) at the open end of a range', async () => {
     const db = new StrataLevel<Uint8Array, string>({ keyEncoding: 'view' });
     const max = ff(65535), below = ff(65534), almost = ff(65535);

@@ -17,6 +17,8 @@ import {
   type ByteSnapshot, type LevelReadOptions,
 } from './iterator.js';
 import { LevelError, toLevelError } from './errors.js';
+import { byteRange } from './range.js';
+import { MAX_KEY_BYTES, compareBytes, keyAfter } from '../key-range.js';
 import { storeExistsAt } from './location.js';
 
 export { LevelError } from './errors.js';
@@ -200,10 +202,16 @@ export class StrataLevel<KDefault = string, VDefault = string> extends AbstractL
   }
 
   /**
-   * Deletes the range's keys as of the call (a snapshot: keys written after it began stay),
-   * CHUNK keys per atomic deleteAll, yielding to the event loop between chunks.
+   * Deletes the range's keys as of the call (keys written after it began stay). Without a
+   * limit or a snapshot, with range tombstones (Store.deleteRange: one write, whatever the
+   * number of keys); otherwise the keys are read from the snapshot and deleted CHUNK per
+   * atomic deleteAll, yielding to the event loop between chunks.
    */
   protected async _clear(options: LevelReadOptions): Promise<void> {
+    if (options.limit < 0 && options.snapshot === undefined) {
+      try { clearByRange(this.#open(), options); } catch (err) { throw toLevelError(err); }
+      return;
+    }
     const [snap, owns] = this.#readSnapshot(options.snapshot);
     try {
       let first = true;
@@ -253,4 +261,22 @@ export class StrataSnapshot extends AbstractSnapshot {
     this.inner = inner;
   }
   protected async _close(): Promise<void> { this.inner.close(); }
+}
+
+/** The largest key a store can hold: MAX_KEY_BYTES of 0xff, which no half-open range can
+ *  end after. */
+const LAST_KEY = new Uint8Array(MAX_KEY_BYTES).fill(0xff);
+
+/** clear() of a whole range as range tombstones: [lower, upper), or to the end of the key
+ *  space as [lower, LAST_KEY) and LAST_KEY itself when present. */
+function clearByRange(store: Store, options: LevelReadOptions): void {
+  const r = byteRange(options, toBytes);
+  if (r.lower === undefined) return; // above every key
+  const to = r.upper === undefined ? undefined : r.upper.inclusive ? keyAfter(r.upper.key) : r.upper.key;
+  if (to !== undefined) {
+    if (compareBytes(r.lower, to) < 0) store.deleteRange(r.lower, to);
+    return;
+  }
+  if (compareBytes(r.lower, LAST_KEY) < 0) store.deleteRange(r.lower, LAST_KEY);
+  if (store.has(LAST_KEY)) store.delete(LAST_KEY);
 }
