@@ -244,26 +244,35 @@ let chainImageCap: usize = 0;
  * The key's newest visible version at snapSeq is a merge operand: gathers the operands down
  * to the value they apply to (a put), or to absent (a tombstone, a covering range tombstone,
  * the end of the key's versions), and returns MERGED with found* = the chain image and the
- * newest operand's sequence. A walk over every source, as an iterator does: rarer than a
- * plain get, and exact across memtables and runs.
+ * newest operand's sequence. Sources are walked newest first (memtable, sealed memtable,
+ * level 0 newest first, then each level: every version in one is newer than any in the
+ * next), and an iterator is opened only on a source whose probe (hash index, bloom, block
+ * search) finds the key.
  */
 function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   let c = lookupChainBuf;
   c.reset(false);
-  let it = sourcesIterator(mem, imm, version, true);
-  it.seekGE(key, klen, seekTag(snapSeq));
-  while (it.valid && equalBytes(it.keyPtr, it.keyLen, key, klen)) {
-    let tag = it.tag;
-    let kind = tagKind(tag);
-    if (kind == KIND_DELETE || tagSeq(tag) < cover) break;
-    if (kind == KIND_PUT) { c.setBase(it.valPtr, it.valLen); break; }
-    if (!c.addOperand(tagSeq(tag), it.valPtr, it.valLen)) break;
-    it.next();
+  let tag = seekTag(snapSeq);
+  let st = 0; // 0: go on; 1: the chain ended; < 0: -status of a failed read
+  if (mem.find(key, klen, tag) != 0) st = chainFrom(new MemtableIterator(mem), key, klen, snapSeq, c);
+  let sealed = imm;
+  if (st == 0 && sealed != null && sealed.find(key, klen, tag) != 0) st = chainFrom(new MemtableIterator(sealed), key, klen, snapSeq, c);
+  let h = hash32(key, klen);
+  let v = version;
+  let l0 = unchecked(v.levels[0]);
+  for (let i = 0; st == 0 && i < l0.length; i++) {
+    let r = unchecked(l0[i]);
+    if (runGet(r, key, klen, h, snapSeq)) st = chainFrom(new RunIterator(r), key, klen, snapSeq, c);
+    else if (readStatus != S.OK) return readStatus;
   }
-  let st = it.status;
-  if (st != S.OK) readFailed(st, it.errRun, it.errAt, it.errWhat);
-  it.close();
-  if (st != S.OK) return st;
+  for (let l = 1; st == 0 && l < MAX_LEVELS; l++) {
+    let idx = v.findRun(l, key, klen);
+    if (idx < 0) continue;
+    let r = unchecked(unchecked(v.levels[l])[idx]);
+    if (runGet(r, key, klen, h, snapSeq)) st = chainFrom(new RunIterator(r), key, klen, snapSeq, c);
+    else if (readStatus != S.OK) return readStatus;
+  }
+  if (st < 0) return -st;
   if (c.failed) return S.OUT_OF_MEMORY;
   let size = c.imageBytes();
   if (size > chainImageCap) {
@@ -278,6 +287,27 @@ function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   c.image(chainImage);
   foundVal = chainImage; foundValLen = <u32>size; foundSeq = c.newestSeq;
   return S.MERGED;
+}
+
+/** Adds the key's versions visible at snapSeq in one source to the chain, newest first,
+ *  and closes the iterator: 1 when the chain ended there (a put, a tombstone, a version a
+ *  range tombstone covers, or memory refused), 0 when the source ran out of them, -status
+ *  when a block read failed (published for read_error). */
+function chainFrom(it: InternalIterator, key: usize, klen: u32, snapSeq: u64, c: MergeChain): i32 {
+  let ended = 0;
+  it.seekGE(key, klen, seekTag(snapSeq));
+  while (it.valid && equalBytes(it.keyPtr, it.keyLen, key, klen)) {
+    let tag = it.tag;
+    let kind = tagKind(tag);
+    if (kind == KIND_DELETE || tagSeq(tag) < cover) { ended = 1; break; }
+    if (kind == KIND_PUT) { c.setBase(it.valPtr, it.valLen); ended = 1; break; }
+    if (!c.addOperand(tagSeq(tag), it.valPtr, it.valLen)) { ended = 1; break; }
+    it.next();
+  }
+  let st = it.status;
+  if (st != S.OK) readFailed(st, it.errRun, it.errAt, it.errWhat);
+  it.close();
+  return st != S.OK ? -st : ended;
 }
 
 export function getIterator(h: i32): DbIterator | null {
