@@ -106,8 +106,9 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
    * of both memtables and of every run. Never below the live keys (each has at least its
    * newest version counted); above it by every entry not yet compacted away: older versions
    * of a key (in the memtable, or in runs not yet merged), tombstones and the versions they
-   * hide, expired values not yet swept, and versions kept for an open snapshot or iterator.
-   * Exact after compact() with no snapshot or iterator open, on a store without ttl.
+   * hide, merge operands not yet folded, expired values not yet swept, and versions kept
+   * for an open snapshot or iterator. Exact after compact() with no snapshot or iterator
+   * open, on a store without ttl whose merge operators are all registered.
    * O(levels).
    */
   approximateNumEntries(): number {
