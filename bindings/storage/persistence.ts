@@ -29,8 +29,9 @@ import { StrataError } from '../errors.js';
 import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
+import { CacheSizer } from './cache-size.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
-import { RunFileWriter } from './run-file-writer.js';
+import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
 import {
   fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels,
   IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
@@ -38,13 +39,6 @@ import {
 
 export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
 
-/** Bytes of run files a store call writes (and fdatasyncs) after a flush or compaction: a
- *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
- *  (1–3 ms here), at least 4 KiB. */
-const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.max(4096, memtableBytes >>> 2));
-/** Run-file bytes a logged byte costs, at most: leveled compaction's write amplification
- *  (10–14 in a random fill) with room to spare. */
-const RUN_BYTES_PER_BYTE = 16;
 
 /** A state of the engine to make durable: its runs, the sequence they hold up to, and the
  *  first log recovery must replay. Its manifest is written once all its run files are. */
@@ -69,6 +63,8 @@ export class Persistence implements Disk, RunFileReader {
   private readonly onDisk = new Set<number>();
   /** Open descriptors of the files of file-backed runs, until the engine frees the run. */
   private readonly files = new Map<number, number>();
+  /** The block cache's capacity: blockCacheBytes, or sized from these files (cache-size.ts). */
+  private readonly cache: CacheSizer;
   /** The newest engine state not yet in the manifest, and the run file being written for it. */
   private target: Target | undefined;
   private writer: RunFileWriter | undefined;
@@ -101,6 +97,7 @@ export class Persistence implements Disk, RunFileReader {
     this.logged = options.logged;
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
+    this.cache = new CacheSizer(engine, options.blockCacheBytes);
   }
 
   /** Opens (creating if needed) the directory, takes its lock and recovers its state into
@@ -111,11 +108,10 @@ export class Persistence implements Disk, RunFileReader {
     const p = new Persistence(dir, engine, options, release);
     engine.files = p;
     engine.enableFileBacking();
-    if (engine.setBlockCacheBytes(options.blockCacheBytes ?? 64 << 20) !== Status.OK) {
-      throw new StrataError('INVALID_ARGUMENT', `blockCacheBytes ${options.blockCacheBytes} is out of range`);
-    }
     try {
+      p.cache.resize([], p.files);
       p.recover();
+      p.cache.resize([...p.onDisk], p.files);
     } catch (err) {
       p.closeFiles();
       release();
@@ -256,6 +252,7 @@ export class Persistence implements Disk, RunFileReader {
       const x = this.engine;
       writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.nextRunId(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       this.removeRunsExcept(new Set(pending.levels.flat()));
+      this.cache.resize(pending.levels.flat(), this.files);
       this.removeDoomed(Infinity);
     });
     return mark;
@@ -381,6 +378,7 @@ export class Persistence implements Disk, RunFileReader {
     writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
     this.target = undefined;
     this.removeRunsExcept(new Set(t.levels.flat()));
+    this.cache.resize(t.levels.flat(), this.files);
     const kept: WalWriter[] = [];
     for (const old of this.retiredLogs) {
       if (old.lastSeq > t.flushedSeq) { kept.push(old); continue; } // still needed for recovery

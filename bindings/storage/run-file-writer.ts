@@ -10,6 +10,14 @@ import { openSync, writeSync, fsyncSync, fdatasyncSync, closeSync, unlinkSync } 
 import { Status, statusError, type Engine } from '../engine/abi.js';
 import { io } from './io-error.js';
 
+/** Bytes of run files a store call writes (and fdatasyncs) after a flush or compaction: a
+ *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
+ *  (1–3 ms here), at least 4 KiB. */
+export const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.max(4096, memtableBytes >>> 2));
+/** Run-file bytes a logged byte costs, at most: leveled compaction's write amplification
+ *  (10–14 in a random fill) with room to spare. */
+export const RUN_BYTES_PER_BYTE = 16;
+
 export type StepResult = 'more' | 'done' | 'gone';
 
 export class RunFileWriter {

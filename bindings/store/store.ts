@@ -44,7 +44,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     if (st !== Status.OK) throw statusError(st, 'engine init');
     // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
-      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: t.blockCacheBytes, memtableBytes: t.memtableBytes });
+      : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: options.blockCacheBytes === undefined ? undefined : t.blockCacheBytes, memtableBytes: t.memtableBytes });
     const store = new Store<K, V>(engine, options, disk);
     // The sink restored from is appended to last: a write another sink refuses never reaches
     // it, so a reopen cannot bring back a write whose call threw.
