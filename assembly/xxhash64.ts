@@ -10,13 +10,11 @@ const P3: u64 = 0x165667b19e3779f9;
 const P4: u64 = 0x85ebca77c2b2ae63;
 const P5: u64 = 0x27d4eb2f165667c5;
 
-// @ts-ignore: decorator
-@inline function round(acc: u64, input: u64): u64 {
+function round(acc: u64, input: u64): u64 {
   return rotl<u64>(acc + input * P2, 31) * P1;
 }
 
-// @ts-ignore: decorator
-@inline function mergeRound(h: u64, v: u64): u64 {
+function mergeRound(h: u64, v: u64): u64 {
   return (h ^ round(0, v)) * P1 + P4;
 }
 
