@@ -104,6 +104,6 @@ describe('a store written with CRC-32C block checksums', () => {
     }
     expect(corrupt?.code).toBe('CORRUPTION');
     expect(corrupt?.message).toMatch(/000002\.run at offset \d+/);
-    await s.close().catch(() => {});
+    await s.close();
   });
 });
