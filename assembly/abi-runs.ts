@@ -148,8 +148,8 @@ export function run_tail_offset(p: usize, fileSize: f64): f64 {
 }
 
 /** The footer at `p` of a run file of `fileSize` bytes, checked as run_tail_offset checks it,
- *  written at `out` (48 bytes) as six f64: index offset and length, bloom offset and length,
- *  entries, tombstones. OK, or CORRUPTION for a damaged footer (at fileSize - 48). */
+ *  written at `out` (56 bytes) as seven f64: index offset and length, bloom offset and length,
+ *  entries, tombstones, format version. OK, or CORRUPTION for a damaged footer (at fileSize - 48). */
 export function run_footer(p: usize, fileSize: f64, out: usize): i32 {
   if (!(fileSize >= 0)) return S.INVALID_ARGUMENT;
   return readFooter(p, <u64>fileSize, out) ? S.OK : S.CORRUPTION;

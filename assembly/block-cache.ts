@@ -14,7 +14,7 @@
 // during an exported call stays readable until that call returns (the host copies a get's
 // value, and iterators copy their batch, before the next call can evict).
 //
-// Checks: every block read is verified (run.ts checkRead: CRC-32C, entry bounds, and its
+// Checks: every block read is verified (run.ts checkRead: its file's checksum, entry bounds, and its
 // last entry against the run's index) before it is added or anyone sees it, so a damaged
 // file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
 // block. The last read failure is recorded here (readStatus), where every reader finds it.

@@ -5,7 +5,8 @@
 // INVARIANT: a block that passes has every offset and entry inside it, so no read of it can
 // leave the block.
 import { BLOCK_TRAILER } from "./block";
-import { readVarint32, varintValue } from "./bytes";
+import { crc32c, readVarint32, varintValue } from "./bytes";
+import { xxh64Low32 } from "./xxhash64";
 import { compareInternal, tagKind, KIND_DELETE, KIND_PUT, KIND_MERGE } from "./internal-key";
 
 /** Why a block or an image is damaged: a CORRUPTION's `what` (docs/ABI.md). */
@@ -15,6 +16,18 @@ export const CORRUPT_BLOOM: i32 = 3;
 export const CORRUPT_BLOCK: i32 = 4;
 export const CORRUPT_ORDER: i32 = 5;
 export const CORRUPT_RANGE_DEL: i32 = 6;
+
+/** A run file's checksum kind (docs/FORMAT.md, "Run file"), one for all its blocks: CRC-32C
+ *  in format versions 1 and 2, XXH64's low 32 bits in 3 and 4. Files of both kinds live side
+ *  by side after an upgrade (a compaction rewrites old ones in the new kind), so every reader
+ *  of a block knows its run's kind (Run.checksum). */
+export const CHECKSUM_CRC32C: u8 = 0;
+export const CHECKSUM_XXH64: u8 = 1;
+
+/** The checksum of kind `kind` of the `len` bytes at `p`. */
+export function blockChecksum(kind: u8, p: usize, len: u32): u32 {
+  return kind == CHECKSUM_XXH64 ? xxh64Low32(p, len) : crc32c(p, len);
+}
 
 /** The last entry checkBlock met (key pointer into its block): carried across blocks for
  *  the order check, and read by run-file.ts against the index. */
@@ -44,7 +57,7 @@ export let lastEntryTag: u64 = 0;
 
 /** Checks one block on its own (a block read on demand, run.ts acquireBlock): every offset and
  *  entry inside the block, so no read can leave it. Key order is not compared here (that
- *  is `strata verify`'s whole-file check): the block's CRC-32C has already been checked,
+ *  is `strata verify`'s whole-file check): the block's checksum has already been checked,
  *  and this runs on every block read. Returns 0 or a CORRUPT_* code; on 0, lastEntry* is
  *  the block's last entry. */
 export function verifyBlock(b: usize, len: u32): i32 {

@@ -4,7 +4,8 @@
 //   offsets  u32 × n   offset of each entry from the block start (every entry is a
 //                      restart point: binary search and reverse steps need no scan)
 //   n        u32
-//   crc      u32       CRC-32C of every byte before it (filled in the file image only)
+//   checksum u32       of every byte before it (filled in the file image only): XXH64's
+//                      low 32 bits, or CRC-32C in files of format versions 1 and 2
 //
 // Keys are not prefix-compressed: lookups and reverse iteration stay O(log n) and
 // branch-light; the cost is bytes, which compression of whole blocks can win back later.

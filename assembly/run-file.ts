@@ -1,18 +1,20 @@
 // The run file image (docs/FORMAT.md, "Run file"): a run's data blocks end to end, an index
-// block, a bloom block, in format version 2 a range-del block, and a 48-byte footer. A run
-// without range tombstones is written as version 1, byte for byte as before they existed,
-// so a store that never deletes a range writes files any earlier reader takes; a version 2
-// file is refused by those readers (CORRUPTION, bad footer) rather than read without its
-// tombstones. `writeRunImage` lays a run out for the host to
+// block, a bloom block, in format versions 2 and 4 a range-del block, and a 48-byte footer.
+// Versions 3 and 4 are 1 and 2 with every checksum XXH64 (its low 32 bits) instead of
+// CRC-32C; this writes 3 (no range tombstones) or 4, and reads all four, since a store
+// upgraded in place holds files of both kinds until compactions have rewritten the old ones.
+// Readers from before a version refuse it (CORRUPTION, bad footer) rather than misread it.
+// `writeRunImage` lays a run out for the host to
 // write to a file; `readRunImage` rebuilds a run from such an image, checking every
 // checksum and every structural bound first, so a damaged or hostile file yields
 // CORRUPTION with an offset, never an out-of-bounds read or a trap.
 import { BLOCK_TRAILER, BlockCursor } from "./block";
-import { crc32c, compareBytes, keyPrefix } from "./bytes";
+import { compareBytes, keyPrefix } from "./bytes";
 import {
   CORRUPT_FOOTER, CORRUPT_INDEX, CORRUPT_BLOOM, CORRUPT_BLOCK, CORRUPT_RANGE_DEL, checkBlock, beginOrderCheck, prevKey, prevLen, prevTag,
-  seenEntries, seenTombstones, seenMerges,
+  seenEntries, seenTombstones, seenMerges, CHECKSUM_CRC32C, CHECKSUM_XXH64, blockChecksum,
 } from "./block-check";
+import { xxh64Low32 } from "./xxhash64";
 import { budgetAlloc, copyBound } from "./memory-budget";
 import { Run, acquireBlock } from "./run";
 import { releaseBlock } from "./block-cache";
@@ -20,9 +22,12 @@ import { RangeDels } from "./range-del";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
-/** Version 1: no range-del block. Version 2: a range-del block between bloom and footer. */
-const FORMAT_VERSION: u16 = 1;
-const FORMAT_VERSION_RANGE_DEL: u16 = 2;
+/** Versions 1 and 3: no range-del block. Versions 2 and 4: a range-del block between bloom
+ *  and footer. Checksums: CRC-32C in 1 and 2, XXH64 (low 32 bits, seed 0) in 3 and 4. */
+const FORMAT_CRC32C: u16 = 1;
+const FORMAT_CRC32C_RANGE_DEL: u16 = 2;
+const FORMAT_VERSION: u16 = 3;
+const FORMAT_VERSION_RANGE_DEL: u16 = 4;
 /** Footer flags (u16 at 42; 0 before merge operands existed, and readers of that time refuse
  *  any other value: CORRUPTION, bad footer, rather than read operands as values). Bit 0: the
  *  run holds merge operands (entries of kind 4). */
@@ -70,7 +75,7 @@ export let chunkBytes: u64 = 0;
 
 /**
  * The image's data blocks from block `from` on, as many whole blocks as fit `maxBytes`, with
- * their CRC-32C: the host writes a run file a chunk at a time, so no write pays for a whole
+ * their checksums: the host writes a run file a chunk at a time, so no write pays for a whole
  * run. Returns how many blocks were written: 0 past the last block, or when block `from`
  * alone is larger than maxBytes (then chunkBytes is its length). The file offset of block
  * `from` is the sum of the lengths before it.
@@ -83,7 +88,7 @@ export function writeRunBlocks(run: Run, from: i32, maxBytes: u64, out: usize): 
     let len = unchecked(run.blockLen[i]);
     if (<u64>(p - out) + <u64>len > maxBytes) break;
     memory.copy(p, unchecked(run.blockPtr[i]), len);
-    store<u32>(p + len - 4, crc32c(p, len - 4));
+    store<u32>(p + len - 4, xxh64Low32(p, len - 4));
     p += len;
     i++;
   }
@@ -116,11 +121,11 @@ export function writeRunTail(run: Run, out: usize): void {
     p += 24 + <usize>kl;
   }
   store<u32>(p, <u32>nb);
-  store<u32>(p, crc32c(index, <u32>(p + 4 - index)), 4);
+  store<u32>(p, xxh64Low32(index, <u32>(p + 4 - index)), 4);
   p += 8;
   let bloomOffset = indexOffset + <u64>(p - index);
   memory.copy(p, run.bloom, run.bloomSize);
-  store<u32>(p + run.bloomSize, crc32c(p, <u32>run.bloomSize));
+  store<u32>(p + run.bloomSize, xxh64Low32(p, <u32>run.bloomSize));
   p += run.bloomSize + 4;
   let rd = run.rangeDels;
   if (rd != null) {
@@ -135,7 +140,7 @@ export function writeRunTail(run: Run, out: usize): void {
       p += 16 + <usize>fl + <usize>tl;
     }
     store<u32>(p, <u32>rd.count);
-    store<u32>(p, crc32c(block, <u32>(p + 4 - block)), 4);
+    store<u32>(p, xxh64Low32(block, <u32>(p + 4 - block)), 4);
     p += 8;
   }
   store<u64>(p, indexOffset);
@@ -154,9 +159,12 @@ let indexOffset: u64 = 0;
 let indexLen: u64 = 0;
 let bloomOffset: u64 = 0;
 let bloomLen: u64 = 0;
-/** Version 2: where the range-del block lies (rdLen 0: version 1, none). */
+/** Versions 2 and 4: where the range-del block lies (rdLen 0: none). */
 let rdOffset: u64 = 0;
 let rdLen: u64 = 0;
+/** The file's format version and checksum kind (block-check.ts CHECKSUM_*). */
+let version: u16 = 0;
+let checksumKind: u8 = CHECKSUM_XXH64;
 
 /** Reads and checks the footer at f of a run file of `fileSize` bytes; false (with
  *  corruptWhat/At set) when damaged. */
@@ -164,8 +172,8 @@ function parseFooter(f: usize, fileSize: u64): bool {
   corruptWhat = 0;
   if (fileSize < <u64>FOOTER_BYTES) { fail(CORRUPT_FOOTER, 0); return false; }
   let footerAt = fileSize - FOOTER_BYTES;
-  let version = load<u16>(f, 40);
-  if (load<u32>(f, 44) != MAGIC || (version != FORMAT_VERSION && version != FORMAT_VERSION_RANGE_DEL) || (load<u16>(f, 42) & ~FLAG_MERGE_OPERANDS) != 0) {
+  version = load<u16>(f, 40);
+  if (load<u32>(f, 44) != MAGIC || version < FORMAT_CRC32C || version > FORMAT_VERSION_RANGE_DEL || (load<u16>(f, 42) & ~FLAG_MERGE_OPERANDS) != 0) {
     fail(CORRUPT_FOOTER, footerAt);
     return false;
   }
@@ -181,18 +189,20 @@ function parseFooter(f: usize, fileSize: u64): bool {
   }
   rdOffset = bloomOffset + bloomLen;
   rdLen = footerAt - rdOffset;
-  // Version 1 has nothing between bloom and footer; version 2 a range-del block (at least
-  // one tombstone: 16 bytes, a 1-byte end at least (from < to, from may be empty), then
-  // count and crc).
-  if (version == FORMAT_VERSION ? rdLen != 0 : rdLen < 25) { fail(CORRUPT_FOOTER, footerAt); return false; }
+  // Versions 1 and 3 have nothing between bloom and footer; 2 and 4 a range-del block (at
+  // least one tombstone: 16 bytes, a 1-byte end at least (from < to, from may be empty),
+  // then count and crc).
+  let rangeDel = version == FORMAT_CRC32C_RANGE_DEL || version == FORMAT_VERSION_RANGE_DEL;
+  if (rangeDel ? rdLen < 25 : rdLen != 0) { fail(CORRUPT_FOOTER, footerAt); return false; }
+  checksumKind = version >= FORMAT_VERSION ? CHECKSUM_XXH64 : CHECKSUM_CRC32C;
   return true;
 }
 
 /** Checks the index and bloom checksums, given where they are in memory. */
 function checkTail(index: usize, bloom: usize): bool {
-  if (crc32c(index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) { fail(CORRUPT_INDEX, indexOffset); return false; }
+  if (blockChecksum(checksumKind, index, <u32>indexLen - 4) != load<u32>(index + <usize>indexLen - 4)) { fail(CORRUPT_INDEX, indexOffset); return false; }
   let bloomSize = <usize>bloomLen - 4;
-  if (crc32c(bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) { fail(CORRUPT_BLOOM, bloomOffset); return false; }
+  if (blockChecksum(checksumKind, bloom, <u32>bloomSize) != load<u32>(bloom + bloomSize)) { fail(CORRUPT_BLOOM, bloomOffset); return false; }
   return true;
 }
 
@@ -203,7 +213,7 @@ function checkTail(index: usize, bloom: usize): bool {
  */
 function readRangeDels(b: usize): RangeDels | null {
   let len = <usize>rdLen;
-  if (crc32c(b, <u32>(len - 4)) != load<u32>(b + len - 4)) { fail(CORRUPT_RANGE_DEL, rdOffset); return null; }
+  if (blockChecksum(checksumKind, b, <u32>(len - 4)) != load<u32>(b + len - 4)) { fail(CORRUPT_RANGE_DEL, rdOffset); return null; }
   let n = load<u32>(b + len - 8);
   let end = b + len - 8;
   let out = new RangeDels();
@@ -267,6 +277,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
   run.entries = load<u64>(f, 24);
   run.tombstones = load<u64>(f, 32);
   run.hasMerges = (load<u16>(f, 42) & FLAG_MERGE_OPERANDS) != 0;
+  run.checksum = checksumKind;
   beginOrderCheck();
   let q = index;
   let indexEnd = index + <usize>indexLen - 8;
@@ -282,7 +293,7 @@ export function readRunImage(p: usize, len: u64, id: u32): Run | null {
       return fail(CORRUPT_INDEX, indexOffset + <u64>(q - index));
     }
     let src = p + <usize>off;
-    if (blen < BLOCK_TRAILER || crc32c(src, blen - 4) != load<u32>(src + blen - 4)) { run.unref(); return fail(CORRUPT_BLOCK, off); }
+    if (blen < BLOCK_TRAILER || blockChecksum(checksumKind, src, blen - 4) != load<u32>(src + blen - 4)) { run.unref(); return fail(CORRUPT_BLOCK, off); }
     let st = checkBlock(src, blen);
     if (st != 0) { run.unref(); return fail(st, off); }
     // The index's last key must be the block's last entry (prevKey after checkBlock).
@@ -336,8 +347,9 @@ export function runTailOffset(f: usize, fileSize: u64): i64 {
   return parseFooter(f, fileSize) ? <i64>indexOffset : -1;
 }
 
-/** The footer at f, checked as an import checks it, written at out as six f64: index offset
- *  and length, bloom offset and length, entries, tombstones; false when it is damaged. */
+/** The footer at f, checked as an import checks it, written at out as seven f64: index offset
+ *  and length, bloom offset and length, entries, tombstones, format version; false when it
+ *  is damaged. */
 export function readFooter(f: usize, fileSize: u64, out: usize): bool {
   if (!parseFooter(f, fileSize)) return false;
   store<f64>(out, <f64>indexOffset);
@@ -346,6 +358,7 @@ export function readFooter(f: usize, fileSize: u64, out: usize): bool {
   store<f64>(out, <f64>bloomLen, 24);
   store<f64>(out, <f64>load<u64>(f, 24), 32);
   store<f64>(out, <f64>load<u64>(f, 32), 40);
+  store<f64>(out, <f64>version, 48);
   return true;
 }
 
@@ -393,6 +406,7 @@ export function readRunTail(p: usize, len: u64, fileSize: u64, id: u32): Run | n
   run.entries = load<u64>(p + <usize>(len - FOOTER_BYTES), 24);
   run.tombstones = load<u64>(p + <usize>(len - FOOTER_BYTES), 32);
   run.hasMerges = (load<u16>(p + <usize>(len - FOOTER_BYTES), 42) & FLAG_MERGE_OPERANDS) != 0;
+  run.checksum = checksumKind; // its blocks are checked as they are read (run.ts checkRead)
   run.indexKeysSize = keyBytes == 0 ? 1 : keyBytes;
   run.indexKeys = budgetAlloc(run.indexKeysSize);
   run.bloom = budgetAlloc(bloomSize);

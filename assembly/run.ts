@@ -15,7 +15,7 @@
 // INVARIANTS: entries strictly increase in internal-key order across blocks; all versions
 // of one user key sit in one run (a compaction never cuts a run inside a key); a run's
 // bytes never change; it is freed when its last reference (levels, iterators) is dropped.
-import { crc32c, compareBytes, equalBytes, keyPrefix } from "./bytes";
+import { compareBytes, equalBytes, keyPrefix } from "./bytes";
 import { compareInternal, seekTag } from "./internal-key";
 import { BlockCursor } from "./block";
 import { bloomMayContain } from "./bloom";
@@ -23,7 +23,7 @@ import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap, copyBound } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
-import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX } from "./block-check";
+import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX, CHECKSUM_XXH64, blockChecksum } from "./block-check";
 import { RangeDels, noteRangeDels } from "./range-del";
 import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
 import * as S from "./status";
@@ -79,6 +79,9 @@ export class Run {
   refs: i32 = 0;
   /** Blocks are in the run file (blockPtr all 0), read through the block cache. */
   fileBacked: bool = false;
+  /** The checksum kind of the run's file (block-check.ts CHECKSUM_*): what checkRead checks
+   *  a block read from it with. A run built here is written in the current kind. */
+  checksum: u8 = CHECKSUM_XXH64;
   /** File-backed: each block's offset in the run file. */
   blockOff: u64[] = [];
   /** File-backed: one allocation holding every block's last key (lastKeyPtr points in). */
@@ -211,7 +214,7 @@ export function acquireBlock(run: Run, b: i32): CacheEntry | null {
 
 /** 0, or why block `b` of `run` read at `p` is damaged (a block-check.ts CORRUPT_* code). */
 export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
-  if (len < 8 || crc32c(p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
+  if (len < 8 || blockChecksum(run.checksum, p, len - 4) != load<u32>(p + len - 4)) return CORRUPT_BLOCK;
   let st = verifyBlock(p, len);
   if (st != 0) return st;
   // The index's last key of this block must be the block's last entry: a block swapped

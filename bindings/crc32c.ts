@@ -1,5 +1,6 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every record and
-// block strata-kv writes (docs/FORMAT.md), computed sixteen bytes a step (slicing-by-16
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every log, manifest
+// and changelog record strata-kv writes (docs/FORMAT.md; run file blocks are checksummed in
+// the engine, with XXH64 since format version 3), computed sixteen bytes a step (slicing-by-16
 // over 32-bit DataView loads, twice as fast as byte loads: 5M+ checks/s of a 133-byte
 // payload). CRC_TABLE[k·256 + b] is the CRC of byte b followed by k zero bytes.
 const CRC_TABLE = (() => {

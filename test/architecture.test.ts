@@ -211,17 +211,21 @@ describe('the layer rules read every import', () => {
   });
 });
 
-// Outside bindings/, one file may load a Wasm module: test/support/units-wasm.ts, the unit
-// harness of test/engine-units.test.ts. It loads its own test build (build/units.wasm, from
-// assembly/testing/units.ts), never the engine's ABI module; every other test, benchmark and
-// script reaches the engine through bindings/.
+// Outside bindings/, two files may load a Wasm module: test/support/units-wasm.ts, the unit
+// harness of test/engine-units.test.ts, and bench/checksum.mjs. Each loads its own build
+// (build/units.wasm from assembly/testing/units.ts; the checksums of bench/checksum/entry.ts),
+// never the engine's ABI module; every other test, benchmark and script reaches the engine
+// through bindings/.
 const UNITS_LOADER = 'test/support/units-wasm.ts';
+/** bench/checksum.mjs times the two block checksums alone: it compiles and loads its own
+ *  module of them (bench/checksum/entry.ts), not the engine's. */
+const CHECKSUM_BENCH = 'bench/checksum.mjs';
 const WASM_LOAD = /\bnew\s+WebAssembly\.(?:Module|Instance)\b|\bWebAssembly\.(?:instantiate|compile)\w*\s*\(/;
 
 /** Files outside bindings/ (paths from the root) that instantiate a Wasm module or import the
  *  embedded one, the harness excepted (and this file, whose self-test plants examples). */
 function wasmLoaders(files: string[], read: (f: string) => string): string[] {
-  return files.filter((f) => f !== UNITS_LOADER && f !== 'test/architecture.test.ts')
+  return files.filter((f) => f !== UNITS_LOADER && f !== CHECKSUM_BENCH && f !== 'test/architecture.test.ts')
     .filter((f) => { const t = read(f); return WASM_LOAD.test(t) || importsOf(t).some((s) => /wasm-binary(?:\.[jt]s)?$/.test(s)); })
     .map((f) => `${f}: loads a Wasm module outside bindings/engine/`);
 }

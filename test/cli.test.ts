@@ -66,7 +66,8 @@ describe('strata inspect / verify', () => {
     // Each damage is one the engine refuses at open (docs/FORMAT.md, "Footer").
     const damages: [string, (v: DataView) => void][] = [
       ['magic', (v) => v.setUint32(footerAt + 44, 0x53524e32, true)],
-      ['version', (v) => v.setUint16(footerAt + 40, 2, true)],
+      ['version', (v) => v.setUint16(footerAt + 40, 4, true)], // 4 says a range-del block, and there is none
+      ['an unknown version', (v) => v.setUint16(footerAt + 40, 5, true)],
       ['an unknown flag', (v) => v.setUint16(footerAt + 42, 2, true)],
       ['a bloom that does not end at the footer', (v) => v.setUint32(footerAt + 20, v.getUint32(footerAt + 20, true) - 1, true)],
       ['an index that does not end at the bloom', (v) => v.setUint32(footerAt + 8, v.getUint32(footerAt + 8, true) + 1, true)],

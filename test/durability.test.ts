@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store, StrataError, codecs } from 'strata-kv';
 import { applyBatches, batchFor } from './fixtures/crash-workload.mjs';
-import { crc32c } from '../bindings/crc32c.js';
+import { xxh64Low32 } from './support/xxhash64.js';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-durable-')); dirs.push(d); return d; };
@@ -88,26 +88,30 @@ describe('reopen', () => {
 });
 
 describe('format', () => {
-  it('run files follow docs/FORMAT.md: footer magic, index, standard CRC-32C on every block', async () => {
+  it('run files follow docs/FORMAT.md: footer magic, version 3, the low 32 bits of XXH64 on every block', async () => {
     const dir = freshDir();
     await filled(dir);
-    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283); // the CRC-32C check value
+    expect(xxh64Low32(new Uint8Array(0))).toBe(0x51d8e999); // XXH64("") = 0xEF46DB3751D8E999
     const runs = readdirSync(dir).filter((n) => n.endsWith('.run'));
+    expect(runs.length).toBeGreaterThan(0);
     for (const name of runs) {
       const b = readFileSync(join(dir, name));
       const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const f = b.length - 48;
       expect(v.getUint32(f + 44, true)).toBe(0x53524e31);
-      expect(v.getUint16(f + 40, true)).toBe(1);
+      expect(v.getUint16(f + 40, true)).toBe(3);
       const indexOffset = Number(v.getBigUint64(f, true));
       const indexLen = v.getUint32(f + 8, true);
-      expect(v.getUint32(indexOffset + indexLen - 4, true)).toBe(crc32c(b, indexOffset, indexOffset + indexLen - 4));
+      expect(v.getUint32(indexOffset + indexLen - 4, true)).toBe(xxh64Low32(b, indexOffset, indexOffset + indexLen - 4));
+      const bloomOffset = Number(v.getBigUint64(f + 12, true));
+      const bloomLen = v.getUint32(f + 20, true);
+      expect(v.getUint32(bloomOffset + bloomLen - 4, true)).toBe(xxh64Low32(b, bloomOffset, bloomOffset + bloomLen - 4));
       const blocks = v.getUint32(indexOffset + indexLen - 8, true);
       let q = indexOffset;
       for (let i = 0; i < blocks; i++) {
         const off = Number(v.getBigUint64(q, true));
         const len = v.getUint32(q + 8, true);
-        expect(v.getUint32(off + len - 4, true)).toBe(crc32c(b, off, off + len - 4));
+        expect(v.getUint32(off + len - 4, true)).toBe(xxh64Low32(b, off, off + len - 4));
         q += 24 + v.getUint32(q + 20, true);
       }
     }

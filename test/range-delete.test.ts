@@ -1,5 +1,5 @@
 // Store.deleteRange (docs/LSM.md, "Range deletions") case by case: its arguments, the run
-// file's format version (1 without tombstones, 2 with a range-del block) and its damage, and
+// file's format version (3 without tombstones, 4 with a range-del block) and its damage, and
 // tombstones surviving a crash through the write-ahead log. The model test
 // (range-delete.model.test.ts) covers the interleavings; range-delete-changelog*.test.ts
 // its change record.
@@ -72,17 +72,17 @@ describe('Store.deleteRange', () => {
     await r.close();
   });
 
-  it('run files stay format version 1 without range tombstones, version 2 with', async () => {
+  it('run files are format version 3 without range tombstones, version 4 with', async () => {
     const path = dir();
     const s = await Store.open({ path });
     for (let i = 0; i < 50; i++) s.put(b(`k${i}`), b('v'));
     await s.flush();
-    expect(runVersions(path)).toEqual([1]);
+    expect(runVersions(path)).toEqual([3]);
     s.deleteRange(b('k1'), b('k3'));
     await s.flush();
-    expect(runVersions(path).sort()).toEqual([1, 2]);
+    expect(runVersions(path).sort()).toEqual([3, 4]);
     await s.compact();
-    expect(runVersions(path)).toEqual([1]); // at the bottom with no snapshot: the tombstone is gone
+    expect(runVersions(path)).toEqual([3]); // at the bottom with no snapshot: the tombstone is gone
     expect(keys(s).length).toBe(50 - 22); // k1, k10..k19, k2, k20..k29
     await s.close();
   });

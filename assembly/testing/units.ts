@@ -13,7 +13,8 @@
 // index u32, +24 sequence f64, +32 kind u32.
 import "../abort";
 import { budgetAlloc, budgetFree, copyBound, memoryAllocated, memoryCap, setMemoryCap } from "../memory-budget";
-import { hash32 } from "../bytes";
+import { hash32, crc32c } from "../bytes";
+import { xxh64 } from "../xxhash64";
 import { makeTag, seekTag, tagSeq, tagKind } from "../internal-key";
 import { BlockBuilder, BlockCursor } from "../block";
 import { bloomImageSize, buildBloom, bloomMayContain } from "../bloom";
@@ -58,6 +59,13 @@ export function arg(len: u32): usize {
 
 /** The tag a seek at `seq` uses: seekTag(seq), or before every version when seq < 0. */
 function seekTagOf(seq: f64): u64 { return seq < 0 ? 0xffffffffffffffff : seekTag(<u64>seq); }
+
+// ---- checksums (xxhash64.ts, bytes.ts) ------------------------------------------------------
+
+/** XXH64 of (p, len) with `seed` (a BigInt on the host). */
+export function xxhash64(p: usize, len: u32, seed: u64): u64 { return xxh64(p, len, seed); }
+/** CRC-32C of (p, len). */
+export function checksum_crc32c(p: usize, len: u32): u32 { return crc32c(p, len); }
 
 // ---- block (block.ts) ----------------------------------------------------------------------
 

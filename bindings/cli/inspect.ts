@@ -4,7 +4,8 @@
 // opens it. Verification checks everything recovery would check, and a little more:
 //   - the manifest parses and its checksum holds;
 //   - every listed run file exists and imports into an engine (footer, index, bloom and every
-//     data block checksum, entries in order: the engine's own validation);
+//     data block checksum, CRC-32C or XXH64 as its format version says, entries in order:
+//     the engine's own validation);
 //   - runs of a level >= 1 are in key order and do not overlap;
 //   - every log numbered at or above the manifest's `log` reads to its end (a torn tail is
 //     reported, not an error: recovery drops it);
@@ -26,6 +27,9 @@ export interface RunInfo {
   entries: number;
   tombstones: number;
   blocks: number;
+  /** The run file's format version (docs/FORMAT.md) and the checksum kind it says. */
+  format: number;
+  checksum: 'CRC-32C' | 'XXH64';
   /** Bloom filter: bits per entry and probes (0 and 0 when the run has none). */
   bloomBitsPerKey: number;
   bloomProbes: number;
@@ -61,7 +65,7 @@ export function runFileInfo(e: Engine, bytes: Uint8Array, file: string): Omit<Ru
   if (bytes.length < 48) throw bad(0, CORRUPTION_WHAT[1]);
   const footer = e.runFooter(bytes.subarray(bytes.length - 48), bytes.length);
   if (!footer) throw bad(bytes.length - 48, CORRUPTION_WHAT[1]);
-  const { indexOffset, indexLength, bloomOffset, bloomLength, entries, tombstones } = footer;
+  const { indexOffset, indexLength, bloomOffset, bloomLength, entries, tombstones, version } = footer;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const blocks = v.getUint32(indexOffset + indexLength - 8, true);
   // Index entries: offset u64 | length u32 | lastTag u64 | lastKeyLen u32 | lastKey.
@@ -82,10 +86,10 @@ export function runFileInfo(e: Engine, bytes: Uint8Array, file: string): Omit<Ru
     varint();
     smallestKey = bytes.subarray(q, q + kl);
   }
-  // Bloom block: bit array | k u8 | crc u32 (an empty filter is just k and the crc, or nothing).
+  // Bloom block: bit array | k u8 | checksum u32 (an empty filter is just k and the crc, or nothing).
   const bloomBits = Math.max(0, bloomLength - 5) * 8;
   const bloomProbes = bloomLength >= 5 ? bytes[bloomOffset + bloomLength - 5] : 0;
-  return { bytes: bytes.length, entries, tombstones, blocks,
+  return { bytes: bytes.length, entries, tombstones, blocks, format: version, checksum: version >= 3 ? 'XXH64' : 'CRC-32C',
     bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
     smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
 }

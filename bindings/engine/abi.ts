@@ -130,6 +130,8 @@ export interface RunFooter {
   bloomLength: number;
   entries: number;
   tombstones: number;
+  /** 1 to 4: the format version, which says the checksum kind (CRC-32C in 1 and 2, XXH64 in 3 and 4). */
+  version: number;
 }
 
 /**
@@ -438,11 +440,11 @@ export class Engine {
   /** A run file's footer (its last 48 bytes), read and checked by the engine's own reader,
    *  the one an import uses; undefined when it is damaged. Uses the argument region. */
   runFooter(footer: Uint8Array, fileSize: number): RunFooter | undefined {
-    const p = this.reserve(96); // the footer, then the six f64 run_footer writes
+    const p = this.reserve(104); // the footer, then the seven f64 run_footer writes
     this.u8.set(footer.subarray(0, 48), p);
     if (this.x.run_footer(p, fileSize, p + 48) !== Status.OK) return undefined;
     const v = this.view, f = (i: number) => v.getFloat64(p + 48 + 8 * i, true);
-    return { indexOffset: f(0), indexLength: f(1), bloomOffset: f(2), bloomLength: f(3), entries: f(4), tombstones: f(5) };
+    return { indexOffset: f(0), indexLength: f(1), bloomOffset: f(2), bloomLength: f(3), entries: f(4), tombstones: f(5), version: f(6) };
   }
   /** Imports a whole run file image as run `id` of `level`; a status. */
   runImport(p: number, len: number, level: number, id: number): number { return this.x.run_import(p, len, level, id); }

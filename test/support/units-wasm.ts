@@ -40,6 +40,8 @@ interface Exports {
   block_restart(i: number): number;
   block_seek_ge(kp: Ptr, kl: number, seq: number): number;
   block_at(i: number): void;
+  xxhash64(p: Ptr, len: number, seed: bigint): bigint;
+  checksum_crc32c(p: Ptr, len: number): number;
   bloom_reset(): void;
   bloom_add(kp: Ptr, kl: number): void;
   bloom_build(bitsPerKey: number): number;
