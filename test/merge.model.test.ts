@@ -97,7 +97,7 @@ function commands(reopen: (() => Promise<Store>) | undefined, rangeDeletes = tru
       expect(r.store.has(k)).toBe(e !== undefined);
       if (e !== undefined) seen.presentReads++;
     })),
-    fc.array(keyArb, { maxLength: 6 }).map((ks) => cmd(`getAll(${ks.length})`, (m, r) => {
+    fc.array(keyArb, { maxLength: 24 }).map((ks) => cmd(`getAll(${ks.length})`, (m, r) => {
       const got = r.store.getAll(ks);
       expect(got.map((v) => (v === undefined ? undefined : hex(v)))).toEqual(ks.map((k) => { const e = m.get(k); return e && hex(e.value); }));
     })),

@@ -151,7 +151,7 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: ()
     expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
     expect(r.store.has(k)).toBe(e !== undefined);
   })),
-  fc.array(keyArb, { maxLength: 5 }).map((ks) => cmd(`getAll(${ks.map(hex)})`, always, (m, r) => {
+  fc.array(keyArb, { maxLength: 24 }).map((ks) => cmd(`getAll(${ks.map(hex)})`, always, (m, r) => {
     const got = r.store.getAll(ks).map((v) => (v === undefined ? undefined : hex(v)));
     expect(got).toEqual(ks.map((k) => { const e = m.get(k); return e === undefined ? undefined : hex(e.value); }));
   })),
