@@ -29,7 +29,10 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   get(key: K): V | undefined { return this.readGet(key, READ_NOW); }
   has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), READ_NOW, false) === Status.OK; }
 
-  getAll(keys: readonly K[]): (V | undefined)[] {
+  getAll(keys: readonly K[]): (V | undefined)[] { return this.readGetAll(keys, READ_NOW); }
+
+  /** @internal getAll as of snapSeq (READ_NOW: now). */
+  readGetAll(keys: readonly K[], snapSeq: number): (V | undefined)[] {
     this.checkOpen();
     if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
     const encoded = keys.map((k) => this.encodableKey(k));
@@ -51,7 +54,7 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
       view.setUint32(p, len, true);
       p += 4 + len;
     }
-    const st = e.getMany(base, n, base + outOffset, READ_NOW);
+    const st = e.getMany(base, n, base + outOffset, snapSeq);
     if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(n);
     const skip = this.valueOffset;
@@ -86,7 +89,7 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
       for (let i = 0; i < n; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
     }
     // Keys whose newest version is a merge operand: each looked up alone, its chain folded.
-    if (chained !== undefined) for (const i of chained) out[i] = this.lookup(encoded[i], READ_NOW) === Status.OK ? this.resultValue() : undefined;
+    if (chained !== undefined) for (const i of chained) out[i] = this.lookup(encoded[i], snapSeq) === Status.OK ? this.resultValue() : undefined;
     return out;
   }
 
