@@ -42,13 +42,15 @@ export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
 
 /** getAll's value pack: the values get_many found, end to end, which the host copies out
  *  with one slice (one crossing for a batch's values, not one per value). Grown to the
- *  batch's bytes up to GET_PACK_MAX and kept for the next batch; a value that does not fit
- *  (or a pack refused memory) stays where it is, its pointer into a memtable, a block or a
- *  run, readable until the next call (a block-cache safe point). */
+ *  batch's bytes up to GET_PACK_MAX and kept for the next batch: 1 MiB holds a thousand
+ *  1 KiB values; past that a copy per value costs little next to its bytes, and the pack
+ *  holds no more of the memory budget. A value that does not fit (or a pack refused memory)
+ *  stays where it is, its pointer into a memtable, a block or a run, readable until the
+ *  next call (a block-cache safe point). */
 let getPack: usize = 0;
 let getPackCap: usize = 0;
 const GET_PACK_MIN: usize = 64 << 10;
-const GET_PACK_MAX: usize = 4 << 20;
+const GET_PACK_MAX: usize = 1 << 20;
 
 /** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
  *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent, 0xfffffffe when its
