@@ -7,6 +7,7 @@ import * as S from "./status";
 import { safePoint } from "./run";
 import { fileBacking } from "./block-cache";
 import { setResult } from "./abi-regions";
+import { budgetAlloc, budgetFree } from "./memory-budget";
 
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
  *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
@@ -39,23 +40,67 @@ export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
   return setResult(E.lookup(kp, kl, snapSeq < 0 ? E.lastSeq : <u64>snapSeq));
 }
 
+/** getAll's value pack: the values get_many found, end to end, which the host copies out
+ *  with one slice (one crossing for a batch's values, not one per value). Grown to the
+ *  batch's bytes up to GET_PACK_MAX and kept for the next batch: 1 MiB holds a thousand
+ *  1 KiB values; past that a copy per value costs little next to its bytes, and the pack
+ *  holds no more of the memory budget. A value that does not fit (or a pack refused memory)
+ *  stays where it is, its pointer into a memtable, a block or a run, readable until the
+ *  next call (a block-cache safe point). */
+let getPack: usize = 0;
+let getPackCap: usize = 0;
+const GET_PACK_MIN: usize = 64 << 10;
+const GET_PACK_MAX: usize = 1 << 20;
+
 /** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
  *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent, 0xfffffffe when its
- *  newest version is a merge operand: the host gets that key alone, whose chain it folds). */
+ *  newest version is a merge operand: the host gets that key alone, whose chain it folds),
+ *  then the value pack { packPtr u32, packBytes u32 }: a value whose pointer lies in
+ *  [packPtr, packPtr + packBytes) was copied there. */
 export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
   safePoint(); // only here: every value found must stay readable until the call returns
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
+  let total: u64 = 0;
+  let o = out;
   for (let i: u32 = 0; i < count; i++) {
     let kl = load<u32>(p);
     let st = E.lookup(p + 4, kl, seq);
-    if (st == S.OK) { store<u32>(out, <u32>E.foundVal); store<u32>(out, E.foundValLen, 4); }
-    else if (st == S.NOT_FOUND) { store<u32>(out, 0); store<u32>(out, 0xffffffff, 4); }
-    else if (st == S.MERGED) { store<u32>(out, 0); store<u32>(out, 0xfffffffe, 4); }
+    if (st == S.OK) { store<u32>(o, <u32>E.foundVal); store<u32>(o, E.foundValLen, 4); total += E.foundValLen; }
+    else if (st == S.NOT_FOUND) { store<u32>(o, 0); store<u32>(o, 0xffffffff, 4); }
+    else if (st == S.MERGED) { store<u32>(o, 0); store<u32>(o, 0xfffffffe, 4); }
     else return st;
-    out += 8;
+    o += 8;
     p += 4 + <usize>kl;
   }
+  let used = packValues(out, count, total);
+  store<u32>(o, <u32>getPack);
+  store<u32>(o, used, 4);
   return S.OK;
+}
+
+/** Copies the found values of get_many's results at out into the pack, as many as fit (in
+ *  batch order), pointing their results there; returns the bytes packed. No block is freed
+ *  within the call (budgetAlloc never evicts), so every result's pointer is still good. */
+function packValues(out: usize, count: u32, total: u64): u32 {
+  let want: usize = total < <u64>GET_PACK_MAX ? <usize>total : GET_PACK_MAX;
+  if (want > getPackCap) {
+    let cap: usize = getPackCap < GET_PACK_MIN ? GET_PACK_MIN : getPackCap;
+    while (cap < want) cap <<= 1;
+    let np = budgetAlloc(cap);
+    if (np != 0) { budgetFree(getPack, getPackCap); getPack = np; getPackCap = cap; }
+  }
+  let used: usize = 0;
+  for (let i: u32 = 0; i < count; i++, out += 8) {
+    let vl = load<u32>(out, 4);
+    if (vl >= 0xfffffffe || <usize>vl > getPackCap - used) continue;
+    let dst = getPack + used;
+    let src = <usize>load<u32>(out);
+    if (vl <= SMALL_COPY) packCopy(dst, src, vl);
+    else memory.copy(dst, src, vl);
+    store<u32>(out, <u32>dst);
+    used += <usize>vl;
+  }
+  return <u32>used;
 }
 
 export function last_seq(): f64 { return <f64>E.lastSeq; }

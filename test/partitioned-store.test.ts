@@ -207,6 +207,9 @@ describe('snapshots', () => {
       await s.compact();
       expect(snap.get('k1')).toBe('old');
       expect(snap.has('k2')).toBe(true);
+      // A batch across partitions, in the order asked, as of the snapshot.
+      expect(snap.getAll(['k2', 'nope', 'k1', 'k29', 'k2'])).toEqual(['old', undefined, 'old', 'old', 'old']);
+      expect(s.getAll(['k2', 'k3'])).toEqual([undefined, 'new']);
       expect([...snap.all()].every(([, v]) => v === 'old')).toBe(true);
       expect([...snap.all({ reverse: true, limit: 3 })].map(([k]) => k)).toEqual(['k9', 'k8', 'k7']);
       expect([...snap.range('k1', 'k2')].map(([k]) => k)).toEqual(['k1', 'k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17', 'k18', 'k19']);

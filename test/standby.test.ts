@@ -38,6 +38,7 @@ describe('Standby', () => {
     await until(() => standby.lag() === 0);
     expect(standby.store.has('k1')).toBe(false);
     expect(standby.store.get('k3')).toBe('new');
+    expect(standby.store.getAll(['k3', 'k1', 'k999'])).toEqual(['new', undefined, 'v999']);
     expect(contents(standby.store)).toEqual(contents(owner));
     await standby.close();
     await owner.close();

@@ -151,7 +151,7 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: ()
     expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
     expect(r.store.has(k)).toBe(e !== undefined);
   })),
-  fc.array(keyArb, { maxLength: 5 }).map((ks) => cmd(`getAll(${ks.map(hex)})`, always, (m, r) => {
+  fc.array(keyArb, { maxLength: 24 }).map((ks) => cmd(`getAll(${ks.map(hex)})`, always, (m, r) => {
     const got = r.store.getAll(ks).map((v) => (v === undefined ? undefined : hex(v)));
     expect(got).toEqual(ks.map((k) => { const e = m.get(k); return e === undefined ? undefined : hex(e.value); }));
   })),
@@ -258,6 +258,10 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: ()
     const got = snap.get(k);
     expect(got === undefined ? undefined : hex(got)).toBe(e === undefined ? undefined : hex(e.value));
     expect(snap.has(k)).toBe(e !== undefined);
+    // A batch as of the snapshot: k, its neighbours and repeats, against the snapshot's model.
+    const ks = [k, ...KEYS.filter((_, i) => i % 7 === which), k];
+    expect(snap.getAll(ks).map((v) => (v === undefined ? undefined : hex(v))))
+      .toEqual(ks.map((x) => { const f = model.get(x); return f === undefined ? undefined : hex(f.value); }));
     same([...snap.all(o)], model.range(undefined, undefined, o.reverse, o.limit));
     same([...snap.range(k, KEYS[KEYS.length - 1], o)], model.range(k, KEYS[KEYS.length - 1], o.reverse, o.limit));
   })),

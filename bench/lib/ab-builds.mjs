@@ -1,17 +1,18 @@
 // The parent half of an A/B benchmark across builds (bench/write-ab.mjs,
 // bench/rangedel-gets.mjs): each round runs `script --entries N --child <dist>` once per
 // build, in a fresh process, collects the ops/s each child prints as JSON, and prints one
-// row per operation: median ops/s per build, and each build's ratio to the first.
+// row per operation: median ops/s per build, and each build's ratio to the first. `args`
+// are passed on to every child; returns the medians, one { operation: ops/s } per build.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root, median } from './dist.mjs';
 
-export function compareBuilds(script, builds, { entries, rounds }) {
+export function compareBuilds(script, builds, { entries, rounds, args = [] }) {
   const dists = builds.length > 0 ? builds : [join(root, 'dist')];
   const results = dists.map(() => ({}));
   for (let r = 0; r < rounds; r++) {
     dists.forEach((dist, b) => {
-      const p = spawnSync(process.execPath, [script, '--entries', String(entries), '--child', dist], { encoding: 'utf8' });
+      const p = spawnSync(process.execPath, [script, '--entries', String(entries), ...args, '--child', dist], { encoding: 'utf8' });
       if (p.status !== 0) throw new Error(`${dist}: ${p.stderr}`);
       for (const [k, v] of Object.entries(JSON.parse(p.stdout))) (results[b][k] ??= []).push(v);
     });
@@ -27,4 +28,5 @@ export function compareBuilds(script, builds, { entries, rounds }) {
     console.log(`${name.padEnd(40)} ${cells.join('   ')}`);
   }
   console.log(`(${entries} entries, median of ${rounds} rounds; builds: ${dists.join(', ')})`);
+  return results.map((res) => Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v)])));
 }

@@ -419,6 +419,18 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
 
   get(key: K): V | undefined { return this.snapFor(key).get(key); }
   has(key: K): boolean { return this.snapFor(key).has(key); }
+  getAll(keys: readonly K[]): (V | undefined)[] {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
+    const groups = new Map<number, number[]>();
+    keys.forEach((k, i) => { const p = this.route(k); const g = groups.get(p); if (g) g.push(i); else groups.set(p, [i]); });
+    const out = new Array<V | undefined>(keys.length);
+    groups.forEach((indexes, p) => {
+      const values = this.snaps[p].getAll(indexes.map((i) => keys[i]));
+      indexes.forEach((i, j) => { out[i] = values[j]; });
+    });
+    return out;
+  }
   range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
   range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> {

@@ -326,6 +326,7 @@ class LiveView<K, V> implements Snapshot<K, V> {
   constructor(private readonly s: Store<K, V>, private readonly onClose: () => Promise<void>) {}
   get(key: K): V | undefined { return this.s.get(key); }
   has(key: K): boolean { return this.s.has(key); }
+  getAll(keys: readonly K[]): (V | undefined)[] { return this.s.getAll(keys); }
   range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
   // Forwarded as given: Store.range tells its two forms apart by `to`.

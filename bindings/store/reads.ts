@@ -8,7 +8,7 @@ import {
   type Encodable, type RangeOptions, type RangeBounds, type KeyBound,
 } from './arguments.js';
 import { halfOpen, prefixEnd, type Bound } from '../key-range.js';
-import { utf8Bytes } from '../codecs.js';
+import { utf8Bytes, codecs, fastPathOf } from '../codecs.js';
 import { invalid } from '../errors.js';
 import { EngineIterator, type KeyValueIterator, type IteratorOwner } from './iterator.js';
 import { StoreSnapshot, ChainedOwner, type Snapshot } from './snapshot.js';
@@ -18,6 +18,9 @@ import type { StoreStats } from './stats.js';
 /** get_many's mark for a key whose newest version is a merge operand (assembly/abi-reads.ts). */
 const MERGED_KEY = 0xfffffffe;
 
+/** The bytes codec's fast path: its values are views of getAll's copy of the value pack. */
+const bytesFast = fastPathOf(codecs.bytes);
+
 export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCore<K, V> {
   abstract stats(): StoreStats;
 
@@ -26,50 +29,67 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   get(key: K): V | undefined { return this.readGet(key, READ_NOW); }
   has(key: K): boolean { this.checkOpen(); return this.lookup(this.encodableKey(key), READ_NOW, false) === Status.OK; }
 
-  getAll(keys: readonly K[]): (V | undefined)[] {
+  getAll(keys: readonly K[]): (V | undefined)[] { return this.readGetAll(keys, READ_NOW); }
+
+  /** @internal getAll as of snapSeq (READ_NOW: now). */
+  readGetAll(keys: readonly K[], snapSeq: number): (V | undefined)[] {
     this.checkOpen();
     if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
     const encoded = keys.map((k) => this.encodableKey(k));
     let size = 0;
     for (const k of encoded) size += 4 + byteBound(k);
-    if (((size + 7) & ~7) + encoded.length * 8 > FAST_REGION) {
+    if (((size + 7) & ~7) + encoded.length * 8 + 8 > FAST_REGION) {
       size = 0;
       for (const k of encoded) size += 4 + byteLength(k);
     }
     const outOffset = (size + 7) & ~7;
+    const n = encoded.length;
     const e = this.engine;
-    const base = e.reserve(outOffset + encoded.length * 8);
+    const base = e.reserve(outOffset + n * 8 + 8);
     const view = e.view;
     const u8 = e.u8;
     let p = base;
     for (const k of encoded) {
-      const n = writeEncodable(k, u8, p + 4, base + outOffset - p - 4);
-      view.setUint32(p, n, true);
-      p += 4 + n;
+      const len = writeEncodable(k, u8, p + 4, base + outOffset - p - 4);
+      view.setUint32(p, len, true);
+      p += 4 + len;
     }
-    const st = e.getMany(base, encoded.length, base + outOffset, READ_NOW);
+    const st = e.getMany(base, n, base + outOffset, snapSeq);
     if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
-    const out: (V | undefined)[] = new Array(encoded.length);
+    const out: (V | undefined)[] = new Array(n);
     const skip = this.valueOffset;
     const fast = this.valueFast;
-    // A user codec's decode may call this store, which reuses the result region and may move
-    // or free what the results point at: every value is copied out before any is decoded.
-    const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(encoded.length) : undefined;
-    const results = e.view;
+    const results = base + outOffset;
+    const r = e.u32; // results and the pack's place are u32-aligned (outOffset is a multiple of 8)
+    let w = results >>> 2;
+    const packPtr = r[w + n * 2], packBytes = r[w + n * 2 + 1];
+    // The engine packed the values found end to end (get_many). Values copied out anyway
+    // (bytes, codecs without a fast path) take one copy of the pack, each a view of it, as an
+    // iterator's batch does; the other fast paths decode from linear memory. A user codec's
+    // decode may call this store, which reuses the regions: every value is copied out of
+    // linear memory before any is decoded.
+    const copy = fast === undefined || fast === bytesFast;
+    const pack = copy && packBytes > 0 ? e.u8.slice(packPtr, packPtr + packBytes) : EMPTY;
+    const buffer = pack.buffer;
+    const now = skip !== 0 ? Date.now() : 0;
+    const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(n) : undefined;
     let chained: number[] | undefined;
-    for (let i = 0; i < encoded.length; i++) {
-      const vp = results.getUint32(base + outOffset + i * 8, true);
-      const vl = results.getUint32(base + outOffset + i * 8 + 4, true);
-      if (vl === MERGED_KEY) (chained ??= []).push(i);
-      else if (vl === 0xffffffff || (skip !== 0 && this.expired(vp, vl))) out[i] = undefined;
-      else if (raw !== undefined) raw[i] = e.copyOut(vp + skip, vl - skip);
-      else out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip);
+    for (let i = 0; i < n; i++, w += 2) {
+      const vp = r[w], vl = r[w + 1];
+      if (vl === MERGED_KEY) { (chained ??= []).push(i); continue; }
+      if (vl === 0xffffffff || (skip !== 0 && vl >= 8 && e.view.getFloat64(vp, true) <= now)) { out[i] = undefined; continue; } // absent, expired
+      if (!copy) { out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip); continue; }
+      const off = vp - packPtr;
+      const b = off >= 0 && off + vl <= packBytes ? new Uint8Array(buffer, off + skip, vl - skip)
+        : e.copyOut(vp + skip, vl - skip); // did not fit in the pack
+      if (raw !== undefined) raw[i] = b;
+      else out[i] = b as V;
     }
     if (raw !== undefined) {
-      for (let i = 0; i < raw.length; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
+      for (let i = 0; i < n; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);
     }
     // Keys whose newest version is a merge operand: each looked up alone, its chain folded.
-    if (chained !== undefined) for (const i of chained) out[i] = this.lookup(encoded[i], READ_NOW) === Status.OK ? this.resultValue() : undefined;
+    if (chained !== undefined) for (const i of chained) out[i] = this.lookup(encoded[i], snapSeq) === Status.OK ? this.resultValue() : undefined;
     return out;
   }
 

@@ -1,4 +1,4 @@
-// Snapshots: a Store frozen at one sequence number (get, has, range and all read as of it),
+// Snapshots: a Store frozen at one sequence number (get, has, getAll, range and all read as of it),
 // and the owner an iterator of a snapshot answers to (the snapshot for being open, the
 // store for tracking). The engine keeps the versions a snapshot can see until it is closed.
 import { StrataError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { Encodable, RangeOptions, RangeBounds } from './arguments.js';
 export interface SnapshotHost<K, V> extends IteratorOwner {
   readGet(key: K, snapSeq: number): V | undefined;
   readHas(key: K, snapSeq: number): boolean;
+  readGetAll(keys: readonly K[], snapSeq: number): (V | undefined)[];
   encodableKey(key: K): Encodable;
   openIterator(from: Encodable | undefined, to: Encodable | undefined, options: RangeOptions | undefined,
                snapSeq: number, owner: IteratorOwner): KeyValueIterator<K, V>;
@@ -22,6 +23,7 @@ export interface SnapshotHost<K, V> extends IteratorOwner {
 export interface Snapshot<K, V> {
   get(key: K): V | undefined;
   has(key: K): boolean;
+  getAll(keys: readonly K[]): (V | undefined)[];
   range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
   prefixScan(prefix: K, o?: RangeOptions): KeyValueIterator<K, V>;
@@ -41,6 +43,7 @@ export class StoreSnapshot<K, V> implements Snapshot<K, V>, IteratorOwner {
 
   get(key: K): V | undefined { this.checkOpen(); return this.store.readGet(key, this.seq); }
   has(key: K): boolean { this.checkOpen(); return this.store.readHas(key, this.seq); }
+  getAll(keys: readonly K[]): (V | undefined)[] { this.checkOpen(); return this.store.readGetAll(keys, this.seq); }
   range(bounds: RangeBounds<K>): KeyValueIterator<K, V>;
   range(from: K, to: K, o?: RangeOptions): KeyValueIterator<K, V>;
   range(from: K | RangeBounds<K>, to?: K, o?: RangeOptions): KeyValueIterator<K, V> {
