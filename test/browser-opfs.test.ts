@@ -187,48 +187,11 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     expect(after.manifestHead).toBe('strata-manifest 1 ');
   });
 
-  it('a worker ended at any moment of writing reopens with every write it acknowledged, and no gap', async () => {
-    for (const [round, atLeast] of [[0, 2000], [1, 7000], [2, 4500]] as const) {
-      await startWorker(`w${round}`);
-      // Writes in tasks of 100 puts; after each task's records are written out (the await
-      // lets the log's microtask run first) it reports how many; never returns.
-      const writing = call(`w${round}`, async (strata, state, round) => {
-        const { codecs } = strata;
-        const s = await state.open({ path: 'killed', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 16 << 10 });
-        let n = s.stats().sequence;
-        for (;;) {
-          for (let j = 0; j < 100; j++, n++) s.put(`k${String(n).padStart(7, '0')}`, `${round}:${n}:${'v'.repeat(n % 200)}`);
-          await null;
-          postMessage({ progress: n });
-          await new Promise((r) => setTimeout(r, 0));
-        }
-      }, round).catch(() => 'ended');
-      await page.waitForFunction(([name, n]) => ((window as any).progress[name] ?? 0) >= n, [`w${round}`, atLeast] as const, { timeout: 20_000 });
-      const acknowledged: number = await page.evaluate((name) => (window as any).progress[name], `w${round}`);
-      await page.reload();
-      expect(await writing).toBe('ended');
-      await ready();
-      await startWorker(`r${round}`);
-      const r = await call(`r${round}`, async (strata, state) => {
-        const { codecs } = strata;
-        const s = await state.open({ path: 'killed', keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
-        let n = 0, bad = '';
-        for (const [k, v] of s.all()) {
-          const i = Number(k.slice(1));
-          const version = s.getVersioned(k).version;
-          if (!bad && (i !== n || !v.startsWith(`${v.split(':')[0]}:${i}:`) || v.length - v.indexOf(':', v.indexOf(':') + 1) - 1 !== i % 200 || version !== i + 1)) {
-            bad = `${k} = ${v.slice(0, 20)} v${version} at ${n}`;
-          }
-          n++;
-        }
-        await s.close();
-        return { n, bad };
-      });
-      expect(r.bad).toBe('');
-      expect(r.n).toBeGreaterThanOrEqual(acknowledged);
-    }
-  });
-
+  // Runs before the test that ends workers in the middle of OPFS calls (page reloads): after
+  // that one, an OPFS call of this walk (getFileHandle/createSyncAccessHandle of a fresh
+  // file, in another directory) sometimes never settled (about 1 run in 5 of this file;
+  // never in 17 runs of this test alone, 2 of them with the machine loaded). Where it hung,
+  // the message says (phase, step).
   it('a failing OPFS disk: every write and flush of a workload failing in turn, or the quota filling there', async () => {
     await startWorker('faults');
     // The same checks as test/fault-injection.test.ts, on OPFS: FileSystemSyncAccessHandle's
@@ -270,14 +233,17 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
       const digest = (s: any) => { const out: unknown[] = []; for (const [k, v] of s.all()) out.push([k, [v, s.getVersioned(k).version]]); return out; };
       const problems: string[] = [];
       let walked = 0, dirNo = 0, total = 0;
+      let step = '';
       const runOnce = async (sync: boolean, at: number, mode: string) => {
         const path = `faults/${dirNo++}`;
+        step = 'open';
         const options = { path, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 4096, blockBytes: 512 };
         const s = await state.open(options);
         const m = new Map<string, [string, number]>(), seq = { n: 0 };
         Object.assign(f, { armed: true, paused: false, calls: 0, at, mode, full: false, hits: 0 });
         let failed = false;
         for (let i = 0; i < ops.length; i++) {
+          step = `op ${i}, fault calls ${f.calls}, hits ${f.hits}`;
           const before = new Map(m), n0 = seq.n;
           try { await ops[i](s, m, seq); } catch (err) {
             if (!(err instanceof StrataError)) problems.push(`${at}/${mode}: op ${i} threw ${String(err)}`);
@@ -292,7 +258,9 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
         const calls = f.calls, hits = f.hits;
         f.armed = false;
         let closeError: any;
+        step = `close, fault calls ${calls}, hits ${hits}`;
         await s.close().catch((err: any) => { closeError = err; });
+        step = 'reopen';
         if (!failed && hits === 0 && closeError) problems.push(`${at}/${mode}: close failed with no fault: ${closeError.message}`);
         if (closeError && closeError.code !== 'IO_ERROR') problems.push(`${at}/${mode}: close failed with ${closeError.code}`);
         const r = await state.open({ ...options, sync: false });
@@ -308,7 +276,7 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
         let timer: ReturnType<typeof setTimeout> | undefined;
         try {
           return await Promise.race([p, new Promise<T>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`a run did not settle in 30 s (${phase})`)), 30_000);
+            timer = setTimeout(() => reject(new Error(`a run did not settle in 30 s (${phase}; at ${step})`)), 30_000);
           })]);
         } finally {
           clearTimeout(timer);
@@ -337,6 +305,48 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     expect(r.walked).toBeGreaterThan(40);
     console.log(`OPFS fault injection: ${r.walked} failure points walked`);
   }, 300_000);
+
+  it('a worker ended at any moment of writing reopens with every write it acknowledged, and no gap', async () => {
+    for (const [round, atLeast] of [[0, 2000], [1, 7000], [2, 4500]] as const) {
+      await startWorker(`w${round}`);
+      // Writes in tasks of 100 puts; after each task's records are written out (the await
+      // lets the log's microtask run first) it reports how many; never returns.
+      const writing = call(`w${round}`, async (strata, state, round) => {
+        const { codecs } = strata;
+        const s = await state.open({ path: 'killed', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 16 << 10 });
+        let n = s.stats().sequence;
+        for (;;) {
+          for (let j = 0; j < 100; j++, n++) s.put(`k${String(n).padStart(7, '0')}`, `${round}:${n}:${'v'.repeat(n % 200)}`);
+          await null;
+          postMessage({ progress: n });
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      }, round).catch(() => 'ended');
+      await page.waitForFunction(([name, n]) => ((window as any).progress[name] ?? 0) >= n, [`w${round}`, atLeast] as const, { timeout: 20_000 });
+      const acknowledged: number = await page.evaluate((name) => (window as any).progress[name], `w${round}`);
+      await page.reload();
+      expect(await writing).toBe('ended');
+      await ready();
+      await startWorker(`r${round}`);
+      const r = await call(`r${round}`, async (strata, state) => {
+        const { codecs } = strata;
+        const s = await state.open({ path: 'killed', keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+        let n = 0, bad = '';
+        for (const [k, v] of s.all()) {
+          const i = Number(k.slice(1));
+          const version = s.getVersioned(k).version;
+          if (!bad && (i !== n || !v.startsWith(`${v.split(':')[0]}:${i}:`) || v.length - v.indexOf(':', v.indexOf(':') + 1) - 1 !== i % 200 || version !== i + 1)) {
+            bad = `${k} = ${v.slice(0, 20)} v${version} at ${n}`;
+          }
+          n++;
+        }
+        await s.close();
+        return { n, bad };
+      });
+      expect(r.bad).toBe('');
+      expect(r.n).toBeGreaterThanOrEqual(acknowledged);
+    }
+  });
 
   it('a second open of an open directory is LOCKED, in the same worker and in another', async () => {
     await startWorker('c');
