@@ -80,3 +80,12 @@ export function halfOpen<T = Uint8Array>(lower: Bound<T> | undefined, upper: Bou
   const to = upper === undefined ? undefined : upper.inclusive ? keyAfter(bytes(upper.key)) : upper.key;
   return { from, to };
 }
+
+/** A string that identifies a key's bytes, usable as a Map key (one char per byte, so string
+ *  order is unsigned byte order). */
+export function keyId(key: Uint8Array): string {
+  if (key.length <= 4096) return String.fromCharCode.apply(null, key as unknown as number[]);
+  let s = '';
+  for (let i = 0; i < key.length; i += 4096) s += String.fromCharCode.apply(null, key.subarray(i, i + 4096) as unknown as number[]);
+  return s;
+}

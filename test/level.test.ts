@@ -50,6 +50,17 @@ describe('abstract-level compliance suite', () => {
   }, 300_000);
 });
 
+// Level range options for the fast-check comparisons with memory-level: keys over a tiny
+// alphabet, so bounds and targets often hit keys, fall between them and lie outside the
+// range; 'b\u0000' sits right after 'b', where gt's successor is.
+const levelKey = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.constantFrom('b\u0000', 'é', '') });
+const levelBound = fc.option(levelKey, { nil: undefined });
+const levelOptions = fc.record({
+  gt: levelBound, gte: levelBound, lt: levelBound, lte: levelBound, reverse: fc.boolean(),
+  limit: fc.option(fc.oneof(fc.constant(-1), fc.nat(6)), { nil: undefined }),
+}).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+
 const bytes = (...b: number[]) => new Uint8Array(b);
 const ff = (n: number) => new Uint8Array(n).fill(0xff);
 const hex = (k: Uint8Array) => (k.length > 8 ? `ff×${k.length}` : Buffer.from(k).toString('hex'));
@@ -117,19 +128,10 @@ describe('StrataLevel', () => {
   });
 
   it('seeks like memory-level: any range options, directions, limits and seek sequences (fast-check, memory-level as the oracle)', async () => {
-    // Keys over a tiny alphabet, so bounds and targets often hit keys, fall between them
-    // and lie outside the range; 'b\u0000' sits right after 'b', where gt's successor is.
-    const key = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 3 }) },
-      { weight: 1, arbitrary: fc.constantFrom('b\u0000', 'é', '') });
-    const bound = fc.option(key, { nil: undefined });
-    const options = fc.record({
-      gt: bound, gte: bound, lt: bound, lte: bound, reverse: fc.boolean(),
-      limit: fc.option(fc.oneof(fc.constant(-1), fc.nat(6)), { nil: undefined }),
-    }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
     const step = fc.oneof(
       fc.record({ t: fc.constant('next' as const) }),
       fc.record({ t: fc.constant('nextv' as const), n: fc.integer({ min: 1, max: 4 }) }),
-      fc.record({ t: fc.constant('seek' as const), target: key }),
+      fc.record({ t: fc.constant('seek' as const), target: levelKey }),
     );
     const kind = fc.constantFrom('iterator' as const, 'keys' as const, 'values' as const);
     type Db = StrataLevel<string, string> | MemoryLevel<string, string>;
@@ -144,7 +146,7 @@ describe('StrataLevel', () => {
       out.push(await it.all()); // the rest; all() closes the iterator
       return out;
     };
-    await fc.assert(fc.asyncProperty(fc.uniqueArray(key, { maxLength: 12 }), kind, options, fc.array(step, { maxLength: 8 }),
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(levelKey, { maxLength: 12 }), kind, levelOptions, fc.array(step, { maxLength: 8 }),
       async (keys, k, o, steps) => {
         const strata = new StrataLevel<string, string>();
         const memory = new MemoryLevel<string, string>();
@@ -159,15 +161,8 @@ describe('StrataLevel', () => {
   });
 
   it('clears like memory-level: any range options, with and without a limit (range tombstones without one)', async () => {
-    const key = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 3 }) },
-      { weight: 1, arbitrary: fc.constantFrom('b\u0000', 'é', '') });
-    const bound = fc.option(key, { nil: undefined });
-    const options = fc.record({
-      gt: bound, gte: bound, lt: bound, lte: bound, reverse: fc.boolean(),
-      limit: fc.option(fc.oneof(fc.constant(-1), fc.nat(6)), { nil: undefined }),
-    }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
     type Db = StrataLevel<string, string> | MemoryLevel<string, string>;
-    await fc.assert(fc.asyncProperty(fc.uniqueArray(key, { maxLength: 12 }), fc.array(options, { minLength: 1, maxLength: 3 }), fc.uniqueArray(key, { maxLength: 4 }),
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(levelKey, { maxLength: 12 }), fc.array(levelOptions, { minLength: 1, maxLength: 3 }), fc.uniqueArray(levelKey, { maxLength: 4 }),
       async (keys, clears, later) => {
         const strata = new StrataLevel<string, string>();
         const memory = new MemoryLevel<string, string>();

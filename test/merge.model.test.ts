@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, MemoryChangelog, StrataError, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
-import { sameEntries as same, expectStoreMatches } from './support/expect-model.js';
+import { sameEntries as same, expectStoreMatches, stepMatches } from './support/expect-model.js';
 
 const seen = { merges: 0, tailCalls: 0, commands: 0, presentReads: 0 };
 
@@ -111,13 +111,7 @@ function commands(reopen: (() => Promise<Store>) | undefined, rangeDeletes = tru
     })),
     fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 4 })).map(([which, n]) => cmd(`stepIterator(${which}, ${n})`, (_m, r) => {
       if (r.iterators.length === 0) return;
-      const s = r.iterators[which % r.iterators.length];
-      for (let i = 0; i < n; i++) {
-        const res = s.it.next();
-        if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
-        expect(res.done).toBe(false);
-        same([res.value as [Uint8Array, Uint8Array]], [s.expected[s.pos++]]);
-      }
+      stepMatches(r.iterators[which % r.iterators.length], n);
     })),
     fc.constant(cmd('takeSnapshot', (m, r) => {
       if (r.snapshots.length >= 2) r.snapshots.shift()!.snap.close();

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, type ChangeRecord, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
-import { sameEntries, expectStoreMatches } from './support/expect-model.js';
+import { sameEntries, expectStoreMatches, stepMatches } from './support/expect-model.js';
 import { copyCrashImage } from './support/crash-image.js';
 
 interface Real {
@@ -239,13 +239,7 @@ function commandArbsWith(valueArb: fc.Arbitrary<Uint8Array>, disk?: { reopen: ()
     })),
   fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 3 })).map(([which, n]) => cmd(`stepIterator(${which}, ${n})`, always, (_m, r) => {
     if (r.iterators.length === 0) return;
-    const s = r.iterators[which % r.iterators.length];
-    for (let i = 0; i < n; i++) {
-      const res = s.it.next();
-      if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
-      expect(res.done).toBe(false);
-      same([res.value as [Uint8Array, Uint8Array]], [s.expected[s.pos++]]);
-    }
+    stepMatches(r.iterators[which % r.iterators.length], n);
   })),
   fc.constant(cmd('takeSnapshot', always, (m, r) => {
     if (r.snapshots.length >= 3) r.snapshots.shift()!.snap.close();

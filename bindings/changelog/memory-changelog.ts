@@ -12,7 +12,7 @@
 // contract and have finished their work when they return.
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from './contract.js';
 import { StrataError, invalid } from '../errors.js';
-import { compareBytes } from '../key-range.js';
+import { compareBytes, keyId } from '../key-range.js';
 import { RangeCover, type RangeRecord } from './range-cover.js';
 
 /** Partition numbers are u32 in every changelog format. */
@@ -234,12 +234,4 @@ export function checkRangeEnd(r: ChangeRecord, i: number): void {
   const end = r.rangeEnd;
   if (!(end instanceof Uint8Array) || r.value !== null) throw invalid(`change record ${i}: rangeEnd must be a Uint8Array, with value null`);
   if (compareBytes(r.key, end) >= 0) throw invalid(`change record ${i}: a range deletion [key, rangeEnd) needs key < rangeEnd`);
-}
-
-/** A string that identifies a key's bytes, usable as a Map key (one char per byte). */
-export function keyId(key: Uint8Array): string {
-  if (key.length <= 4096) return String.fromCharCode.apply(null, key as unknown as number[]);
-  let s = '';
-  for (let i = 0; i < key.length; i += 4096) s += String.fromCharCode.apply(null, key.subarray(i, i + 4096) as unknown as number[]);
-  return s;
 }

@@ -10,7 +10,7 @@
 // The log's last record has nothing after it, so it always survives (the restored store's
 // last seq). The rule is idempotent: a range dropped is covered by later ones that stay.
 //
-// Keys are keyId strings (one char per byte), so JS string order is unsigned byte order.
+// Keys are keyId strings (key-range.ts: one char per byte), so JS string order is unsigned byte order.
 // Cost: O(R log R) for R range deletions (the boundaries sorted, then each fragment between
 // two boundaries given the newest range covering it, skipping fragments already given one
 // with a union-find), and O(log R) per key asked.

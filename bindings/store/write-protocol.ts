@@ -16,7 +16,7 @@ import {
 import { StrataError, invalid } from '../errors.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import { utf8Bytes } from '../codecs.js';
-import { compareBytes } from '../key-range.js';
+import { compareBytes, keyId } from '../key-range.js';
 import { StoreReads } from './reads.js';
 
 export type WriteOp<K, V> =
@@ -26,12 +26,7 @@ export type WriteOp<K, V> =
   | { type: 'merge'; key: K; value: V; operator?: string };
 
 /** A batch's name for an encoded key (write's merges look up the batch's earlier writes). */
-function keyId(k: Encodable): string {
-  if (typeof k === 'string') return `s${k}`;
-  let id = 'b';
-  for (let i = 0; i < k.length; i += 4096) id += String.fromCharCode(...k.subarray(i, i + 4096));
-  return id;
-}
+const batchKeyId = (k: Encodable): string => (typeof k === 'string' ? `s${k}` : `b${keyId(k)}`);
 
 export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreReads<K, V> {
   // ---- writes --------------------------------------------------------------------------
@@ -140,16 +135,16 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
       const key = this.encodableKey(op.key);
       if (op.type === 'put') {
         encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(op.value) });
-        if (folds) (written ??= new Map()).set(keyId(key), { value: op.value });
+        if (folds) (written ??= new Map()).set(batchKeyId(key), { value: op.value });
       } else if (op.type === 'del') {
         encoded.push({ kind: KIND_DELETE, key, value: EMPTY });
-        if (folds) (written ??= new Map()).set(keyId(key), { value: undefined });
+        if (folds) (written ??= new Map()).set(batchKeyId(key), { value: undefined });
       } else if (op.type === 'merge') {
         if (!folds) { encoded.push(this.operandOp(key, op.value, op.operator)); continue; }
-        const before = written?.get(keyId(key));
+        const before = written?.get(batchKeyId(key));
         const next = this.foldedPut(key, op.value, op.operator, before);
         encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(next) });
-        (written ??= new Map()).set(keyId(key), { value: next });
+        (written ??= new Map()).set(batchKeyId(key), { value: next });
       } else {
         throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
       }

@@ -20,3 +20,17 @@ export function expectStoreMatches(store: Store, m: SortedModel, keys: readonly 
   }
   sameEntries([...store.all()], m.range());
 }
+
+/** An iterator opened earlier, the entries the model said it would yield, and how many it has. */
+export interface OpenIterator { it: Iterator<unknown>; expected: Entry[]; pos: number }
+
+/** Takes up to `n` more entries from `s.it`, each the next one the model expected, and
+ *  `done` once those are used up (the model tests' stepIterator command). */
+export function stepMatches(s: OpenIterator, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const res = s.it.next();
+    if (s.pos >= s.expected.length) { expect(res.done).toBe(true); break; }
+    expect(res.done).toBe(false);
+    sameEntries([res.value as Entry], [s.expected[s.pos++]]);
+  }
+}
