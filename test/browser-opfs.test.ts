@@ -121,77 +121,10 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     return call(name, fn, arg).then(() => 'no error', (err) => `${err.code}: ${err.message}`);
   }
 
-  it('refuses a path on the main thread: OPFS needs a dedicated Worker', async () => {
-    const r = await page.evaluate(async () => {
-      const { Store } = (window as any).strata;
-      return Store.open({ path: 'main' }).then(() => 'opened', (e: any) => `${e.code} ${e.message}`);
-    });
-    expect(r).toMatch(/^INVALID_ARGUMENT .*OPFS.*dedicated Worker/);
-  });
-
-  it('keeps every key, value and version across a page reload, from run files and the log', async () => {
-    await startWorker('a');
-    const before = await call('a', async (strata, state) => {
-      const { codecs } = strata;
-      const s = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10 });
-      state.s = s;
-      const key = (i: number) => `k${String(i).padStart(5, '0')}`;
-      for (let i = 0; i < 3000; i++) s.put(key(i), `v${i}`);
-      s.putAll([[key(10), 'batch-10'], [key(11), 'batch-11'], ['big-1', 'x'.repeat(300_000)]]);
-      s.delete(key(12));
-      s.deleteAll([key(13), key(14)]);
-      s.write([{ type: 'put', key: 'w', value: '' }, { type: 'del', key: key(15) }]);
-      s.putIfVersion(key(16), 'cas', s.getVersioned(key(16)).version);
-      await s.flush(); // everything so far in run files and a manifest
-      // Then writes in several tasks, several memtables' worth (runs are written between
-      // them and the log changes slot), and a last tail still in the memtable when the page goes.
-      for (let i = 3000; i < 6000; i++) {
-        s.put(key(i), `late${i}`);
-        if (i % 500 === 0) await new Promise((r) => setTimeout(r, 0));
-      }
-      s.put('big-2', 'y'.repeat(200_000));
-      s.putAll([[key(1), 'tail-1'], [key(2), 'tail-2']]);
-      s.delete(key(3));
-      s.put('last', 'written just before the reload');
-      await new Promise((r) => setTimeout(r, 50)); // let a run-writing task start or finish
-      const st = s.stats();
-      return { digest: state.digest(s), sequence: st.sequence, memtable: st.memtable.entries, files: await state.files('reload/store') };
-    });
-    expect(before.files).toEqual(expect.arrayContaining(['LOCK', 'MANIFEST-0', 'MANIFEST-1', 'WAL-0', 'WAL-1']));
-    expect(before.files.filter((f: string) => /^\d{6}\.run$/.test(f)).length).toBeGreaterThan(0);
-    expect(before.digest.length).toBe(6000 - 5 + 4);
-    expect(before.memtable).toBeGreaterThan(0); // only the log has these when the page goes
-
-    await page.reload(); // the worker ends with the store open: no close, no flush
-    await ready();
-    await startWorker('b');
-    const after = await call('b', async (strata, state) => {
-      const { codecs } = strata;
-      const s = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10 });
-      const digest = state.digest(s);
-      const sequence = s.stats().sequence;
-      s.put('next', 'n');
-      const next = s.getVersioned('next').version;
-      await s.close();
-      const again = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
-      const reopened = state.digest(again);
-      const slot = await (await (await state.dir('reload/store')).getFileHandle('MANIFEST-0')).getFile();
-      await again.close();
-      return { digest, sequence, next, reopened, manifestHead: (await slot.text()).slice(0, 18) };
-    });
-    expect(after.digest).toEqual(before.digest);
-    expect(after.sequence).toBe(before.sequence);
-    expect(after.next).toBe(before.sequence + 1);
-    expect(after.reopened).toEqual([...before.digest, ['next', 1, 'n'.charCodeAt(0), before.sequence + 1]]
-      .sort((x, y) => (x[0] < y[0] ? -1 : 1)));
-    expect(after.manifestHead).toBe('strata-manifest 1 ');
-  });
-
-  // Runs before the test that ends workers in the middle of OPFS calls (page reloads): after
-  // that one, an OPFS call of this walk (getFileHandle/createSyncAccessHandle of a fresh
-  // file, in another directory) sometimes never settled (about 1 run in 5 of this file;
-  // never in 17 runs of this test alone, 2 of them with the machine loaded). Where it hung,
-  // the message says (phase, step).
+  // First in the file, before any test reloads the page while a worker holds OPFS handles:
+  // after such a reload, an OPFS call of this walk (getFileHandle/createSyncAccessHandle of
+  // a fresh file, in another directory) sometimes never settled (about 1 run of this file in
+  // 10; never in 17 runs of this test alone). Where a run hangs, the message says.
   it('a failing OPFS disk: every write and flush of a workload failing in turn, or the quota filling there', async () => {
     await startWorker('faults');
     // The same checks as test/fault-injection.test.ts, on OPFS: FileSystemSyncAccessHandle's
@@ -305,6 +238,72 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     expect(r.walked).toBeGreaterThan(40);
     console.log(`OPFS fault injection: ${r.walked} failure points walked`);
   }, 300_000);
+
+  it('refuses a path on the main thread: OPFS needs a dedicated Worker', async () => {
+    const r = await page.evaluate(async () => {
+      const { Store } = (window as any).strata;
+      return Store.open({ path: 'main' }).then(() => 'opened', (e: any) => `${e.code} ${e.message}`);
+    });
+    expect(r).toMatch(/^INVALID_ARGUMENT .*OPFS.*dedicated Worker/);
+  });
+
+  it('keeps every key, value and version across a page reload, from run files and the log', async () => {
+    await startWorker('a');
+    const before = await call('a', async (strata, state) => {
+      const { codecs } = strata;
+      const s = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10 });
+      state.s = s;
+      const key = (i: number) => `k${String(i).padStart(5, '0')}`;
+      for (let i = 0; i < 3000; i++) s.put(key(i), `v${i}`);
+      s.putAll([[key(10), 'batch-10'], [key(11), 'batch-11'], ['big-1', 'x'.repeat(300_000)]]);
+      s.delete(key(12));
+      s.deleteAll([key(13), key(14)]);
+      s.write([{ type: 'put', key: 'w', value: '' }, { type: 'del', key: key(15) }]);
+      s.putIfVersion(key(16), 'cas', s.getVersioned(key(16)).version);
+      await s.flush(); // everything so far in run files and a manifest
+      // Then writes in several tasks, several memtables' worth (runs are written between
+      // them and the log changes slot), and a last tail still in the memtable when the page goes.
+      for (let i = 3000; i < 6000; i++) {
+        s.put(key(i), `late${i}`);
+        if (i % 500 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      s.put('big-2', 'y'.repeat(200_000));
+      s.putAll([[key(1), 'tail-1'], [key(2), 'tail-2']]);
+      s.delete(key(3));
+      s.put('last', 'written just before the reload');
+      await new Promise((r) => setTimeout(r, 50)); // let a run-writing task start or finish
+      const st = s.stats();
+      return { digest: state.digest(s), sequence: st.sequence, memtable: st.memtable.entries, files: await state.files('reload/store') };
+    });
+    expect(before.files).toEqual(expect.arrayContaining(['LOCK', 'MANIFEST-0', 'MANIFEST-1', 'WAL-0', 'WAL-1']));
+    expect(before.files.filter((f: string) => /^\d{6}\.run$/.test(f)).length).toBeGreaterThan(0);
+    expect(before.digest.length).toBe(6000 - 5 + 4);
+    expect(before.memtable).toBeGreaterThan(0); // only the log has these when the page goes
+
+    await page.reload(); // the worker ends with the store open: no close, no flush
+    await ready();
+    await startWorker('b');
+    const after = await call('b', async (strata, state) => {
+      const { codecs } = strata;
+      const s = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10 });
+      const digest = state.digest(s);
+      const sequence = s.stats().sequence;
+      s.put('next', 'n');
+      const next = s.getVersioned('next').version;
+      await s.close();
+      const again = await state.open({ path: 'reload/store', keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+      const reopened = state.digest(again);
+      const slot = await (await (await state.dir('reload/store')).getFileHandle('MANIFEST-0')).getFile();
+      await again.close();
+      return { digest, sequence, next, reopened, manifestHead: (await slot.text()).slice(0, 18) };
+    });
+    expect(after.digest).toEqual(before.digest);
+    expect(after.sequence).toBe(before.sequence);
+    expect(after.next).toBe(before.sequence + 1);
+    expect(after.reopened).toEqual([...before.digest, ['next', 1, 'n'.charCodeAt(0), before.sequence + 1]]
+      .sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+    expect(after.manifestHead).toBe('strata-manifest 1 ');
+  });
 
   it('a worker ended at any moment of writing reopens with every write it acknowledged, and no gap', async () => {
     for (const [round, atLeast] of [[0, 2000], [1, 7000], [2, 4500]] as const) {
