@@ -8,29 +8,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { chromiumOrSkip, launchChromium, openPage, type TestPage } from '../scripts/chromium.mjs';
+import { chromiumOrSkip, launchChromium } from '../scripts/chromium.mjs';
+import { OpfsPage, type WorkerFn } from './support/opfs-page.js';
 import { bundleForBrowser } from '../scripts/browser-bundle.mjs';
 import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = chromiumOrSkip('test/browser-opfs.test.ts');
 
-/** What a worker call returns: its value, or the error it threw. */
-type Reply = { value?: any; error?: { name?: string; code?: string; message: string } };
-type WorkerFn = (strata: any, state: any, arg: any) => unknown;
-
 describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
   let browser: Browser;
   let server: StaticServer;
-  let page: TestPage;
+  let op: OpfsPage;
   const bundles = mkdtempSync(join(tmpdir(), 'strata-opfs-bundles-'));
 
   beforeAll(async () => {
     await bundleForBrowser({ entry: join(root, 'test/browser/opfs-level.mjs'), outfile: join(bundles, 'opfs-level.js') });
     server = await startStaticServer({ '/': root, '/.bundles/': bundles });
     browser = await launchChromium(bin);
-    page = await openPage(browser, `${server.url}test/browser/index.html`);
-    await ready();
+    op = await OpfsPage.open(browser, `${server.url}test/browser/index.html`);
   });
   afterAll(async () => {
     await browser?.close();
@@ -38,88 +34,9 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     rmSync(bundles, { recursive: true, force: true });
   });
 
-  /** Waits for the test page and gives it `startWorker(name)` and `callWorker(name, src, arg)`. */
-  async function ready(): Promise<void> {
-    await page.waitForFunction(() => (window as any).ready === true || undefined, undefined, { timeout: 30_000 });
-    await page.evaluate(() => {
-      const w = window as any;
-      w.workers = {};
-      w.progress = {};
-      w.startWorker = (name: string) => new Promise<void>((resolve, reject) => {
-        const worker = new Worker('/test/browser/opfs-worker.mjs', { type: 'module' });
-        const pending = new Map<number, (reply: unknown) => void>();
-        let next = 0;
-        worker.onerror = (e) => reject(new Error(e.message || 'worker failed to load'));
-        worker.onmessage = (e) => {
-          if (e.data.progress !== undefined) { w.progress[name] = e.data.progress; return; }
-          if (e.data.ready) {
-            w.workers[name] = {
-              worker,
-              call: (src: string, arg: unknown) => new Promise((done) => {
-                const id = ++next;
-                pending.set(id, done);
-                worker.postMessage({ id, src, arg });
-              }),
-            };
-            resolve();
-            return;
-          }
-          pending.get(e.data.id)?.(e.data);
-          pending.delete(e.data.id);
-        };
-      });
-      w.callWorker = (name: string, src: string, arg: unknown) => w.workers[name].call(src, arg);
-      w.stopWorker = (name: string) => { w.workers[name]?.worker.terminate(); delete w.workers[name]; };
-    });
-  }
-
-  async function startWorker(name: string): Promise<void> {
-    await page.evaluate((n) => (window as any).startWorker(n), name);
-    await call(name, (strata, state) => {
-      // Shared by the calls below: open with retries while a worker the page's reload ended
-      // still holds its handles; a digest of every key with its value and version; OPFS files.
-      state.open = async (options: any) => {
-        for (let i = 0; ; i++) {
-          try { return await strata.Store.open(options); } catch (err: any) {
-            if (err?.code !== 'LOCKED' || i >= 50) throw err;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-      };
-      state.digest = (s: any) => {
-        const out: unknown[] = [];
-        for (const [k, v] of s.all()) {
-          let h = 0;
-          for (let i = 0; i < v.length; i++) h = (Math.imul(h, 31) + v.charCodeAt(i)) | 0;
-          out.push([k, v.length, h, s.getVersioned(k).version]);
-        }
-        return out;
-      };
-      state.dir = async (path: string) => {
-        let d = await (navigator.storage as any).getDirectory();
-        for (const part of path.split('/')) d = await d.getDirectoryHandle(part);
-        return d;
-      };
-      state.files = async (path: string) => {
-        const names: string[] = [];
-        for await (const n of (await state.dir(path)).keys()) names.push(n);
-        return names.sort();
-      };
-      return null;
-    });
-  }
-
-  /** Runs `fn` in worker `name`; resolves to what it returns, rejects with what it threw. */
-  async function call(name: string, fn: WorkerFn, arg?: unknown): Promise<any> {
-    const r: Reply = await page.evaluate(([n, src, a]) => (window as any).callWorker(n, src, a), [name, fn.toString(), arg] as const);
-    if (r.error) throw Object.assign(new Error(r.error.message), r.error);
-    return r.value;
-  }
-
-  /** The error `fn` throws in worker `name`: `${code}: ${message}` (code undefined for a plain Error). */
-  async function failure(name: string, fn: WorkerFn, arg?: unknown): Promise<string> {
-    return call(name, fn, arg).then(() => 'no error', (err) => `${err.code}: ${err.message}`);
-  }
+  const startWorker = (name: string) => op.startWorker(name);
+  const call = (name: string, fn: WorkerFn, arg?: unknown) => op.call(name, fn, arg);
+  const failure = (name: string, fn: WorkerFn, arg?: unknown) => op.failure(name, fn, arg);
 
   // A known hang, not yet diagnosed: about 1 walk in 10, with sync false and a quota fault
   // at calls 71-77, one run never settles, inside an OPFS call (getFileHandle or
@@ -252,7 +169,7 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
   }, 300_000);
 
   it('refuses a path on the main thread: OPFS needs a dedicated Worker', async () => {
-    const r = await page.evaluate(async () => {
+    const r = await op.page.evaluate(async () => {
       const { Store } = (window as any).strata;
       return Store.open({ path: 'main' }).then(() => 'opened', (e: any) => `${e.code} ${e.message}`);
     });
@@ -292,8 +209,7 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     expect(before.digest.length).toBe(6000 - 5 + 4);
     expect(before.memtable).toBeGreaterThan(0); // only the log has these when the page goes
 
-    await page.reload(); // the worker ends with the store open: no close, no flush
-    await ready();
+    await op.reload(); // the worker ends with the store open: no close, no flush
     await startWorker('b');
     const after = await call('b', async (strata, state) => {
       const { codecs } = strata;
@@ -333,11 +249,10 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
           await new Promise((r) => setTimeout(r, 0));
         }
       }, round).catch(() => 'ended');
-      await page.waitForFunction(([name, n]) => ((window as any).progress[name] ?? 0) >= n, [`w${round}`, atLeast] as const, { timeout: 20_000 });
-      const acknowledged: number = await page.evaluate((name) => (window as any).progress[name], `w${round}`);
-      await page.reload();
+      await op.page.waitForFunction(([name, n]) => ((window as any).progress[name] ?? 0) >= n, [`w${round}`, atLeast] as const, { timeout: 20_000 });
+      const acknowledged: number = await op.progress(`w${round}`);
+      await op.reload();
       expect(await writing).toBe('ended');
-      await ready();
       await startWorker(`r${round}`);
       const r = await call(`r${round}`, async (strata, state) => {
         const { codecs } = strata;
@@ -425,8 +340,7 @@ describe.runIf(bin)('OPFS persistence in headless Chromium', () => {
     });
     expect(first.files.some((f: string) => f.startsWith('WAL'))).toBe(false); // writes touch no file
     expect(first.cp.seq).toBe(1502);
-    await page.reload();
-    await ready();
+    await op.reload();
     await startWorker('g');
     const second = await call('g', async (strata, state, { cp, records }) => {
       const { MemoryChangelog, codecs } = strata;

@@ -6,8 +6,7 @@
 // (abi-runs.ts set_block_cache_bytes). Re-sized as the data grows and shrinks (each manifest
 // commit). A cache is only as large as the blocks read into it, and writes short of memory
 // evict it (admission.ts catchUp), so a large capacity costs memory only once it is used.
-import { fstatSync } from 'node:fs';
-import { totalmem } from 'node:os';
+// No file system here: Node's persistence sizes files with fstat, OPFS's with its handles.
 import { Status, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 
@@ -25,26 +24,28 @@ export class CacheSizer {
   /** Sizes of the files by run number (a durable run file never changes). */
   private readonly sizes = new Map<number, number>();
 
-  constructor(private readonly engine: Engine, private readonly given: number | undefined) {}
+  constructor(private readonly engine: Engine, private readonly given: number | undefined,
+              private readonly machineBytes: number) {}
 
-  /** Sets the capacity for the store's runs `live` (those a manifest lists), whose files
-   *  are open in `files` (descriptors by run number; a run without one adds nothing). */
-  resize(live: readonly number[], files: ReadonlyMap<number, number>): void {
+  /** Sets the capacity for the store's runs `live` (those a manifest lists); `sizeOf` gives
+   *  the byte size of a run's file, undefined for a run without an open file (it adds
+   *  nothing), and is asked once per run. */
+  resize(live: readonly number[], sizeOf: (run: number) => number | undefined): void {
     let bytes = this.given;
     if (bytes === undefined) {
+      const keep = new Set(live);
+      for (const run of this.sizes.keys()) if (!keep.has(run)) this.sizes.delete(run);
       let data = 0;
-      for (const run of this.sizes.keys()) if (!files.has(run)) this.sizes.delete(run);
       for (const run of live) {
-        const fd = files.get(run);
-        if (fd === undefined) continue;
         let size = this.sizes.get(run);
         if (size === undefined) {
-          try { size = fstatSync(fd).size; } catch { size = 0; } // a file that cannot be sized adds nothing
+          size = sizeOf(run);
+          if (size === undefined) continue;
           this.sizes.set(run, size);
         }
         data += size;
       }
-      bytes = defaultCacheBytes(data, totalmem());
+      bytes = defaultCacheBytes(data, this.machineBytes);
     }
     if (bytes === this.last) return;
     if (this.engine.setBlockCacheBytes(bytes) !== Status.OK) {

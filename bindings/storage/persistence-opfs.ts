@@ -6,18 +6,17 @@
 // getSize, flush, close); creating a file or a handle, listing and deleting are async. The
 // engine calls the log synchronously, so:
 //   - Sync, on the write path: each logged write is a record for the active WAL slot, written
-//     through its pre-opened handle: with `sync`, written and flushed before the write
-//     returns; without, collected in a buffer that a microtask writes out when the task that
-//     made the writes ends (or sooner, at 1 MiB). One write call per task, not per put: OPFS
-//     writes cost tens of microseconds each. Two slots, WAL-0 and WAL-1: when every logged
-//     write is in runs (a memtable flush), writes go on in the other slot if it is empty, and
-//     a slot is emptied (truncated) once a durable manifest covers its last sequence. Each
-//     slot holds consecutive sequences, so recovery replays both in the order of their first
-//     sequence; records the runs hold already are skipped, as in Node.
+//     through its pre-opened handle (opfs-log.ts). A slot is emptied (truncated) once a
+//     durable manifest covers its last sequence. Each slot holds consecutive sequences, so
+//     recovery replays both in the order of their first sequence; records the runs hold
+//     already are skipped, as in Node.
 //   - Async, in one serial queue of tasks after the write returns: creating and writing new
-//     run files, then the manifest, then deleting run files no manifest needs. Runs live in
-//     linear memory, so nothing ever reads them back except recovery. flush(), the
+//     run files, then the manifest, then deleting run files no manifest needs. flush(), the
 //     checkpoint steps and close() queue behind and await these tasks.
+//   - Larger than memory, as on Node: once a run's file is written and flushed its data
+//     blocks leave linear memory and the block cache reads them back through the file's
+//     handle, kept open until the engine frees the run (opfs-run-files.ts). Runs listed at
+//     open are imported from their tails (footer, index, bloom) only.
 //   - The manifest has no rename: two pre-opened slots, MANIFEST-0 and MANIFEST-1, each a
 //     whole manifest text (checksummed) with a `generation`; generation g is written into
 //     slot g % 2, so a torn write leaves the other slot's generation g - 1. The valid slot
@@ -33,24 +32,27 @@ import { Status, statusError, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { io, ioAsync } from './io-error.js';
 import { encodeManifest, decodeManifest, type Manifest, type CheckpointMark } from './manifest-format.js';
-import { WalBuffer, decodeWal, WAL_BATCH, WAL_RESTORE, type WalRecord } from './wal-format.js';
+import { decodeWal, WAL_BATCH, WAL_RESTORE, type WalRecord } from './wal-format.js';
 import {
-  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels, runImage,
+  fileName, numbered, checkTtl, recoverSeq, replayWalRecord, currentLevels, runImage,
   IoFailure, type Disk, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 import {
-  MANIFESTS, WALS, openHere, readAll, readWhole, writeWhole, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
+  MANIFESTS, WALS, openHere, readWhole, writeWhole, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
 } from './opfs-files.js';
+import { OpfsRunFiles } from './opfs-run-files.js';
+import { OpfsLog, type LogMark } from './opfs-log.js';
+import { CacheSizer } from './cache-size.js';
 
-/** Log records collect in memory up to this many bytes within a task. */
-const BUFFER_BYTES = 1 << 20;
-
-/** Where the log ended before an append: its slot and the byte offset in it. */
-interface LogMark { slot: number; at: number }
+/** The machine's memory for the cache's default capacity: navigator.deviceMemory (GiB,
+ *  Chromium's, rounded and capped at 8), or 4 GiB where the browser does not say. */
+function deviceBytes(): number {
+  const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
+  return (typeof gib === 'number' && gib > 0 ? gib : 4) * 2 ** 30;
+}
 
 export class OpfsPersistence implements Disk {
   readonly logged: boolean;
-  private readonly sync: boolean;
   private readonly ttl: boolean;
   /** The last checkpoint committed, kept in every manifest written. */
   lastCheckpoint: CheckpointMark | undefined;
@@ -58,20 +60,18 @@ export class OpfsPersistence implements Disk {
   private readonly failure = new IoFailure();
   /** Run file numbers that are durable in the directory. */
   private readonly onDisk = new Set<number>();
+  /** The handles the block cache reads file-backed runs through (opfs-run-files.ts). */
+  private readonly runs: OpfsRunFiles;
+  /** The block cache's capacity: blockCacheBytes, or sized from the run files (cache-size.ts). */
+  private readonly cache: CacheSizer;
   /** Files to delete after the next manifest: run files made for runs compacted away before
    *  they were written, and a crash's leftovers. */
   private readonly strays = new Set<string>();
   private readonly manifests: SyncAccessHandle[] = [];
   /** Generation of the newest manifest (0: none yet). */
   private generation = 0;
-  /** The log slots; empty without a log. */
-  private wals: WalSlot[] = [];
-  /** The slot writes are logged to. */
-  private active = 0;
-  /** Records logged in this task, not yet written to the active slot. */
-  private readonly log = new WalBuffer(BUFFER_BYTES);
-  /** A microtask will write the buffered records out. */
-  private writeOutQueued = false;
+  /** The log slots (opfs-log.ts); none without a log. */
+  private readonly log: OpfsLog;
   /** The engine's version stamp when a persist was last scheduled. */
   private stamp = -1;
   /** A persist is queued and has not started: another change needs no second one. */
@@ -82,14 +82,14 @@ export class OpfsPersistence implements Disk {
 
   private constructor(readonly path: string, private readonly dir: OpfsDirectory, private readonly engine: Engine,
                       options: PersistenceOptions, private readonly lock: SyncAccessHandle) {
-    this.sync = options.sync;
     this.logged = options.logged;
     this.ttl = options.ttl;
-    this.logRotateBytes = options.memtableBytes ?? 4 << 20;
+    this.log = new OpfsLog(options.sync, options.memtableBytes ?? 4 << 20, this.failure);
+    this.runs = new OpfsRunFiles(engine, path, (name) => this.removeLater(name));
+    this.cache = new CacheSizer(engine, options.blockCacheBytes, deviceBytes());
+    engine.files = this.runs;
+    engine.enableFileBacking();
   }
-
-  /** Log bytes after which writes move to the other slot once it is empty (switchLog). */
-  private readonly logRotateBytes: number;
 
   /** Opens (creating if needed) the OPFS directory `path` ('a/b' nests), takes its LOCK and
    *  recovers its state into the freshly initialised `engine`. */
@@ -117,29 +117,17 @@ export class OpfsPersistence implements Disk {
   logBatch(image: Uint8Array, count: number): LogMark {
     this.checkWritable();
     const first = this.engine.lastSeq() + 1;
-    return this.append(WAL_BATCH, first, count, first + count - 1, image);
+    return this.log.append(WAL_BATCH, first, count, first + count - 1, image);
   }
 
   /** Logs a restore chunk before it is applied (its replay skips what is already in). */
   logRestore(image: Uint8Array, count: number, firstSeq: number, lastSeq: number): LogMark {
     this.checkWritable();
-    return this.append(WAL_RESTORE, firstSeq, count, lastSeq, image);
+    return this.log.append(WAL_RESTORE, firstSeq, count, lastSeq, image);
   }
 
   /** Takes back the records logged from `mark` on (their write failed after logging). */
-  unlog(mark: unknown): void {
-    const m = mark as LogMark;
-    const slot = this.wals[m.slot];
-    try {
-      if (slot.size > m.at) {
-        io('truncate', slot.file, () => { slot.h.truncate(m.at); slot.h.flush(); });
-        slot.size = m.at;
-      }
-      if (m.slot === this.active) this.log.dropFrom(Math.max(0, m.at - slot.size));
-    } catch (err) {
-      this.failure.record(err);
-    }
-  }
+  unlog(mark: unknown): void { this.log.unlog(mark as LogMark); }
 
   /** After any engine call that may have flushed or compacted: with a log, switches the
    *  log slot if it can and schedules writing the new runs and a manifest. */
@@ -149,7 +137,7 @@ export class OpfsPersistence implements Disk {
     if (stamp === this.stamp) return;
     this.stamp = stamp;
     try {
-      this.switchLog();
+      this.log.switchIfDue(this.engine.flushedSeq());
     } catch {
       return; // kept as the store's failure (the write that got here is committed)
     }
@@ -165,12 +153,9 @@ export class OpfsPersistence implements Disk {
   async flush(): Promise<void> {
     if (!this.logged) return;
     this.checkWritable();
-    this.switchLog();
+    this.log.switchIfDue(this.engine.flushedSeq());
     await this.enqueue(() => this.persist());
-    this.failure.guard(() => {
-      this.writeOut();
-      for (const w of this.wals) w.flush();
-    });
+    this.failure.guard(() => this.log.flushAll());
   }
 
   // ---- checkpoints (docs/API.md "Checkpoints"; the steps of persistence.ts) ------------
@@ -183,10 +168,7 @@ export class OpfsPersistence implements Disk {
         const levels = currentLevels(this.engine);
         const missing = levels.flat().filter((id) => !this.onDisk.has(id));
         if (missing.length === 0) {
-          this.failure.guard(() => {
-            this.writeOut();
-            for (const w of this.wals) w.flush();
-          });
+          this.failure.guard(() => this.log.flushAll());
           // Taken with `levels` in one synchronous step: exactly the writes those runs hold.
           return { seq: this.engine.flushedSeq(), levels };
         }
@@ -207,6 +189,7 @@ export class OpfsPersistence implements Disk {
         return mark;
       }
       this.writeManifest({ flushedSeq: pending.seq, nextRun: this.engine.nextRunId(), log: 0, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
+      this.cache.resize(pending.levels.flat(), this.runs.sizeOf);
       await this.removeRunsExcept(new Set(pending.levels.flat()));
       return mark;
     });
@@ -218,10 +201,8 @@ export class OpfsPersistence implements Disk {
     try {
       if (failure === undefined) await this.flush();
       else {
-        // Best effort, as persistence.ts: the buffered records into their slot, every slot
-        // flushed (each tried), so a reopen recovers what it can. The failure still fails it.
-        try { this.writeOut(); } catch { /* the slots may still hold earlier records */ }
-        for (const w of this.wals) { try { w.flush(); } catch { /* the next slot, still */ } }
+        // Best effort, as persistence.ts: a reopen recovers what it can. The failure still fails it.
+        this.log.flushBestEffort();
       }
     } catch (err) {
       failure ??= err;
@@ -251,61 +232,6 @@ export class OpfsPersistence implements Disk {
     return run;
   }
 
-  /** Logs one record: into the file and flushed before returning with `sync`; otherwise
-   *  into the buffer, which a microtask writes out when the current task ends (or sooner,
-   *  when it fills). */
-  private append(type: number, firstSeq: number, count: number, lastSeq: number, image: Uint8Array): LogMark {
-    const slot = this.wals[this.active];
-    const mark: LogMark = { slot: this.active, at: slot.size + this.log.pending };
-    try {
-      this.failure.guard(() => {
-        this.log.add(type, firstSeq, count, image, (b) => slot.write(b));
-        if (this.sync) {
-          this.writeOut();
-          io('flush', slot.file, () => slot.h.flush());
-        }
-      });
-    } catch (err) {
-      this.unlog(mark); // a failed append leaves the log as it was
-      throw err;
-    }
-    slot.lastSeq = lastSeq;
-    if (!this.sync && !this.writeOutQueued) {
-      this.writeOutQueued = true;
-      queueMicrotask(this.writeOutSoon);
-    }
-    return mark;
-  }
-
-  /** Writes the buffered records to the active slot (they are its records). */
-  private writeOut(): void {
-    if (this.log.pending > 0) this.log.drain((b) => this.wals[this.active].write(b));
-  }
-
-  private readonly writeOutSoon = (): void => {
-    this.writeOutQueued = false;
-    if (this.released) return;
-    try {
-      this.failure.guard(() => this.writeOut());
-    } catch {
-      // Kept as the store's failure: the next write or flush reports it.
-    }
-  };
-
-  /** Once every logged write is in runs, or this slot holds about a memtable of them, writes
-   *  go on in the other slot if it is empty, so that this one can be emptied when a manifest
-   *  covers it (persist). (Flushes run in slices, so some logged writes are nearly always
-   *  newer than flushedSeq: waiting for none would let one slot grow while writes go on.) */
-  private switchLog(): void {
-    const current = this.wals[this.active];
-    const other = this.wals[this.active ^ 1];
-    if (current && other && current.lastSeq > 0 && other.size === 0
-        && (this.engine.flushedSeq() >= current.lastSeq || current.size >= this.logRotateBytes)) {
-      this.failure.guard(() => this.writeOut());
-      this.active ^= 1;
-    }
-  }
-
   /**
    * Writes the runs not yet in files; then, from one synchronous look at the engine, the
    * manifest listing the current runs; then empties the log slots it covers and deletes the
@@ -322,30 +248,37 @@ export class OpfsPersistence implements Disk {
       }
       const flushedSeq = e.flushedSeq();
       this.failure.guard(() => {
-        this.writeOut(); // the active slot's records in its file before it may be emptied
-        this.writeManifest({ flushedSeq, nextRun: e.nextRunId(), log: this.active, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
-        for (const w of this.wals) if (w.size > 0 && w.lastSeq <= flushedSeq) w.reset();
+        this.log.writeOut(); // the active slot's records in its file before it may be emptied
+        this.writeManifest({ flushedSeq, nextRun: e.nextRunId(), log: this.log.active, levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined });
+        this.log.resetCovered(flushedSeq);
       });
+      this.cache.resize(levels.flat(), this.runs.sizeOf);
       await this.removeRunsExcept(new Set(levels.flat()));
       return;
     }
   }
 
   /** Creates the files of runs `ids` and writes each run's image, taken at once after its
-   *  handle is ready (a run compacted away meanwhile leaves an empty file, deleted later). */
+   *  handle is ready (a run compacted away meanwhile leaves an empty file, deleted later);
+   *  then the engine reads the run from its file, through the handle kept open. */
   private async writeRuns(ids: number[]): Promise<void> {
     for (const id of ids) {
       const name = fileName(id, 'run');
-      const file = this.file(name);
       const h = await this.openHandle(name, true);
-      try {
-        const image = runImage(this.engine, id);
-        if (!image) { this.strays.add(name); continue; }
-        this.failure.guard(() => writeWhole(h, file, image));
-        this.onDisk.add(id);
-      } finally {
+      const image = runImage(this.engine, id);
+      if (!image) {
         h.close();
+        this.strays.add(name);
+        continue;
       }
+      try {
+        this.failure.guard(() => writeWhole(h, this.file(name), image));
+      } catch (err) {
+        h.close();
+        throw err;
+      }
+      this.onDisk.add(id);
+      this.runs.adopt(id, h);
     }
   }
 
@@ -365,7 +298,8 @@ export class OpfsPersistence implements Disk {
   private async removeRunsExcept(keep: Set<number>): Promise<void> {
     const gone = [...this.onDisk].filter((id) => !keep.has(id));
     for (const id of gone) this.onDisk.delete(id);
-    const names = [...gone.map((id) => fileName(id, 'run')), ...this.strays];
+    // A file still read through its handle goes when the engine frees its run.
+    const names = [...gone.filter((id) => this.runs.release(id)).map((id) => fileName(id, 'run')), ...this.strays];
     this.strays.clear();
     for (const name of names) await this.remove(name);
   }
@@ -379,6 +313,12 @@ export class OpfsPersistence implements Disk {
     });
   }
 
+  /** Deletes `name` after the tasks queued before (a run file the engine has just freed). */
+  private removeLater(name: string): void {
+    if (this.released) return; // the next open deletes it as a stray
+    this.enqueue(() => this.remove(name)).catch(() => { /* kept as the store's failure */ });
+  }
+
   private openHandle(name: string, create: boolean): Promise<SyncAccessHandle> {
     return ioAsync('open', this.file(name), async () => (await this.dir.getFileHandle(name, { create })).createSyncAccessHandle());
   }
@@ -387,10 +327,10 @@ export class OpfsPersistence implements Disk {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    for (const h of [...this.wals.map((w) => w.h), ...this.manifests, this.lock]) {
+    this.runs.closeAll();
+    for (const h of [...this.log.close(), ...this.manifests, this.lock]) {
       try { h.close(); } catch { /* closing is best effort; the worker's end releases them too */ }
     }
-    this.wals = [];
     openHere.delete(this.path);
   }
 
@@ -403,12 +343,12 @@ export class OpfsPersistence implements Disk {
     for (const name of MANIFESTS) this.manifests.push(await this.openHandle(name, true));
     // A store that no longer logs still replays the slots a logged one left, then deletes them.
     for (const name of WALS) {
-      if (this.logged || names.has(name)) this.wals.push(new WalSlot(this.file(name), await this.openHandle(name, true)));
+      if (this.logged || names.has(name)) this.log.slots.push(new WalSlot(this.file(name), await this.openHandle(name, true)));
     }
     const { manifest, file: manifestFile, damage } = this.readManifests();
     if (!manifest) {
       const stray = [...names].find((n) => numbered(n, 'run') !== undefined)
-        ?? this.wals.find((w) => io('size', w.file, () => w.h.getSize()) > 0)?.file;
+        ?? this.log.slots.find((w) => io('size', w.file, () => w.h.getSize()) > 0)?.file;
       if (stray) throw damage ?? new StrataError('CORRUPTION', `${this.path} has ${stray} but no valid MANIFEST-0 or MANIFEST-1`);
     } else {
       checkTtl(manifest, this.ttl, this.path);
@@ -417,19 +357,25 @@ export class OpfsPersistence implements Disk {
       this.lastCheckpoint = manifest.checkpoint;
     }
     // Each slot holds consecutive sequences: replay them in the order of their first one.
-    const logs = this.wals.map((w) => ({ w, records: this.readWal(w) }))
+    const logs = this.log.slots.map((w) => ({ w, records: this.readWal(w) }))
       .filter((l) => l.records.length > 0)
       .sort((a, b) => a.records[0].firstSeq - b.records[0].firstSeq);
-    for (const { w, records } of logs) for (const r of records) replayWalRecord(e, w.file, r);
+    // No compaction during the replay, as on Node: one meeting a damaged run block would
+    // refuse the rest of these acknowledged writes. The flush below starts it.
+    e.pauseCompaction(true);
+    try {
+      for (const { w, records } of logs) for (const r of records) replayWalRecord(e, w.file, r);
+    } finally {
+      e.pauseCompaction(false);
+    }
     // Recovery ends with everything in run files, a new manifest and empty log slots.
     const st = e.flush();
     if (st !== Status.OK) throw statusError(st, 'flush after recovery');
-    for (const w of this.wals) w.lastSeq = e.lastSeq();
+    for (const w of this.log.slots) w.lastSeq = e.lastSeq();
     this.stamp = e.versionStamp();
     await this.persist();
-    if (!this.logged && this.wals.length > 0) {
-      for (const w of this.wals) w.h.close();
-      this.wals = [];
+    if (!this.logged && this.log.slots.length > 0) {
+      for (const h of this.log.close()) h.close();
       for (const name of WALS) if (names.has(name)) await this.remove(name);
     }
     for (const name of names) {
@@ -458,26 +404,29 @@ export class OpfsPersistence implements Disk {
     return { manifest, file, damage };
   }
 
+  /** Imports the listed runs file-backed, from their tails. The handles are created
+   *  together (each is a round trip to the browser's file system backend). */
   private async importRuns(m: Manifest, manifestFile: string, names: Set<string>): Promise<void> {
-    const e = this.engine;
-    for (let level = 0; level < m.levels.length; level++) {
-      for (const id of m.levels[level]) {
-        const name = fileName(id, 'run');
-        const file = this.file(name);
-        if (!names.has(name)) throw new StrataError('CORRUPTION', `${file}: listed in ${manifestFile} but missing`);
-        const h = await this.openHandle(name, false);
-        try {
-          const size = io('read', file, () => h.getSize());
-          const p = e.reserve(size);
-          io('read', file, () => readAll(h, e.u8.subarray(p, p + size)));
-          importRunImage(e, p, size, level, id, file);
-        } finally {
-          h.close();
-        }
-        this.onDisk.add(id);
-      }
+    const listed = m.levels.flatMap((ids, level) => ids.map((id) => ({ id, level, name: fileName(id, 'run') })));
+    const missing = listed.find((r) => !names.has(r.name));
+    if (missing) throw new StrataError('CORRUPTION', `${this.file(missing.name)}: listed in ${manifestFile} but missing`);
+    const opened = await Promise.allSettled(listed.map((r) => this.openHandle(r.name, false)));
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) {
+      for (const o of opened) if (o.status === 'fulfilled') o.value.close();
+      throw (failed as PromiseRejectedResult).reason;
     }
-    recoverSeq(e, m, manifestFile);
+    const handles = opened.map((o) => (o as PromiseFulfilledResult<SyncAccessHandle>).value);
+    for (let i = 0; i < listed.length; i++) {
+      try {
+        this.runs.importTail(listed[i].id, listed[i].level, handles[i]); // it owns handles[i] now
+      } catch (err) {
+        for (const h of handles.slice(i + 1)) h.close(); // the runs not handed over
+        throw err;
+      }
+      this.onDisk.add(listed[i].id);
+    }
+    recoverSeq(this.engine, m, manifestFile);
   }
 
   /** The records of a log slot, read whole (a torn tail ends them); sets the slot's size. */

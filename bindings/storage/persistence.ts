@@ -23,6 +23,7 @@
 // manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
 // those runs and the changelog supplies the rest.
 import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
@@ -38,7 +39,6 @@ import {
 } from './persistence-core.js';
 
 export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
-
 
 /** A state of the engine to make durable: its runs, the sequence they hold up to, and the
  *  first log recovery must replay. Its manifest is written once all its run files are. */
@@ -97,7 +97,7 @@ export class Persistence implements Disk, RunFileReader {
     this.logged = options.logged;
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
-    this.cache = new CacheSizer(engine, options.blockCacheBytes);
+    this.cache = new CacheSizer(engine, options.blockCacheBytes, totalmem());
   }
 
   /** Opens (creating if needed) the directory, takes its lock and recovers its state into
@@ -109,9 +109,9 @@ export class Persistence implements Disk, RunFileReader {
     engine.files = p;
     engine.enableFileBacking();
     try {
-      p.cache.resize([], p.files);
+      p.cache.resize([], p.fileSize);
       p.recover();
-      p.cache.resize([...p.onDisk], p.files);
+      p.cache.resize([...p.onDisk], p.fileSize);
     } catch (err) {
       p.closeFiles();
       release();
@@ -140,16 +140,18 @@ export class Persistence implements Disk, RunFileReader {
 
   runFreed(run: number): void {
     const fd = this.files.get(run);
-    if (fd === undefined) return;
-    this.files.delete(run);
-    try { closeSync(fd); } catch { /* nothing left to read through it */ }
+    if (fd !== undefined && this.files.delete(run)) try { closeSync(fd); } catch { /* nothing left to read through it */ }
   }
 
   fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
 
-  private closeFiles(): void {
-    for (const run of [...this.files.keys()]) this.runFreed(run);
-  }
+  /** The size of run `run`'s open file, for the cache's default capacity (CacheSizer). */
+  private readonly fileSize = (run: number): number | undefined => {
+    const fd = this.files.get(run);
+    try { return fd === undefined ? undefined : fstatSync(fd).size; } catch { return 0; }
+  };
+
+  private closeFiles(): void { for (const run of [...this.files.keys()]) this.runFreed(run); }
 
   // ---- the write path ------------------------------------------------------------------
 
@@ -252,7 +254,7 @@ export class Persistence implements Disk, RunFileReader {
       const x = this.engine;
       writeManifest(this.dir, { flushedSeq: pending.seq, nextRun: x.nextRunId(), log: this.logNumber, levels: pending.levels, checkpoint: mark, ttl: this.ttl || undefined });
       this.removeRunsExcept(new Set(pending.levels.flat()));
-      this.cache.resize(pending.levels.flat(), this.files);
+      this.cache.resize(pending.levels.flat(), this.fileSize);
       this.removeDoomed(Infinity);
     });
     return mark;
@@ -378,7 +380,7 @@ export class Persistence implements Disk, RunFileReader {
     writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
     this.target = undefined;
     this.removeRunsExcept(new Set(t.levels.flat()));
-    this.cache.resize(t.levels.flat(), this.files);
+    this.cache.resize(t.levels.flat(), this.fileSize);
     const kept: WalWriter[] = [];
     for (const old of this.retiredLogs) {
       if (old.lastSeq > t.flushedSeq) { kept.push(old); continue; } // still needed for recovery
