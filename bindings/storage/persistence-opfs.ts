@@ -38,7 +38,8 @@ import {
   IoFailure, type Disk, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 import {
-  MANIFESTS, WALS, openHere, readWhole, writeWhole, nameOf, WalSlot, openDirectory, type SyncAccessHandle, type OpfsDirectory,
+  MANIFESTS, WALS, openHere, readWhole, writeWhole, nameOf, WalSlot, openDirectory, held, openSyncHandle,
+  type SyncAccessHandle, type OpfsDirectory,
 } from './opfs-files.js';
 import { OpfsRunFiles } from './opfs-run-files.js';
 import { OpfsLog, type LogMark } from './opfs-log.js';
@@ -305,7 +306,7 @@ export class OpfsPersistence implements Disk {
   }
 
   private async remove(name: string): Promise<void> {
-    await this.dir.removeEntry(name).catch((err) => {
+    await held(this.dir, (d) => d.removeEntry(name)).catch((err) => {
       if (nameOf(err) === 'NotFoundError') return; // gone already
       const failure = new StrataError('IO_ERROR', `delete ${this.file(name)} failed: ${nameOf(err)} (${(err as Error)?.message})`, { cause: err });
       this.failure.record(failure);
@@ -320,7 +321,7 @@ export class OpfsPersistence implements Disk {
   }
 
   private openHandle(name: string, create: boolean): Promise<SyncAccessHandle> {
-    return ioAsync('open', this.file(name), async () => (await this.dir.getFileHandle(name, { create })).createSyncAccessHandle());
+    return ioAsync('open', this.file(name), () => openSyncHandle(this.dir, name, create));
   }
 
   /** Closes every handle (the LOCK's last) and forgets the directory. */
