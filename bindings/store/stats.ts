@@ -37,7 +37,7 @@ export interface StoreStats {
    *  slices"): how many are running (0 or 1; a partitioned store sums its partitions), the
    *  bytes of their input runs, and how many bytes of entries they have read so far. */
   compaction: { running: number; inputBytes: number; bytesRead: number };
-  /** Data blocks of file-backed runs (stores with a Node `path`) held in memory. */
+  /** Data blocks of file-backed runs (stores with a `path`: Node or OPFS) held in memory. */
   blockCache: { capacity: number; bytes: number; hits: number; misses: number };
   /** Runs whose blocks live in their files, read through the block cache. */
   fileBackedRuns: number;
