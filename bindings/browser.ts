@@ -3,3 +3,6 @@
 // browser-only swaps (tsup.config.ts): persistence.ts becomes persistence-browser.ts, so the
 // bundle has no `node:` import. test/browser.test.ts checks the export lists stay in step.
 export * from './api.js';
+// SharedStore (browsers only: Web Locks, BroadcastChannel, OPFS): one store for every tab.
+export { SharedStore } from './shared/shared-store.js';
+export type { SharedStoreOptions, SharedWriteOp } from './shared/shared-store.js';

@@ -1,0 +1,366 @@
+// SharedStore (bindings/shared/, docs/API.md "Several tabs") in real headless Chromium
+// (scripts/chromium.mjs): several pages of ONE browser context, which share the Origin
+// Private File System, Web Locks and BroadcastChannels as the tabs of one app do. Every page
+// runs the built dist/browser.js; an elected page starts dist/shared-worker.js.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumOrSkip, launchChromium } from '../scripts/chromium.mjs';
+import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = chromiumOrSkip('test/browser-shared.test.ts');
+
+type Ack = { tab: string; key: string; i: number; del: boolean };
+
+describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless Chromium', () => {
+  let browser: Browser;
+  let server: StaticServer;
+  let context: BrowserContext;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startStaticServer({ '/': root });
+    browser = await launchChromium(bin);
+    context = await browser.newContext();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A tab of the shared context with the test page loaded, its errors kept, and acks reported to `acks`. */
+  async function tab(acks?: Ack[]): Promise<Page & { errors: string[] }> {
+    const page = await context.newPage() as Page & { errors: string[] };
+    page.errors = [];
+    page.on('pageerror', (err) => page.errors.push(String(err)));
+    await page.exposeFunction('reportAck', (a: Ack) => { acks?.push(a); });
+    await page.goto(`${server.url}test/browser/index.html`);
+    await page.waitForFunction(() => (window as any).ready === true || undefined, undefined, { timeout: 30_000 });
+    return page;
+  }
+
+  /** Opens the SharedStore at `path` in `page` (utf8 keys, utf8 values) as `window.ss`. */
+  async function open(page: Page, path: string): Promise<void> {
+    await page.evaluate(async (p) => {
+      const w = window as any;
+      w.ss = await w.strata.SharedStore.open({ path: p, keyCodec: w.strata.codecs.utf8, valueCodec: w.strata.codecs.utf8 });
+    }, path);
+  }
+
+  /** Every entry of the store, read through `page`'s SharedStore (several range batches). */
+  async function entries(page: Page): Promise<[string, string][]> {
+    return page.evaluate(async () => {
+      const out: [string, string][] = [];
+      for await (const e of (window as any).ss.range()) out.push(e);
+      return out;
+    });
+  }
+
+  /**
+   * Starts `count` writes from `page` (tab `name`), `inflight` at a time, on its own keys:
+   * `${name}/k000`..`k149` put (overwritten once the index goes round), every 13th a delete of
+   * one, every 10th a putAll of two keys. Each acknowledged write is reported (reportAck)
+   * after it resolved. Resolves in the page to the errors the writes rejected with.
+   */
+  function writes(page: Page, name: string, count: number, inflight = 8): Promise<string[]> {
+    return page.evaluate(async ([tabName, total, par]) => {
+      const w = window as any;
+      const s = w.ss;
+      const errors: string[] = [];
+      let next = 0;
+      const key = (i: number) => `${tabName}/k${String(i % 150).padStart(3, '0')}`;
+      const one = async () => {
+        while (next < total) {
+          const i = next++;
+          try {
+            if (i % 13 === 5) {
+              await s.delete(key(i));
+              await w.reportAck({ tab: tabName, key: key(i), i, del: true });
+            } else if (i % 10 === 7) {
+              await s.putAll([[key(i), `${tabName}:${i}`], [`${tabName}/b${String(i).padStart(5, '0')}`, `${tabName}:${i}`]]);
+              await w.reportAck({ tab: tabName, key: key(i), i, del: false });
+              await w.reportAck({ tab: tabName, key: `${tabName}/b${String(i).padStart(5, '0')}`, i, del: false });
+            } else {
+              await s.put(key(i), `${tabName}:${i}`);
+              await w.reportAck({ tab: tabName, key: key(i), i, del: false });
+            }
+          } catch (err: any) {
+            errors.push(`${i}: ${err?.code} ${err?.message}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: par }, one));
+      return errors;
+    }, [name, count, inflight] as const);
+  }
+
+  /** The last acknowledged write of each key (ack order within a key is write order: a key's
+   *  writes are never in flight together, 150 indexes apart with 8 in flight). */
+  function lastAcked(acks: Ack[]): Map<string, Ack> {
+    const m = new Map<string, Ack>();
+    for (const a of acks) if ((m.get(a.key)?.i ?? -1) < a.i) m.set(a.key, a);
+    return m;
+  }
+
+  /** Checks the store's entries against the acks: tabs in `exact` wrote nothing unacknowledged,
+   *  so each of their keys holds its last acknowledged write; a tab that died mid-write may
+   *  have had later writes applied, so its key holds that write or one made after it. */
+  function checkAgainstAcks(got: [string, string][], acks: Ack[], exact: string[]): void {
+    const store = new Map(got);
+    expect(store.size).toBe(got.length); // each key once
+    const last = lastAcked(acks);
+    const maxAcked = new Map<string, number>();
+    for (const x of acks) maxAcked.set(x.tab, Math.max(maxAcked.get(x.tab) ?? 0, x.i));
+    // A write of the dead tab after `a` that deletes a's key: index a.i + 150m, a 13th one,
+    // and one that may have been in flight (at most `upTo`).
+    const laterDelete = (a: Ack, upTo: number) => {
+      if (a.key.includes('/b')) return false; // a putAll's second key: never deleted
+      for (let j = a.i + 150; j <= upTo; j += 150) if (j % 13 === 5) return true;
+      return false;
+    };
+    const problems: string[] = [];
+    for (const [key, a] of last) {
+      const v = store.get(key);
+      if (exact.includes(a.tab)) {
+        const want = a.del ? undefined : `${a.tab}:${a.i}`;
+        if (v !== want) problems.push(`${key}: ${v} (want ${want})`);
+      } else if (v !== undefined && Number(v.split(':')[1]) < a.i) {
+        problems.push(`${key}: ${v} is older than its acknowledged write ${a.i}`);
+      } else if (v === undefined && !a.del && !laterDelete(a, maxAcked.get(a.tab)! + 16)) {
+        problems.push(`${key}: missing`);
+      }
+    }
+    for (const [key, v] of store) {
+      const [t, i] = v.split(':');
+      if (!key.startsWith(`${t}/`)) problems.push(`${key}: holds another tab's value ${v}`);
+      if (exact.includes(t) && last.get(key)?.i !== Number(i)) problems.push(`${key}: ${v} was never acknowledged as its last write`);
+    }
+    expect(problems).toEqual([]);
+  }
+
+  it('reads, writes, batches, ranges in batches across tabs; owner errors arrive typed; close', async () => {
+    const path = `shared/${n++}`;
+    const a = await tab(), b = await tab();
+    await open(a, path);
+    await open(b, path);
+    expect(await a.evaluate(() => (window as any).ss.isOwner)).toBe(true);
+    expect(await b.evaluate(() => (window as any).ss.isOwner)).toBe(false);
+    await a.evaluate(async () => {
+      const s = (window as any).ss;
+      const entries: [string, string][] = [];
+      for (let i = 0; i < 700; i++) entries.push([`k${String(i).padStart(4, '0')}`, `v${i}`]);
+      await s.putAll(entries);
+      await s.write([{ type: 'del', key: 'k0003' }, { type: 'put', key: 'k0004', value: 'four' }]);
+      await s.delete('k0005');
+    });
+    const r = await b.evaluate(async () => {
+      const { StrataError } = (window as any).strata;
+      const s = (window as any).ss;
+      const collect = async (bounds?: unknown) => { const out: string[] = []; for await (const [k, v] of s.range(bounds)) out.push(`${k}=${v}`); return out; };
+      const err = async (f: () => Promise<unknown>) => f().then(() => 'no error', (e: any) => `${e instanceof StrataError} ${e.code}: ${e.message}`);
+      const v1 = await s.getVersioned('k0001');
+      const out = {
+        get: [await s.get('k0000'), await s.get('k0003'), await s.get('k0004'), await s.get('nope')],
+        getAll: await s.getAll(['k0699', 'k0005', 'k0010']),
+        versioned: [v1.value, typeof v1.version, (await s.getVersioned('k0004')).version > v1.version, await s.getVersioned('k0003')],
+        all: await collect(),
+        window: await collect({ gte: 'k0250', lt: 'k0520' }),
+        back: await collect({ gt: 'k0100', lte: 'k0400', reverse: true, limit: 290 }),
+        tail: await collect({ reverse: true, limit: 3 }),
+        none: await collect({ gte: 'k9' }),
+        badBounds: (() => { try { s.range({ from: 'a' }); return 'no error'; } catch (e: any) { return `${e.code}`; } })(),
+        badKey: await err(() => s.put(42, 'x')),
+        longKey: await err(() => s.put('x'.repeat(65535), 'x')), // MAX_KEY_BYTES: a Store takes it
+        bigValue: await err(() => s.put('big', 'x'.repeat(70 << 20))),
+        badOp: await err(() => s.write([{ type: 'merge', key: 'a', value: 'b' }])),
+      };
+      await s.put('after', 'errors');
+      return { ...out, after: await s.get('after') };
+    });
+    expect(r.get).toEqual(['v0', undefined, 'four', undefined]);
+    expect(r.getAll).toEqual(['v699', undefined, 'v10']);
+    expect(r.versioned).toEqual(['v1', 'number', true, undefined]);
+    const model = new Map<string, string>();
+    for (let i = 0; i < 700; i++) model.set(`k${String(i).padStart(4, '0')}`, `v${i}`);
+    model.delete('k0003'); model.set('k0004', 'four'); model.delete('k0005');
+    const all = [...model].map(([k, v]) => `${k}=${v}`);
+    expect(r.all).toEqual(all);
+    expect(r.window).toEqual(all.filter((e) => e >= 'k0250' && e < 'k0520'));
+    expect(r.back).toEqual(all.filter((e) => e > 'k0101' && e < 'k0401').reverse().slice(0, 290));
+    expect(r.tail).toEqual(all.slice(-3).reverse());
+    expect(r.none).toEqual([]);
+    expect(r.badBounds).toBe('INVALID_ARGUMENT');
+    expect(r.badKey).toMatch(/^true INVALID_ARGUMENT: /);
+    expect(r.longKey).toBe('true KEY_TOO_LARGE: key of 65535 bytes exceeds 65534 (a SharedStore key\'s limit)');
+    // Checked by the owner's Store, not here: the error crossed the channel with its code.
+    expect(r.bigValue).toMatch(/^true VALUE_TOO_LARGE: value of 73400320 bytes exceeds \d+$/);
+    expect(r.badOp).toMatch(/^true INVALID_ARGUMENT: a SharedStore write op is/);
+    expect(r.after).toBe('errors');
+
+    // Closing the owner hands the store to b, which reads what a wrote.
+    await a.evaluate(() => (window as any).ss.close());
+    expect(await a.evaluate(() => (window as any).ss.get('k0000').then(() => 'no error', (e: any) => e.code))).toBe('CLOSED');
+    expect(await b.evaluate(() => (window as any).ss.get('k0004'))).toBe('four');
+    expect(await b.evaluate(() => (window as any).ss.isOwner)).toBe(true);
+    await b.evaluate(() => (window as any).ss.close());
+    expect([...a.errors, ...b.errors]).toEqual([]);
+    await a.close(); await b.close();
+  });
+
+  it('a write sent again (its answer lost) is answered without applying it twice; a refused one gets its error again', async () => {
+    const path = `shared/${n++}`;
+    const a = await tab();
+    await open(a, path);
+    const r = await a.evaluate(async (p) => {
+      // A raw client on the channel, as a tab whose owner died before answering: the same
+      // request id sent twice, another client's write to the same key in between.
+      const ch = new BroadcastChannel(`strata-kv:${p}`);
+      const replies = new Map<number, any>();
+      let owner = '';
+      ch.onmessage = (e) => {
+        if (e.data.t === 'owner') owner = e.data.owner;
+        if (e.data.t === 'res') for (const r of e.data.replies) if (r.client === 'raw') replies.set(r.id, r);
+      };
+      ch.postMessage({ t: 'who' });
+      while (owner === '') await new Promise((r) => setTimeout(r, 5));
+      const ask = async (id: number, ops: unknown[]) => {
+        replies.delete(id);
+        ch.postMessage({ t: 'req', to: owner, client: 'raw', id, op: 'write', ops });
+        while (!replies.has(id)) await new Promise((r) => setTimeout(r, 5));
+        return replies.get(id);
+      };
+      const enc = new TextEncoder();
+      const s = (window as any).ss;
+      const first = await ask(5, [[0, enc.encode('k'), enc.encode('raw')]]);
+      await s.put('k', 'later');
+      const again = await ask(5, [[0, enc.encode('k'), enc.encode('raw')]]);
+      const afterAgain = await s.get('k');
+      const refused = await ask(6, [[0, enc.encode('k2'), new Uint8Array(70 << 20)]]);
+      const refusedAgain = await ask(6, [[0, enc.encode('k2'), enc.encode('small')]]);
+      const next = await ask(7, [[0, enc.encode('k3'), enc.encode('seven')]]);
+      ch.close();
+      return { first, again, afterAgain, refused: refused.error?.code, refusedAgain: refusedAgain.error?.code, k2: await s.get('k2'), next, k3: await s.get('k3') };
+    }, path);
+    expect(r.first).toEqual({ client: 'raw', id: 5, value: null });
+    expect(r.again).toEqual({ client: 'raw', id: 5, value: null });
+    expect(r.afterAgain).toBe('later'); // not overwritten by the repeated request
+    expect(r.refused).toBe('VALUE_TOO_LARGE');
+    expect(r.refusedAgain).toBe('VALUE_TOO_LARGE'); // the answer it had, not a second try
+    expect(r.k2).toBeUndefined();
+    expect(r.next).toEqual({ client: 'raw', id: 7, value: null });
+    expect(r.k3).toBe('seven');
+    // The markers are not user keys: a scan sees only what was written through the API.
+    expect(await entries(a)).toEqual([['k', 'later'], ['k3', 'seven']]);
+    await a.evaluate(() => (window as any).ss.close());
+    await a.close();
+  });
+
+  it('three tabs writing at once: every acknowledged write is there once, with its value', async () => {
+    const path = `shared/${n++}`;
+    const acks: Ack[] = [];
+    const pages = [await tab(acks), await tab(acks), await tab(acks)];
+    for (const p of pages) await open(p, path);
+    const t0 = Date.now();
+    const errors = await Promise.all(pages.map((p, i) => writes(p, `t${i}`, 400)));
+    console.log(`3 tabs x 400 writes (8 in flight each): ${Date.now() - t0} ms`);
+    expect(errors).toEqual([[], [], []]);
+    for (const p of pages) checkAgainstAcks(await entries(p), acks, ['t0', 't1', 't2']);
+    for (const p of pages) await p.evaluate(() => (window as any).ss.close());
+    for (const p of pages) { expect(p.errors).toEqual([]); await p.close(); }
+  });
+
+  for (const how of ['closed', 'crashed'] as const) {
+    it(`the owning tab ${how} mid-write: another tab takes over, no acknowledged write lost or applied twice`, async () => {
+      const path = `shared/${n++}`;
+      const acks: Ack[] = [];
+      const [a, b, c] = [await tab(acks), await tab(acks), await tab(acks)];
+      for (const p of [a, b, c]) await open(p, path);
+      expect(await a.evaluate(() => (window as any).ss.isOwner)).toBe(true);
+      const running = [writes(b, 'b', 600), writes(c, 'c', 600)];
+      writes(a, 'a', 100_000).catch(() => {}); // ends with its page
+      while (acks.filter((x) => x.tab === 'a').length < 150 || acks.length < 400) await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      if (how === 'closed') await a.close();
+      else {
+        const cdp = await context.newCDPSession(a);
+        const crashed = a.waitForEvent('crash');
+        cdp.send('Page.crash').catch(() => {});
+        await crashed;
+      }
+      const [eb, ec] = await Promise.all(running);
+      console.log(`owner ${how}: b and c finished ${Date.now() - t0} ms later; ${acks.length} acknowledged writes`);
+      // Every write b and c made resolved: the ones in flight went to the new owner.
+      expect(eb).toEqual([]);
+      expect(ec).toEqual([]);
+      const owners = await Promise.all([b, c].map((p) => p.evaluate(() => (window as any).ss.isOwner)));
+      expect(owners.filter(Boolean)).toHaveLength(1);
+      const got = await entries(b);
+      expect(await entries(c)).toEqual(got);
+      checkAgainstAcks(got, acks, ['b', 'c']);
+      for (const p of [b, c]) await p.evaluate(() => (window as any).ss.close());
+      // Reopened from OPFS alone (every tab closed): the same entries.
+      const d = await tab();
+      await open(d, path);
+      expect(await entries(d)).toEqual(got);
+      await d.evaluate(() => (window as any).ss.close());
+      for (const p of [b, c, d]) { expect(p.errors).toEqual([]); await p.close(); }
+    });
+  }
+
+  it('random operations from 3 tabs against a Map (fast-check model)', async () => {
+    const pages = [await tab(), await tab(), await tab()];
+    const key = fc.integer({ min: 0, max: 30 }).map((i) => `m${String(i).padStart(2, '0')}`);
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('put' as const), k: key, v: fc.string({ maxLength: 6 }) }),
+      fc.record({ t: fc.constant('del' as const), k: key }),
+      fc.record({ t: fc.constant('putAll' as const), es: fc.array(fc.tuple(key, fc.string({ maxLength: 4 })), { maxLength: 4 }) }),
+      fc.record({ t: fc.constant('get' as const), k: key }),
+      fc.record({ t: fc.constant('getAll' as const), ks: fc.array(key, { maxLength: 4 }) }),
+      fc.record({ t: fc.constant('range' as const), gte: fc.option(key, { nil: undefined }), lt: fc.option(key, { nil: undefined }), reverse: fc.boolean(), limit: fc.option(fc.nat(12), { nil: undefined }) }),
+    );
+    let run = 0;
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(2), op), { minLength: 10, maxLength: 40 }), async (steps) => {
+      const path = `shared/model-${run++}`;
+      for (const p of pages) await open(p, path);
+      const model = new Map<string, string>();
+      for (const [t, o] of steps) {
+        const got = await pages[t].evaluate(async (x: any) => {
+          const s = (window as any).ss;
+          switch (x.t) {
+            case 'put': return s.put(x.k, x.v).then(() => null);
+            case 'del': return s.delete(x.k).then(() => null);
+            case 'putAll': return s.putAll(x.es).then(() => null);
+            case 'get': return (await s.get(x.k)) ?? '<none>';
+            case 'getAll': return (await s.getAll(x.ks)).map((v: any) => v ?? '<none>');
+            default: {
+              const out: [string, string][] = [];
+              const b: any = { reverse: x.reverse };
+              if (x.gte !== undefined) b.gte = x.gte;
+              if (x.lt !== undefined) b.lt = x.lt;
+              if (x.limit !== undefined) b.limit = x.limit;
+              for await (const e of s.range(b)) out.push(e);
+              return out;
+            }
+          }
+        }, o);
+        let want: unknown = null;
+        if (o.t === 'put') model.set(o.k, o.v);
+        else if (o.t === 'del') model.delete(o.k);
+        else if (o.t === 'putAll') for (const [k, v] of o.es) model.set(k, v);
+        else if (o.t === 'get') want = model.get(o.k) ?? '<none>';
+        else if (o.t === 'getAll') want = o.ks.map((k) => model.get(k) ?? '<none>');
+        else {
+          let es = [...model].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+            .filter(([k]) => (o.gte === undefined || k >= o.gte) && (o.lt === undefined || k < o.lt));
+          if (o.reverse) es = es.reverse();
+          want = es.slice(0, o.limit ?? Infinity);
+        }
+        expect(got).toEqual(want);
+      }
+      for (const p of pages) await p.evaluate(() => (window as any).ss.close());
+    }), { numRuns: 6, seed: 19, endOnFailure: true });
+    for (const p of pages) { expect(p.errors).toEqual([]); await p.close(); }
+  });
+});
