@@ -96,6 +96,13 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
     }, [name, count, inflight] as const);
   }
 
+  /** `p`, or a failure naming `what` after `ms` (rather than the test's timeout). */
+  function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms); });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
   /** The last acknowledged write of each key (ack order within a key is write order: a key's
    *  writes are never in flight together, 150 indexes apart with 8 in flight). */
   function lastAcked(acks: Ack[]): Map<string, Ack> {
@@ -257,6 +264,68 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
     await a.close();
   });
 
+  it('from a dedicated Worker the owner runs in place; a page takes over when it ends; a plain Store on the directory is waited for', async () => {
+    const path = `shared/${n++}`;
+    const p = await tab(), q = await tab();
+    // A module worker of the test page running the functions it is sent (opfs-worker.mjs).
+    await p.evaluate(() => {
+      const w = window as any;
+      w.spawn = async (name: string) => {
+        const worker = new Worker('/test/browser/opfs-worker.mjs', { type: 'module' });
+        await new Promise<void>((r) => { worker.onmessage = (e) => { if (e.data.ready) r(); }; });
+        let next = 0;
+        w[name] = {
+          worker,
+          call: (src: string, arg?: unknown) => new Promise((done, fail) => {
+            const id = ++next;
+            const h = (e: MessageEvent) => {
+              if (e.data.id !== id) return;
+              worker.removeEventListener('message', h);
+              if (e.data.error) fail(new Error(`${e.data.error.code}: ${e.data.error.message}`)); else done(e.data.value);
+            };
+            worker.addEventListener('message', h);
+            worker.postMessage({ id, src, arg });
+          }),
+        };
+      };
+    });
+    const call = (name: string, fn: (strata: any, state: any, arg: any) => unknown, arg?: unknown) =>
+      p.evaluate(([nm, src, a]) => (window as any)[nm].call(src, a), [name, fn.toString(), arg] as const);
+
+    // A plain Store holds the directory: the elected page's owner retries LOCKED until it closes.
+    await p.evaluate(() => (window as any).spawn('plain'));
+    await call('plain', async (strata, state, at) => { state.s = await strata.Store.open({ path: at }); }, path);
+    const opening = p.evaluate(async (at) => {
+      const w = window as any;
+      const t = Date.now();
+      w.ss = await w.strata.SharedStore.open({ path: at, keyCodec: w.strata.codecs.utf8, valueCodec: w.strata.codecs.utf8 });
+      return Date.now() - t;
+    }, path);
+    await new Promise((r) => setTimeout(r, 1000));
+    await call('plain', (_strata, state) => state.s.close());
+    expect(await opening).toBeGreaterThanOrEqual(900);
+    await p.evaluate(() => (window as any).ss.close());
+
+    // In a dedicated Worker: elected, it runs the Store itself (no worker of its own).
+    await p.evaluate(() => (window as any).spawn('w2'));
+    expect(await call('w2', async (strata, state, at) => {
+      state.ss = await strata.SharedStore.open({ path: at, keyCodec: strata.codecs.utf8, valueCodec: strata.codecs.utf8 });
+      await state.ss.put('w', 'from the worker');
+      return state.ss.isOwner;
+    }, path)).toBe(true);
+    await open(q, path);
+    expect(await q.evaluate(() => (window as any).ss.get('w'))).toBe('from the worker');
+    await q.evaluate(() => (window as any).ss.put('q', 'from a page'));
+    expect(await call('w2', (_strata, state) => state.ss.get('q'))).toBe('from a page');
+    // The worker ends (its Web Lock and handles go with it): q reopens the store and owns it.
+    await p.evaluate(() => (window as any).w2.worker.terminate());
+    await q.waitForFunction(() => (window as any).ss.isOwner || undefined, undefined, { timeout: 15_000 });
+    expect(await entries(q)).toEqual([['q', 'from a page'], ['w', 'from the worker']]);
+    await q.evaluate(() => (window as any).ss.close());
+    expect([...p.errors, ...q.errors]).toEqual([]);
+    await p.close(); await q.close();
+  });
+
   it('three tabs writing at once: every acknowledged write is there once, with its value', async () => {
     const path = `shared/${n++}`;
     const acks: Ack[] = [];
@@ -289,8 +358,10 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
         cdp.send('Page.crash').catch(() => {});
         await crashed;
       }
-      const [eb, ec] = await Promise.all(running);
-      console.log(`owner ${how}: b and c finished ${Date.now() - t0} ms later; ${acks.length} acknowledged writes`);
+      const tookOver = Promise.race([b, c].map((p) => p.waitForFunction(() => (window as any).ss.isOwner || undefined, undefined, { polling: 5 })))
+        .then(() => Date.now() - t0);
+      const [eb, ec] = await within(20_000, Promise.all(running), 'every write of b and c resolves (those in flight sent again to the new owner)');
+      console.log(`owner ${how}: a new owner after ${await tookOver} ms; b and c finished ${Date.now() - t0} ms later; ${acks.length} acknowledged writes`);
       // Every write b and c made resolved: the ones in flight went to the new owner.
       expect(eb).toEqual([]);
       expect(ec).toEqual([]);

@@ -60,7 +60,7 @@ export class Owner {
   private sending = false;
   private closed = false;
 
-  private constructor(private readonly store: Store, path: string) {
+  private constructor(private readonly store: Store, private readonly path: string) {
     this.channel = new BroadcastChannel(channelName(path));
     this.channel.onmessage = (e: MessageEvent<Message>) => this.onMessage(e.data);
   }
@@ -136,7 +136,9 @@ export class Owner {
   private markerOf(client: string): Marker {
     let m = this.markers.get(client);
     if (m === undefined) {
-      m = decodeMarker(this.store.get(markerKey(client)));
+      const stored = this.store.get(markerKey(client));
+      m = decodeMarker(stored);
+      if (m === undefined) throw new StrataError('CORRUPTION', `the write marker of client ${client} in ${this.path} is not one (is this a plain Store's directory?)`);
       this.markers.set(client, m);
     }
     return m;
@@ -183,7 +185,8 @@ export class Owner {
     const stale: Uint8Array[] = [];
     const before = Date.now() - MARKER_TTL_MS;
     for (const [k, v] of this.store.range({ gte: Uint8Array.of(MARKER), lt: Uint8Array.of(MARKER + 1) })) {
-      if (decodeMarker(v).t < before) stale.push(k);
+      const m = decodeMarker(v);
+      if (m !== undefined && m.t < before) stale.push(k);
     }
     if (stale.length > 0) this.store.deleteAll(stale);
   }

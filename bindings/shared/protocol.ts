@@ -86,9 +86,16 @@ export const FAILURES_KEPT = 32;
 export const MARKER_TTL_MS = 60 * 60 * 1000;
 
 export function encodeMarker(m: Marker): Uint8Array { return text.encode(JSON.stringify(m)); }
-export function decodeMarker(bytes: Uint8Array | undefined): Marker {
+/** The marker in `bytes`; a fresh one for none; undefined for bytes that are not one (a key
+ *  0x00… a plain Store wrote in this directory: it is left alone). */
+export function decodeMarker(bytes: Uint8Array | undefined): Marker | undefined {
   if (bytes === undefined) return { s: 0, from: 0, f: [], t: 0 };
-  return JSON.parse(new TextDecoder().decode(bytes)) as Marker;
+  try {
+    const m = JSON.parse(new TextDecoder().decode(bytes)) as Marker;
+    return typeof m?.s === 'number' && typeof m.from === 'number' && Array.isArray(m.f) && typeof m.t === 'number' ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An error as it crosses the channel: a StrataError keeps its code, anything else is IO_ERROR. */
