@@ -106,4 +106,4 @@ export class Client {
 }
 
 const failedError = (e: WireError): StrataError =>
-  new StrataError(e.code, `the store could not be opened by the tab elected to own it: ${e.message}`);
+  new StrataError(e.code, `the store could not be opened by the context elected to own it (a write sent to the owner before it may have been applied): ${e.message}`);

@@ -10,7 +10,10 @@
 //       operations and the client's advanced marker are one atomic Store.write(), and a request
 //       whose id is at or below the marker gets the answer it had (protocol.ts, invariant 3).
 //   (3) Requests are served synchronously in arrival order (flush excepted), so a client's
-//       writes are applied in its id order and the marker is the highest id processed.
+//       writes are applied in its id order and the marker is the highest id processed. Those
+//       that arrived since the last serving task are served in one task: the log is written
+//       once for them all (an OPFS write per task costs about 1.6 ms; per request that
+//       capped writes at ~600/s).
 // Cost: one extra key (~40 bytes) per write batch in the log and the memtable.
 import { Store, type WriteOp, type RangeBounds } from '../store/store.js';
 import type { StoreOptions } from '../store/options.js';
@@ -58,11 +61,27 @@ export class Owner {
   private readonly markers = new Map<string, Marker>();
   private replies: Reply[] = [];
   private sending = false;
+  /** Requests received since the last serving task. Served together in one task, so the
+   *  Store writes its log once for all of them (one OPFS write per task, not per request). */
+  private inbox: Message[] = [];
+  /** Posting to port2 runs the next step as a task of its own (no timer clamping). */
+  private readonly tasks = new MessageChannel();
   private closed = false;
+  /** The channel is closed: nothing more can be sent. */
+  private gone = false;
 
   private constructor(private readonly store: Store, private readonly path: string) {
     this.channel = new BroadcastChannel(channelName(path));
-    this.channel.onmessage = (e: MessageEvent<Message>) => this.onMessage(e.data);
+    this.channel.onmessage = (e: MessageEvent<Message>) => {
+      this.inbox.push(e.data);
+      if (this.inbox.length === 1) this.tasks.port2.postMessage('serve');
+    };
+    this.tasks.port1.onmessage = (e: MessageEvent<'serve' | 'send'>) => {
+      if (e.data === 'send') { this.send(); return; }
+      const batch = this.inbox;
+      this.inbox = [];
+      for (const m of batch) this.onMessage(m);
+    };
   }
 
   /** Opens the store (retrying LOCKED for a while), drops stale markers, announces itself.
@@ -92,7 +111,10 @@ export class Owner {
       await this.store.close();
     } finally {
       this.send();
+      this.gone = true;
       this.channel.close();
+      this.tasks.port1.close();
+      this.tasks.port2.close();
     }
   }
 
@@ -101,7 +123,9 @@ export class Owner {
     if (m.t === 'who') { this.channel.postMessage({ t: 'owner', owner: this.id } satisfies Message); return; }
     if (m.t !== 'req' || m.to !== this.id) return;
     if (m.op === 'flush') {
-      this.store.flush().then(() => this.reply(m, null), (err) => this.reply(m, undefined, err));
+      // Unanswered if this owner closed meanwhile (its CLOSED is not the client's): the
+      // client sends it again to the next owner.
+      this.store.flush().then(() => this.reply(m, null), (err) => { if (!this.closed) this.reply(m, undefined, err); });
       return;
     }
     try {
@@ -192,10 +216,11 @@ export class Owner {
   }
 
   private reply(m: Request, value: unknown, err?: unknown): void {
+    if (this.gone) return; // the client asks the next owner
     this.replies.push(err === undefined ? { client: m.client, id: m.id, value } : { client: m.client, id: m.id, error: toWire(err) });
     if (this.sending) return;
     this.sending = true;
-    setTimeout(() => this.send(), 0); // a later task: invariant (1)
+    this.tasks.port2.postMessage('send'); // a later task: invariant (1)
   }
 
   private send(): void {
