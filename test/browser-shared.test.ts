@@ -184,6 +184,7 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
         badOp: await err(() => s.write([{ type: 'merge', key: 'a', value: 'b' }])),
       };
       await s.put('after', 'errors');
+      await s.flush();
       return { ...out, after: await s.get('after') };
     });
     expect(r.get).toEqual(['v0', undefined, 'four', undefined]);
@@ -334,10 +335,42 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
     await q.evaluate(() => (window as any).ss.put('q', 'from a page'));
     expect(await call('w2', (_strata, state) => state.ss.get('q'))).toBe('from a page');
     // The worker ends (its Web Lock and handles go with it): q reopens the store and owns it.
+    await q.evaluate(() => { const w = window as any; w.changes = []; w.ss.onOwnerChange((o: boolean) => w.changes.push(o)); });
     await p.evaluate(() => (window as any).w2.worker.terminate());
     await q.waitForFunction(() => (window as any).ss.isOwner || undefined, undefined, { timeout: 15_000 });
+    expect(await q.evaluate(() => (window as any).changes)).toEqual([true]);
     expect(await entries(q)).toEqual([['q', 'from a page'], ['w', 'from the worker']]);
     await q.evaluate(() => (window as any).ss.close());
+    expect([...p.errors, ...q.errors]).toEqual([]);
+    await p.close(); await q.close();
+  });
+
+  it('a directory that cannot be opened: each elected tab\'s open rejects with the Store\'s CORRUPTION', async () => {
+    const path = `shared/${n++}`;
+    const p = await tab(), q = await tab();
+    await open(p, path);
+    await p.evaluate(async () => {
+      const s = (window as any).ss;
+      for (let i = 0; i < 300; i++) await s.put(`k${i}`, 'x'.repeat(200));
+      await s.flush();
+      await s.close();
+    });
+    // Both manifest slots damaged (docs/FORMAT.md, "OPFS"): the directory has runs or logged
+    // writes but no valid manifest.
+    await p.evaluate(async (at) => {
+      let d = await (navigator.storage as any).getDirectory();
+      for (const part of at.split('/')) d = await d.getDirectoryHandle(part);
+      for (const name of ['MANIFEST-0', 'MANIFEST-1']) {
+        const w = await (await d.getFileHandle(name, { create: true })).createWritable();
+        await w.write('not a manifest at all');
+        await w.close();
+      }
+    }, path);
+    const tryOpen = (page: Page) => page.evaluate(async (at) => {
+      const w = window as any;
+      return w.strata.SharedStore.open({ path: at }).then(() => 'opened', (e: any) => `${e instanceof w.strata.StrataError} ${e.code}`);
+    }, path);
+    expect(await Promise.all([tryOpen(p), tryOpen(q)])).toEqual(['true CORRUPTION', 'true CORRUPTION']);
     expect([...p.errors, ...q.errors]).toEqual([]);
     await p.close(); await q.close();
   });
