@@ -7,6 +7,7 @@
 //       announces itself while it is pending. Reads are harmless to repeat; writes are
 //       recognised by the owner's marker (owner.ts), so each is applied at most once, and an
 //       acknowledged write was applied exactly once.
+//       An owner is taken on only if its epoch is above the current one's.
 //   (2) Pending requests are sent in id order (a Map iterates in insertion order), so the
 //       owner sees a client's writes in the order they were made.
 import { StrataError } from '../errors.js';
@@ -18,6 +19,8 @@ export class Client {
   readonly id = randomId();
   /** The owner requests go to; undefined until one has announced itself. */
   private owner: string | undefined;
+  /** The owner's number (protocol.ts): announcements of lower ones are ignored. */
+  private epoch = 0;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly channel: BroadcastChannel;
@@ -83,8 +86,9 @@ export class Client {
     if (this.channelClosed) return;
     switch (m.t) {
       case 'owner':
-        if (m.owner === this.owner) return;
+        if (m.epoch <= this.epoch) return; // this owner, or one before it (invariant 1)
         this.owner = m.owner;
+        this.epoch = m.epoch;
         for (const [id, p] of this.pending) this.send(id, p.op);
         this.onOwner(m.owner);
         return;

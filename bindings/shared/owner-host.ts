@@ -40,7 +40,8 @@ export async function startOwner(config: OwnerConfig, makeWorker: () => Worker):
   await new Promise<void>((resolve, reject) => {
     worker.onerror = (e) => {
       e.preventDefault?.();
-      const err = new StrataError('IO_ERROR', `the SharedStore worker failed: ${e.message || 'it did not load'}`);
+      const err = new StrataError('IO_ERROR', `the SharedStore worker failed: ${e.message || 'it did not load'} `
+        + '(when a bundler does not ship dist/shared-worker.js beside the entry, pass SharedStore.open a `worker` option)');
       worker.terminate();
       reject(err);
       ended();

@@ -19,7 +19,7 @@ import { Store, type WriteOp, type RangeBounds } from '../store/store.js';
 import type { StoreOptions } from '../store/options.js';
 import { StrataError } from '../errors.js';
 import {
-  FAILURES_KEPT, MARKER, MARKER_TTL_MS, USER, channelName, decodeMarker, encodeMarker, markerKey, randomId,
+  EPOCH_KEY, FAILURES_KEPT, MARKER, MARKER_TTL_MS, USER, channelName, decodeMarker, encodeMarker, markerKey, randomId,
   storedKey, toWire, type Bound, type Marker, type Message, type Reply, type Request,
 } from './protocol.js';
 
@@ -70,7 +70,7 @@ export class Owner {
   /** The channel is closed: nothing more can be sent. */
   private gone = false;
 
-  private constructor(private readonly store: Store, private readonly path: string) {
+  private constructor(private readonly store: Store, private readonly path: string, private readonly epoch: number) {
     this.channel = new BroadcastChannel(channelName(path));
     this.channel.onmessage = (e: MessageEvent<Message>) => {
       this.inbox.push(e.data);
@@ -96,9 +96,23 @@ export class Owner {
       channel.close();
       throw err;
     }
-    const owner = new Owner(store, config.path);
-    owner.dropStaleMarkers();
-    owner.channel.postMessage({ t: 'owner', owner: owner.id } satisfies Message);
+    let owner: Owner;
+    try {
+      const last = store.get(EPOCH_KEY);
+      const epoch = (last?.length === 4 ? new DataView(last.buffer, last.byteOffset).getUint32(0) : 0) + 1;
+      const bytes = new Uint8Array(4);
+      new DataView(bytes.buffer).setUint32(0, epoch);
+      store.put(EPOCH_KEY, bytes);
+      owner = new Owner(store, config.path, epoch);
+      owner.dropStaleMarkers();
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+    // Announced a task later, when the log holds the epoch (invariant 1's argument): a
+    // successor that crashed the owner's tab still reads it, so numbers never repeat.
+    await new Promise((r) => setTimeout(r, 0));
+    owner.announce();
     return owner;
   }
 
@@ -120,7 +134,7 @@ export class Owner {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
-    if (m.t === 'who') { this.channel.postMessage({ t: 'owner', owner: this.id } satisfies Message); return; }
+    if (m.t === 'who') { this.announce(); return; }
     if (m.t !== 'req' || m.to !== this.id) return;
     if (m.op === 'flush') {
       // Unanswered if this owner closed meanwhile (its CLOSED is not the client's): the
@@ -133,6 +147,10 @@ export class Owner {
     } catch (err) {
       this.reply(m, undefined, err);
     }
+  }
+
+  private announce(): void {
+    this.channel.postMessage({ t: 'owner', owner: this.id, epoch: this.epoch } satisfies Message);
   }
 
   private serve(m: Request): unknown {

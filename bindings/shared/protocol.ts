@@ -3,7 +3,7 @@
 // `strata-kv:<path>`; the elected owner serves requests on it, everybody else asks.
 //
 //   client -> all     { t: 'who' }                          who owns the store now?
-//   owner  -> all     { t: 'owner', owner }                 I do (at start, and to every 'who')
+//   owner  -> all     { t: 'owner', owner, epoch }          I do (at start, and to every 'who')
 //   owner  -> all     { t: 'failed', owner, error }         elected, but the Store did not open
 //   client -> owner   { t: 'req', to, client, id, op, ... } a request, for owner `to` only
 //   owner  -> clients { t: 'res', replies: Reply[] }        answers, batched per task
@@ -13,11 +13,14 @@
 //       owner it was sent to, or by none (that owner died or closed first).
 //   (2) A client's request ids increase; it sends its requests in id order, and when a new
 //       owner appears it sends every unanswered one again, in id order, to that owner.
+//       Owners are numbered (`epoch`, one more than the last owner's, kept in the store), and
+//       a client only ever moves to a higher one: a late announcement of a dead owner, which
+//       messages from different contexts allow, cannot take its requests back there.
 //   (3) The directory's layout: a user key k is stored as 0x01 | k; the key 0x00 | client id
 //       holds that client's write marker (Marker). Each write is one atomic Store.write() of
 //       the user's operations plus the marker advanced to the request's id, so a write sent
 //       again after a failover is recognised (id <= marker) and answered without applying it
-//       a second time.
+//       a second time. The key 0x02 holds the last owner's epoch (uint32, big-endian).
 import { StrataError, type StrataErrorCode } from '../errors.js';
 
 /** The operations a client asks for. Keys and values travel encoded (the client's codecs). */
@@ -40,7 +43,7 @@ export interface WireError { code: StrataErrorCode; message: string }
 
 export type Message =
   | { t: 'who' }
-  | { t: 'owner'; owner: string }
+  | { t: 'owner'; owner: string; epoch: number }
   | { t: 'failed'; owner: string; error: WireError }
   | Request
   | { t: 'res'; replies: Reply[] };
@@ -55,6 +58,7 @@ export const lockName = (path: string): string => `strata-kv:${path}`;
 
 export const USER = 0x01;
 export const MARKER = 0x00;
+export const EPOCH_KEY = Uint8Array.of(0x02);
 
 /** 0x01 | key: where a user key lives in the owner's Store. */
 export function storedKey(key: Uint8Array): Uint8Array {
