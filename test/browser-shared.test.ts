@@ -182,6 +182,11 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
         longKey: await err(() => s.put('x'.repeat(65535), 'x')), // MAX_KEY_BYTES: a Store takes it
         bigValue: await err(() => s.put('big', 'x'.repeat(70 << 20))),
         badOp: await err(() => s.write([{ type: 'merge', key: 'a', value: 'b' }])),
+        badOptions: [
+          await err(() => (window as any).strata.SharedStore.open({ path: 'x', ttlMs: 1000 })),
+          await err(() => (window as any).strata.SharedStore.open({ path: 'x', memtableBytes: -1 })),
+          await err(() => (window as any).strata.SharedStore.open({})),
+        ].map((e) => e.split(':')[0]),
       };
       await s.put('after', 'errors');
       await s.flush();
@@ -206,6 +211,7 @@ describe.runIf(bin)('SharedStore: one OPFS store for several tabs, in headless C
     expect(r.bigValue).toMatch(/^true VALUE_TOO_LARGE: value of 73400320 bytes exceeds \d+$/);
     expect(r.badOp).toMatch(/^true INVALID_ARGUMENT: a SharedStore write op is/);
     expect(r.after).toBe('errors');
+    expect(r.badOptions).toEqual(['true INVALID_ARGUMENT', 'true INVALID_ARGUMENT', 'true INVALID_ARGUMENT']);
 
     // Throughput through the channel (printed, not asserted): 2,000 puts then 2,000 gets from
     // the owner's page and from the other, 64 in flight.

@@ -12,6 +12,7 @@ import { StrataError, invalid } from '../errors.js';
 import { codecs, type Codec } from '../codecs.js';
 import { MAX_KEY_BYTES } from '../engine/abi.js';
 import { checkBounds, checkRangeOptions, encodeWith, type RangeBounds, type KeyBound } from '../store/arguments.js';
+import { checkStoreOptions, resolveTuning, type StoreOptions } from '../store/options.js';
 import { Client } from './client.js';
 import { Election } from './election.js';
 import { serveOwner } from './owner-host.js';
@@ -31,6 +32,10 @@ export interface SharedStoreOptions<K = Uint8Array, V = Uint8Array> extends Shar
 
 /** A write of SharedStore.write(): a put or a delete. */
 export type SharedWriteOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del'; key: K };
+
+/** Store options a SharedStore cannot carry to its owner (functions, a changelog) or does not
+ *  keep (TTL: the write markers would expire with the data). */
+const STORE_ONLY_OPTIONS = ['changelog', 'restoreFrom', 'ttlMs', 'expirySweepMs', 'mergeOperators', 'onRestoreProgress', 'partition', 'onListenerError'] as const;
 
 /** Entries per range request: a batch is one message each way. */
 const RANGE_BATCH = 256;
@@ -57,6 +62,14 @@ export class SharedStore<K = Uint8Array, V = Uint8Array> {
     if (options === null || typeof options !== 'object') throw invalid('SharedStore.open expects an options object with a path');
     if (typeof options.path !== 'string' || options.path === '') throw invalid('SharedStore needs a path (an OPFS directory)');
     if (options.worker !== undefined && typeof options.worker !== 'function') throw invalid('worker must be a function returning a Worker');
+    for (const name of STORE_ONLY_OPTIONS) {
+      if ((options as unknown as Record<string, unknown>)[name] !== undefined) {
+        throw invalid(`SharedStore.open does not take ${name}: only path, keyCodec, valueCodec, worker and the tuning options reach the owner`);
+      }
+    }
+    // The owner's Store checks these too, but only the elected context's; here every caller hears.
+    checkStoreOptions({ path: options.path, sync: options.sync, keyCodec: options.keyCodec, valueCodec: options.valueCodec } as StoreOptions<unknown, unknown>);
+    resolveTuning(options as unknown as StoreOptions<unknown, unknown>);
     const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
     if (typeof g.BroadcastChannel !== 'function' || typeof g.navigator?.locks !== 'object') {
       throw invalid('SharedStore needs Web Locks (navigator.locks) and BroadcastChannel: a page or worker of a secure context');
