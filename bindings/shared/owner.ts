@@ -67,6 +67,8 @@ export class Owner {
   /** Posting to port2 runs the next step as a task of its own (no timer clamping). */
   private readonly tasks = new MessageChannel();
   private closed = false;
+  /** Announced: set once the epoch is in the log (start). */
+  private live = false;
   /** The channel is closed: nothing more can be sent. */
   private gone = false;
 
@@ -87,17 +89,10 @@ export class Owner {
   /** Opens the store (retrying LOCKED for a while), drops stale markers, announces itself.
    *  On failure every client hears why ('failed') and the error is thrown. */
   static async start(config: OwnerConfig): Promise<Owner> {
-    let store: Store;
+    let store: Store | undefined;
+    let owner: Owner | undefined;
     try {
       store = await openRetrying(config);
-    } catch (err) {
-      const channel = new BroadcastChannel(channelName(config.path));
-      channel.postMessage({ t: 'failed', owner: randomId(), error: toWire(err) } satisfies Message);
-      channel.close();
-      throw err;
-    }
-    let owner: Owner;
-    try {
       const last = store.get(EPOCH_KEY);
       const epoch = (last?.length === 4 ? new DataView(last.buffer, last.byteOffset).getUint32(0) : 0) + 1;
       const bytes = new Uint8Array(4);
@@ -105,13 +100,18 @@ export class Owner {
       store.put(EPOCH_KEY, bytes);
       owner = new Owner(store, config.path, epoch);
       owner.dropStaleMarkers();
+      // Announced a task later, when the log holds the epoch (invariant 1's argument): a
+      // successor that crashed the owner's tab still reads it, so numbers never repeat.
+      await new Promise((r) => setTimeout(r, 0));
     } catch (err) {
-      await store.close().catch(() => {});
+      if (owner) await owner.close().catch(() => {});
+      else await store?.close().catch(() => {});
+      const channel = new BroadcastChannel(channelName(config.path));
+      channel.postMessage({ t: 'failed', owner: randomId(), error: toWire(err) } satisfies Message);
+      channel.close();
       throw err;
     }
-    // Announced a task later, when the log holds the epoch (invariant 1's argument): a
-    // successor that crashed the owner's tab still reads it, so numbers never repeat.
-    await new Promise((r) => setTimeout(r, 0));
+    owner.live = true;
     owner.announce();
     return owner;
   }
@@ -134,7 +134,7 @@ export class Owner {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
-    if (m.t === 'who') { this.announce(); return; }
+    if (m.t === 'who') { if (this.live) this.announce(); return; } // else: start() announces
     if (m.t !== 'req' || m.to !== this.id) return;
     if (m.op === 'flush') {
       // Unanswered if this owner closed meanwhile (its CLOSED is not the client's): the

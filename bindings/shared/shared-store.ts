@@ -101,7 +101,11 @@ export class SharedStore<K = Uint8Array, V = Uint8Array> {
       refused(err);
       this.client.failPending(err);
       this.closing ??= this.shutDown(err);
-    }, (owning) => { for (const l of this.listeners) l(owning); });
+    }, (owning) => {
+      // Each in a microtask of its own: a listener that throws is reported as uncaught and
+      // cannot stop the election's step that called this.
+      for (const l of this.listeners) queueMicrotask(() => l(owning));
+    });
     this.election.start();
   }
 
