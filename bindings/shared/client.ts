@@ -39,8 +39,6 @@ export class Client {
     this.channel.postMessage({ t: 'who' } satisfies Message);
   }
 
-  get ownerId(): string | undefined { return this.owner; }
-
   request(op: Op): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = ++this.nextId;
