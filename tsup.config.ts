@@ -41,6 +41,16 @@ const sharedBuffer: Plugin = {
   },
 };
 
+// dist/shared-worker.js (bindings/shared-worker.ts) imports the browser entry beside it rather
+// than a copy of it: a page that starts the worker and the worker load one module.
+const sharedWorkerEntry: Plugin = {
+  name: 'strata-shared-worker',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/browser\.js$/ }, (args) =>
+      args.importer.endsWith('shared-worker.ts') ? { path: './browser.js', external: true } : undefined);
+  },
+};
+
 const shared: Options = {
   dts: true,
   // Not tsup's clean: the two builds below run concurrently and each would delete the other's
@@ -72,12 +82,12 @@ export default defineConfig([
     // fails; Vite swaps in a stub, so `class extends EventEmitter` throws; Rollup's
     // node-resolve prefers the built-in even when the npm package is installed). So a page's
     // bundler gets ESM whose only imports are 'strata-kv' and 'buffer/index.js' (sharedBuffer).
-    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts' },
+    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts', 'shared-worker': 'bindings/shared-worker.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
     // Bundled (tsup leaves dependencies external); sharedBuffer decides what `buffer` becomes.
     noExternal: ['abstract-level', 'buffer'],
-    esbuildPlugins: [browserSwaps, sharedBuffer],
+    esbuildPlugins: [sharedWorkerEntry, browserSwaps, sharedBuffer],
   },
 ]);

@@ -1,8 +1,9 @@
 // The layout's rules (docs/ARCHITECTURE.md), enforced on every `npm test` rather than by
 // convention. bindings/ is layered; an import may go to its own folder or down, never up:
 //
-//   6  api.ts, index.ts, browser.ts, cli/      the entries
-//   5  partition/, standby/, window/           built on Store
+//   6  api.ts, index.ts, browser.ts,           the entries
+//      shared-worker.ts, cli/
+//   5  partition/, standby/, window/, shared/  built on Store
 //   4  store/                                  the Store
 //   3  changelog/                              sinks, sources, restore
 //   2  storage/                                a store's directory
@@ -26,8 +27,8 @@ const bindings = join(root, 'bindings');
 
 const RANK: Record<string, number> = {
   'errors.ts': 0, 'codecs.ts': 0, 'crc32c.ts': 0, 'key-range.ts': 0,
-  engine: 1, storage: 2, changelog: 3, store: 4, partition: 5, standby: 5, window: 5,
-  'api.ts': 6, 'index.ts': 6, 'browser.ts': 6, cli: 6,
+  engine: 1, storage: 2, changelog: 3, store: 4, partition: 5, standby: 5, window: 5, shared: 5,
+  'api.ts': 6, 'index.ts': 6, 'browser.ts': 6, 'shared-worker.ts': 6, cli: 6,
 };
 const PACKAGES = new Set(['nats', 'level']);
 const VOCABULARY = new Set(['errors.ts', 'codecs.ts', 'crc32c.ts', 'key-range.ts']);

@@ -27,10 +27,10 @@ describe('the browser build', () => {
     }
   });
 
-  it('exports what the Node entry does, except FileChangelog', async () => {
+  it('exports what the Node entry does, except FileChangelog, and SharedStore (browsers only)', async () => {
     const node = Object.keys(await import(dist('index.js'))).sort();
     const browser = Object.keys(await import(dist('browser.js'))).sort();
-    expect(browser).toEqual(node.filter((n) => n !== 'FileChangelog'));
+    expect(browser).toEqual([...node.filter((n) => n !== 'FileChangelog'), 'SharedStore'].sort());
     expect(node).toContain('FileChangelog');
   });
 
