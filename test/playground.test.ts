@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { chromiumOrSkip, launchChromium, openPage, type TestPage } from '../scripts/chromium.mjs';
 import { startStaticServer, type StaticServer } from '../scripts/static-server.mjs';
 
@@ -141,4 +141,60 @@ describe.runIf(bin)('the playground page', () => {
     await page.screenshot({ path: join(dir, 'playground.png'), fullPage: true });
     expect(existsSync(join(dir, 'playground.png'))).toBe(true);
   });
+
+  it('shares one OPFS store with a second tab: puts from either show in both, a fill goes past the owner\'s memory, closing the owner hands it over', async () => {
+    // Two pages of one browser context: the same origin's OPFS and Web Locks.
+    const context = await browser.newContext();
+    const tab = async () => {
+      const p = await context.newPage();
+      await p.goto(page.url());
+      await p.waitForFunction(() => (window as any).playground?.ready === true, undefined, { timeout: 30_000 });
+      return p;
+    };
+    const first = await tab();
+    const second = await tab();
+    const pages = [first, second];
+    const owners = async () => Promise.all(pages.map((p) => p.evaluate(() => (window as any).playground.shared.store.isOwner)));
+    expect((await owners()).filter(Boolean)).toHaveLength(1); // exactly one tab owns the store
+    for (const p of pages) expect(await p.locator('#shared-owner').innerText()).toMatch(await p.evaluate(() => (window as any).playground.shared.store.isOwner) ? /^this tab owns/ : /^another tab owns/);
+
+    const sharedClick = async (p: Page, selector: string) => {
+      await p.click(selector);
+      await p.evaluate(() => (window as any).playground.shared.last);
+    };
+    await first.fill('#shared-key', 'first');
+    await first.fill('#shared-value', 'from tab one');
+    await sharedClick(first, '#shared-put');
+    await second.fill('#shared-key', 'second');
+    await second.fill('#shared-value', 'from tab two');
+    await sharedClick(second, '#shared-put');
+    for (const p of pages) {
+      await p.evaluate(() => (window as any).playground.shared.refresh());
+      const recent = await p.locator('#shared-recent').innerText();
+      expect(recent).toMatch(/:first = from tab one/);
+      expect(recent).toMatch(/:second = from tab two/);
+    }
+
+    // Three fills of 16 MiB from the second tab: the data goes past the owner's memory, read
+    // back through a 4 MiB block cache. The first tab's view shows the owner's numbers.
+    for (let i = 0; i < 3; i++) await sharedClick(second, '#shared-fill');
+    await first.evaluate(() => (window as any).playground.shared.refresh());
+    const st = await first.evaluate(() => (window as any).playground.shared.store.stats());
+    expect(st.runBytes).toBeGreaterThan(48 << 20);
+    expect(st.fileBackedRuns).toBeGreaterThan(0);
+    expect(st.memoryBytes).toBeLessThan(st.runBytes);
+    const shownMiB = (t: string) => Number.parseFloat(t);
+    expect(shownMiB(await first.locator('#shared-run-bytes').innerText())).toBeCloseTo(st.runBytes / (1 << 20), 0);
+    expect(await first.locator('#shared-file-runs').innerText()).toBe(st.fileBackedRuns.toLocaleString('en-US'));
+
+    // The owning tab goes: the other takes over and still reads every put.
+    const [ownerPage, other] = (await owners())[0] ? [first, second] : [second, first];
+    await ownerPage.close();
+    await other.waitForFunction(() => (window as any).playground.shared.store.isOwner === true, undefined, { timeout: 20_000 });
+    await other.evaluate(() => (window as any).playground.shared.refresh());
+    expect(await other.locator('#shared-owner').innerText()).toMatch(/^this tab owns/);
+    expect(await other.locator('#shared-recent').innerText()).toMatch(/:second = from tab two/);
+    expect(await other.evaluate(() => (window as any).playground.shared.store.stats().then((s: any) => s.runBytes))).toBeGreaterThan(48 << 20);
+    await context.close();
+  }, 120_000);
 });

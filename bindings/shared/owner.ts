@@ -166,6 +166,7 @@ export class Owner {
         return out;
       }
       case 'write': this.write(m); return null;
+      case 'stats': return s.stats(); // plain data: it crosses the channel as it is
       case 'bye':
         // The client closed: nothing it sent can come back, so its marker can go.
         this.markers.delete(m.client);

@@ -31,6 +31,7 @@ export type Op =
   | { op: 'range'; lower?: Bound; upper?: Bound; reverse: boolean; limit: number }
   | { op: 'write'; ops: WireWrite[] }
   | { op: 'flush' }
+  | { op: 'stats' }
   | { op: 'bye' };
 
 /** One write of a batch: [0, key, value] puts, [1, key] deletes. */

@@ -13,6 +13,7 @@ import { codecs, type Codec } from '../codecs.js';
 import { MAX_KEY_BYTES } from '../engine/abi.js';
 import { checkBounds, checkRangeOptions, encodeWith, type RangeBounds, type KeyBound } from '../store/arguments.js';
 import { checkStoreOptions, resolveTuning, type StoreOptions } from '../store/options.js';
+import type { StoreStats } from '../store/stats.js';
 import { Client } from './client.js';
 import { Election } from './election.js';
 import { serveOwner } from './owner-host.js';
@@ -185,6 +186,10 @@ export class SharedStore<K = Uint8Array, V = Uint8Array> {
       if (reverse) upper = after; else lower = after;
     }
   }
+
+  /** The owner's Store.stats(): its levels, memory and block cache (the write markers and
+   *  the owner's epoch count among its entries). */
+  async stats(): Promise<StoreStats> { return await this.client.request({ op: 'stats' }) as StoreStats; }
 
   /** Resolves once every write acknowledged before it is durable (Store.flush on the owner). */
   async flush(): Promise<void> { await this.client.request({ op: 'flush' }); }

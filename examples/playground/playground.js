@@ -1,7 +1,8 @@
 // The playground's code: one in-memory Store on the page's main thread, and a view of its
 // stats() redrawn after every action, so each write, flush and compaction shows up in the
-// memtable bar and the levels table. Plain ES modules; 'strata-kv' comes from the import map.
+// memtable bar and the levels table; and a store shared by every tab (shared-panel.js). Plain ES modules; 'strata-kv' comes from the import map.
 import { Store, codecs, StrataError } from 'strata-kv';
+import { openSharedPanel } from './shared-panel.js';
 
 // Passed explicitly so the targets shown are the ones the engine uses (docs/API.md).
 const LEVEL0_TRIGGER = 4;
@@ -176,4 +177,9 @@ $('query').addEventListener('click', action(runQuery));
 for (const id of ['from', 'to', 'limit']) $(id).addEventListener('keydown', (e) => { if (e.key === 'Enter') $('query').click(); });
 
 await openStore(Number($('memtable-size').value));
+// The shared panel needs OPFS, Web Locks and BroadcastChannel; without them it says why.
+playground.shared = await openSharedPanel(log).catch((err) => {
+  $('shared-owner').textContent = `unavailable here: ${err?.message ?? err}`;
+  return undefined;
+});
 playground.ready = true;
