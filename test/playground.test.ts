@@ -154,9 +154,11 @@ describe.runIf(bin)('the playground page', () => {
     const first = await tab();
     const second = await tab();
     const pages = [first, second];
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as rendered, which the test reads
+    const shown = (p: Page, selector: string) => p.locator(selector).innerText();
     const owners = async () => Promise.all(pages.map((p) => p.evaluate(() => (window as any).playground.shared.store.isOwner)));
     expect((await owners()).filter(Boolean)).toHaveLength(1); // exactly one tab owns the store
-    for (const p of pages) expect(await p.locator('#shared-owner').innerText()).toMatch(await p.evaluate(() => (window as any).playground.shared.store.isOwner) ? /^this tab owns/ : /^another tab owns/);
+    for (const p of pages) expect(await shown(p, '#shared-owner')).toMatch(await p.evaluate(() => (window as any).playground.shared.store.isOwner) ? /^this tab owns/ : /^another tab owns/);
 
     const sharedClick = async (p: Page, selector: string) => {
       await p.click(selector);
@@ -170,7 +172,7 @@ describe.runIf(bin)('the playground page', () => {
     await sharedClick(second, '#shared-put');
     for (const p of pages) {
       await p.evaluate(() => (window as any).playground.shared.refresh());
-      const recent = await p.locator('#shared-recent').innerText();
+      const recent = await shown(p, '#shared-recent');
       expect(recent).toMatch(/:first = from tab one/);
       expect(recent).toMatch(/:second = from tab two/);
     }
@@ -184,16 +186,16 @@ describe.runIf(bin)('the playground page', () => {
     expect(st.fileBackedRuns).toBeGreaterThan(0);
     expect(st.memoryBytes).toBeLessThan(st.runBytes);
     const shownMiB = (t: string) => Number.parseFloat(t);
-    expect(shownMiB(await first.locator('#shared-run-bytes').innerText())).toBeCloseTo(st.runBytes / (1 << 20), 0);
-    expect(await first.locator('#shared-file-runs').innerText()).toBe(st.fileBackedRuns.toLocaleString('en-US'));
+    expect(shownMiB(await shown(first, '#shared-run-bytes'))).toBeCloseTo(st.runBytes / (1 << 20), 0);
+    expect(await shown(first, '#shared-file-runs')).toBe(st.fileBackedRuns.toLocaleString('en-US'));
 
     // The owning tab goes: the other takes over and still reads every put.
     const [ownerPage, other] = (await owners())[0] ? [first, second] : [second, first];
     await ownerPage.close();
     await other.waitForFunction(() => (window as any).playground.shared.store.isOwner === true, undefined, { timeout: 20_000 });
     await other.evaluate(() => (window as any).playground.shared.refresh());
-    expect(await other.locator('#shared-owner').innerText()).toMatch(/^this tab owns/);
-    expect(await other.locator('#shared-recent').innerText()).toMatch(/:second = from tab two/);
+    expect(await shown(other, '#shared-owner')).toMatch(/^this tab owns/);
+    expect(await shown(other, '#shared-recent')).toMatch(/:second = from tab two/);
     expect(await other.evaluate(() => (window as any).playground.shared.store.stats().then((s: any) => s.runBytes))).toBeGreaterThan(48 << 20);
     await context.close();
   }, 120_000);
