@@ -12,8 +12,9 @@
 //   (3) Requests are served synchronously in arrival order (flush excepted), so a client's
 //       writes are applied in its id order and the marker is the highest id processed. Those
 //       that arrived since the last serving task are served in one task: the log is written
-//       once for them all (an OPFS write per task costs about 1.6 ms; per request that
-//       capped writes at ~600/s).
+//       once for them all (a log write per task costs ~0.06 ms in OPFS on disk and ~0.8 ms
+//       in an incognito context, docs/PERFORMANCE.md; one per request capped writes at
+//       ~600/s in the incognito tests).
 // Cost: one extra key (~40 bytes) per write batch in the log and the memtable.
 import { Store, type WriteOp, type RangeBounds } from '../store/store.js';
 import type { StoreOptions } from '../store/options.js';
