@@ -41,16 +41,6 @@ const sharedBuffer: Plugin = {
   },
 };
 
-// dist/shared-worker.js (bindings/shared-worker.ts) imports the browser entry beside it rather
-// than a copy of it: a page that starts the worker and the worker load one module.
-const sharedWorkerEntry: Plugin = {
-  name: 'strata-shared-worker',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/browser\.js$/ }, (args) =>
-      args.importer.endsWith('shared-worker.ts') ? { path: './browser.js', external: true } : undefined);
-  },
-};
-
 const shared: Options = {
   dts: true,
   // Not tsup's clean: the two builds below run concurrently and each would delete the other's
@@ -88,6 +78,6 @@ export default defineConfig([
     target: 'es2022',
     // Bundled (tsup leaves dependencies external); sharedBuffer decides what `buffer` becomes.
     noExternal: ['abstract-level', 'buffer'],
-    esbuildPlugins: [sharedWorkerEntry, browserSwaps, sharedBuffer],
+    esbuildPlugins: [browserSwaps, sharedBuffer],
   },
 ]);

@@ -51,7 +51,7 @@ describe('the built package', () => {
 
 // The packed tarball installed into a fresh app, as a user gets it from the registry.
 // Bundled for a browser with no configuration at all (no alias, no polyfill, no plugin), by
-// esbuild, Vite (8, the one vitest runs on) and Rollup; webpack is not installed here.
+// esbuild, Vite (8, the one vitest runs on), Rollup and webpack 5.
 // Each bundle then runs in Node: a missing Node built-in shows up there as it would in a page
 // ("Class extends value undefined"); test/browser.test.ts runs the package in Chromium.
 describe('the packed tarball in a fresh app', () => {
@@ -154,6 +154,28 @@ describe('the packed tarball in a fresh app', () => {
     expect([...external]).toEqual(['buffer/index.js']);
     expect(node([outfile])).toBe(expected.level);
   });
+
+  it('bundles strata-kv and strata-kv/level for a browser with webpack 5, given only an entry and an output', async () => {
+    // webpack 5 supplies no Node built-in to a web bundle, so a leftover `events` or `buffer`
+    // import fails here as it would in the user's build. The store page also carries
+    // SharedStore's worker, `new Worker(new URL('./shared-worker.js', import.meta.url))`, which
+    // webpack emits as a chunk of its own.
+    const { default: webpack } = await import('webpack');
+    for (const page of ['store', 'level'] as const) {
+      const outDir = join(app, `webpack-${page}`);
+      const stats = await new Promise<import('webpack').Stats>((resolve, reject) => {
+        webpack({
+          mode: 'production', target: 'web', context: app, entry: `./${page}-page.mjs`,
+          output: { path: outDir, filename: 'main.mjs', module: true, chunkFormat: 'module' },
+          experiments: { outputModule: true }, optimization: { minimize: false },
+          // The embedded engine puts a bundle over webpack's advisory 244 KiB: that hint only.
+          performance: { hints: false },
+        }, (err, st) => (err || !st ? reject(err ?? new Error('no stats')) : resolve(st)));
+      });
+      expect(stats.toString({ all: false, errors: true, warnings: true }), `webpack, ${page} page`).not.toMatch(/ERROR|WARNING/);
+      expect(node([join(outDir, 'main.mjs')])).toBe(expected[page]);
+    }
+  }, 120_000);
 
   it('lists the NATS client packages as optional peers, so an app without NATS does not install them', () => {
     const installed = JSON.parse(readFileSync(join(app, 'node_modules/strata-kv/package.json'), 'utf8'));
