@@ -26,8 +26,9 @@ let result, where;
 if (opts.node) {
   const strata = await import(join(root, 'dist/index.js'));
   const { MemoryLevel } = await import('memory-level');
+  const { StrataLevel } = await import(join(root, 'dist/level.js'));
   const { profileScan } = await import('./scan-profile.mjs');
-  result = await profileScan({ strata, MemoryLevel, entries: opts.entries, passes: opts.passes });
+  result = await profileScan({ strata, MemoryLevel, StrataLevel, entries: opts.entries, passes: opts.passes });
   where = `Node ${process.version}`;
 } else {
   const { bin, reason } = ensureChromium();

@@ -31,8 +31,8 @@ async function fill(put, entries) {
   return keys;
 }
 
-/** Every variant's { first, warm } entries/s. `strata` is the package, `MemoryLevel` memory-level's class. */
-export async function profileScan({ strata, MemoryLevel, entries = 100_000, passes = 5 }) {
+/** Every variant's { first, warm } entries/s. `strata` is the package, `MemoryLevel` and `StrataLevel` the Level classes. */
+export async function profileScan({ strata, MemoryLevel, StrataLevel, entries = 100_000, passes = 5 }) {
   const { Store, codecs } = strata;
   const out = {};
   const run = async (name, scan) => { out[name] = await timeIt(entries, passes, scan); };
@@ -68,6 +68,22 @@ export async function profileScan({ strata, MemoryLevel, entries = 100_000, pass
     return n;
   });
   await mem.close();
+
+  // strata-kv's abstract-level adapter over the same data: a bytes-keyed Store underneath.
+  const nextv = async (db) => {
+    const it = db.iterator(); let n = 0;
+    for (;;) { const page = await it.nextv(1000); if (page.length === 0) break; n += page.length; }
+    await it.close();
+    return n;
+  };
+  for (const keyEncoding of ['utf8', 'view']) {
+    const lvl = new StrataLevel({ keyEncoding, valueEncoding: 'view' });
+    await lvl.open();
+    const enc = new TextEncoder();
+    await fill((c) => lvl.batch(c.map(([key, value]) => ({ type: 'put', key: keyEncoding === 'utf8' ? key : enc.encode(key), value }))), entries);
+    await run(`StrataLevel nextv(1,000) ${keyEncoding}/view`, () => nextv(lvl));
+    await lvl.close();
+  }
 
   // The parts: what decoding the keys costs alone.
   const enc = new TextEncoder().encode(keys.join(''));
