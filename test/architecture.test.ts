@@ -234,7 +234,8 @@ function wasmLoaders(files: string[], read: (f: string) => string): string[] {
 describe('loading Wasm outside bindings/', () => {
   const outside = ['test', 'bench', 'scripts', 'examples', 'bin'].flatMap((d) =>
     (readdirSync(join(root, d), { recursive: true }) as string[])
-      .filter((f) => /\.(?:ts|mjs|js)$/.test(f) && !f.includes('node_modules'))
+      // build/ (git-ignored) holds bundles of the built package, e.g. bench:browser's pages.
+      .filter((f) => /\.(?:ts|mjs|js)$/.test(f) && !f.includes('node_modules') && !f.split(/[\\/]/).includes('build'))
       .map((f) => `${d}/${f.split('\\').join('/')}`));
 
   it(`only ${UNITS_LOADER} does (the unit harness, on its own test build)`, () => {

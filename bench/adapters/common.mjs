@@ -11,6 +11,7 @@
 //     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
 //     asyncWrites, asyncSeek        true when putAll / seek return Promises
 //     get(key) → value | undefined  sync
+//     getMany?(keys) → values       one multi-get of 1,000 keys (bench:browser); may return a Promise
 //     scan(weigh) → { n, sum }      full ordered scan, sum = Σ weigh(value), so every value is
 //                                   really read; may return a Promise
 //     seek?(key, n) → { n, bytes }  the first n entries with key ≥ `key` (ordered peers)

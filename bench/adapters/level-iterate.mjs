@@ -37,6 +37,7 @@ export function levelReads(db) {
   return {
     asyncSeek: true,
     get: (k) => db.getSync(k),
+    getMany: (keys) => db.getMany(keys),
     scan: (weigh) => levelScan(db, weigh),
     seek(key, limit) {
       seeker ??= db.iterator();

@@ -34,6 +34,7 @@ export function strataKvAdapter({ Store, codecs }, build) {
         put: (k, v) => store.put(k, v),
         putAll: (entries) => store.putAll(entries),
         get: (k) => store.get(k),
+        getMany: (keys) => store.getAll(keys),
         scan(weigh) {
           let n = 0, sum = 0;
           for (const [, v] of store.all()) { n++; sum += weigh(v); }
