@@ -1,8 +1,9 @@
 // The built package (dist/) as users load it: `import` and `require` of 'strata-kv' from a
 // separate Node process, resolved through package.json "exports" (a self-reference), so the
 // embedded Wasm, the ESM and the CJS bundles are all exercised for real. Then the packed
-// tarball, installed into a fresh app: browser bundlers with no configuration, and the
-// optional NATS peers.
+// tarball, installed into a fresh app: browser bundlers with no configuration (their bundles
+// run in Node, and those of esbuild, Vite and webpack in Chromium too), and the optional NATS
+// peers.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { rollup } from 'rollup';
+import { chromiumOrSkip, launchChromium, openPage } from '../scripts/chromium.mjs';
+import { startStaticServer } from '../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const script = `
@@ -174,6 +177,39 @@ describe('the packed tarball in a fresh app', () => {
       });
       expect(stats.toString({ all: false, errors: true, warnings: true }), `webpack, ${page} page`).not.toMatch(/ERROR|WARNING/);
       expect(node([join(outDir, 'main.mjs')])).toBe(expected[page]);
+    }
+  }, 120_000);
+
+  it('runs the bundles of esbuild, Vite and webpack in headless Chromium, as a page loads them', async () => {
+    // Rollup's bundle is not here: without node-resolve and commonjs (not installed) it keeps
+    // `buffer/index.js`, a CommonJS file, as an import, which only Node runs.
+    const bin = chromiumOrSkip('test/package.test.ts (bundles in Chromium)');
+    if (!bin) return;
+    // The page keeps what the bundle logs; the import resolves once its top-level awaits have.
+    writeFileSync(join(app, 'run.html'), `<!doctype html><meta charset="utf-8"><script type="module">
+      window.logged = [];
+      const log = console.log;
+      console.log = (...a) => { window.logged.push(a.join(' ')); log(...a); };
+      window.done = import(new URLSearchParams(location.search).get('bundle')).then(() => 'ran', (e) => String(e?.stack ?? e));
+    </script>`);
+    const server = await startStaticServer({ '/': app });
+    const browser = await launchChromium(bin);
+    try {
+      const bundles: [string, string][] = [
+        ['esbuild-store.mjs', expected.store], ['esbuild-level.mjs', expected.level], ['esbuild-buffer.mjs', expected.buffer],
+        ['vite-dist/level.mjs', expected.level], ['webpack-store/main.mjs', expected.store], ['webpack-level/main.mjs', expected.level],
+      ];
+      for (const [bundle, want] of bundles) {
+        const page = await openPage(browser, `${server.url}run.html?bundle=/${bundle}`);
+        await page.waitForFunction(() => (window as any).done !== undefined, undefined, { timeout: 30_000 });
+        expect(await page.evaluate(() => (window as any).done), bundle).toBe('ran');
+        const logged = await page.evaluate(() => (window as any).logged.join('\n'));
+        expect([logged, page.errors.map(String)], bundle).toEqual([want, []]);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await server.close();
     }
   }, 120_000);
 
