@@ -68,9 +68,13 @@ export class GroupMember {
   async heartbeat(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.memberRevision = await this.table.put(MEMBERS + this.id, JSON.stringify({ at: Date.now() }));
-      // All settle before the heartbeat goes on (or fails): two renewals of one lease never overlap.
-      const renewals = await Promise.allSettled([...this.leases].map(async ([p, revision]) => {
+      // The member entry and the renewals go together, and all settle before the heartbeat
+      // goes on (or fails): a member entry that fails to write must not keep the renewals
+      // from finding a lease lost (the member would go on running it), and two renewals of
+      // one lease never overlap.
+      const member = this.table.put(MEMBERS + this.id, JSON.stringify({ at: Date.now() }))
+        .then((revision) => { this.memberRevision = revision; });
+      const renewals = await Promise.allSettled([member, ...[...this.leases].map(async ([p, revision]) => {
         const next = await this.renew(p, revision);
         if (next === undefined) {
           this.leases.delete(p);
@@ -79,7 +83,7 @@ export class GroupMember {
         } else {
           this.leases.set(p, next);
         }
-      }));
+      })]);
       const failed = renewals.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       if (this.stopped) return;
@@ -155,10 +159,14 @@ export class GroupMember {
    * Renews p's lease: its new revision, or undefined when the lease is lost. A renewal whose
    * answer was lost (a timeout) may still have been applied, leaving a newer revision than
    * this member knows; the entry then still names this member — only its owner writes its id
-   * there — and is taken as held, at its current revision.
+   * there — and is taken as held, at its current revision. A renewal that failed outright is
+   * settled the same way, by reading the entry.
    */
   private async renew(p: number, revision: number): Promise<number | undefined> {
-    const next = await this.table.update(OWNERS + p, this.id, revision);
+    // A renewal that fails (a timeout) may or may not have been applied: the entry says
+    // whether the lease is still this member's. Only a failing read leaves it unknown (the
+    // heartbeat fails and the lease is kept: the fence still stops a stale owner's commits).
+    const next = await this.table.update(OWNERS + p, this.id, revision).catch(() => undefined);
     if (next !== undefined) return next;
     const current = await this.table.get(OWNERS + p);
     return current?.value === this.id ? this.table.update(OWNERS + p, this.id, current.revision) : undefined;
