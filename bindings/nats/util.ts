@@ -3,14 +3,20 @@
 import { createHash } from 'node:crypto';
 import { StrataError } from 'strata-kv';
 
-/** Retries a JetStream API call through leader elections and reconnects. */
-export async function withRetry<T>(fn: () => Promise<T>, forMs: number): Promise<T> {
+/** A failure that a leader election or a reconnect explains: the same call may succeed soon. */
+export const isTransient = (err: unknown): boolean =>
+  /timeout|no responders|temporarily unavailable|503/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`);
+
+/** Retries a JetStream API call through leader elections and reconnects (every failure but a
+ *  stream gone or a closed connection, or only those `retryable` accepts). */
+export async function withRetry<T>(fn: () => Promise<T>, forMs: number, retryable?: (err: unknown) => boolean): Promise<T> {
   const deadline = Date.now() + forMs;
   for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
     try {
       return await fn();
     } catch (err) {
       if (Date.now() + backoff > deadline) throw err;
+      if (retryable && !retryable(err)) throw err;
       const code = (err as { code?: number })?.code;
       if (code === 10059 || /closed/i.test(String((err as Error)?.message))) throw err; // stream gone, connection closed
       await delay(backoff);

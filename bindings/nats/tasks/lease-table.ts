@@ -9,6 +9,10 @@ import type { KV } from '@nats-io/kv';
 import { Kvm } from '../client.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StrataError } from 'strata-kv';
+import { isTransient, withRetry } from '../util.js';
+
+/** How long opening the bucket rides out a leader election or a reconnect. */
+const OPEN_RETRY_MS = 30_000;
 
 export interface LeaseTable {
   /** Writes key (creating or replacing it); its new revision. */
@@ -35,10 +39,12 @@ function isConflict(err: unknown): boolean {
 export class NatsLeaseTable implements LeaseTable {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating when missing) bucket `bucket` with entries that live `leaseMs`. */
-  static async open(nc: NatsConnection, bucket: string, leaseMs: number, replicas: number): Promise<NatsLeaseTable> {
+  /** Opens (creating when missing) bucket `bucket` with entries that live `leaseMs`. A
+   *  timeout or an unavailable JetStream (a worker started while the cluster elects a
+   *  leader) is retried for up to 30 s; any other failure is reported at once. */
+  static async open(nc: NatsConnection, bucket: string, leaseMs: number, replicas: number, retryMs = OPEN_RETRY_MS): Promise<NatsLeaseTable> {
     try {
-      return new NatsLeaseTable(await new Kvm(nc).create(bucket, { ttl: leaseMs, history: 1, replicas }));
+      return new NatsLeaseTable(await withRetry(() => new Kvm(nc).create(bucket, { ttl: leaseMs, history: 1, replicas }), retryMs, isTransient));
     } catch (err) {
       throw new StrataError('IO_ERROR', `cannot open the group's KV bucket ${bucket}: ${(err as Error)?.message}`, { cause: err });
     }
