@@ -15,11 +15,13 @@ import {
   atLeast, atMost, byteRange, maxLower, minUpper, rangeHas,
   type ByteRange, type LevelRangeOptions,
 } from './range.js';
-import { fromBytes, toBytes, type LevelFormat } from './format.js';
+import { fromBytes, keysFromBytes, toBytes, type LevelFormat } from './format.js';
 import { LevelAbortError, toLevelError } from './errors.js';
 
 export type ByteSnapshot = Snapshot<Uint8Array, Uint8Array>;
 type Entry = [Uint8Array, Uint8Array];
+/** Maps a batch of entries read at once (its keys decoded together: format.ts keysFromBytes). */
+type BatchMap<T> = (es: Entry[]) => T[];
 
 /** The options abstract-level passes to _iterator/_keys/_values/_clear (range bounds
  *  already encoded into one of our formats). */
@@ -124,13 +126,13 @@ class Reader {
   }
 
   /** Up to `n` entries, mapped by `map`; fewer only at the end. */
-  async read<T>(n: number, map: (e: Entry) => T): Promise<T[]> {
+  async read<T>(n: number, map: BatchMap<T>): Promise<T[]> {
     if (this.signal !== null) await this.checkpoint();
     return this.readNow(n, map);
   }
 
   /** Every remaining entry up to `n`, in chunks when there is a signal to check. */
-  async readAll<T>(n: number, map: (e: Entry) => T): Promise<T[]> {
+  async readAll<T>(n: number, map: BatchMap<T>): Promise<T[]> {
     if (this.signal === null) return this.readNow(n, map);
     const out: T[] = [];
     while (out.length < n) {
@@ -152,18 +154,18 @@ class Reader {
     if (this.ownsSnapshot) this.snap.close();
   }
 
-  private readNow<T>(n: number, map: (e: Entry) => T): T[] {
-    const out: T[] = [];
+  private readNow<T>(n: number, map: BatchMap<T>): T[] {
+    const read: Entry[] = [];
     try {
-      while (out.length < n) {
+      while (read.length < n) {
         const e = this.cursor.next();
         if (e === undefined) break;
-        out.push(map(e));
+        read.push(e);
       }
     } catch (err) {
       throw toLevelError(err);
     }
-    return out;
+    return map(read);
   }
 
   private async checkpoint(): Promise<void> {
@@ -172,11 +174,14 @@ class Reader {
   }
 }
 
-function entryMapper(options: LevelReadOptions): (e: Entry) => [unknown, unknown] {
+function entryMapper(options: LevelReadOptions): BatchMap<[unknown, unknown]> {
   const kf = options.keyEncoding, vf = options.valueEncoding ?? 'utf8';
   const keys = (options as { keys?: boolean }).keys !== false;
   const values = (options as { values?: boolean }).values !== false;
-  return (e) => [keys ? fromBytes(e[0], kf) : undefined, values ? fromBytes(e[1], vf) : undefined];
+  return (es) => {
+    const ks = keys ? keysFromBytes(es.map((e) => e[0]), kf) : undefined;
+    return es.map((e, i) => [ks?.[i], values ? fromBytes(e[1], vf) : undefined]);
+  };
 }
 
 const limitOf = (it: { limit: number; count: number }) => it.limit - it.count;
@@ -184,7 +189,7 @@ const limitOf = (it: { limit: number; count: number }) => it.limit - it.count;
 // abstract-level's private API is untyped: the database and options are `any` to its classes.
 export class StrataIterator extends AbstractIterator<any, unknown, unknown> {
   private readonly reader: Reader;
-  private readonly map: (e: Entry) => [unknown, unknown];
+  private readonly map: BatchMap<[unknown, unknown]>;
   constructor(db: unknown, options: LevelReadOptions, snap: ByteSnapshot, ownsSnapshot: boolean) {
     super(db, options as any);
     this.reader = new Reader(snap, ownsSnapshot, options, this);
@@ -199,12 +204,12 @@ export class StrataIterator extends AbstractIterator<any, unknown, unknown> {
 
 export class StrataKeyIterator extends AbstractKeyIterator<any, unknown> {
   private readonly reader: Reader;
-  private readonly map: (e: Entry) => unknown;
+  private readonly map: BatchMap<unknown>;
   constructor(db: unknown, options: LevelReadOptions, snap: ByteSnapshot, ownsSnapshot: boolean) {
     super(db, options as any);
     this.reader = new Reader(snap, ownsSnapshot, options, this);
     const kf = options.keyEncoding;
-    this.map = (e) => fromBytes(e[0], kf);
+    this.map = (es) => keysFromBytes(es.map((e) => e[0]), kf);
   }
   async _next(): Promise<unknown> { return (await this.reader.read(1, this.map))[0]; }
   async _nextv(size: number): Promise<unknown[]> { return this.reader.read(size, this.map); }
@@ -215,12 +220,12 @@ export class StrataKeyIterator extends AbstractKeyIterator<any, unknown> {
 
 export class StrataValueIterator extends AbstractValueIterator<any, unknown, unknown> {
   private readonly reader: Reader;
-  private readonly map: (e: Entry) => unknown;
+  private readonly map: BatchMap<unknown>;
   constructor(db: unknown, options: LevelReadOptions, snap: ByteSnapshot, ownsSnapshot: boolean) {
     super(db, options as any);
     this.reader = new Reader(snap, ownsSnapshot, options, this);
     const vf = options.valueEncoding ?? 'utf8';
-    this.map = (e) => fromBytes(e[1], vf);
+    this.map = (es) => es.map((e) => fromBytes(e[1], vf));
   }
   async _next(): Promise<unknown> { return (await this.reader.read(1, this.map))[0]; }
   async _nextv(size: number): Promise<unknown[]> { return this.reader.read(size, this.map); }
