@@ -15,7 +15,7 @@ export function toBytes(data: unknown): Uint8Array {
 }
 
 /** A character outside ASCII. */
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * fromBytes of each key of a batch. For 'utf8' the batch is decoded with one TextDecoder
