@@ -11,14 +11,14 @@
 // holds it) and its handle is closed.
 // INVARIANT: a run number is in `handles` exactly while the engine may read its file; a file
 // is handed to `remove` only when no durable manifest lists it and its handle is closed.
-import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from '../engine/abi.js';
-import { StrataError } from '../errors.js';
+import { Status, statusError, type Engine, type RunFileReader } from '../engine/abi.js';
 import { io } from './io-error.js';
-import { fileName, importRunImage } from './persistence-core.js';
+import { fileName, importRunTail, readFully } from './persistence-core.js';
 import type { SyncAccessHandle } from './opfs-files.js';
 
-/** A run file's footer is its last 48 bytes (docs/FORMAT.md, "Footer"). */
-const FOOTER_BYTES = 48;
+/** readFully's read through a sync access handle. */
+const readHandle = (h: SyncAccessHandle, u8: Uint8Array, pos: number, n: number, at: number): number =>
+  h.read(u8.subarray(pos, pos + n), { at });
 
 export class OpfsRunFiles implements RunFileReader {
   /** Open handles of the files of file-backed runs, until the engine frees the run. */
@@ -34,17 +34,7 @@ export class OpfsRunFiles implements RunFileReader {
   readBlock(run: number, offset: number, len: number, dst: number): number {
     const h = this.handles.get(run);
     if (h === undefined) return Status.IO_ERROR;
-    try {
-      const into = this.engine.u8;
-      for (let done = 0; done < len;) {
-        const n = h.read(into.subarray(dst + done, dst + len), { at: offset + done });
-        if (!(n > 0)) return Status.CORRUPTION; // the file is shorter than its index says
-        done += n;
-      }
-      return Status.OK;
-    } catch {
-      return Status.IO_ERROR;
-    }
+    return readFully(h, this.engine.u8, dst, len, offset, readHandle);
   }
 
   runFreed(run: number): void {
@@ -75,24 +65,10 @@ export class OpfsRunFiles implements RunFileReader {
   /** Imports run `id` of `level` file-backed from its file's tail (footer, index, bloom);
    *  the handle stays open for the block cache, closed by runFreed or closeAll. */
   importTail(id: number, level: number, h: SyncAccessHandle): void {
-    const e = this.engine;
     const file = this.fileOf(id);
     this.handles.set(id, h);
     const size = io('read', file, () => h.getSize());
-    const damaged = (at: number, what: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${what}`);
-    if (size < FOOTER_BYTES) throw damaged(0, CORRUPTION_WHAT[1]);
-    const readAt = (p: number, len: number, at: number) => {
-      const st = this.readBlock(id, at, len, p);
-      if (st === Status.IO_ERROR) throw new StrataError('IO_ERROR', `read of ${file} failed`);
-      if (st !== Status.OK) throw damaged(at, CORRUPTION_WHAT[1]);
-    };
-    const footer = e.reserve(FOOTER_BYTES);
-    readAt(footer, FOOTER_BYTES, size - FOOTER_BYTES);
-    const indexOffset = e.runTailOffset(footer, size);
-    if (indexOffset < 0) throw damaged(size - FOOTER_BYTES, CORRUPTION_WHAT[1]);
-    const p = e.reserve(size - indexOffset);
-    readAt(p, size - indexOffset, indexOffset);
-    importRunImage(e, p, size - indexOffset, level, id, file, size);
+    importRunTail(this.engine, id, level, file, size, (offset, len, dst) => this.readBlock(id, offset, len, dst));
   }
 
   /** Run `id`'s file is listed by no durable manifest any more: true when it may be removed

@@ -3,7 +3,7 @@
 // directory (persistence.ts) and an OPFS directory (persistence-opfs.ts) are recovered by the
 // same steps: run_import of each listed run, recover_seq to the manifest's flushedSeq, then
 // replay of the logs' write_batch / restore_batch records. No file system here.
-import { Status, statusError, MAX_LEVELS, type Engine } from '../engine/abi.js';
+import { Status, statusError, MAX_LEVELS, CORRUPTION_WHAT, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { WAL_RESTORE, type WalRecord } from './wal-format.js';
 import type { Manifest, CheckpointMark } from './manifest-format.js';
@@ -91,6 +91,52 @@ export function importRunImage(e: Engine, p: number, len: number, level: number,
   const st = fileSize === undefined ? e.runImport(p, len, level, id) : e.runImportTail(p, len, fileSize, level, id);
   if (st === Status.CORRUPTION) throw new StrataError('CORRUPTION', `${file} ${e.corruptionDetail()}`);
   if (st !== Status.OK) throw statusError(st, `import of ${file}`, e);
+}
+
+/** A run file's footer is its last 48 bytes (docs/FORMAT.md, "Footer"). */
+const FOOTER_BYTES = 48;
+
+/**
+ * Reads `len` bytes at `offset` of `file` into u8[dst …], as env.read_block wants it, with
+ * `read(file, u8, pos, n, at)`: it reads up to n bytes at file offset `at` into u8[pos …] and
+ * returns how many (0 at the end of the file). OK; CORRUPTION for a file shorter than its
+ * index says; IO_ERROR when a read throws. Node reads with readSync, OPFS through a sync
+ * access handle. On every block-cache miss: `read` is a module function, not a closure, and
+ * takes u8 whole, so Node's read allocates nothing (a miss costs ~2 µs).
+ */
+export function readFully<F>(file: F, u8: Uint8Array, dst: number, len: number, offset: number,
+                             read: (file: F, u8: Uint8Array, pos: number, n: number, at: number) => number): number {
+  try {
+    for (let done = 0; done < len;) {
+      const n = read(file, u8, dst + done, len - done, offset + done);
+      if (!(n > 0)) return Status.CORRUPTION;
+      done += n;
+    }
+    return Status.OK;
+  } catch {
+    return Status.IO_ERROR;
+  }
+}
+
+/** Imports run `id` of `level` file-backed from the tail of `file` (`size` bytes): its
+ *  footer, then its index and bloom, read with `readBlock` (the persistence's
+ *  env.read_block); data blocks stay in the file for the block cache. */
+export function importRunTail(e: Engine, id: number, level: number, file: string, size: number,
+                              readBlock: (offset: number, len: number, dst: number) => number): void {
+  const damaged = (at: number) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${CORRUPTION_WHAT[1]}`);
+  if (size < FOOTER_BYTES) throw damaged(0);
+  const readAt = (p: number, len: number, at: number) => {
+    const st = readBlock(at, len, p);
+    if (st === Status.IO_ERROR) throw new StrataError('IO_ERROR', `read of ${file} failed`);
+    if (st !== Status.OK) throw damaged(at);
+  };
+  const footer = e.reserve(FOOTER_BYTES);
+  readAt(footer, FOOTER_BYTES, size - FOOTER_BYTES);
+  const indexOffset = e.runTailOffset(footer, size);
+  if (indexOffset < 0) throw damaged(size - FOOTER_BYTES);
+  const p = e.reserve(size - indexOffset);
+  readAt(p, size - indexOffset, indexOffset);
+  importRunImage(e, p, size - indexOffset, level, id, file, size);
 }
 
 /** After the runs are imported: the engine's sequences continue from the manifest's. */

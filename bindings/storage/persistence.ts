@@ -25,7 +25,7 @@
 import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Status, statusError, CORRUPTION_WHAT, type Engine, type RunFileReader } from '../engine/abi.js';
+import { Status, statusError, type Engine, type RunFileReader } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
@@ -34,7 +34,7 @@ import { CacheSizer } from './cache-size.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
 import {
-  fileName, numbered, checkTtl, importRunImage, recoverSeq, replayWalRecord, currentLevels,
+  fileName, numbered, checkTtl, importRunTail, readFully, recoverSeq, replayWalRecord, currentLevels,
   IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 
@@ -125,17 +125,7 @@ export class Persistence implements Disk, RunFileReader {
   readBlock(run: number, offset: number, len: number, dst: number): number {
     const fd = this.files.get(run);
     if (fd === undefined) return Status.IO_ERROR;
-    try {
-      let done = 0;
-      while (done < len) {
-        const n = readSync(fd, this.engine.u8, dst + done, len - done, offset + done);
-        if (n === 0) return Status.CORRUPTION; // the file is shorter than its index says
-        done += n;
-      }
-      return Status.OK;
-    } catch {
-      return Status.IO_ERROR;
-    }
+    return readFully(fd, this.engine.u8, dst, len, offset, readSync);
   }
 
   runFreed(run: number): void {
@@ -477,22 +467,10 @@ export class Persistence implements Disk, RunFileReader {
 
   /** Imports a run file-backed: only its footer, then its index and bloom, are read here. */
   private importRunTail(file: string, id: number, level: number): void {
-    const e = this.engine;
     const fd = io('open', file, () => openSync(file, 'r'));
     this.files.set(id, fd);
     const size = io('stat', file, () => fstatSync(fd).size);
-    const damaged = (at: number, what: string) => new StrataError('CORRUPTION', `${file} at offset ${at}: ${what}`);
-    if (size < 48) throw damaged(0, CORRUPTION_WHAT[1]);
-    const readAt = (p: number, len: number, at: number) => {
-      if (this.readBlock(id, at, len, p) === Status.IO_ERROR) throw new StrataError('IO_ERROR', `read of ${file} failed`);
-    };
-    const footer = e.reserve(48);
-    readAt(footer, 48, size - 48);
-    const indexOffset = e.runTailOffset(footer, size);
-    if (indexOffset < 0) throw damaged(size - 48, CORRUPTION_WHAT[1]);
-    const p = e.reserve(size - indexOffset);
-    readAt(p, size - indexOffset, indexOffset);
-    importRunImage(e, p, size - indexOffset, level, id, file, size);
+    importRunTail(this.engine, id, level, file, size, (offset, len, dst) => this.readBlock(id, offset, len, dst));
   }
 }
 
