@@ -1,7 +1,8 @@
 // npm run bench:disk — strata-kv on disk (Store.open({ path })) side by side with
-// classic-level (LevelDB) and lmdb on one data set (workloads.mjs): N entries, 16-byte keys
-// in random order, 100-byte values. Every peer writes into its own fresh directory under
-// os.tmpdir() (a real file system: the output names it, and warns on tmpfs).
+// classic-level (LevelDB), lmdb, rocksdb (RocksDB) and better-sqlite3 (SQLite) on one data
+// set (workloads.mjs): N entries, 16-byte keys in random order, 100-byte values. Every peer
+// writes into its own fresh directory under os.tmpdir() (a real file system: the output
+// names it, and warns on tmpfs).
 //
 // One round of one peer is a few child processes (child.mjs), each starting from nothing:
 //   1. fill with putAll batches of 1,000, then close + fsync (writes and the durability
@@ -35,7 +36,7 @@ import { renderDiskSvg } from './svg.mjs';
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
-const ALL_PEERS = ['strata-kv', 'classic-level', 'lmdb'];
+const ALL_PEERS = ['strata-kv', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
 
 const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: COLD_GETS },

@@ -4,7 +4,7 @@
 // per entry, with each suite's `labels` (title, memory title, footnotes, optional subtitle).
 import { compact } from './table.mjs';
 
-const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8'];
+const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8', '#c2255c', '#0c8599'];
 const WIDTH = 1000;
 const PLOT = { left: 70, right: 985, top: 104, bottom: 404 };
 export const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';

@@ -96,9 +96,9 @@ export function chartLabels(meta) {
       `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
     notes: [
-      'classic-level and lmdb keep their data in files: their RSS is what they hold in the process ' +
-        '(LevelDB\'s memtable and block cache, lmdb\'s touched map pages).',
-      'Map has no key order, so it runs point operations only. Numbers: docs/bench-peers.json.',
+      'classic-level, rocksdb and lmdb keep their data in files: their RSS is what they hold in the process ' +
+        '(memtables, block caches, touched map pages).',
+      'Map has no key order, so it runs point operations only; better-sqlite3 runs in :memory:. Numbers: docs/bench-peers.json.',
     ],
   };
 }

@@ -1,5 +1,6 @@
 // npm run bench:peers — strata-kv side by side with Map, sorted-btree, memory-level,
-// classic-level and lmdb on the workloads of workloads.mjs. Each peer runs in its own
+// classic-level, lmdb, rocksdb and better-sqlite3 (in memory) on the workloads of
+// workloads.mjs. Each peer runs in its own
 // child processes (child.mjs): one per timed round, and one for resident memory. Rounds are
 // interleaved (round 1 of every peer, then round 2, each round in a rotated peer order), so
 // load from elsewhere on the machine falls on all peers alike; the table reports medians.
@@ -21,7 +22,7 @@ import { formatTable, evaluateTargets, formatTargets, formatApis, chartLabels } 
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
-const ALL_PEERS = ['strata-kv', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb'];
+const ALL_PEERS = ['strata-kv', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
 
 const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: 1000 },
