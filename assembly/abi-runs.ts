@@ -17,6 +17,7 @@ import {
   setCacheCapacity,
 } from "./block-cache";
 import { RESULT } from "./abi-regions";
+import { stageRun } from "./remote-compaction";
 
 // ---- persistence (docs/FORMAT.md) --------------------------------------------------------
 
@@ -86,14 +87,23 @@ export function run_image_tail(id: u32, out: usize): i32 {
   return S.OK;
 }
 
-/** Imports a run file image at (p, len) as run `id` into `level`. CORRUPTION leaves
- *  RESULT +0 = what (block-check.ts CORRUPT_*) and +8 = the offset in the image. */
+/** Imports a run file image at (p, len) as run `id` into `level`, or with level STAGED
+ *  (= MAX_LEVELS) as an output of the background compaction, to be installed by bg_install.
+ *  CORRUPTION leaves RESULT +0 = what (block-check.ts CORRUPT_*) and +8 = the offset in the image. */
 export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
-  if (level < 0 || level >= MAX_LEVELS || !(len >= 0)) return S.INVALID_ARGUMENT;
+  if (level < 0 || level > STAGED || !(len >= 0)) return S.INVALID_ARGUMENT;
   let run = readRunImage(p, <u64>len, id);
   if (run == null) return importRefused();
-  E.addRecoveredRun(run, level);
+  addImported(run, level);
   return S.OK;
+}
+
+/** The level run_import and run_import_tail take for a background compaction's output. */
+const STAGED: i32 = MAX_LEVELS;
+
+function addImported(run: Run, level: i32): void {
+  if (level == STAGED) stageRun(run);
+  else E.addRecoveredRun(run, level);
 }
 
 /** A run import that got no run: OUT_OF_MEMORY (corruptWhat 0), or CORRUPTION with RESULT
@@ -159,7 +169,7 @@ export function run_footer(p: usize, fileSize: f64, out: usize): i32 {
  *  (p, len); its blocks are read through env.read_block (the first one now, to check it
  *  and take the smallest key). CORRUPTION (and IO_ERROR) leave RESULT as run_import does. */
 export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, id: u32): i32 {
-  if (!fileBacking || level < 0 || level >= MAX_LEVELS || !(len >= 0) || !(fileSize >= len)) return S.INVALID_ARGUMENT;
+  if (!fileBacking || level < 0 || level > STAGED || !(len >= 0) || !(fileSize >= len)) return S.INVALID_ARGUMENT;
   clearReadError();
   let run = readRunTail(p, <u64>len, <u64>fileSize, id);
   if (run == null) {
@@ -170,7 +180,7 @@ export function run_import_tail(p: usize, len: f64, fileSize: f64, level: i32, i
     }
     return importRefused();
   }
-  E.addRecoveredRun(run, level);
+  addImported(run, level);
   return S.OK;
 }
 

@@ -9,7 +9,7 @@ import { writeLeaves } from "./memory-budget";
 import { fileBacking, trimCacheTo } from "./block-cache";
 import { config, mem, imm, version, versionStamp, bgStatus } from "./state";
 import { finishFlush, flushMemtable } from "./flush";
-import { pending, startCompaction, finishCompaction, mergeScratch } from "./leveled";
+import { pending, remote, endRemote, startCompaction, finishCompaction, mergeScratch } from "./leveled";
 import * as S from "./status";
 
 /** Set while the host replays its write-ahead log at open: those writes were admitted
@@ -45,7 +45,8 @@ export function maintenanceRoom(): u64 {
     levelsStamp = versionStamp;
   }
   let l0 = roomRunBytes + memBytes + mergeScratch(unchecked(v.levels[0]).length + 2);
-  let c: u64 = pending != null ? pending!.inputBytes + mergeScratch(pending!.inputs.length) : 0;
+  let c: u64 = pending != null ? pending!.inputBytes + mergeScratch(pending!.inputs.length)
+    : remote != null ? remote!.inputBytes : 0; // its output comes back into this memory
   return l0 > c ? l0 : c;
 }
 
@@ -69,10 +70,12 @@ export function admit(need: u64, puts: bool): bool {
 
 /** A write stop's wait, done inline: finishes the sealed memtable's flush and the compaction
  *  in progress, or runs the one a level over its target needs (the room for both is what
- *  writes leave), and evicts the block cache's unpinned blocks (copies of file blocks). */
+ *  writes leave), and evicts the block cache's unpinned blocks (copies of file blocks). The
+ *  background worker's compaction is dropped and done here: this call cannot wait for it. */
 function catchUp(): void {
   trimCacheTo(0);
   if (imm != null) finishFlush();
-  if (pending == null && config.autoCompaction) startCompaction();
+  endRemote();
+  if (pending == null && config.autoCompaction) startCompaction(true);
   if (pending != null) finishCompaction();
 }

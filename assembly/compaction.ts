@@ -34,6 +34,7 @@ import { Run, RunIterator } from "./run";
 import { RunBuilder, tombstoneOnlyRun } from "./run-builder";
 import { RangeDels, copyClipped, copyFailed } from "./range-del";
 import { Version, MAX_LEVELS } from "./version";
+import { BaseLevels } from "./base-levels";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator } from "./merge-iterator";
 import { equalBytes, compareBytes } from "./bytes";
@@ -73,19 +74,6 @@ export class MergeOutput {
   errWhat: i32 = 0;
 }
 
-/** True if no level deeper than `outputLevel` holds an entry in [from, to). */
-function isBaseLevelForRange(v: Version, outputLevel: i32, from: usize, fl: u32, to: usize, tl: u32): bool {
-  for (let l = outputLevel + 1; l < MAX_LEVELS; l++) {
-    let runs = unchecked(v.levels[l]);
-    for (let i = 0; i < runs.length; i++) {
-      let r = unchecked(runs[i]);
-      if (r.blockCount() == 0) continue; // tombstones only: nothing to hide
-      if (compareBytes(r.largest, r.largestLen, from, fl) >= 0 && compareBytes(r.smallest, r.smallestLen, to, tl) < 0) return false;
-    }
-  }
-  return true;
-}
-
 /** The range tombstones of `runs` (pointers into them: the caller pins the runs), or null
  *  when they hold none. */
 export function inputRangeDels(runs: Array<Run>): RangeDels | null {
@@ -99,20 +87,12 @@ export function inputRangeDels(runs: Array<Run>): RangeDels | null {
   return out;
 }
 
-/** True if no level deeper than `outputLevel` can hold `key`. */
-function isBaseLevelForKey(v: Version, outputLevel: i32, key: usize, klen: u32): bool {
-  for (let l = outputLevel + 1; l < MAX_LEVELS; l++) {
-    if (v.findRun(l, key, klen) >= 0) return false;
-  }
-  return true;
-}
-
 /**
  * A merge of `source` (an internal iterator) into new runs, resumable: step() does a
  * bounded amount of it, so a compaction can advance a slice at a time between writes
  * (docs/LSM.md, "Compaction in slices") instead of stalling one write for all of it.
- * `dropTombstones`: tombstones may go where isBaseLevelForKey holds for `outputLevel`
- * (pass outputLevel = MAX_LEVELS - 1 to mean "always", as after a full compaction).
+ * Tombstones may go where `base` says no deeper level holds the key (base-levels.ts);
+ * null: never (a flush, into level 0).
  * INVARIANT: between steps the source and every run it reads stay pinned by the caller.
  * `cur` is the merger's own copy of the key being merged (the source's previous block
  * may be evicted from the block cache at the safe point each entry passes, and sequential
@@ -156,15 +136,15 @@ export class Merger {
   errWhat: i32 = 0;
 
   constructor(private source: InternalIterator, private cfg: CompactionConfig, private smallestSnapshot: u64,
-              private v: Version | null, private outputLevel: i32, private cutRuns: bool,
+              private base: BaseLevels | null, private cutRuns: bool,
               rd: RangeDels | null = null) {
     this.builder = new RunBuilder(cfg.blockBytes, cfg.bitsPerKey);
     if (rd != null && rd.count > 0) {
       this.rd = rd;
       let keep = new Array<bool>(rd.count);
       for (let i = 0; i < rd.count; i++) {
-        unchecked(keep[i] = !(v != null && unchecked(rd.seq[i]) <= smallestSnapshot
-          && isBaseLevelForRange(v!, outputLevel, unchecked(rd.fromPtr[i]), unchecked(rd.fromLen[i]), unchecked(rd.toPtr[i]), unchecked(rd.toLen[i]))));
+        unchecked(keep[i] = !(base != null && unchecked(rd.seq[i]) <= smallestSnapshot
+          && base.forRange(unchecked(rd.fromPtr[i]), unchecked(rd.fromLen[i]), unchecked(rd.toPtr[i]), unchecked(rd.toLen[i]))));
       }
       this.rdKeep = keep;
     }
@@ -217,8 +197,8 @@ export class Merger {
       let drop = false;
       if (this.shadowed || seq < this.coverSeq) {
         drop = true;
-      } else if (tagKind(tag) == KIND_DELETE && seq <= this.smallestSnapshot && this.v != null
-                 && isBaseLevelForKey(this.v!, this.outputLevel, k, kl)) {
+      } else if (tagKind(tag) == KIND_DELETE && seq <= this.smallestSnapshot && this.base != null
+                 && this.base!.forKey(k, kl)) {
         drop = true;
       }
       if (!drop && tagKind(tag) == KIND_MERGE && seq <= this.smallestSnapshot) {
@@ -309,7 +289,7 @@ export class Merger {
     }
     // Whatever comes after this chain in the key's versions is hidden from every reader.
     this.shadowed = true;
-    let complete = !ended || (this.v != null && isBaseLevelForKey(this.v!, this.outputLevel, k, kl));
+    let complete = !ended || (this.base != null && this.base!.forKey(k, kl));
     if (complete) {
       let f = foldChain(c);
       if (f < 0) { this.fail(); return consumed; }
@@ -356,8 +336,8 @@ export class Merger {
 
 /** A whole merge in one call (flushes, full compactions); see Merger. */
 export function mergeInto(source: InternalIterator, cfg: CompactionConfig, smallestSnapshot: u64,
-                          v: Version | null, outputLevel: i32, cutRuns: bool, rd: RangeDels | null = null): MergeOutput {
-  let m = new Merger(source, cfg, smallestSnapshot, v, outputLevel, cutRuns, rd);
+                          base: BaseLevels | null, cutRuns: bool, rd: RangeDels | null = null): MergeOutput {
+  let m = new Merger(source, cfg, smallestSnapshot, base, cutRuns, rd);
   m.step(0xffffffffffffffff);
   let out = new MergeOutput();
   if (m.failed) { // runs == null: nothing changed

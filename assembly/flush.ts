@@ -54,8 +54,8 @@ export function stepFlush(budget: u64): i32 {
   let sealed = imm!;
   if (immFlush == null) {
     // S is fixed now: a snapshot taken later is at >= immSeq, above every entry of imm.
-    // Its range tombstones go to the run whole (no deeper level is known here: v = null).
-    immFlush = new Merger(new MemtableIterator(sealed), config.compaction, smallestSnapshot(), null, 0, false,
+    // Its range tombstones go to the run whole (no deeper level is asked: base = null).
+    immFlush = new Merger(new MemtableIterator(sealed), config.compaction, smallestSnapshot(), null, false,
                           sealed.rangeDels.count > 0 ? sealed.rangeDels : null);
   }
   let m = immFlush!;

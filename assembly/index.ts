@@ -11,6 +11,7 @@
 //   abi-maintenance.ts  flush, compact, pausing compaction, the expiry clock, stats
 //   abi-runs.ts         run files: the version's runs, their images out, imports at open,
 //                       file-backed runs and the block cache, read and background errors
+//   abi-background.ts   compactions merged by the host's worker: delegating, jobs, installs
 // Imports go one way: engine.ts -> abi-regions.ts -> the other abi-*.ts -> this file.
 import "./abort";
 import * as E from "./engine";
@@ -31,6 +32,7 @@ export {
   run_image_tail_size, run_image_tail, run_import, recover_seq, enable_file_backing, set_block_cache_bytes,
   run_detach, run_tail_offset, run_footer, run_import_tail, read_error, bg_error,
 } from "./abi-runs";
+export { bg_delegate, bg_state, bg_job, bg_merge, bg_install, bg_fail, take_run_ids } from "./abi-background";
 
 export function init(memtableBytes: u32, blockBytes: u32, bloomBitsPerKey: u32, level0Trigger: i32,
                      levelBaseBytes: f64, levelMultiplier: u32, runTargetBytes: f64,

@@ -8,6 +8,10 @@
 // slice paced to the bytes that write added, as RocksDB paces compaction by its debt; the
 // write that completes it installs the result on the current version and starts the next.
 // Why reads stay exact meanwhile, rule by rule: docs/LSM.md, "Compaction in slices".
+// A store with a background worker (remote-compaction.ts) delegates instead: the picked
+// compaction is registered as `remote`, the worker merges it, and its output is installed
+// by bg_install at a call of the host's. The same invariant holds for it, and at most one
+// compaction, here or remote, is in progress.
 // INVARIANT: while one is in progress, no other change removes runs or touches levels >= 1:
 // flushes and ingests only put newer runs in front of level 0, and compactAll (the only
 // other merge) finishes it first. So its inputs are all still in the current version when
@@ -17,6 +21,7 @@ import { Version, MAX_LEVELS } from "./version";
 import { LevelIterator } from "./level-iterator";
 import { InternalIterator } from "./internal-iterator";
 import { MergingIterator, TreeMergingIterator } from "./merge-iterator";
+import { VersionBase } from "./base-levels";
 import { Merger, mergeInto, runsIterator, overlapping, replaceRuns, inputRangeDels } from "./compaction";
 import { compareBytes } from "./bytes";
 import { canAllocate, budgetFree, copyBound } from "./memory-budget";
@@ -53,6 +58,47 @@ class Compaction {
 
 /** The compaction in progress, or null (read by admission.ts: its room). */
 export let pending: Compaction | null = null;
+
+/** A compaction handed to the host's background worker (remote-compaction.ts): picked here,
+ *  merged there. Its inputs stay pinned by `base` until it is installed or dropped. */
+export class RemoteCompaction {
+  /** The host has taken its job image (bg_job). */
+  handedOut: bool = false;
+  constructor(
+    public id: u32,
+    public inputs: Array<Run>,
+    public outputLevel: i32,
+    public base: Version,
+    public inputBytes: u64,
+    public level0Inputs: i32,
+    /** S of the dropping rule, fixed at the pick as for a compaction here. */
+    public smallestSnapshot: u64,
+  ) {}
+}
+
+/** The compaction the background worker has, or null. */
+export let remote: RemoteCompaction | null = null;
+/** The host has a background worker: compactions are delegated (bg_delegate). */
+let delegating = false;
+let remoteIds: u32 = 0;
+export function setDelegating(on: bool): void { delegating = on; }
+
+/** Ends the remote compaction (installed or dropped): unpins its inputs. The host learns it
+ *  was dropped when bg_install names an id that is no longer the remote one. */
+export function endRemote(): void {
+  let r = remote;
+  if (r == null) return;
+  remote = null;
+  r.base.unref();
+}
+
+/** Level 0 is full while the compaction in progress (`level0Inputs` of its inputs) is
+ *  behind: writes must wait for it (L0_STOP_RUNS). */
+export function level0Stalled(level0Inputs: i32): bool {
+  let l0 = unchecked(version.levels[0]).length;
+  let trigger = config.level0Trigger;
+  return l0 >= trigger * L0_STOP_RUNS && l0 - level0Inputs >= trigger * (L0_STOP_RUNS - 1);
+}
 /** Bytes of merging owed by writes and not yet read. */
 let debt: u64 = 0;
 /** Per level >= 1: a copy of the largest key of the run last compacted (round robin). */
@@ -97,7 +143,7 @@ function payFlush(added: u64): void {
 /** A flush slice from a write: when it completes the flush, a compaction starts if one is
  *  due (an explicit flush, an ingest and compactAll decide that themselves). */
 function flushAndCompact(budget: u64): void {
-  if (stepFlush(budget) == S.OK && imm == null && config.autoCompaction && pending == null) startCompaction();
+  if (stepFlush(budget) == S.OK && imm == null && config.autoCompaction && pending == null && remote == null) startCompaction();
 }
 
 /**
@@ -129,9 +175,7 @@ function payDebt(owed: u64): void {
   let budget = debt;
   if (budget > cap) budget = cap;
   if (budget < minSlice(mb)) budget = minSlice(mb);
-  let l0 = unchecked(version.levels[0]).length;
-  let trigger = config.level0Trigger;
-  if (l0 >= trigger * L0_STOP_RUNS && l0 - c.level0Inputs >= trigger * (L0_STOP_RUNS - 1) && budget < stopSlice(mb)) {
+  if (level0Stalled(c.level0Inputs) && budget < stopSlice(mb)) {
     budget = stopSlice(mb);
     counters.stalls++;
   }
@@ -170,14 +214,15 @@ export function pickLevel(): i32 {
 }
 
 /** If none is in progress, starts a compaction of the level most over its target; trivial
- *  moves are installed at once and the next level looked at. */
-export function startCompaction(): i32 {
+ *  moves are installed at once and the next level looked at. With a background worker it
+ *  is delegated, unless `here` (a caller that will finish it in this call). */
+export function startCompaction(here: bool = false): i32 {
   if (bgStatus != S.OK) return bgStatus; // stopped until reopen
-  if (compactionPaused) return S.OK;
-  for (let guard = 0; guard < 1000 && pending == null; guard++) {
+  if (compactionPaused || remote != null) return S.OK;
+  for (let guard = 0; guard < 1000 && pending == null && remote == null; guard++) {
     let best = pickLevel();
     if (best < 0) return S.OK;
-    let st = compactLevel(best);
+    let st = compactLevel(best, here || !delegating);
     if (st != S.OK) return st;
   }
   return S.OK;
@@ -265,8 +310,9 @@ export function pickInputs(v: Version, level: i32): Picked {
 }
 
 /** Starts merging what pickInputs picks from `level` into the level below (a trivial move
- *  is installed at once). REQUIRES: no compaction in progress. */
-function compactLevel(level: i32): i32 {
+ *  is installed at once), here or (`here` false) by the background worker.
+ *  REQUIRES: no compaction in progress. */
+function compactLevel(level: i32, here: bool): i32 {
   let v = version;
   if (unchecked(v.levels[level]).length == 0) return S.OK;
   let p = pickInputs(v, level);
@@ -282,14 +328,29 @@ function compactLevel(level: i32): i32 {
   let inputs = new Array<Run>();
   for (let i = 0; i < p.upper.length; i++) inputs.push(unchecked(p.upper[i]));
   for (let i = 0; i < over.length; i++) inputs.push(unchecked(over[i]));
-  if (level == 0 && p.upper.length > TREE_MERGE_ABOVE) {
-    // A deep level 0 (a restore's ingested runs): level 1 as one source, and a tree.
-    let children = new Array<InternalIterator>();
-    for (let i = 0; i < p.upper.length; i++) children.push(new RunIterator(unchecked(p.upper[i]), true));
-    if (over.length > 0) children.push(new LevelIterator(over, true));
-    return beginMerge(inputs, mergeSource(children), outputLevel, v);
+  // Merge operands are folded by the store's operators, JavaScript the worker does not have.
+  if (!here && !holdsMerges(inputs)) return beginRemote(inputs, outputLevel, v);
+  return beginMerge(inputs, inputsSource(inputs, outputLevel, level == 0 ? p.upper.length : 0), outputLevel, v);
+}
+
+function holdsMerges(runs: Array<Run>): bool {
+  for (let i = 0; i < runs.length; i++) if (unchecked(runs[i]).hasMerges) return true;
+  return false;
+}
+
+/** The source of a merge of `inputs` (a version's runs, level 0 newest first, then the level
+ *  below in key order): level 0's runs and that level as one source, in a tree when level 0
+ *  is deep (a restore's ingested runs), else every run as a source. */
+export function inputsSource(inputs: Array<Run>, outputLevel: i32, level0Inputs: i32): InternalIterator {
+  if (outputLevel != 1 || level0Inputs <= TREE_MERGE_ABOVE) return runsIterator(inputs);
+  let children = new Array<InternalIterator>();
+  let lower = new Array<Run>();
+  for (let i = 0; i < inputs.length; i++) {
+    if (i < level0Inputs) children.push(new RunIterator(unchecked(inputs[i]), true));
+    else lower.push(unchecked(inputs[i]));
   }
-  return beginMerge(inputs, runsIterator(inputs), outputLevel, v);
+  if (lower.length > 0) children.push(new LevelIterator(lower, true));
+  return mergeSource(children);
 }
 
 /** One forward iterator over `children`: a tournament tree when there are many. */
@@ -308,6 +369,19 @@ function outputRoom(inputs: Array<Run>, source: InternalIterator): i64 {
   return -1;
 }
 
+/** Registers the merge of `inputs` into `outputLevel` as the remote compaction, for the
+ *  background worker. Refused, as beginMerge, when the inputs' size could not be allocated
+ *  again: the output comes back into this memory (or its index and bloom, from files). */
+function beginRemote(inputs: Array<Run>, outputLevel: i32, v: Version): i32 {
+  let bytes: u64 = 0;
+  for (let i = 0; i < inputs.length; i++) bytes += unchecked(inputs[i]).bytes;
+  if (!canAllocate(bytes)) return S.OUT_OF_MEMORY;
+  v.refs++;
+  let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
+  remote = new RemoteCompaction(++remoteIds, inputs, outputLevel, v, bytes, l0Inputs, smallestSnapshot());
+  return S.OK;
+}
+
 /** Starts merging `inputs` (read through `source`) into new runs of `outputLevel`: the
  *  compaction in progress. Refused when the inputs' size could not be allocated again. */
 function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
@@ -318,7 +392,7 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
   // S is fixed now: a snapshot taken later has a sequence >= every input entry, so it reads
   // each key's newest input version, which the dropping rule never drops (except a
   // tombstone with nothing beneath it, which reads as absent either way).
-  let m = new Merger(source, config.compaction, smallestSnapshot(), v, outputLevel, true, inputRangeDels(inputs));
+  let m = new Merger(source, config.compaction, smallestSnapshot(), new VersionBase(v, outputLevel), true, inputRangeDels(inputs));
   let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
   pending = new Compaction(m, inputs, outputLevel, v, inputBytes, l0Inputs, paceFactor());
   return S.OK;
@@ -329,9 +403,10 @@ function beginMerge(inputs: Array<Run>, source: InternalIterator, outputLevel: i
 /** Runs compactions, the one in progress first, until no level is over its target: one
  *  long step, for callers that want the shape settled (a restore's bulk merge). */
 export function compactAsNeeded(): i32 {
+  endRemote(); // done here instead: the caller wants the shape now
   for (let guard = 0; guard < 1000; guard++) {
     if (pending == null) {
-      let st = startCompaction();
+      let st = startCompaction(true);
       if (st != S.OK) return st;
       if (pending == null) return S.OK;
     }
@@ -344,7 +419,7 @@ export function compactAsNeeded(): i32 {
 /** Merges `inputs` (read through `source`) into new runs of `outputLevel` in one call,
  *  without checking room first: refused memory, the merge frees what it wrote. */
 function mergeUnchecked(inputs: Array<Run>, source: InternalIterator, outputLevel: i32, v: Version): i32 {
-  let out = mergeInto(source, config.compaction, smallestSnapshot(), v, outputLevel, true, inputRangeDels(inputs));
+  let out = mergeInto(source, config.compaction, smallestSnapshot(), new VersionBase(v, outputLevel), true, inputRangeDels(inputs));
   let runs = out.runs;
   if (runs == null) { latch(out.status, out.errRun, out.errAt, out.errWhat); return out.status; }
   install(replaceRuns(v, inputs, runs, outputLevel));
@@ -359,6 +434,7 @@ function mergeUnchecked(inputs: Array<Run>, source: InternalIterator, outputLeve
 export function compactAll(): i32 {
   if (!ready) return S.INVALID_ARGUMENT;
   if (bgStatus != S.OK) return refusal();
+  endRemote(); // everything is merged here; the worker's output, when it comes, is discarded
   if (pending != null) {
     let st = finishCompaction();
     if (st != S.OK) return st;
@@ -397,7 +473,7 @@ export function compactAll(): i32 {
 function compactDown(deepest: i32): i32 {
   for (let l = 0; l < deepest; l++) {
     for (let guard = 0; guard < 1000000 && unchecked(version.levels[l]).length > 0; guard++) {
-      let st = compactLevel(l);
+      let st = compactLevel(l, true);
       if (st != S.OK) return st;
       if (pending != null) {
         st = finishCompaction();

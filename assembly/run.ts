@@ -51,6 +51,9 @@ declare function hostRunFreed(run: u32): void;
 let nextRunId: u32 = 1;
 export function noteRunId(id: u32): void { if (id >= nextRunId) nextRunId = id + 1; }
 export function takeRunId(): u32 { return nextRunId++; }
+/** Reserves `n` consecutive numbers (a background compaction names its output files before
+ *  it knows how many it writes); returns the first. */
+export function takeRunIds(n: u32): u32 { let first = nextRunId; nextRunId += n; return first; }
 export function peekRunId(): u32 { return nextRunId; }
 
 export class Run {

@@ -12,6 +12,7 @@
 // to OUT: +0 valid u32, +4 key ptr, +8 key len, +12 value ptr, +16 value len, +20 block
 // index u32, +24 sequence f64, +32 kind u32.
 import "../abort";
+import { BaseLevels, VersionBase } from "../base-levels";
 import { budgetAlloc, budgetFree, copyBound, memoryAllocated, memoryCap, setMemoryCap } from "../memory-budget";
 import { hash32, crc32c } from "../bytes";
 import { xxh64 } from "../xxhash64";
@@ -344,7 +345,8 @@ export function merge_runs(snap: f64, level: i32, hasDeeper: bool, dlp: usize, d
   let cfg = new CompactionConfig();
   cfg.blockBytes = 32;
   cfg.runTargetBytes = cutBytes > 0 ? <u64>cutBytes : 0xffffffffffffffff;
-  let m = new Merger(new MergingIterator(children(), true), cfg, <u64>snap, v, level < 0 ? 0 : level, cutBytes > 0,
+  let base: BaseLevels | null = v != null ? new VersionBase(v!, level < 0 ? 0 : level) : null;
+  let m = new Merger(new MergingIterator(children(), true), cfg, <u64>snap, base, cutBytes > 0,
                      sourceRangeDels(0xffffffffffffffff));
   m.step(0xffffffffffffffff);
   if (v != null) v.unref();
