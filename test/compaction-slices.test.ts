@@ -13,12 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type ChangelogSource, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
+import { InlineExecutor } from '../bindings/background/inline-executor.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 type Entry = [Uint8Array, Uint8Array];
 interface Opened<T> { value: T; model: SortedModel; compactionsAtOpen: number; midCompaction: boolean; flushesAtOpen: number; midFlush: boolean }
 interface Real {
   store: Store;
+  /** The background worker, when the store has one: the test schedules its steps. */
+  executor?: InlineExecutor;
   mayRunOutOfMemory: boolean;
   iterators: (Opened<KeyValueIterator<Uint8Array, Uint8Array>> & { expected: Entry[]; pos: number })[];
   snapshots: Opened<Snapshot<Uint8Array, Uint8Array>>[];
@@ -29,6 +32,7 @@ type Cmd = fc.AsyncCommand<SortedModel, Real>;
 const seen = {
   writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0,
   writesMidFlush: 0, snapshotsReadAfterTheirFlush: 0, iteratorsReadAfterTheirFlush: 0, stalls: 0, refused: 0,
+  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsDropped: 0,
 };
 
 // 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
@@ -42,7 +46,8 @@ const rangeOptsArb = fc.record({ reverse: fc.boolean(), limit: fc.option(fc.nat(
 
 const same = sameEntries;
 
-const running = (r: Real) => r.store.stats().compaction.running === 1;
+/** A compaction is half done: in slices here, or a job out to the background worker. */
+const running = (r: Real) => { const s = r.store.stats(); return s.compaction.running === 1 || s.background?.running === true; };
 const compactions = (r: Real) => r.store.stats().counters.compactions;
 const flushing = (r: Real) => r.store.stats().flush.running === 1;
 const flushes = (r: Real) => r.store.stats().counters.flushes;
@@ -77,7 +82,19 @@ const cmd = (name: string, run: (m: SortedModel, r: Real) => void | Promise<void
   toString: () => name,
 });
 
-const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
+/** The worker's steps, which the test schedules between the store's calls: it merges the job
+ *  it was handed, and its result reaches the store while idle (else at the next call). */
+const workerSteps = [
+  fc.constant(cmd('worker merges its job', (_m, r) => { if (r.executor!.merge()) seen.jobsMerged++; })),
+  fc.constant(cmd('worker result arrives while idle', (m, r) => {
+    if (!r.executor!.deliver()) return;
+    seen.jobsDeliveredIdle++;
+    checkAll(m, r);
+  })),
+];
+
+const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>, background = false) => [
+  ...(background ? workerSteps : []),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
   keyArb.map((k) => cmd(`delete(${hex(k)})`, (m, r) => mutate(r, () => r.store.delete(k), () => m.delete(k)))),
@@ -145,18 +162,25 @@ const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>) => [
 ];
 
 /** Memtables of 512 bytes, level 1 of 1 KiB, two level-0 runs per compaction: a slice is a
- *  few keys, so a compaction spans several writes. */
+ *  few keys, so a compaction spans several writes. Slices on this thread: no background
+ *  worker (test/background.model.test.ts covers compactions merged there). */
 const SLICED: StoreOptions<Uint8Array, Uint8Array> = {
+  background: false,
   memtableBytes: 512, blockBytes: 96, runTargetBytes: 512, levelBaseBytes: 1024,
   levelSizeMultiplier: 2, level0CompactionTrigger: 2,
 };
 
+/** `background`: an InlineExecutor runs the store's compactions, each step a command;
+ *  `dir`: every sequence gets a fresh directory (write-ahead log, run files). */
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, valueArb = valueMix(3000, 1),
-                        replay: { seed: number; path: string } | object = {}): Promise<void> {
+                        replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean } = {}): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandsWith(valueArb), { maxCommands: 150, size: 'large' }), async (cmds) => {
-      const store = await Store.open(options);
-      const real: Real = { store, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background), { maxCommands: 150, size: 'large' }), async (cmds) => {
+      const executor = mode.background ? await InlineExecutor.create() : undefined;
+      const path = mode.dir ? mkdtempSync(join(tmpdir(), 'strata-bg-model-')) : undefined;
+      if (path) dirs.push(path);
+      const store = await Store.open({ ...options, ...(executor ? { background: executor } : {}), path });
+      const real: Real = { store, executor, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
       try {
         await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
         for (const s of real.iterators) same([...s.value], s.expected.slice(s.pos));
@@ -164,7 +188,9 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: 
           same([...s.value.all()], s.model.range());
           s.value.close();
         }
-        seen.stalls += store.stats().counters.compactionStalls;
+        seen.stalls += store.stats().counters.compactionStalls + (store.stats().background?.stalls ?? 0);
+        seen.jobsInstalled += store.stats().background?.jobs ?? 0;
+        seen.jobsDropped += store.stats().background?.failed ?? 0;
         expect(store.stats().iterators).toBe(0);
       } finally {
         await store.close();
@@ -225,8 +251,41 @@ describe('flush and compaction in slices against a sorted Map model (fc.commands
   }
 });
 
+describe('compactions merged by a background worker whose steps the test schedules (fc.commands)', () => {
+  // The same commands and model, with the worker's two steps among them: every order of a
+  // job's hand-out (at the flush that makes it due), its merge, and its install (at the
+  // store's next call, or while idle), against writes, reads, snapshots and iterators opened
+  // before and read after, is a sequence fast-check can generate.
+  const grown = async (run: () => Promise<void>) => {
+    const before = { ...seen };
+    await run();
+    return (k: keyof typeof seen) => seen[k] - before[k];
+  };
+  it('in memory: jobs installed between writes, reads, snapshots and iterators (300 sequences)', async () => {
+    const grew = await grown(() => runModel(SLICED, 300, valueMix(3000, 1), {}, { background: true }));
+    // Unseeded: one run of 200 merged 199 jobs, installed 379 (the store merges the rest
+    // itself: a write stop, compact()), delivered 22 idle, and wrote 1,004 times mid-compaction;
+    // the bounds sit well below that.
+    expect(grew('jobsInstalled')).toBeGreaterThan(80);
+    expect(grew('jobsMerged')).toBeGreaterThan(80);
+    expect(grew('jobsDeliveredIdle')).toBeGreaterThan(5);
+    expect(grew('writesMidCompaction')).toBeGreaterThan(400);
+    expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
+    expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
+  });
+  it('with a directory: output run files installed, inputs deleted, reads exact (100 sequences)', async () => {
+    const grew = await grown(() => runModel(SLICED, 100, valueMix(3000, 1), {}, { background: true, dir: true }));
+    expect(grew('jobsInstalled')).toBeGreaterThan(50);
+  });
+  it('a 1 MiB memory cap: a write refused for room drops the job and merges here (60 sequences)', async () => {
+    const CAPPED = { ...SLICED, memtableBytes: 1 << 17, runTargetBytes: 1 << 16, levelBaseBytes: 1 << 17, maxMemoryBytes: 1 << 20 };
+    const grew = await grown(() => runModel(CAPPED, 60, valueMix(60_000, 4), {}, { background: true }));
+    expect(grew('refused')).toBeGreaterThan(5);
+  });
+});
+
 describe('compaction in progress', () => {
-  const TINY = { keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 4096, blockBytes: 256, runTargetBytes: 4096, levelBaseBytes: 8192, level0CompactionTrigger: 2 };
+  const TINY = { background: false, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 4096, blockBytes: 256, runTargetBytes: 4096, levelBaseBytes: 8192, level0CompactionTrigger: 2 };
   const key = (i: number) => `key${String((i * 7919) % 5000).padStart(5, '0')}`;
 
   /** Writes until a compaction is in progress and has read something; returns the model. */

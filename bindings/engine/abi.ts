@@ -22,6 +22,8 @@ export const Status = {
 export { MAX_KEY_BYTES } from '../key-range.js'; // the key space's limit, defined with its ranges
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 export const MAX_LEVELS = 7;
+/** The level runImport and runImportTail take for a background compaction's output. */
+export const STAGED_LEVEL = MAX_LEVELS;
 
 const STATUS_CODES: Record<number, StrataErrorCode> = {
   [Status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
@@ -120,6 +122,10 @@ export interface EngineExports {
   read_error(): void;
   /** The latched background error's status (0: none); RESULT as read_error. */
   bg_error(): number;
+  // background compaction (docs/ABI.md, "Background compaction")
+  bg_delegate(on: number): void; bg_state(): number; bg_job(out: number, cap: number): number;
+  bg_merge(p: number, len: number): number; bg_install(id: number): number; take_run_ids(n: number): number;
+  bg_fail(id: number, st: number, run: number, at: number, what: number): void;
 }
 
 /** A run file's footer (docs/FORMAT.md, "Footer"), as the engine read it. */
@@ -166,9 +172,12 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** Compiles the embedded module once per process; each store instantiates its own copy. */
-export async function instantiateEngine(): Promise<Engine> {
-  compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource);
+/** The embedded module, compiled once per process; each store instantiates its own copy. */
+export const engineModule = (): Promise<WebAssembly.Module> => (compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource));
+export const instantiateEngine = async (): Promise<Engine> => engineFrom(await engineModule());
+
+/** A fresh instance of the compiled module (a background worker makes one per job). */
+export function engineFrom(module: WebAssembly.Module): Engine {
   let engine: Engine | undefined;
   const env = {
     read_block: (run: number, offset: number, len: number, dst: number) => engine!.files.readBlock(run, offset, len, dst),
@@ -176,13 +185,12 @@ export async function instantiateEngine(): Promise<Engine> {
     merge_fold: (ptr: number, len: number) => engine!.foldForCompaction(ptr, len),
     merge_take: (dst: number) => engine!.takeFolded(dst),
   };
-  const instance = new WebAssembly.Instance(await compiled, { env });
+  const instance = new WebAssembly.Instance(module, { env });
   engine = new Engine(instance.exports as unknown as EngineExports);
   return engine;
 }
 
-/** iter_open's flags (docs/ABI.md): bounds given, direction, and what the engine packs into
- *  a batch (iterator.ts packFlags). */
+/** iter_open's flags (docs/ABI.md): bounds, direction, what a batch packs (iterator.ts packFlags). */
 export const ITER_LOWER = 1, ITER_UPPER = 2, ITER_REVERSE = 4, ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
 /** The snapshot argument of get / get_many / iter_open that reads the store as it is now. */
 export const READ_NOW = -1;
@@ -274,7 +282,6 @@ export class Engine {
     return p;
   }
 
-  /** Copies `len` bytes at `ptr` out of linear memory. */
   /** env.merge_fold: the folded value's length (kept for takeFolded), or -1. */
   foldForCompaction(ptr: number, len: number): number {
     const f = this.compactionFolder;
@@ -286,6 +293,7 @@ export class Engine {
   /** env.merge_take: writes the last fold's value at dst. */
   takeFolded(dst: number): void { this.compactionFolder?.compactionTake(this.u8, dst); }
 
+  /** Copies `len` bytes at `ptr` out of linear memory. */
   copyOut(ptr: number, len: number): Uint8Array {
     return this.u8.slice(ptr, ptr + len);
   }
@@ -325,7 +333,6 @@ export class Engine {
 
   /** The sequence number of the last write applied. */
   lastSeq(): number { return this.x.last_seq(); }
-
   /** Bytes a restore chunk should stay under (smaller under a small memory cap). */
   restoreChunkBytes(): number { return this.x.restore_chunk_bytes(); }
 
@@ -359,7 +366,6 @@ export class Engine {
 
   /** Bytes of run `run`'s index, bloom and footer; 0 when the run is gone. */
   runImageTailSize(run: number): number { return this.x.run_image_tail_size(run); }
-
   /** Writes run `run`'s index, bloom and footer at `out`; a status (NOT_FOUND: gone). */
   runImageTail(run: number, out: number): number { return this.x.run_image_tail(run, out); }
 
@@ -456,6 +462,37 @@ export class Engine {
   recoverSeq(seq: number): number { return this.x.recover_seq(seq); }
   /** "at offset N: what", from the result region a CORRUPTION status of an import left. */
   corruptionDetail(): string { return this.detail(Status.CORRUPTION); }
+
+  // ---- background compaction (background/): the store's engine, then a worker's ---------
+
+  /** Compactions go to the host's worker (true) or are merged here in slices. */
+  bgDelegate(on: boolean): void { this.x.bg_delegate(on ? 1 : 0); }
+  /** Bit 1: a job waits (bgJob); bit 2: writes should wait for the job in the worker. */
+  bgState(): number { return this.x.bg_state(); }
+  /** A copy of the waiting job's image, or undefined when none waits. */
+  bgJob(): Uint8Array | undefined {
+    for (let cap = 4096; ;) {
+      const p = this.reserve(cap);
+      const n = this.x.bg_job(p, cap);
+      if (n <= cap) return n === 0 ? undefined : this.copyOut(p, n);
+      cap = n;
+    }
+  }
+  /** Installs the runs imported at STAGED_LEVEL as job `id`'s output (NOT_FOUND: dropped). */
+  bgInstall(id: number): number { return this.x.bg_install(id); }
+  /** Job `id` failed with `status` (at run `run`, offset `at`, CORRUPTION_WHAT `what`). */
+  bgFail(id: number, status: number, run = 0, at = 0, what = 0): void { this.x.bg_fail(id, status, run, at, what); }
+  /** Reserves `n` run numbers; the first. */
+  takeRunIds(n: number): number { return this.x.take_run_ids(n); }
+  /** A worker's engine: merges the job whose inputs it holds; where a block read failed. */
+  bgMerge(job: Uint8Array): { status: number; run: number; at: number; what: number } {
+    const p = this.reserve(job.length);
+    this.u8.set(job, p);
+    const status = this.x.bg_merge(p, job.length);
+    const v = this.view, r = this.resultPtr;
+    return status === Status.OK ? { status, run: 0, at: 0, what: 0 }
+      : { status, what: v.getUint32(r, true), run: v.getUint32(r + 4, true), at: v.getFloat64(r + 8, true) };
+  }
 
   resultValuePtr(): number { return this.view.getUint32(this.resultPtr, true); }
   resultValueLen(): number { return this.view.getUint32(this.resultPtr + 4, true); }

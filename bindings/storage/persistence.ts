@@ -25,7 +25,7 @@
 import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Status, statusError, type Engine, type RunFileReader } from '../engine/abi.js';
+import { Status, STAGED_LEVEL, statusError, type Engine, type RunFileReader } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
@@ -142,6 +142,18 @@ export class Persistence implements Disk, RunFileReader {
   };
 
   private closeFiles(): void { for (const run of [...this.files.keys()]) this.runFreed(run); }
+
+  // ---- a background compaction's files (background/background.ts, BackgroundDisk) --------
+
+  durableRunBytes(id: number): number | undefined { return this.onDisk.has(id) ? this.fileSize(id) : undefined; }
+  stageRunFile(id: number): void {
+    try { this.importRunTail(this.fileOf(id), id, STAGED_LEVEL); } catch (err) { this.runFreed(id); throw err; }
+  }
+  adoptRunFiles(ids: number[]): void { for (const id of ids) this.onDisk.add(id); }
+  discardRunFiles(ids: number[]): void {
+    for (const id of ids) try { remove(this.dir, fileName(id, 'run')); } catch { /* a stray: deleted at the next open */ }
+  }
+  recordFailure(err: StrataError): void { this.failure.record(err); }
 
   // ---- the write path ------------------------------------------------------------------
 

@@ -83,9 +83,17 @@ export interface StoreOptions<K, V> {
    *  already in their files are read from there on demand). Default 64 MiB; at most an
    *  eighth of maxMemoryBytes. */
   blockCacheBytes?: number;
+  /** Compactions merged on a background worker thread (Node `worker_threads`, started at the
+   *  first compaction), so writes pay only the memtable and its flush (docs/LSM.md,
+   *  "Background compaction"). Default true where a worker can start (Node); false merges
+   *  them in slices on the store's thread, as in browsers. Compactions of runs holding merge
+   *  operands stay on the store's thread (its operators fold them). An executor object runs
+   *  the jobs where its caller says (the interleaving tests' InlineExecutor). */
+  background?: boolean | MergeExecutor;
 }
 
 export type { EngineTuning } from '../engine/abi.js';
+import type { MergeExecutor } from '../background/job.js';
 
 function intOption(o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
   const v = o[name];
@@ -131,6 +139,10 @@ export function checkStoreOptions(options: StoreOptions<unknown, unknown>): { tt
     throw invalid('path must be a non-empty string (a directory)');
   }
   if (options.sync !== undefined && typeof options.sync !== 'boolean') throw invalid('sync must be a boolean');
+  const bg = options.background;
+  if (bg !== undefined && typeof bg !== 'boolean' && typeof (bg as Partial<MergeExecutor> | null)?.submit !== 'function') {
+    throw invalid('background must be a boolean');
+  }
   for (const [name, c] of [['keyCodec', options.keyCodec], ['valueCodec', options.valueCodec]] as const) {
     if (c !== undefined && (typeof c?.encode !== 'function' || typeof c?.decode !== 'function')) {
       throw invalid(`${name} must have encode and decode functions`);

@@ -1,5 +1,6 @@
 // StoreStats: counters and the LSM shape, decoded from the engine's stats area
 // (docs/ABI.md, "stats layout": f64 slots).
+import type { BackgroundStats } from '../background/background.js';
 import { MAX_LEVELS } from '../engine/abi.js';
 
 export interface LevelStats { level: number; runs: number; entries: number; bytes: number }
@@ -46,6 +47,9 @@ export interface StoreStats {
    *  with this error until the store is reopened; reads go on. A partitioned store reports
    *  the first partition's. */
   backgroundError: { code: string; message: string } | undefined;
+  /** Compactions merged on the background worker (StoreOptions.background; docs/LSM.md,
+   *  "Background compaction"): absent when compaction runs in slices on the store's thread. */
+  background?: BackgroundStats;
 }
 
 /** Slots after the levels (docs/ABI.md): the compaction in progress, the block cache, the flush in progress. */

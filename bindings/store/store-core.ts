@@ -28,6 +28,7 @@ import type { StoreOptions } from './options.js';
 import type { RestoreOptions } from '../changelog/restore.js';
 import type { Disk } from '../storage/persistence-core.js';
 import { MergeOperators } from './merge-operators.js';
+import type { BackgroundCompaction } from '../background/background.js';
 
 export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements IteratorOwner {
   protected readonly engine: Engine;
@@ -63,6 +64,9 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
   protected readonly sweeper: ExpirySweeper;
   /** The merge operators, built-in and the store's own (merge-operators.ts). */
   protected readonly merges: MergeOperators<V>;
+  /** Compactions merged off this thread, when on (background/background.ts): told after
+   *  every engine call that writes, a safe point to install or hand out a job. */
+  protected background: BackgroundCompaction | undefined;
   /** The last lookup met merge operands: their folded value (resultValue returns it). */
   private folded: { value: V } | undefined;
 

@@ -3,7 +3,7 @@
 // checkpoint protocol, flush, compact, stats and close. The rest of the class is in the
 // layers it extends (store-core.ts: state and shared internals; reads.ts; write-protocol.ts:
 // the writes and the write protocol).
-import { Status, instantiateEngine, statusError } from '../engine/abi.js';
+import { Status, instantiateEngine, engineModule, statusError, type EngineTuning } from '../engine/abi.js';
 import { invalid } from '../errors.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import { resolveTuning, checkStoreOptions, type StoreOptions } from './options.js';
@@ -12,6 +12,9 @@ import { restoreInto, type RestoreOptions, type RestoreProgress } from '../chang
 import { Persistence } from '../storage/persistence.js';
 import type { CheckpointMark } from '../storage/manifest-format.js';
 import { StoreWrites } from './write-protocol.js';
+import { BackgroundCompaction, type BackgroundDisk } from '../background/background.js';
+import { defaultExecutor, workerAvailable } from '../background/executor.js';
+import type { MergeExecutor } from '../background/job.js';
 
 /** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
  *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
@@ -59,11 +62,23 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
       }
       store.setExpiryClock();
       if (ttlMs > 0 && sweepMs > 0) store.startExpirySweeps(sweepMs);
+      await store.startBackground(options.background, t);
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
     }
     return store;
+  }
+
+  /** Hands compactions to a worker (StoreOptions.background), where one can start: not in
+   *  browsers, nor for a directory whose run files a worker cannot open (OPFS). */
+  private async startBackground(option: boolean | MergeExecutor | undefined, t: EngineTuning): Promise<void> {
+    if (option === false || !t.autoCompaction || (option === undefined && !workerAvailable)) return;
+    const disk = this.disk as (typeof this.disk & Partial<BackgroundDisk>) | undefined;
+    if (disk !== undefined && typeof disk.stageRunFile !== 'function') return;
+    const module = await engineModule();
+    const make = typeof option === 'object' ? () => option : () => defaultExecutor(module);
+    this.background = new BackgroundCompaction(this.engine, make, t, disk as BackgroundDisk | undefined);
   }
 
   /** @internal Starts the periodic expiry sweeps (a standby starts them when promoted). */
@@ -108,6 +123,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
       return restoreInto(this.engine, source, opts, () => this.checkOpen());
     }
     disk.checkWritable();
+    this.background?.settle(); // a restore's ingest merges here
     const progress = await restoreInto(this.engine, source, opts, () => this.checkOpen(), {
       log: (image, count, firstSeq, lastSeq) => disk.logRestore(image, count, firstSeq, lastSeq),
       unlog: (mark) => disk.unlog(mark),
@@ -130,6 +146,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     this.setExpiryClock();
     const st = this.engine.flush();
     if (st !== Status.OK) throw statusError(st, 'flush', this.engine);
+    this.background?.afterCall();
     if (this.disk) await this.disk.flush();
     await this.hooks.flush();
   }
@@ -157,6 +174,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     this.setExpiryClock();
     const st = this.engine.flush();
     if (st !== Status.OK) throw statusError(st, 'checkpoint flush', this.engine);
+    this.background?.afterCall();
     const pending = this.disk ? await this.disk.beginCheckpoint() : { seq: this.engine.lastSeq(), levels: [] };
     await this.hooks.flush(); // fails if a sink lost a record: the position is then not held
     if (!this.disk) return { seq: pending.seq, time: Date.now() };
@@ -168,6 +186,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     this.checkOpen();
     this.disk?.checkWritable();
     this.setExpiryClock();
+    this.background?.settle(); // its job would be dropped by the merge of everything
     const st = this.engine.compact();
     if (st !== Status.OK) throw statusError(st, 'compact', this.engine);
     // The merged runs are written out now rather than a slice per later write: a compacted
@@ -178,7 +197,9 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
   stats(): StoreStats {
     this.checkOpen();
     const background = this.engine.backgroundError();
-    return decodeStats(this.engine.view, this.engine.statsPtr(), this.hooks.errors, background);
+    const stats = decodeStats(this.engine.view, this.engine.statsPtr(), this.hooks.errors, background);
+    if (this.background) stats.background = { ...this.background.stats };
+    return stats;
   }
 
   /** Closes the store: with a changelog as the log a last checkpoint, then the directory
@@ -198,6 +219,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
       // checkpoint now makes the next open quick.
       try { await this.checkpoint(); } catch (err) { failure = err; }
     }
+    this.background?.close(); // waits for the job out and installs it
     this.closed = true;
     this.sweeper.stop();
     for (const it of [...this.iterators]) it.detach();

@@ -44,6 +44,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const kl = this.argKeyLen;
     const st = e.put(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'put', this.engine);
+    this.background?.afterCall();
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
   }
 
@@ -56,6 +57,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const p = this.writeArgs(k, EMPTY);
     const st = e.del(p, this.argKeyLen);
     if (st !== Status.OK) throw statusError(st, 'delete', this.engine);
+    this.background?.afterCall();
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
   }
 
@@ -79,6 +81,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const e = this.engine;
     const st = e.deleteRange(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'deleteRange', this.engine);
+    this.background?.afterCall();
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE_RANGE, key: f, value: t }], e.resultSeq()));
   }
 
@@ -104,6 +107,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const kl = this.argKeyLen;
     const st = this.engine.merge(p, kl, p + kl, this.argValueLen);
     if (st !== Status.OK) throw statusError(st, 'merge', this.engine);
+    this.background?.afterCall();
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -197,6 +201,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const st = e.putIfVersion(p, kl, p + kl, this.argValueLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'putIfVersion', this.engine);
+    this.background?.afterCall();
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_PUT, key: k, value: v }], e.resultSeq()));
     return true;
   }
@@ -216,6 +221,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     const st = e.delIfVersion(p, this.argKeyLen, expected);
     if (st === Status.CONDITION_FAILED) return false;
     if (st !== Status.OK) throw statusError(st, 'deleteIfVersion', this.engine);
+    this.background?.afterCall();
     if (this.hooks.listening) this.hooks.notify(this.hooks.recordsOf([{ kind: KIND_DELETE, key: k, value: EMPTY }], e.resultSeq()));
     return true;
   }
@@ -346,6 +352,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
       throw err;
     }
     // Committed: background work and listeners report their failures elsewhere.
+    this.background?.afterCall();
     this.disk?.afterChange();
     if (records !== undefined && hooks.listening) hooks.notify(records);
   }

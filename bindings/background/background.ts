@@ -1,0 +1,229 @@
+// BackgroundCompaction: a store's side of compactions merged off its thread (docs/LSM.md,
+// "Background compaction"). The engine still picks every compaction; with this attached it
+// registers each as a job (bg_delegate) instead of merging it in slices paid by writes.
+// Here, at safe points only — right after a store call's engine work (afterCall), or from
+// the event loop while the store is idle — a waiting job is handed to the executor, and a
+// finished one is installed: its output imported as staged runs, then bg_install swaps
+// them for the inputs in one version edit. The store's thread still does the memtable, its
+// flush, and the reads.
+// INVARIANTS: at most one job is out. A job's output files are the store's only once the
+// install succeeded (then the next manifest names them); a job dropped or failed has its
+// files deleted here, or at the next open if a crash came first. Nothing here throws into
+// a store call: the call's write is committed before afterCall runs, so failures are the
+// engine's background error (damage or I/O in an input), the directory's failure (writing
+// output), or the worker's loss, after which compaction goes back to slices.
+import { Status, STAGED_LEVEL, type Engine, type EngineTuning } from '../engine/abi.js';
+import { StrataError } from '../errors.js';
+import { jobInputs, type JobInput, type JobResult, type MergeExecutor } from './job.js';
+
+/** What the store's directory does for background jobs (storage/persistence.ts). */
+export interface BackgroundDisk {
+  readonly dir: string;
+  /** With a log, run files are written as runs appear: a job writes its output as files. */
+  readonly logged: boolean;
+  /** Run `id`'s file is durable: the worker reads it there. Its size. */
+  durableRunBytes(id: number): number | undefined;
+  /** Imports job output file `id` as a staged run (engine STAGED_LEVEL); throws when it fails. */
+  stageRunFile(id: number): void;
+  /** Installed: the files are the store's, as durable as any it wrote. */
+  adoptRunFiles(ids: number[]): void;
+  /** Deletes a dropped job's output files. */
+  discardRunFiles(ids: number[]): void;
+  /** Writing a job's output failed: the store stops writing, as when its own run files fail. */
+  recordFailure(err: StrataError): void;
+  afterChange(): void;
+}
+
+/** Back-pressure waits this long at most for a job before the worker is given up on. */
+const STALL_LIMIT_MS = 120_000;
+
+export interface BackgroundStats {
+  /** Jobs installed, and jobs that failed or were dropped. */
+  jobs: number;
+  failed: number;
+  /** A job is out (submitted, not installed). */
+  running: boolean;
+  /** Input and output bytes of installed jobs, and the worker's time on them (ms). */
+  bytesRead: number;
+  bytesWritten: number;
+  busyMs: number;
+  /** Writes that waited for the job (level 0 full), and how long in all (ms). */
+  stalls: number;
+  stallMs: number;
+  /** Why compaction went back to slices on the store's thread, if it did. */
+  lost?: string;
+}
+
+export class BackgroundCompaction {
+  private running: { id: number; outputIds?: number[] } | undefined;
+  private closed = false;
+  /** Made at the first job: a store that never compacts never starts a worker. */
+  private executor: MergeExecutor | undefined;
+  readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0 };
+
+  constructor(private readonly engine: Engine, private readonly makeExecutor: () => MergeExecutor, private readonly tuning: EngineTuning,
+              private readonly disk?: BackgroundDisk) {
+    engine.bgDelegate(true);
+  }
+
+  private get exec(): MergeExecutor { return this.executor ??= this.makeExecutor(); }
+
+  /** After a store call's engine work (a safe point): installs a finished job, hands out a
+   *  waiting one, and blocks while level 0 is full and the job is behind. */
+  afterCall(): void {
+    if (this.closed) return;
+    if (this.running !== undefined) {
+      const r = this.exec.poll();
+      if (r !== undefined) this.finish(r);
+    }
+    const state = this.engine.bgState();
+    if (state === 0) return;
+    if ((state & 1) !== 0 && this.running === undefined) this.submit();
+    else if ((state & 2) !== 0 && this.running !== undefined) this.stall();
+  }
+
+  /** Waits for the job out, if any, and installs it (compact(): the merge it will do
+   *  would otherwise drop it; close(): its work is kept). */
+  settle(timeoutMs = STALL_LIMIT_MS): void {
+    if (this.closed || this.running === undefined) return;
+    const r = this.exec.wait(timeoutMs);
+    if (r !== undefined) this.finish(r);
+    else this.lose(`the background worker did not finish a job in ${timeoutMs} ms`);
+  }
+
+  /** Settles the job out, then stops: compaction is the engine's own again. */
+  close(): void {
+    if (this.closed) return;
+    this.settle();
+    this.closed = true;
+    this.engine.bgDelegate(false);
+    this.executor?.close();
+  }
+
+  private submit(): void {
+    const e = this.engine;
+    const image = e.bgJob();
+    if (image === undefined) return;
+    const { id, inputs } = jobInputs(image);
+    let bytes = 0;
+    const sent: JobInput[] = [];
+    for (const { level, id: run } of inputs) {
+      const onDisk = this.disk?.durableRunBytes(run);
+      if (onDisk !== undefined) {
+        bytes += onDisk;
+        sent.push({ level, id: run });
+        continue;
+      }
+      const size = e.runImageSize(run); // resident: its blocks travel
+      const p = size > 0 ? e.reserve(size) : 0;
+      if (size === 0 || e.runImage(run, p) !== Status.OK) {
+        e.bgFail(id, Status.OK); // neither in a file nor in memory: never expected; merged here instead
+        this.lose(`input run ${run} of a background job is neither resident nor in a durable file`);
+        return;
+      }
+      bytes += size;
+      sent.push({ level, id: run, image: e.copyOut(p, size) });
+    }
+    // Output runs are cut at runTargetBytes of data and hold no more than the inputs did,
+    // plus one of range tombstones alone.
+    const disk = this.disk;
+    let exec: MergeExecutor;
+    try {
+      exec = this.exec;
+    } catch (err) {
+      e.bgFail(id, Status.OK);
+      this.lose(`no background worker could start: ${(err as Error)?.message ?? String(err)}`);
+      return;
+    }
+    const outputIds = disk?.logged ? reserveIds(e, Math.floor(bytes / this.tuning.runTargetBytes) + 2) : undefined;
+    this.running = { id, outputIds };
+    this.stats.running = true;
+    exec.submit({ id, image, tuning: this.tuning, inputs: sent, dir: disk?.dir, outputIds });
+    exec.onReady(() => this.idle());
+  }
+
+  /** From the event loop, the store idle: installs the finished job, starts the next. */
+  private idle(): void {
+    if (this.closed || this.running === undefined) return;
+    const r = this.exec.poll();
+    if (r === undefined) return;
+    this.finish(r);
+    if ((this.engine.bgState() & 1) !== 0) this.submit();
+    this.disk?.afterChange();
+  }
+
+  private stall(): void {
+    const started = performance.now();
+    this.stats.stalls++;
+    const r = this.exec.wait(STALL_LIMIT_MS);
+    this.stats.stallMs += performance.now() - started;
+    if (r !== undefined) this.finish(r);
+    else this.lose(`the background worker did not finish a job in ${STALL_LIMIT_MS} ms`);
+  }
+
+  private finish(r: JobResult): void {
+    const job = this.running!;
+    this.running = undefined;
+    this.stats.running = false;
+    const e = this.engine, disk = this.disk;
+    if (!r.ok) {
+      this.stats.failed++;
+      if (r.workerLost) { this.lose(r.message); return; }
+      if (r.output && disk) { // writing the output failed: the directory's failure, not damage
+        disk.recordFailure(new StrataError('IO_ERROR', r.message));
+        e.bgFail(job.id, Status.OK);
+        return;
+      }
+      e.bgFail(job.id, r.status, r.run, r.at, r.what);
+      return;
+    }
+    const files = job.outputIds === undefined ? undefined : r.outputs.map((o) => o.id!);
+    try {
+      if (files !== undefined) for (const id of files) disk!.stageRunFile(id);
+      else {
+        const first = e.takeRunIds(r.outputs.length);
+        r.outputs.forEach((o, i) => {
+          const p = e.reserve(o.bytes);
+          e.u8.set(o.image!, p);
+          const st = e.runImport(p, o.bytes, STAGED_LEVEL, first + i);
+          if (st !== Status.OK) throw new StrataError(st === Status.OUT_OF_MEMORY ? 'OUT_OF_MEMORY' : 'CORRUPTION', `a background job's output run could not be imported (status ${st})`);
+        });
+      }
+    } catch {
+      // Memory refused, or damage between the worker and here: dropped, as a compaction
+      // refused memory is; the inputs stay and a later flush picks again.
+      this.stats.failed++;
+      e.bgFail(job.id, Status.OK);
+      if (files !== undefined) disk!.discardRunFiles(files);
+      return;
+    }
+    const st = e.bgInstall(job.id);
+    if (st !== Status.OK) { // dropped meanwhile (compact(), a write stop): its runs were freed
+      this.stats.failed++;
+      if (files !== undefined) disk!.discardRunFiles(files);
+      return;
+    }
+    if (files !== undefined) disk!.adoptRunFiles(files);
+    this.stats.jobs++;
+    this.stats.bytesRead += r.bytesRead;
+    this.stats.bytesWritten += r.outputs.reduce((n, o) => n + o.bytes, 0);
+    this.stats.busyMs += r.ms;
+  }
+
+  /** The worker is gone or stuck: compaction goes back to slices on this thread. */
+  private lose(why: string): void {
+    const job = this.running;
+    this.running = undefined;
+    this.stats.running = false;
+    this.stats.lost = why;
+    this.closed = true;
+    this.engine.bgDelegate(false); // drops the job; the engine merges the next one itself
+    this.executor?.close();
+    if (job?.outputIds !== undefined) this.disk?.discardRunFiles(job.outputIds);
+  }
+}
+
+function reserveIds(e: Engine, n: number): number[] {
+  const first = e.takeRunIds(n);
+  return Array.from({ length: n }, (_, i) => first + i);
+}

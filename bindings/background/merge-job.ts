@@ -1,0 +1,146 @@
+// Running one compaction job (job.ts) in a fresh engine: on the worker's thread, or inline
+// where a test schedules it. The engine imports the inputs at their levels (images, or
+// file tails read through its own descriptors: the store's engine keeps its own open),
+// merges them (bg_merge: assembly/remote-compaction.ts) and hands the output back, as
+// durable files under the run numbers the job reserved, or as images.
+// INVARIANT: a job that fails leaves no output file behind (a crash may: recovery deletes
+// run files no manifest lists), and never touches an input file.
+import { openSync, readSync, fstatSync, closeSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { Status, CORRUPTION_WHAT, engineFrom, type Engine, type RunFileReader } from '../engine/abi.js';
+import { StrataError } from '../errors.js';
+import { io } from '../storage/io-error.js';
+import { fileName, importRunImage, importRunTail, readFully, currentLevels } from '../storage/persistence-core.js';
+import { RunFileWriter } from '../storage/run-file-writer.js';
+import { syncDir } from '../storage/manifest.js';
+import type { CompactionJob, JobOutput, JobResult } from './job.js';
+
+/** The worker's engine may use this much linear memory: the inputs it holds as images and
+ *  the output it builds (a job is level 0 with the level-1 runs it overlaps, or one run with
+ *  the ones below it). Not the store's cap: the store's memory is another instance's. */
+const WORKER_MEMORY_BYTES = 3 * 2 ** 30;
+
+/** The input files a job reads, by run number (the engine's env.read_block). */
+class InputFiles implements RunFileReader {
+  private readonly fds = new Map<number, number>();
+  constructor(private readonly engine: Engine, private readonly dir: string) {}
+
+  fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
+
+  readBlock(run: number, offset: number, len: number, dst: number): number {
+    const fd = this.fds.get(run);
+    return fd === undefined ? Status.IO_ERROR : readFully(fd, this.engine.u8, dst, len, offset, readSync);
+  }
+
+  runFreed(run: number): void {
+    const fd = this.fds.get(run);
+    if (fd !== undefined && this.fds.delete(run)) closeSync(fd);
+  }
+
+  /** Imports input `run` at `level` from its file; its size. */
+  import(run: number, level: number): number {
+    const file = this.fileOf(run);
+    const fd = io('open', file, () => openSync(file, 'r'));
+    this.fds.set(run, fd);
+    const size = io('stat', file, () => fstatSync(fd).size);
+    importRunTail(this.engine, run, level, file, size, (offset, len, dst) => this.readBlock(run, offset, len, dst));
+    return size;
+  }
+
+  close(): void { for (const run of [...this.fds.keys()]) this.runFreed(run); }
+}
+
+/** Runs `job` to its end in a fresh instance of `module`; never throws. */
+export function runMergeJob(job: CompactionJob, module: WebAssembly.Module): JobResult {
+  const started = performance.now();
+  let files: InputFiles | undefined;
+  let written: string[] = [];
+  let current = 0; // the input being imported, which a failure names
+  let writing = false;
+  try {
+    const e = engineFrom(module);
+    const st = e.init({ ...job.tuning, autoCompaction: false, maxMemoryBytes: WORKER_MEMORY_BYTES });
+    if (st !== Status.OK) return failed(job.id, st, 'the worker could not start an engine');
+    if (job.dir !== undefined) {
+      files = new InputFiles(e, job.dir);
+      e.files = files;
+      e.enableFileBacking();
+    }
+    let bytesRead = 0;
+    for (const input of job.inputs) {
+      const image = input.image;
+      if (image === undefined) {
+        if (!files) return failed(job.id, Status.INVALID_ARGUMENT, `input run ${input.id} has neither an image nor a directory`);
+        current = input.id;
+        bytesRead += files.import(input.id, input.level);
+        continue;
+      }
+      current = input.id;
+      const p = e.reserve(image.length);
+      e.u8.set(image, p);
+      importRunImage(e, p, image.length, input.level, input.id, `run ${input.id} (an image)`);
+      bytesRead += image.length;
+    }
+    current = 0;
+    const m = e.bgMerge(job.image);
+    if (m.status !== Status.OK) {
+      const where = m.status === Status.CORRUPTION || m.status === Status.IO_ERROR
+        ? `${files?.fileOf(m.run) ?? `run ${m.run}`} at offset ${m.at}: ${m.status === Status.IO_ERROR ? 'read failed' : CORRUPTION_WHAT[m.what] ?? 'damaged'}`
+        : `engine status ${m.status}`;
+      return { id: job.id, ok: false, status: m.status, run: m.run, at: m.at, what: m.what, message: `background compaction failed: ${where}` };
+    }
+    const runs = currentLevels(e).flat();
+    const outputs: JobOutput[] = [];
+    const ids = job.outputIds;
+    if (ids !== undefined && job.dir !== undefined) {
+      if (runs.length > ids.length) return failed(job.id, Status.INVALID_ARGUMENT, `${runs.length} output runs for ${ids.length} reserved numbers`);
+      writing = true;
+      runs.forEach((run, i) => {
+        const w = new RunFileWriter(e, run, join(job.dir!, fileName(ids[i], 'run')));
+        written.push(w.file);
+        const ok = w.writeAll();
+        closeSync(w.fd);
+        if (!ok) throw new Error(`output run ${run} vanished (bug)`);
+        outputs.push({ id: ids[i], bytes: w.offset });
+      });
+      syncDir(job.dir); // the files' names are durable before the store's manifest names them
+      written = [];
+    } else {
+      for (const run of runs) {
+        const size = e.runImageSize(run);
+        const p = e.reserve(size);
+        if (e.runImage(run, p) !== Status.OK) throw new Error(`output run ${run} vanished (bug)`);
+        outputs.push({ image: e.copyOut(p, size), bytes: size });
+      }
+    }
+    return { id: job.id, ok: true, outputs, bytesRead, ms: performance.now() - started };
+  } catch (err) {
+    for (const file of written) removeQuietly(file);
+    const failure = failureOf(job.id, current, err);
+    // Writing the output failed (a full or failing disk): not damage in an input.
+    if (writing && !failure.ok) failure.output = true;
+    return failure;
+  } finally {
+    files?.close();
+  }
+}
+
+function removeQuietly(file: string): void {
+  try { unlinkSync(file); } catch { /* a leftover is deleted at the next open */ }
+}
+
+function failed(id: number, status: number, message: string): JobResult {
+  return { id, ok: false, status, run: 0, at: 0, what: 0, message: `background compaction failed: ${message}` };
+}
+
+/** A thrown error as a job failure: a StrataError keeps its code (an input file damaged in
+ *  its tail, a failed read or write); anything else is the worker's own failure. */
+export function failureOf(id: number, run: number, err: unknown): JobResult {
+  if (err instanceof StrataError) {
+    const status = (Status as Record<string, number>)[err.code] ?? Status.IO_ERROR;
+    const at = /at offset (\d+)/.exec(err.message);
+    const what = CORRUPTION_WHAT.findIndex((w, i) => i > 0 && err.message.endsWith(w));
+    return { id, ok: false, status, run, at: at ? Number(at[1]) : 0, what: Math.max(0, what), message: `background compaction failed: ${err.message}` };
+  }
+  return failed(id, Status.IO_ERROR, (err as Error)?.message ?? String(err));
+}
