@@ -5,7 +5,7 @@
 // take: memory-budget.ts, "Reserves".
 // INVARIANT: a refused write applies nothing (the catching up it did first stays done).
 import { MAX_LEVELS } from "./version";
-import { writeLeaves } from "./memory-budget";
+import { writeLeaves, canAllocate } from "./memory-budget";
 import { fileBacking, trimCacheTo } from "./block-cache";
 import { config, mem, imm, version, versionStamp, bgStatus } from "./state";
 import { finishFlush, flushMemtable } from "./flush";
@@ -45,9 +45,19 @@ export function maintenanceRoom(): u64 {
     levelsStamp = versionStamp;
   }
   let l0 = roomRunBytes + memBytes + mergeScratch(unchecked(v.levels[0]).length + 2);
+  // The worker's output comes back into this memory in a store without files; as files
+  // (their index and bloom only) in one with.
   let c: u64 = pending != null ? pending!.inputBytes + mergeScratch(pending!.inputs.length)
-    : remote != null ? remote!.inputBytes : 0; // its output comes back into this memory
+    : remote != null && !fileBacking ? remote!.inputBytes : 0;
   return l0 > c ? l0 : c;
+}
+
+/** Writes are close to being refused for room: another memtable of puts would not leave the
+ *  reserves. With a background job out, the host then waits for it (bg_state's
+ *  back-pressure): its install frees its inputs, where a refused write would instead drop
+ *  it and merge here (catchUp). */
+export function roomShort(): bool {
+  return !canAllocate(writeLeaves(maintenanceRoom() + <u64>config.memtableBytes, true));
 }
 
 /** Reserves `need` memtable bytes for a write (`puts`: it holds a put), leaving the reserves:

@@ -371,11 +371,12 @@ function outputRoom(inputs: Array<Run>, source: InternalIterator): i64 {
 
 /** Registers the merge of `inputs` into `outputLevel` as the remote compaction, for the
  *  background worker. Refused, as beginMerge, when the inputs' size could not be allocated
- *  again: the output comes back into this memory (or its index and bloom, from files). */
+ *  again in a store without files, where the output comes back into this memory (with
+ *  files, only its index and bloom do). */
 function beginRemote(inputs: Array<Run>, outputLevel: i32, v: Version): i32 {
   let bytes: u64 = 0;
   for (let i = 0; i < inputs.length; i++) bytes += unchecked(inputs[i]).bytes;
-  if (!canAllocate(bytes)) return S.OUT_OF_MEMORY;
+  if (!fileBacking && !canAllocate(bytes)) return S.OUT_OF_MEMORY;
   v.refs++;
   let l0Inputs = outputLevel == 1 ? unchecked(v.levels[0]).length : 0;
   remote = new RemoteCompaction(++remoteIds, inputs, outputLevel, v, bytes, l0Inputs, smallestSnapshot());

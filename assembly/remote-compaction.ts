@@ -24,6 +24,7 @@ import { expiryClock, setExpiryClock } from "./compaction";
 import { compareBytes } from "./bytes";
 import { remote, endRemote, level0Stalled, inputsSource, startCompaction } from "./leveled";
 import { config, counters, version, install, latch } from "./state";
+import { roomShort } from "./admission";
 import * as S from "./status";
 
 // ---- the job image -----------------------------------------------------------------------
@@ -90,12 +91,13 @@ function levelOf(v: Version, run: Run): i32 {
   return -1;
 }
 
-/** bg_state: 1 = a job waits to be handed out, 2 = writes must wait for the job (level 0
- *  is full while it is behind: back-pressure), both or 0. */
+/** bg_state: 1 = a job waits to be handed out, 2 = writes must wait for the job
+ *  (back-pressure: level 0 is full while it is behind, or memory is short), both or 0. */
 export function backgroundState(): i32 {
   let r = remote;
   if (r == null) return 0;
-  return (r.handedOut ? 0 : 1) | (level0Stalled(r.level0Inputs) ? 2 : 0);
+  if (!r.handedOut) return 1;
+  return level0Stalled(r.level0Inputs) || roomShort() ? 2 : 0;
 }
 
 /** The remote compaction's id, or 0. */

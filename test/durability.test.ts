@@ -295,9 +295,9 @@ describe('crash safety', () => {
   const killedMid = { flush: 0, compaction: 0 };
 
   /** Starts the writer, kills it with SIGKILL after `delayMs` of writing; returns the last ack. */
-  function runAndKill(dir: string, seed: number, start: number, delayMs: number): Promise<number> {
+  function runAndKill(dir: string, seed: number, start: number, delayMs: number, mode: Mode): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [writer, dir, String(seed), String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [writer, dir, String(seed), String(start), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => { out += d; });
@@ -316,14 +316,20 @@ describe('crash safety', () => {
     });
   }
 
-  it(`a sync writer killed ${iterations} times loses no acknowledged write and shows no partial one`, async () => {
+  type Mode = 'slices' | 'background';
+  // slices: flushes and compactions in slices on the writer's thread. background: compactions
+  // on its worker thread, so kills land mid-merge in the worker, mid-write of a job's output
+  // files, and between a job's end and its install (or inside it).
+  it.each(['slices', 'background'] as Mode[])(`a sync writer (%s) killed ${iterations} times loses no acknowledged write and shows no partial one`, async (mode) => {
+    killedMid.flush = 0;
+    killedMid.compaction = 0;
     const dir = freshDir();
     const seed = 7;
     let applied = 0; // batches [0, applied) are in the store
     const state = new Map<string, string>();
     let kills = 0;
     for (let round = 0; round < iterations; round++) {
-      const lastAck = await runAndKill(dir, seed, applied, 20 + ((round * 53) % 180));
+      const lastAck = await runAndKill(dir, seed, applied, 20 + ((round * 53) % 180), mode);
       kills++;
       const s = await open(dir);
       const got = new Map([...s.all()]);

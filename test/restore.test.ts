@@ -201,7 +201,8 @@ describe('bulk ingest', () => {
       ops.push(i % 11 === 5 ? { type: 'del', key } : { type: 'put', key, value: `value-${i}` });
     }
     const log = await changelogOf(ops);
-    const s = await open({ memtableBytes: 1 << 20 });
+    // Slices on this thread: the writes finish the merge (a background worker would instead).
+    const s = await open({ memtableBytes: 1 << 20, background: false });
     const p = await s.restore(log, { chunkRecords: 8192 } as object);
     expect(p.applied).toBe(n);
     const st = s.stats();
