@@ -16,7 +16,8 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 
 const key = (i: number) => `key${String(i).padStart(6, '0')}`;
 const value = (i: number) => `value-${i}-${'x'.repeat(i % 23)}`;
-const open = (dir: string) => Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10, blockBytes: 1024 });
+const openIn = (dir: string, background = true) => Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10, blockBytes: 1024, background });
+const open = (dir: string) => openIn(dir);
 
 /** The keys the store was given and their values, in the order written. */
 type Expected = Map<string, string>;
@@ -57,7 +58,10 @@ async function errorOf(fn: () => unknown): Promise<string> {
   try { await fn(); return 'none'; } catch (err) { return String(err); }
 }
 
-describe('a compaction that meets a damaged run', () => {
+// Each case twice: compactions merged on the background worker (the default: the worker
+// meets the damage, the store latches it at the job's install), and in slices here.
+for (const background of [true, false]) describe(`a compaction ${background ? 'on the background worker' : 'in slices'} that meets a damaged run`, () => {
+  const open = (dir: string) => openIn(dir, background);
   it('compact() rejects with CORRUPTION naming the file, and keeps its inputs: no key is lost', async () => {
     const { dir, run } = await damagedStore(3000);
     const s = await open(dir);
@@ -138,7 +142,7 @@ describe('a compaction that meets a damaged run', () => {
 
   it('a log replayed at open whose compaction meets the damage still opens, with every logged write', async () => {
     const { dir } = await damagedStore(3000);
-    const s = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10, blockBytes: 1024, autoCompaction: false });
+    const s = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 32 << 10, blockBytes: 1024, autoCompaction: false, background });
     const acked = firstKeys(3000);
     for (let i = 0; i < 1400; i++) { s.put(`${key(i * 2)}-${i}`, value(i)); acked.set(`${key(i * 2)}-${i}`, value(i)); }
     // A crash: the log's buffer is written, nothing else; the copy is what it leaves.
@@ -149,7 +153,7 @@ describe('a compaction that meets a damaged run', () => {
     // Replay flushes the memtable, level 0 is over its trigger, and the replayed writes would
     // step a compaction through the damaged run: they must all be applied all the same.
     // (A smaller memtable now, so the replayed writes fill several.)
-    const t = await Store.open<string, string>({ path: crash, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 2048, blockBytes: 1024, level0CompactionTrigger: 1 });
+    const t = await Store.open<string, string>({ path: crash, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 2048, blockBytes: 1024, level0CompactionTrigger: 1, background });
     const r = readAll(t, acked);
     expect([r.missing, r.wrong, r.right + r.corrupt]).toEqual([0, 0, acked.size]);
     await t.close().catch(() => {});

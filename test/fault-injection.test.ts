@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Store, PartitionedStore, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
 import { copyCrashImage } from './support/crash-image.js';
+import { InlineExecutor } from '../bindings/background/inline-executor.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -31,7 +32,12 @@ const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-inj
 afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
 
 const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
-const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192 };
+// Compaction in slices, unless a walk asks for the background worker: then an eager
+// InlineExecutor merges each job in this thread when it is handed out, so the job's own file
+// calls (reading inputs, writing and syncing its output) are walked too, at fixed points.
+const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192, background: false };
+// (A level-0 trigger of 1 there, so the fixed workload hands it several jobs.)
+const withWorker = async (bg: boolean) => (bg ? { background: await InlineExecutor.create({ eager: true }), level0CompactionTrigger: 1 } : {});
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -112,10 +118,10 @@ interface Outcome { failed: boolean; hits: number }
 
 const contents = (s: Store<string, string>) => [...s.all()];
 
-async function runWithFault(ops: Op[], sync: boolean, fault: { ops: FaultOp[]; at: number; mode: FaultMode } | undefined): Promise<Outcome> {
+async function runWithFault(ops: Op[], sync: boolean, fault: { ops: FaultOp[]; at: number; mode: FaultMode } | undefined, bg = false): Promise<Outcome> {
   const dir = freshDir();
   arm(faults, undefined);
-  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING, ...await withWorker(bg) });
   let model = new Model();
   const told = new Model(); // what the listeners were told
   s.onChange((records) => { for (const r of records) told.record(r); });
@@ -163,12 +169,14 @@ async function runWithFault(ops: Op[], sync: boolean, fault: { ops: FaultOp[]; a
 }
 
 /** How many calls of `ops` the workload makes (the failure points to walk). */
-async function countCalls(ops: Op[], sync: boolean, kinds: FaultOp[]): Promise<number> {
+async function countCalls(ops: Op[], sync: boolean, kinds: FaultOp[], bg = false): Promise<number> {
   const dir = freshDir();
-  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING });
+  const s = await Store.open<string, string>({ path: dir, sync, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...TUNING, ...await withWorker(bg) });
   arm(faults, { ops: kinds, at: Number.POSITIVE_INFINITY, mode: 'fail' });
   let model = new Model();
   for (const op of ops) { const p = plan(op, model); p.apply(model, await p.run(s)); }
+  // The walk means something for the worker only if the workload hands it jobs.
+  if (bg) expect(s.stats().background?.jobs).toBeGreaterThanOrEqual(3);
   const n = faults.calls;
   arm(faults, undefined);
   await s.close();
@@ -182,17 +190,17 @@ let walked = 0;
 afterAll(() => { if (walked > 0) console.log(`fault injection: ${walked} failure points walked`); });
 
 describe('every failure point of a fixed workload', () => {
-  for (const sync of [false, true]) {
-    it(`sync: ${sync}: each call failing, torn or filling the disk`, async () => {
+  for (const [sync, bg] of [[false, false], [true, false], [false, true], [true, true]]) {
+    it(`sync: ${sync}, ${bg ? 'compactions on the background worker' : 'compactions in slices'}: each call failing, torn or filling the disk`, async () => {
       const ops = fixedWorkload();
-      const total = await countCalls(ops, sync, ALL_OPS);
+      const total = await countCalls(ops, sync, ALL_OPS, bg);
       expect(total).toBeGreaterThan(40);
       const modes: FaultMode[] = ['fail', 'full', 'tear'];
       let failures = 0;
       // Every call, each with one of the modes in turn (every third call sees each mode).
       for (let at = 1; at <= total; at++) {
         const mode = modes[at % modes.length];
-        const o = await runWithFault(ops, sync, { ops: ALL_OPS, at, mode });
+        const o = await runWithFault(ops, sync, { ops: ALL_OPS, at, mode }, bg);
         expect(o.hits, `call ${at} was reached`).toBeGreaterThan(0);
         if (o.failed) failures++;
         walked++;
@@ -212,8 +220,9 @@ describe('random workloads, random failure points (fast-check)', () => {
       fc.subarray(ALL_OPS, { minLength: 1 }),
       fc.integer({ min: 1, max: 150 }),
       fc.constantFrom<FaultMode>('fail', 'full', 'tear', 'delay'),
-      async (ops, sync, kinds, at, mode) => {
-        const o = await runWithFault(ops, sync, { ops: kinds, at, mode });
+      fc.boolean(),
+      async (ops, sync, kinds, at, mode, bg) => {
+        const o = await runWithFault(ops, sync, { ops: kinds, at, mode }, bg);
         walked++;
         if (mode === 'delay') expect(o.failed).toBe(false); // slow is not broken
       },

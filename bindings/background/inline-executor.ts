@@ -15,9 +15,13 @@ export class InlineExecutor implements MergeExecutor {
   submitted = 0;
   merged = 0;
 
-  private constructor(private readonly module: WebAssembly.Module) {}
+  /** `eager`: each job is merged when it is submitted (a fault walk: every call of the job,
+   *  the worker's file I/O included, at a fixed point of the workload, in this thread). */
+  private constructor(private readonly module: WebAssembly.Module, private readonly eager: boolean) {}
 
-  static async create(): Promise<InlineExecutor> { return new InlineExecutor(await engineModule()); }
+  static async create(options: { eager?: boolean } = {}): Promise<InlineExecutor> {
+    return new InlineExecutor(await engineModule(), options.eager === true);
+  }
 
   /** A job has been submitted and not merged yet. */
   get waiting(): boolean { return this.job !== undefined; }
@@ -26,6 +30,7 @@ export class InlineExecutor implements MergeExecutor {
     this.job = job;
     this.result = undefined;
     this.submitted++;
+    if (this.eager) this.merge();
   }
 
   /** Merges the submitted job now, as the worker would meanwhile; false when none waits.

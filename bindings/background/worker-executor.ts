@@ -50,7 +50,8 @@ export class WorkerExecutor implements MergeExecutor {
 
   submit(job: CompactionJob): void {
     this.jobId = job.id;
-    Atomics.store(this.flag, 0, 0);
+    // A worker already gone answers at once (poll reports it lost), not after a wait's timeout.
+    Atomics.store(this.flag, 0, this.lost === undefined ? 0 : 1);
     this.port.postMessage(job, transferables(job));
   }
 

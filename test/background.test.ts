@@ -1,0 +1,140 @@
+// Compactions on the background worker thread (docs/LSM.md, "Background compaction"), with
+// the real worker (dist/compaction-worker.js): the store's writes never merge, its reads stay
+// exact while jobs come and go, close() and compact() settle the job out, a worker that dies
+// hands compaction back to slices with nothing lost, and runs holding merge operands are
+// merged on the store's thread. The interleavings are explored with a scheduled worker in
+// compaction-slices.test.ts; faults on the worker's files in fault-injection.test.ts.
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, codecs, type StoreOptions } from 'strata-kv';
+
+const dirs: string[] = [];
+const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-bg-')); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const SMALL: StoreOptions<string, string> = { keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 16 << 10, blockBytes: 1024 };
+const key = (i: number) => `k${String((i * 7919) % 100_003).padStart(6, '0')}`;
+const value = (i: number) => `v${i}-${'x'.repeat(i % 40)}`;
+const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes n puts (every 7th a delete of an earlier key); returns the expected contents. */
+function fill(s: Store<string, string>, n: number, from = 0, expected = new Map<string, string>()): Map<string, string> {
+  for (let i = from; i < from + n; i++) {
+    if (i % 7 === 3) { s.delete(key(i - 3)); expected.delete(key(i - 3)); } else { s.put(key(i), value(i)); expected.set(key(i), value(i)); }
+  }
+  return expected;
+}
+const sorted = (m: Map<string, string>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Run files in a directory, and those its MANIFEST lists. */
+function runFiles(dir: string): { files: number[]; listed: number[] } {
+  const files = readdirSync(dir).filter((n) => n.endsWith('.run')).map((n) => Number(n.slice(0, -4))).sort((a, b) => a - b);
+  const listed = (JSON.parse(readFileSync(join(dir, 'MANIFEST'), 'utf8').split('\n')[1]).levels as number[][]).flat().sort((a, b) => a - b);
+  return { files, listed };
+}
+
+describe('compactions on the background worker', () => {
+  for (const where of ['in memory', 'with a directory'] as const) {
+    it(`${where}: writes never merge, jobs are installed, reads stay exact`, async () => {
+      const path = where === 'with a directory' ? freshDir() : undefined;
+      const s = await Store.open<string, string>({ ...SMALL, path });
+      let localSlices = 0;
+      const expected = new Map<string, string>();
+      for (let round = 0; round < 20; round++) {
+        fill(s, 2000, round * 2000, expected);
+        if (s.stats().compaction.running === 1) localSlices++;
+        if (round % 5 === 4) await idle(20); // results also arrive while idle
+      }
+      const st = s.stats();
+      expect(st.background).toBeDefined();
+      expect(st.background!.jobs).toBeGreaterThan(5);
+      expect(st.background!.lost).toBeUndefined();
+      expect(localSlices).toBe(0); // no compaction ran in slices on this thread
+      expect([...s.all()]).toEqual(sorted(expected));
+      for (let i = 0; i < 40_000; i += 101) expect(s.get(key(i))).toBe(expected.get(key(i)));
+      await s.close();
+      if (path) {
+        // close() waited for the job out: every run file is one the manifest lists.
+        const { files, listed } = runFiles(path);
+        expect(files).toEqual(listed);
+        const r = await Store.open<string, string>({ ...SMALL, path });
+        expect([...r.all()]).toEqual(sorted(expected));
+        await r.close();
+      }
+    });
+  }
+
+  it('close() right after a burst waits for the job out and installs it', async () => {
+    const path = freshDir();
+    const s = await Store.open<string, string>({ ...SMALL, path });
+    const expected = fill(s, 30_000);
+    const before = s.stats().background!;
+    await s.close();
+    const { files, listed } = runFiles(path);
+    expect(files).toEqual(listed);
+    const r = await Store.open<string, string>({ ...SMALL, path, background: false });
+    expect([...r.all()]).toEqual(sorted(expected));
+    expect(r.stats().sequence).toBe(30_000);
+    await r.close();
+    expect(before.jobs + before.failed).toBeGreaterThan(0);
+  });
+
+  it('compact() settles the job out, then merges everything into one level', async () => {
+    const s = await Store.open<string, string>({ ...SMALL });
+    const expected = fill(s, 20_000);
+    await s.compact();
+    const st = s.stats();
+    expect(st.background!.running).toBe(false);
+    expect(st.levels.filter((l) => l.runs > 0).length).toBe(1);
+    expect([...s.all()]).toEqual(sorted(expected));
+    await s.close();
+  });
+
+  it('a worker that dies hands compaction back to slices on this thread; nothing is lost', async () => {
+    const path = freshDir();
+    const s = await Store.open<string, string>({ ...SMALL, path });
+    const expected = fill(s, 10_000);
+    expect(s.stats().background!.jobs + (s.stats().background!.running ? 1 : 0)).toBeGreaterThan(0);
+    // The worker thread exits, as a crash of it would: its 'exit' reaches the store.
+    const worker = (s as unknown as { background: { executor: { worker: { terminate(): Promise<number> } } } }).background.executor.worker;
+    await worker.terminate();
+    await idle(20);
+    fill(s, 20_000, 10_000, expected);
+    const st = s.stats();
+    expect(st.background!.lost).toMatch(/background worker/);
+    expect(st.counters.compactions).toBeGreaterThan(st.background!.jobs); // merged here since
+    expect([...s.all()]).toEqual(sorted(expected));
+    await s.close();
+    const r = await Store.open<string, string>({ ...SMALL, path });
+    expect([...r.all()]).toEqual(sorted(expected));
+    await r.close();
+  });
+
+  it('runs holding merge operands are merged on this thread, where the operators are', async () => {
+    const s = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec: codecs.json, memtableBytes: 16 << 10, blockBytes: 1024 });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 30_000; i++) {
+      const k = `c${i % 500}`;
+      s.merge(k, 1, 'add');
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const st = s.stats();
+    expect(st.counters.compactions).toBeGreaterThan(0);
+    expect(st.background!.jobs).toBe(0); // every compaction had operands: none went to the worker
+    for (const [k, n] of counts) expect(s.get(k)).toBe(n);
+    await s.close();
+  });
+
+  it('background: false keeps compaction in slices, with no worker and no background stats', async () => {
+    const s = await Store.open<string, string>({ ...SMALL, background: false });
+    fill(s, 20_000);
+    expect(s.stats().background).toBeUndefined();
+    expect(s.stats().counters.compactions).toBeGreaterThan(0);
+    await s.close();
+  });
+
+  it('a bad background option is INVALID_ARGUMENT', async () => {
+    await expect(Store.open({ background: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
