@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, codecs, type StoreOptions } from 'strata-kv';
+import { poolSize } from '../bindings/background/worker-pool.js';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-bg-')); dirs.push(d); return d; };
@@ -109,6 +110,21 @@ describe('compactions on the background worker', () => {
     const r = await Store.open<string, string>({ ...SMALL, path });
     expect([...r.all()]).toEqual(sorted(expected));
     await r.close();
+  });
+
+  it('stores share the process\'s workers: at most min(4, cores - 1), each store\'s jobs its own', async () => {
+    const stores = await Promise.all(Array.from({ length: 6 }, () => Store.open<string, string>({ ...SMALL })));
+    const expected = stores.map(() => new Map<string, string>());
+    for (let round = 0; round < 5; round++) stores.forEach((s, i) => fill(s, 3000, round * 3000 + i, expected[i]));
+    const workers = new Set(stores.map((s) => (s as unknown as { background: { executor?: { worker: unknown } } }).background.executor?.worker));
+    workers.delete(undefined);
+    expect(workers.size).toBeGreaterThan(0);
+    expect(workers.size).toBeLessThanOrEqual(poolSize());
+    for (const [i, s] of stores.entries()) {
+      expect(s.stats().background!.jobs).toBeGreaterThan(0);
+      expect([...s.all()]).toEqual(sorted(expected[i]));
+      await s.close();
+    }
   });
 
   it('runs holding merge operands are merged on this thread, where the operators are', async () => {

@@ -1,23 +1,15 @@
-// Jobs run on a worker thread (Node worker_threads), one worker per store. The store's
+// Jobs run on a worker thread (Node worker_threads, shared by the process's stores:
+// worker-pool.ts), each store through a channel of its own. The store's
 // thread never awaits it: it submits a job, goes on, and takes the result at a safe point
 // of its own — at its next call (poll: a flag in shared memory, then the message received
 // synchronously), or from the event loop when it is idle (onReady: Atomics.waitAsync).
 // Back-pressure blocks in Atomics.wait, bounded by the caller's timeout.
 // INVARIANT: flag[0] is 1 exactly while a result is posted and not yet taken; the worker
 // posts the message before it sets the flag, so a set flag means the message is there.
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { Status } from '../engine/abi.js';
 import { transferables, type CompactionJob, type JobResult, type MergeExecutor } from './job.js';
-
-/** The worker's script: dist/compaction-worker.js beside the bundle that loads this; from
- *  the sources (the test suite) the built one, which the tests' global setup keeps fresh. */
-function workerScript(): URL {
-  const beside = new URL('./compaction-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/compaction-worker.js', import.meta.url);
-}
+import { attach } from './worker-pool.js';
 
 /** Atomics.waitAsync (Node 16+; in TypeScript's lib from es2024). */
 interface AtomicsWaitAsync {
@@ -25,7 +17,9 @@ interface AtomicsWaitAsync {
 }
 
 export class WorkerExecutor implements MergeExecutor {
-  private readonly worker: Worker;
+  /** The pool's worker this store's jobs run on (worker-pool.ts). */
+  readonly worker: Worker;
+  private readonly detach: () => void;
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private jobId = 0;
@@ -35,17 +29,14 @@ export class WorkerExecutor implements MergeExecutor {
   constructor(module: WebAssembly.Module) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(workerScript(), { workerData: { module, port: port2, flag: this.flag }, transferList: [port2] });
-    // Neither keeps the process alive: a job cut short by exit leaves only an unlisted file.
-    this.worker.unref();
     this.port.unref();
-    const gone = (why: string) => {
+    const attached = attach(module, port2, this.flag, (why) => {
       this.lost ??= why;
       Atomics.store(this.flag, 0, 1);
       this.fire();
-    };
-    this.worker.on('error', (err) => gone(`the background worker failed: ${err?.message ?? err}`));
-    this.worker.on('exit', (code) => gone(`the background worker exited (code ${code})`));
+    });
+    this.worker = attached.worker;
+    this.detach = attached.detach;
   }
 
   submit(job: CompactionJob): void {
@@ -86,6 +77,7 @@ export class WorkerExecutor implements MergeExecutor {
 
   close(): void {
     this.ready = undefined;
-    void this.worker.terminate();
+    this.port.close();
+    this.detach();
   }
 }
