@@ -1,6 +1,6 @@
 // The printed side of bench:peers: the results table, the issue's targets checked against
 // the medians, which API each peer used, and the chart's labels.
-import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed } from '../lib/table.mjs';
+import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed, formatCpuRows } from '../lib/table.mjs';
 
 const rate = (peer, id) => peer?.results[id]?.opsPerSec;
 
@@ -101,4 +101,18 @@ export function chartLabels(meta) {
       'Map has no key order, so it runs point operations only; better-sqlite3 runs in :memory:. Numbers: docs/bench-peers.json.',
     ],
   };
+}
+
+/** CPU by thread over each fill, and strata-kv's background stats after it (medians). */
+export function formatCpuTable(report) {
+  const { meta, workloads, peers } = report;
+  const rows = [];
+  for (const w of workloads.filter((x) => x.id.startsWith('fill-'))) {
+    for (const p of peers) {
+      const r = rate(p, w.id);
+      if (r === undefined) continue;
+      rows.push({ peer: p.name, phase: w.id, wallMs: (meta.entries / r) * 1000, cpu: p.cpu?.[w.id]?.median, background: p.background?.[w.id]?.median });
+    }
+  }
+  return formatCpuRows(`CPU during the fills (user + system, ${medianOfRounds(meta.rounds)}; wall ms from the median rate):`, rows);
 }
