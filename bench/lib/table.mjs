@@ -44,13 +44,13 @@ const int = (x) => (x === undefined || x === '' ? '—' : Math.round(x).toLocale
  * the background columns are strata-kv's, "—" for other peers and for strata-kv-slices.
  */
 export function formatCpuRows(title, rows) {
-  const head = ['peer'.padEnd(18), 'phase'.padEnd(14), 'wall ms'.padStart(9), 'CPU main / worker / other ms'.padStart(30),
+  const head = ['peer'.padEnd(18), 'phase'.padEnd(20), 'wall ms'.padStart(9), 'CPU main / worker / other ms'.padStart(30),
     'process'.padStart(9), ' │', 'bg jobs'.padStart(8), 'stalls'.padStart(7), 'stall ms'.padStart(9), 'busy ms'.padStart(8), '  running'].join('');
   const lines = [title, 'worker: Node Worker threads (in strata-kv: the compaction worker); other: V8 (GC, compiler) and libuv helper ' +
     'threads, a native peer\'s own threads; process: process.cpuUsage() (threads that ended count there only)', '', ...headed(head)];
   for (const { peer, phase, wallMs, cpu, background: b } of rows) {
     const split = cpu?.available ? [cpu.mainMs, cpu.workerMs, cpu.otherMs].map(int).join(' / ') : '— (not Linux)';
-    lines.push([peer.padEnd(18), phase.padEnd(14), int(wallMs).padStart(9), split.padStart(30), int(cpu?.processMs).padStart(9), ' │',
+    lines.push([peer.padEnd(18), phase.padEnd(20), int(wallMs).padStart(9), split.padStart(30), int(cpu?.processMs).padStart(9), ' │',
       int(b?.jobs).padStart(8), int(b?.stalls).padStart(7), int(b?.stallMs).padStart(9), int(b?.busyMs).padStart(8),
       `  ${b === undefined ? '—' : b.running === true || b.running === 'true' ? 'yes' : b.running === false || b.running === 'false' ? 'no' : b.running}`].join(''));
   }
