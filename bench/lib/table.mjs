@@ -52,7 +52,7 @@ export function formatCpuRows(title, rows) {
     const split = cpu?.available ? [cpu.mainMs, cpu.workerMs, cpu.otherMs].map(int).join(' / ') : '— (not Linux)';
     lines.push([peer.padEnd(18), phase.padEnd(20), int(wallMs).padStart(9), split.padStart(30), int(cpu?.processMs).padStart(9), ' │',
       int(b?.jobs).padStart(8), int(b?.stalls).padStart(7), int(b?.stallMs).padStart(9), int(b?.busyMs).padStart(8),
-      `  ${b === undefined ? '—' : b.running === true || b.running === 'true' ? 'yes' : b.running === false || b.running === 'false' ? 'no' : b.running}`].join(''));
+      `  ${b === undefined ? '—' : b.running === true ? 'yes' : b.running === false ? 'no' : `${b.running} rounds`}`].join(''));
   }
   return lines.join('\n');
 }

@@ -80,14 +80,19 @@ export function cpuSince(before) {
 export const formatCpu = (c) => (c ? [c.mainMs, c.workerMs, c.otherMs].map((x) => Math.round(x).toLocaleString('en-US')).join(' / ') : '—');
 
 /** The field-wise median of objects of numbers (rounds of one measurement: cpuSince() or
- *  stats().background); a field that is not a number: the distinct values seen, joined. */
+ *  stats().background). A boolean field: its value when every round agrees, else "k of n"
+ *  rounds true; any other field: the distinct values seen, joined. */
 export function medianFields(list, median) {
   const xs = list.filter(Boolean);
   if (!xs.length) return undefined;
   const out = {};
   for (const k of new Set(xs.flatMap(Object.keys))) {
-    const vs = xs.map((x) => x[k]);
-    out[k] = vs.every((v) => typeof v === 'number') ? median(vs) : [...new Set(vs.map(String))].join(',');
+    const vs = xs.map((x) => x[k]).filter((v) => v !== undefined);
+    if (vs.every((v) => typeof v === 'number')) out[k] = median(vs);
+    else if (vs.every((v) => typeof v === 'boolean')) {
+      const yes = vs.filter(Boolean).length;
+      out[k] = yes === 0 || yes === vs.length ? vs[0] : `${yes} of ${vs.length}`;
+    } else out[k] = [...new Set(vs.map(String))].join('; ');
   }
   return out;
 }
