@@ -19,7 +19,9 @@
 //     stats?(), flush?()            strata-kv's store.stats() and store.flush()
 //     close() → Promise             the peer's own close
 // strata-kv.mjs (the Node entry) and strata-kv-store.mjs (the adapter over a given package,
-// which bench:browser bundles) are one peer; level-iterate.mjs is shared by the Level peers.
+// which bench:browser bundles) are one peer; strata-kv-slices.mjs is the same build opened
+// with `background: false` (a variant, compared with strata-kv like any peer);
+// level-iterate.mjs is shared by the Level peers.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,20 +3,27 @@
 // to the write-ahead log (buffered, not fsynced; in a browser, OPFS); close() flushes the
 // memtable into a run file and fsyncs it, so close() is the durability step. Reopen reads
 // each run file's index and bloom; data blocks are read on demand into the block cache
-// (default 64 MiB). No Node imports: bench:browser bundles it with the built package;
-// strata-kv.mjs gives Node suites the adapter over the build they measure.
+// (default 64 MiB). Compaction as the store's default (in Node: merged on a background
+// worker thread); the strata-kv-slices variant opens with `background: false` (compaction
+// in slices paid by writes on the store's thread, as in browsers). No Node imports:
+// bench:browser bundles it with the built package; strata-kv.mjs and strata-kv-slices.mjs
+// give Node suites the adapters over the build they measure.
 
 // Above every 16-hex-digit key in byte order: range() takes [from, to).
 const AFTER_ALL = '\uffff';
 
-/** The adapter over the package `pkg` (its Store and codecs); `build` names the build. */
-export function strataKvAdapter({ Store, codecs }, build) {
+/** The adapter over the package `pkg` (its Store and codecs); `build` names the build.
+ *  `background` (when given) is passed to Store.open; `name` tells the variants apart. */
+export function strataKvAdapter({ Store, codecs }, build, { name = 'strata-kv', background } = {}) {
+  const bg = background === undefined ? {} : { background };
+  const how = background === false ? 'background: false (compaction in slices on the store\'s thread), ' : '';
   return {
-    name: 'strata-kv',
+    name,
     build,
     ordered: true,
     syncPut: true,
-    options: 'Store.open({ path, sync: false }), default tuning (4 MiB memtable, 4 KiB blocks, 10 bloom bits/key)',
+    options: `Store.open({ path, sync: false${background === undefined ? '' : `, background: ${background}`} }), ${how}` +
+      'default tuning (4 MiB memtable, 4 KiB blocks, 10 bloom bits/key)',
     api: {
       'fill-put': 'put',
       'fill-putAll': 'putAll (1,000 pairs, one atomic batch)',
@@ -29,7 +36,7 @@ export function strataKvAdapter({ Store, codecs }, build) {
     },
     async open({ dir } = {}) {
       const onDisk = dir === undefined ? {} : { path: dir, sync: false };
-      const store = await Store.open({ ...onDisk, keyCodec: codecs.utf8, valueCodec: codecs.bytes });
+      const store = await Store.open({ ...onDisk, ...bg, keyCodec: codecs.utf8, valueCodec: codecs.bytes });
       return {
         put: (k, v) => store.put(k, v),
         putAll: (entries) => store.putAll(entries),

@@ -1,4 +1,6 @@
-// The strata-kv adapter (strata-kv-store.mjs) over the built package, for the Node suites.
+// The strata-kv adapter (strata-kv-store.mjs) over the built package, for the Node suites:
+// Store.open's defaults, so compaction runs on the background worker thread.
+// strata-kv-slices.mjs is the same store opened with `background: false`.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +13,9 @@ const entry = process.env.STRATA_BENCH_DIST
   ? pathToFileURL(process.env.STRATA_BENCH_DIST)
   : new URL('../../dist/index.js', import.meta.url);
 /** Identifies the build measured; the driver checks every round used the same one. */
-const build = createHash('sha256').update(readFileSync(entry)).digest('hex').slice(0, 12);
+export const build = createHash('sha256').update(readFileSync(entry)).digest('hex').slice(0, 12);
 
-export default strataKvAdapter(await import(entry.href), build);
+/** The built package itself (strata-kv-slices.mjs makes its variant from it). */
+export const pkg = await import(entry.href);
+
+export default strataKvAdapter(pkg, build);

@@ -9,6 +9,9 @@
 //         directory itself (the same barrier for every peer, whatever its close did; for
 //         strata-kv, whose close already fsyncs, it costs almost nothing). The writes and the
 //         durability step are timed separately.
+//         Over the writes, and over close + fsync, CPU time is split by thread
+//         (lib/threads.mjs: main / Node Worker threads — strata-kv's compaction worker — /
+//         other threads), and strata-kv's stats().background is taken after the writes.
 //   read: the driver has just dropped the OS page cache where it may (run.mjs). Opens the
 //         existing directory (timed: reopen), takes RSS, then one pass of random gets over
 //         every key (its first COLD_GETS timed on their own: "cold"), a second pass in
@@ -21,6 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadAdapter } from '../adapters/common.mjs';
 import { settle } from '../lib/dist.mjs';
+import { cpuSnapshot, cpuSince } from '../lib/threads.mjs';
 import { makeKeys } from '../lib/keys.mjs';
 import { COLD_GETS, makeReadData, fillBatched, fillSingle, getRange, indexOf } from './workloads.mjs';
 
@@ -76,30 +80,38 @@ async function fillMode(variant, dir, entries, scratch) {
   const h = await adapter.open({ dir });
   if (variant === 'put' && !h.put) throw new Error(`${peer} has no sync single put`);
   await settle();
+  const c0 = cpuSnapshot();
   const t0 = performance.now();
   if (variant === 'put') fillSingle(h, keys);
   else await fillBatched(h, keys);
   const writesMs = performance.now() - t0;
+  const cpuWrites = cpuSince(c0);
+  const background = h.stats?.().background;
   const rssAfterFill = await rss();
   const stats = h.stats?.();
+  const c1 = cpuSnapshot();
   const t1 = performance.now();
   await h.close();
   const closeMs = performance.now() - t1;
   const t2 = performance.now();
   fsyncTree(dir);
   const fsyncMs = performance.now() - t2;
+  const cpuClose = cpuSince(c1);
   const durableMs = writesMs + closeMs + fsyncMs;
   const result = {
     peer, name: adapter.name, build: adapter.build, mode: 'fill', variant, entries,
     writesMs, closeMs, fsyncMs, durableMs,
     rates: { [`fill-${variant}`]: rate(entries, writesMs), [`fill-${variant}-durable`]: rate(entries, durableMs) },
     rss: { baseline: rssBaseline, afterFill: rssAfterFill },
+    cpu: { writes: cpuWrites, close: cpuClose },
+    ...(background ? { background } : {}),
     ...(stats ? { strataStats: { levels: stats.levels, runs: stats.runs, runBytes: stats.runBytes, memoryBytes: stats.memoryBytes,
       engineBytes: stats.engineBytes, writeAmplification: stats.writeAmplification, compactions: stats.counters.compactions, flushes: stats.counters.flushes } } : {}),
   };
   log(`fill (${variant}) ${Math.round(result.rates[`fill-${variant}`]).toLocaleString('en-US')} puts/s writes only, ` +
     `close ${closeMs.toFixed(0)} ms + fsync ${fsyncMs.toFixed(0)} ms → ${Math.round(result.rates[`fill-${variant}-durable`]).toLocaleString('en-US')} puts/s durable, ` +
-    `RSS +${((rssAfterFill - rssBaseline) / 2 ** 20).toFixed(0)} MiB`);
+    `RSS +${((rssAfterFill - rssBaseline) / 2 ** 20).toFixed(0)} MiB` +
+    (cpuWrites.available ? `; CPU over the writes: main ${cpuWrites.mainMs.toFixed(0)} / worker ${cpuWrites.workerMs.toFixed(0)} / other ${cpuWrites.otherMs.toFixed(0)} ms` : ''));
   return result;
 }
 

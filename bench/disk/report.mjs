@@ -1,6 +1,6 @@
 // The printed side of bench:disk: the results table (rates, then costs), the issue's
 // targets checked against the medians, and how each peer was opened and called.
-import { compact, ratio, peerHeads, peerCell, runLine, headed } from '../lib/table.mjs';
+import { compact, ratio, peerHeads, peerCell, runLine, headed, medianOfRounds, formatCpuRows } from '../lib/table.mjs';
 import { COLD_GETS } from './workloads.mjs';
 
 const n = (x) => x.toLocaleString('en-US');
@@ -121,4 +121,18 @@ export function formatApis(report) {
     for (const [op, api] of Object.entries(p.api)) lines.push(`    ${op.padEnd(12)} ${api ?? '— (not run: no sync single put)'}`);
   }
   return lines.join('\n');
+}
+
+/** CPU by thread over each fill's writes and its close + fsync, and strata-kv's background
+ *  stats after the writes (medians of rounds). */
+export function formatCpuTable(report) {
+  const rows = [];
+  const phases = [...new Set(report.peers.flatMap((p) => Object.keys(p.cpu ?? {})))];
+  for (const phase of phases) {
+    for (const p of report.peers) {
+      const x = p.cpu?.[phase];
+      if (x) rows.push({ peer: p.name, phase: phase.replace(/^fill-/, ''), wallMs: x.wallMs, cpu: x.cpu, background: x.background });
+    }
+  }
+  return formatCpuRows(`CPU during the fills (user + system, ${medianOfRounds(report.meta.rounds)}):`, rows);
 }

@@ -19,7 +19,19 @@
 // Prints one table and writes docs/bench-disk.json and docs/bench-disk.svg (--out: another
 // directory).
 //
-//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save] [--out DIR]
+// strata-kv is measured as Store.open's default (compaction on the background worker
+// thread); the peer strata-kv-slices is the same build opened with `background: false`
+// (compaction in slices paid by the writes), so one run shows both modes; strata-kv stays
+// the subject of every ratio, and strata-kv-slices is held to the same checks as any peer.
+// After the main table, "CPU during the fills": for each peer, fill and phase (the writes;
+// close + fsync), user + system CPU time of the main thread / Node Worker threads
+// (strata-kv's compaction worker) / every other thread (V8 and libuv helpers, a native
+// peer's own threads: LevelDB's and RocksDB's compactions) (bench/lib/threads.mjs; Linux),
+// and for strata-kv stats().background after the writes (jobs, stalls and their ms, the
+// worker's busy ms, whether a job was still running). Medians of rounds; per round in the
+// JSON (peers[].runs[].fill.cpu, .background).
+//
+//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-slices,lmdb] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,13 +42,14 @@ import { loadAdapter } from '../adapters/common.mjs';
 import { parseArgs, choosePeers } from '../lib/args.mjs';
 import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
 import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
+import { medianFields } from '../lib/threads.mjs';
 import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
-import { RATES, COSTS, formatTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
+import { RATES, COSTS, formatTable, formatCpuTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
 import { renderDiskSvg } from './svg.mjs';
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
-const ALL_PEERS = ['strata-kv', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
+const ALL_PEERS = ['strata-kv', 'strata-kv-slices', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
 
 const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: COLD_GETS },
@@ -133,7 +146,18 @@ console.error(`directories under ${fs.dir}: ${fs.type} on ${fs.device} (mounted 
 if (fs.memoryBacked) console.error(`WARNING: ${fs.dir} is ${fs.type}, in memory: this measures no disk (set TMPDIR to a directory on a disk)`);
 
 /** Per peer: arrays of per-round values, keyed by row id. */
-const acc = new Map(opts.peers.map((p) => [p, { values: {}, checks: undefined, builds: new Set(), runs: [] }]));
+const acc = new Map(opts.peers.map((p) => [p, { values: {}, cpu: {}, checks: undefined, builds: new Set(), runs: [] }]));
+/** Per fill phase (`fill-putAll writes`, …): the round's wall ms, CPU split and background stats. */
+function pushCpu(a, fill) {
+  if (!fill) return;
+  const phases = [['writes', fill.writesMs, fill.cpu?.writes, fill.background], ['close+fsync', fill.closeMs + fill.fsyncMs, fill.cpu?.close]];
+  for (const [phase, wallMs, cpu, background] of phases) {
+    const x = (a.cpu[`fill-${fill.variant} ${phase}`] ??= { wallMs: [], cpu: [], background: [] });
+    x.wallMs.push(wallMs);
+    x.cpu.push(cpu);
+    x.background.push(background);
+  }
+}
 const drops = [];
 const push = (a, id, v) => { if (v !== undefined && Number.isFinite(v)) (a.values[id] ??= []).push(v); };
 
@@ -171,6 +195,8 @@ for (let r = 0; r < opts.rounds; r++) {
       for (const [id, v] of Object.entries(fill.rates)) push(a, id, v);
       if (fillPut) for (const [id, v] of Object.entries(fillPut.rates)) push(a, id, v);
       for (const [id, v] of Object.entries(read.rates)) push(a, id, v);
+      pushCpu(a, fill);
+      pushCpu(a, fillPut);
       push(a, 'close-ms', fill.closeMs + fill.fsyncMs);
       push(a, 'reopen-ms', read.reopenMs);
       push(a, 'first-answers-ms', read.reopenMs + (COLD_GETS / read.rates['get-cold']) * 1000);
@@ -193,14 +219,18 @@ for (let r = 0; r < opts.rounds; r++) {
 
 const rateIds = new Set(RATES.map((w) => w.id));
 const peers = opts.peers.map((file) => {
-  const { name, values, checks, builds, runs } = acc.get(file);
+  const { name, values, checks, builds, runs, cpu: cpuRounds } = acc.get(file);
   const adapter = adapters.get(file);
   const results = {};
   for (const [id, xs] of Object.entries(values)) {
     results[id] = rateIds.has(id) ? { opsPerSec: median(xs), rounds: xs } : { median: median(xs), rounds: xs };
   }
+  const cpu = {};
+  for (const [phase, x] of Object.entries(cpuRounds)) {
+    cpu[phase] = { wallMs: median(x.wallMs), cpu: medianFields(x.cpu, median), background: medianFields(x.background, median) };
+  }
   return {
-    file, name, options: adapter.options, api: diskApi(adapter), results, checks, runs,
+    file, name, options: adapter.options, api: diskApi(adapter), results, checks, runs, cpu,
     ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }),
   };
 });
@@ -244,6 +274,9 @@ const meta = {
   durability: 'fill "durable" rates include the peer\'s close() and an fsync of every file and the directory; "writes" rates stop at the last write',
   process: 'per peer per round: one process for the putAll fill, one for the single-put fill (peers with a sync put), one for reopen + reads after sync and drop_caches; rounds interleaved across peers, each process after an untimed warm-up on a small store elsewhere',
   memory: 'process RSS after a full GC minus RSS before the store was opened (after the warm-up)',
+  strataModes: 'strata-kv: Store.open defaults (compaction on the background worker thread); strata-kv-slices: background: false',
+  cpu: 'per fill phase, user + system ms of the main thread / Node Worker threads (strata-kv\'s compaction worker) / other threads ' +
+    '(V8, libuv, native peers\' threads) from /proc/self/task/*/stat; processMs: process.cpuUsage() over the same span',
 };
 const rows = [...RATES.map((w) => ({ ...w, kind: 'rate' })), ...COSTS.map((c) => ({ ...c, kind: 'cost' }))];
 const { targets, reference } = evaluateTargets(peers);
@@ -251,6 +284,8 @@ const report = { meta, rows, peers, targets, reference, mismatches };
 
 console.log('');
 console.log(formatTable(report));
+console.log('');
+console.log(formatCpuTable(report));
 console.log('');
 console.log(formatTargets({ targets, reference }));
 console.log('');

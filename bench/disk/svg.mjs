@@ -23,6 +23,8 @@ export function renderDiskSvg(report) {
       `${meta.fileSystem.type} · page cache ${dropped} before reopen · ${medianOfRounds(meta.rounds)} · node ${meta.node} · ${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry, reopened store after the reads (RSS growth after GC ÷ entries; lower is better)',
     notes: [
+      'strata-kv: Store.open defaults (compactions on a background worker thread); strata-kv-slices: the same build, ' +
+        'background: false (compactions in slices paid by the writes).',
       'strata-kv reads every run file into Wasm memory at open; classic-level, rocksdb: 8 MiB block caches; ' +
         'better-sqlite3: a 16 MiB page cache; lmdb: the map pages it touched.',
       '"durable" fills include close() and an fsync of every file. classic-level has no sync single put. Numbers: docs/bench-disk.json.',

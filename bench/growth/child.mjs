@@ -1,17 +1,27 @@
-// One size of bench/growth/run.mjs: prints one JSON object of measurements on stdout.
+// One size and mode of bench/growth/run.mjs:
+//   node --require ../lib/name-workers.cjs child.mjs <entries> <memory|disk> <on|off>
+// `on`: Store.open({ background: true }) (compactions merged on the worker thread); `off`:
+// background: false (compactions in slices paid by the puts). Prints one JSON object of
+// measurements on stdout: flat numbers (run.mjs takes their medians over rounds), the fill's
+// CPU split by thread (lib/threads.mjs: main / Node Worker threads, i.e. the compaction
+// worker / other threads, and the process total), and stats().background after the fill
+// (bg*; absent with `off`; a job still out when the fill ends is not counted: bgRunning 1).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../dist/index.js';
+import { cpuSnapshot, cpuSince } from '../lib/threads.mjs';
 import { key } from './keys.mjs';
 
 const n = Number(process.argv[2]);
 const dir = process.argv[3] === 'disk' ? mkdtempSync(join(tmpdir(), 'strata-growth-')) : undefined;
+const background = process.argv[4] !== 'off';
 const baseRss = process.memoryUsage().rss;
 const value = new Uint8Array(100).fill(7);
-const store = await Store.open({ path: dir });
+const store = await Store.open({ path: dir, background });
 
 const lat = new Float64Array(n);
+const cpu0 = cpuSnapshot();
 let t = performance.now();
 const started = t;
 for (let i = 0; i < n; i++) {
@@ -21,11 +31,16 @@ for (let i = 0; i < n; i++) {
   t = now;
 }
 const fillMs = performance.now() - started;
+const cpu = cpuSince(cpu0);
+const bg = store.stats().background;
 const rss = process.memoryUsage().rss;
 lat.sort();
 const q = (p) => lat[Math.min(n - 1, Math.floor(p * n))] * 1000;
-let over10 = 0;
-for (let i = n - 1; i >= 0 && lat[i] > 10; i--) over10++;
+const over = (ms) => {
+  let k = 0;
+  for (let i = n - 1; i >= 0 && lat[i] > ms; i--) k++;
+  return k;
+};
 
 const LOOKUPS = 100_000;
 const probe = new Uint8Array(16);
@@ -46,7 +61,12 @@ await store.close();
 if (dir) rmSync(dir, { recursive: true, force: true });
 
 console.log(JSON.stringify({
-  fillOpsPerSec: n / (fillMs / 1000), p50Us: q(0.5), p99Us: q(0.99), p999Us: q(0.999), maxPauseMs: lat[n - 1], pausesOver10Ms: over10,
+  fillOpsPerSec: n / (fillMs / 1000), fillMs, p50Us: q(0.5), p99Us: q(0.99), p999Us: q(0.999), maxPauseMs: lat[n - 1],
+  pausesOver2Ms: over(2), pausesOver10Ms: over(10),
   getOpsPerSec: LOOKUPS / (getMs / 1000), missOpsPerSec: LOOKUPS / (missMs / 1000), scanPerSec: n / (scanMs / 1000),
   rssBytesPerEntry: (rss - baseRss) / n,
+  ...(cpu.available ? { cpuMainMs: cpu.mainMs, cpuWorkerMs: cpu.workerMs, cpuOtherMs: cpu.otherMs } : {}),
+  cpuProcessMs: cpu.processMs,
+  ...(bg ? { bgJobs: bg.jobs, bgFailed: bg.failed, bgRunning: bg.running ? 1 : 0, bgBusyMs: bg.busyMs, bgStalls: bg.stalls, bgStallMs: bg.stallMs,
+    bgBytesRead: bg.bytesRead, bgBytesWritten: bg.bytesWritten, ...(bg.lost ? { bgLost: bg.lost } : {}) } : {}),
 }));

@@ -6,6 +6,9 @@
 //      of step 1), which turns a slice's byte budget into time;
 //   3. back-pressure: the puts that did a stop slice, after a restore filled level 0 while a
 //      compaction was in progress (docs/LSM.md, "Compaction in slices").
+// Every store here opens with `background: false`: these are the pauses of compaction in
+// slices on the store's thread (with the background worker, bench/growth/run.mjs shows the
+// puts' pauses and the worker's stalls).
 // Usage: npm run build && node bench/growth/pauses.mjs [entries, default 1000000] (or --entries N)
 import { Store } from '../../dist/index.js';
 import { parseArgs } from '../lib/args.mjs';
@@ -21,7 +24,7 @@ const summary = (xs) => {
 };
 
 // 1. Flushes, compaction off.
-const store = await Store.open({ autoCompaction: false });
+const store = await Store.open({ autoCompaction: false, background: false });
 const slices = [];
 for (let i = 0; i < n; i++) {
   const flushing = store.stats().flush.running === 1;
@@ -32,7 +35,7 @@ for (let i = 0; i < n; i++) {
 }
 const whole = [];
 for (let r = 0; r < 5; r++) {
-  const s1 = await Store.open({ autoCompaction: false });
+  const s1 = await Store.open({ autoCompaction: false, background: false });
   let i = 0;
   while (s1.stats().memtable.bytes < 0.95 * (4 << 20)) s1.put(key(i++), value);
   const t = performance.now();
@@ -52,7 +55,7 @@ console.log(`merge rate (compact() of ${(read / 2 ** 20).toFixed(0)} MiB in ${ms
 await store.close();
 
 // 3. Back-pressure: a restore fills level 0 while a compaction is in progress.
-const s = await Store.open();
+const s = await Store.open({ background: false });
 let i = 0;
 while (i < 2_000_000 && !(i > 200_000 && s.stats().compaction.running === 1)) s.put(key(i++), value);
 let seq = s.stats().sequence;

@@ -4,7 +4,7 @@
 // per entry, with each suite's `labels` (title, memory title, footnotes, optional subtitle).
 import { compact } from './table.mjs';
 
-const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8', '#c2255c', '#0c8599'];
+const COLORS = ['#e8590c', '#868e96', '#3b5bdb', '#2f9e44', '#f08c00', '#7048e8', '#c2255c', '#0c8599', '#5c940d'];
 const WIDTH = 1000;
 const PLOT = { left: 70, right: 985, top: 104, bottom: 404 };
 export const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
@@ -26,18 +26,19 @@ export function renderBarChart(report, { title, memoryTitle, notes, subtitle }) 
 
   const memTop = PLOT.bottom + 92;
   const rowH = 20;
-  const height = memTop + 40 + peers.length * rowH + 40;
+  const height = memTop + 40 + peers.length * rowH + 12 + 14 * Math.max(2, notes.length); // a 14 px line per footnote
 
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#212529">`);
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   text(PLOT.left, 28, title, 'font-size="17" font-weight="600"');
   text(PLOT.left, 48, subtitle, 'font-size="11" fill="#495057"');
 
-  // Legend.
-  let lx = PLOT.left;
+  // Legend: one row, or two when the names do not fit (the plot starts below the second).
+  let lx = PLOT.left, ly = 64;
   peers.forEach((p, i) => {
-    out.push(`<rect x="${lx}" y="64" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`);
-    text(lx + 17, 74.5, p.name, i === 0 ? 'font-weight="600"' : '');
+    if (lx + 17 + p.name.length * 7 > WIDTH - 10) { lx = PLOT.left; ly += 18; }
+    out.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`);
+    text(lx + 17, ly + 10.5, p.name, i === 0 ? 'font-weight="600"' : '');
     lx += 36 + p.name.length * 7;
   });
 
@@ -91,7 +92,7 @@ export function renderBarChart(report, { title, memoryTitle, notes, subtitle }) 
     text(mx0 + Math.max(w, 1) + 6, ry + 13, `${p.memory.bytesPerEntry.toFixed(0)} B`, 'font-size="11"');
   });
   const note = 'font-size="10" fill="#868e96"';
-  notes.slice(-2).forEach((line, i, all) => { text(PLOT.left, height - 10 - 14 * (all.length - 1 - i), line, note); });
+  notes.forEach((line, i, all) => { text(PLOT.left, height - 10 - 14 * (all.length - 1 - i), line, note); });
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -33,13 +33,16 @@ export async function snapshotDist({ waitMinutes = 0 } = {}) {
   return join(dir, 'dist', 'index.js');
 }
 
+/** `node --require` of this: names the child's Worker threads for lib/threads.mjs. */
+export const NAME_WORKERS = fileURLToPath(new URL('./name-workers.cjs', import.meta.url));
+
 /**
- * Runs `node --expose-gc --max-old-space-size=8192 script peer mode …rest` with
- * STRATA_BENCH_DIST set to `dist`; resolves with the JSON of the last line it prints
- * (its progress goes to stderr, passed through).
+ * Runs `node --expose-gc --max-old-space-size=8192 --require name-workers.cjs script peer
+ * mode …rest` with STRATA_BENCH_DIST set to `dist`; resolves with the JSON of the last line
+ * it prints (its progress goes to stderr, passed through).
  */
 export function runChild(script, args, dist) {
-  const argv = ['--expose-gc', '--max-old-space-size=8192', script, ...args];
+  const argv = ['--expose-gc', '--max-old-space-size=8192', '--require', NAME_WORKERS, script, ...args];
   return new Promise((resolve, reject) => {
     const env = { ...process.env, STRATA_BENCH_DIST: dist };
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });

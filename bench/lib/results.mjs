@@ -4,14 +4,18 @@ import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
- * Why `peers` (strata-kv first) are not comparable: strata-kv ran more than one build, or a
- * peer's check (hits, bytes read, entries scanned) differs from strata-kv's for an operation
- * both ran. Empty when they are comparable.
+ * Why `peers` (strata-kv first) are not comparable: strata-kv ran more than one build, a
+ * variant of it (strata-kv-slices) ran another build, or a peer's check (hits, bytes read,
+ * entries scanned) differs from strata-kv's for an operation both ran. Empty when they are
+ * comparable.
  */
 export function findMismatches(peers) {
   const [subject, ...others] = peers;
   const out = [];
   if (subject.build?.includes(',')) out.push(`strata-kv ran more than one build (${subject.build}): rerun`);
+  for (const p of others) {
+    if (p.build !== undefined && p.build !== subject.build) out.push(`${p.name} ran build ${p.build}, strata-kv ${subject.build}: rerun`);
+  }
   for (const p of others) {
     for (const [id, check] of Object.entries(p.checks)) {
       if (subject.checks[id] !== undefined && subject.checks[id] !== check) {

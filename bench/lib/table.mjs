@@ -34,3 +34,25 @@ export const runLine = (meta) => `${medianOfRounds(meta.rounds)}; node ${meta.no
 
 /** A header row and the rule under it. */
 export const headed = (head) => [head, '─'.repeat(head.length)];
+
+const int = (x) => (x === undefined || x === '' ? '—' : Math.round(x).toLocaleString('en-US'));
+
+/**
+ * The "CPU during the fills" table of bench:peers and bench:disk: one line per
+ * { peer, phase, wallMs, cpu (lib/threads.mjs cpuSince), background (stats().background) }.
+ * CPU is main thread / Node Worker threads / other threads, with the process total beside;
+ * the background columns are strata-kv's, "—" for other peers and for strata-kv-slices.
+ */
+export function formatCpuRows(title, rows) {
+  const head = ['peer'.padEnd(18), 'phase'.padEnd(20), 'wall ms'.padStart(9), 'CPU main / worker / other ms'.padStart(30),
+    'process'.padStart(9), ' │', 'bg jobs'.padStart(8), 'stalls'.padStart(7), 'stall ms'.padStart(9), 'busy ms'.padStart(8), '  running'].join('');
+  const lines = [title, 'worker: Node Worker threads (in strata-kv: the compaction worker); other: V8 (GC, compiler) and libuv helper ' +
+    'threads, a native peer\'s own threads; process: process.cpuUsage() (threads that ended count there only)', '', ...headed(head)];
+  for (const { peer, phase, wallMs, cpu, background: b } of rows) {
+    const split = cpu?.available ? [cpu.mainMs, cpu.workerMs, cpu.otherMs].map(int).join(' / ') : '— (not Linux)';
+    lines.push([peer.padEnd(18), phase.padEnd(20), int(wallMs).padStart(9), split.padStart(30), int(cpu?.processMs).padStart(9), ' │',
+      int(b?.jobs).padStart(8), int(b?.stalls).padStart(7), int(b?.stallMs).padStart(9), int(b?.busyMs).padStart(8),
+      `  ${b === undefined ? '—' : b.running === true ? 'yes' : b.running === false ? 'no' : `${b.running} rounds`}`].join(''));
+  }
+  return lines.join('\n');
+}

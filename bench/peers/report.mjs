@@ -1,6 +1,6 @@
 // The printed side of bench:peers: the results table, the issue's targets checked against
 // the medians, which API each peer used, and the chart's labels.
-import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed } from '../lib/table.mjs';
+import { compact, ratio, peerHeads, peerCell, medianOfRounds, runLine, headed, formatCpuRows } from '../lib/table.mjs';
 
 const rate = (peer, id) => peer?.results[id]?.opsPerSec;
 
@@ -14,7 +14,7 @@ function speedup(report, peerName, id) {
 export function formatTable(report) {
   const { meta, workloads, peers } = report;
   const [subject, ...others] = peers;
-  const W = 15;
+  const W = Math.max(15, ...others.map((p) => p.name.length + 2)); // strata-kv-slices needs 18
   const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv vs peers: ${meta.entries.toLocaleString('en-US')} entries (16-char hex keys, ${meta.valueBytes}-byte values), ` +
@@ -96,9 +96,25 @@ export function chartLabels(meta) {
       `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
     notes: [
+      'strata-kv: Store.open defaults (compactions on a background worker thread); strata-kv-slices: the same build, ' +
+        'background: false (compactions in slices paid by the writes).',
       'classic-level, rocksdb and lmdb keep their data in files: their RSS is what they hold in the process ' +
         '(memtables, block caches, touched map pages).',
       'Map has no key order, so it runs point operations only; better-sqlite3 runs in :memory:. Numbers: docs/bench-peers.json.',
     ],
   };
+}
+
+/** CPU by thread over each fill, and strata-kv's background stats after it (medians). */
+export function formatCpuTable(report) {
+  const { meta, workloads, peers } = report;
+  const rows = [];
+  for (const w of workloads.filter((x) => x.id.startsWith('fill-'))) {
+    for (const p of peers) {
+      const r = rate(p, w.id);
+      if (r === undefined) continue;
+      rows.push({ peer: p.name, phase: w.id, wallMs: (meta.entries / r) * 1000, cpu: p.cpu?.[w.id]?.median, background: p.background?.[w.id]?.median });
+    }
+  }
+  return formatCpuRows(`CPU during the fills (user + system, ${medianOfRounds(meta.rounds)}; wall ms from the median rate):`, rows);
 }

@@ -7,7 +7,18 @@
 // Prints one table and writes docs/bench-peers.json and docs/bench-peers.svg (--out: another
 // directory).
 //
-//   node bench/peers/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,lmdb] [--no-save] [--out DIR]
+// strata-kv is measured as Store.open's default (compaction on the background worker
+// thread); the peer strata-kv-slices is the same build opened with `background: false`
+// (compaction in slices paid by the writes), so one run shows both modes; strata-kv stays
+// the subject of every ratio, and strata-kv-slices is held to the same checks as any peer.
+// After the main table, "CPU during the fills": for each peer and fill, user + system CPU
+// time of the main thread / Node Worker threads (strata-kv's compaction worker) / every
+// other thread (V8 and libuv helpers, a native peer's own threads) over the timed fill
+// (bench/lib/threads.mjs; Linux), and for strata-kv stats().background after the fill
+// (jobs, stalls and their ms, the worker's busy ms). Medians of rounds; per round in the JSON
+// (peers[].cpu, peers[].background).
+//
+//   node bench/peers/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-slices,lmdb] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
 import { cpus, platform, arch } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +28,13 @@ import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.m
 import { renderBarChart } from '../lib/chart.mjs';
 import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
 import { SEEKS, SEEK_LENGTH, VALUE_BYTES, BATCH } from '../lib/data.mjs';
+import { medianFields } from '../lib/threads.mjs';
 import { WORKLOADS } from './workloads.mjs';
-import { formatTable, evaluateTargets, formatTargets, formatApis, chartLabels } from './report.mjs';
+import { formatTable, formatCpuTable, evaluateTargets, formatTargets, formatApis, chartLabels } from './report.mjs';
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
-const ALL_PEERS = ['strata-kv', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
+const ALL_PEERS = ['strata-kv', 'strata-kv-slices', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
 
 const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: 1000 },
@@ -41,7 +53,7 @@ const dist = await snapshotDist();
 process.on('SIGINT', () => process.exit(130));
 console.error(`bench:peers — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}`);
 
-const byFile = new Map(opts.peers.map((file) => [file, { file, rates: {}, checks: undefined }]));
+const byFile = new Map(opts.peers.map((file) => [file, { file, rates: {}, cpu: {}, background: {}, checks: undefined }]));
 for (let r = 0; r < opts.rounds; r++) {
   const order = opts.peers.map((_, i) => opts.peers[(i + r) % opts.peers.length]);
   for (const file of order) {
@@ -52,6 +64,8 @@ for (let r = 0; r < opts.rounds; r++) {
     acc.api = run.api;
     (acc.builds ??= new Set()).add(run.build);
     for (const [id, rate] of Object.entries(run.rates)) (acc.rates[id] ??= []).push(rate);
+    for (const [id, c] of Object.entries(run.cpu ?? {})) (acc.cpu[id] ??= []).push(c);
+    for (const [id, b] of Object.entries(run.background ?? {})) (acc.background[id] ??= []).push(b);
     if (acc.checks && JSON.stringify(acc.checks) !== JSON.stringify(run.checks)) {
       throw new Error(`${file}: round ${r + 1} did different work from round 1: ${JSON.stringify(run.checks)} vs ${JSON.stringify(acc.checks)}`);
     }
@@ -62,11 +76,14 @@ const peers = [];
 for (const file of opts.peers) {
   console.error(`resident memory: ${file}`);
   const memory = await runChild(file, 'memory', opts.entries);
-  const { name, api, rates, checks, builds } = byFile.get(file);
+  const { name, api, rates, checks, builds, cpu: cpuRounds, background: bgRounds } = byFile.get(file);
   builds.add(memory.build);
   const results = {};
   for (const [id, xs] of Object.entries(rates)) results[id] = { opsPerSec: median(xs), rounds: xs };
-  peers.push({ file, name, api, results, checks, memory, ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }) });
+  const cpu = {}, background = {};
+  for (const [id, xs] of Object.entries(cpuRounds)) cpu[id] = { median: medianFields(xs, median), rounds: xs };
+  for (const [id, xs] of Object.entries(bgRounds)) background[id] = { median: medianFields(xs, median), rounds: xs };
+  peers.push({ file, name, api, results, checks, memory, cpu, background, ...(builds.has(undefined) ? {} : { build: [...builds].join(',') }) });
 }
 
 // Every peer must have done the same work: hits, bytes read, entries scanned and seeked.
@@ -91,6 +108,9 @@ const meta = {
   seekLength: SEEK_LENGTH,
   process: 'one child process per peer per round (rounds interleaved across peers, after an untimed warm-up), one more per peer for memory',
   memory: 'process RSS after a full GC, after the fill minus with the empty store open, ÷ entries',
+  strataModes: 'strata-kv: Store.open defaults (compaction on the background worker thread); strata-kv-slices: background: false',
+  cpu: 'per workload, user + system ms of the main thread / Node Worker threads (strata-kv\'s compaction worker) / other threads ' +
+    '(V8, libuv, native peers\' threads) from /proc/self/task/*/stat; processMs: process.cpuUsage() over the same span',
 };
 const workloads = WORKLOADS.map(({ id, title, unit, point }) => ({ id, title, unit, pointOnly: point }));
 const targets = evaluateTargets(peers);
@@ -98,6 +118,8 @@ const report = { meta, workloads, peers, targets, mismatches };
 
 console.log('');
 console.log(formatTable(report));
+console.log('');
+console.log(formatCpuTable(report));
 console.log('');
 console.log(formatTargets(targets));
 console.log('');
