@@ -54,11 +54,21 @@ export interface BackgroundStats {
   lost?: string;
 }
 
+/** A job being handed out a run per call: its image and the inputs copied so far. */
+interface Outgoing { id: number; image: Uint8Array; inputs: { level: number; id: number }[]; sent: JobInput[]; bytes: number }
+/** A finished job whose output is being staged a run per call. */
+interface Incoming { id: number; result: JobResult & { ok: true }; files?: number[]; firstId: number; staged: number }
+
 export class BackgroundCompaction {
+  /** The job out: handed to the executor, not yet back. */
   private running: { id: number; outputIds?: number[] } | undefined;
+  private outgoing: Outgoing | undefined;
+  private incoming: Incoming | undefined;
   private closed = false;
   /** Made at the first job: a store that never compacts never starts a worker. */
   private executor: MergeExecutor | undefined;
+  /** A continuation is scheduled for an idle moment (a hand-off or install left half done). */
+  private resumeScheduled = false;
   readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0 };
 
   constructor(private readonly engine: Engine, private readonly makeExecutor: () => MergeExecutor, private readonly tuning: EngineTuning,
@@ -68,27 +78,25 @@ export class BackgroundCompaction {
 
   private get exec(): MergeExecutor { return this.executor ??= this.makeExecutor(); }
 
-  /** After a store call's engine work (a safe point): installs a finished job, hands out a
-   *  waiting one, and blocks while level 0 is full and the job is behind. */
+  /** After a store call's engine work (a safe point): one step of handing out or
+   *  installing a job — a run's image copied, or a run staged — so a call pays a bounded
+   *  part of it; and a wait while the job is behind (level 0 full, memory short). */
   afterCall(): void {
     if (this.closed) return;
-    if (this.running !== undefined) {
-      const r = this.exec.poll();
-      if (r !== undefined) this.finish(r);
-    }
-    const state = this.engine.bgState();
-    if (state === 0) return;
-    if ((state & 1) !== 0 && this.running === undefined) this.submit();
-    else if ((state & 2) !== 0 && this.running !== undefined) this.stall();
+    this.advance(false);
+    if ((this.engine.bgState() & 2) !== 0 && (this.running !== undefined || this.outgoing !== undefined || this.incoming !== undefined)) this.stall();
   }
 
-  /** Waits for the job out, if any, and installs it (compact(): the merge it will do
-   *  would otherwise drop it; close(): its work is kept). */
+  /** Finishes the job out, if any: hands it out whole, waits for it and installs it
+   *  (compact(): the merge it will do would otherwise drop it; close(): its work is kept). */
   settle(timeoutMs = STALL_LIMIT_MS): void {
-    if (this.closed || this.running === undefined) return;
-    const r = this.exec.wait(timeoutMs);
-    if (r !== undefined) this.finish(r);
-    else this.lose(`the background worker did not finish a job in ${timeoutMs} ms`);
+    if (this.closed) return;
+    this.advance(true);
+    if (this.running !== undefined) {
+      const r = this.exec.wait(timeoutMs);
+      if (r === undefined) { this.lose(`the background worker did not finish a job in ${timeoutMs} ms`); return; }
+      this.received(r, true);
+    }
   }
 
   /** Settles the job out, then stops: compaction is the engine's own again. */
@@ -100,73 +108,106 @@ export class BackgroundCompaction {
     this.executor?.close();
   }
 
-  private submit(): void {
-    const e = this.engine;
-    const image = e.bgJob();
-    if (image === undefined) return;
-    const { id, inputs } = jobInputs(image);
-    let bytes = 0;
-    const sent: JobInput[] = [];
-    for (const { level, id: run } of inputs) {
-      const onDisk = this.disk?.durableRunBytes(run);
-      if (onDisk !== undefined) {
-        bytes += onDisk;
-        sent.push({ level, id: run });
-        continue;
-      }
-      const size = e.runImageSize(run); // resident: its blocks travel
-      const p = size > 0 ? e.reserve(size) : 0;
-      if (size === 0 || e.runImage(run, p) !== Status.OK) {
-        e.bgFail(id, Status.OK); // neither in a file nor in memory: never expected; merged here instead
-        this.lose(`input run ${run} of a background job is neither resident nor in a durable file`);
-        return;
-      }
-      bytes += size;
-      sent.push({ level, id: run, image: e.copyOut(p, size) });
+  /** Moves the job along: stages the finished one (all: at once), takes a result that has
+   *  come, hands out the waiting one (all: at once). */
+  private advance(all: boolean): void {
+    if (this.incoming !== undefined) {
+      this.stage(all);
+      if (!all) { if (this.incoming !== undefined) this.resumeLater(); return; }
     }
-    // Output runs are cut at runTargetBytes of data and hold no more than the inputs did,
-    // plus one of range tombstones alone.
-    const disk = this.disk;
-    let exec: MergeExecutor;
-    try {
-      exec = this.exec;
-    } catch (err) {
-      e.bgFail(id, Status.OK);
-      this.lose(`no background worker could start: ${(err as Error)?.message ?? String(err)}`);
-      return;
+    if (this.running !== undefined) {
+      const r = this.exec.poll();
+      if (r !== undefined) { this.received(r, all); if (this.incoming !== undefined) return this.resumeLater(); }
     }
-    const outputIds = disk?.logged ? reserveIds(e, Math.floor(bytes / this.tuning.runTargetBytes) + 2) : undefined;
-    this.running = { id, outputIds };
-    this.stats.running = true;
-    exec.submit({ id, image, tuning: this.tuning, inputs: sent, dir: disk?.dir, outputIds });
-    exec.onReady(() => this.idle());
+    if (this.closed) return;
+    if (this.outgoing === undefined && this.running === undefined && (this.engine.bgState() & 1) !== 0) this.begin();
+    if (this.outgoing !== undefined) { this.send(all); if (this.outgoing !== undefined) this.resumeLater(); }
   }
 
-  /** From the event loop, the store idle: installs the finished job, starts the next. */
+  /** A hand-off or install left half done goes on while the store is idle. */
+  private resumeLater(): void {
+    if (this.resumeScheduled || this.closed) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      if (this.closed) return;
+      this.advance(true);
+      this.disk?.afterChange();
+    }).unref?.();
+  }
+
+  /** From the event loop, the job done while the store is idle: installs it, starts the next. */
   private idle(): void {
     if (this.closed || this.running === undefined) return;
-    const r = this.exec.poll();
-    if (r === undefined) return;
-    this.finish(r);
-    if ((this.engine.bgState() & 1) !== 0) this.submit();
+    this.advance(true);
     this.disk?.afterChange();
   }
 
   private stall(): void {
     const started = performance.now();
     this.stats.stalls++;
-    const r = this.exec.wait(STALL_LIMIT_MS);
+    this.settle();
     this.stats.stallMs += performance.now() - started;
-    if (r !== undefined) this.finish(r);
-    else this.lose(`the background worker did not finish a job in ${STALL_LIMIT_MS} ms`);
   }
 
-  private finish(r: JobResult): void {
+  // ---- handing a job out ---------------------------------------------------------------
+
+  private begin(): void {
+    const image = this.engine.bgJob();
+    if (image === undefined) return;
+    const { id, inputs } = jobInputs(image);
+    this.outgoing = { id, image, inputs, sent: [], bytes: 0 };
+  }
+
+  /** Copies the next resident input's image (all: every one), then submits. Inputs stay in
+   *  the version meanwhile (the engine pins them), so each is found by its number. */
+  private send(all: boolean): void {
+    const o = this.outgoing!, e = this.engine;
+    let copied = false;
+    while (o.sent.length < o.inputs.length) {
+      const { level, id: run } = o.inputs[o.sent.length];
+      const onDisk = this.disk?.durableRunBytes(run);
+      if (onDisk !== undefined) { o.bytes += onDisk; o.sent.push({ level, id: run }); continue; }
+      if (copied && !all) return; // one image a call
+      const size = e.runImageSize(run); // resident: its blocks travel
+      const p = size > 0 ? e.reserve(size) : 0;
+      if (size === 0 || e.runImage(run, p) !== Status.OK) {
+        this.outgoing = undefined;
+        e.bgFail(o.id, Status.OK); // neither in a file nor in memory: never expected; merged here instead
+        this.lose(`input run ${run} of a background job is neither resident nor in a durable file`);
+        return;
+      }
+      o.bytes += size;
+      o.sent.push({ level, id: run, image: e.copyOut(p, size) });
+      copied = true;
+    }
+    this.outgoing = undefined;
+    let exec: MergeExecutor;
+    try {
+      exec = this.exec;
+    } catch (err) {
+      e.bgFail(o.id, Status.OK);
+      this.lose(`no background worker could start: ${(err as Error)?.message ?? String(err)}`);
+      return;
+    }
+    // Output runs are cut at runTargetBytes of data and hold no more than the inputs did,
+    // plus one of range tombstones alone.
+    const disk = this.disk;
+    const outputIds = disk?.logged ? reserveIds(e, Math.floor(o.bytes / this.tuning.runTargetBytes) + 2) : undefined;
+    this.running = { id: o.id, outputIds };
+    this.stats.running = true;
+    exec.submit({ id: o.id, image: o.image, tuning: this.tuning, inputs: o.sent, dir: disk?.dir, outputIds });
+    exec.onReady(() => this.idle());
+  }
+
+  // ---- taking a job back -----------------------------------------------------------------
+
+  private received(r: JobResult, all: boolean): void {
     const job = this.running!;
     this.running = undefined;
-    this.stats.running = false;
     const e = this.engine, disk = this.disk;
     if (!r.ok) {
+      this.stats.running = false;
       this.stats.failed++;
       if (r.workerLost) { this.lose(r.message); return; }
       if (r.output && disk) { // writing the output failed: the directory's failure, not damage
@@ -178,32 +219,44 @@ export class BackgroundCompaction {
       return;
     }
     const files = job.outputIds === undefined ? undefined : r.outputs.map((o) => o.id!);
+    const firstId = files === undefined ? e.takeRunIds(r.outputs.length) : 0;
+    this.incoming = { id: job.id, result: r, files, firstId, staged: 0 };
+    this.stage(all);
+  }
+
+  /** Imports the next output run as staged (all: every one), then installs the job. */
+  private stage(all: boolean): void {
+    const inc = this.incoming!, e = this.engine, disk = this.disk, r = inc.result;
     try {
-      if (files !== undefined) for (const id of files) disk!.stageRunFile(id);
-      else {
-        const first = e.takeRunIds(r.outputs.length);
-        r.outputs.forEach((o, i) => {
-          const p = e.reserve(o.bytes);
-          e.u8.set(o.image!, p);
-          const st = e.runImport(p, o.bytes, STAGED_LEVEL, first + i);
-          if (st !== Status.OK) throw new StrataError(st === Status.OUT_OF_MEMORY ? 'OUT_OF_MEMORY' : 'CORRUPTION', `a background job's output run could not be imported (status ${st})`);
-        });
+      for (let n = 0; inc.staged < r.outputs.length && (all || n < 1); n++, inc.staged++) {
+        const o = r.outputs[inc.staged];
+        if (inc.files !== undefined) { disk!.stageRunFile(inc.files[inc.staged]); continue; }
+        const p = e.reserve(o.bytes);
+        e.u8.set(o.image!, p);
+        o.image = undefined; // its memory goes as soon as it is in the engine
+        const st = e.runImport(p, o.bytes, STAGED_LEVEL, inc.firstId + inc.staged);
+        if (st !== Status.OK) throw new StrataError(st === Status.OUT_OF_MEMORY ? 'OUT_OF_MEMORY' : 'CORRUPTION', `a background job's output run could not be imported (status ${st})`);
       }
     } catch {
       // Memory refused, or damage between the worker and here: dropped, as a compaction
       // refused memory is; the inputs stay and a later flush picks again.
+      this.incoming = undefined;
+      this.stats.running = false;
       this.stats.failed++;
-      e.bgFail(job.id, Status.OK);
-      if (files !== undefined) disk!.discardRunFiles(files);
+      e.bgFail(inc.id, Status.OK);
+      if (inc.files !== undefined) disk!.discardRunFiles(inc.files);
       return;
     }
-    const st = e.bgInstall(job.id);
+    if (inc.staged < r.outputs.length) return;
+    this.incoming = undefined;
+    this.stats.running = false;
+    const st = e.bgInstall(inc.id);
     if (st !== Status.OK) { // dropped meanwhile (compact(), a write stop): its runs were freed
       this.stats.failed++;
-      if (files !== undefined) disk!.discardRunFiles(files);
+      if (inc.files !== undefined) disk!.discardRunFiles(inc.files);
       return;
     }
-    if (files !== undefined) disk!.adoptRunFiles(files);
+    if (inc.files !== undefined) disk!.adoptRunFiles(inc.files);
     this.stats.jobs++;
     this.stats.bytesRead += r.bytesRead;
     this.stats.bytesWritten += r.outputs.reduce((n, o) => n + o.bytes, 0);
@@ -214,6 +267,8 @@ export class BackgroundCompaction {
   private lose(why: string): void {
     const job = this.running;
     this.running = undefined;
+    this.outgoing = undefined;
+    if (this.incoming !== undefined) { this.engine.bgFail(this.incoming.id, Status.OK); this.incoming = undefined; }
     this.stats.running = false;
     this.stats.lost = why;
     this.closed = true;
