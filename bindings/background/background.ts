@@ -188,7 +188,17 @@ export class BackgroundCompaction {
       }
       if (budget <= 0) return;
       try {
-        budget -= this.copySome(run, o.copying, Math.min(budget, COPY_SLICE_BYTES));
+        const n = this.copySome(run, o.copying, Math.min(budget, COPY_SLICE_BYTES));
+        if (n < 0) {
+          // Its file became durable meanwhile and its blocks left memory: it goes by number.
+          const onDisk = this.disk?.durableRunBytes(run);
+          if (onDisk === undefined) throw new Error(`input run ${run} is neither resident nor in a durable file (bug)`);
+          o.copying = undefined;
+          o.bytes += onDisk;
+          o.sent.push({ level, id: run });
+          continue;
+        }
+        budget -= n;
       } catch (err) { // never into the store call: its write is committed
         this.outgoing = undefined;
         e.bgFail(o.id, Status.OK);
@@ -220,7 +230,8 @@ export class BackgroundCompaction {
   }
 
   /** Copies whole blocks of run `run`'s image, about `room` bytes, or (blocks done) its tail,
-   *  as RunFileWriter writes a file: the same image run_image gives. Returns the bytes. */
+   *  as RunFileWriter writes a file: the same image run_image gives. Returns the bytes, or
+   *  -1 when the run is no longer resident (detached: its file is durable). */
   private copySome(run: number, c: { buf: Uint8Array; filled: number; nextBlock: number }, room: number): number {
     const e = this.engine;
     let p = e.reserve(room);
@@ -229,6 +240,7 @@ export class BackgroundCompaction {
       p = e.reserve(r.bytes);
       r = e.runImageBlocks(run, c.nextBlock, r.bytes, p);
     }
+    if (r.blocks < 0) return -1;
     if (r.blocks > 0) {
       c.buf.set(e.u8.subarray(p, p + r.bytes), c.filled);
       c.filled += r.bytes;
@@ -236,8 +248,9 @@ export class BackgroundCompaction {
       return r.bytes;
     }
     const size = e.runImageTailSize(run);
+    if (size === 0) return -1;
     const q = e.reserve(size);
-    if (r.blocks < 0 || size === 0 || e.runImageTail(run, q) !== Status.OK || c.filled + size !== c.buf.length) {
+    if (e.runImageTail(run, q) !== Status.OK || c.filled + size !== c.buf.length) {
       throw new Error(`strata-kv: input run ${run} changed while it was copied (bug)`);
     }
     c.buf.set(e.u8.subarray(q, q + size), c.filled);
