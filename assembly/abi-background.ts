@@ -5,7 +5,7 @@
 import * as S from "./status";
 import { setDelegating, endRemote } from "./leveled";
 import { takeRunIds } from "./run";
-import { writeJob, backgroundState, mergeJob, jobFailure, installRemote, failRemote } from "./remote-compaction";
+import { writeJob, backgroundState, mergeJob, jobFailure, installRemote, failRemote, clearJob } from "./remote-compaction";
 import { RESULT } from "./abi-regions";
 
 /** 1: compactions are picked as always but merged by the host's worker (bg_job); 0: here,
@@ -39,6 +39,10 @@ export function bg_merge(p: usize, len: f64): i32 {
   }
   return st;
 }
+
+/** On a worker's engine after a job (its output taken): drops every run, keeping the memory
+ *  for the next job. */
+export function bg_clear(): void { clearJob(); }
 
 /** Installs the runs imported with level STAGED as job `id`'s output. NOT_FOUND: the job
  *  was dropped meanwhile (the staged runs are freed; the host deletes their files). */

@@ -32,7 +32,7 @@ export {
   run_image_tail_size, run_image_tail, run_import, recover_seq, enable_file_backing, set_block_cache_bytes,
   run_detach, run_tail_offset, run_footer, run_import_tail, read_error, bg_error,
 } from "./abi-runs";
-export { bg_delegate, bg_state, bg_job, bg_merge, bg_install, bg_fail, take_run_ids } from "./abi-background";
+export { bg_delegate, bg_state, bg_job, bg_merge, bg_clear, bg_install, bg_fail, take_run_ids } from "./abi-background";
 
 export function init(memtableBytes: u32, blockBytes: u32, bloomBitsPerKey: u32, level0Trigger: i32,
                      levelBaseBytes: f64, levelMultiplier: u32, runTargetBytes: f64,

@@ -133,7 +133,7 @@ describe('compactions on the background worker', () => {
   it('stores share the process\'s workers: at most min(4, cores - 1), each store\'s jobs its own', async () => {
     const stores = await Promise.all(Array.from({ length: 6 }, () => Store.open<string, string>({ ...SMALL })));
     const expected = stores.map(() => new Map<string, string>());
-    for (let round = 0; round < 5; round++) stores.forEach((s, i) => fill(s, 3000, round * 3000 + i, expected[i]));
+    for (let round = 0; round < 5; round++) for (const [i, s] of stores.entries()) fill(s, 3000, round * 3000 + i, expected[i]);
     const workers = new Set(stores.map((s) => (s as unknown as { background: { executor?: { worker: unknown } } }).background.executor?.worker));
     workers.delete(undefined);
     expect(workers.size).toBeGreaterThan(0);

@@ -124,7 +124,10 @@ export class BackgroundCompaction {
     }
     if (this.running !== undefined) {
       const r = this.exec.poll();
-      if (r !== undefined) { this.received(r, all); if (this.incoming !== undefined) return this.resumeLater(); }
+      if (r !== undefined) {
+        this.received(r, all);
+        if (this.incoming !== undefined) { this.resumeLater(); return; }
+      }
     }
     if (this.closed) return;
     if (this.outgoing === undefined && this.running === undefined && (this.engine.bgState() & 1) !== 0) this.begin();

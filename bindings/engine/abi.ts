@@ -124,7 +124,7 @@ export interface EngineExports {
   bg_error(): number;
   // background compaction (docs/ABI.md, "Background compaction")
   bg_delegate(on: number): void; bg_state(): number; bg_job(out: number, cap: number): number;
-  bg_merge(p: number, len: number): number; bg_install(id: number): number; take_run_ids(n: number): number;
+  bg_merge(p: number, len: number): number; bg_clear(): void; bg_install(id: number): number; take_run_ids(n: number): number;
   bg_fail(id: number, st: number, run: number, at: number, what: number): void;
 }
 
@@ -335,7 +335,6 @@ export class Engine {
   lastSeq(): number { return this.x.last_seq(); }
   /** Bytes a restore chunk should stay under (smaller under a small memory cap). */
   restoreChunkBytes(): number { return this.x.restore_chunk_bytes(); }
-
   /** Applies a restore image (docs/ABI.md): its status, and how many records it applied
    *  (the others were at or below the last sequence). */
   restoreBatch(p: number, len: number, count: number): { status: number; applied: number } {
@@ -482,8 +481,9 @@ export class Engine {
   bgInstall(id: number): number { return this.x.bg_install(id); }
   /** Job `id` failed with `status` (at run `run`, offset `at`, CORRUPTION_WHAT `what`). */
   bgFail(id: number, status: number, run = 0, at = 0, what = 0): void { this.x.bg_fail(id, status, run, at, what); }
-  /** Reserves `n` run numbers; the first. */
+  /** Reserves `n` run numbers; the first. A worker's engine: bgClear drops a job's runs. */
   takeRunIds(n: number): number { return this.x.take_run_ids(n); }
+  bgClear(): void { this.x.bg_clear(); }
   /** A worker's engine: merges the job whose inputs it holds; where a block read failed. */
   bgMerge(job: Uint8Array): { status: number; run: number; at: number; what: number } {
     const p = this.reserve(job.length);
