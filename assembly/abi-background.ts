@@ -15,8 +15,8 @@ export function bg_delegate(on: i32): void {
   if (on == 0) endRemote();
 }
 
-/** Bit 1: a job waits to be handed out (bg_job). Bit 2: level 0 is full while the worker's
- *  job is behind; writes should wait for it (back-pressure). 0 when neither. */
+/** 1: a job waits to be handed out (bg_job). While the worker's job is behind: 2, memory is
+ *  short (writes should wait for it); 4, level 0 is full (writes should slow down). 0: none. */
 export function bg_state(): i32 { return backgroundState(); }
 
 /** Writes the waiting job's image at out when it fits in cap bytes; returns its size (0: no

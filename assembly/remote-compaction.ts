@@ -91,13 +91,15 @@ function levelOf(v: Version, run: Run): i32 {
   return -1;
 }
 
-/** bg_state: 1 = a job waits to be handed out, 2 = writes must wait for the job
- *  (back-pressure: level 0 is full while it is behind, or memory is short), both or 0. */
+/** bg_state: 1 = a job waits to be handed out; back-pressure while the job out is behind:
+ *  2 = memory is short (writes wait for the job), 4 = level 0 is full (writes slow down);
+ *  0 = none of these. */
 export function backgroundState(): i32 {
   let r = remote;
   if (r == null) return 0;
   if (!r.handedOut) return 1;
-  return level0Stalled(r.level0Inputs) || roomShort() ? 2 : 0;
+  if (roomShort()) return 2;
+  return level0Stalled(r.level0Inputs) ? 4 : 0;
 }
 
 /** The remote compaction's id, or 0. */

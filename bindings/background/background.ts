@@ -36,6 +36,9 @@ export interface BackgroundDisk {
 
 /** Back-pressure waits this long at most for a job before the worker is given up on. */
 const STALL_LIMIT_MS = 120_000;
+/** With level 0 full, a store call waits this long at most for the job: the writes slow to
+ *  the worker's pace in waits this short, instead of one write waiting out a whole job. */
+const SLOWDOWN_WAIT_MS = 1;
 
 export interface BackgroundStats {
   /** Jobs installed, and jobs that failed or were dropped. */
@@ -91,7 +94,10 @@ export class BackgroundCompaction {
   afterCall(): void {
     if (this.closed) return;
     this.advance(false);
-    if ((this.engine.bgState() & 2) !== 0 && (this.running !== undefined || this.outgoing !== undefined || this.incoming !== undefined)) this.stall();
+    if (this.running === undefined && this.outgoing === undefined && this.incoming === undefined) return;
+    const state = this.engine.bgState();
+    if ((state & 2) !== 0) this.stall();
+    else if ((state & 4) !== 0) this.slowDown();
   }
 
   /** Finishes the job out, if any: hands it out whole, waits for it and installs it
@@ -153,6 +159,19 @@ export class BackgroundCompaction {
     this.disk?.afterChange();
   }
 
+  /** Level 0 full: waits a moment for the job out (not past SLOWDOWN_WAIT_MS), and takes it
+   *  a step further if it came back. */
+  private slowDown(): void {
+    const started = performance.now();
+    this.stats.stalls++;
+    if (this.running !== undefined) {
+      const r = this.exec.wait(SLOWDOWN_WAIT_MS);
+      if (r !== undefined) this.received(r, false);
+    }
+    this.stats.stallMs += performance.now() - started;
+  }
+
+  /** Memory short: finishes the job out (its install frees its inputs) before the next write. */
   private stall(): void {
     const started = performance.now();
     this.stats.stalls++;
@@ -191,7 +210,7 @@ export class BackgroundCompaction {
       }
       if (budget <= 0) return;
       try {
-        const n = this.copySome(run, o.copying, Math.min(budget, COPY_SLICE_BYTES));
+        const n = this.copySome(run, o.copying, Math.min(budget, COPY_SLICE_BYTES, o.copying.buf.length - o.copying.filled));
         if (n < 0) {
           // Its file became durable meanwhile and its blocks left memory: it goes by number.
           const onDisk = this.disk?.durableRunBytes(run);
