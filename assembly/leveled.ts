@@ -92,12 +92,13 @@ export function endRemote(): void {
   r.base.unref();
 }
 
-/** Level 0 is full while the compaction in progress (`level0Inputs` of its inputs) is
- *  behind: writes must wait for it (L0_STOP_RUNS). */
-export function level0Stalled(level0Inputs: i32): bool {
+/** Level 0 holds `runs` × level0Trigger runs while the compaction in progress
+ *  (`level0Inputs` of its inputs) is behind: `runs` - 1 triggers' worth flushed since it
+ *  started (so it is not merely merging a restore's deep level 0). */
+export function level0Stalled(level0Inputs: i32, runs: i32 = L0_STOP_RUNS): bool {
   let l0 = unchecked(version.levels[0]).length;
   let trigger = config.level0Trigger;
-  return l0 >= trigger * L0_STOP_RUNS && l0 - level0Inputs >= trigger * (L0_STOP_RUNS - 1);
+  return l0 >= trigger * runs && l0 - level0Inputs >= trigger * (runs - 1);
 }
 /** Bytes of merging owed by writes and not yet read. */
 let debt: u64 = 0;

@@ -25,6 +25,7 @@ import { compareBytes } from "./bytes";
 import { remote, endRemote, level0Stalled, inputsSource, startCompaction } from "./leveled";
 import { config, counters, version, install, latch } from "./state";
 import { roomShort } from "./admission";
+import { L0_SLOWDOWN_RUNS_BG, L0_STOP_RUNS_BG } from "./tuning";
 import * as S from "./status";
 
 // ---- the job image -----------------------------------------------------------------------
@@ -92,14 +93,15 @@ function levelOf(v: Version, run: Run): i32 {
 }
 
 /** bg_state: 1 = a job waits to be handed out; back-pressure while the job out is behind:
- *  2 = memory is short (writes wait for the job), 4 = level 0 is full (writes slow down);
+ *  2 = memory is short, or level 0 at L0_STOP_RUNS_BG (writes wait for the job), 4 = level 0
+ *  at L0_SLOWDOWN_RUNS_BG (writes slow down);
  *  0 = none of these. */
 export function backgroundState(): i32 {
   let r = remote;
   if (r == null) return 0;
   if (!r.handedOut) return 1;
-  if (roomShort()) return 2;
-  return level0Stalled(r.level0Inputs) ? 4 : 0;
+  if (roomShort() || level0Stalled(r.level0Inputs, L0_STOP_RUNS_BG)) return 2;
+  return level0Stalled(r.level0Inputs, L0_SLOWDOWN_RUNS_BG) ? 4 : 0;
 }
 
 /** The remote compaction's id, or 0. */

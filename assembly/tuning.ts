@@ -64,6 +64,13 @@ export const PACE_MARGIN: f64 = 1.5;
 /** 3: LevelDB's stop trigger is 12 runs at a trigger of 4. Back-pressure starts when level 0
  *  holds level0Trigger × 3 runs, 2 × level0Trigger of them flushed while the compaction ran. */
 export const L0_STOP_RUNS: i32 = 3;
+/** With a background worker (remote-compaction.ts), level 0 absorbs bursts longer, as
+ *  RocksDB's triggers (slowdown at 20 files, stop at 36, with 4 to compact): writes slow
+ *  down from 5 × level0Trigger runs and wait from 9 ×. One compaction at a time means level
+ *  0 keeps growing while the worker merges a deeper level; at 3 × it slowed writes in 9,000
+ *  of 10M puts (bench:growth). */
+export const L0_SLOWDOWN_RUNS_BG: i32 = 5;
+export const L0_STOP_RUNS_BG: i32 = 9;
 // Slice sizes scale with the memtable (with the default 4 MiB: 4 KiB, 1 MiB, 2 MiB).
 /** A 1024th of the memtable at least per slice, so writes of a few bytes still move it on
  *  and a slice's fixed cost stays small beside its reading. */

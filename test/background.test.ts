@@ -8,7 +8,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, codecs, type StoreOptions } from 'strata-kv';
+import { Store, PartitionedStore, codecs, type StoreOptions } from 'strata-kv';
 import { poolSize } from '../bindings/background/worker-pool.js';
 
 const dirs: string[] = [];
@@ -143,6 +143,18 @@ describe('compactions on the background worker', () => {
       expect([...s.all()]).toEqual(sorted(expected[i]));
       await s.close();
     }
+  });
+
+  it('a PartitionedStore: its partitions\' jobs run on the shared workers, and its stats sum them', async () => {
+    const p = await PartitionedStore.open<string, string>({ ...SMALL, partitions: 4 });
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 40_000; i++) { p.put(key(i), value(i)); expected.set(key(i), value(i)); }
+    const st = p.stats();
+    const parts = st.partitions.map((s) => s.background!);
+    expect(st.background!.jobs).toBe(parts.reduce((n, b) => n + b.jobs, 0));
+    expect(st.background!.jobs).toBeGreaterThan(4);
+    for (let i = 0; i < 40_000; i += 97) expect(p.get(key(i))).toBe(expected.get(key(i)));
+    await p.close();
   });
 
   it('runs holding merge operands are merged on this thread, where the operators are', async () => {

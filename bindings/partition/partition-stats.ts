@@ -4,6 +4,7 @@
 // INVARIANT: every partition has the same levels (same options), so parts[0]'s level list
 // indexes all of them; aggregateStats needs at least one part (N >= 1).
 import type { StoreStats, LevelStats } from '../store/stats.js';
+import type { BackgroundStats } from '../background/background.js';
 import type { RestoreProgress } from '../changelog/restore.js';
 
 export interface PartitionedStoreStats extends StoreStats {
@@ -70,6 +71,20 @@ export function aggregateStats(parts: StoreStats[]): PartitionedStoreStats {
     },
     fileBackedRuns: sum((s) => s.fileBackedRuns),
     backgroundError: parts.find((s) => s.backgroundError)?.backgroundError,
+    ...(parts.some((s) => s.background) ? { background: sumBackground(parts) } : {}),
     partitions: parts,
+  };
+}
+
+/** The partitions' background compaction, summed: running when any has a job out, lost
+ *  when any went back to slices (the first one's reason). */
+function sumBackground(parts: StoreStats[]): BackgroundStats {
+  const bg = parts.map((s) => s.background).filter((b): b is BackgroundStats => b !== undefined);
+  const sum = (f: (b: BackgroundStats) => number) => bg.reduce((a, b) => a + f(b), 0);
+  const lost = bg.find((b) => b.lost !== undefined)?.lost;
+  return {
+    jobs: sum((b) => b.jobs), failed: sum((b) => b.failed), running: bg.some((b) => b.running),
+    bytesRead: sum((b) => b.bytesRead), bytesWritten: sum((b) => b.bytesWritten), busyMs: sum((b) => b.busyMs),
+    stalls: sum((b) => b.stalls), stallMs: sum((b) => b.stallMs), ...(lost !== undefined ? { lost } : {}),
   };
 }
