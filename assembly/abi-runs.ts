@@ -92,7 +92,7 @@ export function run_image_tail(id: u32, out: usize): i32 {
  *  CORRUPTION leaves RESULT +0 = what (block-check.ts CORRUPT_*) and +8 = the offset in the image. */
 export function run_import(p: usize, len: f64, level: i32, id: u32): i32 {
   if (level < 0 || level > STAGED || !(len >= 0)) return S.INVALID_ARGUMENT;
-  let run = readRunImage(p, <u64>len, id);
+  let run = readRunImage(p, <u64>len, id, level == STAGED);
   if (run == null) return importRefused();
   addImported(run, level);
   return S.OK;

@@ -70,6 +70,25 @@ export function verifyBlock(b: usize, len: u32): i32 {
 /** Checks one data block's structure: offsets inside the entry area, every entry inside
  *  its block, and (checkOrder) entries in strictly increasing internal-key order across
  *  the whole file since beginOrderCheck. Returns 0 or a CORRUPT_* code. */
+/** A block of a run this process built (a background job's output, its checksum checked):
+ *  only its last entry is decoded, bounds checked, into prevKey / prevLen / prevTag, as
+ *  checkBlock leaves them. 0, or CORRUPT_BLOCK. */
+export function lastEntryOf(b: usize, len: u32): i32 {
+  if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
+  let n = load<u32>(b + len - BLOCK_TRAILER);
+  if (n == 0 || <u64>n * 4 + <u64>BLOCK_TRAILER > <u64>len) return CORRUPT_BLOCK;
+  let entriesEnd = b + len - BLOCK_TRAILER - (<usize>n << 2);
+  let e = b + <usize>load<u32>(entriesEnd + (<usize>(n - 1) << 2));
+  if (e + 10 > entriesEnd) return CORRUPT_BLOCK;
+  let q = readVarint32(e + 8);
+  let kl = varintValue;
+  if (q >= entriesEnd) return CORRUPT_BLOCK;
+  q = readVarint32(q);
+  if (<u64>q + <u64>kl + <u64>varintValue > <u64>entriesEnd) return CORRUPT_BLOCK;
+  prevKey = q; prevLen = kl; prevTag = load<u64>(e); hasPrev = true;
+  return 0;
+}
+
 export function checkBlock(b: usize, len: u32, checkOrder: bool = true): i32 {
   if (len < BLOCK_TRAILER) return CORRUPT_BLOCK;
   let n = load<u32>(b + len - BLOCK_TRAILER);

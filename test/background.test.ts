@@ -15,7 +15,8 @@ const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-bg-')); dirs.push(d); return d; };
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-const SMALL: StoreOptions<string, string> = { keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 16 << 10, blockBytes: 1024 };
+// background: true, as a store in memory compacts in slices by default.
+const SMALL: StoreOptions<string, string> = { keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 16 << 10, blockBytes: 1024, background: true };
 const key = (i: number) => `k${String((i * 7919) % 100_003).padStart(6, '0')}`;
 const value = (i: number) => `v${i}-${'x'.repeat(i % 40)}`;
 const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +73,7 @@ describe('compactions on the background worker', () => {
   // slices for good. It now goes by its file from there.
   it('with a directory: an input whose file becomes durable while it is copied goes by its file', async () => {
     const path = freshDir();
-    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, path });
+    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, path }); // background by default
     const expected = new Map<string, string>();
     // Values of 32 KiB: each call writes its run files' slice plus 16 bytes a byte written
     // (1.5 MiB), faster than the copy's 1 MiB, so a file completes while its run is copied.
@@ -158,7 +159,7 @@ describe('compactions on the background worker', () => {
   });
 
   it('runs holding merge operands are merged on this thread, where the operators are', async () => {
-    const s = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec: codecs.json, memtableBytes: 16 << 10, blockBytes: 1024 });
+    const s = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec: codecs.json, memtableBytes: 16 << 10, blockBytes: 1024, background: true });
     const counts = new Map<string, number>();
     for (let i = 0; i < 30_000; i++) {
       const k = `c${i % 500}`;
@@ -178,6 +179,14 @@ describe('compactions on the background worker', () => {
     expect(s.stats().background).toBeUndefined();
     expect(s.stats().counters.compactions).toBeGreaterThan(0);
     await s.close();
+  });
+
+  it('by default: on for a store with a directory and its log, off in memory and for a changelog-logged directory', async () => {
+    const inMemory = await Store.open({});
+    const withDir = await Store.open({ path: freshDir() });
+    const checkpointed = await Store.open({ path: freshDir(), changelog: { append() {}, read: () => [] } as never });
+    expect([inMemory, withDir, checkpointed].map((s) => s.stats().background !== undefined)).toEqual([false, true, false]);
+    for (const s of [inMemory, withDir, checkpointed]) await s.close();
   });
 
   it('a bad background option is INVALID_ARGUMENT', async () => {

@@ -334,16 +334,17 @@ describe('crash safety', () => {
       const s = await open(dir);
       const got = new Map([...s.all()]);
       // Every acknowledged batch must be there; the batch in flight may be, whole or not at all.
-      const acked = applyBatches(new Map(state), seed, applied, lastAck + 1);
-      const withNext = applyBatches(new Map(acked), seed, lastAck + 1, lastAck + 2);
+      const merges = mode !== 'background'; // as the writer's workload (crash-workload.mjs)
+      const acked = applyBatches(new Map(state), seed, applied, lastAck + 1, merges);
+      const withNext = applyBatches(new Map(acked), seed, lastAck + 1, lastAck + 2, merges);
       const sameAs = (m: Map<string, string>) => got.size === m.size && [...m].every(([k, v]) => got.get(k) === v);
       // The sequence tells how many batches were applied (a batch in flight may leave the
       // state unchanged, e.g. deleting an absent key); the state must then match exactly.
       let ops = 0;
-      for (let i = 0; i <= lastAck; i++) ops += batchFor(seed, i).length;
+      for (let i = 0; i <= lastAck; i++) ops += batchFor(seed, i, merges).length;
       const seq = s.stats().sequence;
       if (seq === ops) { expect(sameAs(acked), `round ${round}: acknowledged batches missing`).toBe(true); applied = lastAck + 1; }
-      else if (seq === ops + batchFor(seed, lastAck + 1).length) { expect(sameAs(withNext), `round ${round}: in-flight batch half applied`).toBe(true); applied = lastAck + 2; }
+      else if (seq === ops + batchFor(seed, lastAck + 1, merges).length) { expect(sameAs(withNext), `round ${round}: in-flight batch half applied`).toBe(true); applied = lastAck + 2; }
       else throw new Error(`round ${round}: sequence ${seq} matches neither ${lastAck + 1} nor ${lastAck + 2} whole batches (${ops} ops acknowledged)`);
       state.clear();
       for (const [k, v] of (applied === lastAck + 1 ? acked : withNext)) state.set(k, v);

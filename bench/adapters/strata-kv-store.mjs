@@ -3,11 +3,11 @@
 // to the write-ahead log (buffered, not fsynced; in a browser, OPFS); close() flushes the
 // memtable into a run file and fsyncs it, so close() is the durability step. Reopen reads
 // each run file's index and bloom; data blocks are read on demand into the block cache
-// (default 64 MiB). Compaction as the store's default (in Node: merged on a background
-// worker thread); the strata-kv-slices variant opens with `background: false` (compaction
-// in slices paid by writes on the store's thread, as in browsers). No Node imports:
-// bench:browser bundles it with the built package; strata-kv.mjs and strata-kv-slices.mjs
-// give Node suites the adapters over the build they measure.
+// (default 64 MiB). Compaction as the store's default (in Node: on a background worker
+// thread for a store with a directory, in slices paid by writes in memory); the variants
+// strata-kv-slices (`background: false`) and strata-kv-bg (`background: true`) open the
+// other mode. No Node imports: bench:browser bundles it with the built package;
+// strata-kv.mjs, strata-kv-slices.mjs and strata-kv-bg.mjs give Node suites the adapters.
 
 // Above every 16-hex-digit key in byte order: range() takes [from, to).
 const AFTER_ALL = '\uffff';
@@ -16,7 +16,8 @@ const AFTER_ALL = '\uffff';
  *  `background` (when given) is passed to Store.open; `name` tells the variants apart. */
 export function strataKvAdapter({ Store, codecs }, build, { name = 'strata-kv', background } = {}) {
   const bg = background === undefined ? {} : { background };
-  const how = background === false ? 'background: false (compaction in slices on the store\'s thread), ' : '';
+  const how = background === false ? 'background: false (compaction in slices on the store\'s thread), '
+    : background === true ? 'background: true (compaction on the background worker thread), ' : '';
   return {
     name,
     build,

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 
 /**
  * Why `peers` (strata-kv first) are not comparable: strata-kv ran more than one build, a
- * variant of it (strata-kv-slices) ran another build, or a peer's check (hits, bytes read,
+ * variant of it (strata-kv-slices, strata-kv-bg) ran another build, or a peer's check (hits, bytes read,
  * entries scanned) differs from strata-kv's for an operation both ran. Empty when they are
  * comparable.
  */

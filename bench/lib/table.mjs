@@ -41,7 +41,7 @@ const int = (x) => (x === undefined || x === '' ? '—' : Math.round(x).toLocale
  * The "CPU during the fills" table of bench:peers and bench:disk: one line per
  * { peer, phase, wallMs, cpu (lib/threads.mjs cpuSince), background (stats().background) }.
  * CPU is main thread / Node Worker threads / other threads, with the process total beside;
- * the background columns are strata-kv's, "—" for other peers and for strata-kv-slices.
+ * the background columns are those of the strata-kv builds with a worker, "—" for the others.
  */
 export function formatCpuRows(title, rows) {
   const head = ['peer'.padEnd(18), 'phase'.padEnd(20), 'wall ms'.padStart(9), 'CPU main / worker / other ms'.padStart(30),

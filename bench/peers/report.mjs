@@ -14,7 +14,7 @@ function speedup(report, peerName, id) {
 export function formatTable(report) {
   const { meta, workloads, peers } = report;
   const [subject, ...others] = peers;
-  const W = Math.max(15, ...others.map((p) => p.name.length + 2)); // strata-kv-slices needs 18
+  const W = Math.max(15, ...others.map((p) => p.name.length + 2)); // strata-kv-bg needs 14, better-sqlite3 16
   const head = ['workload'.padEnd(24), 'unit'.padEnd(9), subject.name.padStart(10), ...peerHeads(others, W)].join('');
   const lines = [
     `strata-kv vs peers: ${meta.entries.toLocaleString('en-US')} entries (16-char hex keys, ${meta.valueBytes}-byte values), ` +
@@ -96,8 +96,8 @@ export function chartLabels(meta) {
       `${meta.cpus} CPUs · ${meta.date.slice(0, 10)}`,
     memoryTitle: 'resident memory per entry after the fill (bytes: RSS growth after GC ÷ entries; lower is better)',
     notes: [
-      'strata-kv: Store.open defaults (compactions on a background worker thread); strata-kv-slices: the same build, ' +
-        'background: false (compactions in slices paid by the writes).',
+      'strata-kv: Store.open defaults (in memory: compactions in slices paid by the writes); strata-kv-bg: the same build, ' +
+        'background: true (compactions on a background worker thread).',
       'classic-level, rocksdb and lmdb keep their data in files: their RSS is what they hold in the process ' +
         '(memtables, block caches, touched map pages).',
       'Map has no key order, so it runs point operations only; better-sqlite3 runs in :memory:. Numbers: docs/bench-peers.json.',

@@ -7,10 +7,10 @@
 // Prints one table and writes docs/bench-peers.json and docs/bench-peers.svg (--out: another
 // directory).
 //
-// strata-kv is measured as Store.open's default (compaction on the background worker
-// thread); the peer strata-kv-slices is the same build opened with `background: false`
-// (compaction in slices paid by the writes), so one run shows both modes; strata-kv stays
-// the subject of every ratio, and strata-kv-slices is held to the same checks as any peer.
+// strata-kv is measured as Store.open's default (in memory: compaction in slices paid by the
+// writes); the peer strata-kv-bg is the same build opened with `background: true`
+// (compaction on the background worker thread), so one run shows both modes; strata-kv stays
+// the subject of every ratio, and strata-kv-bg is held to the same checks as any peer.
 // After the main table, "CPU during the fills": for each peer and fill, user + system CPU
 // time of the main thread / Node Worker threads (strata-kv's compaction worker) / every
 // other thread (V8 and libuv helpers, a native peer's own threads) over the timed fill
@@ -18,7 +18,7 @@
 // (jobs, stalls and their ms, the worker's busy ms). Medians of rounds; per round in the JSON
 // (peers[].cpu, peers[].background).
 //
-//   node bench/peers/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-slices,lmdb] [--no-save] [--out DIR]
+//   node bench/peers/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-bg,lmdb] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
 import { cpus, platform, arch } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import { formatTable, formatCpuTable, evaluateTargets, formatTargets, formatApis
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Adapter files in display order; strata-kv first, the subject of every ratio. */
-const ALL_PEERS = ['strata-kv', 'strata-kv-slices', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
+const ALL_PEERS = ['strata-kv', 'strata-kv-bg', 'map', 'sorted-btree', 'memory-level', 'classic-level', 'lmdb', 'rocksdb', 'better-sqlite3'];
 
 const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: 1000 },
@@ -108,7 +108,7 @@ const meta = {
   seekLength: SEEK_LENGTH,
   process: 'one child process per peer per round (rounds interleaved across peers, after an untimed warm-up), one more per peer for memory',
   memory: 'process RSS after a full GC, after the fill minus with the empty store open, ÷ entries',
-  strataModes: 'strata-kv: Store.open defaults (compaction on the background worker thread); strata-kv-slices: background: false',
+  strataModes: 'strata-kv: Store.open defaults (in memory: compaction in slices on the store\'s thread); strata-kv-bg: background: true (compaction on the background worker thread)',
   cpu: 'per workload, user + system ms of the main thread / Node Worker threads (strata-kv\'s compaction worker) / other threads ' +
     '(V8, libuv, native peers\' threads) from /proc/self/task/*/stat; processMs: process.cpuUsage() over the same span',
 };

@@ -85,8 +85,9 @@ export interface StoreOptions<K, V> {
   blockCacheBytes?: number;
   /** Compactions merged on a background worker thread (Node `worker_threads`, started at the
    *  first compaction), so writes pay only the memtable and its flush (docs/LSM.md,
-   *  "Background compaction"). Default true where a worker can start (Node); false merges
-   *  them in slices on the store's thread, as in browsers. Compactions of runs holding merge
+   *  "Background compaction"). Default: true for a Node store with a `path` and its log,
+   *  false in memory (where every run travels between the threads as a copy) and in
+   *  browsers; false merges them in slices on the store's thread. Compactions of runs holding merge
    *  operands stay on the store's thread (its operators fold them). An executor object runs
    *  the jobs where its caller says (the interleaving tests' InlineExecutor). */
   background?: boolean | MergeExecutor;

@@ -71,9 +71,12 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
   }
 
   /** Hands compactions to a worker (StoreOptions.background), where one can start: not in
-   *  browsers, nor for a directory whose run files a worker cannot open (OPFS). */
+   *  browsers, nor for a directory whose run files a worker cannot open (OPFS). By default
+   *  only a store with a directory and its log: its jobs travel as files; in memory every
+   *  input and output is copied between the threads (docs/LSM.md, "Background compaction"). */
   private async startBackground(option: boolean | MergeExecutor | undefined, t: EngineTuning): Promise<void> {
-    if (option === false || !t.autoCompaction || (option === undefined && !workerAvailable)) return;
+    if (option === false || !t.autoCompaction) return;
+    if (option === undefined && !(workerAvailable && this.disk !== undefined && this.logged)) return;
     const disk = this.disk as (typeof this.disk & Partial<BackgroundDisk>) | undefined;
     if (disk !== undefined && typeof disk.stageRunFile !== 'function') return;
     const module = await engineModule();
