@@ -69,6 +69,8 @@ interface Outgoing {
 /** Bytes of run images a store call copies out for a job: about 80 µs of copying (at
  *  1 MiB, about 0.3 ms, these calls alone set a 10M fill's p99.9). */
 const COPY_SLICE_BYTES = 256 << 10;
+/** Output files a store call stages: reading each one's index and bloom. */
+const FILES_PER_CALL = 8;
 /** A finished job whose output is being staged a run per call. */
 interface Incoming { id: number; result: JobResult & { ok: true }; files?: number[]; firstId: number; staged: number }
 
@@ -167,7 +169,8 @@ export class BackgroundCompaction {
   private slowDown(): void {
     const started = performance.now();
     this.stats.stalls++;
-    if (this.running !== undefined) {
+    if (this.incoming !== undefined) this.stage(true); // its install is what level 0 waits for
+    else if (this.running !== undefined) {
       const until = started + SLOWDOWN_WAIT_MS;
       let r: JobResult | undefined;
       do r = this.exec.poll(); while (r === undefined && performance.now() < until);
@@ -309,11 +312,13 @@ export class BackgroundCompaction {
     this.stage(all);
   }
 
-  /** Imports the next output run as staged (all: every one), then installs the job. */
+  /** Imports the next output runs as staged (all: every one) — an image, or up to
+   *  FILES_PER_CALL files (only their index and bloom are read) — then installs the job. */
   private stage(all: boolean): void {
     const inc = this.incoming!, e = this.engine, disk = this.disk, r = inc.result;
+    const most = all ? Number.POSITIVE_INFINITY : inc.files !== undefined ? FILES_PER_CALL : 1;
     try {
-      for (let n = 0; inc.staged < r.outputs.length && (all || n < 1); n++, inc.staged++) {
+      for (let n = 0; inc.staged < r.outputs.length && n < most; n++, inc.staged++) {
         const o = r.outputs[inc.staged];
         if (inc.files !== undefined) { disk!.stageRunFile(inc.files[inc.staged]); continue; }
         const p = e.reserve(o.bytes);
