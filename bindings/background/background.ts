@@ -2,9 +2,10 @@
 // "Background compaction"). The engine still picks every compaction; with this attached it
 // registers each as a job (bg_delegate) instead of merging it in slices paid by writes.
 // Here, at safe points only — right after a store call's engine work (afterCall), or from
-// the event loop while the store is idle — a waiting job is handed to the executor, and a
-// finished one is installed: its output imported as staged runs, then bg_install swaps
-// them for the inputs in one version edit. The store's thread still does the memtable, its
+// the event loop while the store is idle — a waiting job is handed to the executor (its
+// resident inputs copied out a chunk per call), and a finished one is installed: its output
+// imported as staged runs, a few per call, then bg_install swaps them for the inputs in one
+// version edit. The store's thread still does the memtable, its
 // flush, and the reads.
 // INVARIANTS: at most one job is out. A job's output files are the store's only once the
 // install succeeded (then the next manifest names them); a job dropped or failed has its
@@ -52,7 +53,8 @@ export interface BackgroundStats {
   bytesRead: number;
   bytesWritten: number;
   busyMs: number;
-  /** Writes that waited for the job (level 0 full), and how long in all (ms). */
+  /** Store calls slowed down (level 0 filling: at most SLOWDOWN_WAIT_MS each) or that waited
+   *  for the job (memory short, level 0 full), and how long in all (ms). */
   stalls: number;
   stallMs: number;
   /** Why compaction went back to slices on the store's thread, if it did. */
