@@ -171,7 +171,7 @@ export class BackgroundCompaction {
   private slowDown(): void {
     const started = performance.now();
     this.stats.stalls++;
-    if (this.incoming !== undefined) this.stage(true); // its install is what level 0 waits for
+    if (this.incoming !== undefined) this.stage(false); // a step more: its install is what level 0 waits for
     else if (this.running !== undefined) {
       const until = started + SLOWDOWN_WAIT_MS;
       let r: JobResult | undefined;
