@@ -26,7 +26,7 @@
 //
 //   node bench/growth/run.mjs [--sizes 100000,1000000,10000000] [--rounds 1] [--background both|on|off] [--disk] [--no-save] [--out DIR]
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +131,7 @@ if (opts.save) {
     results: byMode[charted], byMode };
   const file = opts.disk ? 'bench-growth-disk.json' : 'bench-growth.json';
   const svg = file.replace('.json', '.svg');
+  mkdirSync(opts.out, { recursive: true }); // --out may name a new directory
   writeFileSync(join(opts.out, file), JSON.stringify(out, null, 2) + '\n');
   writeFileSync(join(opts.out, svg), renderGrowthSvg(out));
   console.log(`wrote ${relative(process.cwd(), join(opts.out, file))}, ${relative(process.cwd(), join(opts.out, svg))}`);

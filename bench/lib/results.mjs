@@ -1,6 +1,6 @@
 // What bench:peers and bench:disk do with their per-peer results at the end of a run:
 // check that they are comparable, say so when not, and write them.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
@@ -36,6 +36,7 @@ export function reportMismatches(mismatches) {
 
 /** Writes `${name}.json` (the report) and `${name}.svg` into the directory `out`. */
 export function writeResults(out, name, report, svg) {
+  mkdirSync(out, { recursive: true }); // --out may name a new directory
   const jsonPath = join(out, `${name}.json`);
   const svgPath = join(out, `${name}.svg`);
   writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
