@@ -104,9 +104,6 @@ export function backgroundState(): i32 {
   return level0Stalled(r.level0Inputs, L0_SLOWDOWN_RUNS_BG) ? 4 : 0;
 }
 
-/** The remote compaction's id, or 0. */
-export function remoteId(): u32 { return remote == null ? 0 : remote!.id; }
-
 // ---- the worker's side ---------------------------------------------------------------------
 
 /** Where mergeJob failed: a MergeOutput's status and block-read location. */

@@ -11,9 +11,6 @@ export class InlineExecutor implements MergeExecutor {
   private job: CompactionJob | undefined;
   private result: JobResult | undefined;
   private ready: (() => void) | undefined;
-  /** Jobs submitted, run (merged) and results taken, for tests to assert on. */
-  submitted = 0;
-  merged = 0;
 
   /** `eager`: each job is merged when it is submitted (a fault walk: every call of the job,
    *  the worker's file I/O included, at a fixed point of the workload, in this thread). */
@@ -23,13 +20,9 @@ export class InlineExecutor implements MergeExecutor {
     return new InlineExecutor(await engineModule(), options.eager === true);
   }
 
-  /** A job has been submitted and not merged yet. */
-  get waiting(): boolean { return this.job !== undefined; }
-
   submit(job: CompactionJob): void {
     this.job = job;
     this.result = undefined;
-    this.submitted++;
     if (this.eager) this.merge();
   }
 
@@ -40,7 +33,6 @@ export class InlineExecutor implements MergeExecutor {
     if (job === undefined) return false;
     this.job = undefined;
     this.result = runMergeJob(job, this.module);
-    this.merged++;
     return true;
   }
 

@@ -5,12 +5,12 @@
 // durable files under the run numbers the job reserved, or as images.
 // INVARIANT: a job that fails leaves no output file behind (a crash may: recovery deletes
 // run files no manifest lists), and never touches an input file.
-import { openSync, readSync, fstatSync, closeSync, unlinkSync } from 'node:fs';
+import { closeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Status, CORRUPTION_WHAT, engineFrom, type Engine, type RunFileReader } from '../engine/abi.js';
+import { Status, CORRUPTION_WHAT, engineFrom, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
-import { io } from '../storage/io-error.js';
-import { fileName, importRunImage, importRunTail, readFully, currentLevels } from '../storage/persistence-core.js';
+import { fileName, importRunImage, currentLevels } from '../storage/persistence-core.js';
+import { RunFileDescriptors } from '../storage/run-file-descriptors.js';
 import { RunFileWriter } from '../storage/run-file-writer.js';
 import { syncDir } from '../storage/manifest.js';
 import type { CompactionJob, JobOutput, JobResult } from './job.js';
@@ -20,36 +20,6 @@ import type { CompactionJob, JobOutput, JobResult } from './job.js';
  *  the ones below it). Not the store's cap: the store's memory is another instance's. */
 const WORKER_MEMORY_BYTES = 3 * 2 ** 30;
 
-/** The input files a job reads, by run number (the engine's env.read_block). */
-class InputFiles implements RunFileReader {
-  private readonly fds = new Map<number, number>();
-  constructor(private readonly engine: Engine, private readonly dir: string) {}
-
-  fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
-
-  readBlock(run: number, offset: number, len: number, dst: number): number {
-    const fd = this.fds.get(run);
-    return fd === undefined ? Status.IO_ERROR : readFully(fd, this.engine.u8, dst, len, offset, readSync);
-  }
-
-  runFreed(run: number): void {
-    const fd = this.fds.get(run);
-    if (fd !== undefined && this.fds.delete(run)) closeSync(fd);
-  }
-
-  /** Imports input `run` at `level` from its file; its size. */
-  import(run: number, level: number): number {
-    const file = this.fileOf(run);
-    const fd = io('open', file, () => openSync(file, 'r'));
-    this.fds.set(run, fd);
-    const size = io('stat', file, () => fstatSync(fd).size);
-    importRunTail(this.engine, run, level, file, size, (offset, len, dst) => this.readBlock(run, offset, len, dst));
-    return size;
-  }
-
-  close(): void { for (const run of [...this.fds.keys()]) this.runFreed(run); }
-}
-
 /** This thread's engines, one per tuning (stores sharing a worker may differ), kept from job
  *  to job: a job in a fresh instance spent most of its time faulting in new memory (the
  *  allocator's first touch of each page), measured at 29% of the worker's time in a 3M fill.
@@ -57,8 +27,7 @@ class InputFiles implements RunFileReader {
 const engines = new Map<string, Engine>();
 const MAX_ENGINES = 4;
 
-function engineFor(module: WebAssembly.Module, job: CompactionJob): Engine {
-  const key = JSON.stringify(job.tuning);
+function engineFor(module: WebAssembly.Module, job: CompactionJob, key: string): Engine {
   let e = engines.get(key);
   if (e !== undefined) return e;
   e = engineFrom(module);
@@ -73,25 +42,26 @@ function engineFor(module: WebAssembly.Module, job: CompactionJob): Engine {
 /** Runs `job` to its end in this thread's engine for its tuning, which it leaves empty;
  *  never throws. An engine a job failed in is not used again. */
 export function runMergeJob(job: CompactionJob, module: WebAssembly.Module): JobResult {
-  const result = mergeIn(job, module);
-  const e = engines.get(JSON.stringify(job.tuning));
+  const key = JSON.stringify(job.tuning);
+  const result = mergeIn(job, module, key);
+  const e = engines.get(key);
   if (e !== undefined) {
     if (result.ok) e.bgClear();
-    else engines.delete(JSON.stringify(job.tuning));
+    else engines.delete(key);
   }
   return result;
 }
 
-function mergeIn(job: CompactionJob, module: WebAssembly.Module): JobResult {
+function mergeIn(job: CompactionJob, module: WebAssembly.Module, key: string): JobResult {
   const started = performance.now();
-  let files: InputFiles | undefined;
+  let files: RunFileDescriptors | undefined;
   let written: string[] = [];
   let current = 0; // the input being imported, which a failure names
   let writing = false;
   try {
-    const e = engineFor(module, job);
+    const e = engineFor(module, job, key);
     if (job.dir !== undefined) {
-      files = new InputFiles(e, job.dir);
+      files = new RunFileDescriptors(e, job.dir);
       e.files = files;
     }
     let bytesRead = 0;
@@ -100,7 +70,7 @@ function mergeIn(job: CompactionJob, module: WebAssembly.Module): JobResult {
       if (image === undefined) {
         if (!files) return failed(job.id, Status.INVALID_ARGUMENT, `input run ${input.id} has neither an image nor a directory`);
         current = input.id;
-        bytesRead += files.import(input.id, input.level);
+        bytesRead += files.importTail(input.id, input.level);
         continue;
       }
       current = input.id;
@@ -149,7 +119,7 @@ function mergeIn(job: CompactionJob, module: WebAssembly.Module): JobResult {
     if (writing && !failure.ok) failure.output = true;
     return failure;
   } finally {
-    files?.close(); // the engine's runs are dropped after (runMergeJob), reading nothing
+    files?.closeAll(); // the engine's runs are dropped after (runMergeJob), reading nothing
   }
 }
 

@@ -11,8 +11,8 @@
 // Larger than memory: once a run's file is durable the engine is told to detach it
 // (run_detach): its data blocks leave linear memory and are read back from the file through
 // the block cache (env.read_block). Runs imported at open are file-backed from the start:
-// only their index and bloom are read. Each such file keeps an open descriptor until the
-// engine frees the run (env.run_freed), so deleting a file the manifest no longer lists is
+// only their index and bloom are read. Each such file keeps an open descriptor
+// (run-file-descriptors.ts) until the engine frees the run (env.run_freed), so deleting a file the manifest no longer lists is
 // safe whatever iterators or snapshots still read it: the descriptor keeps it readable.
 // INVARIANT: every run the manifest lists is durable in its file; every write with a
 // sequence above the manifest's flushedSeq that was acknowledged is in a log numbered at or
@@ -22,19 +22,20 @@
 // "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
 // manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
 // those runs and the changelog supplies the rest.
-import { mkdirSync, readdirSync, openSync, readSync, fstatSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Status, STAGED_LEVEL, statusError, type Engine, type RunFileReader } from '../engine/abi.js';
+import { Status, STAGED_LEVEL, statusError, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
 import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
 import { CacheSizer } from './cache-size.js';
+import { RunFileDescriptors } from './run-file-descriptors.js';
 import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
 import {
-  fileName, numbered, checkTtl, importRunTail, readFully, recoverSeq, replayWalRecord, currentLevels,
+  fileName, numbered, checkTtl, recoverSeq, replayWalRecord, currentLevels,
   IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 
@@ -51,7 +52,7 @@ function remove(dir: string, name: string): void {
   });
 }
 
-export class Persistence implements Disk, RunFileReader {
+export class Persistence implements Disk {
   /** The log writes go to; undefined without a log. */
   private wal: WalWriter | undefined;
   /** Number of the log in use, or that the next log would take. */
@@ -61,8 +62,9 @@ export class Persistence implements Disk, RunFileReader {
   private stamp = -1;
   /** Run file numbers that are durable in the directory. */
   private readonly onDisk = new Set<number>();
-  /** Open descriptors of the files of file-backed runs, until the engine frees the run. */
-  private readonly files = new Map<number, number>();
+  /** Open descriptors of the files of file-backed runs, until the engine frees the run: the
+   *  engine's reader of run files (env.read_block). */
+  private readonly runFiles: RunFileDescriptors;
   /** The block cache's capacity: blockCacheBytes, or sized from these files (cache-size.ts). */
   private readonly cache: CacheSizer;
   /** The newest engine state not yet in the manifest, and the run file being written for it. */
@@ -98,6 +100,7 @@ export class Persistence implements Disk, RunFileReader {
     this.ttl = options.ttl;
     this.releaseLock = releaseLock;
     this.cache = new CacheSizer(engine, options.blockCacheBytes, totalmem());
+    this.runFiles = new RunFileDescriptors(engine, dir);
   }
 
   /** Opens (creating if needed) the directory, takes its lock and recovers its state into
@@ -106,48 +109,28 @@ export class Persistence implements Disk, RunFileReader {
     io('create directory', dir, () => mkdirSync(dir, { recursive: true }));
     const release = acquireLock(dir);
     const p = new Persistence(dir, engine, options, release);
-    engine.files = p;
+    engine.files = p.runFiles;
     engine.enableFileBacking();
     try {
       p.cache.resize([], p.fileSize);
       p.recover();
       p.cache.resize([...p.onDisk], p.fileSize);
     } catch (err) {
-      p.closeFiles();
+      p.runFiles.closeAll();
       release();
       throw err;
     }
     return p;
   }
 
-  // ---- run files for the block cache (RunFileReader) -------------------------------------
-
-  readBlock(run: number, offset: number, len: number, dst: number): number {
-    const fd = this.files.get(run);
-    if (fd === undefined) return Status.IO_ERROR;
-    return readFully(fd, this.engine.u8, dst, len, offset, readSync);
-  }
-
-  runFreed(run: number): void {
-    const fd = this.files.get(run);
-    if (fd !== undefined && this.files.delete(run)) try { closeSync(fd); } catch { /* nothing left to read through it */ }
-  }
-
-  fileOf(run: number): string { return join(this.dir, fileName(run, 'run')); }
-
   /** The size of run `run`'s open file, for the cache's default capacity (CacheSizer). */
-  private readonly fileSize = (run: number): number | undefined => {
-    const fd = this.files.get(run);
-    try { return fd === undefined ? undefined : fstatSync(fd).size; } catch { return 0; }
-  };
-
-  private closeFiles(): void { for (const run of [...this.files.keys()]) this.runFreed(run); }
+  private readonly fileSize = (run: number): number | undefined => this.runFiles.size(run);
 
   // ---- a background compaction's files (background/background.ts, BackgroundDisk) --------
 
   durableRunBytes(id: number): number | undefined { return this.onDisk.has(id) ? this.fileSize(id) : undefined; }
   stageRunFile(id: number): void {
-    try { this.importRunTail(this.fileOf(id), id, STAGED_LEVEL); } catch (err) { this.runFreed(id); throw err; }
+    this.runFiles.importTail(id, STAGED_LEVEL);
   }
   adoptRunFiles(ids: number[]): void { for (const id of ids) this.onDisk.add(id); }
   discardRunFiles(ids: number[]): void {
@@ -284,7 +267,7 @@ export class Persistence implements Disk, RunFileReader {
       for (const w of [this.wal, ...this.retiredLogs]) {
         try { w?.discard(); } catch { /* closing is best effort after a failure */ }
       }
-      this.closeFiles();
+      this.runFiles.closeAll();
       this.releaseLock();
     }
     if (failure) {
@@ -370,7 +353,7 @@ export class Persistence implements Disk, RunFileReader {
   /** A run file is durable: the engine may read the run from it from now on. */
   private fileDone(w: RunFileWriter): void {
     this.onDisk.add(w.id);
-    this.files.set(w.id, w.fd);
+    this.runFiles.keep(w.id, w.fd);
     const st = this.engine.runDetach(w.id);
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, `detach of run ${w.id}`);
   }
@@ -470,19 +453,11 @@ export class Persistence implements Disk, RunFileReader {
       for (const id of ids) {
         const file = join(this.dir, fileName(id, 'run'));
         if (!existsSync(file)) throw new StrataError('CORRUPTION', `${file}: listed in the MANIFEST but missing`);
-        this.importRunTail(file, id, level);
+        this.runFiles.importTail(id, level);
         this.onDisk.add(id);
       }
     });
     recoverSeq(e, m, join(this.dir, 'MANIFEST'));
-  }
-
-  /** Imports a run file-backed: only its footer, then its index and bloom, are read here. */
-  private importRunTail(file: string, id: number, level: number): void {
-    const fd = io('open', file, () => openSync(file, 'r'));
-    this.files.set(id, fd);
-    const size = io('stat', file, () => fstatSync(fd).size);
-    importRunTail(this.engine, id, level, file, size, (offset, len, dst) => this.readBlock(id, offset, len, dst));
   }
 }
 
