@@ -6,7 +6,10 @@
 // `${dir}/db.sqlite` with PRAGMA journal_mode = WAL and PRAGMA synchronous = OFF: each
 // commit is appended to the WAL with write() and not fsynced, the durability of every other
 // peer's writes (LevelDB / RocksDB without sync, lmdb's noSync, strata-kv's unsynced log);
-// close() checkpoints the WAL into the database file and removes it. Defaults otherwise:
+// close() checkpoints the WAL into the database file and removes it. Opened with `sync: true`
+// (bench:disk's durable-put phase): synchronous = FULL in the same WAL mode, so every commit
+// fsyncs the WAL before it returns, and durablePut is one INSERT OR REPLACE in its own
+// (autocommit) transaction. Defaults otherwise:
 // 4 KiB pages, better-sqlite3's 16 MiB page cache (cache_size = -16000), no mmap.
 // put is one INSERT OR REPLACE in its own (autocommit) transaction; putAll is db.transaction()
 // around 1,000 of them, one transaction per batch.
@@ -29,13 +32,17 @@ export default {
     mix: 'get + INSERT OR REPLACE .run',
     close: 'close() (checkpoints the WAL into the database file)',
   },
-  async open({ dir } = {}) {
+  durable: {
+    options: "new Database(dir + '/db.sqlite') with journal_mode = WAL, synchronous = FULL",
+    put: 'INSERT OR REPLACE .run (autocommit: one transaction, its WAL fsynced)',
+  },
+  async open({ dir, sync = false } = {}) {
     // bench:peers (no dir) runs in memory: no file to remove afterwards.
     const db = new Database(dir === undefined ? ':memory:' : join(dir, 'db.sqlite'));
     try {
       if (dir !== undefined) {
         db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = OFF');
+        db.pragma(sync ? 'synchronous = FULL' : 'synchronous = OFF');
       }
       db.exec('CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID');
     } catch (err) {
@@ -51,6 +58,7 @@ export default {
     const from = db.prepare('SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?').raw();
     return {
       put: (k, v) => { insert.run(k, v); },
+      ...(sync ? { durablePut: (k, v) => { insert.run(k, v); } } : {}),
       putAll: (entries) => { insertAll(entries); },
       get: (k) => select.get(k),
       scan(weigh) {

@@ -3,7 +3,9 @@
 // getSync; writes and iterators are async only, so writes go in chained batches of 1,000 (a
 // chained batch measured faster than an array batch; no sync single put). No fsync per write
 // (LevelDB's default); close() leaves the last memtable in the .log file, which reopen turns
-// into a table file.
+// into a table file. Opened with `sync: true` (bench:disk's durable-put phase), durablePut is
+// `await db.put(k, v, { sync: true })`: LevelDB appends to its log and fsyncs it before the
+// put's promise resolves.
 import { ClassicLevel } from 'classic-level';
 import { storeDir } from './common.mjs';
 import { levelReads } from './level-iterate.mjs';
@@ -23,7 +25,11 @@ export default {
     mix: 'getSync + puts in chained batches of 1,000',
     close: 'close()',
   },
-  async open({ dir } = {}) {
+  durable: {
+    options: 'the same open',
+    put: 'await db.put(key, value, { sync: true })',
+  },
+  async open({ dir, sync = false } = {}) {
     const home = storeDir(dir, 'strata-peer-leveldb-');
     const db = new ClassicLevel(home.path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
@@ -31,6 +37,7 @@ export default {
     return {
       ...reads,
       asyncWrites: true,
+      ...(sync ? { durablePut: (k, v) => db.put(k, v, { sync: true }) } : {}),
       putAll(entries) {
         const batch = db.batch();
         for (let i = 0; i < entries.length; i++) batch.put(entries[i][0], entries[i][1]);

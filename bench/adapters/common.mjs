@@ -4,10 +4,17 @@
 //   build (strata-kv: which build of dist/ it loaded), options (how open({ dir }) opens it),
 //   api: { 'fill-put', 'fill-putAll', get, 'get-missing', scan, seek, mix, close: 'which API' }
 //     (each suite prints the operations it runs)
-//   open({ dir }?) → Promise<handle>: in `dir`, an existing directory it keeps (bench:disk);
+//   durable?: { options, put }  how open({ dir, sync: true }) opens it and how its durablePut
+//     writes (bench:disk's durable-put phase); absent → the peer has no durable single put
+//   open({ dir, sync }?) → Promise<handle>: in `dir`, an existing directory it keeps (bench:disk);
 //     without one, in memory, or for a file-based peer in a temporary directory removed by
-//     close() (bench:peers). The handle has
+//     close() (bench:peers). `sync: true` (peers with `durable`, with a `dir`) opens it so
+//     that the handle's durablePut is durable when it returns (or its Promise resolves): on
+//     disk, fsynced, surviving a machine crash; everything else works as without it.
+//     The handle has
 //     put?(key, value)              sync single put; absent → writes go through putAll
+//     durablePut?(key, value)       (only opened with sync: true) one put, durable on return;
+//                                   may return a Promise, durable once it resolves
 //     putAll(entries)               entries: [key, value][] (1,000 of them); may return a Promise
 //     asyncWrites, asyncSeek        true when putAll / seek return Promises
 //     get(key) → value | undefined  sync

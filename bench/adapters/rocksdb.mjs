@@ -11,12 +11,15 @@
 // put() writes (it then calls back on the next tick).
 // Durability: writes go to the WAL with { sync: false } (written, not fsynced: no fsync per
 // write, like every other peer), and close() leaves the memtable in the WAL (.log), which
-// reopen replays. bench:disk times no per-write-durable fill (its "durable" rows add close()
-// and one fsync of every file, the same for every peer), so there is no { sync: true } run.
+// reopen replays. Opened with `sync: true` (bench:disk's durable-put phase), durablePut is the
+// one-put WriteBatch written with _writeSync({ sync: true }): binding.cc's batch_write sets
+// rocksdb::WriteOptions.sync, so RocksDB fsyncs the WAL before Write returns.
 import { RocksLevel } from '@nxtedition/rocksdb';
 import { storeDir } from './common.mjs';
 
 const PAGE = 1000;
+const NO_SYNC = { sync: false };
+const SYNC = { sync: true };
 
 export default {
   name: 'rocksdb',
@@ -33,15 +36,19 @@ export default {
     mix: '_getManySync + one-put WriteBatch',
     close: 'close() (the memtable stays in the WAL)',
   },
-  async open({ dir } = {}) {
+  durable: {
+    options: 'the same open',
+    put: 'a one-put WriteBatch: _put + _writeSync({ sync: true })',
+  },
+  async open({ dir, sync = false } = {}) {
     const home = storeDir(dir, 'strata-peer-rocksdb-');
     const db = new RocksLevel(home.path, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
     // One WriteBatch for every write: cleared after each write, so it never holds more than
     // one putAll's entries.
     const batch = db._chainedBatch();
-    const write = () => {
-      try { batch._writeSync({ sync: false }); } finally { batch._clear(); }
+    const write = (options = NO_SYNC) => {
+      try { batch._writeSync(options); } finally { batch._clear(); }
     };
     let seeker = null;
     return {
@@ -49,6 +56,12 @@ export default {
         batch._put(k, v);
         write();
       },
+      ...(sync ? {
+        durablePut(k, v) {
+          batch._put(k, v);
+          write(SYNC);
+        },
+      } : {}),
       putAll(entries) {
         for (let i = 0; i < entries.length; i++) batch._put(entries[i][0], entries[i][1]);
         write();

@@ -3,7 +3,8 @@
 // to the write-ahead log (buffered, not fsynced; in a browser, OPFS); close() flushes the
 // memtable into a run file and fsyncs it, so close() is the durability step. Reopen reads
 // each run file's index and bloom; data blocks are read on demand into the block cache
-// (default 64 MiB). Compaction as the store's default (in Node: on a background worker
+// (default 64 MiB). Opened with `sync: true` (bench:disk's durable-put phase): Store.open({ path,
+// sync: true }), whose put fsyncs the log before it returns (durablePut). Compaction as the store's default (in Node: on a background worker
 // thread for a store with a directory, in slices paid by writes in memory); the variants
 // strata-kv-slices (`background: false`) and strata-kv-bg (`background: true`) open the
 // other mode. No Node imports: bench:browser bundles it with the built package;
@@ -35,11 +36,16 @@ export function strataKvAdapter({ Store, codecs }, build, { name = 'strata-kv', 
       mix: 'get + put',
       close: 'close() (flushes the memtable to a run file, fsyncs)',
     },
-    async open({ dir } = {}) {
-      const onDisk = dir === undefined ? {} : { path: dir, sync: false };
+    durable: {
+      options: `Store.open({ path, sync: true${background === undefined ? '' : `, background: ${background}`} })`,
+      put: 'put (appends to the log and fsyncs it before returning)',
+    },
+    async open({ dir, sync = false } = {}) {
+      const onDisk = dir === undefined ? {} : { path: dir, sync };
       const store = await Store.open({ ...onDisk, ...bg, keyCodec: codecs.utf8, valueCodec: codecs.bytes });
       return {
         put: (k, v) => store.put(k, v),
+        ...(sync ? { durablePut: (k, v) => store.put(k, v) } : {}),
         putAll: (entries) => store.putAll(entries),
         get: (k) => store.get(k),
         getMany: (keys) => store.getAll(keys),
