@@ -1,6 +1,8 @@
 // One peer, one step of one round, in its own process:
 //   node --expose-gc child.mjs <peer> fill <putAll|put> <dir> <entries> <scratch dir>
 //   node --expose-gc child.mjs <peer> read <dir> <entries> <scratch dir>
+//   node --expose-gc child.mjs <peer> sync-puts <dir> <puts> <scratch dir>
+//   node --expose-gc child.mjs <peer> large <dir> <MB of values> <scratch dir>
 // Prints one JSON line on stdout (progress goes to stderr).
 //
 //   fill: opens the empty directory `dir`, writes the entries in random key order (putAll
@@ -16,7 +18,17 @@
 //         existing directory (timed: reopen), takes RSS, then one pass of random gets over
 //         every key (its first COLD_GETS timed on their own: "cold"), a second pass in
 //         another order ("warm"), a pass of missing-key gets, a full scan, RSS again, close.
-// Both first run an untimed warm-up on a small store in `scratch dir` (written, closed,
+//   sync-puts: opens the empty directory `dir` with open({ dir, sync: true }) and does N
+//         durablePut calls one after the other (each awaited when it returns a Promise), so
+//         each put is acknowledged durable before the next starts; every put's latency is
+//         timed. Then closes, reopens (plain open) and checks that every put is there: a get
+//         of every key compared byte for byte, and a full scan counting N entries.
+//   large: fills the empty directory `dir` with LARGE_VALUE_BYTES-byte values (MB × 10^6
+//         bytes of them) in putAll batches of LARGE_BATCH, then close + fsync as `fill`
+//         (timed; keys and values are made before the timer starts, so the rate is the
+//         store's, not the value generator's); then reopens in this process (timed; page
+//         cache warm) and does LARGE_GETS random gets, each value compared byte for byte.
+// All first run an untimed warm-up on a small store in `scratch dir` (written, closed,
 // reopened, read, scanned, deleted), so the timed work runs optimized code; it touches
 // nothing of `dir`.
 import { closeSync, fsyncSync, openSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
@@ -25,8 +37,11 @@ import { performance } from 'node:perf_hooks';
 import { loadAdapter } from '../adapters/common.mjs';
 import { settle } from '../lib/dist.mjs';
 import { cpuSnapshot, cpuSince } from '../lib/threads.mjs';
-import { makeKeys } from '../lib/keys.mjs';
-import { COLD_GETS, makeReadData, fillBatched, fillSingle, getRange, indexOf } from './workloads.mjs';
+import { makeKeys, permutation, prng } from '../lib/keys.mjs';
+import {
+  COLD_GETS, makeReadData, fillBatched, fillSingle, getRange, indexOf, makeValue, SEED_ORDER,
+  LARGE_VALUE_BYTES, LARGE_BATCH, LARGE_GETS,
+} from './workloads.mjs';
 
 const argv = process.argv.slice(2);
 const [peer, mode] = argv;
@@ -164,8 +179,156 @@ async function readMode(dir, entries, scratch) {
   };
 }
 
+/** Whether the value `v` a peer returned holds exactly the bytes of `expected`. */
+const sameBytes = (v, expected) => v !== undefined && v !== null &&
+  Buffer.from(v.buffer, v.byteOffset, v.byteLength).equals(expected);
+
+/** A scratch directory for a warm-up: fresh, and deleted after `fn`. */
+async function inScratch(scratch, fn) {
+  const dir = join(scratch, `warmup-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try { await fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+/** N durable single puts, each acknowledged before the next; checked after a reopen. */
+async function syncPutsMode(dir, n, scratch) {
+  if (!adapter.durable) throw new Error(`${peer} has no durable single put`);
+  const durablePuts = async (h, keys, values, latencies) => {
+    for (let i = 0; i < keys.length; i++) {
+      const t = performance.now();
+      const done = h.durablePut(keys[i], values[i]);
+      if (done !== undefined) await done;
+      if (latencies) latencies[i] = performance.now() - t;
+    }
+  };
+  await inScratch(scratch, async (wdir) => {
+    const keys = makeKeys(300, 1e9);
+    const h = await adapter.open({ dir: wdir, sync: true });
+    await durablePuts(h, keys, keys.map((_, i) => makeValue(i)));
+    await h.close();
+  });
+  const keys = makeKeys(n);
+  const values = keys.map((_, i) => makeValue(i));
+  const latencies = new Float64Array(n);
+  const h = await adapter.open({ dir, sync: true });
+  if (!h.durablePut) throw new Error(`${peer}: open({ sync: true }) gave no durablePut`);
+  await settle();
+  const t0 = performance.now();
+  await durablePuts(h, keys, values, latencies);
+  const putsMs = performance.now() - t0;
+  await h.close();
+
+  // Every acknowledged put must be there after a reopen, with its value.
+  const h2 = await adapter.open({ dir });
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = h2.get(keys[i]);
+    if (!sameBytes(v, values[i])) throw new Error(`${peer}: durable put ${i} (${keys[i]}) is missing or wrong after the reopen`);
+    sum += indexOf(v);
+  }
+  const scanned = await h2.scan(indexOf);
+  await h2.close();
+  if (scanned.n !== n || scanned.sum !== sum) throw new Error(`${peer}: the scan after the durable puts saw ${scanned.n}/${scanned.sum}, expected ${n}/${sum}`);
+
+  latencies.sort();
+  const us = (q) => latencies[Math.min(n - 1, Math.floor(q * n))] * 1000;
+  const latencyUs = { p50: us(0.5), p99: us(0.99), max: latencies[n - 1] * 1000, mean: (putsMs / n) * 1000 };
+  const rates = { 'sync-put': rate(n, putsMs) };
+  log(`durable puts: ${Math.round(rates['sync-put']).toLocaleString('en-US')} puts/s, latency median ${latencyUs.p50.toFixed(0)} µs, ` +
+    `p99 ${latencyUs.p99.toFixed(0)} µs, max ${latencyUs.max.toFixed(0)} µs; all ${n} there after the reopen`);
+  return {
+    peer, name: adapter.name, build: adapter.build, mode: 'sync-puts', puts: n, putsMs, rates, latencyUs,
+    checks: { 'sync-puts': `${n}/${sum}` },
+  };
+}
+
+/** The large-value fill: keys and batches made up front (untimed). */
+function largeBatches(entries, from = 0) {
+  const keys = makeKeys(entries, from);
+  const batches = [];
+  for (let b = 0; b < entries; b += LARGE_BATCH) {
+    const chunk = [];
+    for (let i = b; i < Math.min(b + LARGE_BATCH, entries); i++) chunk.push([keys[i], makeValue(i, LARGE_VALUE_BYTES)]);
+    batches.push(chunk);
+  }
+  return batches;
+}
+
+async function putBatches(h, batches) {
+  for (const chunk of batches) {
+    if (h.asyncWrites) await h.putAll(chunk); else h.putAll(chunk);
+  }
+}
+
+/** Fills `dir` with `mb` MB of large values, close + fsync; reopens, random gets, checked. */
+async function largeMode(dir, mb, scratch) {
+  await inScratch(scratch, async (wdir) => {
+    const batches = largeBatches(2000, 1e9);
+    let h = await adapter.open({ dir: wdir });
+    await putBatches(h, batches);
+    await h.close();
+    h = await adapter.open({ dir: wdir });
+    for (const chunk of batches) for (const [k, v] of chunk) if (!sameBytes(h.get(k), v)) throw new Error(`${peer}: warm-up get of ${k} is wrong`);
+    await h.close();
+  });
+  const entries = Math.round((mb * 1e6) / LARGE_VALUE_BYTES);
+  const valueBytes = entries * LARGE_VALUE_BYTES;
+  const batches = largeBatches(entries);
+  const entry = (i) => batches[Math.floor(i / LARGE_BATCH)][i % LARGE_BATCH];
+  const rand = prng(SEED_ORDER);
+  const gets = Math.min(LARGE_GETS, entries);
+  const order = permutation(entries, rand).subarray(0, gets);
+
+  const h = await adapter.open({ dir });
+  await settle();
+  const c0 = cpuSnapshot();
+  const t0 = performance.now();
+  await putBatches(h, batches);
+  const writesMs = performance.now() - t0;
+  const cpuWrites = cpuSince(c0);
+  const t1 = performance.now();
+  await h.close();
+  const closeMs = performance.now() - t1;
+  const t2 = performance.now();
+  fsyncTree(dir);
+  const fsyncMs = performance.now() - t2;
+  const durableMs = writesMs + closeMs + fsyncMs;
+
+  const t3 = performance.now();
+  const h2 = await adapter.open({ dir });
+  const reopenMs = performance.now() - t3;
+  const got = new Array(gets);
+  const t4 = performance.now();
+  for (let j = 0; j < gets; j++) got[j] = h2.get(entry(order[j])[0]);
+  const getsMs = performance.now() - t4;
+  await h2.close();
+  let sum = 0;
+  for (let j = 0; j < gets; j++) {
+    const [k, v] = entry(order[j]);
+    if (!sameBytes(got[j], v)) throw new Error(`${peer}: large-value get of ${k} (entry ${order[j]}) is missing or wrong`);
+    sum += indexOf(got[j]);
+  }
+
+  const rates = {
+    'large-fill-durable': rate(entries, durableMs), 'large-fill': rate(entries, writesMs), 'large-get': rate(gets, getsMs),
+  };
+  const mbPerSec = { 'large-fill-durable': valueBytes / 1e6 / (durableMs / 1000), 'large-fill': valueBytes / 1e6 / (writesMs / 1000) };
+  log(`large values: ${mbPerSec['large-fill-durable'].toFixed(0)} MB/s durable (${mbPerSec['large-fill'].toFixed(0)} MB/s writes only, ` +
+    `close ${closeMs.toFixed(0)} ms + fsync ${fsyncMs.toFixed(0)} ms), ${Math.round(rates['large-fill-durable']).toLocaleString('en-US')} puts/s; ` +
+    `reopen ${reopenMs.toFixed(0)} ms, ${Math.round(rates['large-get']).toLocaleString('en-US')} gets/s, all ${gets} checked`);
+  return {
+    peer, name: adapter.name, build: adapter.build, mode: 'large', entries, valueBytes, batch: LARGE_BATCH, gets,
+    writesMs, closeMs, fsyncMs, durableMs, reopenMs, getsMs, rates, mbPerSec,
+    cpu: { writes: cpuWrites },
+    checks: { 'large-gets': `${gets}/${sum}` },
+  };
+}
+
 let result;
 if (mode === 'fill') result = await fillMode(argv[2], argv[3], Number(argv[4]), argv[5]);
 else if (mode === 'read') result = await readMode(argv[2], Number(argv[3]), argv[4]);
+else if (mode === 'sync-puts') result = await syncPutsMode(argv[2], Number(argv[3]), argv[4]);
+else if (mode === 'large') result = await largeMode(argv[2], Number(argv[3]), argv[4]);
 else throw new Error(`unknown mode ${mode}`);
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -12,7 +12,20 @@
 //   3. `sync`, then the OS page cache is dropped (echo 3 > /proc/sys/vm/drop_caches, when
 //      the process may; the output says whether it could), then a fresh process reopens
 //      the directory of step 1 and times the reopen, cold gets, a first and a second (warm)
-//      pass of random gets, missing-key gets and a full scan.
+//      pass of random gets, missing-key gets and a full scan;
+//   4. (peers with a durable single put: adapter `durable`) durable puts (issue #17), in a
+//      fresh directory: the peer opened with open({ dir, sync: true }) (strata-kv: Store.open
+//      ({ path, sync: true }); classic-level and rocksdb: writes with { sync: true };
+//      better-sqlite3: WAL with synchronous = FULL; lmdb: sync commits, overlappingSync off),
+//      --sync-puts N (5,000) single puts of 100-byte values, each acknowledged durable before
+//      the next starts: puts/s and the median and p99 latency of one put. Then the directory
+//      is reopened and every put checked (a get of each, compared, and a full scan);
+//   5. large values (issue #18), in a fresh directory: --large-mb MB (400, × 10^6 bytes) of
+//      4,000-byte incompressible values in putAll batches of 100 (~400 KB a batch), then
+//      close + fsync as in step 1, all timed (keys and values made before the timer): MB/s of
+//      values and puts/s; then, in the same process (page cache warm), a reopen and 5,000
+//      random gets, every value compared.
+// Each of steps 4 and 5 deletes its directory afterwards; --sync-puts 0 / --large-mb 0 skip them.
 // The driver measures the directory after steps 1 and 3 (bytes allocated, files). Rounds are
 // interleaved (round 1 of every peer, then round 2, each round in a rotated peer order), so
 // load from elsewhere on the machine falls on all peers alike; the table reports medians.
@@ -23,7 +36,8 @@
 // thread); the peer strata-kv-slices is the same build opened with `background: false`
 // (compaction in slices paid by the writes), so one run shows both modes; strata-kv stays
 // the subject of every ratio, and strata-kv-slices is held to the same checks as any peer.
-// After the main table, "CPU during the fills": for each peer, fill and phase (the writes;
+// After the main table, the sections "durable single puts" and "4,000-byte values" (steps 4
+// and 5, strata-kv ÷ each peer as in the main table), then "CPU during the fills": for each peer, fill and phase (the writes;
 // close + fsync), user + system CPU time of the main thread / Node Worker threads
 // (strata-kv's compaction worker) / every other thread (V8 and libuv helpers, a native
 // peer's own threads: LevelDB's and RocksDB's compactions) (bench/lib/threads.mjs; Linux),
@@ -31,7 +45,8 @@
 // worker's busy ms, whether a job was still running). Medians of rounds; per round in the
 // JSON (peers[].runs[].fill.cpu, .background).
 //
-//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-slices,lmdb] [--no-save] [--out DIR]
+//   node bench/disk/run.mjs [--entries 1000000] [--rounds 3] [--peers strata-kv,strata-kv-slices,lmdb]
+//                           [--sync-puts 5000] [--large-mb 400] [--no-save] [--out DIR]
 //   (or STRATA_BENCH_ENTRIES / STRATA_BENCH_ROUNDS in the environment)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -43,8 +58,9 @@ import { parseArgs, choosePeers } from '../lib/args.mjs';
 import { root, snapshotDist, runChild as runScript, median } from '../lib/dist.mjs';
 import { findMismatches, reportMismatches, writeResults } from '../lib/results.mjs';
 import { medianFields } from '../lib/threads.mjs';
-import { VALUE_BYTES, BATCH, COLD_GETS } from './workloads.mjs';
+import { VALUE_BYTES, BATCH, COLD_GETS, SYNC_PUTS, LARGE_MB, LARGE_VALUE_BYTES, LARGE_BATCH, LARGE_GETS } from './workloads.mjs';
 import { RATES, COSTS, formatTable, formatCpuTable, formatNotes, evaluateTargets, formatTargets, formatApis } from './report.mjs';
+import { PHASE_ROWS, formatPhases } from './report-phases.mjs';
 import { renderDiskSvg } from './svg.mjs';
 
 const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
@@ -55,9 +71,11 @@ const opts = parseArgs(process.argv.slice(2), {
   entries: { type: 'int', default: Number(process.env.STRATA_BENCH_ENTRIES ?? 1_000_000), min: COLD_GETS },
   rounds: { type: 'int', default: Number(process.env.STRATA_BENCH_ROUNDS ?? 3), min: 1 },
   peers: { type: 'list', default: ALL_PEERS },
+  syncPuts: { type: 'int', default: SYNC_PUTS, min: 0 },
+  largeMb: { type: 'int', default: LARGE_MB, min: 0 },
   save: { type: 'no' },
   out: { type: 'string', default: join(root, 'docs') },
-}, { usage: 'node bench/disk/run.mjs [--entries N] [--rounds R] [--peers a,b,…] [--no-save] [--out DIR]' });
+}, { usage: 'node bench/disk/run.mjs [--entries N] [--rounds R] [--peers a,b,…] [--sync-puts N] [--large-mb MB] [--no-save] [--out DIR]' });
 const chosen = choosePeers(opts.peers, ALL_PEERS);
 opts.peers = ALL_PEERS.filter((p) => chosen.includes(p));
 
@@ -122,8 +140,9 @@ function diskUsage(dir) {
 }
 
 /** The operations bench:disk runs and how each peer does them (null: not run). */
-const diskApi = ({ api, syncPut }) => ({
+const diskApi = ({ api, syncPut, durable }) => ({
   'fill-putAll': api['fill-putAll'], 'fill-put': syncPut ? api['fill-put'] : null, close: api.close, get: api.get, scan: api.scan,
+  'durable-put': durable ? `${durable.put}; opened: ${durable.options}` : null,
 });
 
 /** Runs child.mjs for `peer` with `args`; resolves with the JSON it prints. */
@@ -141,12 +160,18 @@ const adapters = new Map();
 for (const p of opts.peers) adapters.set(p, await loadAdapter(p));
 
 const fs = fileSystemOf(scratch);
-console.error(`bench:disk — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}`);
+console.error(`bench:disk — ${opts.entries.toLocaleString('en-US')} entries, ${opts.rounds} round(s), peers: ${opts.peers.join(', ')}; ` +
+  `${opts.syncPuts.toLocaleString('en-US')} durable puts, ${opts.largeMb} MB of ${LARGE_VALUE_BYTES}-byte values`);
 console.error(`directories under ${fs.dir}: ${fs.type} on ${fs.device} (mounted at ${fs.mountPoint})`);
 if (fs.memoryBacked) console.error(`WARNING: ${fs.dir} is ${fs.type}, in memory: this measures no disk (set TMPDIR to a directory on a disk)`);
 
 /** Per peer: arrays of per-round values, keyed by row id. */
-const acc = new Map(opts.peers.map((p) => [p, { values: {}, cpu: {}, checks: undefined, builds: new Set(), runs: [] }]));
+const acc = new Map(opts.peers.map((p) => [p, { values: {}, cpu: {}, checks: undefined, phaseChecks: undefined, builds: new Set(), runs: [] }]));
+/** Runs `fn(dir)` on a fresh directory under the scratch one, deleted afterwards. */
+async function inFreshDir(prefix, fn) {
+  const d = mkdtempSync(join(scratch, prefix));
+  try { return await fn(d); } finally { rmSync(d, { recursive: true, force: true }); }
+}
 /** Per fill phase (`fill-putAll writes`, …): the round's wall ms, CPU split and background stats. */
 function pushCpu(a, fill) {
   if (!fill) return;
@@ -206,20 +231,60 @@ for (let r = 0; r < opts.rounds; r++) {
       push(a, 'disk-fill-mib', afterFill.allocated / MiB);
       push(a, 'disk-files', afterFill.files);
       push(a, 'disk-reopen-mib', afterReopen.allocated / MiB);
-      a.runs.push({ round: r + 1, fill, fillPut, read, drop, disk: { afterFill, afterReopen } });
+
+      // Step 4: durable single puts (peers that have one).
+      let syncPuts;
+      if (opts.syncPuts > 0 && adapter.durable) {
+        syncPuts = await inFreshDir(`${peer}-sync-`, async (d) => {
+          console.error(`round ${r + 1}/${opts.rounds}: ${peer} durable puts`);
+          spawnSync('sync');
+          const x = await runChild(peer, ['sync-puts', d, String(opts.syncPuts), scratch]);
+          x.disk = diskUsage(d);
+          return x;
+        });
+        push(a, 'sync-put', syncPuts.rates['sync-put']);
+        push(a, 'sync-put-p50-us', syncPuts.latencyUs.p50);
+        push(a, 'sync-put-p99-us', syncPuts.latencyUs.p99);
+      }
+      // Step 5: large values.
+      let large;
+      if (opts.largeMb > 0) {
+        large = await inFreshDir(`${peer}-large-`, async (d) => {
+          console.error(`round ${r + 1}/${opts.rounds}: ${peer} large values`);
+          spawnSync('sync');
+          const x = await runChild(peer, ['large', d, String(opts.largeMb), scratch]);
+          x.disk = diskUsage(d);
+          return x;
+        });
+        for (const [id, v] of Object.entries(large.rates)) push(a, id, v);
+        push(a, 'large-fill-durable-mbs', large.mbPerSec['large-fill-durable']);
+        push(a, 'large-fill-mbs', large.mbPerSec['large-fill']);
+        push(a, 'large-close-ms', large.closeMs + large.fsyncMs);
+        push(a, 'large-reopen-ms', large.reopenMs);
+        push(a, 'large-disk-mib', large.disk.allocated / MiB);
+      }
+      for (const x of [syncPuts, large]) if (x) a.builds.add(x.build);
+
+      a.runs.push({ round: r + 1, fill, fillPut, read, drop, disk: { afterFill, afterReopen }, syncPuts, large });
+      const phaseChecks = { ...syncPuts?.checks, ...large?.checks };
       if (a.checks && JSON.stringify(a.checks) !== JSON.stringify(read.checks)) {
         throw new Error(`${peer}: round ${r + 1} read different data from round 1: ${JSON.stringify(read.checks)} vs ${JSON.stringify(a.checks)}`);
       }
+      if (a.phaseChecks && JSON.stringify(a.phaseChecks) !== JSON.stringify(phaseChecks)) {
+        throw new Error(`${peer}: round ${r + 1} read back different data from round 1: ${JSON.stringify(phaseChecks)} vs ${JSON.stringify(a.phaseChecks)}`);
+      }
       a.checks = read.checks;
+      a.phaseChecks = phaseChecks;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 }
 
-const rateIds = new Set(RATES.map((w) => w.id));
+const rateIds = new Set([...RATES, ...PHASE_ROWS.filter((w) => w.kind === 'rate')].map((w) => w.id));
 const peers = opts.peers.map((file) => {
-  const { name, values, checks, builds, runs, cpu: cpuRounds } = acc.get(file);
+  const { name, values, checks: readChecks, phaseChecks, builds, runs, cpu: cpuRounds } = acc.get(file);
+  const checks = { ...readChecks, ...phaseChecks };
   const adapter = adapters.get(file);
   const results = {};
   for (const [id, xs] of Object.entries(values)) {
@@ -271,6 +336,24 @@ const meta = {
   values: 'bytes 0-3 the entry index, bytes 4-99 pseudo-random (incompressible)',
   batch: BATCH,
   coldGets: COLD_GETS,
+  syncPuts: {
+    puts: opts.syncPuts,
+    valueBytes: VALUE_BYTES,
+    keys: 'keys 0…N-1 of the data set, in that order (random key order)',
+    how: 'a fresh directory per peer; the peer opened for durable writes (open({ dir, sync: true }), per peer in peers[].api["durable-put"]), ' +
+      'N single puts, each awaited and acknowledged durable before the next starts; latency of each put timed on its own; ' +
+      'then closed, reopened and every put checked (get of each key compared byte for byte, full scan count)',
+  },
+  large: {
+    megabytes: opts.largeMb,
+    entries: Math.round((opts.largeMb * 1e6) / LARGE_VALUE_BYTES),
+    valueBytes: LARGE_VALUE_BYTES,
+    batch: LARGE_BATCH,
+    gets: LARGE_GETS,
+    how: `a fresh directory per peer; putAll batches of ${LARGE_BATCH} (${(LARGE_BATCH * LARGE_VALUE_BYTES / 1000).toFixed(0)} KB of values each) ` +
+      'of incompressible values, keys and values made before the timer; "durable" includes close() and an fsync of every file; ' +
+      'MB = 10^6 bytes of values (keys not counted); then in the same process (page cache warm) a reopen and random gets of present keys, each value compared byte for byte',
+  },
   durability: 'fill "durable" rates include the peer\'s close() and an fsync of every file and the directory; "writes" rates stop at the last write',
   process: 'per peer per round: one process for the putAll fill, one for the single-put fill (peers with a sync put), one for reopen + reads after sync and drop_caches; rounds interleaved across peers, each process after an untimed warm-up on a small store elsewhere',
   memory: 'process RSS after a full GC minus RSS before the store was opened (after the warm-up)',
@@ -278,12 +361,14 @@ const meta = {
   cpu: 'per fill phase, user + system ms of the main thread / Node Worker threads (strata-kv\'s compaction worker) / other threads ' +
     '(V8, libuv, native peers\' threads) from /proc/self/task/*/stat; processMs: process.cpuUsage() over the same span',
 };
-const rows = [...RATES.map((w) => ({ ...w, kind: 'rate' })), ...COSTS.map((c) => ({ ...c, kind: 'cost' }))];
+const rows = [...RATES.map((w) => ({ ...w, kind: 'rate' })), ...COSTS.map((c) => ({ ...c, kind: 'cost' })), ...PHASE_ROWS];
 const { targets, reference } = evaluateTargets(peers);
 const report = { meta, rows, peers, targets, reference, mismatches };
 
 console.log('');
 console.log(formatTable(report));
+console.log('');
+console.log(formatPhases(report, adapters));
 console.log('');
 console.log(formatCpuTable(report));
 console.log('');

@@ -17,13 +17,23 @@ export const SEED_ORDER = 20240611;
 /** Gets timed as "cold": the first ones after the reopen, in a process that has read nothing. */
 export const COLD_GETS = 10_000;
 
-/** A fresh 100-byte value for entry i: its index, then 96 incompressible bytes. */
-export function makeValue(i) {
-  const v = new Uint8Array(VALUE_BYTES);
+/** Single puts of the durable-put phase (--sync-puts), each acknowledged durable. */
+export const SYNC_PUTS = 5000;
+/** The large-value phase (--large-mb): values of LARGE_VALUE_BYTES, putAll batches of
+ *  LARGE_BATCH (~400 KB a batch), then LARGE_GETS random gets, each value compared. */
+export const LARGE_VALUE_BYTES = 4000;
+export const LARGE_BATCH = 100;
+export const LARGE_MB = 400;
+export const LARGE_GETS = 5000;
+
+/** A fresh value of `bytes` (a multiple of 4; default 100) for entry i: its index, then
+ *  pseudo-random bytes (xorshift seeded by i), so the value does not compress. */
+export function makeValue(i, bytes = VALUE_BYTES) {
+  const v = new Uint8Array(bytes);
   const w = new Uint32Array(v.buffer);
   let x = (Math.imul(i, 0x9e3779b1) + 0x7f4a7c15) | 0 || 1;
   w[0] = i;
-  for (let j = 1; j < VALUE_BYTES / 4; j++) {
+  for (let j = 1; j < bytes / 4; j++) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     w[j] = x;
   }
