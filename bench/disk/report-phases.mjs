@@ -57,6 +57,7 @@ export function formatPhases(report, adapters) {
       `in putAll batches of ${meta.large.batch} (${(meta.large.batch * meta.large.valueBytes / 1000).toFixed(0)} KB), ` +
       `then close + fsync; ${n(meta.large.gets)} random gets after a reopen, each checked`);
     lines.push(...section(report, 'large', `${(meta.large.valueBytes / 1000).toFixed(0)} KB values`, () => undefined));
+    lines.push('');
   }
   if (lines.length === 0) return '(durable puts and large values not run: --sync-puts 0, --large-mb 0)';
   lines.push('rows:');
