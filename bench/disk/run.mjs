@@ -281,7 +281,9 @@ for (let r = 0; r < opts.rounds; r++) {
   }
 }
 
-const rateIds = new Set([...RATES, ...PHASE_ROWS.filter((w) => w.kind === 'rate')].map((w) => w.id));
+// Rates in operations per second are { opsPerSec, rounds }; everything else (MB/s, costs) is
+// { median, rounds }.
+const rateIds = new Set([...RATES, ...PHASE_ROWS.filter((w) => w.kind === 'rate' && w.unit !== 'MB/s')].map((w) => w.id));
 const peers = opts.peers.map((file) => {
   const { name, values, checks: readChecks, phaseChecks, builds, runs, cpu: cpuRounds } = acc.get(file);
   const checks = { ...readChecks, ...phaseChecks };
