@@ -18,8 +18,9 @@ export function renderBarChart(report, { title, memoryTitle, notes, subtitle }) 
   const out = [];
   const text = (x, y, s, attrs = '') => out.push(`<text x="${r1(x)}" y="${r1(y)}" ${attrs}>${esc(s)}</text>`);
 
-  // Log scale over whole decades spanning every rate.
-  const rates = peers.flatMap((p) => Object.values(p.results).map((r) => r.opsPerSec)).filter((r) => r > 0);
+  // Log scale over whole decades spanning every charted rate (a suite's results may hold
+  // rates it does not chart, such as bench:disk's durable puts).
+  const rates = peers.flatMap((p) => workloads.map((w) => p.results[w.id]?.opsPerSec)).filter((r) => r > 0);
   const loExp = Math.floor(Math.log10(Math.min(...rates)));
   const hiExp = Math.ceil(Math.log10(Math.max(...rates)));
   const y = (v) => PLOT.bottom - ((Math.log10(v) - loExp) / (hiExp - loExp)) * (PLOT.bottom - PLOT.top);
