@@ -57,7 +57,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
-    entry: { index: 'bindings/index.ts', nats: 'bindings/nats/index.ts', level: 'bindings/level/index.ts', cli: 'bindings/cli/cli.ts', 'compaction-worker': 'bindings/background/compaction-worker.ts' },
+    entry: { index: 'bindings/index.ts', nats: 'bindings/nats/index.ts', level: 'bindings/level/index.ts', cli: 'bindings/cli/cli.ts', 'compaction-worker': 'bindings/background/compaction-worker.ts', 'file-worker': 'bindings/storage/file-worker.ts' },
     format: ['esm', 'cjs'],
     target: 'node20',
     // nats/client.ts resolves the NATS packages from its own file (import.meta.url); the CJS

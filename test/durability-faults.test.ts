@@ -31,8 +31,11 @@ const dirs: string[] = [];
 const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-faults-')); dirs.push(d); return d; };
 afterAll(() => { for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
 
+// Compactions and run files on this thread (background: false), where node:fs is wrapped:
+// the file worker's and the compaction worker's calls fail in fault-injection.test.ts,
+// which runs them on this thread when scheduled.
 const open = (path: string, extra: object = {}) =>
-  Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8, ...extra });
+  Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8, background: false, ...extra });
 
 function codeOf(fn: () => unknown): string {
   try { fn(); } catch (err) { if (err instanceof StrataError) return err.code; throw err; }

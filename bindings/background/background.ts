@@ -15,6 +15,7 @@
 // output), or the worker's loss, after which compaction goes back to slices.
 import { Status, STAGED_LEVEL, type Engine, type EngineTuning } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
+import type { FileTasks } from '../storage/file-tasks.js';
 import { jobInputs, type JobInput, type JobResult, type MergeExecutor } from './job.js';
 
 /** What the store's directory does for background jobs (storage/persistence.ts). */
@@ -33,6 +34,9 @@ export interface BackgroundDisk {
   /** Writing a job's output failed: the store stops writing, as when its own run files fail. */
   recordFailure(err: StrataError): void;
   afterChange(): void;
+  /** Run files and manifests are written by `tasks` from now on (storage/file-tasks.ts). */
+  useFileTasks(tasks: FileTasks): void;
+  fileTaskStats(): { tasks: number; bytes: number };
 }
 
 /** Back-pressure waits this long at most for a job before the worker is given up on. */
@@ -57,6 +61,10 @@ export interface BackgroundStats {
    *  for the job (memory short, level 0 full), and how long in all (ms). */
   stalls: number;
   stallMs: number;
+  /** Run-file and manifest writes handed to the file worker, and their bytes (a store with
+   *  a log; 0 where they are written on the store's thread). */
+  fileTasks: number;
+  fileBytes: number;
   /** Why compaction went back to slices on the store's thread, if it did. */
   lost?: string;
 }
@@ -86,7 +94,7 @@ export class BackgroundCompaction {
   private executor: MergeExecutor | undefined;
   /** A continuation is scheduled for an idle moment (a hand-off or install left half done). */
   private resumeScheduled = false;
-  readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0 };
+  readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0, fileTasks: 0, fileBytes: 0 };
 
   constructor(private readonly engine: Engine, private readonly makeExecutor: () => MergeExecutor, private readonly tuning: EngineTuning,
               private readonly disk?: BackgroundDisk) {

@@ -8,3 +8,7 @@ export const workerAvailable = false;
 export function defaultExecutor(_module: WebAssembly.Module): MergeExecutor {
   throw new Error('strata-kv: no background worker in this build');
 }
+
+export function defaultFileTasks(): never {
+  throw new Error('strata-kv: no file worker in this build');
+}

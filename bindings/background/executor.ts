@@ -1,11 +1,20 @@
-// The executor a store's background compactions get where none is given: a worker thread.
+// The executor a store's background compactions get where none is given: a worker thread;
+// and where a store with a log writes its run files: the file worker.
 // (executor-browser.ts, the browser build's twin, has none yet: compaction there stays in
 // slices on the store's thread.)
 import { WorkerExecutor } from './worker-executor.js';
+import { WorkerFileTasks } from '../storage/worker-file-tasks.js';
+import type { FileTasks } from '../storage/file-tasks.js';
 import type { MergeExecutor } from './job.js';
 
 export const workerAvailable = true;
 
 export function defaultExecutor(module: WebAssembly.Module): MergeExecutor {
   return new WorkerExecutor(module);
+}
+
+/** Where a store with a log writes its run files where no executor is given: the file
+ *  worker; undefined (its own thread) where the worker's script is not there. */
+export function defaultFileTasks(): FileTasks | undefined {
+  return WorkerFileTasks.create();
 }

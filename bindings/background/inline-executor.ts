@@ -6,6 +6,7 @@
 import { engineModule } from '../engine/abi.js';
 import { runMergeJob } from './merge-job.js';
 import type { CompactionJob, JobResult, MergeExecutor } from './job.js';
+import type { FileTasks } from '../storage/file-tasks.js';
 
 export class InlineExecutor implements MergeExecutor {
   private job: CompactionJob | undefined;
@@ -14,10 +15,13 @@ export class InlineExecutor implements MergeExecutor {
 
   /** `eager`: each job is merged when it is submitted (a fault walk: every call of the job,
    *  the worker's file I/O included, at a fixed point of the workload, in this thread). */
-  private constructor(private readonly module: WebAssembly.Module, private readonly eager: boolean) {}
+  private constructor(private readonly module: WebAssembly.Module, private readonly eager: boolean,
+                      readonly fileTasks: FileTasks | undefined) {}
 
-  static async create(options: { eager?: boolean } = {}): Promise<InlineExecutor> {
-    return new InlineExecutor(await engineModule(), options.eager === true);
+  /** `fileTasks`: where the store's run files are written (a test's DeferredFileTasks);
+   *  absent, on the store's thread as they are written. */
+  static async create(options: { eager?: boolean; fileTasks?: FileTasks } = {}): Promise<InlineExecutor> {
+    return new InlineExecutor(await engineModule(), options.eager === true, options.fileTasks);
   }
 
   submit(job: CompactionJob): void {

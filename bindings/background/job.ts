@@ -2,6 +2,7 @@
 // crosses from a store's thread to its worker and back. Plain data, so it crosses a
 // postMessage; every Uint8Array in it owns its buffer, which the sender transfers.
 import type { EngineTuning } from '../engine/abi.js';
+import type { FileTasks } from '../storage/file-tasks.js';
 
 /** One input run: a resident run travels as its file image; a run whose file is durable
  *  (a store with a directory) travels by number, and the worker reads its file. */
@@ -65,4 +66,7 @@ export interface MergeExecutor {
   /** Calls `ready` once, from the event loop, when the submitted job has finished. */
   onReady(ready: () => void): void;
   close(): void;
+  /** Where a store with a log writes its run files and manifests (storage/file-tasks.ts);
+   *  absent: on the store's thread. */
+  readonly fileTasks?: FileTasks;
 }

@@ -11,6 +11,7 @@ import { Status, CORRUPTION_WHAT, engineFrom, type Engine } from '../engine/abi.
 import { StrataError } from '../errors.js';
 import { fileName, importRunImage, currentLevels } from '../storage/persistence-core.js';
 import { RunFileDescriptors } from '../storage/run-file-descriptors.js';
+import { InlineFileTasks } from '../storage/file-tasks.js';
 import { RunFileWriter } from '../storage/run-file-writer.js';
 import { syncDir } from '../storage/manifest.js';
 import type { CompactionJob, JobOutput, JobResult } from './job.js';
@@ -93,8 +94,9 @@ function mergeIn(job: CompactionJob, module: WebAssembly.Module, key: string): J
     if (ids !== undefined && job.dir !== undefined) {
       if (runs.length > ids.length) return failed(job.id, Status.INVALID_ARGUMENT, `${runs.length} output runs for ${ids.length} reserved numbers`);
       writing = true;
+      const tasks = new InlineFileTasks(); // this is the worker's thread already
       runs.forEach((run, i) => {
-        const w = new RunFileWriter(e, run, join(job.dir!, fileName(ids[i], 'run')));
+        const w = new RunFileWriter(e, tasks, run, join(job.dir!, fileName(ids[i], 'run')));
         written.push(w.file);
         const ok = w.writeAll();
         closeSync(w.fd);

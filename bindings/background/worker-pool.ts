@@ -7,16 +7,7 @@
 // attached to it, whose compactions then go back to slices on their own threads.
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-/** The worker's script: dist/compaction-worker.js beside the bundle that loads this; from
- *  the sources (the test suite) the built one, which the tests' global setup keeps fresh. */
-function workerScript(): URL {
-  const beside = new URL('./compaction-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/compaction-worker.js', import.meta.url);
-}
+import { builtScript } from '../storage/built-script.js';
 
 interface PooledWorker { worker: Worker; stores: Set<(why: string) => void> }
 
@@ -43,7 +34,8 @@ export function attach(module: WebAssembly.Module, port: MessagePort, flag: Int3
 }
 
 function start(module: WebAssembly.Module): PooledWorker {
-  const worker = new Worker(workerScript(), { workerData: { module } });
+  // No script: the worker fails at once, and its stores go back to slices (end, below).
+  const worker = new Worker(builtScript('compaction-worker.js') ?? new URL('./compaction-worker.js', import.meta.url), { workerData: { module } });
   // It does not keep the process alive: a job cut short by exit leaves only an unlisted file.
   worker.unref();
   const w: PooledWorker = { worker, stores: new Set() };

@@ -85,6 +85,7 @@ function sumBackground(parts: StoreStats[]): BackgroundStats {
   return {
     jobs: sum((b) => b.jobs), failed: sum((b) => b.failed), running: bg.some((b) => b.running),
     bytesRead: sum((b) => b.bytesRead), bytesWritten: sum((b) => b.bytesWritten), busyMs: sum((b) => b.busyMs),
-    stalls: sum((b) => b.stalls), stallMs: sum((b) => b.stallMs), ...(lost !== undefined ? { lost } : {}),
+    stalls: sum((b) => b.stalls), stallMs: sum((b) => b.stallMs),
+    fileTasks: sum((b) => b.fileTasks), fileBytes: sum((b) => b.fileBytes), ...(lost !== undefined ? { lost } : {}),
   };
 }

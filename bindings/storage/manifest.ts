@@ -11,7 +11,11 @@ import { encodeManifest, decodeManifest, type Manifest } from './manifest-format
 export type { Manifest, CheckpointMark } from './manifest-format.js';
 
 export function writeManifest(dir: string, m: Manifest): void {
-  const text = encodeManifest(m);
+  writeManifestText(dir, encodeManifest(m));
+}
+
+/** writeManifest of a manifest already encoded (a file task: file-tasks.ts). */
+export function writeManifestText(dir: string, text: string): void {
   const tmp = join(dir, 'MANIFEST.tmp');
   io('write', tmp, () => {
     const fd = openSync(tmp, 'w');

@@ -48,6 +48,9 @@ export interface Disk {
   /** After any engine call that may have flushed or compacted. Never throws: a failure is
    *  kept (checkWritable reports it), since the call has committed its write. */
   afterChange(): void;
+  /** Waits for run files written off the store's thread, so their runs leave memory; false
+   *  when there were none (a write refused for memory is then refused). */
+  drainFiles(): boolean;
   /** With a log: every acknowledged write is durable when it returns (or resolves). */
   flush(): void | Promise<void>;
   /** Checkpoint step 1 (docs/API.md "Checkpoints"): every run of the state is durable. */

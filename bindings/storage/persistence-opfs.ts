@@ -132,6 +132,9 @@ export class OpfsPersistence implements Disk {
 
   /** After any engine call that may have flushed or compacted: with a log, switches the
    *  log slot if it can and schedules writing the new runs and a manifest. */
+  /** Its run files are written on this thread: none to wait for. */
+  drainFiles(): boolean { return false; }
+
   afterChange(): void {
     if (!this.logged || this.released) return;
     const stamp = this.engine.versionStamp();

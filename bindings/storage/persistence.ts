@@ -7,7 +7,9 @@
 // refused, and an acknowledged write is in the log (fsynced first with `sync`).
 // Flush path: after any engine call the engine's version stamp is compared; when runs came
 // or went, new runs are written as files and fsynced, the manifest is replaced atomically,
-// and only then are obsolete run files and fully flushed logs deleted.
+// and only then are obsolete run files and fully flushed logs deleted. The writes are file
+// tasks (file-tasks.ts): run here as submitted, or by the file worker while the store goes
+// on, each step that needs them durable taken once their tickets are done.
 // Larger than memory: once a run's file is durable the engine is told to detach it
 // (run_detach): its data blocks leave linear memory and are read back from the file through
 // the block cache (env.read_block). Runs imported at open are file-backed from the start:
@@ -22,21 +24,23 @@
 // "Checkpoints"): writes touch no file; the directory changes only at a checkpoint, whose
 // manifest lists the runs holding exactly the writes up to its sequence. Reopening loads
 // those runs and the changelog supplies the rest.
-import { mkdirSync, readdirSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Status, STAGED_LEVEL, statusError, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import { io, ioError } from './io-error.js';
 import { acquireLock } from './lock-file.js';
-import { readManifest, writeManifest, syncDir, type Manifest, type CheckpointMark } from './manifest.js';
+import { writeManifest, syncDir, type CheckpointMark } from './manifest.js';
 import { CacheSizer } from './cache-size.js';
 import { RunFileDescriptors } from './run-file-descriptors.js';
-import { WalWriter, replayWal, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
+import { WalWriter, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
+import { InlineFileTasks, TASK_SLICE_BYTES, FILE_TASKS_BEHIND, BACKLOG_MEMTABLES, type FileTasks } from './file-tasks.js';
+import { recoverDirectory, removeFile as remove } from './recovery.js';
+import { encodeManifest } from './manifest-format.js';
 import {
-  fileName, numbered, checkTtl, recoverSeq, replayWalRecord, currentLevels,
-  IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
+  fileName, numbered, currentLevels, IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 
 export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.js';
@@ -45,12 +49,9 @@ export type { PendingCheckpoint, PersistenceOptions } from './persistence-core.j
  *  first log recovery must replay. Its manifest is written once all its run files are. */
 interface Target { levels: number[][]; flushedSeq: number; log: number }
 
-/** Deletes a file; one already gone is fine (recovery may meet files persist removed). */
-function remove(dir: string, name: string): void {
-  io('delete', join(dir, name), () => {
-    try { unlinkSync(join(dir, name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
-  });
-}
+/** A target whose manifest is submitted (its ticket), and the run files it stops naming:
+ *  deleted, with the logs it covers, once its ticket is done. */
+interface Commit { target: Target; ticket: number; unlisted: number[] }
 
 export class Persistence implements Disk {
   /** The log writes go to; undefined without a log. */
@@ -69,7 +70,14 @@ export class Persistence implements Disk {
   private readonly cache: CacheSizer;
   /** The newest engine state not yet in the manifest, and the run file being written for it. */
   private target: Target | undefined;
+  /** The state changed since the target was taken: the next target is taken at its commit. */
+  private behind = false;
   private writer: RunFileWriter | undefined;
+  /** A manifest submitted and not yet known durable. */
+  private committing: Commit | undefined;
+  /** Where run files and manifests are written (file-tasks.ts): on this thread until a
+   *  background worker takes them (useFileTasks). */
+  private tasks: FileTasks = new InlineFileTasks();
   /** Logs whose every record is in runs: deleted once a manifest naming a later log is durable. */
   private retiredLogs: WalWriter[] = [];
   /** Files no durable manifest needs any more, deleted a few per call. */
@@ -77,7 +85,7 @@ export class Persistence implements Disk {
   /** Bytes of the target's run files still to write (runs held in memory meanwhile), and
    *  how many may wait before a call writes them all. */
   private backlog = 0;
-  private readonly backlogCliff: number;
+  private backlogCliff: number;
   /** Log bytes after which the next new target starts a new log. */
   private readonly logRotateBytes: number;
   /** Bytes logged by the current store call (logBatch, logRestore). */
@@ -87,14 +95,16 @@ export class Persistence implements Disk {
   private readonly failure = new IoFailure();
 
   private readonly sync: boolean;
-  private readonly sliceBytes: number;
+  private sliceBytes: number;
+  private readonly memtableBytes: number;
   readonly logged: boolean;
   private readonly ttl: boolean;
 
   private constructor(readonly dir: string, private readonly engine: Engine, options: PersistenceOptions, releaseLock: () => void) {
     this.sync = options.sync;
     this.sliceBytes = sliceBytesFor(options.memtableBytes ?? 4 << 20);
-    this.backlogCliff = Math.max(256 << 20, 4 * (options.memtableBytes ?? 4 << 20));
+    this.memtableBytes = options.memtableBytes ?? 4 << 20;
+    this.backlogCliff = Math.max(256 << 20, 4 * this.memtableBytes);
     this.logRotateBytes = options.memtableBytes ?? 4 << 20;
     this.logged = options.logged;
     this.ttl = options.ttl;
@@ -137,6 +147,20 @@ export class Persistence implements Disk {
     for (const id of ids) try { remove(this.dir, fileName(id, 'run')); } catch { /* a stray: deleted at the next open */ }
   }
   recordFailure(err: StrataError): void { this.failure.record(err); }
+
+  /** From now on run files and manifests are written by `tasks` (a worker's): this thread
+   *  submits a smaller slice a call, a copy, and goes on. REQUIRES: nothing is in flight
+   *  (right after open, whose recovery wrote everything). */
+  useFileTasks(tasks: FileTasks): void {
+    if (this.writer || this.committing) throw new Error('strata-kv: file tasks switched mid-write (bug)');
+    this.tasks.close();
+    this.tasks = tasks;
+    this.sliceBytes = Math.min(this.sliceBytes, TASK_SLICE_BYTES);
+    // Writes no longer pay for their run files as they go: a backlog of a few memtables
+    // waits for the disk (a drain, then the manifest), or the disk could fall behind for
+    // good, the logs growing and no manifest committed.
+    this.backlogCliff = BACKLOG_MEMTABLES * this.memtableBytes;
+  }
 
   // ---- the write path ------------------------------------------------------------------
 
@@ -191,13 +215,27 @@ export class Persistence implements Disk {
       // not outrun the writing. (A compaction's output arrives all at once when it ends;
       // small calls drain it a slice each, about a hundred of them for 88 MiB.)
       const large = written >= this.sliceBytes;
-      if (this.target) this.advance(this.sliceBytes + RUN_BYTES_PER_BYTE * written, large);
+      if (this.target || this.committing) this.advance(this.sliceBytes + RUN_BYTES_PER_BYTE * written, large);
       if (large) this.removeDoomed(Infinity);
       else if (!this.target && this.doomed.length > 0) this.removeDoomed(1);
     } catch (err) {
       this.failure.record(err instanceof StrataError && err.code === 'IO_ERROR' ? err
         : new StrataError('IO_ERROR', `writing run files failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
     }
+  }
+
+  /** Tasks handed off this thread so far (0 while they run on it). */
+  fileTaskStats(): { tasks: number; bytes: number } {
+    return this.tasks instanceof InlineFileTasks ? { tasks: 0, bytes: 0 } : this.tasks.submitted;
+  }
+
+  /** Waits for the run files being written off this thread, so their runs leave memory
+   *  (a write refused for memory tries again after). False when none were. */
+  drainFiles(): boolean {
+    if (!this.logged || this.failure.error || this.tasks instanceof InlineFileTasks) return false;
+    if (!this.writer && !this.committing && this.backlog === 0) return false;
+    this.failure.guard(() => this.persist());
+    return true;
   }
 
   /** With a log: makes every acknowledged write durable (the engine has flushed the
@@ -262,6 +300,8 @@ export class Persistence implements Disk {
     } catch (err) {
       failure ??= ioError('close', this.dir, err);
     } finally {
+      // Tasks still running write through descriptors about to close.
+      try { this.tasks.close(); } catch (err) { failure ??= err instanceof StrataError ? err : ioError('close', this.dir, err); }
       try { this.writer?.abandon(); } catch { /* its file is a stray, deleted at the next open */ }
       this.writer = undefined;
       for (const w of [this.wal, ...this.retiredLogs]) {
@@ -305,47 +345,67 @@ export class Persistence implements Disk {
       this.logNumber = wal.number + 1;
       this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     }
-    // Recovery replays from the oldest log holding a write above flushedSeq.
-    const oldestNeeded = this.retiredLogs.find((w) => w.lastSeq > flushedSeq);
-    this.target = { levels, flushedSeq, log: oldestNeeded ? oldestNeeded.number : this.logNumber };
     this.stamp = stamp;
     let backlog = 0;
     for (const id of levels.flat()) if (!this.onDisk.has(id)) backlog += x.runImageSize(id);
     if (this.writer && !this.onDisk.has(this.writer.id)) backlog -= this.writer.offset;
     this.backlog = Math.max(0, backlog);
+    // A target stays until its manifest is submitted, and the newest state is taken then:
+    // replaced at every change, a target could stay unfinished for as long as runs appear
+    // faster than their files are written (off this thread), and no manifest would commit.
+    if (this.target) { this.behind = true; return; }
+    this.behind = false;
+    // Recovery replays from the oldest log holding a write above flushedSeq.
+    const oldestNeeded = this.retiredLogs.find((w) => w.lastSeq > flushedSeq);
+    this.target = { levels, flushedSeq, log: oldestNeeded ? oldestNeeded.number : this.logNumber };
   }
 
-  /** Writes about `budget` bytes of the target's run files (Infinity: all of them); once all
-   *  are durable, writes its manifest and deletes what it no longer needs. */
+  /** Writes about `budget` bytes of the target's run files (Infinity: all of them, and
+   *  waits until they and the manifest are durable); once all are durable, writes its
+   *  manifest, and once that is durable deletes what it no longer needs. */
   private advance(budget: number, commitNow = budget === Infinity): void {
+    const wait = budget === Infinity;
     let spent = 0;
     for (;;) {
+      if (this.committing && !this.committed(wait)) return;
       const t = this.target;
       if (!t) return;
+      if (this.writer?.submitted) {
+        const w = this.writer;
+        if (wait) w.waitDurable();
+        else if (!w.durable()) return;
+        this.writer = undefined;
+        this.fileDone(w);
+        continue;
+      }
       if (!this.writer) {
         const id = t.levels.flat().find((r) => !this.onDisk.has(r));
         if (id === undefined) {
           // After a slice the manifest waits for the next call, unless this call is long
           // anyway (a large batch, a drain): one that always brought a new target would
           // otherwise never write a manifest.
-          if (spent === 0 || commitNow) this.commit(t);
+          if (spent === 0 || commitNow) { this.commit(t); continue; }
           return;
         }
         if (spent >= budget) return;
-        this.writer = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+        this.writer = new RunFileWriter(this.engine, this.tasks, id, join(this.dir, fileName(id, 'run')), this.tasks instanceof InlineFileTasks);
       }
+      // Back-pressure: the file worker is this far behind only when the disk is slower
+      // than the writes, which then wait for it instead of piling runs up in memory.
+      this.tasks.waitBelow(FILE_TASKS_BEHIND * this.sliceBytes);
       const w = this.writer;
       const r = w.step(Math.min(this.sliceBytes, Math.max(4096, budget - spent)));
       if (r === 'gone') {
         // Compacted away since the target was taken: a newer state is the target now.
         w.abandon();
         this.writer = undefined;
+        this.target = undefined;
         this.capture();
         continue;
       }
       spent += w.lastBytes;
       this.backlog = Math.max(0, this.backlog - w.lastBytes);
-      if (r === 'done') { this.writer = undefined; this.fileDone(w); }
+      if (r === 'done') continue; // durable at once when written on this thread
       if (spent >= budget) return;
     }
   }
@@ -358,13 +418,28 @@ export class Persistence implements Disk {
     if (st !== Status.OK && st !== Status.NOT_FOUND) throw statusError(st, `detach of run ${w.id}`);
   }
 
-  /** Every run file of `t` is durable: the manifest names them, then files and logs that no
-   *  manifest needs any more go. */
+  /** Every run file of `t` is durable: its manifest is submitted, naming them. */
   private commit(t: Target): void {
     const x = this.engine;
-    writeManifest(this.dir, { flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
+    const text = encodeManifest({ flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
+    // Not a run of the state now either: `t` may be older than runs a background job
+    // installed since, whose files are durable but named by the next manifest only.
+    const listed = new Set([...t.levels.flat(), ...currentLevels(x).flat()]);
+    const unlisted = [...this.onDisk].filter((id) => !listed.has(id));
     this.target = undefined;
-    this.removeRunsExcept(new Set(t.levels.flat()));
+    this.committing = { target: t, ticket: this.tasks.submit({ op: 'manifest', dir: this.dir, text }), unlisted };
+    if (this.behind) this.capture();
+  }
+
+  /** Whether no manifest is in flight any more (`wait`: blocks until so). Once the one
+   *  submitted is durable, the files and logs it no longer needs go. */
+  private committed(wait: boolean): boolean {
+    const c = this.committing!;
+    if (wait) this.tasks.waitFor(c.ticket);
+    else if (this.tasks.done() < c.ticket) return false;
+    this.committing = undefined;
+    const t = c.target;
+    for (const id of c.unlisted) if (this.onDisk.delete(id)) this.doomed.push(fileName(id, 'run'));
     this.cache.resize(t.levels.flat(), this.fileSize);
     const kept: WalWriter[] = [];
     for (const old of this.retiredLogs) {
@@ -373,6 +448,7 @@ export class Persistence implements Disk {
       this.doomed.push(fileName(old.number, 'wal'));
     }
     this.retiredLogs = kept;
+    return true;
   }
 
   /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */
@@ -393,7 +469,7 @@ export class Persistence implements Disk {
   /** Writes run `id` to its file durably in one go (checkpoints without a log), then lets
    *  the engine read it from there. */
   private writeRun(id: number): void {
-    const w = new RunFileWriter(this.engine, id, join(this.dir, fileName(id, 'run')));
+    const w = new RunFileWriter(this.engine, this.tasks, id, join(this.dir, fileName(id, 'run')));
     let ok = false;
     try {
       ok = w.writeAll();
@@ -407,35 +483,9 @@ export class Persistence implements Disk {
   // ---- recovery --------------------------------------------------------------------------
 
   private recover(): void {
-    const names = io('list', this.dir, () => readdirSync(this.dir));
-    const manifest = readManifest(this.dir);
-    if (!manifest) {
-      const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
-      if (stray) throw new StrataError('CORRUPTION', `${this.dir} has ${stray} but no MANIFEST`);
-    } else {
-      checkTtl(manifest, this.ttl, this.dir);
-      this.importRuns(manifest);
-    }
-    const x = this.engine;
-    const logs = names.map((n) => numbered(n, 'wal')).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
-    const firstLog = manifest?.log ?? 0;
-    if (manifest?.logged && !logs.includes(firstLog)) {
-      // Its writes above flushedSeq would be gone without a word: damage, not an empty log.
-      throw new StrataError('CORRUPTION', `${join(this.dir, fileName(firstLog, 'wal'))}: named by the MANIFEST but missing`);
-    }
-    // No compaction while the log is replayed: one meeting a damaged run would refuse the
-    // rest of these acknowledged writes (the background error). The flush below starts it.
-    x.pauseCompaction(true);
-    for (const n of logs) {
-      const file = join(this.dir, fileName(n, 'wal'));
-      if (n >= firstLog) replayWal(file, (r) => replayWalRecord(this.engine, file, r));
-    }
-    x.pauseCompaction(false);
-    // Recovery ends with everything in run files and a fresh, empty log.
-    const st = x.flush();
-    if (st !== Status.OK) throw statusError(st, 'flush after recovery');
+    const { names, logs, firstLog, checkpoint } = recoverDirectory(this.dir, this.engine, this.runFiles, this.onDisk, this.ttl);
     this.logNumber = Math.max(firstLog, ...logs, 0) + 1;
-    this.lastCheckpoint = manifest?.checkpoint;
+    this.lastCheckpoint = checkpoint;
     if (this.logged) this.wal = new WalWriter(join(this.dir, fileName(this.logNumber, 'wal')), this.logNumber, this.sync);
     syncDir(this.dir);
     this.persist();
@@ -445,19 +495,6 @@ export class Persistence implements Disk {
       if (id !== undefined && !this.onDisk.has(id)) remove(this.dir, name); // never listed: a crash's leftover
     }
     remove(this.dir, 'MANIFEST.tmp');
-  }
-
-  private importRuns(m: Manifest): void {
-    const e = this.engine;
-    m.levels.forEach((ids, level) => {
-      for (const id of ids) {
-        const file = join(this.dir, fileName(id, 'run'));
-        if (!existsSync(file)) throw new StrataError('CORRUPTION', `${file}: listed in the MANIFEST but missing`);
-        this.runFiles.importTail(id, level);
-        this.onDisk.add(id);
-      }
-    });
-    recoverSeq(e, m, join(this.dir, 'MANIFEST'));
   }
 }
 

@@ -3,12 +3,14 @@
 // calls instead of stalling one of them (docs/LSM.md, "Run files in slices").
 //
 // Each step copies whole blocks (about `chunkBytes`) out of the engine with their checksums
-// (run_image_blocks), writes them and fdatasyncs them, so the final fsync has little left to
-// do; the last step writes the index, bloom and footer and fsyncs the file. The file is
-// durable only once step() has returned 'done'; until then nothing names it.
-import { openSync, writeSync, fsyncSync, fdatasyncSync, closeSync, unlinkSync } from 'node:fs';
+// (run_image_blocks) and submits them as a file task (file-tasks.ts): written, and on the
+// store's thread fdatasynced, so the final fsync has little left to do; the last step
+// submits the index, bloom and footer, fsynced. Tasks run at once on this thread, or on the file worker. The
+// file is durable only once every task of it is done (durable()); until then nothing names it.
+import { openSync, closeSync, unlinkSync } from 'node:fs';
 import { Status, statusError, type Engine } from '../engine/abi.js';
 import { io } from './io-error.js';
+import type { FileTasks } from './file-tasks.js';
 
 /** Bytes of run files a store call writes (and fdatasyncs) after a flush or compaction: a
  *  quarter of the memtable, so a run is always spread over several calls; at most 1 MiB
@@ -18,6 +20,7 @@ export const sliceBytesFor = (memtableBytes: number) => Math.min(1 << 20, Math.m
  *  (10–14 in a random fill) with room to spare. */
 export const RUN_BYTES_PER_BYTE = 16;
 
+/** 'done': the whole file is submitted (durable once durable() says so). */
 export type StepResult = 'more' | 'done' | 'gone';
 
 export class RunFileWriter {
@@ -28,8 +31,15 @@ export class RunFileWriter {
   offset = 0;
   /** Bytes written by the last step. */
   lastBytes = 0;
+  /** The ticket of the file's last task submitted; every byte was submitted ('done'). */
+  private lastTicket = 0;
+  submitted = false;
 
-  constructor(private readonly engine: Engine, readonly id: number, readonly file: string) {
+  /** `syncChunks`: each chunk is fdatasynced as written, so the final fsync has little left
+   *  (a writer on the store's thread); false leaves it all to the final fsync (the file
+   *  worker, whose waits no caller sees). */
+  constructor(private readonly engine: Engine, private readonly tasks: FileTasks, readonly id: number, readonly file: string,
+              private readonly syncChunks = true) {
     this.fd = io('create', file, () => openSync(file, 'w+'));
   }
 
@@ -47,8 +57,7 @@ export class RunFileWriter {
     }
     if (r.blocks < 0) return 'gone';
     if (r.blocks > 0) {
-      this.write(e.u8.subarray(out, out + r.bytes));
-      io('sync', this.file, () => fdatasyncSync(this.fd));
+      this.write(e.u8.subarray(out, out + r.bytes), this.syncChunks ? 'data' : 'none');
       this.nextBlock += r.blocks;
       this.lastBytes = r.bytes;
       return 'more';
@@ -59,32 +68,37 @@ export class RunFileWriter {
     const st = e.runImageTail(this.id, tail);
     if (st === Status.NOT_FOUND) return 'gone';
     if (st !== Status.OK) throw statusError(st, `run ${this.id} image`, e);
-    this.write(e.u8.subarray(tail, tail + size));
-    io('sync', this.file, () => fsyncSync(this.fd));
+    this.write(e.u8.subarray(tail, tail + size), 'full');
     this.lastBytes = size;
+    this.submitted = true;
     return 'done';
   }
 
-  /** Writes the whole file now. False when the run is no longer live. */
+  /** Every byte is submitted and written durably; throws the tasks' failure. */
+  durable(): boolean { return this.submitted && this.tasks.done() >= this.lastTicket; }
+
+  /** Blocks until durable(); throws the tasks' failure. */
+  waitDurable(): void { this.tasks.waitFor(this.lastTicket); }
+
+  /** Writes the whole file durably now. False when the run is no longer live. */
   writeAll(): boolean {
     for (;;) {
       const r = this.step(4 << 20);
-      if (r === 'done') return true;
+      if (r === 'done') { this.waitDurable(); return true; }
       if (r === 'gone') return false;
     }
   }
 
-  /** Closes and deletes an unfinished file. */
+  /** Closes and deletes an unfinished file, once no task of it is running (a descriptor
+   *  closed under a pending write could be reused by another file meanwhile). */
   abandon(): void {
+    try { this.tasks.waitFor(this.lastTicket); } catch { /* the failure is the store's already */ }
     try { closeSync(this.fd); } catch { /* already unusable */ }
     try { unlinkSync(this.file); } catch { /* a leftover is deleted at the next open */ }
   }
 
-  private write(bytes: Uint8Array): void {
-    io('write', this.file, () => {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.offset + done);
-    });
+  private write(bytes: Uint8Array, sync: 'none' | 'data' | 'full'): void {
+    this.lastTicket = this.tasks.submit({ op: 'write', fd: this.fd, file: this.file, at: this.offset, bytes, sync });
     this.offset += bytes.length;
   }
 }

@@ -13,12 +13,16 @@ import { Persistence } from '../storage/persistence.js';
 import type { CheckpointMark } from '../storage/manifest-format.js';
 import { StoreWrites } from './write-protocol.js';
 import { BackgroundCompaction, type BackgroundDisk } from '../background/background.js';
-import { defaultExecutor, workerAvailable } from '../background/executor.js';
+import { defaultExecutor, defaultFileTasks, workerAvailable } from '../background/executor.js';
 import type { MergeExecutor } from '../background/job.js';
 
 /** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
  *  and in every changelog sink; `time` is when it was recorded (ms since the epoch). */
 export type Checkpoint = CheckpointMark;
+
+/** Memtables the memory cap holds at least for run files to be written off the store's
+ *  thread (by default it holds 32 or more). */
+const FILE_WORKER_MEMTABLES = 16;
 
 export type { Snapshot } from './snapshot.js';
 export type { WriteOp } from './write-protocol.js';
@@ -71,7 +75,8 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
   }
 
   /** Hands compactions to a worker (StoreOptions.background), where one can start: not in
-   *  browsers, nor for a directory whose run files a worker cannot open (OPFS). By default
+   *  browsers, nor for a directory whose run files a worker cannot open (OPFS); and with a
+   *  log, the writing of run files and manifests to the file worker. By default
    *  only a store with a directory and its log: its jobs travel as files; in memory every
    *  input and output is copied between the threads (docs/LSM.md, "Background compaction"). */
   private async startBackground(option: boolean | MergeExecutor | undefined, t: EngineTuning): Promise<void> {
@@ -82,6 +87,12 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     const module = await engineModule();
     const make = typeof option === 'object' ? () => option : () => defaultExecutor(module);
     this.background = new BackgroundCompaction(this.engine, make, t, disk as BackgroundDisk | undefined);
+    // With a log its run files and manifests go to the file worker as well
+    // (storage/file-tasks.ts), unless the memory cap is tight: runs wait in memory for their
+    // files there, and under a cap of a few memtables that held writes back (memory-cap.test.ts).
+    const roomy = t.maxMemoryBytes >= FILE_WORKER_MEMTABLES * t.memtableBytes;
+    const tasks = typeof option === 'object' ? option.fileTasks : disk?.logged && roomy ? defaultFileTasks() : undefined;
+    if (tasks !== undefined && disk?.logged) disk.useFileTasks!(tasks);
   }
 
   /** @internal Starts the periodic expiry sweeps (a standby starts them when promoted). */
@@ -201,7 +212,10 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     this.checkOpen();
     const background = this.engine.backgroundError();
     const stats = decodeStats(this.engine.view, this.engine.statsPtr(), this.hooks.errors, background);
-    if (this.background) stats.background = { ...this.background.stats };
+    if (this.background) {
+      const files = (this.disk as Partial<BackgroundDisk> | undefined)?.fileTaskStats?.();
+      stats.background = { ...this.background.stats, fileTasks: files?.tasks ?? 0, fileBytes: files?.bytes ?? 0 };
+    }
     return stats;
   }
 

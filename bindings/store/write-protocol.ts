@@ -283,6 +283,15 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   /** Writes a batch image (docs/ABI.md: kind u8 | keyLen u32 | valLen u32 | key | value). */
   protected applyBatch(ops: EncodedOp[]): void {
     if (ops.length === 0) return;
+    // Refused for memory while run files were still being written off this thread: their
+    // runs leave memory once durable, so the write waits for them and is encoded again
+    // (draining reuses the argument region).
+    if (!this.applyBatchOnce(ops, true)) this.applyBatchOnce(ops, false);
+  }
+
+  /** applyBatch; false (nothing done) when the engine was short of memory and `drain`
+   *  waited for the directory's run files. */
+  private applyBatchOnce(ops: EncodedOp[], drain: boolean): boolean {
     // Again here: a codec run since the caller's check may have closed the store, and the
     // expiry sweep comes here directly.
     this.checkWritable();
@@ -328,6 +337,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     if (disk || hooks.hasSinks) {
       disk?.checkWritable();
       token = e.prepare(base, size, ops.length);
+      if (token === -Status.OUT_OF_MEMORY && drain && disk?.drainFiles()) return false;
       if (token < 0) throw statusError(-token, 'batch write', this.engine);
     }
     // Log: the write-ahead log, then the sinks; a refusal takes the log record back.
@@ -355,6 +365,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     this.background?.afterCall();
     this.disk?.afterChange();
     if (records !== undefined && hooks.listening) hooks.notify(records);
+    return true;
   }
 
   /** putIfVersion / deleteIfVersion on a store with a log: the version check, then the
