@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type ChangelogSource, type KeyValueIterator, type Snapshot, type StoreOptions } from 'strata-kv';
 import { SortedModel, hex } from './support/model.js';
 import { InlineExecutor } from '../bindings/background/inline-executor.js';
+import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 type Entry = [Uint8Array, Uint8Array];
@@ -22,6 +23,8 @@ interface Real {
   store: Store;
   /** The background worker, when the store has one: the test schedules its steps. */
   executor?: InlineExecutor;
+  /** With a directory: the file worker's tasks, each run when the test says. */
+  fileTasks?: DeferredFileTasks;
   mayRunOutOfMemory: boolean;
   iterators: (Opened<KeyValueIterator<Uint8Array, Uint8Array>> & { expected: Entry[]; pos: number })[];
   snapshots: Opened<Snapshot<Uint8Array, Uint8Array>>[];
@@ -32,7 +35,7 @@ type Cmd = fc.AsyncCommand<SortedModel, Real>;
 const seen = {
   writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0,
   writesMidFlush: 0, snapshotsReadAfterTheirFlush: 0, iteratorsReadAfterTheirFlush: 0, stalls: 0, refused: 0,
-  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsDropped: 0,
+  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsDropped: 0, fileTasksRun: 0, writesWithFileTasksQueued: 0, reopened: 0,
 };
 
 // 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
@@ -62,6 +65,7 @@ function noteReadAfter(r: Real, o: Opened<unknown>, kind: 'snapshots' | 'iterato
 function mutate(r: Real, write: () => void, apply: () => void): void {
   if (running(r)) seen.writesMidCompaction++;
   if (flushing(r)) seen.writesMidFlush++;
+  if ((r.fileTasks?.queued ?? 0) > 0) seen.writesWithFileTasksQueued++;
   try {
     write();
   } catch (err) {
@@ -93,8 +97,14 @@ const workerSteps = [
   })),
 ];
 
-const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>, background = false) => [
+/** The file worker's step: it writes the next slice of a run file, or a manifest. */
+const fileWorkerStep = fc.integer({ min: 1, max: 4 }).map((n) => cmd(`file worker runs ${n} task(s)`, (_m, r) => {
+  for (let i = 0; i < n && r.fileTasks!.runNext(); i++) seen.fileTasksRun++;
+}));
+
+const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>, background = false, dir = false) => [
   ...(background ? workerSteps : []),
+  ...(background && dir ? [fileWorkerStep, fileWorkerStep] : []),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
   keyArb.map((k) => cmd(`delete(${hex(k)})`, (m, r) => mutate(r, () => r.store.delete(k), () => m.delete(k)))),
@@ -175,14 +185,17 @@ const SLICED: StoreOptions<Uint8Array, Uint8Array> = {
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, valueArb = valueMix(3000, 1),
                         replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean } = {}): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background), { maxCommands: 150, size: 'large' }), async (cmds) => {
-      const executor = mode.background ? await InlineExecutor.create() : undefined;
+    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background, mode.dir), { maxCommands: 150, size: 'large' }), async (cmds) => {
+      const fileTasks = mode.background && mode.dir ? new DeferredFileTasks() : undefined;
+      const executor = mode.background ? await InlineExecutor.create({ fileTasks }) : undefined;
       const path = mode.dir ? mkdtempSync(join(tmpdir(), 'strata-bg-model-')) : undefined;
       if (path) dirs.push(path);
       const store = await Store.open({ ...options, ...(executor ? { background: executor } : {}), path });
-      const real: Real = { store, executor, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+      const real: Real = { store, executor, fileTasks, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+      const model = new SortedModel();
+      let closed = false;
       try {
-        await fc.asyncModelRun(() => ({ model: new SortedModel(), real }), cmds);
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
         for (const s of real.iterators) same([...s.value], s.expected.slice(s.pos));
         for (const s of real.snapshots) {
           same([...s.value.all()], s.model.range());
@@ -192,8 +205,16 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: 
         seen.jobsInstalled += store.stats().background?.jobs ?? 0;
         seen.jobsDropped += store.stats().background?.failed ?? 0;
         expect(store.stats().iterators).toBe(0);
-      } finally {
         await store.close();
+        closed = true;
+        if (path) {
+          // Whatever the file tasks had done when close() came: the directory holds the model.
+          const again = await Store.open({ ...options, background: false, path });
+          try { checkAll(model, { ...real, store: again }); } finally { await again.close(); }
+          seen.reopened++;
+        }
+      } finally {
+        if (!closed) await store.close();
       }
     }),
     { numRuns, endOnFailure: true, ...replay },
@@ -273,9 +294,14 @@ describe('compactions merged by a background worker whose steps the test schedul
     expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
     expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
   });
-  it('with a directory: output run files installed, inputs deleted, reads exact (100 sequences)', async () => {
+  it('with a directory: output run files installed, inputs deleted, run files and manifests written by a file worker the test schedules, reads exact, reopen exact (100 sequences)', async () => {
     const grew = await grown(() => runModel(SLICED, 100, valueMix(3000, 1), {}, { background: true, dir: true }));
     expect(grew('jobsInstalled')).toBeGreaterThan(50);
+    // Unseeded: three runs ran 138-178 tasks as commands (the rest ran when the store waited
+    // for them: its bounds, flush, close) and wrote 263-298 times with tasks queued.
+    expect(grew('fileTasksRun')).toBeGreaterThan(50);
+    expect(grew('writesWithFileTasksQueued')).toBeGreaterThan(100);
+    expect(grew('reopened')).toBe(100);
   });
   it('a 1 MiB memory cap: a write refused for room drops the job and merges here (60 sequences)', async () => {
     const CAPPED = { ...SLICED, memtableBytes: 1 << 17, runTargetBytes: 1 << 16, levelBaseBytes: 1 << 17, maxMemoryBytes: 1 << 20 };

@@ -20,6 +20,7 @@ import { Store, PartitionedStore, StrataError, MemoryChangelog, codecs, type Cha
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
 import { copyCrashImage } from './support/crash-image.js';
 import { InlineExecutor } from '../bindings/background/inline-executor.js';
+import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -36,8 +37,13 @@ const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'
 // InlineExecutor merges each job in this thread when it is handed out, so the job's own file
 // calls (reading inputs, writing and syncing its output) are walked too, at fixed points.
 const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192, background: false };
-// (A level-0 trigger of 1 there, so the fixed workload hands it several jobs.)
-const withWorker = async (bg: boolean) => (bg ? { background: await InlineExecutor.create({ eager: true }), level0CompactionTrigger: 1 } : {});
+// (A level-0 trigger of 1 there, so the fixed workload hands it several jobs.) Its run files
+// and manifests are file tasks run in this thread at the store's next look (the file
+// worker's order: later than the call that submitted them), so each of their calls fails in
+// turn too, and its failure reaches the store as the worker's would.
+const withWorker = async (bg: boolean) => (bg ? {
+  background: await InlineExecutor.create({ eager: true, fileTasks: new DeferredFileTasks({ atPoll: true }) }), level0CompactionTrigger: 1,
+} : {});
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 

@@ -17,6 +17,8 @@ import { Store, StrataError, type ChangeRecord, type KeyValueIterator, type Snap
 import { SortedModel, hex } from './support/model.js';
 import { sameEntries, expectStoreMatches, stepMatches } from './support/expect-model.js';
 import { copyCrashImage } from './support/crash-image.js';
+import { InlineExecutor } from '../bindings/background/inline-executor.js';
+import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
 
 interface Real {
   store: Store;
@@ -334,7 +336,13 @@ async function crashImage(options: StoreOptions<Uint8Array, Uint8Array>, path: s
  *  crash images of it. */
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, bigValueWeight = 1, onDisk = false) {
   let path: string | undefined;
-  const open = () => Store.open({ ...options, path });
+  // On disk, compaction jobs merge as they are handed out and the run files and manifests
+  // are file tasks run at the store's next call, both on this thread: a crash image copied
+  // between two calls is then what a kill would leave, file tasks still queued included
+  // (the real workers write while the copy is taken).
+  const background = async () => (onDisk && options.background !== false
+    ? { background: await InlineExecutor.create({ eager: true, fileTasks: new DeferredFileTasks({ atPoll: true }) }) } : {});
+  const open = async () => Store.open({ ...options, ...await background(), path });
   const disk = { reopen: open, crash: (m: SortedModel, r: Real) => crashImage(options, path!, m, r) };
   const commands = commandArbsWith(valueMix(bigValueWeight), onDisk ? disk : undefined);
   await fc.assert(

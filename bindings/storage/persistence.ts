@@ -159,7 +159,7 @@ export class Persistence implements Disk {
     // Writes no longer pay for their run files as they go: a backlog of a few memtables
     // waits for the disk (a drain, then the manifest), or the disk could fall behind for
     // good, the logs growing and no manifest committed.
-    this.backlogCliff = BACKLOG_MEMTABLES * this.memtableBytes;
+    this.backlogCliff = Math.max(BACKLOG_MEMTABLES * this.memtableBytes, FILE_TASKS_BEHIND * this.sliceBytes);
   }
 
   // ---- the write path ------------------------------------------------------------------
@@ -396,8 +396,10 @@ export class Persistence implements Disk {
       const w = this.writer;
       const r = w.step(Math.min(this.sliceBytes, Math.max(4096, budget - spent)));
       if (r === 'gone') {
-        // Compacted away since the target was taken: a newer state is the target now.
+        // Compacted away since the target was taken: a newer state is the target now. (A
+        // run still live that cannot be written would be taken again and again.)
         w.abandon();
+        if (currentLevels(this.engine).flat().includes(w.id)) throw new Error(`strata-kv: run ${w.id} is live but cannot be written (bug)`);
         this.writer = undefined;
         this.target = undefined;
         this.capture();
