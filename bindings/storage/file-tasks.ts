@@ -1,5 +1,6 @@
 // The file writes a Node store with a log makes as runs appear — its run files' blocks with
-// their fdatasyncs, each file's final fsync, and the manifest's replacement — as tasks, so
+// their fdatasyncs, each file's final fsync, the manifest's replacement, and the deletion of
+// files no manifest needs any more — as tasks, so
 // they can run off the store's thread (docs/LSM.md, "Background file writing"). Persistence
 // submits them in order and waits for none: it reads the tickets done at its next call, and
 // only then takes the steps that need them durable (detaching a run whose file is written,
@@ -10,7 +11,8 @@
 // InlineFileTasks runs each task as it is submitted: the store's thread then writes exactly
 // as before tasks existed. worker-file-tasks.ts runs them on a worker thread;
 // deferred-file-tasks.ts when a test says.
-import { writeSync, fdatasyncSync, fsyncSync } from 'node:fs';
+import { writeSync, fdatasyncSync, fsyncSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { io } from './io-error.js';
 import { writeManifestText } from './manifest.js';
@@ -21,12 +23,18 @@ export type FileTask =
    *  task's fsync ('none'). */
   | { op: 'write'; fd: number; file: string; at: number; bytes: Uint8Array; sync: 'none' | 'data' | 'full' }
   /** Replaces `dir`'s MANIFEST by `text` atomically (manifest.ts). */
-  | { op: 'manifest'; dir: string; text: string };
+  | { op: 'manifest'; dir: string; text: string }
+  /** Deletes `dir`/`name`, which no durable manifest needs (a run file, a log). */
+  | { op: 'delete'; dir: string; name: string };
 
 /** Runs one task on this thread; a failure throws its IO_ERROR (naming the call and file). */
 export function runFileTask(task: FileTask): void {
   if (task.op === 'manifest') {
     writeManifestText(task.dir, task.text);
+    return;
+  }
+  if (task.op === 'delete') {
+    removeFile(task.dir, task.name);
     return;
   }
   const { fd, file, at, bytes } = task;
@@ -36,6 +44,13 @@ export function runFileTask(task: FileTask): void {
   });
   if (task.sync === 'data') io('sync', file, () => fdatasyncSync(fd));
   else if (task.sync === 'full') io('sync', file, () => fsyncSync(fd));
+}
+
+/** Deletes a file; one already gone is fine (recovery may meet files a store deleted before it crashed). */
+export function removeFile(dir: string, name: string): void {
+  io('delete', join(dir, name), () => {
+    try { unlinkSync(join(dir, name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+  });
 }
 
 /** Where a store's file tasks run. Tickets count from 1, one per task, in submission order. */

@@ -36,8 +36,8 @@ import { CacheSizer } from './cache-size.js';
 import { RunFileDescriptors } from './run-file-descriptors.js';
 import { WalWriter, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
-import { InlineFileTasks, TASK_SLICE_BYTES, FILE_TASKS_BEHIND, BACKLOG_MEMTABLES, type FileTasks } from './file-tasks.js';
-import { recoverDirectory, removeFile as remove } from './recovery.js';
+import { InlineFileTasks, removeFile as remove, TASK_SLICE_BYTES, FILE_TASKS_BEHIND, BACKLOG_MEMTABLES, type FileTasks } from './file-tasks.js';
+import { recoverDirectory } from './recovery.js';
 import { encodeManifest } from './manifest-format.js';
 import {
   fileName, numbered, currentLevels, IoFailure, type Disk, type DiskFactory, type PendingCheckpoint, type PersistenceOptions,
@@ -455,17 +455,14 @@ export class Persistence implements Disk {
 
   /** Deletes the run files not in `keep`: only once a manifest that does not list them is durable. */
   private removeRunsExcept(keep: Set<number>): void {
-    for (const id of [...this.onDisk]) {
-      if (keep.has(id)) continue;
-      this.onDisk.delete(id);
-      this.doomed.push(fileName(id, 'run'));
-    }
+    for (const id of [...this.onDisk]) if (!keep.has(id) && this.onDisk.delete(id)) this.doomed.push(fileName(id, 'run'));
   }
 
-  /** Deletes up to `count` files that no durable manifest needs (a crash before leaves them
-   *  for recovery, which deletes unlisted run files and replays only logs still needed). */
+  /** Deletes up to `count` files that no durable manifest needs (all: the file worker's),
+   *  a crash before leaving them to recovery (unlisted run files, logs no longer needed). */
   private removeDoomed(count: number): void {
-    for (let i = 0; i < count && this.doomed.length > 0; i++) remove(this.dir, this.doomed.shift()!);
+    const n = this.tasks instanceof InlineFileTasks ? count : Infinity;
+    for (let i = 0; i < n && this.doomed.length > 0; i++) this.tasks.submit({ op: 'delete', dir: this.dir, name: this.doomed.shift()! });
   }
 
   /** Writes run `id` to its file durably in one go (checkpoints without a log), then lets

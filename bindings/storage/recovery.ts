@@ -4,7 +4,7 @@
 // replayed into the engine, and the memtable flushed. Damage — a run file or a log the
 // manifest names missing, run or log files without a manifest — is CORRUPTION naming the
 // file, never a store that silently lost writes.
-import { readdirSync, existsSync, unlinkSync } from 'node:fs';
+import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, statusError, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
@@ -60,11 +60,4 @@ export function recoverDirectory(dir: string, engine: Engine, runFiles: RunFileD
   const st = engine.flush();
   if (st !== Status.OK) throw statusError(st, 'flush after recovery');
   return { names, logs, firstLog, checkpoint: manifest?.checkpoint };
-}
-
-/** Deletes a file; one already gone is fine (recovery may meet files a store deleted before it crashed). */
-export function removeFile(dir: string, name: string): void {
-  io('delete', join(dir, name), () => {
-    try { unlinkSync(join(dir, name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
-  });
 }
