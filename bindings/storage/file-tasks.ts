@@ -95,8 +95,13 @@ export class InlineFileTasks implements FileTasks {
  *  Run-file bytes a store call hands to the file worker: a copy of about 80 µs (as
  *  background.ts's COPY_SLICE_BYTES), where writing them here took 1–3 ms a MiB. */
 export const TASK_SLICE_BYTES = 256 << 10;
-/** Slices the file worker may have queued before a store call waits for it. */
-export const FILE_TASKS_BEHIND = 8;
+/** Memtables of run-file bytes the file worker may have queued before a store call waits
+ *  for it (at least MIN_SLICES_BEHIND slices). Two: a file's final fsync (tens of ms on a
+ *  loaded disk) passes without a wait; at 8 slices of 256 KiB, the calls that waited it out
+ *  were most of a 10M fill's puts over 8 ms (11 of them, the longest 31 ms; 2 and 12.6 ms
+ *  at two memtables). */
+export const BEHIND_MEMTABLES = 2;
+export const MIN_SLICES_BEHIND = 8;
 /** With the file worker: memtables of run files not yet durable before a store call waits
  *  for all of them and their manifest. */
 export const BACKLOG_MEMTABLES = 2;

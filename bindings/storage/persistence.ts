@@ -36,7 +36,7 @@ import { CacheSizer } from './cache-size.js';
 import { RunFileDescriptors } from './run-file-descriptors.js';
 import { WalWriter, WAL_BATCH, WAL_RESTORE, type LogMark } from './wal.js';
 import { RunFileWriter, sliceBytesFor, RUN_BYTES_PER_BYTE } from './run-file-writer.js';
-import { InlineFileTasks, removeFile as remove, TASK_SLICE_BYTES, FILE_TASKS_BEHIND, BACKLOG_MEMTABLES, type FileTasks } from './file-tasks.js';
+import { InlineFileTasks, removeFile as remove, TASK_SLICE_BYTES, BEHIND_MEMTABLES, MIN_SLICES_BEHIND, BACKLOG_MEMTABLES, type FileTasks } from './file-tasks.js';
 import { recoverDirectory } from './recovery.js';
 import { encodeManifest } from './manifest-format.js';
 import {
@@ -96,6 +96,7 @@ export class Persistence implements Disk {
 
   private readonly sync: boolean;
   private sliceBytes: number;
+  private behindBytes = Infinity; // queued for the file worker before a call waits for it
   private readonly memtableBytes: number;
   readonly logged: boolean;
   private readonly ttl: boolean;
@@ -159,7 +160,8 @@ export class Persistence implements Disk {
     // Writes no longer pay for their run files as they go: a backlog of a few memtables
     // waits for the disk (a drain, then the manifest), or the disk could fall behind for
     // good, the logs growing and no manifest committed.
-    this.backlogCliff = Math.max(BACKLOG_MEMTABLES * this.memtableBytes, FILE_TASKS_BEHIND * this.sliceBytes);
+    this.behindBytes = Math.max(BEHIND_MEMTABLES * this.memtableBytes, MIN_SLICES_BEHIND * this.sliceBytes);
+    this.backlogCliff = Math.max(BACKLOG_MEMTABLES * this.memtableBytes, this.behindBytes);
   }
 
   // ---- the write path ------------------------------------------------------------------
@@ -390,9 +392,7 @@ export class Persistence implements Disk {
         if (spent >= budget) return;
         this.writer = new RunFileWriter(this.engine, this.tasks, id, join(this.dir, fileName(id, 'run')), this.tasks instanceof InlineFileTasks);
       }
-      // Back-pressure: the file worker is this far behind only when the disk is slower
-      // than the writes, which then wait for it instead of piling runs up in memory.
-      this.tasks.waitBelow(FILE_TASKS_BEHIND * this.sliceBytes);
+      this.tasks.waitBelow(this.behindBytes); // a disk slower than the writes slows them
       const w = this.writer;
       const r = w.step(Math.min(this.sliceBytes, Math.max(4096, budget - spent)));
       if (r === 'gone') {
