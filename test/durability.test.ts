@@ -156,7 +156,7 @@ describe('run files in slices', () => {
 describe('write-ahead logs under continuous writes', () => {
   // Run files written on this thread, or by the file worker: a log goes once a durable
   // manifest covers it, which the worker's lag delays by up to its bounds (2 memtables of
-  // runs unwritten, 8 slices in flight: file-tasks.ts), so 4 memtables more may wait.
+  // runs unwritten, 2 more in flight: file-tasks.ts), so 4 memtables more may wait.
   it.each([[false, 8], [true, 12]])('are retired and deleted as flushes (in slices) cover them, and reopen replays only what runs lack (background %s)', async (background, memtables) => {
     const dir = freshDir();
     const memtableBytes = 64 << 10;
