@@ -54,6 +54,16 @@ async function rss() {
   return process.memoryUsage().rss;
 }
 
+/** The peer's close(), then an fsync of its whole directory: each timed (ms). */
+async function closeAndSync(h, dir) {
+  const t1 = performance.now();
+  await h.close();
+  const closeMs = performance.now() - t1;
+  const t2 = performance.now();
+  fsyncTree(dir);
+  return { closeMs, fsyncMs: performance.now() - t2 };
+}
+
 /** fsyncs every file under `dir`, then every directory (depth first). */
 function fsyncTree(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -105,12 +115,7 @@ async function fillMode(variant, dir, entries, scratch) {
   const rssAfterFill = await rss();
   const stats = h.stats?.();
   const c1 = cpuSnapshot();
-  const t1 = performance.now();
-  await h.close();
-  const closeMs = performance.now() - t1;
-  const t2 = performance.now();
-  fsyncTree(dir);
-  const fsyncMs = performance.now() - t2;
+  const { closeMs, fsyncMs } = await closeAndSync(h, dir);
   const cpuClose = cpuSince(c1);
   const durableMs = writesMs + closeMs + fsyncMs;
   const result = {
@@ -287,12 +292,7 @@ async function largeMode(dir, mb, scratch) {
   await putBatches(h, batches);
   const writesMs = performance.now() - t0;
   const cpuWrites = cpuSince(c0);
-  const t1 = performance.now();
-  await h.close();
-  const closeMs = performance.now() - t1;
-  const t2 = performance.now();
-  fsyncTree(dir);
-  const fsyncMs = performance.now() - t2;
+  const { closeMs, fsyncMs } = await closeAndSync(h, dir);
   const durableMs = writesMs + closeMs + fsyncMs;
 
   const t3 = performance.now();

@@ -172,6 +172,17 @@ async function inFreshDir(prefix, fn) {
   const d = mkdtempSync(join(scratch, prefix));
   try { return await fn(d); } finally { rmSync(d, { recursive: true, force: true }); }
 }
+/** A phase in a directory of its own (durable puts, large values): the child's result for
+ *  `kind` with its size `n`, and the directory's disk use after it. */
+async function phaseInFreshDir(peer, r, prefix, label, kind, n) {
+  return inFreshDir(`${peer}-${prefix}-`, async (d) => {
+    console.error(`round ${r + 1}/${opts.rounds}: ${peer} ${label}`);
+    spawnSync('sync');
+    const x = await runChild(peer, [kind, d, String(n), scratch]);
+    x.disk = diskUsage(d);
+    return x;
+  });
+}
 /** Per fill phase (`fill-putAll writes`, …): the round's wall ms, CPU split and background stats. */
 function pushCpu(a, fill) {
   if (!fill) return;
@@ -235,13 +246,7 @@ for (let r = 0; r < opts.rounds; r++) {
       // Step 4: durable single puts (peers that have one).
       let syncPuts;
       if (opts.syncPuts > 0 && adapter.durable) {
-        syncPuts = await inFreshDir(`${peer}-sync-`, async (d) => {
-          console.error(`round ${r + 1}/${opts.rounds}: ${peer} durable puts`);
-          spawnSync('sync');
-          const x = await runChild(peer, ['sync-puts', d, String(opts.syncPuts), scratch]);
-          x.disk = diskUsage(d);
-          return x;
-        });
+        syncPuts = await phaseInFreshDir(peer, r, 'sync', 'durable puts', 'sync-puts', opts.syncPuts);
         push(a, 'sync-put', syncPuts.rates['sync-put']);
         push(a, 'sync-put-p50-us', syncPuts.latencyUs.p50);
         push(a, 'sync-put-p99-us', syncPuts.latencyUs.p99);
@@ -249,13 +254,7 @@ for (let r = 0; r < opts.rounds; r++) {
       // Step 5: large values.
       let large;
       if (opts.largeMb > 0) {
-        large = await inFreshDir(`${peer}-large-`, async (d) => {
-          console.error(`round ${r + 1}/${opts.rounds}: ${peer} large values`);
-          spawnSync('sync');
-          const x = await runChild(peer, ['large', d, String(opts.largeMb), scratch]);
-          x.disk = diskUsage(d);
-          return x;
-        });
+        large = await phaseInFreshDir(peer, r, 'large', 'large values', 'large', opts.largeMb);
         for (const [id, v] of Object.entries(large.rates)) push(a, id, v);
         push(a, 'large-fill-durable-mbs', large.mbPerSec['large-fill-durable']);
         push(a, 'large-fill-mbs', large.mbPerSec['large-fill']);
