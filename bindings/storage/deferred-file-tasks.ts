@@ -64,6 +64,8 @@ export class DeferredFileTasks implements FileTasks {
     return this.done();
   }
 
+  waitAll(): void { this.waitFor(this.last); }
+
   waitBelow(bytes: number): void {
     while (this.pendingBytes >= bytes && this.runNext());
     this.done();

@@ -1,7 +1,7 @@
-// The file writes a Node store with a log makes as runs appear — its run files' blocks with
-// their fdatasyncs, each file's final fsync, the manifest's replacement, and the deletion of
-// files no manifest needs any more — as tasks, so
-// they can run off the store's thread (docs/LSM.md, "Background file writing"). Persistence
+// The file writes a Node store with a log makes as runs appear — its run files' blocks,
+// each file's final fsync, the manifest's replacement, and the deletion of files no manifest
+// needs any more — as tasks, so they can run off the store's thread (docs/LSM.md,
+// "Background file writing"). Persistence
 // submits them in order and waits for none: it reads the tickets done at its next call, and
 // only then takes the steps that need them durable (detaching a run whose file is written,
 // deleting what a manifest no longer names).
@@ -63,6 +63,8 @@ export interface FileTasks {
   done(): number;
   /** Blocks until `ticket` is done (at most `timeoutMs`); done() after. */
   waitFor(ticket: number, timeoutMs?: number): number;
+  /** Blocks until every task submitted is done. */
+  waitAll(): void;
   /** Bytes submitted and not yet written. */
   readonly pendingBytes: number;
   /** Tasks submitted, and the bytes of their writes (stats). */
@@ -87,6 +89,7 @@ export class InlineFileTasks implements FileTasks {
 
   done(): number { return this.last; }
   waitFor(): number { return this.last; }
+  waitAll(): void {}
   waitBelow(): void {}
   close(): void {}
 }

@@ -227,9 +227,7 @@ export class Persistence implements Disk {
   }
 
   /** Tasks handed off this thread so far (0 while they run on it). */
-  fileTaskStats(): { tasks: number; bytes: number } {
-    return this.tasks instanceof InlineFileTasks ? { tasks: 0, bytes: 0 } : this.tasks.submitted;
-  }
+  fileTaskStats(): { tasks: number; bytes: number } { return this.tasks instanceof InlineFileTasks ? { tasks: 0, bytes: 0 } : this.tasks.submitted; }
 
   /** Waits for the run files being written off this thread, so their runs leave memory
    *  (a write refused for memory tries again after). False when none were. */
@@ -326,6 +324,7 @@ export class Persistence implements Disk {
     this.capture();
     this.advance(Infinity);
     this.removeDoomed(Infinity);
+    this.tasks.waitAll(); // flush() and compact() resolve with the obsolete files gone too
   }
 
   /** Takes the engine's current state as the target. When every logged write is in runs, or

@@ -96,6 +96,8 @@ export class WorkerFileTasks implements FileTasks {
     return d;
   }
 
+  waitAll(): void { this.waitFor(this.last); }
+
   waitBelow(bytes: number): void {
     if (this.pendingBytes < bytes) return;
     // Past the oldest task that leaves fewer bytes pending.
