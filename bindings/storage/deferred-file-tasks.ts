@@ -13,9 +13,9 @@ export class DeferredFileTasks implements FileTasks {
   private failure: StrataError | undefined;
   pendingBytes = 0;
   readonly submitted = { tasks: 0, bytes: 0 };
-  /** Tasks run, and of them writes' bytes (tests check work really went through here). */
+  readonly offThread = true;
+  /** Tasks run (tests check work really went through here). */
   ran = 0;
-  bytesRan = 0;
 
   /** `atPoll`: every queued task runs when the store next asks what is done. */
   constructor(private readonly options: { atPoll?: boolean } = {}) {}
@@ -41,7 +41,6 @@ export class DeferredFileTasks implements FileTasks {
       try {
         runFileTask(task);
         this.ran++;
-        if (task.op === 'write') this.bytesRan += task.bytes.length;
       } catch (err) {
         this.failure = err instanceof StrataError ? err : new StrataError('IO_ERROR', String((err as Error)?.message ?? err));
       }

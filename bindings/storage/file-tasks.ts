@@ -67,8 +67,11 @@ export interface FileTasks {
   waitAll(): void;
   /** Bytes submitted and not yet written. */
   readonly pendingBytes: number;
-  /** Tasks submitted, and the bytes of their writes (stats). */
+  /** Tasks handed off the store's thread, and the bytes of their writes (stats). */
   readonly submitted: { tasks: number; bytes: number };
+  /** Tasks run after submit returns (a worker's, a test's): the store copies and waits for
+   *  them, and need not fdatasync each slice on its own thread. */
+  readonly offThread: boolean;
   /** Blocks until pendingBytes < `bytes` (back-pressure: the disk is slower than the writes). */
   waitBelow(bytes: number): void;
   /** Stops taking tasks, after those submitted have run (close: their descriptors close next). */
@@ -80,7 +83,8 @@ export interface FileTasks {
 export class InlineFileTasks implements FileTasks {
   private last = 0;
   readonly pendingBytes = 0;
-  readonly submitted = { tasks: 0, bytes: 0 };
+  readonly offThread = false;
+  readonly submitted = { tasks: 0, bytes: 0 }; // nothing is handed off
 
   submit(task: FileTask): number {
     runFileTask(task);

@@ -227,12 +227,12 @@ export class Persistence implements Disk {
   }
 
   /** Tasks handed off this thread so far (0 while they run on it). */
-  fileTaskStats(): { tasks: number; bytes: number } { return this.tasks instanceof InlineFileTasks ? { tasks: 0, bytes: 0 } : this.tasks.submitted; }
+  fileTaskStats(): { tasks: number; bytes: number } { return this.tasks.submitted; }
 
   /** Waits for the run files being written off this thread, so their runs leave memory
    *  (a write refused for memory tries again after). False when none were. */
   drainFiles(): boolean {
-    if (!this.logged || this.failure.error || this.tasks instanceof InlineFileTasks) return false;
+    if (!this.logged || this.failure.error || !this.tasks.offThread) return false;
     if (!this.writer && !this.committing && this.backlog === 0) return false;
     this.failure.guard(() => this.persist());
     return true;
@@ -389,7 +389,7 @@ export class Persistence implements Disk {
           return;
         }
         if (spent >= budget) return;
-        this.writer = new RunFileWriter(this.engine, this.tasks, id, join(this.dir, fileName(id, 'run')), this.tasks instanceof InlineFileTasks);
+        this.writer = new RunFileWriter(this.engine, this.tasks, id, join(this.dir, fileName(id, 'run')));
       }
       this.tasks.waitBelow(this.behindBytes); // a disk slower than the writes slows them
       const w = this.writer;
@@ -460,7 +460,7 @@ export class Persistence implements Disk {
   /** Deletes up to `count` files that no durable manifest needs (all: the file worker's),
    *  a crash before leaving them to recovery (unlisted run files, logs no longer needed). */
   private removeDoomed(count: number): void {
-    const n = this.tasks instanceof InlineFileTasks ? count : Infinity;
+    const n = this.tasks.offThread ? Infinity : count;
     for (let i = 0; i < n && this.doomed.length > 0; i++) this.tasks.submit({ op: 'delete', dir: this.dir, name: this.doomed.shift()! });
   }
 

@@ -35,11 +35,13 @@ export class RunFileWriter {
   private lastTicket = 0;
   submitted = false;
 
-  /** `syncChunks`: each chunk is fdatasynced as written, so the final fsync has little left
-   *  (a writer on the store's thread); false leaves it all to the final fsync (the file
-   *  worker, whose waits no caller sees). */
-  constructor(private readonly engine: Engine, private readonly tasks: FileTasks, readonly id: number, readonly file: string,
-              private readonly syncChunks = true) {
+  /** On the store's thread each chunk is fdatasynced as written, so the final fsync has
+   *  little left; off it (the file worker, whose waits no caller sees) the final fsync does
+   *  it all. */
+  private readonly syncChunks: boolean;
+
+  constructor(private readonly engine: Engine, private readonly tasks: FileTasks, readonly id: number, readonly file: string) {
+    this.syncChunks = !tasks.offThread;
     this.fd = io('create', file, () => openSync(file, 'w+'));
   }
 

@@ -38,6 +38,7 @@ export class WorkerFileTasks implements FileTasks {
   /** Submitted write tasks not known done: [ticket, bytes], oldest first. */
   private readonly inFlight: [number, number][] = [];
   pendingBytes = 0;
+  readonly offThread = true;
   readonly submitted = { tasks: 0, bytes: 0 };
   private failure: StrataError | undefined;
   private lost: string | undefined;
