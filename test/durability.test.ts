@@ -156,8 +156,10 @@ describe('run files in slices', () => {
 describe('write-ahead logs under continuous writes', () => {
   // Run files written on this thread, or by the file worker: a log goes once a durable
   // manifest covers it, which the worker's lag delays by up to its bounds (2 memtables of
-  // runs unwritten, 2 more in flight: file-tasks.ts), so 4 memtables more may wait.
-  it.each([[false, 8], [true, 12]])('are retired and deleted as flushes (in slices) cover them, and reopen replays only what runs lack (background %s)', async (background, memtables) => {
+  // runs unwritten, 2 more in flight: file-tasks.ts), and its deletion is a task queued
+  // behind those writes, so up to 8 memtables more may wait (14 seen on a loaded machine,
+  // where 12 failed about one run in five): still a fraction of the 70 written.
+  it.each([[false, 8], [true, 16]])('are retired and deleted as flushes (in slices) cover them, and reopen replays only what runs lack (background %s)', async (background, memtables) => {
     const dir = freshDir();
     const memtableBytes = 64 << 10;
     const s = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes, background });
