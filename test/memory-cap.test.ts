@@ -187,7 +187,7 @@ const commands = [
   })),
 ];
 
-async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, onDisk: boolean, numRuns: number): Promise<void> {
+async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, onDisk: boolean, numRuns: number, replay: object = {}): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.commands(commands, { maxCommands: 80, size: 'large' }), async (cmds) => {
       const opts = onDisk ? { ...options, path: tempDir() } : options;
@@ -199,7 +199,7 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, onDisk: b
         await real.store.close();
       }
     }),
-    { numRuns, endOnFailure: true },
+    { numRuns, endOnFailure: true, ...replay },
   );
 }
 
@@ -217,5 +217,13 @@ describe('a capped store against a sorted Map model (fc.commands)', () => {
     await runModel(CAPPED, true, 40);
     expect(seen.refusedPuts - before.refusedPuts).toBeGreaterThan(5);
     expect(seen.reopens - before.reopens).toBeGreaterThan(20);
+  }, 240_000);
+  // Found by the property above in CI (unseeded): after this sequence an iteration is
+  // refused OUT_OF_MEMORY under the 1 MiB cap on disk, with run files written by the file
+  // worker or on the store's thread alike. An open bug, not yet diagnosed: kept here as
+  // its replay, skipped (with its reason printed) until it is fixed.
+  const openBug = 'an open bug: an iteration refused OUT_OF_MEMORY under a 1 MiB cap on disk (seed -1393797824, path 18)';
+  it.skip(`not run: ${openBug}`, async () => {
+    await runModel(CAPPED, true, 1, { seed: -1393797824, path: '18' });
   }, 240_000);
 });
