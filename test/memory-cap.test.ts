@@ -223,6 +223,7 @@ describe('a capped store against a sorted Map model (fc.commands)', () => {
   // worker or on the store's thread alike. An open bug, not yet diagnosed: kept here as
   // its replay, skipped (with its reason printed) until it is fixed.
   const openBug = 'an open bug: an iteration refused OUT_OF_MEMORY under a 1 MiB cap on disk (seed -1393797824, path 18)';
+  console.warn(`SKIPPED test/memory-cap.test.ts, a regression replay: ${openBug}`);
   it.skip(`not run: ${openBug}`, async () => {
     await runModel(CAPPED, true, 1, { seed: -1393797824, path: '18' });
   }, 240_000);
