@@ -145,8 +145,10 @@ const MERGE_CHAIN: u32 = 0x80000000;
 /** Values up to this many bytes are packed by packCopy, longer ones by memory.copy. */
 const SMALL_COPY: u32 = 256;
 
-/** Fills BATCH with up to `max` entries; returns how many (0 = the end), or -status (a
- *  failed block read: the iterator then keeps failing). The pointers stay valid until the
+/** Fills BATCH with up to `max` entries; returns how many, or -status (a failed block read:
+ *  the iterator then keeps failing). A batch ends short of max, even empty, before the
+ *  iterator's end when its copies or the blocks read in this call reach READ_CALL_BYTES
+ *  (db-iterator.ts batchFull, mustPause): the trailer's ENDED flag tells the end. The pointers stay valid until the
  *  iterator's next iter_next or its close: in a store with file backing they point into
  *  the iterator's batch copy, otherwise into the memtable and runs it pins. A packed value's
  *  pointer points into VALUE_PACK; key pointers never point into KEY_PACK (rawKey reads them
@@ -169,6 +171,7 @@ export function iter_next(h: i32, max: i32): i32 {
   while (n < max) {
     if (!it.step()) {
       if (it.error != S.OK) return -it.error; // a chain refused memory
+      if (it.paused) { it.paused = false; break; } // read enough blocks for one call
       ended = true;
       break;
     }
@@ -201,7 +204,7 @@ export function iter_next(h: i32, max: i32): i32 {
     store<u32>(p, vl | chain, 12);
     p += 16;
     n++;
-    if (full) break;
+    if (full || (copy && it.batchFull())) break;
   }
   store<u32>(TRAILER, (ended ? TRAILER_ENDED : 0) | (high == 0 ? TRAILER_ASCII : 0));
   store<u32>(TRAILER, <u32>KEY_PACK, 4);

@@ -45,6 +45,10 @@ export let cacheCapacity: u64 = DEFAULT_CACHE_BYTES;
 export let cacheBytes: u64 = 0;
 export let cacheHits: u64 = 0;
 export let cacheMisses: u64 = 0;
+/** Bytes of blocks added since the last safe point: they cannot be evicted before the next
+ *  one, so a long read call pauses past READ_CALL_BYTES (db-iterator.ts). */
+export let blockBytesThisCall: u64 = 0;
+export function startCall(): void { blockBytesThisCall = 0; }
 /** Set by the host of a store whose runs may become file-backed (a Node directory):
  *  iterators then copy each batch out (abi-reads.ts iter_next), since a block or a detached
  *  run's memory may be gone by the time the host reads an entry of an earlier call. */
@@ -122,6 +126,7 @@ export function cacheAdd(run: u32, b: i32, p: usize, len: u32): CacheEntry {
   entries.set(e.key, e);
   pushNewest(e);
   cacheBytes += <u64>len;
+  blockBytesThisCall += <u64>len;
   return e;
 }
 

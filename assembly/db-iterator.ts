@@ -14,7 +14,8 @@ import { tagSeq, tagKind, KIND_PUT, KIND_MERGE } from "./internal-key";
 import { MergeChain } from "./merge-chain";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 import { KeyCopy } from "./key-copy";
-import { readFailed } from "./block-cache";
+import { readFailed, blockBytesThisCall } from "./block-cache";
+import { READ_CALL_BYTES } from "./tuning";
 import { RangeDels } from "./range-del";
 import * as S from "./status";
 
@@ -39,6 +40,9 @@ export class DbIterator {
   /** A failed block read ended this iterator: every later batch fails the same way. */
   error: i32 = 0;
   private finished: bool = false;
+  /** step() stopped before the end, having read READ_CALL_BYTES of blocks in this call: the
+   *  batch ends here and the next call goes on from the same place. */
+  paused: bool = false;
   private hasSkip: bool = false;
   private skipKey: usize = 0;
   private skipLen: u32 = 0;
@@ -85,13 +89,29 @@ export class DbIterator {
       }
     }
     let ok = this.forward ? this.stepForward() : this.stepReverse();
-    if (!ok) this.finished = true;
+    if (!ok && !this.paused) this.finished = true;
     return ok;
+  }
+
+  /** Whether to stop before the next entry: this call has read READ_CALL_BYTES of blocks,
+   *  which stay in memory until the call returns (only file-backed runs read blocks). */
+  // @ts-ignore: decorator
+  @inline private mustPause(): bool {
+    if (blockBytesThisCall <= READ_CALL_BYTES) return false;
+    this.paused = true;
+    return true;
+  }
+
+  /** End the batch after this entry: it holds READ_CALL_BYTES of copies (a second arena
+   *  chunk), or the call has read as many in blocks. */
+  batchFull(): bool {
+    return this.chunkPtr.length > 1 || this.chunkUsed >= CHUNK_BYTES || blockBytesThisCall > READ_CALL_BYTES;
   }
 
   private stepForward(): bool {
     let m = this.merged;
     while (m.valid) {
+      if (this.mustPause()) return false; // between entries: the loop keeps no state of its own
       let k = m.keyPtr, kl = m.keyLen, tag = m.tag;
       if (this.hasUpper && compareBytes(k, kl, this.upper, this.upperLen) >= 0) return false;
       if (tagSeq(tag) > this.snapSeq || (this.hasSkip && equalBytes(k, kl, this.skipKey, this.skipLen))) {
@@ -167,6 +187,7 @@ export class DbIterator {
         hasBest = false;
       }
       if (!inGroup) {
+        if (this.mustPause()) return false; // between groups: nothing gathered yet
         if (this.hasLower && compareBytes(k, kl, this.lower, this.lowerLen) < 0) return false;
         inGroup = true;
         gk = k; gl = kl;
@@ -216,8 +237,11 @@ export class DbIterator {
 
   /** Starts a new batch: the previous batch's copies may be overwritten. Keeps one chunk. */
   resetBatch(): void {
-    for (let i = 1; i < this.chunkPtr.length; i++) budgetFree(unchecked(this.chunkPtr[i]), unchecked(this.chunkSize[i]));
-    if (this.chunkPtr.length > 1) { this.chunkPtr.length = 1; this.chunkSize.length = 1; }
+    // The first chunk is kept for the next batch, unless a large entry made it larger.
+    let keep = this.chunkPtr.length > 0 && unchecked(this.chunkSize[0]) == CHUNK_BYTES ? 1 : 0;
+    for (let i = keep; i < this.chunkPtr.length; i++) budgetFree(unchecked(this.chunkPtr[i]), unchecked(this.chunkSize[i]));
+    this.chunkPtr.length = keep;
+    this.chunkSize.length = keep;
     this.chunkUsed = 0;
   }
 

@@ -20,12 +20,12 @@ import { compareInternal, seekTag } from "./internal-key";
 import { BlockCursor } from "./block";
 import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
-import { budgetAlloc, budgetFree, memoryCap, copyBound } from "./memory-budget";
-import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, hostReadBlock, readFailed,
+import { budgetAlloc, budgetFree, memoryCap, copyBound, canAllocate } from "./memory-budget";
+import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, trimCacheTo, startCall, hostReadBlock, readFailed,
   readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX, CHECKSUM_XXH64, blockChecksum } from "./block-check";
 import { RangeDels, noteRangeDels } from "./range-del";
-import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX } from "./tuning";
+import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX, READ_RESERVE } from "./tuning";
 import * as S from "./status";
 
 /** The length of the key spanLo or spanHi returned last. */
@@ -232,13 +232,17 @@ export function checkRead(run: Run, b: i32, p: usize, len: u32): i32 {
 const detachQueue = new Array<Run>();
 export function queueDetach(run: Run): void { detachQueue.push(run); }
 
-/** A safe point (block-cache.ts, the file comment): pending detaches, then eviction. */
+/** A safe point (block-cache.ts, the file comment): pending detaches, then eviction. Near
+ *  the cap the cache gives up every unpinned block: the read reserve writes leave is for the
+ *  blocks and batches of the call about to run, not for cached copies of files. */
 export function safePoint(): void {
   if (detachQueue.length > 0) {
     for (let i = 0; i < detachQueue.length; i++) detachRun(unchecked(detachQueue[i]));
     detachQueue.length = 0;
   }
   trimCache();
+  if (!canAllocate(READ_RESERVE)) trimCacheTo(0);
+  startCall();
 }
 
 /** Result of Run point lookups: the newest visible entry, set by `runGet`. */

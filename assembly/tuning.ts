@@ -43,6 +43,11 @@ export const READAHEAD_MAX: u64 = 256 << 10;
 /** 256 KiB that writes leave free below the cap, so at the cap reads (iterator bounds,
  *  merge state) still get memory: a full store answers reads and refuses writes. */
 export const READ_RESERVE: u64 = 256 << 10;
+/** A read call stops taking blocks into memory after 64 KiB (an iterator's batch ends
+ *  early, even empty): blocks read in a call stay until the call returns (block-cache.ts),
+ *  so a scan over large values or many hidden entries in one call could otherwise need more
+ *  than the read reserve. The next call, a safe point, evicts them. */
+export const READ_CALL_BYTES: u64 = 64 << 10;
 /** The shrink reserve, which only deletes may take: a 16th of the cap, at least 64 KiB, at
  *  most 16 MiB, so that at the cap thousands of small keys can still be deleted before a
  *  flush. */

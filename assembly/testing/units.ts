@@ -23,6 +23,7 @@ import { Memtable, MemtableIterator, entryKey, entryKeyLen, entryVal, entryValLe
 import { InternalIterator } from "../internal-iterator";
 import { MergingIterator, TreeMergingIterator } from "../merge-iterator";
 import { DbIterator } from "../db-iterator";
+import { startCall } from "../block-cache";
 import { Run, RunIterator } from "../run";
 import { RunBuilder, tombstoneOnlyRun } from "../run-builder";
 import { RangeDels, copyClipped } from "../range-del";
@@ -316,6 +317,7 @@ export function db_open(seq: f64, forward: bool, lp: usize, ll: u32, hasLower: b
 /** The next visible entry into OUT (its key and value; no tag). */
 export function db_step(): void {
   let it = db!;
+  startCall(); // a step of its own call: never paused for the blocks earlier steps read
   if (it.step()) setOut(true, it.keyPtr, it.keyLen, it.valPtr, it.valLen, 0);
   else setOut(false, 0, 0, 0, 0, 0);
 }

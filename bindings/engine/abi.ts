@@ -194,6 +194,8 @@ export function engineFrom(module: WebAssembly.Module): Engine {
 export const ITER_LOWER = 1, ITER_UPPER = 2, ITER_REVERSE = 4, ITER_PACK_VALUES = 8, ITER_PACK_KEYS = 16;
 /** The snapshot argument of get / get_many / iter_open that reads the store as it is now. */
 export const READ_NOW = -1;
+/** The flags of iter_next's batch trailer (assembly/abi-reads.ts). */
+export const TRAILER_ENDED = 1, TRAILER_ASCII = 2;
 
 /** A store's tuning as the engine takes it (store/options.ts resolves it from StoreOptions). */
 export interface EngineTuning {
@@ -400,8 +402,12 @@ export class Engine {
   iterOpen(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number {
     return this.x.iter_open(lp, ll, up, ul, flags, snapSeq);
   }
-  /** Up to `max` entries into the batch region: how many (0 at the end), or a negated status. */
+  /** Up to `max` entries into the batch region: how many, or a negated status. A batch may
+   *  stop short, even empty, before the end (a call reads a bounded amount of blocks):
+   *  iterEnded() says whether the iterator reached its end. */
   iterNext(handle: number, max: number): number { return this.x.iter_next(handle, max); }
+  /** Whether the last iterNext reached its iterator's end (its batch trailer's flag). */
+  iterEnded(): boolean { return (this.u32[(this.batchPtr >>> 2) + this.batchCapacity * 4] & TRAILER_ENDED) !== 0; }
   iterClose(handle: number): number { return this.x.iter_close(handle); }
   snapshotAcquire(): number { return this.x.snapshot_acquire(); }
   snapshotRelease(seq: number): void { this.x.snapshot_release(seq); }

@@ -62,7 +62,8 @@ export class ExpirySweeper {
     try {
       while (performance.now() - started < budgetMs) {
         const n = e.iterNext(h, e.batchCapacity);
-        if (n <= 0) { done = true; break; }
+        if (n < 0) throw statusError(-n, 'expiry sweep', e);
+        const ended = e.iterEnded();
         const w = e.u32, at = e.batchPtr >>> 2, view = e.view;
         for (let i = 0; i < n; i++) {
           const kp = w[at + 4 * i], kl = w[at + 4 * i + 1], vp = w[at + 4 * i + 2], vl = w[at + 4 * i + 3];
@@ -73,7 +74,7 @@ export class ExpirySweeper {
           }
           if (i === n - 1) last = e.u8.slice(kp, kp + kl);
         }
-        if (n < e.batchCapacity) { done = true; break; }
+        if (ended) { done = true; break; }
       }
     } finally {
       e.iterClose(h);

@@ -9,7 +9,7 @@
 // copy only when partition merges ask).
 // Batches start small and double, so an early `break` costs little; with a limit, the first
 // batch asks for all of it.
-import { Status, statusError, type Engine, ITER_PACK_VALUES, ITER_PACK_KEYS } from '../engine/abi.js';
+import { Status, statusError, type Engine, ITER_PACK_VALUES, ITER_PACK_KEYS, TRAILER_ASCII } from '../engine/abi.js';
 import { codecs, fastPathOf, type Codec, type CodecFastPath } from '../codecs.js';
 import { StrataError } from '../errors.js';
 import type { MergeOperators } from './merge-operators.js';
@@ -36,8 +36,6 @@ const WORD_POOL_MAX = 16;
  *  (assembly/abi-reads.ts). */
 const MERGE_CHAIN = 0x80000000;
 
-/** The batch trailer's flags. */
-const TRAILER_ENDED = 1, TRAILER_ASCII = 2;
 
 const ascii = new TextDecoder();
 
@@ -140,7 +138,7 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
         if (this.exhausted || this.userRemaining <= 0) { this.release(); return { done: true, value: undefined }; }
         this.owner.checkOpen();
         this.fill();
-        if (this.count === 0) return { done: true, value: undefined };
+        if (this.count === 0) { if (this.exhausted) return { done: true, value: undefined }; continue; } // a call that read its share of blocks
       }
       const w = this.words;
       const j = this.index++ * 4;
@@ -206,12 +204,12 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     this.count = n;
     this.remaining -= n;
     this.want = Math.min(this.want * 2, e.batchCapacity);
-    // A packing iterator's batch may stop short of max when a pack is full.
-    let ended = n < max;
+    // A batch may stop short of max before the end: a pack is full, or the call read its
+    // share of blocks (READ_CALL_BYTES).
+    const ended = max > 0 && e.iterEnded();
     if (this.packing !== 0 && max > 0) {
       const u = e.u32, t = from + e.batchCapacity * 4;
       const flags = u[t], kp = u[t + 1], kb = u[t + 2], vp = u[t + 3], vb = u[t + 4];
-      ended = (flags & TRAILER_ENDED) !== 0;
       const u8 = e.u8;
       this.packPtr = vp;
       this.pack = vb > 0 ? u8.slice(vp, vp + vb) : EMPTY;
