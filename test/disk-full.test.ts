@@ -83,6 +83,43 @@ describe.runIf(mounted)('a real full disk (tmpfs)', () => {
       rmSync(join(mountPoint, 'changelog'), { recursive: true, force: true });
     });
   }
+
+  // The file worker (bindings/storage/worker-file-tasks.ts) writes run files and manifests on
+  // its own thread, where a mocked node:fs cannot reach: here a real full disk meets it. With
+  // small log writes and 20 KB values, the disk fills while the worker writes a run file
+  // (most runs; sometimes a log append meets it first). Without `sync`, writes are durable
+  // once flush() resolves (docs/API.md): the log's buffer reaches the file at close if there
+  // is room then, else the reopened store holds a prefix of the acknowledged writes.
+  for (const freedBeforeClose of [true, false]) {
+    it(`sync: false, the file worker writing run files: the store turns read-only; reopened, it holds ${freedBeforeClose ? 'every acknowledged write (room made before close)' : 'a prefix of the acknowledged writes (closed while full)'}`, async () => {
+      resize('4m');
+      const dir = join(mountPoint, 'file-worker');
+      const opts = { path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8, memtableBytes: 256 << 10 };
+      const s = await Store.open<string, string>(opts);
+      const key = (i: number) => `k${String(i).padStart(6, '0')}`;
+      const value = (i: number) => `${i}:`.padEnd(20_000, String.fromCharCode(97 + (i % 26)));
+      let acked = 0;
+      let failure: unknown;
+      for (; acked < 10_000; acked++) {
+        try { s.put(key(acked), value(acked)); } catch (err) { failure = err; break; }
+        if (acked % 16 === 15) await new Promise((r) => setTimeout(r, 1)); // the store hears from its worker between calls
+      }
+      expect((failure as StrataError | undefined)?.code).toBe('IO_ERROR');
+      expect(s.stats().background?.fileTasks ?? 0).toBeGreaterThan(0); // the worker did write
+      expect(codeOf(() => s.put('after', 'x'))).toBe('IO_ERROR'); // read-only until reopened
+      if (freedBeforeClose) resize('64m');
+      await expect(s.close()).rejects.toMatchObject({ code: 'IO_ERROR' }); // the store failed
+      resize('64m');
+      const r = await Store.open<string, string>(opts);
+      const keys: string[] = [];
+      for (const [k, v] of r.all()) { keys.push(k); expect(v).toBe(value(keys.length - 1)); }
+      expect(keys).toEqual(Array.from({ length: keys.length }, (_, i) => key(i))); // a prefix, in order
+      if (freedBeforeClose) expect(keys.length).toBe(acked);
+      else expect(keys.length).toBeLessThanOrEqual(acked);
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
+  }
 });
 
 if (!mounted) {
