@@ -5,9 +5,10 @@
 import * as E from "./engine";
 import * as S from "./status";
 import { safePoint } from "./run";
-import { fileBacking } from "./block-cache";
+import { fileBacking, blockBytesThisCall } from "./block-cache";
+import { READ_CALL_BYTES } from "./tuning";
 import { setResult } from "./abi-regions";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, canAllocate, writeLeaves } from "./memory-budget";
 
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
  *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
@@ -46,7 +47,9 @@ export function get(kp: usize, kl: u32, snapSeq: f64): i32 {
  *  1 KiB values; past that a copy per value costs little next to its bytes, and the pack
  *  holds no more of the memory budget. A value that does not fit (or a pack refused memory)
  *  stays where it is, its pointer into a memtable, a block or a run, readable until the
- *  next call (a block-cache safe point). */
+ *  next call (a block-cache safe point). The pack outlives the call, so it grows only into
+ *  room a write would leave free (the reserves, memory-budget.ts): at the cap it must not
+ *  take the room that flush and compaction were promised. */
 let getPack: usize = 0;
 let getPackCap: usize = 0;
 const GET_PACK_MIN: usize = 64 << 10;
@@ -55,27 +58,35 @@ const GET_PACK_MAX: usize = 1 << 20;
 /** getAll: keys packed as count × { keyLen u32 | key } at p; for each key writes
  *  { valPtr u32, valLen u32 } to out (valLen = 0xffffffff when absent, 0xfffffffe when its
  *  newest version is a merge operand: the host gets that key alone, whose chain it folds),
- *  then the value pack { packPtr u32, packBytes u32 }: a value whose pointer lies in
- *  [packPtr, packPtr + packBytes) was copied there. */
+ *  then, after the last key answered, the value pack { packPtr u32, packBytes u32 }: a
+ *  value whose pointer lies in [packPtr, packPtr + packBytes) was copied there. Returns how
+ *  many keys it answered, from the first, or -status (the first failed key's). That is fewer
+ *  than `count` once the call has read READ_CALL_BYTES of blocks (always at least one key):
+ *  blocks read in a call stay in memory until it returns, so a batch of cache misses could
+ *  otherwise need more than the read reserve under a memory cap. The host calls again for
+ *  the rest. */
 export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
   safePoint(); // only here: every value found must stay readable until the call returns
   let seq = snapSeq < 0 ? E.lastSeq : <u64>snapSeq;
   let total: u64 = 0;
   let o = out;
-  for (let i: u32 = 0; i < count; i++) {
+  let n: u32 = 0;
+  while (n < count) {
     let kl = load<u32>(p);
     let st = E.lookup(p + 4, kl, seq);
     if (st == S.OK) { store<u32>(o, <u32>E.foundVal); store<u32>(o, E.foundValLen, 4); total += E.foundValLen; }
     else if (st == S.NOT_FOUND) { store<u32>(o, 0); store<u32>(o, 0xffffffff, 4); }
     else if (st == S.MERGED) { store<u32>(o, 0); store<u32>(o, 0xfffffffe, 4); }
-    else return st;
+    else return -st;
     o += 8;
     p += 4 + <usize>kl;
+    n++;
+    if (blockBytesThisCall > READ_CALL_BYTES) break;
   }
-  let used = packValues(out, count, total);
+  let used = packValues(out, n, total);
   store<u32>(o, <u32>getPack);
   store<u32>(o, used, 4);
-  return S.OK;
+  return <i32>n;
 }
 
 /** Copies the found values of get_many's results at out into the pack, as many as fit (in
@@ -86,7 +97,7 @@ function packValues(out: usize, count: u32, total: u64): u32 {
   if (want > getPackCap) {
     let cap: usize = getPackCap < GET_PACK_MIN ? GET_PACK_MIN : getPackCap;
     while (cap < want) cap <<= 1;
-    let np = budgetAlloc(cap);
+    let np = canAllocate(<u64>cap + writeLeaves(E.maintenanceRoom(), false)) ? budgetAlloc(cap) : 0;
     if (np != 0) { budgetFree(getPack, getPackCap); getPack = np; getPackCap = cap; }
   }
   let used: usize = 0;

@@ -120,6 +120,19 @@ describe('reads at the cap on disk take a bounded share of memory per call', () 
     }
     await s.close();
   }, 60_000);
+  // Before: get_many kept every block its lookups read until it returned, so a getAll whose
+  // keys missed the cache failed OUT_OF_MEMORY where each get succeeded.
+  it('getAll of every key (15 MB of values) answers as get does, in calls that each read a bounded share', async () => {
+    const s = await openFilled();
+    const keys = Array.from({ length: N }, (_, i) => key((i * 7) % N)).concat(['absent']);
+    const bound = cacheBound(s);
+    const got = s.getAll(keys);
+    expect(s.stats().blockCache.bytes).toBeLessThanOrEqual(bound);
+    expect(got.length).toBe(N + 1);
+    for (let i = 0; i < N; i++) expect(got[i]).toBe(big((i * 7) % N));
+    expect(got[N]).toBeUndefined();
+    await s.close();
+  }, 60_000);
   it('a scan past hundreds of deleted 50 KB values pauses between calls and finds the one left', async () => {
     const s = await openFilled();
     s.put('zzz', 'last');
@@ -159,6 +172,25 @@ describe('an in-memory store at its cap can shrink', () => {
     expect(s.stats().engineBytes).toBeLessThan(full / 4);
     s.put('again', 'fine'); // room for puts again
     expect(s.get('again')).toBe('fine');
+    await s.close();
+  });
+
+  // Found when the model tests began to check getAll too: getAll's value pack outlives its
+  // call, and it grew into the room kept for flush and compaction, so compact() at the cap
+  // was refused OUT_OF_MEMORY. Now the pack grows only into room a write would leave.
+  it('getAll at the cap leaves compact() its room', async () => {
+    const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, maxMemoryBytes: 1 << 20, memtableBytes: 1 << 16, blockBytes: 1024 });
+    let n = 0;
+    try { for (; n < 100; n++) s.put(key(n), `${n}`.padEnd(20_000, '.')); } catch (err) { expect(codeOf(err)).toBe('OUT_OF_MEMORY'); }
+    const keys = Array.from({ length: n }, (_, i) => key(i));
+    // Batches of falling size (keys repeated): the pack takes the largest room memory lets it.
+    for (let r = 4; r >= 1; r--) {
+      const batch = Array.from({ length: r * n }, (_, i) => key(i % n));
+      expect(s.getAll(batch)).toEqual(batch.map((_, i) => `${i % n}`.padEnd(20_000, '.')));
+    }
+    await s.compact();
+    await s.flush();
+    expect(s.getAll(keys).length).toBe(n);
     await s.close();
   });
 });

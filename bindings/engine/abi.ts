@@ -396,7 +396,9 @@ export class Engine {
    *  since (docs/ABI.md); otherwise INVALID_ARGUMENT and nothing is applied. */
   applyPrepared(token: number): number { return this.x.apply_prepared(token); }
   get(kp: number, kl: number, snapSeq: number): number { return this.x.get(kp, kl, snapSeq); }
-  /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out`, len 0xffffffff absent. */
+  /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out`, len 0xffffffff
+   *  absent. Returns how many keys it answered from the first (a call reads a bounded amount
+   *  of blocks: call again for the rest), or a negated status. */
   getMany(p: number, count: number, out: number, snapSeq: number): number { return this.x.get_many(p, count, out, snapSeq); }
   /** An iterator handle, or a negated status. */
   iterOpen(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number {

@@ -54,36 +54,41 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
       view.setUint32(p, len, true);
       p += 4 + len;
     }
-    const st = e.getMany(base, n, base + outOffset, snapSeq);
-    if (st !== Status.OK) throw statusError(st, 'getAll', this.engine);
     const out: (V | undefined)[] = new Array(n);
     const skip = this.valueOffset;
     const fast = this.valueFast;
-    const results = base + outOffset;
-    const r = e.u32; // results and the pack's place are u32-aligned (outOffset is a multiple of 8)
-    let w = results >>> 2;
-    const packPtr = r[w + n * 2], packBytes = r[w + n * 2 + 1];
-    // The engine packed the values found end to end (get_many). Values copied out anyway
+    // The engine packs the values it finds end to end (get_many). Values copied out anyway
     // (bytes, codecs without a fast path) take one copy of the pack, each a view of it, as an
     // iterator's batch does; the other fast paths decode from linear memory. A user codec's
     // decode may call this store, which reuses the regions: every value is copied out of
     // linear memory before any is decoded.
     const copy = fast === undefined || fast === bytesFast;
-    const pack = copy && packBytes > 0 ? e.u8.slice(packPtr, packPtr + packBytes) : EMPTY;
-    const buffer = pack.buffer;
     const now = skip !== 0 ? Date.now() : 0;
     const raw: (Uint8Array | undefined)[] | undefined = fast === undefined ? new Array(n) : undefined;
     let chained: number[] | undefined;
-    for (let i = 0; i < n; i++, w += 2) {
-      const vp = r[w], vl = r[w + 1];
-      if (vl === MERGED_KEY) { (chained ??= []).push(i); continue; }
-      if (vl === 0xffffffff || (skip !== 0 && vl >= 8 && e.view.getFloat64(vp, true) <= now)) { out[i] = undefined; continue; } // absent, expired
-      if (!copy) { out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip); continue; }
-      const off = vp - packPtr;
-      const b = off >= 0 && off + vl <= packBytes ? new Uint8Array(buffer, off + skip, vl - skip)
-        : e.copyOut(vp + skip, vl - skip); // did not fit in the pack
-      if (raw !== undefined) raw[i] = b;
-      else out[i] = b as V;
+    // A call answers the keys from `from` on, perhaps not all (it stops after reading its share
+    // of blocks); what it answered is read out before the next call reuses the pack.
+    for (let from = 0, keyAt = base; from < n;) {
+      const answered = e.getMany(keyAt, n - from, base + outOffset + from * 8, snapSeq);
+      if (answered < 0) throw statusError(-answered, 'getAll', this.engine);
+      const r = e.u32, dv = e.view; // results and the pack's place are u32-aligned (outOffset is a multiple of 8)
+      let w = (base + outOffset + from * 8) >>> 2;
+      const packPtr = r[w + answered * 2], packBytes = r[w + answered * 2 + 1];
+      const pack = copy && packBytes > 0 ? e.u8.slice(packPtr, packPtr + packBytes) : EMPTY;
+      const buffer = pack.buffer;
+      const end = from + answered;
+      for (let i = from; i < end; i++, w += 2) {
+        const vp = r[w], vl = r[w + 1];
+        if (vl === MERGED_KEY) { (chained ??= []).push(i); continue; }
+        if (vl === 0xffffffff || (skip !== 0 && vl >= 8 && dv.getFloat64(vp, true) <= now)) { out[i] = undefined; continue; } // absent, expired
+        if (!copy) { out[i] = fast!.decodeFrom(e.u8, vp + skip, vl - skip); continue; }
+        const off = vp - packPtr;
+        const b = off >= 0 && off + vl <= packBytes ? new Uint8Array(buffer, off + skip, vl - skip)
+          : e.copyOut(vp + skip, vl - skip); // did not fit in the pack
+        if (raw !== undefined) raw[i] = b;
+        else out[i] = b as V;
+      }
+      for (; from < end; from++) keyAt += 4 + dv.getUint32(keyAt, true);
     }
     if (raw !== undefined) {
       for (let i = 0; i < n; i++) if (raw[i] !== undefined) out[i] = this.valueCodec.decode(raw[i]!);

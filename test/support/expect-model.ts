@@ -9,8 +9,8 @@ type Entry = [Uint8Array, Uint8Array];
 export const sameEntries = (actual: Entry[], expected: Entry[]): void =>
   expect(actual.map(([k, v]) => [hex(k), hex(v)])).toEqual(expected.map(([k, v]) => [hex(k), hex(v)]));
 
-/** Every key of `keys` reads as the model has it (value and version, or absent), and a full
- *  scan yields exactly the model's entries. */
+/** Every key of `keys` reads as the model has it (value and version, or absent), one get at a
+ *  time and in one getAll, and a full scan yields exactly the model's entries. */
 export function expectStoreMatches(store: Store, m: SortedModel, keys: readonly Uint8Array[]): void {
   for (const k of keys) {
     const e = m.get(k);
@@ -18,6 +18,8 @@ export function expectStoreMatches(store: Store, m: SortedModel, keys: readonly 
     if (e === undefined) expect(got).toBeUndefined();
     else expect(got && { v: hex(got.value), version: got.version }).toEqual({ v: hex(e.value), version: e.version });
   }
+  const batch = store.getAll(keys).map((v) => (v === undefined ? undefined : hex(v)));
+  expect(batch).toEqual(keys.map((k) => { const e = m.get(k); return e === undefined ? undefined : hex(e.value); }));
   sameEntries([...store.all()], m.range());
 }
 
