@@ -6,7 +6,7 @@
 // io_release, and each of them ends a prepared batch (batch-image.ts), whose image lies there.
 import * as E from "./engine";
 import * as S from "./status";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, canAllocate, writeLeaves } from "./memory-budget";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64 (+16 u32: see
  *  read_error). */
@@ -14,6 +14,32 @@ export const RESULT: usize = memory.data(24, 8);
 
 let ioPtr: usize = 0;
 let ioCap: usize = 0;
+/** The argument region's size when nothing larger was asked. */
+const IO_MIN: usize = 65536;
+/** The region grew into the reserves writes leave (memory-budget.ts): a large argument at the
+ *  cap (a put that is then refused, a getAll of many keys) may borrow that room for its call,
+ *  but the region outlives the call, and must not keep the room flushes, compactions and
+ *  deletes were promised. So a borrowed region is given back by the next reserve that fits
+ *  the usual size, and by flush() and compact() (giveBackArguments). */
+let ioBorrowed = false;
+
+/** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */
+function allocRegion(cap: usize): usize {
+  let p = budgetAlloc(cap);
+  if (p != 0) ioBorrowed = cap > IO_MIN && !canAllocate(writeLeaves(E.maintenanceRoom(), false));
+  return p;
+}
+
+/** Frees a borrowed argument region (the next reserve allocates one). Ends a prepared batch:
+ *  call only where none can be pending (flush, compact). */
+export function giveBackArguments(): void {
+  if (!ioBorrowed) return;
+  E.dropPrepared();
+  budgetFree(ioPtr, ioCap);
+  ioPtr = 0;
+  ioCap = 0;
+  ioBorrowed = false;
+}
 
 export function result_ptr(): usize { return RESULT; }
 
@@ -21,10 +47,11 @@ export function result_ptr(): usize { return RESULT; }
  *  The region stays put until the next io_reserve with a larger size. */
 export function io_reserve(size: u32): usize {
   E.dropPrepared(); // the host is about to write here: a prepared batch's image may go
+  if (ioBorrowed && <usize>size <= IO_MIN) giveBackArguments(); // room the reserves need back
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
-  let cap: usize = ioCap < 65536 ? 65536 : ioCap;
+  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
   while (cap < <usize>size) cap <<= 1;
-  let p = budgetAlloc(cap);
+  let p = allocRegion(cap);
   if (p == 0) return 0;
   budgetFree(ioPtr, ioCap);
   ioPtr = p;
@@ -37,9 +64,9 @@ export function io_reserve(size: u32): usize {
 export function io_grow(size: u32, keep: u32): usize {
   E.dropPrepared();
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
-  let cap: usize = ioCap < 65536 ? 65536 : ioCap;
+  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
   while (cap < <usize>size) cap <<= 1;
-  let p = budgetAlloc(cap);
+  let p = allocRegion(cap);
   if (p == 0) return 0;
   if (ioPtr != 0) memory.copy(p, ioPtr, <usize>keep < ioCap ? <usize>keep : ioCap);
   budgetFree(ioPtr, ioCap);
@@ -56,6 +83,7 @@ export function io_release(keep: u32): void {
   budgetFree(ioPtr, ioCap);
   ioPtr = 0;
   ioCap = 0;
+  ioBorrowed = false;
 }
 
 /** RESULT = what a lookup found (value, seq) when st is OK, or (chain image, newest

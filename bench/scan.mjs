@@ -3,10 +3,13 @@
 // data (1M 16-hex-character utf8 keys, 100-byte values, filled by put in random key order).
 // Each round runs one child process per build, the builds alternating, so a busy second
 // core loads them alike; prints per-build medians and their ratios to the first build.
-// Asserts nothing.
-//   --entries N (1,000,000)  --rounds R (5)  --scans S (3 a process)  --seek-reps R (3 × 10,000)
+// `--disk`: the store has a `path` (its runs file-backed, read through the block cache, sized
+// to hold them) and is flushed before timing. Asserts nothing.
+//   --entries N (1,000,000)  --rounds R (5)  --scans S (3 a process)  --seek-reps R (3 × 10,000)  --disk
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
 import { median } from './lib/dist.mjs';
@@ -17,16 +20,22 @@ const o = parseArgs(process.argv.slice(2), {
   rounds: { type: 'int', default: 5, min: 1 },
   scans: { type: 'int', default: 3, min: 1 },
   seekReps: { type: 'int', default: 3, min: 1 },
+  disk: { type: 'on' },
   child: { type: 'string', default: undefined },
-}, { usage: 'node bench/scan.mjs [--entries N] [--rounds R] [--scans S] [--seek-reps R] [dist dir …]', rest: true });
+}, { usage: 'node bench/scan.mjs [--entries N] [--rounds R] [--scans S] [--seek-reps R] [--disk] [dist dir …]', rest: true });
 const { entries, rounds, scans, seekReps } = o;
 
 if (o.child !== undefined) {
   const dist = o.child;
   const { Store, codecs } = await import(pathToFileURL(resolve(dist, 'index.js')).href);
   const d = makeData(entries);
-  const store = await Store.open({ keyCodec: codecs.utf8, valueCodec: codecs.bytes });
+  const dir = o.disk ? mkdtempSync(join(tmpdir(), 'strata-scan-')) : undefined;
+  const store = await Store.open({
+    keyCodec: codecs.utf8, valueCodec: codecs.bytes,
+    ...(dir === undefined ? {} : { path: dir, blockCacheBytes: 256 << 20 }),
+  });
   for (let i = 0; i < entries; i++) store.put(d.keys[i], makeValue(i));
+  if (dir !== undefined) await store.flush();
   const scanRates = [], seekRates = [];
   let check = '';
   for (let r = 0; r < scans; r++) {
@@ -46,6 +55,7 @@ if (o.child !== undefined) {
     check += ` ${n}/${bytes}`;
   }
   await store.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   process.stdout.write(JSON.stringify({ scan: median(scanRates), seek: median(seekRates), check }));
 } else {
   const here = fileURLToPath(import.meta.url);
@@ -54,7 +64,7 @@ if (o.child !== undefined) {
   for (let r = 0; r < rounds; r++) {
     for (let b = 0; b < dists.length; b++) {
       const out = spawnSync(process.execPath, [here, '--child', dists[b], '--entries', String(entries),
-        '--scans', String(scans), '--seek-reps', String(seekReps)], { encoding: 'utf8' });
+        '--scans', String(scans), '--seek-reps', String(seekReps), ...(o.disk ? ['--disk'] : [])], { encoding: 'utf8' });
       if (out.status !== 0) { process.stderr.write(out.stderr); process.exit(1); }
       const res = JSON.parse(out.stdout);
       results[b].scan.push(res.scan);
