@@ -4,7 +4,7 @@ import * as E from "./engine";
 import { MAX_LEVELS } from "./version";
 import { cacheCapacity, cacheBytes, cacheHits, cacheMisses } from "./block-cache";
 import { setExpiryClock } from "./compaction";
-import { giveBackArguments } from "./abi-regions";
+import { giveBackBorrowed } from "./abi-regions";
 
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
 const STATS_FIELDS: i32 = 16 + MAX_LEVELS * 3 + 4 + 5 + 2;
@@ -13,12 +13,12 @@ const STATS: usize = memory.data(STATS_FIELDS * 8, 8);
 export function stats_ptr(): usize { return STATS; }
 
 // Both first give back an argument region that borrowed the room they were promised.
-export function flush(): i32 { giveBackArguments(); return E.flush(); }
+export function flush(): i32 { giveBackBorrowed(); return E.flush(); }
 
 /** 1: no compaction starts or advances until 0 (a host replaying its log at open: see
  *  engine.ts pauseCompaction). An explicit compact still runs. */
 export function pause_compaction(on: i32): void { E.pauseCompaction(on != 0); }
-export function compact(): i32 { giveBackArguments(); return E.compactAll(); }
+export function compact(): i32 { giveBackBorrowed(); return E.compactAll(); }
 
 /** Writes the stats layout (docs/ABI.md) to STATS. */
 export function stats(): void {

@@ -20,7 +20,7 @@ const IO_MIN: usize = 65536;
  *  cap (a put that is then refused, a getAll of many keys) may borrow that room for its call,
  *  but the region outlives the call, and must not keep the room flushes, compactions and
  *  deletes were promised. So a borrowed region is given back by the next reserve that fits
- *  the usual size, and by flush() and compact() (giveBackArguments). */
+ *  the usual size, and by flush() and compact() (giveBackBorrowed). */
 let ioBorrowed = false;
 
 /** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */
@@ -30,9 +30,11 @@ function allocRegion(cap: usize): usize {
   return p;
 }
 
-/** Frees a borrowed argument region (the next reserve allocates one). Ends a prepared batch:
- *  call only where none can be pending (flush, compact). */
-export function giveBackArguments(): void {
+/** Frees what a call kept past its end in room the reserves are for: a borrowed argument
+ *  region (the next reserve allocates one) and a lookup's merge chain image. Ends a prepared
+ *  batch: call only where none can be pending (flush, compact, a new argument). */
+export function giveBackBorrowed(): void {
+  E.giveBackChain();
   if (!ioBorrowed) return;
   E.dropPrepared();
   budgetFree(ioPtr, ioCap);
@@ -47,7 +49,7 @@ export function result_ptr(): usize { return RESULT; }
  *  The region stays put until the next io_reserve with a larger size. */
 export function io_reserve(size: u32): usize {
   E.dropPrepared(); // the host is about to write here: a prepared batch's image may go
-  if (ioBorrowed && <usize>size <= IO_MIN) giveBackArguments(); // room the reserves need back
+  if (<usize>size <= IO_MIN) giveBackBorrowed(); // room the reserves need back
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
   let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
   while (cap < <usize>size) cap <<= 1;

@@ -32,7 +32,7 @@ import { DbIterator } from "./db-iterator";
 import { hash32, compareBytes, equalBytes } from "./bytes";
 import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
 import { MergeChain } from "./merge-chain";
-import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree } from "./memory-budget";
+import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree, writeLeaves } from "./memory-budget";
 import { readStatus, clearReadError, readFailed } from "./block-cache";
 import {
   Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne,
@@ -40,7 +40,7 @@ import {
 } from "./state";
 import { flushMemtable } from "./flush";
 import { afterWrite, startCompaction } from "./leveled";
-import { admit } from "./admission";
+import { admit, maintenanceRoom } from "./admission";
 import { ENTRY_OVERHEAD } from "./tuning";
 import { RangeDels, liveRangeDels } from "./range-del";
 import * as S from "./status";
@@ -239,6 +239,18 @@ function sourcesIterator(m: Memtable, sealed: Memtable | null, v: Version, forwa
 const lookupChainBuf = new MergeChain();
 let chainImage: usize = 0;
 let chainImageCap: usize = 0;
+/** The image outlives its lookup (the host folds it after the call) and grew into the room
+ *  writes leave for maintenance and deletes (memory-budget.ts, "Reserves"): given back
+ *  before those need it (abi-regions.ts giveBackBorrowed). */
+let chainBorrowed = false;
+
+export function giveBackChain(): void {
+  if (!chainBorrowed) return;
+  budgetFree(chainImage, chainImageCap);
+  chainImage = 0;
+  chainImageCap = 0;
+  chainBorrowed = false;
+}
 
 /**
  * The key's newest visible version at snapSeq is a merge operand: gathers the operands down
@@ -286,6 +298,10 @@ function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   }
   c.image(chainImage);
   foundVal = chainImage; foundValLen = <u32>size; foundSeq = c.newestSeq;
+  if (!canAllocate(writeLeaves(maintenanceRoom(), false))) {
+    c.free(); // imaged: the gathered copies are not needed past this call
+    chainBorrowed = true;
+  }
   return S.MERGED;
 }
 
