@@ -40,7 +40,8 @@ export function fastPathOf<T>(codec: Codec<T>): CodecFastPath<T> | undefined {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a value or key may begin with U+FEFF, and by default a TextDecoder drops it.
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** Strings up to this many UTF-16 units are written by a charCodeAt loop when ASCII: below
  *  it the loop beats TextEncoder.encodeInto, whose call and result object cost ~100 ns. */

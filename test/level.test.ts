@@ -90,6 +90,19 @@ describe('StrataLevel', () => {
     await db.close();
   });
 
+  // Before: a TextDecoder without ignoreBOM dropped a leading U+FEFF, so such a utf8 key or
+  // value read back without it.
+  it('keeps a leading U+FEFF in utf8 keys and values', async () => {
+    const db = new StrataLevel();
+    const keys = ['\ufeff', '\ufeffk', 'k'];
+    await db.batch(keys.map((k) => ({ type: 'put' as const, key: k, value: k })));
+    expect(await db.get('\ufeffk')).toBe('\ufeffk');
+    expect(await db.getMany(keys)).toEqual(keys);
+    expect(await db.keys().all()).toEqual(['k', '\ufeff', '\ufeffk']); // UTF-8 byte order
+    expect(await db.values({ reverse: true }).all()).toEqual(['\ufeffk', '\ufeff', 'k']);
+    await db.close();
+  });
+
   it('iterates ranges, reversed and limited, and seeks within them', async () => {
     const db = new StrataLevel();
     await db.batch(['a', 'b', 'ba', 'c', 'd'].map((k) => ({ type: 'put' as const, key: k, value: k.toUpperCase() })));

@@ -6,7 +6,7 @@ import { Buffer } from 'buffer';
 export type LevelFormat = 'utf8' | 'buffer' | 'view';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a leading U+FEFF is data, not a mark
 
 /** The bytes of an encoded key, value or range bound. */
 export function toBytes(data: unknown): Uint8Array {

@@ -45,7 +45,7 @@ export const builtinMergeOperators: Readonly<Record<string, MergeOperator<any>>>
 };
 
 const MAX_NAME_BYTES = 255;
-const text = new TextDecoder();
+const text = new TextDecoder('utf-8', { ignoreBOM: true }); // a name may begin with U+FEFF
 
 /** A store's operators and how to fold its chains. */
 export class MergeOperators<V> implements CompactionFolder {
