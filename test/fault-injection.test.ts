@@ -147,10 +147,12 @@ async function runWithFault(ops: Op[], sync: boolean, fault: { ops: FaultOp[]; a
       failed = true;
       // A restore is applied a chunk at a time and durable at the end: when it fails, its
       // (single) chunk may be in (docs/API.md). Every other failed call changed nothing.
+      // Whether it is in shows in the store's sequence (its records' last seq), not always in
+      // what it reads: a tombstone of an absent key changes nothing visible.
       if (op.t === 'restore') {
         const withIt = model.clone();
         p.apply(withIt, result);
-        if (JSON.stringify(now) === JSON.stringify(withIt.entries())) { model = withIt; p.apply(told, result); }
+        if (s.stats().sequence >= withIt.seq) { model = withIt; p.apply(told, result); }
       }
     }
     expect(now, `after ${op.t} (${error === undefined ? 'ok' : (error as StrataError).code})`).toEqual(model.entries());
@@ -365,6 +367,17 @@ describe('counterexamples the properties found (kept as regular tests)', () => {
     // dropped the buffer and a reopen lost the acknowledged putAll.
     const ops: Op[] = [{ t: 'putAll', kvs: [['k00', '']] }, { t: 'flush' }, { t: 'flush' }, { t: 'put', k: 'k00', v: '' }, { t: 'put', k: 'k00', v: '' }];
     const o = await runWithFault(ops, false, { ops: ['open', 'read'], at: 2, mode: 'fail' });
+    expect(o.failed).toBe(true);
+  });
+  it('a failed restore whose records change nothing visible is not counted in (seed -1831050918)', async () => {
+    // Found by the property above with a fresh seed (-1831050918, path
+    // 181:3:2:4:4:4:7:6:6:6:6:7:7:5:5:5:5:5:5:5:5:5:5:5:12:9:0:0:1:3:3): the restore of one
+    // tombstone for an absent key failed at its log's fsync, before its chunk went in, and the
+    // store went read-only. The test judged the chunk in because the store read the same with
+    // it, so expected sequence 1 after reopen; the store rightly had 0.
+    const ops: Op[] = [{ t: 'restore', kvs: [['k00', null]] }, { t: 'put', k: 'k00', v: '' }, { t: 'delete', k: 'k00' },
+      { t: 'write', ops: [{ type: 'put', key: 'k00', value: '' }] }, { t: 'deleteIfVersion', k: 'k00', right: false }, { t: 'delete', k: 'k00' }];
+    const o = await runWithFault(ops, true, { ops: ['fsync', 'read'], at: 1, mode: 'fail' });
     expect(o.failed).toBe(true);
   });
 });
