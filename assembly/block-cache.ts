@@ -1,7 +1,8 @@
 // The block cache: data blocks of file-backed runs (runs whose blocks stay in their run
 // file, docs/LSM.md "Larger than memory"), read through the host on demand (run.ts
-// acquireBlock reads and checks a block, then adds it here) and kept in a bounded LRU list,
-// keyed by run file number and block index. It knows nothing of runs beyond those numbers,
+// acquireBlock reads and checks a block, then adds it here; a point read's miss, while the
+// cache has room, the window of blocks around it: acquireWindow) and kept in a bounded LRU
+// list, keyed by run file number and block index. It knows nothing of runs beyond those numbers,
 // so it sits below run.ts (which frees a run's blocks here) without importing it.
 //
 // Pinning and eviction. A reader pins the block it stands on (acquireBlock) and unpins it
@@ -114,6 +115,9 @@ export function cacheFind(run: u32, b: i32): CacheEntry | null {
   cacheMisses++;
   return null;
 }
+
+/** Whether block `b` of run file `run` is cached; counts neither a hit nor a miss. */
+export function cacheHas(run: u32, b: i32): bool { return entries.has(cacheKey(run, b)); }
 
 /** Adds block `b` of run file `run`, read and checked at (p, len), pinned once: the cache
  *  owns p from now on. REQUIRES: not cached (cacheFind returned null). */
