@@ -19,8 +19,8 @@
 // last entry against the run's index) before it is added or anyone sees it, so a damaged
 // file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
 // block. The last read failure is recorded here (readStatus), where every reader finds it.
-import { budgetFree } from "./memory-budget";
-import { DEFAULT_CACHE_BYTES } from "./tuning";
+import { budgetFree, memoryCap } from "./memory-budget";
+import { DEFAULT_CACHE_BYTES, READ_RESERVE } from "./tuning";
 import * as S from "./status";
 
 /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
@@ -56,7 +56,26 @@ export function startCall(): void { blockBytesThisCall = 0; }
 export let fileBacking = false;
 export function enableFileBacking(): void { fileBacking = true; }
 
-export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
+export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; roomReserved = false; }
+
+/** The cache's room was reserved (reserveCacheRoom) since its capacity was last set. */
+let roomReserved = false;
+
+/** Before the first block read at a capacity, linear memory grows in one step to hold the
+ *  cache's free room (an allocation of that size, freed at once into TLSF's free lists).
+ *  Grown a block at a time, memory doubles several times while a cold store fills its
+ *  cache, and each growth of 64 MiB or more since V8's last full garbage collection makes
+ *  it run another, over the host's whole JS heap ("external memory pressure";
+ *  docs/PERFORMANCE.md, "Cold gets"). Nothing is reserved that would take linear memory
+ *  past the cap less the read reserve. */
+export function reserveCacheRoom(): void {
+  if (roomReserved) return;
+  roomReserved = true;
+  if (cacheBytes >= cacheCapacity) return;
+  let room = cacheCapacity - cacheBytes;
+  if ((<u64>memory.size() << 16) + room + READ_RESERVE > memoryCap()) return;
+  heap.free(heap.alloc(<usize>room));
+}
 
 // ---- the last read failure ---------------------------------------------------------------
 /** Status of the last failed block read (OK when none since clearReadError). */

@@ -22,7 +22,7 @@ import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap, copyBound, canAllocate } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, trimCacheTo, startCall, hostReadBlock, readFailed,
-  readStatus, readErrorRun, readErrorAt, readErrorWhat, cacheHas, cacheBytes, cacheCapacity } from "./block-cache";
+  readStatus, readErrorRun, readErrorAt, readErrorWhat, cacheHas, cacheBytes, cacheCapacity, reserveCacheRoom } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX, CHECKSUM_XXH64, blockChecksum } from "./block-check";
 import { RangeDels, noteRangeDels } from "./range-del";
 import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX, READ_RESERVE } from "./tuning";
@@ -205,6 +205,7 @@ export class Run {
 export function acquireBlock(run: Run, b: i32, window: bool = false): CacheEntry | null {
   let cached = cacheFind(run.id, b);
   if (cached != null) return cached;
+  reserveCacheRoom();
   if (window) { let e = acquireWindow(run, b); if (e != null) return e; }
   let len = unchecked(run.blockLen[b]);
   let off = unchecked(run.blockOff[b]);

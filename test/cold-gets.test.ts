@@ -1,7 +1,8 @@
 // Gets on a cold store (docs/PERFORMANCE.md, "Cold gets"): while the block cache has room, a
 // point read's miss reads the window of blocks around its block with one host read
-// (run.ts acquireWindow). Counted through the host's read hook (engine.files.readBlock,
-// env.read_block), not timed.
+// (run.ts acquireWindow), and the first block read grows linear memory once for the whole
+// cache (block-cache.ts reserveCacheRoom). Counted through the host's read hook
+// (engine.files.readBlock, env.read_block) and the Wasm memory's size, not timed.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readdirSync, statSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,28 @@ describe('cold gets', () => {
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.length).toBeLessThanOrEqual(6);
     expect(failed[0] - failed[failed.length - 1]).toBe(failed.length - 1);
+    await s.close();
+  });
+
+  it('the first block read grows linear memory for the whole cache: the gets that fill it grow it no more', async () => {
+    const dir = freshDir();
+    const n = 40_000;
+    await fill(dir, n, 1000, { blockBytes: 4096 }); // ~40 MB of run files
+    const s = await open(dir, { blockBytes: 4096 });
+    const memory = internals(s).engine.x.memory;
+    const atOpen = memory.buffer.byteLength;
+    let grown = 0;
+    for (const i of shuffled(n)) {
+      expect(s.get(key(i))).toBe(value(i, 1000));
+      if (memory.buffer.byteLength !== atOpen) grown++;
+    }
+    const st = s.stats();
+    expect(st.blockCache.bytes).toBeGreaterThan(30 << 20);
+    // Open read a block of each run (the check of its first), which reserved the cache's
+    // room; grown a block at a time instead, memory doubles several times while the gets
+    // fill the cache, and each growth of 64 MiB or more costs the host a full V8 GC.
+    expect(atOpen).toBeGreaterThanOrEqual(st.blockCache.capacity);
+    expect(grown).toBe(0);
     await s.close();
   });
 });
