@@ -19,7 +19,7 @@
 // last entry against the run's index) before it is added or anyone sees it, so a damaged
 // file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
 // block. The last read failure is recorded here (readStatus), where every reader finds it.
-import { budgetFree, memoryCap } from "./memory-budget";
+import { budgetFree, memoryAllocated, memoryCap } from "./memory-budget";
 import { DEFAULT_CACHE_BYTES, READ_RESERVE } from "./tuning";
 import * as S from "./status";
 
@@ -56,25 +56,26 @@ export function startCall(): void { blockBytesThisCall = 0; }
 export let fileBacking = false;
 export function enableFileBacking(): void { fileBacking = true; }
 
-export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; roomReserved = false; }
+export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
 
-/** The cache's room was reserved (reserveCacheRoom) since its capacity was last set. */
+/** The cache's room was reserved (reserveCacheRoom): once per engine. */
 let roomReserved = false;
 
-/** Before the first block read at a capacity, linear memory grows in one step to hold the
- *  cache's free room (an allocation of that size, freed at once into TLSF's free lists).
- *  Grown a block at a time, memory doubles several times while a cold store fills its
- *  cache, and each growth of 64 MiB or more since V8's last full garbage collection makes
- *  it run another, over the host's whole JS heap ("external memory pressure";
- *  docs/PERFORMANCE.md, "Cold gets"). Nothing is reserved that would take linear memory
- *  past the cap less the read reserve. */
+/** At the first point read that fills the cache (run.ts acquireWindow), linear memory grows
+ *  in one step to hold the cache's free room (an allocation of what it lacks, freed at once
+ *  into TLSF's free lists). Grown a block at a time, memory doubles several times while a
+ *  cold store fills its cache, and in Node each growth of 64 MiB or more since V8's last
+ *  full garbage collection makes it run another, over the host's whole JS heap ("external
+ *  memory pressure"; docs/PERFORMANCE.md, "Cold gets"). Nothing is reserved that would take
+ *  linear memory past the cap less the read reserve. Only once: the capacity follows the
+ *  data (bindings/storage/cache-size.ts), and growing for each change would only fragment. */
 export function reserveCacheRoom(): void {
   if (roomReserved) return;
   roomReserved = true;
   if (cacheBytes >= cacheCapacity) return;
-  let room = cacheCapacity - cacheBytes;
-  if ((<u64>memory.size() << 16) + room + READ_RESERVE > memoryCap()) return;
-  heap.free(heap.alloc(<usize>room));
+  let need = memoryAllocated() + (cacheCapacity - cacheBytes) + READ_RESERVE, have = <u64>memory.size() << 16;
+  if (need <= have || need > memoryCap()) return;
+  heap.free(heap.alloc(<usize>(need - have)));
 }
 
 // ---- the last read failure ---------------------------------------------------------------

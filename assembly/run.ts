@@ -205,7 +205,6 @@ export class Run {
 export function acquireBlock(run: Run, b: i32, window: bool = false): CacheEntry | null {
   let cached = cacheFind(run.id, b);
   if (cached != null) return cached;
-  reserveCacheRoom();
   if (window) { let e = acquireWindow(run, b); if (e != null) return e; }
   let len = unchecked(run.blockLen[b]);
   let off = unchecked(run.blockOff[b]);
@@ -229,6 +228,7 @@ export function acquireBlock(run: Run, b: i32, window: bool = false): CacheEntry
 function acquireWindow(run: Run, b: i32): CacheEntry | null {
   let w = readaheadBytes();
   if (cacheBytes + w > cacheCapacity || !canAllocate(2 * w + READ_RESERVE)) return null;
+  reserveCacheRoom();
   let start = unchecked(run.blockOff[b]) / w * w, end = start + w;
   let lo = b, hi = b, n = run.blockCount();
   while (lo > 0 && unchecked(run.blockOff[lo - 1]) >= start && !cacheHas(run.id, lo - 1)) lo--;
