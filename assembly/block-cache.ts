@@ -60,10 +60,13 @@ export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
 
 /** The cache's room was reserved (reserveCacheRoom): once per engine. */
 let roomReserved = false;
+/** Bytes of data blocks in the live file-backed runs: engine.ts, which sees every run, sets it. */
+let fileBackedData: () => u64 = (): u64 => 0;
+export function setFileBackedData(f: () => u64): void { fileBackedData = f; }
 
 /** At the first point read that fills the cache (run.ts acquireWindow), linear memory grows
- *  in one step to hold the cache's free room (an allocation of what it lacks, freed at once
- *  into TLSF's free lists). Grown a block at a time, memory doubles several times while a
+ *  in one step to hold what the cache can still take of the file-backed runs' data (an
+ *  allocation of what it lacks, freed at once into TLSF's free lists). Grown a block at a time, memory doubles several times while a
  *  cold store fills its cache, and in Node each growth of 64 MiB or more since V8's last
  *  full garbage collection makes it run another, over the host's whole JS heap ("external
  *  memory pressure"; docs/PERFORMANCE.md, "Cold gets"). Nothing is reserved that would take
@@ -72,8 +75,12 @@ let roomReserved = false;
 export function reserveCacheRoom(): void {
   if (roomReserved) return;
   roomReserved = true;
-  if (cacheBytes >= cacheCapacity) return;
-  let need = memoryAllocated() + (cacheCapacity - cacheBytes) + READ_RESERVE, have = <u64>memory.size() << 16;
+  let fill = fileBackedData();
+  if (fill > cacheCapacity) fill = cacheCapacity; // the most the cache will hold
+  if (cacheBytes >= fill) return;
+  // An eighth more for TLSF's block headers and the holes a window's read buffer leaves.
+  let room = fill - cacheBytes;
+  let need = memoryAllocated() + room + (room >> 3) + READ_RESERVE, have = <u64>memory.size() << 16;
   if (need <= have || need > memoryCap()) return;
   heap.free(heap.alloc(<usize>(need - have)));
 }
