@@ -1,8 +1,7 @@
 // The block cache: data blocks of file-backed runs (runs whose blocks stay in their run
 // file, docs/LSM.md "Larger than memory"), read through the host on demand (run.ts
-// acquireBlock reads and checks a block, then adds it here; a point read's miss, while the
-// cache has room, the window of blocks around it: acquireWindow) and kept in a bounded LRU
-// list, keyed by run file number and block index. It knows nothing of runs beyond those numbers,
+// acquireBlock reads and checks a block, then adds it here) and kept in a bounded LRU list,
+// keyed by run file number and block index. It knows nothing of runs beyond those numbers,
 // so it sits below run.ts (which frees a run's blocks here) without importing it.
 //
 // Pinning and eviction. A reader pins the block it stands on (acquireBlock) and unpins it
@@ -19,8 +18,8 @@
 // last entry against the run's index) before it is added or anyone sees it, so a damaged
 // file is CORRUPTION naming the run and offset, never a wrong answer or a read outside the
 // block. The last read failure is recorded here (readStatus), where every reader finds it.
-import { budgetFree, memoryAllocated, memoryCap } from "./memory-budget";
-import { DEFAULT_CACHE_BYTES, READ_RESERVE } from "./tuning";
+import { budgetFree } from "./memory-budget";
+import { DEFAULT_CACHE_BYTES } from "./tuning";
 import * as S from "./status";
 
 /** Reads `len` bytes at `offset` of run file `run` into linear memory at `dst`; returns a
@@ -57,33 +56,6 @@ export let fileBacking = false;
 export function enableFileBacking(): void { fileBacking = true; }
 
 export function setCacheCapacity(bytes: u64): void { cacheCapacity = bytes; }
-
-/** The cache's room was reserved (reserveCacheRoom): once per engine. */
-let roomReserved = false;
-/** Bytes of data blocks in the live file-backed runs: engine.ts, which sees every run, sets it. */
-let fileBackedData: () => u64 = (): u64 => 0;
-export function setFileBackedData(f: () => u64): void { fileBackedData = f; }
-
-/** At the first point read that fills the cache (run.ts acquireWindow), linear memory grows
- *  in one step to hold what the cache can still take of the file-backed runs' data (an
- *  allocation of what it lacks, freed at once into TLSF's free lists). Grown a block at a time, memory doubles several times while a
- *  cold store fills its cache, and in Node each growth of 64 MiB or more since V8's last
- *  full garbage collection makes it run another, over the host's whole JS heap ("external
- *  memory pressure"; docs/PERFORMANCE.md, "Cold gets"). Nothing is reserved that would take
- *  linear memory past the cap less the read reserve. Only once: the capacity follows the
- *  data (bindings/storage/cache-size.ts), and growing for each change would only fragment. */
-export function reserveCacheRoom(): void {
-  if (roomReserved) return;
-  roomReserved = true;
-  let fill = fileBackedData();
-  if (fill > cacheCapacity) fill = cacheCapacity; // the most the cache will hold
-  if (cacheBytes >= fill) return;
-  // An eighth more for TLSF's block headers and the holes a window's read buffer leaves.
-  let room = fill - cacheBytes;
-  let need = memoryAllocated() + room + (room >> 3) + READ_RESERVE, have = <u64>memory.size() << 16;
-  if (need <= have || need > memoryCap()) return;
-  heap.free(heap.alloc(<usize>(need - have)));
-}
 
 // ---- the last read failure ---------------------------------------------------------------
 /** Status of the last failed block read (OK when none since clearReadError). */
@@ -142,9 +114,6 @@ export function cacheFind(run: u32, b: i32): CacheEntry | null {
   cacheMisses++;
   return null;
 }
-
-/** Whether block `b` of run file `run` is cached; counts neither a hit nor a miss. */
-export function cacheHas(run: u32, b: i32): bool { return entries.has(cacheKey(run, b)); }
 
 /** Adds block `b` of run file `run`, read and checked at (p, len), pinned once: the cache
  *  owns p from now on. REQUIRES: not cached (cacheFind returned null). */

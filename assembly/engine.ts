@@ -33,7 +33,7 @@ import { hash32, compareBytes, equalBytes } from "./bytes";
 import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
 import { MergeChain } from "./merge-chain";
 import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree, writeLeaves } from "./memory-budget";
-import { readStatus, clearReadError, readFailed, setFileBackedData } from "./block-cache";
+import { readStatus, clearReadError, readFailed } from "./block-cache";
 import {
   Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne,
   bgStatus, refusal,
@@ -377,22 +377,6 @@ export function fileBackedRuns(): i32 {
   }
   return n;
 }
-
-/** Bytes of data blocks in the current version's file-backed runs: what the block cache
- *  can fill with (block-cache.ts reserveCacheRoom). */
-function fileBackedDataBytes(): u64 {
-  let bytes: u64 = 0;
-  let v = version;
-  for (let l = 0; l < MAX_LEVELS; l++) {
-    let runs = unchecked(v.levels[l]);
-    for (let i = 0; i < runs.length; i++) {
-      let r = unchecked(runs[i]), n = r.blockCount();
-      if (r.fileBacked && n > 0) bytes += unchecked(r.blockOff[n - 1]) + <u64>unchecked(r.blockLen[n - 1]);
-    }
-  }
-  return bytes;
-}
-setFileBackedData(fileBackedDataBytes);
 
 // ---- recovery ----------------------------------------------------------------------------
 

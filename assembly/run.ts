@@ -22,7 +22,7 @@ import { bloomMayContain } from "./bloom";
 import { InternalIterator } from "./internal-iterator";
 import { budgetAlloc, budgetFree, memoryCap, copyBound, canAllocate } from "./memory-budget";
 import { CacheEntry, cacheFind, cacheAdd, releaseBlock, dropRunBlocks, trimCache, trimCacheTo, startCall, hostReadBlock, readFailed,
-  readStatus, readErrorRun, readErrorAt, readErrorWhat, cacheHas, cacheBytes, cacheCapacity, reserveCacheRoom } from "./block-cache";
+  readStatus, readErrorRun, readErrorAt, readErrorWhat } from "./block-cache";
 import { verifyBlock, lastEntryKey, lastEntryLen, lastEntryTag, CORRUPT_BLOCK, CORRUPT_INDEX, CHECKSUM_XXH64, blockChecksum } from "./block-check";
 import { RangeDels, noteRangeDels } from "./range-del";
 import { READAHEAD_CAP_SHIFT, READAHEAD_MIN, READAHEAD_MAX, READ_RESERVE } from "./tuning";
@@ -199,13 +199,11 @@ export class Run {
 
 /**
  * Block `b` of file-backed `run`, pinned: the caller must releaseBlock it. Null when the
- * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY). `window` (point
- * reads): a miss may read the blocks around b with it (acquireWindow).
+ * read failed (readStatus says why: IO_ERROR, CORRUPTION or OUT_OF_MEMORY).
  */
-export function acquireBlock(run: Run, b: i32, window: bool = false): CacheEntry | null {
+export function acquireBlock(run: Run, b: i32): CacheEntry | null {
   let cached = cacheFind(run.id, b);
   if (cached != null) return cached;
-  if (window) { let e = acquireWindow(run, b); if (e != null) return e; }
   let len = unchecked(run.blockLen[b]);
   let off = unchecked(run.blockOff[b]);
   let p = budgetAlloc(len);
@@ -215,42 +213,6 @@ export function acquireBlock(run: Run, b: i32, window: bool = false): CacheEntry
   let what = checkRead(run, b, p, len);
   if (what != 0) { budgetFree(p, len); readFailed(S.CORRUPTION, run.id, off, what); return null; }
   return cacheAdd(run.id, b, p, len);
-}
-
-/**
- * A point read's miss while the cache has room for a window (readaheadBytes()) beyond the
- * read reserve: the uncached blocks next to b in the window-aligned span of its file, read
- * with one host call (cold random gets pay a disk round trip per window, not per block:
- * docs/PERFORMANCE.md, "Cold gets"), checked and cached; b's entry, pinned. A full cache
- * reads b alone: no block is evicted for one nobody asked for. Null when no window applies
- * or b did not come of it: the caller reads b alone, so a get fails only on its own block.
- */
-function acquireWindow(run: Run, b: i32): CacheEntry | null {
-  let w = readaheadBytes();
-  if (cacheBytes + w > cacheCapacity || !canAllocate(2 * w + READ_RESERVE)) return null;
-  reserveCacheRoom();
-  let start = unchecked(run.blockOff[b]) / w * w, end = start + w;
-  let lo = b, hi = b, n = run.blockCount();
-  while (lo > 0 && unchecked(run.blockOff[lo - 1]) >= start && !cacheHas(run.id, lo - 1)) lo--;
-  while (hi + 1 < n && unchecked(run.blockOff[hi + 1]) + <u64>unchecked(run.blockLen[hi + 1]) <= end && !cacheHas(run.id, hi + 1)) hi++;
-  if (lo == hi) return null;
-  let off = unchecked(run.blockOff[lo]);
-  let bytes = <usize>(unchecked(run.blockOff[hi]) + <u64>unchecked(run.blockLen[hi]) - off);
-  let buf = budgetAlloc(bytes);
-  if (buf == 0) return null;
-  if (hostReadBlock(run.id, <f64>off, <u32>bytes, buf) != S.OK) { budgetFree(buf, bytes); return null; }
-  let hit: CacheEntry | null = null;
-  for (let i = lo; i <= hi; i++) {
-    let len = unchecked(run.blockLen[i]), src = buf + <usize>(unchecked(run.blockOff[i]) - off);
-    if (checkRead(run, i, src, len) != 0) continue;
-    let p = budgetAlloc(len);
-    if (p == 0) break;
-    memory.copy(p, src, len);
-    let e = cacheAdd(run.id, i, p, len);
-    if (i == b) hit = e; else releaseBlock(e);
-  }
-  budgetFree(buf, bytes);
-  return hit;
 }
 
 /** 0, or why block `b` of `run` read at `p` is damaged (a block-check.ts CORRUPT_* code). */
@@ -301,7 +263,7 @@ export function runGet(run: Run, key: usize, klen: u32, hash: u32, snapSeq: u64)
   }
   // Unpinned at once: the block stays readable until the next safe point (block-cache.ts),
   // by when the host has copied the value out.
-  let e = acquireBlock(run, b, true);
+  let e = acquireBlock(run, b);
   if (e == null) return false; // readStatus says why
   found.reset(e.ptr, e.len);
   let hit = findIn(key, klen, tag);
