@@ -8,7 +8,7 @@ import { safePoint } from "./run";
 import { fileBacking, blockBytesThisCall } from "./block-cache";
 import { READ_CALL_BYTES } from "./tuning";
 import { setResult } from "./abi-regions";
-import { budgetAlloc, budgetFree, canAllocate, writeLeaves } from "./memory-budget";
+import { budgetAlloc, budgetFree } from "./memory-budget";
 
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
  *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
@@ -97,7 +97,7 @@ function packValues(out: usize, count: u32, total: u64): u32 {
   if (want > getPackCap) {
     let cap: usize = getPackCap < GET_PACK_MIN ? GET_PACK_MIN : getPackCap;
     while (cap < want) cap <<= 1;
-    let np = canAllocate(<u64>cap + writeLeaves(E.maintenanceRoom(), false)) ? budgetAlloc(cap) : 0;
+    let np = E.leavesReserves(<u64>cap) ? budgetAlloc(cap) : 0;
     if (np != 0) { budgetFree(getPack, getPackCap); getPack = np; getPackCap = cap; }
   }
   let used: usize = 0;

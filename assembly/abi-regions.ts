@@ -6,7 +6,7 @@
 // io_release, and each of them ends a prepared batch (batch-image.ts), whose image lies there.
 import * as E from "./engine";
 import * as S from "./status";
-import { budgetAlloc, budgetFree, canAllocate, writeLeaves } from "./memory-budget";
+import { budgetAlloc, budgetFree } from "./memory-budget";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64 (+16 u32: see
  *  read_error). */
@@ -26,7 +26,7 @@ let ioBorrowed = false;
 /** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */
 function allocRegion(cap: usize): usize {
   let p = budgetAlloc(cap);
-  if (p != 0) ioBorrowed = cap > IO_MIN && !canAllocate(writeLeaves(E.maintenanceRoom(), false));
+  if (p != 0) ioBorrowed = cap > IO_MIN && !E.leavesReserves(0);
   return p;
 }
 

@@ -52,6 +52,13 @@ export function maintenanceRoom(): u64 {
   return l0 > c ? l0 : c;
 }
 
+/** Whether `bytes` more leave the reserves a write of deletes must leave. Memory a call keeps
+ *  past its end (getAll's pack, the argument region, a lookup's chain image) may take only
+ *  such room, or it takes what flushes, compactions and deletes were promised. */
+export function leavesReserves(bytes: u64): bool {
+  return canAllocate(bytes + writeLeaves(maintenanceRoom(), false));
+}
+
 /** Writes are close to being refused for room: another memtable of puts would not leave the
  *  reserves. With a background job out, the host then waits for it (bg_state's
  *  back-pressure): its install frees its inputs, where a refused write would instead drop

@@ -32,7 +32,7 @@ import { DbIterator } from "./db-iterator";
 import { hash32, compareBytes, equalBytes } from "./bytes";
 import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
 import { MergeChain } from "./merge-chain";
-import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree, writeLeaves } from "./memory-budget";
+import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree } from "./memory-budget";
 import { readStatus, clearReadError, readFailed } from "./block-cache";
 import {
   Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne,
@@ -40,7 +40,7 @@ import {
 } from "./state";
 import { flushMemtable } from "./flush";
 import { afterWrite, startCompaction } from "./leveled";
-import { admit, maintenanceRoom } from "./admission";
+import { admit, leavesReserves } from "./admission";
 import { ENTRY_OVERHEAD } from "./tuning";
 import { RangeDels, liveRangeDels } from "./range-del";
 import * as S from "./status";
@@ -52,7 +52,7 @@ export {
 } from "./state";
 export { flushBytesRead } from "./flush";
 export { pauseCompaction, compactionPending, compactionInputBytes, compactionBytesRead, compactAsNeeded, compactAll } from "./leveled";
-export { setReplaying, maintenanceRoom } from "./admission";
+export { setReplaying, maintenanceRoom, leavesReserves } from "./admission";
 export {
   writeBatch, prepareBatch, applyPrepared, currentPreparedToken, dropPrepared, restoreBatch, restoredCount, restoreChunkBytes,
 } from "./batch-image";
@@ -298,7 +298,7 @@ function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   }
   c.image(chainImage);
   foundVal = chainImage; foundValLen = <u32>size; foundSeq = c.newestSeq;
-  if (!canAllocate(writeLeaves(maintenanceRoom(), false))) {
+  if (!leavesReserves(0)) {
     c.free(); // imaged: the gathered copies are not needed past this call
     chainBorrowed = true;
   }

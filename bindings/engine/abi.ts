@@ -5,16 +5,8 @@ import { WASM_BASE64 } from './wasm-binary.js';
 import { StrataError, type StrataErrorCode } from '../errors.js';
 
 export const Status = {
-  OK: 0,
-  NOT_FOUND: 1,
-  INVALID_ARGUMENT: 2,
-  KEY_TOO_LARGE: 3,
-  VALUE_TOO_LARGE: 4,
-  OUT_OF_MEMORY: 5,
-  CORRUPTION: 6,
-  IO_ERROR: 7,
-  CONDITION_FAILED: 8,
-  BAD_HANDLE: 9,
+  OK: 0, NOT_FOUND: 1, INVALID_ARGUMENT: 2, KEY_TOO_LARGE: 3, VALUE_TOO_LARGE: 4, OUT_OF_MEMORY: 5,
+  CORRUPTION: 6, IO_ERROR: 7, CONDITION_FAILED: 8, BAD_HANDLE: 9,
   /** A lookup found merge operands: the result's value is a chain image to fold. */
   MERGED: 10,
 } as const;
@@ -396,17 +388,15 @@ export class Engine {
    *  since (docs/ABI.md); otherwise INVALID_ARGUMENT and nothing is applied. */
   applyPrepared(token: number): number { return this.x.apply_prepared(token); }
   get(kp: number, kl: number, snapSeq: number): number { return this.x.get(kp, kl, snapSeq); }
-  /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out`, len 0xffffffff
-   *  absent. Returns how many keys it answered from the first (a call reads a bounded amount
-   *  of blocks: call again for the rest), or a negated status. */
+  /** `count` keys (u32 length, bytes) at `p`; (ptr, len) pairs at `out` (len 0xffffffff: absent)
+   *  for the keys it answered, from the first: how many (call again for the rest), or -status. */
   getMany(p: number, count: number, out: number, snapSeq: number): number { return this.x.get_many(p, count, out, snapSeq); }
   /** An iterator handle, or a negated status. */
   iterOpen(lp: number, ll: number, up: number, ul: number, flags: number, snapSeq: number): number {
     return this.x.iter_open(lp, ll, up, ul, flags, snapSeq);
   }
-  /** Up to `max` entries into the batch region: how many, or a negated status. A batch may
-   *  stop short, even empty, before the end (a call reads a bounded amount of blocks):
-   *  iterEnded() says whether the iterator reached its end. */
+  /** Up to `max` entries into the batch region: how many (fewer, even 0, before the end:
+   *  iterEnded() tells), or a negated status. */
   iterNext(handle: number, max: number): number { return this.x.iter_next(handle, max); }
   /** Whether the last iterNext reached its iterator's end (its batch trailer's flag). */
   iterEnded(): boolean { return (this.u32[(this.batchPtr >>> 2) + this.batchCapacity * 4] & TRAILER_ENDED) !== 0; }

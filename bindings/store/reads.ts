@@ -88,6 +88,7 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
         if (raw !== undefined) raw[i] = b;
         else out[i] = b as V;
       }
+      if (end === n) break; // the common case: every key answered in one call
       for (; from < end; from++) keyAt += 4 + dv.getUint32(keyAt, true);
     }
     if (raw !== undefined) {
