@@ -1,6 +1,7 @@
 // Codecs turn keys and values into bytes. The store orders keys by the unsigned byte order
 // of their encoding, so the numeric codecs are big-endian (uint32) or big-endian with the
 // sign bit flipped (int64): their byte order is numeric order.
+import { copyBytes } from './byte-pool.js';
 import { invalid } from './errors.js';
 
 export interface Codec<T> {
@@ -198,8 +199,8 @@ function register<T>(codec: Codec<T>, encodable: CodecFastPath<T>['encodable'],
                      decodeFrom: CodecFastPath<T>['decodeFrom'] = (u8, p, n) => codec.decode(u8.subarray(p, p + n))): void {
   fastPaths.set(codec, { encode: codec.encode, decode: codec.decode, fast: { encodable, decodeFrom } });
 }
-// bytes: the caller keeps the decoded array, so it must be a copy.
-register(bytes, bytes.encode, (u8, p, n) => u8.slice(p, p + n));
+// bytes: the caller keeps the decoded array, so it must be a copy (pooled when small).
+register(bytes, bytes.encode, copyBytes);
 register(utf8, checkString, (u8, p, n) => decodeUtf8From(u8, p, n));
 register(json, jsonText, (u8, p, n) => JSON.parse(decodeUtf8From(u8, p, n)));
 register(uint32, uint32.encode);

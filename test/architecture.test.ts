@@ -26,7 +26,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bindings = join(root, 'bindings');
 
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'codecs.ts': 0, 'crc32c.ts': 0, 'key-range.ts': 0,
+  'errors.ts': 0, 'codecs.ts': 0, 'byte-pool.ts': 0, 'crc32c.ts': 0, 'key-range.ts': 0,
   engine: 1, storage: 2, changelog: 3, background: 3, store: 4, partition: 5, standby: 5, window: 5, shared: 5,
   'api.ts': 6, 'index.ts': 6, 'browser.ts': 6, 'shared-worker.ts': 6, cli: 6,
 };

@@ -136,6 +136,26 @@ describe('codec fast paths', () => {
     u8.fill(9);
     expect([...out]).toEqual([2, 3]);
   });
+
+  it('bytes copies are disjoint views of the pool or fresh arrays above 4 KiB, each its own', () => {
+    // Pooled copies (bindings/byte-pool.ts) share ArrayBuffers: each must stay exactly what
+    // it was copied from after the source changes and after every other copy is written.
+    const decode = fastPathOf(codecs.bytes)!.decodeFrom;
+    fc.assert(fc.property(fc.array(fc.oneof(fc.nat(300), fc.integer({ min: 4000, max: 9000 })), { minLength: 1, maxLength: 200 }), (lengths) => {
+      const src = new Uint8Array(9100);
+      const copies = lengths.map((n, i) => {
+        src.fill(i & 0xff);
+        const c = decode(src, 50, n);
+        expect(c.length).toBe(n);
+        if (n > 4096) expect(c.byteLength === c.buffer.byteLength && c.byteOffset === 0).toBe(true);
+        else expect(c.byteOffset % 8).toBe(0);
+        return c;
+      });
+      src.fill(0xee);
+      copies.forEach((c, i) => c.fill((i + 1) & 0xff)); // each writes only its own bytes
+      copies.forEach((c, i) => expect(c.every((b) => b === ((i + 1) & 0xff))).toBe(true));
+    }), { numRuns: 200 });
+  });
 });
 
 // ---- stores: fast path against plain path ------------------------------------------------
