@@ -7,6 +7,7 @@ import * as S from "./status";
 import { safePoint } from "./run";
 import { fileBacking, blockBytesThisCall } from "./block-cache";
 import { READ_CALL_BYTES } from "./tuning";
+import { GROUP, FOUND, ABSENT, answer, valPtr, valLen, batchable, lookupGroup } from "./batch-lookup";
 import { setResult } from "./abi-regions";
 import { budgetAlloc, budgetFree } from "./memory-budget";
 
@@ -71,22 +72,53 @@ export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
   let total: u64 = 0;
   let o = out;
   let n: u32 = 0;
-  while (n < count) {
-    let kl = load<u32>(p);
-    let st = E.lookup(p + 4, kl, seq);
-    if (st == S.OK) { store<u32>(o, <u32>E.foundVal); store<u32>(o, E.foundValLen, 4); total += E.foundValLen; }
-    else if (st == S.NOT_FOUND) { store<u32>(o, 0); store<u32>(o, 0xffffffff, 4); }
-    else if (st == S.MERGED) { store<u32>(o, 0); store<u32>(o, 0xfffffffe, 4); }
-    else return -st;
-    o += 8;
-    p += 4 + <usize>kl;
-    n++;
-    if (blockBytesThisCall > READ_CALL_BYTES) break;
+  if (batchable()) {
+    // Interleaved, GROUP keys at a time (batch-lookup.ts); no block is read through the
+    // cache, so the read bound below cannot be reached.
+    while (n < count) {
+      let g = <i32>min<u32>(<u32>GROUP, count - n);
+      let next = lookupGroup(p, g, seq);
+      for (let i = 0; i < g; i++, o += 8) {
+        let a = unchecked(answer[i]);
+        let kl = load<u32>(p);
+        if (a == FOUND) { let vl = unchecked(valLen[i]); store<u32>(o, <u32>unchecked(valPtr[i])); store<u32>(o, vl, 4); total += vl; }
+        else if (a == ABSENT) { store<u32>(o, 0); store<u32>(o, 0xffffffff, 4); }
+        else {
+          let st = lookupOne(p + 4, kl, o, seq);
+          if (st < 0) return st;
+          total += <u64>st;
+        }
+        p += 4 + <usize>kl;
+      }
+      p = next;
+      n += <u32>g;
+    }
+  } else {
+    while (n < count) {
+      let kl = load<u32>(p);
+      let st = lookupOne(p + 4, kl, o, seq);
+      if (st < 0) return st;
+      total += <u64>st;
+      o += 8;
+      p += 4 + <usize>kl;
+      n++;
+      if (blockBytesThisCall > READ_CALL_BYTES) break;
+    }
   }
   let used = packValues(out, n, total);
   store<u32>(o, <u32>getPack);
   store<u32>(o, used, 4);
   return <i32>n;
+}
+
+/** One key of get_many by lookup(): writes its result at o; returns the value's length
+ *  (0 when none), or -status. */
+function lookupOne(kp: usize, kl: u32, o: usize, seq: u64): i32 {
+  let st = E.lookup(kp, kl, seq);
+  if (st == S.OK) { store<u32>(o, <u32>E.foundVal); store<u32>(o, E.foundValLen, 4); return <i32>E.foundValLen; }
+  if (st == S.NOT_FOUND) { store<u32>(o, 0); store<u32>(o, 0xffffffff, 4); return 0; }
+  if (st == S.MERGED) { store<u32>(o, 0); store<u32>(o, 0xfffffffe, 4); return 0; }
+  return -st;
 }
 
 /** Copies the found values of get_many's results at out into the pack, as many as fit (in

@@ -49,6 +49,12 @@ export function buildBloom(hashes: usize, n: u32, bitsPerKey: u32): usize {
   return img;
 }
 
+/** The 64-byte line bloomMayContain(img, size, h) tests (img itself when the filter has no
+ *  lines): a batch of lookups touches it ahead (batch-lookup.ts). */
+export function bloomLine(img: usize, size: usize, h: u32): usize {
+  return size < LINE_BYTES + 1 ? img : lineOf(img, size, h);
+}
+
 /** False only if the key whose hash is `h` is certainly absent. */
 export function bloomMayContain(img: usize, size: usize, h: u32): bool {
   if (size < LINE_BYTES + 1) return true;
