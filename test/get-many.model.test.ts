@@ -1,13 +1,17 @@
-// getAll's interleaved lookups (assembly/batch-lookup.ts) against a sorted-Map model
-// (fc.commands). In memory every run is resident, so getAll takes the interleaved path
-// unless a range tombstone exists; these stores never delete a range, so every batch
-// here goes through it. Tiny memtables, blocks and runs spread the keys over both
-// memtables, level 0 and deeper levels, many blocks a run; half the keys share their
-// first 8 bytes (the block index's prefix ties); overwrites, deletes and merge operands
-// give keys several versions, and open snapshots keep old ones for batches read at them.
+// getAll against a sorted-Map model (fc.commands). In memory, getAll takes the interleaved
+// lookups of assembly/batch-lookup.ts (these stores never delete a range, so every batch
+// goes through them). With a directory, over file-backed runs whose blocks a 4 KiB block
+// cache holds only some of, it takes lookup() key by key, and its read bound may end a call
+// early. Tiny memtables, blocks and runs spread the keys over both memtables, level 0 and
+// deeper levels, many blocks a run; half the keys share their first 8 bytes (the block
+// index's prefix ties); overwrites, deletes and merge operands give keys several versions,
+// and open snapshots keep old ones for batches read at them.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Store, codecs, type Snapshot } from 'strata-kv';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const TINY = { memtableBytes: 1024, blockBytes: 256, runTargetBytes: 2048, levelBaseBytes: 4096, level0CompactionTrigger: 2, background: false };
 const KEYS = 160;
@@ -81,21 +85,32 @@ const commands = [
   fc.tuple(fc.array(keyArb, { maxLength: 70 }), fc.integer({ min: -1, max: 5 })).map(([ks, at]) => new GetAll(ks, at)),
 ];
 
-describe('getAll in memory (interleaved lookups) against a sorted Map model', () => {
-  it('answers every batch as the model does, now and at open snapshots', async () => {
-    await fc.assert(fc.asyncProperty(fc.commands(commands, { maxCommands: 120, size: 'large' }), async (cmds) => {
-      const s = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec: codecs.json, ...TINY });
-      const model: Model = { now: new Map(), snaps: [] };
-      try {
-        await fc.asyncModelRun(() => ({ model, real: { s } }), cmds);
-        // The last word: every key, now and at each snapshot still open.
-        const all = Array.from({ length: KEYS }, (_, i) => keyOf(i));
-        expect(s.getAll(all)).toEqual(all.map((k) => model.now.get(k)));
-        for (const x of model.snaps) expect(x.snap.getAll(all)).toEqual(all.map((k) => x.at.get(k)));
-      } finally {
-        for (const x of model.snaps) x.snap.close();
-        await s.close();
-      }
-    }), { numRuns: 60 });
-  }, 120_000);
+describe('getAll (interleaved lookups) against a sorted Map model', () => {
+  const modes = [
+    { name: 'in memory', dir: false, numRuns: 60 },
+    { name: 'file-backed runs, a block cache of 4 KiB', dir: true, numRuns: 25 },
+  ];
+  for (const mode of modes) {
+    it(`answers every batch as the model does, now and at open snapshots (${mode.name})`, async () => {
+      await fc.assert(fc.asyncProperty(fc.commands(commands, { maxCommands: 120, size: 'large' }), async (cmds) => {
+        const dir = mode.dir ? mkdtempSync(join(tmpdir(), 'strata-getall-model-')) : undefined;
+        const s = await Store.open<string, number>({
+          keyCodec: codecs.utf8, valueCodec: codecs.json, ...TINY,
+          ...(dir === undefined ? {} : { path: dir, blockCacheBytes: 4096 }),
+        });
+        const model: Model = { now: new Map(), snaps: [] };
+        try {
+          await fc.asyncModelRun(() => ({ model, real: { s } }), cmds);
+          // The last word: every key, now and at each snapshot still open.
+          const all = Array.from({ length: KEYS }, (_, i) => keyOf(i));
+          expect(s.getAll(all)).toEqual(all.map((k) => model.now.get(k)));
+          for (const x of model.snaps) expect(x.snap.getAll(all)).toEqual(all.map((k) => x.at.get(k)));
+        } finally {
+          for (const x of model.snaps) x.snap.close();
+          await s.close();
+          if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+        }
+      }), { numRuns: mode.numRuns });
+    }, 240_000);
+  }
 });
