@@ -83,7 +83,6 @@ export function lookupGroup(p: usize, n: i32, snapSeq: u64): usize {
     p += 4 + <usize>kl;
     if (kl > MAX_KEY_BYTES) { unchecked(answer[g] = SLOW); continue; }
     unchecked(answer[g] = PENDING);
-    counters.gets++;
     unchecked(keyHash[g] = hash32(p - kl, kl));
     unchecked(keyPre[g] = keyPrefix(p - kl, kl));
     let m = mem.find(p - kl, kl, tag);
@@ -97,7 +96,7 @@ export function lookupGroup(p: usize, n: i32, snapSeq: u64): usize {
     let run = unchecked(l0[i]);
     nActive = 0;
     for (let g = 0; g < n; g++) if (unchecked(answer[g]) == PENDING) { unchecked(probe[g] = run); unchecked(active[nActive++] = g); }
-    if (nActive == 0) return p;
+    if (nActive == 0) break;
     probeRuns(tag);
   }
   for (let l = 1; l < MAX_LEVELS; l++) {
@@ -111,7 +110,11 @@ export function lookupGroup(p: usize, n: i32, snapSeq: u64): usize {
     }
     if (nActive > 0) probeRuns(tag);
   }
-  for (let g = 0; g < n; g++) if (unchecked(answer[g]) == PENDING) unchecked(answer[g] = ABSENT);
+  for (let g = 0; g < n; g++) {
+    let a = unchecked(answer[g]);
+    if (a == PENDING) unchecked(answer[g] = a = ABSENT);
+    if (a != SLOW) counters.gets++; // lookup() counts the others
+  }
   return p;
 }
 

@@ -110,6 +110,23 @@ describe('getAll', () => {
     await s.close();
   });
 
+  it('counts one get per key asked, as single gets do, merged keys included', async () => {
+    // The interleaved path (assembly/batch-lookup.ts) counts its own answers and leaves a
+    // merged key to lookup(); the host then gets that key again, alone, to fold it. Before,
+    // a merged key counted twice (get_many's lookup, then the host's).
+    const s = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec: codecs.json, ...TINY });
+    for (let i = 0; i < 100; i++) s.put(key(i), i);
+    for (let i = 0; i < 100; i += 7) s.merge(key(i), 1, 'add');
+    const asked = [...Array.from({ length: 40 }, (_, i) => key(i * 3)), 'nope', key(7), key(7)];
+    const before = s.stats().counters.gets;
+    const got = s.getAll(asked);
+    const between = s.stats().counters.gets;
+    expect(got).toEqual(asked.map((k) => s.get(k)));
+    expect(between - before).toBe(asked.length);
+    expect(s.stats().counters.gets - between).toBe(asked.length);
+    await s.close();
+  });
+
   it('refuses a key too large with KEY_TOO_LARGE and reads nothing', async () => {
     const s = await Store.open({ ...TINY });
     s.put(new Uint8Array([1]), new Uint8Array([2]));
