@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Store, PartitionedStore, MemoryChangelog, StrataError, codecs, type Codec } from 'strata-kv';
 
 const dirs: string[] = [];
@@ -70,6 +71,34 @@ describe('counterexamples (kept as regular tests)', () => {
     await s.close();
     await ps.close();
   });
+});
+
+describe('batches larger than the argument region can be (2 GiB)', () => {
+  it('putAll, write and getAll of more than 2 GiB are OUT_OF_MEMORY, and the store goes on', () => {
+    // Found by the hunt: io_reserve doubled the region's size until it held the batch, and
+    // past 2 GiB the doubling wrapped a 32-bit size to 0: the call spun forever (33 values
+    // of 64 MiB, one array 33 times). Past 4 GiB the size wrapped on its way in and the
+    // batch was written past the region (a RangeError). A spinning Wasm call cannot be
+    // interrupted from its own thread, so the calls run in a child (dist/, fresh-build.ts).
+    const script = `
+      import { Store } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const codeOf = (f) => { try { f(); return 'none'; } catch (e) { return e.code ?? String(e); } };
+      const s = await Store.open();
+      s.put(new Uint8Array([1]), new Uint8Array([2]));
+      const value = new Uint8Array((64 << 20) - 16);
+      const key = new Uint8Array(65_535);
+      const out = {
+        putAll: codeOf(() => s.putAll(Array.from({ length: 33 }, (_, i) => [new Uint8Array([9, i]), value]))),
+        write: codeOf(() => s.write(Array.from({ length: 70 }, (_, i) => ({ type: 'put', key: new Uint8Array([9, i]), value })))),
+        getAll: codeOf(() => s.getAll(Array.from({ length: 33_000 }, () => key))),
+        after: [...s.all()].length,
+      };
+      await s.close();
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.signal, `the child ${r.signal === 'SIGTERM' ? 'hung and was killed after 30 s' : `failed: ${r.stderr}`}`).toBeNull();
+    expect(JSON.parse(r.stdout)).toEqual({ putAll: 'OUT_OF_MEMORY', write: 'OUT_OF_MEMORY', getAll: 'OUT_OF_MEMORY', after: 1 });
+  }, 60_000);
 });
 
 // ---- the property --------------------------------------------------------------------------
