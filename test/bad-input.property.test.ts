@@ -73,6 +73,39 @@ describe('counterexamples (kept as regular tests)', () => {
   });
 });
 
+describe('user code that throws any value', () => {
+  // Found by the hunt: describing what a listener, sink, codec or merge operator threw
+  // (`${err.message ?? String(err)}`) threw a TypeError for an object without a usable
+  // toString, or whose message is one: a listener's made its committed put throw, and a
+  // sink's escaped before the store latched the failure (it went on taking writes).
+  const thrown = fc.oneof(junk, junk.map((message) => ({ message })));
+  it('a listener: the write returns and is counted; a sink: IO_ERROR and the store stops; a codec or an operator: INVALID_ARGUMENT', async () => {
+    for (const cases of [[Object.create(null), { message: Object.create(null) }, { message: Symbol('m') }], fc.sample(thrown, { numRuns: 60 })]) {
+      for (const value of cases) {
+        const raise = () => { throw value; };
+        const s = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, onListenerError: () => {} });
+        s.onChange(raise);
+        expect(await codeOf(() => s.put('k', 'v'))).toBe('none'); // committed: told, not thrown
+        expect(s.get('k')).toBe('v');
+        expect(s.stats().counters.listenerErrors).toBe(1);
+        await s.close();
+        const sunk = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, changelog: { append: raise } });
+        expect(await codeOf(() => sunk.put('k', 'v'))).toBe('IO_ERROR');
+        expect(await codeOf(() => sunk.delete('k'))).toBe('IO_ERROR'); // latched: the sink may have lost records
+        expect(sunk.get('k')).toBeUndefined();
+        await sunk.close().catch(() => {});
+        const coded = await Store.open<string, string>({ keyCodec: { encode: raise, decode: raise }, mergeOperators: { bad: raise } });
+        expect(await codeOf(() => coded.put('k', 'v'))).toBe('INVALID_ARGUMENT');
+        await coded.close();
+        const merged = await Store.open<string, string>({ keyCodec: codecs.utf8, valueCodec: codecs.utf8, mergeOperators: { bad: raise } });
+        merged.merge('k', 'v', 'bad');
+        expect(await codeOf(() => merged.get('k'))).toBe('INVALID_ARGUMENT');
+        await merged.close();
+      }
+    }
+  });
+});
+
 describe('batches larger than the argument region can be (2 GiB)', () => {
   it('putAll, write and getAll of more than 2 GiB are OUT_OF_MEMORY, and the store goes on', () => {
     // Found by the hunt: io_reserve doubled the region's size until it held the batch, and

@@ -23,7 +23,7 @@ import { Store, type Snapshot, type WriteOp, type RangeOptions, type RangeBounds
 import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions, mergedRange } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
-import { StrataError, invalid, shown } from '../errors.js';
+import { StrataError, invalid, shown, messageOf } from '../errors.js';
 import { compareBytes } from '../key-range.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
@@ -354,7 +354,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       v = this.valueCodec.encode(value);
     } catch (err) {
       if (err instanceof StrataError) throw err;
-      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${messageOf(err)}`, { cause: err });
     }
     if (!(v instanceof Uint8Array)) throw invalid('value codec must return a Uint8Array');
     if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);

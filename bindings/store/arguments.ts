@@ -3,7 +3,7 @@
 // written, sized, then written into the engine's argument region; and the checks of the
 // other arguments (iterables, versions, range options). Nothing here calls the engine.
 import { encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
-import { StrataError, invalid, shown } from '../errors.js';
+import { StrataError, invalid, shown, messageOf } from '../errors.js';
 
 export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
@@ -57,7 +57,7 @@ export function encodableWith<T>(fast: CodecFastPath<T>, value: T, what: string)
 
 export function encodeFailure(err: unknown, what: string): StrataError {
   if (err instanceof StrataError) return err;
-  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${messageOf(err)}`, { cause: err });
 }
 
 /** At least the bytes `x` is written as; exactly, for bytes. */
