@@ -77,7 +77,11 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${shown(n)}`);
     }
     if (options.partition !== undefined) throw invalid('omit option partition: PartitionedStore numbers its partitions itself');
-    if (options.path !== undefined && typeof options.path !== 'string') throw invalid('path must be a string');
+    // Non-empty, as Store.open requires: '' made the partitions' directories /partition-<i>,
+    // at the root of the file system.
+    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+      throw invalid('path must be a non-empty string (a directory)');
+    }
     const sinks = sinksOf(options.changelog);
     const shared = sinks.map((s) => new SharedSink(s));
     const { partitions: _, onRestoreProgress, ...base } = options;
