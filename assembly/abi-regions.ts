@@ -23,6 +23,22 @@ const IO_MIN: usize = 65536;
  *  the usual size, and by flush() and compact() (giveBackBorrowed). */
 let ioBorrowed = false;
 
+/** The largest argument region: the size doubled past it would wrap around a 32-bit usize. */
+const IO_MAX: usize = 1 << 31;
+
+/** The region size that holds `size` bytes: the current one (IO_MIN at least) doubled until it
+ *  does; 0 above IO_MAX (the host then reports OUT_OF_MEMORY). INVARIANT: a power of two
+ *  times IO_MIN, so doubling reaches IO_MAX exactly: without the bound a batch of more than
+ *  2 GiB doubled cap to 0 and looped forever. */
+function capFor(size: usize): usize {
+  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
+  while (cap < size) {
+    if (cap >= IO_MAX) return 0;
+    cap <<= 1;
+  }
+  return cap;
+}
+
 /** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */
 function allocRegion(cap: usize): usize {
   let p = budgetAlloc(cap);
@@ -51,8 +67,8 @@ export function io_reserve(size: u32): usize {
   E.dropPrepared(); // the host is about to write here: a prepared batch's image may go
   if (<usize>size <= IO_MIN) giveBackBorrowed(); // room the reserves need back
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
-  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
-  while (cap < <usize>size) cap <<= 1;
+  let cap = capFor(<usize>size);
+  if (cap == 0) return 0;
   let p = allocRegion(cap);
   if (p == 0) return 0;
   budgetFree(ioPtr, ioCap);
@@ -66,8 +82,8 @@ export function io_reserve(size: u32): usize {
 export function io_grow(size: u32, keep: u32): usize {
   E.dropPrepared();
   if (<usize>size <= ioCap && ioPtr != 0) return ioPtr;
-  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
-  while (cap < <usize>size) cap <<= 1;
+  let cap = capFor(<usize>size);
+  if (cap == 0) return 0;
   let p = allocRegion(cap);
   if (p == 0) return 0;
   if (ioPtr != 0) memory.copy(p, ioPtr, <usize>keep < ioCap ? <usize>keep : ioCap);

@@ -153,8 +153,19 @@ function jsonText(value: unknown): string {
 // well-formed and json needs no surrogate check: such strings round-trip through json.
 const json: Codec<any> = {
   encode: (value) => encoder.encode(jsonText(value)),
-  decode: (b) => JSON.parse(decoder.decode(b)),
+  decode: (b) => parseJson(decoder.decode(b)),
 };
+
+/** JSON.parse, whose SyntaxError for bytes that are not JSON text (a value another codec
+ *  wrote) is INVALID_ARGUMENT, as uint32's and int64's wrong lengths are: a caller sees a
+ *  StrataError, never the parser's error. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalid(`stored bytes are not JSON text (${(err as Error).message})`);
+  }
+}
 
 const uint32: Codec<number> = {
   encode(value) {
@@ -202,7 +213,7 @@ function register<T>(codec: Codec<T>, encodable: CodecFastPath<T>['encodable'],
 // bytes: the caller keeps the decoded array, so it must be a copy (pooled when small).
 register(bytes, bytes.encode, copyBytes);
 register(utf8, checkString, (u8, p, n) => decodeUtf8From(u8, p, n));
-register(json, jsonText, (u8, p, n) => JSON.parse(decodeUtf8From(u8, p, n)));
+register(json, jsonText, (u8, p, n) => parseJson(decodeUtf8From(u8, p, n)));
 register(uint32, uint32.encode);
 register(int64, int64.encode);
 

@@ -33,6 +33,29 @@ export class StrataError extends Error {
 // On the prototype, so that the stack V8 captures in super() already says StrataError.
 StrataError.prototype.name = 'StrataError';
 
+/**
+ * `value` as an error message shows it: String(value), or its type tag for a value String
+ * cannot convert (an object without a usable toString, e.g. Object.create(null), or one whose
+ * toString throws). Never throws: a bad argument must fail as the StrataError that names it,
+ * not as the TypeError of describing it.
+ */
+export function shown(value: unknown): string {
+  try { return String(value); } catch { /* no usable toString */ }
+  try { return Object.prototype.toString.call(value); } catch { return `[${typeof value}]`; }
+}
+
+/** What a thrown value says, for a message: its `message`, or the value shown. Never throws,
+ *  whatever user code (a codec, a sink, a listener, an operator) threw: an object without a
+ *  usable toString, or one whose message is one, threw a TypeError from the template that
+ *  described it (a listener's error then failed a committed write). */
+export function messageOf(err: unknown): string {
+  try {
+    const m = (err as { message?: unknown } | null | undefined)?.message;
+    if (m !== undefined && m !== null) return shown(m);
+  } catch { /* a message getter that throws */ }
+  return shown(err);
+}
+
 export function invalid(message: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', message);
 }

@@ -8,10 +8,10 @@
 // Crashes land between any two checkpoint steps through LossySink's flush hooks.
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, type ChangeRecord, type ChangelogSink, type ChangelogSource } from 'strata-kv';
+import { Store, FileChangelog, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink, type ChangelogSource } from 'strata-kv';
 import { SortedModel, hex, unhex } from './support/model.js';
 import { copyCrashImage } from './support/crash-image.js';
 
@@ -196,4 +196,33 @@ describe('checkpoint', () => {
     expect(local.get(unhex('02'))).toBeUndefined();
     await local.close();
   });
+
+  it('a changelog that ends before the checkpoint is CORRUPTION at open, not a store ahead of it', async () => {
+    // Found by the hunt's damage walk: a FileChangelog (sync: true, so the checkpoint's
+    // flush fsynced every record) cut in half reopens as a torn tail, 49 of 100 records.
+    // The store opened at its checkpoint (seq 100) and went on: its next write went to the
+    // changelog as seq 101 after 49, and a replica restored from it had 50 of 101 keys.
+    const dir = freshDir(), logDir = freshDir();
+    const openIt = (changelog: ChangelogSink) => Store.open<string, string>({ path: dir, changelog, keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+    const s = await openIt(new FileChangelog(logDir, { sync: true }));
+    for (let i = 0; i < 100; i++) s.put(`k${i}`, `v${i}`);
+    expect((await s.checkpoint()).seq).toBe(100);
+    await s.close();
+    const segment = join(logDir, 'p-0', readdirSync(join(logDir, 'p-0'))[0]);
+    truncateSync(segment, Math.floor(statSync(segment).size / 2));
+    const cut = new FileChangelog(logDir, { sync: true });
+    expect(cut.lastSeq(0)).toBe(49);
+    const err = await openIt(cut).then(async (opened) => { await opened.close(); return undefined; }, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CORRUPTION' });
+    expect(String(err)).toContain(logDir);
+    expect(String(err)).toContain(dir);
+    await cut.close();
+    // Another (here empty) changelog is the same: it does not hold what the checkpoint says.
+    await expect(openIt(new MemoryChangelog())).rejects.toMatchObject({ code: 'CORRUPTION' });
+    // The directory alone still opens, at its checkpoint.
+    const local = await Store.open({ path: dir, restoreFrom: false });
+    expect(local.stats().sequence).toBe(100);
+    await local.close();
+  });
 });
+

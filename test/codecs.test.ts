@@ -51,6 +51,28 @@ describe('codecs', () => {
     }
   });
 
+  it('json: stored bytes that are not JSON (another codec wrote them) are INVALID_ARGUMENT wherever they are read, as uint32\'s wrong lengths are', async () => {
+    // Found by the hunt: json's decode let JSON.parse's SyntaxError through, on its own and
+    // in every store read (get, getAll, scans, getVersioned), where uint32 and int64 threw
+    // INVALID_ARGUMENT for bytes of the wrong length.
+    const text = (s: string) => new TextEncoder().encode(s);
+    const codeOf = (fn: () => unknown) => { try { fn(); return 'none'; } catch (e) { return e instanceof StrataError ? e.code : String(e); } };
+    expect(codeOf(() => codecs.json.decode(text('not json')))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => codecs.json.decode(new Uint8Array(0)))).toBe('INVALID_ARGUMENT');
+    const s = await Store.open<Uint8Array, unknown>({ valueCodec: codecs.json });
+    await s.restore([{ partition: 0, seq: 1, key: text('a'), value: text('not json') }, { partition: 0, seq: 2, key: text('b'), value: text('{"ok":1}') }]);
+    expect(codeOf(() => s.get(text('a')))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.getVersioned(text('a')))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.getAll([text('b'), text('a')]))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => [...s.all()])).toBe('INVALID_ARGUMENT');
+    expect(s.get(text('b'))).toEqual({ ok: 1 });
+    await s.close();
+    const k = await Store.open<unknown, Uint8Array>({ keyCodec: codecs.json });
+    await k.restore([{ partition: 0, seq: 1, key: text('{'), value: text('v') }]);
+    expect(codeOf(() => [...k.all()])).toBe('INVALID_ARGUMENT');
+    await k.close();
+  });
+
   it('json writes NaN and ±Infinity as null, as JSON.stringify does (documented in API.md)', () => {
     expect(codecs.json.decode(codecs.json.encode([NaN, Infinity, -Infinity, 1]))).toEqual([null, null, null, 1]);
     expect(codecs.json.decode(codecs.json.encode({ a: NaN }))).toEqual({ a: null });

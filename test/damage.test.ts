@@ -425,7 +425,8 @@ describe('damage to each file of a closed store', () => {
     for (const cls of list) {
       it(`${kind}: ${cls}`, async () => {
         const runs = cls === 'missing' ? 1 : 3;
-        await fc.assert(fc.asyncProperty(pick, (p) => runCase(base, kind, cls, p)), { seed: 14, numRuns: runs, endOnFailure: true });
+        // Unseeded: each run damages other places; a failure prints its seed (kept as a case above).
+        await fc.assert(fc.asyncProperty(pick, (p) => runCase(base, kind, cls, p)), { numRuns: runs, endOnFailure: true });
       }, 60_000);
     }
   }

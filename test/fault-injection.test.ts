@@ -234,7 +234,7 @@ describe('random workloads, random failure points (fast-check)', () => {
         walked++;
         if (mode === 'delay') expect(o.failed).toBe(false); // slow is not broken
       },
-    ), { numRuns: 400, seed: 0x14f1 });
+    ), { numRuns: 400 }); // unseeded, as the other properties: each run explores afresh; a failure prints its seed and path
   }, 300_000);
 });
 

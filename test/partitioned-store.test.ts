@@ -4,6 +4,7 @@
 // model-based property is in partitioned-store.model.test.ts.
 import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
+import { existsSync, rmSync } from 'node:fs';
 import {
   PartitionedStore, Store, codecs, kafkaPartition, type ChangeRecord, type ChangelogSink,
 } from 'strata-kv';
@@ -21,6 +22,17 @@ describe('PartitionedStore.open', () => {
     expect(await asyncCodeOf(() => PartitionedStore.open({ partitions: 2, partition: 1 }))).toBe('INVALID_ARGUMENT');
     expect(await asyncCodeOf(() => PartitionedStore.open({ partitions: 2, changelog: {} as ChangelogSink }))).toBe('INVALID_ARGUMENT');
     expect(await asyncCodeOf(() => PartitionedStore.open({ partitions: 2, memtableBytes: 1 }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('an empty path is INVALID_ARGUMENT, as for a Store (it made /partition-<i> at the root of the file system)', async () => {
+    const made = ['/partition-0', '/partition-1'].filter((d) => !existsSync(d)); // removed below if the open makes them
+    let err: unknown;
+    try {
+      await (await PartitionedStore.open({ partitions: 2, path: '' })).close();
+    } catch (e) { err = e; }
+    for (const d of made) if (existsSync(d)) rmSync(d, { recursive: true, force: true });
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' }); // found by the hunt: it opened
+    expect(await asyncCodeOf(() => Store.open({ path: '' }))).toBe('INVALID_ARGUMENT');
   });
 
   it('partition(i) accepts exactly 0..n-1', () => withStore({ partitions: 3 }, (s) => {

@@ -11,7 +11,7 @@
 // Everything runs synchronously; the Promise-returning methods exist for the ChangelogSink
 // contract and have finished their work when they return.
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from './contract.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 import { compareBytes, keyId } from '../key-range.js';
 import { RangeCover, type RangeRecord } from './range-cover.js';
 
@@ -187,12 +187,12 @@ function lowerBound(list: Entry[], fromSeq: number): number {
 
 export function checkPartition(partition: unknown): void {
   if (!Number.isInteger(partition) || (partition as number) < 0 || (partition as number) > MAX_PARTITION) {
-    throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION}, got ${String(partition)}`);
+    throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION}, got ${shown(partition)}`);
   }
 }
 
 export function checkFromSeq(fromSeq: unknown): void {
-  if (typeof fromSeq !== 'number' || Number.isNaN(fromSeq)) throw invalid(`fromSeq must be a number, got ${String(fromSeq)}`);
+  if (typeof fromSeq !== 'number' || Number.isNaN(fromSeq)) throw invalid(`fromSeq must be a number, got ${shown(fromSeq)}`);
 }
 
 /**
@@ -210,11 +210,11 @@ export function checkBatch(records: readonly ChangeRecord[], lastSeq: (partition
     if (r === null || typeof r !== 'object') throw invalid(`change record ${i} is not an object`);
     const { partition, seq, key, value } = r;
     checkPartition(partition);
-    if (!Number.isSafeInteger(seq) || seq < 0) throw invalid(`change record ${i}: seq must be a safe integer ≥ 0, got ${String(seq)}`);
+    if (!Number.isSafeInteger(seq) || seq < 0) throw invalid(`change record ${i}: seq must be a safe integer ≥ 0, got ${shown(seq)}`);
     if (!(key instanceof Uint8Array)) throw invalid(`change record ${i}: key must be a Uint8Array`);
     if (value !== null && !(value instanceof Uint8Array)) throw invalid(`change record ${i}: value must be a Uint8Array or null (a tombstone)`);
     if (r.expiresAt !== undefined && (typeof r.expiresAt !== 'number' || !Number.isFinite(r.expiresAt))) {
-      throw invalid(`change record ${i}: expiresAt must be a finite number (ms since the epoch), got ${String(r.expiresAt)}`);
+      throw invalid(`change record ${i}: expiresAt must be a finite number (ms since the epoch), got ${shown(r.expiresAt)}`);
     }
     if (r.rangeEnd !== undefined) checkRangeEnd(r, i);
     if (partition !== curPartition) {

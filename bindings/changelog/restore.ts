@@ -18,7 +18,7 @@
 //    an async source is awaited), copied into linear memory when the chunk is full.
 import { Status, statusError, MAX_KEY_BYTES, MAX_VALUE_BYTES, type Engine } from '../engine/abi.js';
 import { RAW_RECORDS, type ChangeRecord, type RawRecord, type RawRecordSource } from './contract.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 import { compareBytes } from '../key-range.js';
 
 /** What a restore did, reported at the end and, with `onProgress`, after every chunk. */
@@ -280,10 +280,10 @@ class Restore {
     const visit = (r: RawRecord) => {
       const index = progress.records;
       const seq = r.seq;
-      if (!Number.isSafeInteger(seq) || seq < 1) throw invalid(`restore: record ${index} has seq ${String(seq)}, expected a positive safe integer`);
+      if (!Number.isSafeInteger(seq) || seq < 1) throw invalid(`restore: record ${index} has seq ${shown(seq)}, expected a positive safe integer`);
       const expiresAt = r.expiresAt;
       if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
-        throw invalid(`restore: record ${index} has expiresAt ${String(expiresAt)}, expected a finite number (ms since the epoch)`);
+        throw invalid(`restore: record ${index} has expiresAt ${shown(expiresAt)}, expected a finite number (ms since the epoch)`);
       }
       const recordStart = r.recordStart, keyStart = r.keyStart, keyEnd = r.keyEnd, recordEnd = r.recordEnd;
       const klen = keyEnd - keyStart, vlen = recordEnd - keyEnd;
@@ -346,10 +346,10 @@ function checkRecord(r: ChangeRecord, index: number, maxValue: number): void {
   if (!(r.key instanceof Uint8Array)) throw invalid(`restore: record ${index} has no Uint8Array key`);
   const value = r.value;
   if (value !== null && !(value instanceof Uint8Array)) throw invalid(`restore: record ${index} value must be a Uint8Array or null`);
-  if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw invalid(`restore: record ${index} has seq ${String(r.seq)}, expected a positive safe integer`);
+  if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw invalid(`restore: record ${index} has seq ${shown(r.seq)}, expected a positive safe integer`);
   const expiresAt = r.expiresAt;
   if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
-    throw invalid(`restore: record ${index} has expiresAt ${String(expiresAt)}, expected a finite number (ms since the epoch)`);
+    throw invalid(`restore: record ${index} has expiresAt ${shown(expiresAt)}, expected a finite number (ms since the epoch)`);
   }
   if (r.key.length > MAX_KEY_BYTES) throw new StrataError('KEY_TOO_LARGE', `restore: record ${index} key of ${r.key.length} bytes exceeds ${MAX_KEY_BYTES}`);
   const end = r.rangeEnd;

@@ -271,7 +271,7 @@ export class Engine {
 
   /** A region of at least `size` bytes for arguments; valid until the next reserve. */
   reserve(size: number): number {
-    const p = this.x.io_reserve(size);
+    const p = size > 0xffffffff ? 0 : this.x.io_reserve(size); // (a u32: larger sizes would wrap)
     if (p === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${size} bytes for arguments`);
     return p;
   }
@@ -339,7 +339,7 @@ export class Engine {
   /** Grows the argument region to `size` bytes keeping its first `keep`: its new address, or
    *  OUT_OF_MEMORY (the old region stays). */
   growArguments(size: number, keep: number): number {
-    const p = this.x.io_grow(size, keep);
+    const p = size > 0xffffffff ? 0 : this.x.io_grow(size, keep);
     if (p === 0) throw new StrataError('OUT_OF_MEMORY', `cannot reserve ${size} bytes for arguments`);
     return p;
   }

@@ -45,7 +45,7 @@ import { decodeMessage, KIND_CLAIM } from './format.js';
 import { PartitionReader } from './reader.js';
 import { NatsFollower, partitionMessages } from './follower.js';
 import { checkOptions, ensureStream, type NatsChangelogOptions } from './setup.js';
-import { withRetry, keyToken, rangeToken, checkPartition } from './util.js';
+import { withRetry, keyToken, rangeToken, checkPartition, shown } from './util.js';
 import type { NatsChangelogStats, ReaderHost, WriterHost } from './core.js';
 import { PartitionWriter } from './writer.js';
 
@@ -179,7 +179,7 @@ export class NatsChangelog implements ChangelogSink, ChangelogSource, WriterHost
    */
   read(partition: number, fromSeq = 0): AsyncIterable<ChangeRecord> {
     checkPartition(partition);
-    if (typeof fromSeq !== 'number' || Number.isNaN(fromSeq)) throw new StrataError('INVALID_ARGUMENT', `fromSeq must be a number, got ${String(fromSeq)}`);
+    if (typeof fromSeq !== 'number' || Number.isNaN(fromSeq)) throw new StrataError('INVALID_ARGUMENT', `fromSeq must be a number, got ${shown(fromSeq)}`);
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {

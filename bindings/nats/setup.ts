@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { StorageType, DiscardPolicy } from './client.js';
 import { StrataError } from 'strata-kv';
-import { delay } from './util.js';
+import { delay, shown } from './util.js';
 
 export interface NatsChangelogOptions {
   /** Server URL(s), e.g. 'nats://127.0.0.1:4222'; every node of a cluster, ideally. */
@@ -44,13 +44,13 @@ export function checkOptions(options: NatsChangelogOptions): NatsChangelogOption
   if (options.connection === undefined && !(typeof servers === 'string' || (Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string')))) {
     throw bad('servers must be a URL string or a non-empty array of them');
   }
-  if (typeof stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(stream)) throw bad(`stream must be a name of letters, digits, _ and -, got ${String(stream)}`);
+  if (typeof stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(stream)) throw bad(`stream must be a name of letters, digits, _ and -, got ${shown(stream)}`);
   if (subjectPrefix !== undefined && (typeof subjectPrefix !== 'string' || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix))) {
-    throw bad(`subjectPrefix must be dot-separated tokens of letters, digits, _ and -, got ${String(subjectPrefix)}`);
+    throw bad(`subjectPrefix must be dot-separated tokens of letters, digits, _ and -, got ${shown(subjectPrefix)}`);
   }
-  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw bad(`replicas must be an integer from 1 to 5, got ${String(replicas)}`);
-  if (mode !== undefined && mode !== 'acknowledged' && mode !== 'pipelined') throw bad(`mode must be 'acknowledged' or 'pipelined', got ${String(mode)}`);
-  if (retention !== undefined && retention !== 'history' && retention !== 'compacted') throw bad(`retention must be 'history' or 'compacted', got ${String(retention)}`);
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw bad(`replicas must be an integer from 1 to 5, got ${shown(replicas)}`);
+  if (mode !== undefined && mode !== 'acknowledged' && mode !== 'pipelined') throw bad(`mode must be 'acknowledged' or 'pipelined', got ${shown(mode)}`);
+  if (retention !== undefined && retention !== 'history' && retention !== 'compacted') throw bad(`retention must be 'history' or 'compacted', got ${shown(retention)}`);
   if (maxInFlight !== undefined && (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 4096)) throw bad(`maxInFlight must be an integer from 1 to 4096`);
   for (const k of ['maxMessageBytes', 'publishTimeoutMs', 'retryForMs', 'duplicateWindowMs'] as const) {
     const v = options[k];

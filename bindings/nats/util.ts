@@ -43,9 +43,16 @@ export function rangeToken(from: Uint8Array, to: Uint8Array): string {
   return 'r' + createHash('sha256').update(len).update(from).update(to).digest('hex');
 }
 
+/** A value as an error message shows it, never throwing (strata-kv's errors.ts shown: an
+ *  object String cannot convert, e.g. Object.create(null), shows as its type tag). */
+export function shown(value: unknown): string {
+  try { return String(value); } catch { /* no usable toString */ }
+  try { return Object.prototype.toString.call(value); } catch { return `[${typeof value}]`; }
+}
+
 export function checkPartition(p: unknown): void {
   if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 0xffff_ffff) {
-    throw new StrataError('INVALID_ARGUMENT', `partition must be an integer from 0 to ${0xffff_ffff}, got ${String(p)}`);
+    throw new StrataError('INVALID_ARGUMENT', `partition must be an integer from 0 to ${0xffff_ffff}, got ${shown(p)}`);
   }
 }
 

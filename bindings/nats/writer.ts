@@ -10,7 +10,7 @@ import type { ChangeRecord } from 'strata-kv';
 import { RecordMessageBuilder, encodeClaim, before, HEADER_BYTES } from './format.js';
 import { crc32c } from '../crc32c.js';
 import type { WriterHost } from './core.js';
-import { delay } from './util.js';
+import { delay, shown } from './util.js';
 
 const FENCE_CODE = 10071; // JetStream "wrong last sequence"
 
@@ -67,7 +67,7 @@ export class PartitionWriter {
         throw new StrataError('INVALID_ARGUMENT', `change record ${i}: a range deletion needs a Uint8Array rangeEnd above its key, with value null`);
       }
       if (!Number.isSafeInteger(r.seq) || r.seq <= last) {
-        throw new StrataError('INVALID_ARGUMENT', `change record ${i}: seq ${String(r.seq)} is not above seq ${last} already appended to partition ${this.partition}`);
+        throw new StrataError('INVALID_ARGUMENT', `change record ${i}: seq ${shown(r.seq)} is not above seq ${last} already appended to partition ${this.partition}`);
       }
       if (HEADER_BYTES + RecordMessageBuilder.sizeOf(r) + 512 > this.cl.maxMessageBytes) {
         throw new StrataError('VALUE_TOO_LARGE', `change record ${i} (${RecordMessageBuilder.sizeOf(r)} bytes) does not fit a NATS message of ${this.cl.maxMessageBytes} bytes`);

@@ -6,7 +6,7 @@
 // bytes folded in from the highest down, then the final avalanche. Java's int arithmetic
 // wraps at 32 bits, hence Math.imul and int32 bit operators; the result is a signed int
 // because Java returns one and Kafka's tests compare signed values.
-import { invalid } from '../errors.js';
+import { invalid, shown } from '../errors.js';
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
@@ -49,7 +49,7 @@ const MAX_PARTITIONS = 0x7fffffff;
 export function kafkaPartition(keyBytes: Uint8Array, partitions: number): number {
   if (!(keyBytes instanceof Uint8Array)) throw invalid('kafkaPartition expects the key as a Uint8Array');
   if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-    throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(partitions)}`);
+    throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${shown(partitions)}`);
   }
   return (murmur2(keyBytes) & 0x7fffffff) % partitions;
 }

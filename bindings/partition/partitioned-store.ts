@@ -23,7 +23,7 @@ import { Store, type Snapshot, type WriteOp, type RangeOptions, type RangeBounds
 import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions, mergedRange } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown, messageOf } from '../errors.js';
 import { compareBytes } from '../key-range.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
@@ -74,10 +74,14 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
     const n = options.partitions;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
-      throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(n)}`);
+      throw invalid(`partitions must be an integer in [1, ${MAX_PARTITIONS}], got ${shown(n)}`);
     }
     if (options.partition !== undefined) throw invalid('omit option partition: PartitionedStore numbers its partitions itself');
-    if (options.path !== undefined && typeof options.path !== 'string') throw invalid('path must be a string');
+    // Non-empty, as Store.open requires: '' made the partitions' directories /partition-<i>,
+    // at the root of the file system.
+    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+      throw invalid('path must be a non-empty string (a directory)');
+    }
     const sinks = sinksOf(options.changelog);
     const shared = sinks.map((s) => new SharedSink(s));
     const { partitions: _, onRestoreProgress, ...base } = options;
@@ -113,7 +117,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
    *  from this PartitionedStore's get/has (they look only in the key's own partition). */
   partition(i: number): Store<K, V> {
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.partitions) {
-      throw invalid(`partition must be an integer in [0, ${this.partitions}), got ${String(i)}`);
+      throw invalid(`partition must be an integer in [0, ${this.partitions}), got ${shown(i)}`);
     }
     return this.stores[i];
   }
@@ -203,7 +207,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
       if (op.type === 'put') this.checkValue(op.value);
       else if (op.type === 'merge') { this.checkValue(op.value); this.stores[0].checkMergeOperator(op.operator); }
-      else if (op.type !== 'del') throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+      else if (op.type !== 'del') throw invalid(`unknown operation type ${shown((op as { type?: unknown }).type)}`);
       return this.encodeKey(op.key);
     }, false);
     this.applyGroups(groups, (s, items) => s.write(items));
@@ -354,7 +358,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
       v = this.valueCodec.encode(value);
     } catch (err) {
       if (err instanceof StrataError) throw err;
-      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${messageOf(err)}`, { cause: err });
     }
     if (!(v instanceof Uint8Array)) throw invalid('value codec must return a Uint8Array');
     if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);
@@ -397,7 +401,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     if (!(r.key instanceof Uint8Array)) throw invalid(`restore: record ${index} has no Uint8Array key`);
     const p = r.partition;
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= this.partitions) {
-      throw invalid(`restore: record ${index} is for partition ${String(p)}, outside [0, ${this.partitions})`);
+      throw invalid(`restore: record ${index} is for partition ${shown(p)}, outside [0, ${this.partitions})`);
     }
     if (r.rangeEnd !== undefined) return p; // a range deletion spans every partition: its key is only its start
     const home = kafkaPartition(r.key, this.partitions);
@@ -423,7 +427,8 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
     this.checkOpen();
     if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
     const groups = new Map<number, number[]>();
-    keys.forEach((k, i) => { const p = this.route(k); const g = groups.get(p); if (g) g.push(i); else groups.set(p, [i]); });
+    // Every index, holes of a sparse array too (forEach skips them: a hole read undefined).
+    for (let i = 0; i < keys.length; i++) { const p = this.route(keys[i]); const g = groups.get(p); if (g) g.push(i); else groups.set(p, [i]); }
     const out = new Array<V | undefined>(keys.length);
     groups.forEach((indexes, p) => {
       const values = this.snaps[p].getAll(indexes.map((i) => keys[i]));

@@ -23,7 +23,7 @@ import { Store, type Snapshot, type RangeOptions, type RangeBounds } from '../st
 import type { KeyValueIterator } from '../store/iterator.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { StoreOptions } from '../store/options.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 
 /**
  * A live reader of one partition, for sources that can do better than repeated reads
@@ -128,10 +128,10 @@ export class Standby<K = Uint8Array, V = Uint8Array> {
     if (source === null || typeof source !== 'object' || typeof (source as ChangelogSource).read !== 'function') {
       throw invalid('source must be a changelog source (an object with read(partition, fromSeq))');
     }
-    if (!Number.isInteger(partition) || partition < 0) throw invalid(`partition must be a non-negative integer, got ${String(partition)}`);
-    if (!Number.isFinite(pollMs) || pollMs < 1) throw invalid(`pollMs must be a number ≥ 1, got ${String(pollMs)}`);
+    if (!Number.isInteger(partition) || partition < 0) throw invalid(`partition must be a non-negative integer, got ${shown(partition)}`);
+    if (!Number.isFinite(pollMs) || pollMs < 1) throw invalid(`pollMs must be a number ≥ 1, got ${shown(pollMs)}`);
     if (lagStaleMs !== undefined && (typeof lagStaleMs !== 'number' || !(lagStaleMs >= 1))) {
-      throw invalid(`lagStaleMs must be a number ≥ 1, got ${String(lagStaleMs)}`);
+      throw invalid(`lagStaleMs must be a number ≥ 1, got ${shown(lagStaleMs)}`);
     }
     const sinks = sinksOf(changelog);
     const deferred = new DeferredSinks(sinks);

@@ -3,7 +3,7 @@
 // written, sized, then written into the engine's argument region; and the checks of the
 // other arguments (iterables, versions, range options). Nothing here calls the engine.
 import { encodeUtf8Into, utf8Length, utf8Bytes, type Codec, type CodecFastPath } from '../codecs.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown, messageOf } from '../errors.js';
 
 export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
@@ -57,7 +57,7 @@ export function encodableWith<T>(fast: CodecFastPath<T>, value: T, what: string)
 
 export function encodeFailure(err: unknown, what: string): StrataError {
   if (err instanceof StrataError) return err;
-  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${messageOf(err)}`, { cause: err });
 }
 
 /** At least the bytes `x` is written as; exactly, for bytes. */
@@ -86,7 +86,7 @@ export function iterate<T>(items: Iterable<T>, what: string): Iterable<T> {
 
 export function checkVersion(expected: number): void {
   if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
-    throw invalid(`expected version must be a non-negative safe integer, got ${String(expected)}`);
+    throw invalid(`expected version must be a non-negative safe integer, got ${shown(expected)}`);
   }
 }
 
@@ -99,7 +99,7 @@ export function checkRangeOptions(options: RangeOptions | undefined): { reverse:
   if (typeof reverse !== 'boolean') throw invalid('reverse must be a boolean');
   const limit = options.limit ?? Infinity;
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0 || (limit !== Infinity && !Number.isInteger(limit))) {
-    throw invalid(`limit must be a non-negative integer, got ${String(limit)}`);
+    throw invalid(`limit must be a non-negative integer, got ${shown(limit)}`);
   }
   return { reverse, limit };
 }

@@ -5,7 +5,7 @@
 // flushes, checkpoints and close then fail), `errors` counting failures for stats(), and the
 // re-entrancy state the Store checks (`appending`: inside a sink's append; `notifying`:
 // inside a listener).
-import { StrataError } from '../errors.js';
+import { StrataError, messageOf } from '../errors.js';
 import type { ChangeRecord, ChangelogSink } from '../changelog/contract.js';
 import { KIND_DELETE_RANGE, KIND_PUT, bytesOf, type EncodedOp } from './arguments.js';
 
@@ -149,7 +149,7 @@ export class ChangeHooks {
     }
     if (this.warned) return;
     this.warned = true;
-    const text = `strata-kv: an onChange listener threw (${(err as Error)?.message ?? String(err)}); the write it was told of is committed. `
+    const text = `strata-kv: an onChange listener threw (${messageOf(err)}); the write it was told of is committed. `
       + 'Pass onListenerError to handle these; stats().counters.listenerErrors counts them.';
     const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
     if (typeof proc?.emitWarning === 'function') proc.emitWarning(text);
@@ -160,5 +160,5 @@ export class ChangeHooks {
 /** A sink's failure as the StrataError a caller sees (a sink's own StrataError as it is). */
 function sinkError(err: unknown, what: string): StrataError {
   if (err instanceof StrataError) return err;
-  return new StrataError('IO_ERROR', `changelog sink ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new StrataError('IO_ERROR', `changelog sink ${what} failed: ${messageOf(err)}`, { cause: err });
 }

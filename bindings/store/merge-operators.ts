@@ -8,7 +8,7 @@
 // A stored operand is: nameLength u8 | name (UTF-8) | the operand encoded by the value
 // codec. Naming the operator in every operand lets one key take operands of several
 // operators, and lets a reopened store refuse, by name, a chain whose operator is missing.
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, messageOf } from '../errors.js';
 import { utf8Bytes, fastPathOf } from '../codecs.js';
 import type { Codec, CodecFastPath } from '../codecs.js';
 import type { CompactionFolder } from '../engine/abi.js';
@@ -207,7 +207,7 @@ export class MergeOperators<V> implements CompactionFolder {
       return op(existing, operand);
     } catch (err) {
       if (err instanceof StrataError) throw err;
-      throw new StrataError('INVALID_ARGUMENT', `merge operator ${JSON.stringify(name)} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new StrataError('INVALID_ARGUMENT', `merge operator ${JSON.stringify(name)} failed: ${messageOf(err)}`, { cause: err });
     }
   }
 }

@@ -3,7 +3,7 @@ import type { MergeOperator } from './merge-operators.js';
 import type { Codec } from '../codecs.js';
 import type { ChangeRecord, ChangelogSink, ChangelogSource } from '../changelog/contract.js';
 import type { RestoreProgress } from '../changelog/restore.js';
-import { invalid } from '../errors.js';
+import { invalid, shown } from '../errors.js';
 
 export interface StoreOptions<K, V> {
   /** Directory (Node) or OPFS directory name (browser); none = in memory. */
@@ -100,7 +100,7 @@ function intOption(o: Record<string, unknown>, name: string, dflt: number, min: 
   const v = o[name];
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalid(`option ${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    throw invalid(`option ${name} must be an integer in [${min}, ${max}], got ${shown(v)}`);
   }
   return v;
 }
@@ -150,18 +150,18 @@ export function checkStoreOptions(options: StoreOptions<unknown, unknown>): { tt
     }
   }
   const p = options.partition ?? 0;
-  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${String(p)}`);
+  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw invalid(`partition must be an integer from 0 to ${MAX_PARTITION} (a Kafka partition), got ${shown(p)}`);
   if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
     throw invalid('onListenerError must be a function');
   }
   const ttlMs = options.ttlMs ?? 0;
   if (options.ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
-    throw invalid(`ttlMs must be a positive integer (ms), got ${String(options.ttlMs)}`);
+    throw invalid(`ttlMs must be a positive integer (ms), got ${shown(options.ttlMs)}`);
   }
   const sweepMs = options.expirySweepMs ?? 1000;
   if (!Number.isSafeInteger(sweepMs) || sweepMs < 0 || sweepMs > MAX_TIMER_MS) {
     // Timers clamp longer delays to 1 ms: a sweep every millisecond.
-    throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${String(sweepMs)}`);
+    throw invalid(`expirySweepMs must be an integer from 0 to ${MAX_TIMER_MS} (ms), got ${shown(sweepMs)}`);
   }
   return { ttlMs, sweepMs };
 }

@@ -35,7 +35,10 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
   readGetAll(keys: readonly K[], snapSeq: number): (V | undefined)[] {
     this.checkOpen();
     if (!Array.isArray(keys)) throw invalid('getAll expects an array of keys');
-    const encoded = keys.map((k) => this.encodableKey(k));
+    // Every index, holes of a sparse array too (read as undefined, refused as a get of
+    // undefined is): map() would skip them and leave holes for the packing below.
+    const encoded = new Array<Encodable>(keys.length);
+    for (let i = 0; i < keys.length; i++) encoded[i] = this.encodableKey(keys[i]);
     let size = 0;
     for (const k of encoded) size += 4 + byteBound(k);
     if (((size + 7) & ~7) + encoded.length * 8 + 8 > FAST_REGION) {

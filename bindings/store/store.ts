@@ -4,7 +4,7 @@
 // layers it extends (store-core.ts: state and shared internals; reads.ts; write-protocol.ts:
 // the writes and the write protocol).
 import { Status, instantiateEngine, engineModule, statusError, type EngineTuning } from '../engine/abi.js';
-import { invalid } from '../errors.js';
+import { StrataError, invalid } from '../errors.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import { resolveTuning, checkStoreOptions, type StoreOptions } from './options.js';
 import { decodeStats, type StoreStats } from './stats.js';
@@ -58,6 +58,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     if (source !== undefined) store.hooks.moveLast(source as unknown as ChangelogSink);
     try {
       if (source !== undefined) {
+        if (disk) await checkReachesCheckpoint(source, store.partitionNo, engine.lastSeq(), options.path!);
         // The records after what the directory (its last checkpoint) holds; then a
         // checkpoint, so the next open starts from here.
         await restoreInto(engine, source.read(store.partitionNo, engine.lastSeq() + 1),
@@ -265,4 +266,22 @@ function restoreSourceOf(options: StoreOptions<unknown, unknown>, sinks: Changel
   }
   if (options.path === undefined) return undefined;
   return sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+}
+
+/**
+ * A changelog that ends before the directory's checkpoint (`seq`) has lost records the
+ * checkpoint says it held (its step 2 flushed them there): damaged or cut short, or it is
+ * another changelog. Opening would restore nothing and go on ahead of it, so every replica
+ * of it would lack those records, and the next write would leave a gap in it: CORRUPTION
+ * instead. Checked with the source's lastSeq(partition) where it has one (FileChangelog,
+ * MemoryChangelog, NatsChangelog); other sources are taken on trust.
+ */
+async function checkReachesCheckpoint(source: ChangelogSource, partition: number, seq: number, path: string): Promise<void> {
+  const lastSeq = (source as { lastSeq?: (p: number) => number | Promise<number> }).lastSeq;
+  if (seq === 0 || typeof lastSeq !== 'function') return;
+  const last = await lastSeq.call(source, partition);
+  if (typeof last !== 'number' || last >= seq) return;
+  const dir = (source as { dir?: unknown }).dir;
+  throw new StrataError('CORRUPTION', `the changelog${typeof dir === 'string' ? ` in ${dir}` : ''} ends at seq ${last} of partition ${partition}, `
+    + `before the checkpoint at seq ${seq} in ${path}: it has lost records the checkpoint says it held (restoreFrom: false opens the directory alone)`);
 }

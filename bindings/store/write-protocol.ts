@@ -13,7 +13,7 @@ import {
   FAST_REGION, KIND_DELETE, KIND_DELETE_RANGE, KIND_MERGE, KIND_PUT, EMPTY, byteBound, byteLength, writeEncodable, iterate, bytesOf,
   checkVersion, type Encodable, type EncodedOp,
 } from './arguments.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import { utf8Bytes } from '../codecs.js';
 import { compareBytes, keyId } from '../key-range.js';
@@ -150,7 +150,7 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
         encoded.push({ kind: KIND_PUT, key, value: this.encodableValue(next) });
         (written ??= new Map()).set(batchKeyId(key), { value: next });
       } else {
-        throw invalid(`unknown operation type ${String((op as { type?: unknown }).type)}`);
+        throw invalid(`unknown operation type ${shown((op as { type?: unknown }).type)}`);
       }
     }
     this.applyBatch(encoded);

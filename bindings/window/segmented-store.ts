@@ -16,7 +16,7 @@
 //    acknowledged ever removes a live entry.
 import { Store } from '../store/store.js';
 import { codecs, type Codec } from '../codecs.js';
-import { StrataError, invalid } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 import type { WriteOp } from '../store/write-protocol.js';
 import type { RangeBounds } from '../store/arguments.js';
 import type { SegmentedConfig, WindowStoreStats } from './window-options.js';
@@ -195,22 +195,22 @@ function checkLayout(store: Store, want: Layout): void {
   }
   let layout: { version?: unknown; kind?: unknown; segmentMs?: unknown; retainDuplicates?: unknown };
   try { layout = codecs.json.decode(have); } catch { throw new StrataError('CORRUPTION', 'window store: its layout record is not JSON'); }
-  if (layout.version !== LAYOUT_VERSION) throw invalid(`the store's layout is version ${String(layout.version)}, this code reads ${LAYOUT_VERSION}`);
-  if (layout.kind !== want.kind) throw invalid(`the store is a ${String(layout.kind)} store, not a ${want.kind} store`);
+  if (layout.version !== LAYOUT_VERSION) throw invalid(`the store's layout is version ${shown(layout.version)}, this code reads ${LAYOUT_VERSION}`);
+  if (layout.kind !== want.kind) throw invalid(`the store is a ${shown(layout.kind)} store, not a ${want.kind} store`);
   if (layout.segmentMs !== want.segmentMs || layout.retainDuplicates !== want.retainDuplicates) {
-    throw invalid(`the ${want.kind} store was created with segmentMs ${String(layout.segmentMs)} and retainDuplicates ${String(layout.retainDuplicates)}, `
+    throw invalid(`the ${want.kind} store was created with segmentMs ${shown(layout.segmentMs)} and retainDuplicates ${shown(layout.retainDuplicates)}, `
       + `opened with ${want.segmentMs} and ${want.retainDuplicates}: its keys are laid out by them, so they cannot change`);
   }
 }
 
 /** A window start or session time: a safe integer >= 0 (ms). */
 export function checkTimestamp(t: unknown, name: string): void {
-  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) throw invalid(`${name} must be an integer from 0 to 2^53 - 1 (ms), got ${String(t)}`);
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) throw invalid(`${name} must be an integer from 0 to 2^53 - 1 (ms), got ${shown(t)}`);
 }
 
 /** A time bound of a fetch: a safe integer (below 0 means from the start) or ±Infinity. */
 function checkTime(t: unknown, name: string): void {
   if (typeof t !== 'number' || !(Number.isSafeInteger(t) || t === Infinity || t === -Infinity)) {
-    throw invalid(`${name} must be an integer (ms) or ±Infinity, got ${String(t)}`);
+    throw invalid(`${name} must be an integer (ms) or ±Infinity, got ${shown(t)}`);
   }
 }

@@ -3,7 +3,7 @@
 import type { StoreOptions } from '../store/options.js';
 import type { StoreStats } from '../store/stats.js';
 import type { Codec } from '../codecs.js';
-import { invalid } from '../errors.js';
+import { invalid, shown } from '../errors.js';
 
 export interface WindowStoreOptions<K, V> extends Omit<StoreOptions<K, V>, 'ttlMs' | 'expirySweepMs'> {
   /** The size of a window, in ms: a window starting at t ends at t + windowMs (windowEnd). */
@@ -61,7 +61,7 @@ const MAX_LIVE_SEGMENTS = 4096;
 
 function positiveMs(o: Record<string, unknown>, name: string): number {
   const v = o[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalid(`${name} must be a positive integer (ms), got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalid(`${name} must be a positive integer (ms), got ${shown(v)}`);
   return v;
 }
 

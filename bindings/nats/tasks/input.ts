@@ -6,6 +6,7 @@ import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Consumer, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { jetstream, DeliverPolicy } from '../client.js';
 import { StrataError } from 'strata-kv';
+import { shown } from '../util.js';
 import type { MessageSource } from '../core.js';
 import type { PartitionMessage } from '../follower.js';
 
@@ -36,10 +37,10 @@ export interface InputMessage {
 export function checkInput(input: InputOptions | undefined): Required<InputOptions> {
   const bad = (m: string) => new StrataError('INVALID_ARGUMENT', m);
   if (input === null || typeof input !== 'object') throw bad('input must be { stream, subjectPrefix?, partitions }');
-  if (typeof input.stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(input.stream)) throw bad(`input.stream must be a stream name (letters, digits, _ and -), got ${String(input.stream)}`);
+  if (typeof input.stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(input.stream)) throw bad(`input.stream must be a stream name (letters, digits, _ and -), got ${shown(input.stream)}`);
   const prefix = input.subjectPrefix ?? input.stream;
-  if (typeof prefix !== 'string' || prefix === '' || /[\s*>]/.test(prefix)) throw bad(`input.subjectPrefix must be a subject without wildcards, got ${String(input.subjectPrefix)}`);
-  if (!Number.isInteger(input.partitions) || input.partitions < 1 || input.partitions > 65_536) throw bad(`input.partitions must be an integer from 1 to 65536, got ${String(input.partitions)}`);
+  if (typeof prefix !== 'string' || prefix === '' || /[\s*>]/.test(prefix)) throw bad(`input.subjectPrefix must be a subject without wildcards, got ${shown(input.subjectPrefix)}`);
+  if (!Number.isInteger(input.partitions) || input.partitions < 1 || input.partitions > 65_536) throw bad(`input.partitions must be an integer from 1 to 65536, got ${shown(input.partitions)}`);
   return { stream: input.stream, subjectPrefix: prefix, partitions: input.partitions };
 }
 

@@ -16,6 +16,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { connect, jetstream, jetstreamManager } from '../client.js';
 import { Standby, StrataError, type Store, type StoreOptions } from 'strata-kv';
+import { shown } from '../util.js';
 import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
 import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
@@ -111,7 +112,7 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     const input = checkInput(o.input);
     const partitions = o.partitions ?? Array.from({ length: input.partitions }, (_, i) => i);
     for (const p of partitions) {
-      if (!Number.isInteger(p) || p < 0 || p >= input.partitions) throw new StrataError('INVALID_ARGUMENT', `partition ${String(p)} is not one of the input's ${input.partitions}`);
+      if (!Number.isInteger(p) || p < 0 || p >= input.partitions) throw new StrataError('INVALID_ARGUMENT', `partition ${shown(p)} is not one of the input's ${input.partitions}`);
     }
     const nc = o.connection ?? await connect({ servers: o.servers!, name: `strata-kv ${o.application}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
       .catch((err: unknown) => { throw new StrataError('IO_ERROR', `cannot connect to NATS at ${String(o.servers)}: ${(err as Error)?.message}`, { cause: err }); });
@@ -339,7 +340,7 @@ async function requireStream(jsm: JetStreamManager, stream: string): Promise<voi
 function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: StreamTasksOptions<S>): StreamTasksOptions<S> {
   const bad = (m: string) => new StrataError('INVALID_ARGUMENT', m);
   if (o === null || typeof o !== 'object') throw bad('StreamTasks.start expects an options object');
-  if (typeof o.application !== 'string' || !/^[A-Za-z0-9_-]+$/.test(o.application)) throw bad(`application must be letters, digits, _ and -, got ${String(o.application)}`);
+  if (typeof o.application !== 'string' || !/^[A-Za-z0-9_-]+$/.test(o.application)) throw bad(`application must be letters, digits, _ and -, got ${shown(o.application)}`);
   if (o.connection === undefined && o.servers === undefined) throw bad('StreamTasks needs servers or a connection');
   if (typeof o.process !== 'function') throw bad('process must be a function');
   if (o.stores === null || typeof o.stores !== 'object') throw bad('stores must be an object of { name: { keyCodec?, valueCodec? } }');
@@ -347,12 +348,12 @@ function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: Stre
   if (o.group !== undefined && o.partitions !== undefined) throw bad('give partitions or group, not both');
   if (o.group !== undefined) {
     const { leaseMs, heartbeatMs } = o.group;
-    if (leaseMs !== undefined && (!Number.isFinite(leaseMs) || leaseMs < 100)) throw bad(`group.leaseMs must be ≥ 100, got ${String(leaseMs)}`);
+    if (leaseMs !== undefined && (!Number.isFinite(leaseMs) || leaseMs < 100)) throw bad(`group.leaseMs must be ≥ 100, got ${shown(leaseMs)}`);
     if (heartbeatMs !== undefined && (!Number.isFinite(heartbeatMs) || heartbeatMs < 10 || heartbeatMs * 2 > (leaseMs ?? 3000))) {
-      throw bad(`group.heartbeatMs must be from 10 to half the lease, got ${String(heartbeatMs)}`);
+      throw bad(`group.heartbeatMs must be from 10 to half the lease, got ${shown(heartbeatMs)}`);
     }
   }
-  if (o.commitEveryMs !== undefined && (!Number.isFinite(o.commitEveryMs) || o.commitEveryMs < 1)) throw bad(`commitEveryMs must be a number ≥ 1, got ${String(o.commitEveryMs)}`);
+  if (o.commitEveryMs !== undefined && (!Number.isFinite(o.commitEveryMs) || o.commitEveryMs < 1)) throw bad(`commitEveryMs must be a number ≥ 1, got ${shown(o.commitEveryMs)}`);
   const so = o.storeOptions as Record<string, unknown> | undefined;
   for (const k of ['path', 'changelog', 'partition', 'keyCodec', 'valueCodec']) {
     if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is set by StreamTasks (a task's Store lives in memory and is restored from its changelog)`);
