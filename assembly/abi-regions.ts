@@ -6,7 +6,7 @@
 // io_release, and each of them ends a prepared batch (batch-image.ts), whose image lies there.
 import * as E from "./engine";
 import * as S from "./status";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, grownCapacity } from "./memory-budget";
 
 /** Result of lookups: +0 value ptr u32, +4 value len u32, +8 sequence f64 (+16 u32: see
  *  read_error). */
@@ -23,21 +23,10 @@ const IO_MIN: usize = 65536;
  *  the usual size, and by flush() and compact() (giveBackBorrowed). */
 let ioBorrowed = false;
 
-/** The largest argument region: the size doubled past it would wrap around a 32-bit usize. */
-const IO_MAX: usize = 1 << 31;
-
-/** The region size that holds `size` bytes: the current one (IO_MIN at least) doubled until it
- *  does; 0 above IO_MAX (the host then reports OUT_OF_MEMORY). INVARIANT: a power of two
- *  times IO_MIN, so doubling reaches IO_MAX exactly: without the bound a batch of more than
- *  2 GiB doubled cap to 0 and looped forever. */
-function capFor(size: usize): usize {
-  let cap: usize = ioCap < IO_MIN ? IO_MIN : ioCap;
-  while (cap < size) {
-    if (cap >= IO_MAX) return 0;
-    cap <<= 1;
-  }
-  return cap;
-}
+/** The region size that holds `size` bytes: the current one (IO_MIN at least) doubled until
+ *  it does; 0 above 2 GiB (grownCapacity; the host then reports OUT_OF_MEMORY): without the
+ *  bound a batch of more than 2 GiB doubled the size to 0 and looped forever. */
+function capFor(size: usize): usize { return grownCapacity(ioCap, <u64>size, IO_MIN); }
 
 /** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */
 function allocRegion(cap: usize): usize {

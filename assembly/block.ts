@@ -11,7 +11,7 @@
 // branch-light; the cost is bytes, which compression of whole blocks can win back later.
 import { putVarint32, readVarint32, varintValue, varint32Size } from "./bytes";
 import { compareInternal } from "./internal-key";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, grownCapacity } from "./memory-budget";
 
 export const BLOCK_TRAILER: u32 = 8; // n + crc
 
@@ -30,11 +30,10 @@ export class BlockBuilder {
   isEmpty(): bool { return this.count == 0; }
 
   private reserve(extra: usize): bool {
-    let need = this.size + extra;
-    if (need > this.cap) {
-      let ncap = this.cap < 4096 ? <usize>4096 : this.cap;
-      while (ncap < need) ncap <<= 1;
-      let nb = budgetAlloc(ncap);
+    let need = <u64>this.size + <u64>extra;
+    if (need > <u64>this.cap) {
+      let ncap = grownCapacity(this.cap, need, 4096);
+      let nb = ncap == 0 ? 0 : budgetAlloc(ncap);
       if (nb == 0) return false;
       if (this.buf != 0) {
         memory.copy(nb, this.buf, this.size);

@@ -32,7 +32,7 @@ import { DbIterator } from "./db-iterator";
 import { hash32, compareBytes, equalBytes } from "./bytes";
 import { seekTag, tagSeq, tagKind, KIND_PUT, KIND_DELETE, KIND_RANGE_DELETE, KIND_MERGE, MAX_SEQ } from "./internal-key";
 import { MergeChain } from "./merge-chain";
-import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree } from "./memory-budget";
+import { canAllocate, setMemoryCap, memoryAllocated, copyBound, budgetAlloc, budgetFree, grownCapacity } from "./memory-budget";
 import { readStatus, clearReadError, readFailed } from "./block-cache";
 import {
   Config, config, counters, ready, setReady, mem, imm, setMem, version, lastSeq, setLastSeq, setFlushedSeq, install, applyOne,
@@ -288,9 +288,8 @@ function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   if (c.failed) return S.OUT_OF_MEMORY;
   let size = c.imageBytes();
   if (size > chainImageCap) {
-    let cap: usize = chainImageCap < 256 ? 256 : chainImageCap;
-    while (cap < size) cap <<= 1;
-    let p = budgetAlloc(cap);
+    let cap = grownCapacity(chainImageCap, <u64>size, 256);
+    let p = cap == 0 ? 0 : budgetAlloc(cap);
     if (p == 0) return S.OUT_OF_MEMORY;
     budgetFree(chainImage, chainImageCap);
     chainImage = p;

@@ -52,6 +52,19 @@ export function budgetAlloc(size: usize): usize {
   return heap.alloc(size);
 }
 
+/** Buffers grow by doubling up to this (2 GiB): one more doubling wraps a wasm32 size to 0. */
+export const MAX_GROWN: u64 = <u64>1 << 31;
+
+/** The capacity a growing buffer of `cap` bytes doubles to (from at least `min`) until it
+ *  holds `need` bytes, or 0 when that would pass MAX_GROWN: no such allocation can succeed,
+ *  and the doubling would otherwise wrap to 0 and spin for good. */
+export function grownCapacity(cap: usize, need: u64, min: usize): usize {
+  if (need > MAX_GROWN) return 0;
+  let c: u64 = cap < min ? <u64>min : <u64>cap;
+  while (c < need) c <<= 1;
+  return <usize>c;
+}
+
 export function budgetFree(ptr: usize, size: usize): void {
   if (ptr == 0) return;
   allocatedBytes -= <u64>size;

@@ -14,7 +14,7 @@
 // Entries are copied in as they are found (compaction reads sequentially, which reuses its
 // buffer, and passes safe points between entries), newest first when walking forward and
 // oldest first when walking backward; `image` writes them in application order either way.
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, grownCapacity } from "./memory-budget";
 
 export class MergeChain {
   /** The copies: each entry is len u32 | bytes, at offsets[i] of buf. */
@@ -118,11 +118,10 @@ export class MergeChain {
 
   /** Copies len u32 | bytes in; returns the offset, or -1 (and sets failed) when refused. */
   private copy(p: usize, len: u32): usize {
-    let need = this.used + 4 + <usize>len;
-    if (need > this.cap) {
-      let cap: usize = this.cap < 256 ? 256 : this.cap;
-      while (cap < need) cap <<= 1;
-      let nb = budgetAlloc(cap);
+    let want = <u64>this.used + 4 + <u64>len;
+    if (want > <u64>this.cap) {
+      let cap = grownCapacity(this.cap, want, 256);
+      let nb = cap == 0 ? 0 : budgetAlloc(cap);
       if (nb == 0) { this.failed = true; return <usize>-1; }
       if (this.used > 0) memory.copy(nb, this.buf, this.used);
       budgetFree(this.buf, this.cap);
@@ -132,7 +131,7 @@ export class MergeChain {
     let at = this.used;
     store<u32>(this.buf + at, len);
     memory.copy(this.buf + at + 4, p, len);
-    this.used = need;
+    this.used = <usize>want;
     return at;
   }
 }

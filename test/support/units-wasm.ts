@@ -41,6 +41,7 @@ interface Exports {
   block_seek_ge(kp: Ptr, kl: number, seq: number): number;
   block_at(i: number): void;
   xxhash64(p: Ptr, len: number, seed: bigint): bigint;
+  grown_capacity(cap: number, need: number, min: number): number;
   checksum_crc32c(p: Ptr, len: number): number;
   bloom_reset(): void;
   bloom_add(kp: Ptr, kl: number): void;
