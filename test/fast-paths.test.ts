@@ -152,8 +152,8 @@ describe('codec fast paths', () => {
         return c;
       });
       src.fill(0xee);
-      copies.forEach((c, i) => c.fill((i + 1) & 0xff)); // each writes only its own bytes
-      copies.forEach((c, i) => expect(c.every((b) => b === ((i + 1) & 0xff))).toBe(true));
+      for (const [i, c] of copies.entries()) c.fill((i + 1) & 0xff); // each writes only its own bytes
+      for (const [i, c] of copies.entries()) expect(c.every((b) => b === ((i + 1) & 0xff))).toBe(true);
     }), { numRuns: 200 });
   });
 });
