@@ -24,8 +24,9 @@ const IO_MIN: usize = 65536;
 let ioBorrowed = false;
 
 /** The region size that holds `size` bytes: the current one (IO_MIN at least) doubled until
- *  it does; 0 above 2 GiB (grownCapacity; the host then reports OUT_OF_MEMORY): without the
- *  bound a batch of more than 2 GiB doubled the size to 0 and looped forever. */
+ *  it does, at most MAX_ALLOC (1 GiB less 4 bytes); 0 above it (grownCapacity; the host then
+ *  reports OUT_OF_MEMORY): unbounded, a batch past 512 MiB doubled the size to 1 GiB, which
+ *  TLSF traps on, and one past 2 GiB doubled it to 0 and looped forever. */
 function capFor(size: usize): usize { return grownCapacity(ioCap, <u64>size, IO_MIN); }
 
 /** A fresh region of `cap` bytes (0 when out of memory), noting whether it borrowed. */

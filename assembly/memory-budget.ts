@@ -45,24 +45,28 @@ export function writeLeaves(maintenance: u64, puts: bool): u64 {
 let keepReadReserve = false;
 export function setKeepReadReserve(on: bool): void { keepReadReserve = on; }
 
-/** Allocates `size` bytes, or returns 0 when the cap would be passed. */
+/** The largest allocation TLSF makes: its BLOCK_MAXSIZE, (1 << 30) minus a block's 4-byte
+ *  header. It aborts (a trap: the instance is lost) on anything larger, so budgetAlloc
+ *  refuses that as it refuses what passes the cap. */
+export const MAX_ALLOC: usize = (<usize>1 << 30) - 4;
+
+/** Allocates `size` bytes, or returns 0 when the cap would be passed or TLSF could not
+ *  make so large a block (MAX_ALLOC). */
 export function budgetAlloc(size: usize): usize {
-  if (!canAllocate(<u64>size + (keepReadReserve ? READ_RESERVE : 0))) return 0;
+  if (size > MAX_ALLOC || !canAllocate(<u64>size + (keepReadReserve ? READ_RESERVE : 0))) return 0;
   allocatedBytes += <u64>size;
   return heap.alloc(size);
 }
 
-/** Buffers grow by doubling up to this (2 GiB): one more doubling wraps a wasm32 size to 0. */
-export const MAX_GROWN: u64 = <u64>1 << 31;
-
 /** The capacity a growing buffer of `cap` bytes doubles to (from at least `min`) until it
- *  holds `need` bytes, or 0 when that would pass MAX_GROWN: no such allocation can succeed,
- *  and the doubling would otherwise wrap to 0 and spin for good. */
+ *  holds `need` bytes, stopping at MAX_ALLOC; 0 when `need` passes MAX_ALLOC: no such
+ *  allocation can succeed (unbounded, the doubling reached 1 GiB, which TLSF traps on,
+ *  and past 2 GiB wrapped a wasm32 size to 0 and spun for good). */
 export function grownCapacity(cap: usize, need: u64, min: usize): usize {
-  if (need > MAX_GROWN) return 0;
+  if (need > <u64>MAX_ALLOC) return 0;
   let c: u64 = cap < min ? <u64>min : <u64>cap;
   while (c < need) c <<= 1;
-  return <usize>c;
+  return c > <u64>MAX_ALLOC ? MAX_ALLOC : <usize>c;
 }
 
 export function budgetFree(ptr: usize, size: usize): void {

@@ -2,7 +2,7 @@
 // of their encoding, so the numeric codecs are big-endian (uint32) or big-endian with the
 // sign bit flipped (int64): their byte order is numeric order.
 import { copyBytes } from './byte-pool.js';
-import { invalid } from './errors.js';
+import { invalid, messageOf, shown } from './errors.js';
 
 export interface Codec<T> {
   encode(value: T): Uint8Array;
@@ -143,7 +143,7 @@ function jsonText(value: unknown): string {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw invalid(`value cannot be encoded as JSON: ${(err as Error).message}`);
+    throw invalid(`value cannot be encoded as JSON: ${messageOf(err)}`); // a toJSON may throw anything
   }
   if (text === undefined) throw invalid(`value cannot be encoded as JSON: ${describe(value)}`);
   return text;
@@ -217,8 +217,12 @@ register(json, jsonText, (u8, p, n) => parseJson(decodeUtf8From(u8, p, n)));
 register(uint32, uint32.encode);
 register(int64, int64.encode);
 
+/** `value` for a message; never throws (a Proxy's traps, a constructor getter or a
+ *  function's toString are user code and may throw anything). */
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return typeof value === 'bigint' ? `${value}n` : `${typeof value} ${String(value).slice(0, 40)}`;
+  if (typeof value === 'object') {
+    try { return shown(value.constructor?.name ?? 'object'); } catch { return 'object'; }
+  }
+  return typeof value === 'bigint' ? `${value}n` : `${typeof value} ${shown(value).slice(0, 40)}`;
 }

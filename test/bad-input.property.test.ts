@@ -106,7 +106,7 @@ describe('user code that throws any value', () => {
   });
 });
 
-describe('batches larger than the argument region can be (2 GiB)', () => {
+describe('batches larger than the argument region can be (1 GiB: TLSF\'s largest block)', () => {
   it('putAll, write and getAll of more than 2 GiB are OUT_OF_MEMORY, and the store goes on', () => {
     // Found by the hunt: io_reserve doubled the region's size until it held the batch, and
     // past 2 GiB the doubling wrapped a 32-bit size to 0: the call spun forever (33 values
@@ -131,6 +131,22 @@ describe('batches larger than the argument region can be (2 GiB)', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.signal, `the child ${r.signal === 'SIGTERM' ? 'hung and was killed after 30 s' : `failed: ${r.stderr}`}`).toBeNull();
     expect(JSON.parse(r.stdout)).toEqual({ putAll: 'OUT_OF_MEMORY', write: 'OUT_OF_MEMORY', getAll: 'OUT_OF_MEMORY', after: 1 });
+  }, 60_000);
+
+  it('a batch of 512 MiB to 1 GiB is answered: no allocation passes TLSF\'s largest block (1 GiB) and traps', async () => {
+    // Found in review: the region doubled to 1 GiB for a batch past 512 MiB, and TLSF aborts
+    // an allocation above its largest block ((1 << 30) - 4): the engine trapped (a
+    // RuntimeError, not a StrataError) on a getAll of 9,000 64 KiB keys (590 MB) or a
+    // putAll of 9 x 64 MiB. The region now stops below that block (memory-budget.ts
+    // MAX_ALLOC), and budgetAlloc refuses anything larger, as OUT_OF_MEMORY.
+    const s = await Store.open();
+    s.put(new Uint8Array([1]), new Uint8Array([2]));
+    const key = new Uint8Array(65_535).fill(7);
+    let got: unknown;
+    try { got = s.getAll(Array.from({ length: 9_000 }, () => key)); } catch (err) { got = err; }
+    expect(got instanceof Error ? `${(got as { code?: string }).code ?? ''} ${String(got)}` : (got as unknown[]).every((v) => v === undefined)).toBe(true);
+    expect(s.getAll([new Uint8Array([1])])).toEqual([new Uint8Array([2])]);
+    await s.close();
   }, 60_000);
 });
 

@@ -73,6 +73,30 @@ describe('codecs', () => {
     await k.close();
   });
 
+  it('json: a value whose toJSON throws anything is INVALID_ARGUMENT, in encode and in a put', async () => {
+    // Found in review: jsonText described JSON.stringify's error with (err as Error).message,
+    // so a toJSON (user code) that threw null or undefined, or an error whose message has no
+    // usable toString, made the description throw a TypeError (the hunt's messageOf, errors.ts,
+    // fixed the same in listeners, sinks, codecs and operators, not here).
+    const thrown: unknown[] = [null, undefined, { message: Object.create(null) }, Object.create(null), new Error('no')];
+    const codeOf = (fn: () => unknown) => { try { fn(); return 'none'; } catch (e) { return e instanceof StrataError ? e.code : String(e); } };
+    const s = await Store.open<string, unknown>({ keyCodec: codecs.utf8, valueCodec: codecs.json });
+    for (const t of thrown) {
+      const value = { toJSON() { throw t; } };
+      expect(codeOf(() => codecs.json.encode(value))).toBe('INVALID_ARGUMENT');
+      expect(codeOf(() => s.put('k', value))).toBe('INVALID_ARGUMENT');
+    }
+    expect(s.get('k')).toBeUndefined();
+    await s.close();
+    // And describing a value no codec takes: a function whose toString throws, a Proxy whose
+    // every trap throws (describe read its constructor, or String() of it).
+    const fn = Object.assign(() => 1, { toString() { throw 7; } });
+    const proxy = new Proxy({}, { get() { throw 8; } });
+    for (const [name, codec] of Object.entries(codecs)) {
+      for (const v of [fn, proxy]) expect(`${name} ${codeOf(() => (codec.encode as (x: unknown) => unknown)(v))}`).toBe(`${name} INVALID_ARGUMENT`);
+    }
+  });
+
   it('json writes NaN and ±Infinity as null, as JSON.stringify does (documented in API.md)', () => {
     expect(codecs.json.decode(codecs.json.encode([NaN, Infinity, -Infinity, 1]))).toEqual([null, null, null, 1]);
     expect(codecs.json.decode(codecs.json.encode({ a: NaN }))).toEqual({ a: null });

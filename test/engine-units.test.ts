@@ -366,17 +366,23 @@ for (const file of files) {
 // Found by reading, after the hunt's 2 GiB argument region (bad-input.property.test.ts): the
 // merge chain's buffer, its image and a block builder grew by doubling with no bound, so a
 // merge chain of more than 2 GiB under one key wrapped the size to 0 and spun for good. They
-// all grow through grownCapacity now, which stops at 2 GiB (too large to build, slow to
-// reproduce whole: the rule is tested here).
+// all grow through grownCapacity now (too large to build, slow to reproduce whole: the rule
+// is tested here). Review: it stops at MAX_ALLOC, TLSF's largest block ((1 << 30) - 4): a
+// doubling to 1 GiB or 2 GiB trapped in TLSF (bad-input.property.test.ts, 512 MiB to 1 GiB).
 describe('grownCapacity (memory-budget.ts)', () => {
-  it('doubles from the minimum until the need fits, and refuses past 2 GiB instead of wrapping', () => {
+  it('doubles from the minimum until the need fits, stops at TLSF\'s largest block, and refuses past it', () => {
     const u = new Units();
     const g = (cap: number, need: number, min: number) => u.x.grown_capacity(cap, need, min);
+    const MAX_ALLOC = 2 ** 30 - 4;
     expect(g(0, 1, 256)).toBe(256);
     expect(g(0, 300, 256)).toBe(512);
     expect(g(4096, 4096, 4096)).toBe(4096);
     expect(g(4096, 4097, 4096)).toBe(8192);
-    expect(g(256, 2 ** 31, 256)).toBe(2 ** 31);
+    expect(g(256, 2 ** 29, 256)).toBe(2 ** 29);
+    expect(g(2 ** 29, 2 ** 29 + 1, 256)).toBe(MAX_ALLOC);
+    expect(g(256, MAX_ALLOC, 256)).toBe(MAX_ALLOC);
+    expect(g(256, MAX_ALLOC + 1, 256)).toBe(0);
+    expect(g(256, 2 ** 31, 256)).toBe(0);
     expect(g(2 ** 30, 2 ** 31 + 1, 256)).toBe(0);
     expect(g(256, 2 ** 32 + 5, 256)).toBe(0);
   });

@@ -66,7 +66,7 @@ function seekTagOf(seq: f64): u64 { return seq < 0 ? 0xffffffffffffffff : seekTa
 
 /** XXH64 of (p, len) with `seed` (a BigInt on the host). */
 export function xxhash64(p: usize, len: u32, seed: u64): u64 { return xxh64(p, len, seed); }
-/** grownCapacity (memory-budget.ts): the doubled size of a growing buffer, 0 past 2 GiB. */
+/** grownCapacity (memory-budget.ts): the doubled size of a growing buffer, capped at MAX_ALLOC, 0 past it. */
 export function grown_capacity(cap: f64, need: f64, min: f64): f64 { return <f64>grownCapacity(<usize>cap, <u64>need, <usize>min); }
 /** CRC-32C of (p, len). */
 export function checksum_crc32c(p: usize, len: u32): u32 { return crc32c(p, len); }

@@ -50,6 +50,12 @@ async function openRetrying(config: OwnerConfig): Promise<Store> {
   }
 }
 
+/** A value as a reply carries it: a view into a larger buffer (get's copies share an 8 KiB
+ *  pool, bindings/byte-pool.ts) copied to a buffer of its own, since a structured clone
+ *  copies a view's whole buffer, to every tab on the channel. */
+const own = (v: Uint8Array | undefined): Uint8Array | undefined =>
+  v !== undefined && v.byteLength !== v.buffer.byteLength ? v.slice() : v;
+
 const upperOf = (b: Bound | undefined): Partial<RangeBounds<Uint8Array>> =>
   b === undefined ? { lt: Uint8Array.of(USER + 1) } : b.inclusive ? { lte: storedKey(b.key) } : { lt: storedKey(b.key) };
 const lowerOf = (b: Bound | undefined): Partial<RangeBounds<Uint8Array>> =>
@@ -157,8 +163,8 @@ export class Owner {
   private serve(m: Request): unknown {
     const s = this.store;
     switch (m.op) {
-      case 'get': return s.get(storedKey(m.key));
-      case 'getVersioned': return s.getVersioned(storedKey(m.key));
+      case 'get': return own(s.get(storedKey(m.key)));
+      case 'getVersioned': { const r = s.getVersioned(storedKey(m.key)); return r && { value: own(r.value), version: r.version }; }
       case 'getAll': return s.getAll(m.keys.map(storedKey));
       case 'range': {
         const out: [Uint8Array, Uint8Array][] = [];
