@@ -17,7 +17,7 @@
 // Stores where a lookup may read through the block cache (file-backed runs: a read can
 // fail, and blocks read count against the call's read bound) or must weigh range
 // tombstones are not batched at all (batchable()).
-import { mem, imm, version, counters } from "./state";
+import { mem, imm, version, counters, ready } from "./state";
 import { Run } from "./run";
 import { MAX_LEVELS } from "./version";
 import { hash32, keyPrefix, equalBytes, readVarint32, varintValue } from "./bytes";
@@ -60,10 +60,10 @@ let nActive: i32 = 0;
  *  keep, and with it the loads (a global written and never read it may drop). */
 const sink = new StaticArray<u64>(1);
 
-/** Whether get_many may use lookupGroup: no range tombstone anywhere (lookup would weigh
+/** Whether get_many may use lookupGroup: the engine initialized, no range tombstone anywhere (lookup would weigh
  *  them) and every run's blocks resident (no read through the block cache). O(runs). */
 export function batchable(): bool {
-  if (liveRangeDels > 0) return false;
+  if (!ready || liveRangeDels > 0) return false; // lookup() answers INVALID_ARGUMENT before init
   let v = version;
   for (let l = 0; l < MAX_LEVELS; l++) {
     let runs = unchecked(v.levels[l]);

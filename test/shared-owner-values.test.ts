@@ -42,6 +42,12 @@ describe('SharedStore owner replies', () => {
       const versioned = (await ask(3, { op: 'getVersioned', key })).value as { value: Uint8Array; version: number };
       expect([...versioned.value]).toEqual([7, 8, 9, 10]);
       expect(versioned.value.buffer.byteLength).toBe(4);
+      // A range's values are views into its iterator batch's copy, which a clone sends whole;
+      // a batch holds no more than the range asks (the limit is asked for in the batch), so
+      // a reply of one entry carries that value's bytes only.
+      const entries = (await ask(4, { op: 'range', reverse: false, limit: 1 })).value as [Uint8Array, Uint8Array][];
+      expect(entries.length).toBe(1);
+      expect(entries[0][1].buffer.byteLength).toBe(entries[0][1].byteLength);
     } finally {
       client.close();
       await owner.close();
