@@ -60,8 +60,9 @@ let nActive: i32 = 0;
  *  keep, and with it the loads (a global written and never read it may drop). */
 const sink = new StaticArray<u64>(1);
 
-/** Whether get_many may use lookupGroup: the engine initialized, no range tombstone anywhere (lookup would weigh
- *  them) and every run's blocks resident (no read through the block cache). O(runs). */
+/** Whether get_many may use lookupGroup: the engine initialized, no range tombstone
+ *  anywhere (lookup would weigh them) and every run's blocks resident (no read through the
+ *  block cache). O(runs). */
 export function batchable(): bool {
   if (!ready || liveRangeDels > 0) return false; // lookup() answers INVALID_ARGUMENT before init
   let v = version;
