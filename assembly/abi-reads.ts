@@ -9,7 +9,7 @@ import { fileBacking, blockBytesThisCall } from "./block-cache";
 import { READ_CALL_BYTES } from "./tuning";
 import { GROUP, FOUND, ABSENT, answer, valPtr, valLen, batchable, lookupGroup } from "./batch-lookup";
 import { setResult } from "./abi-regions";
-import { budgetAlloc, budgetFree } from "./memory-budget";
+import { budgetAlloc, budgetFree, grownCapacity } from "./memory-budget";
 
 /** Iterator batches: up to ITER_BATCH × { keyPtr, keyLen, valPtr, valLen } as u32, then the
  *  batch trailer: flags u32 (TRAILER_*), key pack ptr u32, key bytes packed u32, value pack
@@ -77,7 +77,7 @@ export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
     // cache, so the read bound below cannot be reached.
     while (n < count) {
       let g = <i32>min<u32>(<u32>GROUP, count - n);
-      let next = lookupGroup(p, g, seq);
+      lookupGroup(p, g, seq);
       for (let i = 0; i < g; i++, o += 8) {
         let a = unchecked(answer[i]);
         let kl = load<u32>(p);
@@ -90,7 +90,6 @@ export function get_many(p: usize, count: u32, out: usize, snapSeq: f64): i32 {
         }
         p += 4 + <usize>kl;
       }
-      p = next;
       n += <u32>g;
     }
   } else {
@@ -130,8 +129,7 @@ function lookupOne(kp: usize, kl: u32, o: usize, seq: u64): i32 {
 function packValues(out: usize, count: u32, total: u64): u32 {
   let want: usize = total < <u64>GET_PACK_MAX ? <usize>total : GET_PACK_MAX;
   if (want > getPackCap) {
-    let cap: usize = getPackCap < GET_PACK_MIN ? GET_PACK_MIN : getPackCap;
-    while (cap < want) cap <<= 1;
+    let cap = grownCapacity(getPackCap, <u64>want, GET_PACK_MIN);
     let np = E.leavesReserves(<u64>cap) ? budgetAlloc(cap) : 0;
     if (np != 0) { budgetFree(getPack, getPackCap); getPack = np; getPackCap = cap; }
   }

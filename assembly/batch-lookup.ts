@@ -74,9 +74,9 @@ export function batchable(): bool {
 }
 
 /** Looks up the n (<= GROUP) keys packed at p as { keyLen u32 | key } at snapSeq, setting
- *  answer/valPtr/valLen for each; returns the address after the last key. REQUIRES:
- *  batchable(). A value's pointer stays good until the next safe point, as lookup's. */
-export function lookupGroup(p: usize, n: i32, snapSeq: u64): usize {
+ *  answer/valPtr/valLen for each. REQUIRES: batchable(). A value's pointer stays good until
+ *  the next safe point, as lookup's. */
+export function lookupGroup(p: usize, n: i32, snapSeq: u64): void {
   let tag = seekTag(snapSeq);
   for (let g = 0; g < n; g++) {
     let kl = load<u32>(p);
@@ -117,7 +117,6 @@ export function lookupGroup(p: usize, n: i32, snapSeq: u64): usize {
     if (a == PENDING) unchecked(answer[g] = a = ABSENT);
     if (a != SLOW) counters.gets++; // lookup() counts the others
   }
-  return p;
 }
 
 /** The newest visible version of key g is (tag, value): its answer, as lookup's fromFound. */

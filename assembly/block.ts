@@ -33,7 +33,7 @@ export class BlockBuilder {
     let need = <u64>this.size + <u64>extra;
     if (need > <u64>this.cap) {
       let ncap = grownCapacity(this.cap, need, 4096);
-      let nb = ncap == 0 ? 0 : budgetAlloc(ncap);
+      let nb = ncap == 0 ? <usize>0 : budgetAlloc(ncap);
       if (nb == 0) return false;
       if (this.buf != 0) {
         memory.copy(nb, this.buf, this.size);

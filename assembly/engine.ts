@@ -289,7 +289,7 @@ function lookupChain(key: usize, klen: u32, snapSeq: u64): i32 {
   let size = c.imageBytes();
   if (size > chainImageCap) {
     let cap = grownCapacity(chainImageCap, <u64>size, 256);
-    let p = cap == 0 ? 0 : budgetAlloc(cap);
+    let p = cap == 0 ? <usize>0 : budgetAlloc(cap);
     if (p == 0) return S.OUT_OF_MEMORY;
     budgetFree(chainImage, chainImageCap);
     chainImage = p;

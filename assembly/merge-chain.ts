@@ -121,7 +121,7 @@ export class MergeChain {
     let want = <u64>this.used + 4 + <u64>len;
     if (want > <u64>this.cap) {
       let cap = grownCapacity(this.cap, want, 256);
-      let nb = cap == 0 ? 0 : budgetAlloc(cap);
+      let nb = cap == 0 ? <usize>0 : budgetAlloc(cap);
       if (nb == 0) { this.failed = true; return <usize>-1; }
       if (this.used > 0) memory.copy(nb, this.buf, this.used);
       budgetFree(this.buf, this.cap);
