@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, PartitionedStore, codecs, type StoreOptions } from 'strata-kv';
 import { poolSize } from '../bindings/background/worker-pool.js';
+import { crashWorker } from './support/crash-worker.js';
+import type { Worker } from 'node:worker_threads';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-bg-')); dirs.push(d); return d; };
@@ -129,6 +131,21 @@ describe('compactions on the background worker', () => {
     const r = await Store.open<string, string>({ ...SMALL, path });
     expect([...r.all()]).toEqual(sorted(expected));
     await r.close();
+  });
+
+  it('a worker that dies while the store waits for its job: the wait ends at once, not at its 120 s bound', async () => {
+    const s = await Store.open<string, string>({ ...SMALL });
+    const expected = fill(s, 10_000);
+    const executor = (s as unknown as { background: { executor: { worker: Worker; gone: Int32Array } } }).background.executor;
+    crashWorker(executor.worker, executor.gone);
+    // compact() settles the job out first: it waits for the worker before any await.
+    const started = performance.now();
+    fill(s, 10_000, 10_000, expected);
+    await s.compact();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(s.stats().background!.lost).toMatch(/background worker/);
+    expect([...s.all()]).toEqual(sorted(expected));
+    await s.close();
   });
 
   it('stores share the process\'s workers: at most min(4, cores - 1), each store\'s jobs its own', async () => {

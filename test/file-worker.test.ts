@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { Store, StrataError, codecs, type StoreOptions } from 'strata-kv';
 import { InlineExecutor } from '../bindings/background/inline-executor.js';
 import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
+import { crashWorker } from './support/crash-worker.js';
+import type { Worker } from 'node:worker_threads';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = mkdtempSync(join(tmpdir(), 'strata-files-')); dirs.push(d); return d; };
@@ -106,6 +108,29 @@ describe('run files written by the file worker', () => {
     }
     expect(refused).toBe('IO_ERROR');
     expect(await codeOf(() => s.close())).toBe('IO_ERROR'); // not everything is in run files
+    const r = await Store.open<string, string>({ ...OPTS, path });
+    expect([...r.all()]).toEqual(sorted(expected));
+    await r.close();
+  });
+
+  it('a worker that dies while the store is blocked on it: the wait ends at once (IO_ERROR), not at its 120 s bound', async () => {
+    const path = freshDir();
+    const s = await Store.open<string, string>({ ...OPTS, path });
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 5000; i++) { s.put(key(i), value(i)); expected.set(key(i), value(i)); }
+    await s.flush(); // the worker is up and knows the store
+    const tasks = (s as unknown as { disk: { tasks: { worker: Worker; thread: { gone: Int32Array } } } }).disk.tasks;
+    crashWorker(tasks.worker, tasks.thread.gone);
+    // From here to the refusal the event loop does not turn: the puts queue tasks until one
+    // must wait for the worker, and only the flag the worker raised on its way out tells it.
+    const started = performance.now();
+    let refused = '';
+    for (let i = 5000; i < 40_000 && refused === ''; i++) {
+      try { s.put(key(i), value(i)); expected.set(key(i), value(i)); } catch (err) { refused = (err as StrataError).code; }
+    }
+    expect(refused).toBe('IO_ERROR');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await codeOf(() => s.close())).toBe('IO_ERROR');
     const r = await Store.open<string, string>({ ...OPTS, path });
     expect([...r.all()]).toEqual(sorted(expected));
     await r.close();

@@ -10,6 +10,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { Status } from '../engine/abi.js';
 import { transferables, type CompactionJob, type JobResult, type MergeExecutor } from './job.js';
 import { attach } from './worker-pool.js';
+import { isGone, waitUnlessGone } from '../storage/worker-gone.js';
 
 /** Atomics.waitAsync (Node 16+; in TypeScript's lib from es2024). */
 interface AtomicsWaitAsync {
@@ -19,6 +20,8 @@ interface AtomicsWaitAsync {
 export class WorkerExecutor implements MergeExecutor {
   /** The pool's worker this store's jobs run on (worker-pool.ts). */
   readonly worker: Worker;
+  /** Raised by the worker as it exits (storage/worker-gone.ts). */
+  private readonly gone: Int32Array;
   private readonly detach: () => void;
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
@@ -36,13 +39,14 @@ export class WorkerExecutor implements MergeExecutor {
       this.fire();
     });
     this.worker = attached.worker;
+    this.gone = attached.gone;
     this.detach = attached.detach;
   }
 
   submit(job: CompactionJob): void {
     this.jobId = job.id;
     // A worker already gone answers at once (poll reports it lost), not after a wait's timeout.
-    Atomics.store(this.flag, 0, this.lost === undefined ? 0 : 1);
+    Atomics.store(this.flag, 0, this.lost === undefined && !isGone(this.gone) ? 0 : 1);
     this.port.postMessage(job, transferables(job));
   }
 
@@ -53,12 +57,13 @@ export class WorkerExecutor implements MergeExecutor {
       Atomics.store(this.flag, 0, 0);
       return m.message as JobResult;
     }
+    if (this.lost === undefined && isGone(this.gone)) this.lost = 'the background worker exited';
     if (this.lost === undefined) return undefined;
     return { id: this.jobId, ok: false, status: Status.IO_ERROR, run: 0, at: 0, what: 0, message: this.lost, workerLost: true };
   }
 
   wait(timeoutMs: number): JobResult | undefined {
-    Atomics.wait(this.flag, 0, 0, timeoutMs);
+    waitUnlessGone(this.flag, 0, 0, performance.now() + timeoutMs, this.gone);
     return this.poll();
   }
 

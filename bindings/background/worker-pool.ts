@@ -8,8 +8,11 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { builtScript } from '../storage/built-script.js';
+import { goneFlag, isGone } from '../storage/worker-gone.js';
 
-interface PooledWorker { worker: Worker; stores: Set<(why: string) => void> }
+/** A thread, its stores' callbacks for its end, and the flag it raises as it exits
+ *  (storage/worker-gone.ts: a store blocked on it cannot see the 'exit' event). */
+interface PooledWorker { worker: Worker; stores: Set<(why: string) => void>; gone: Int32Array }
 
 const pool: PooledWorker[] = [];
 
@@ -21,7 +24,9 @@ export const poolSize = (): number => Math.max(1, Math.min(4, availableParalleli
  * result) to a worker; `gone` is told if that worker fails or exits. Returns the worker (its
  * thread, for tests that end it) and the detach function.
  */
-export function attach(module: WebAssembly.Module, port: MessagePort, flag: Int32Array, gone: (why: string) => void): { worker: Worker; detach: () => void } {
+export function attach(module: WebAssembly.Module, port: MessagePort, flag: Int32Array, gone: (why: string) => void): { worker: Worker; gone: Int32Array; detach: () => void } {
+  // A worker that raised its flag has exited; its 'exit' event may not have come yet.
+  for (const w of pool.filter((p) => isGone(p.gone))) drop(w);
   const w = pool.length < poolSize() ? start(module) : pool.reduce((a, b) => (b.stores.size < a.stores.size ? b : a));
   w.stores.add(gone);
   w.worker.postMessage({ port, flag }, [port]);
@@ -30,15 +35,16 @@ export function attach(module: WebAssembly.Module, port: MessagePort, flag: Int3
     drop(w);
     void w.worker.terminate();
   };
-  return { worker: w.worker, detach };
+  return { worker: w.worker, gone: w.gone, detach };
 }
 
 function start(module: WebAssembly.Module): PooledWorker {
   // No script: the worker fails at once, and its stores go back to slices (end, below).
-  const worker = new Worker(builtScript('compaction-worker.js') ?? new URL('./compaction-worker.js', import.meta.url), { workerData: { module } });
+  const gone = goneFlag();
+  const worker = new Worker(builtScript('compaction-worker.js') ?? new URL('./compaction-worker.js', import.meta.url), { workerData: { module, gone } });
   // It does not keep the process alive: a job cut short by exit leaves only an unlisted file.
   worker.unref();
-  const w: PooledWorker = { worker, stores: new Set() };
+  const w: PooledWorker = { worker, stores: new Set(), gone };
   const end = (why: string) => {
     drop(w);
     for (const gone of [...w.stores]) gone(why);

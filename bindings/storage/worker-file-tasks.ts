@@ -9,19 +9,24 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { StrataError } from '../errors.js';
 import { builtScript } from './built-script.js';
 import { FILE_TASK_WAIT_MS, fileWorkerLost, type FileTask, type FileTasks } from './file-tasks.js';
+import { goneFlag, isGone, waitUnlessGone } from './worker-gone.js';
 
-interface FileWorker { worker: Worker; stores: Set<(why: string) => void> }
+/** The thread, its stores' callbacks for its end, and the flag it raises as it exits
+ *  (worker-gone.ts: a store blocked on it cannot see the 'exit' event). */
+interface FileWorker { worker: Worker; stores: Set<(why: string) => void>; gone: Int32Array }
 let shared: FileWorker | undefined;
+const EXITED = 'the file worker exited';
 
 function start(script: URL): FileWorker {
-  const worker = new Worker(script);
+  const gone = goneFlag();
+  const worker = new Worker(script, { workerData: { gone } });
   // It does not keep the process alive: a task cut short by exit leaves a file no manifest
   // names yet (deleted at the next open), and the log still holds every acknowledged write.
   worker.unref();
-  const w: FileWorker = { worker, stores: new Set() };
+  const w: FileWorker = { worker, stores: new Set(), gone };
   const end = (why: string) => {
     if (shared === w) shared = undefined;
-    for (const gone of [...w.stores]) gone(why);
+    for (const tell of [...w.stores]) tell(why);
     w.stores.clear();
   };
   worker.on('error', (err) => end(`the file worker failed: ${err?.message ?? err}`));
@@ -42,14 +47,14 @@ export class WorkerFileTasks implements FileTasks {
   readonly submitted = { tasks: 0, bytes: 0 };
   private failure: StrataError | undefined;
   private lost: string | undefined;
-  private readonly gone = (why: string) => {
+  private readonly lose = (why: string) => {
     this.lost ??= why;
     Atomics.notify(this.doneTicket, 0);
   };
 
   /** The file worker's tasks for a new store; undefined where its script is missing. */
   static create(): WorkerFileTasks | undefined {
-    if (shared !== undefined) return new WorkerFileTasks(shared);
+    if (shared !== undefined && !isGone(shared.gone)) return new WorkerFileTasks(shared);
     const script = builtScript('file-worker.js');
     return script === undefined ? undefined : new WorkerFileTasks(shared = start(script));
   }
@@ -59,7 +64,7 @@ export class WorkerFileTasks implements FileTasks {
     this.port = port1;
     this.port.unref();
     this.thread = thread;
-    this.thread.stores.add(this.gone);
+    this.thread.stores.add(this.lose);
     this.thread.worker.postMessage({ port: port2, done: this.doneTicket }, [port2]);
   }
 
@@ -84,6 +89,9 @@ export class WorkerFileTasks implements FileTasks {
   }
 
   done(): number {
+    // The flag before the counter: a worker that finished a ticket and then exited is not
+    // reported lost for that ticket.
+    if (this.lost === undefined && isGone(this.thread.gone)) this.lost = EXITED;
     const d = Atomics.load(this.doneTicket, 0);
     if (d !== this.seen) {
       this.seen = d;
@@ -114,9 +122,8 @@ export class WorkerFileTasks implements FileTasks {
     for (;;) {
       const d = this.done();
       if (d >= ticket) return d;
-      const left = until - performance.now();
-      if (left <= 0) throw fileWorkerLost(`the file worker did not finish a task in ${timeoutMs} ms`);
-      Atomics.wait(this.doneTicket, 0, d, left);
+      if (performance.now() >= until) throw fileWorkerLost(`the file worker did not finish a task in ${timeoutMs} ms`);
+      waitUnlessGone(this.doneTicket, 0, d, until, this.thread.gone);
     }
   }
 
@@ -124,7 +131,7 @@ export class WorkerFileTasks implements FileTasks {
     try { this.waitFor(this.last); } finally {
       this.port.close();
       const w = this.thread;
-      if (w.stores.delete(this.gone) && w.stores.size === 0) {
+      if (w.stores.delete(this.lose) && w.stores.size === 0) {
         if (shared === w) shared = undefined;
         void w.worker.terminate();
       }
