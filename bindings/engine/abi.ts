@@ -184,7 +184,9 @@ function linearMemory(initialBytes: number): WebAssembly.Memory {
   let pages = Math.min(MAX_PAGES, Math.max(MODULE_PAGES, Math.ceil(initialBytes / 65536)));
   for (;;) {
     try {
-      return new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
+      // No maximum, as the module's own memory had none: it grows to the host's limit (4 GiB
+      // in V8), and a host short of address space (Safari on iOS) is not asked to reserve it.
+      return new WebAssembly.Memory({ initial: pages });
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       if (pages <= MODULE_PAGES) throw new StrataError('OUT_OF_MEMORY', `the engine's linear memory could not be made (${pages} pages): ${err.message}`);
