@@ -24,7 +24,7 @@ import { hash32, keyPrefix, equalBytes, readVarint32, varintValue } from "./byte
 import { compareInternal, seekTag, tagKind, KIND_DELETE, KIND_MERGE } from "./internal-key";
 import { entryTag, entryVal, entryValLen } from "./memtable";
 import { bloomLine } from "./bloom";
-import { BLOCK_TRAILER } from "./block";
+import { BLOCK_TRAILER, HASH_INDEX_FLAG, BUCKET_EMPTY, BUCKET_COLLISION, bucketOf } from "./block";
 import { liveRangeDels } from "./range-del";
 import { MAX_KEY_BYTES } from "./status";
 
@@ -184,16 +184,30 @@ function probeRuns(tag: u64): void {
     unchecked(active[m++] = g);
   }
   nActive = m;
+  // The block's hash index (BlockCursor.seek): the bucket names the key's first entry, says
+  // the key is not in the block, or (a collision, a block without one) leaves it to the
+  // binary search below. lo == hi: the entry at lo, where the scan of the last step starts.
+  m = 0;
   for (let i = 0; i < nActive; i++) {
     let g = unchecked(active[i]);
     let end = unchecked(offsets[g]);
-    let count = load<u32>(end);
-    unchecked(offsets[g] = end - (<usize>count << 2));
+    let raw = load<u32>(end);
+    let count = raw & ~HASH_INDEX_FLAG;
+    let offs = end - (<usize>count << 2);
+    unchecked(offsets[g] = offs);
     unchecked(entries[g] = count);
     unchecked(lo[g] = 0);
     unchecked(hi[g] = count);
+    if ((raw & HASH_INDEX_FLAG) != 0) {
+      let nb = <u32>load<u16>(offs - 2);
+      let b = load<u8>(offs - 2 - <usize>nb + <usize>bucketOf(unchecked(keyHash[g]), nb));
+      if (b == BUCKET_EMPTY) continue; // not in this block, so not in this run
+      if (b != BUCKET_COLLISION) { unchecked(lo[g] = b); unchecked(hi[g] = b); }
+    }
+    unchecked(active[m++] = g);
   }
-  // The entry: BlockCursor.lowerBound's binary search, then findIn's check.
+  nActive = m;
+  // The entry: BlockCursor.lowerBound's binary search where the hash index did not answer.
   moving = true;
   while (moving) {
     moving = false;
@@ -216,16 +230,20 @@ function probeRuns(tag: u64): void {
       else unchecked(hi[g] = mid);
     }
   }
+  // From the entry found, the key's versions to the first old enough: after the binary
+  // search that is the entry itself; after the hash index, its newest version.
   for (let i = 0; i < nActive; i++) {
     let g = unchecked(active[i]);
-    let at = unchecked(lo[g]);
-    if (at >= unchecked(entries[g])) continue; // every entry of the block is below the key
-    let e = unchecked(block[g]) + <usize>load<u32>(unchecked(offsets[g]) + (<usize>at << 2));
-    let q = readVarint32(e + 8);
-    let kl = varintValue;
-    q = readVarint32(q);
-    let vl = varintValue;
-    if (equalBytes(q, kl, unchecked(keyPtr[g]), unchecked(keyLen[g]))) settle(g, load<u64>(e), q + kl, vl);
+    for (let at = unchecked(lo[g]); at < unchecked(entries[g]); at++) {
+      let e = unchecked(block[g]) + <usize>load<u32>(unchecked(offsets[g]) + (<usize>at << 2));
+      let q = readVarint32(e + 8);
+      let kl = varintValue;
+      q = readVarint32(q);
+      let vl = varintValue;
+      if (!equalBytes(q, kl, unchecked(keyPtr[g]), unchecked(keyLen[g]))) break;
+      let t = load<u64>(e);
+      if (t <= tag) { settle(g, t, q + kl, vl); break; }
+    }
   }
   unchecked(sink[0] = s);
 }

@@ -1,8 +1,9 @@
 // The run file image (docs/FORMAT.md, "Run file"): a run's data blocks end to end, an index
-// block, a bloom block, in format versions 2 and 4 a range-del block, and a 48-byte footer.
+// block, a bloom block, in format versions 2, 4 and 6 a range-del block, and a 48-byte footer.
 // Versions 3 and 4 are 1 and 2 with every checksum XXH64 (its low 32 bits) instead of
-// CRC-32C; this writes 3 (no range tombstones) or 4, and reads all four, since a store
-// upgraded in place holds files of both kinds until compactions have rewritten the old ones.
+// CRC-32C; 5 and 6 are 3 and 4 whose data blocks may carry a hash index (block.ts). This
+// writes 5 (no range tombstones) or 6, and reads all six, since a store upgraded in place
+// holds files of several kinds until compactions have rewritten the old ones.
 // Readers from before a version refuse it (CORRUPTION, bad footer) rather than misread it.
 // `writeRunImage` lays a run out for the host to
 // write to a file; `readRunImage` rebuilds a run from such an image, checking every
@@ -22,12 +23,14 @@ import { RangeDels } from "./range-del";
 
 export const FOOTER_BYTES: u32 = 48;
 const MAGIC: u32 = 0x53524e31;
-/** Versions 1 and 3: no range-del block. Versions 2 and 4: a range-del block between bloom
- *  and footer. Checksums: CRC-32C in 1 and 2, XXH64 (low 32 bits, seed 0) in 3 and 4. */
+/** Versions 1, 3 and 5: no range-del block. Versions 2, 4 and 6: a range-del block between
+ *  bloom and footer. Checksums: CRC-32C in 1 and 2, XXH64 (low 32 bits, seed 0) from 3 on.
+ *  Data blocks with a hash index: from 5 on. */
 const FORMAT_CRC32C: u16 = 1;
-const FORMAT_CRC32C_RANGE_DEL: u16 = 2;
-const FORMAT_VERSION: u16 = 3;
-const FORMAT_VERSION_RANGE_DEL: u16 = 4;
+const FORMAT_XXH64: u16 = 3;
+const FORMAT_HASH_INDEX: u16 = 5;
+const FORMAT_VERSION: u16 = 5;
+const FORMAT_VERSION_RANGE_DEL: u16 = 6;
 /** Footer flags (u16 at 42; 0 before merge operands existed, and readers of that time refuse
  *  any other value: CORRUPTION, bad footer, rather than read operands as values). Bit 0: the
  *  run holds merge operands (entries of kind 4). */
@@ -189,12 +192,12 @@ function parseFooter(f: usize, fileSize: u64): bool {
   }
   rdOffset = bloomOffset + bloomLen;
   rdLen = footerAt - rdOffset;
-  // Versions 1 and 3 have nothing between bloom and footer; 2 and 4 a range-del block (at
+  // Odd versions have nothing between bloom and footer; even ones a range-del block (at
   // least one tombstone: 16 bytes, a 1-byte end at least (from < to, from may be empty),
   // then count and crc).
-  let rangeDel = version == FORMAT_CRC32C_RANGE_DEL || version == FORMAT_VERSION_RANGE_DEL;
+  let rangeDel = (version & 1) == 0;
   if (rangeDel ? rdLen < 25 : rdLen != 0) { fail(CORRUPT_FOOTER, footerAt); return false; }
-  checksumKind = version >= FORMAT_VERSION ? CHECKSUM_XXH64 : CHECKSUM_CRC32C;
+  checksumKind = version >= FORMAT_XXH64 ? CHECKSUM_XXH64 : CHECKSUM_CRC32C;
   return true;
 }
 
@@ -296,7 +299,7 @@ export function readRunImage(p: usize, len: u64, id: u32, built: bool = false): 
     }
     let src = p + <usize>off;
     if (blen < BLOCK_TRAILER || blockChecksum(checksumKind, src, blen - 4) != load<u32>(src + blen - 4)) { run.unref(); return fail(CORRUPT_BLOCK, off); }
-    let st = built ? lastEntryOf(src, blen) : checkBlock(src, blen);
+    let st = built ? lastEntryOf(src, blen) : checkBlock(src, blen, true, version >= FORMAT_HASH_INDEX);
     if (st != 0) { run.unref(); return fail(st, off); }
     // The index's last key must be the block's last entry (prevKey after checkBlock).
     if (lastTag != prevTag || compareBytes(q + 24, kl, prevKey, prevLen) != 0) {

@@ -259,23 +259,16 @@ export function runGet(run: Run, key: usize, klen: u32, hash: u32, snapSeq: u64)
   if (b >= run.blockCount()) return false;
   if (!run.fileBacked) {
     found.reset(unchecked(run.blockPtr[b]), unchecked(run.blockLen[b]));
-    return findIn(key, klen, tag);
+    return found.seek(key, klen, hash, tag);
   }
   // Unpinned at once: the block stays readable until the next safe point (block-cache.ts),
   // by when the host has copied the value out.
   let e = acquireBlock(run, b);
   if (e == null) return false; // readStatus says why
   found.reset(e.ptr, e.len);
-  let hit = findIn(key, klen, tag);
+  let hit = found.seek(key, klen, hash, tag);
   releaseBlock(e);
   return hit;
-}
-
-@inline function findIn(key: usize, klen: u32, tag: u64): bool {
-  let i = found.lowerBound(key, klen, tag);
-  if (i >= found.count) return false;
-  found.decode(i);
-  return equalBytes(found.keyPtr, found.keyLen, key, klen);
 }
 
 /**

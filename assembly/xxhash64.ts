@@ -1,5 +1,5 @@
 // XXH64 (Yann Collet's xxHash, 64-bit variant; github.com/Cyan4973/xxHash, doc/xxhash_spec.md),
-// the block checksum of run file format versions 3 and 4 (docs/FORMAT.md, "Run file"): a
+// the block checksum of run file format versions 3 to 6 (docs/FORMAT.md, "Run file"): a
 // file stores the low 32 bits of XXH64 with seed 0, as RocksDB's kxxHash64 does. It replaced
 // CRC-32C there because Wasm has no CRC instruction: table-driven CRC-32C costs a load per
 // byte, XXH64 four 64-bit multiplies per 32 bytes (bench/checksum.mjs measures both). A leaf:
@@ -61,7 +61,7 @@ export function xxh64(p: usize, len: u32, seed: u64 = 0): u64 {
   return h;
 }
 
-/** The block checksum of format versions 3 and 4: the low 32 bits of XXH64, seed 0. */
+/** The block checksum of format versions 3 to 6: the low 32 bits of XXH64, seed 0. */
 export function xxh64Low32(p: usize, len: u32): u32 {
   return <u32>xxh64(p, len, 0);
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store, codecs } from 'strata-kv';
+import { xxh64 } from './support/xxhash64.js';
 
 const bin = fileURLToPath(new URL('../bin/strata.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -66,8 +67,8 @@ describe('strata inspect / verify', () => {
     // Each damage is one the engine refuses at open (docs/FORMAT.md, "Footer").
     const damages: [string, (v: DataView) => void][] = [
       ['magic', (v) => v.setUint32(footerAt + 44, 0x53524e32, true)],
-      ['version', (v) => v.setUint16(footerAt + 40, 4, true)], // 4 says a range-del block, and there is none
-      ['an unknown version', (v) => v.setUint16(footerAt + 40, 5, true)],
+      ['version', (v) => v.setUint16(footerAt + 40, 6, true)], // 6 says a range-del block, and there is none
+      ['an unknown version', (v) => v.setUint16(footerAt + 40, 7, true)],
       ['an unknown flag', (v) => v.setUint16(footerAt + 42, 2, true)],
       ['a bloom that does not end at the footer', (v) => v.setUint32(footerAt + 20, v.getUint32(footerAt + 20, true) - 1, true)],
       ['an index that does not end at the bloom', (v) => v.setUint32(footerAt + 8, v.getUint32(footerAt + 8, true) + 1, true)],
@@ -88,7 +89,53 @@ describe('strata inspect / verify', () => {
     flagged.writeUInt16LE(1, footerAt + 42);
     writeFileSync(file, flagged);
     expect(strata('verify', dir).status).toBe(1);
+    // Version 3 predates the data blocks' hash index: a file saying 3 over blocks that carry
+    // one passes the footer alone and fails the whole-file check at its first block.
+    const older = Buffer.from(sound);
+    expect(older.readUInt16LE(footerAt + 40)).toBe(5);
+    older.writeUInt16LE(3, footerAt + 40);
+    writeFileSync(file, older);
+    const verify = strata('verify', dir);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toContain(`${file} at offset 0: bad data block`);
     writeFileSync(file, sound);
+  });
+
+  it('a hash index that is not the one its entries give, under a checksum that matches, fails the whole-file check', async () => {
+    const dir = await makeStore();
+    const run = readdirSync(dir).find((n) => n.endsWith('.run'))!;
+    const file = join(dir, run);
+    const bytes = Buffer.from(readFileSync(file));
+    // The first data block: at 0, its length in the index block's first entry.
+    const indexOffset = Number(bytes.readBigUInt64LE(bytes.length - 48));
+    const len = bytes.readUInt32LE(indexOffset + 8);
+    const raw = bytes.readUInt32LE(len - 8);
+    expect(raw >>> 31).toBe(1); // it has a hash index
+    const n = raw & 0x7fffffff;
+    const buckets = n + Math.floor((n + 2) / 3);
+    const first = len - 8 - 4 * n - 2 - buckets;
+    // A bucket naming an entry moved to name another entry (still in bounds), or a marker
+    // swapped: each a wrong answer for some key, not an out-of-bounds read.
+    const at = [...bytes.subarray(first, first + buckets)].findIndex((b) => b < n);
+    bytes[first + at] = (bytes[first + at] + 1) % n;
+    bytes.writeUInt32LE(Number(xxh64(bytes, 0n, 0, len - 4) & 0xffffffffn), len - 4);
+    writeFileSync(file, bytes);
+    const verify = strata('verify', dir);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toContain(`${file} at offset 0: bad data block`);
+    // A store reads such a block on demand, its checksum and bounds checked, not its index
+    // rebuilt (docs/FORMAT.md): every lookup through it stays inside the block.
+    const s = await Store.open<string, string>({ path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+    for (let i = 0; i < 3000; i += 3) s.get(`key${String(i).padStart(5, '0')}`);
+    await s.close();
+    // A bucket past the block's entries (and no marker) fails the bounds check every read of
+    // the block makes: here already at open, which reads a run's first block (its smallest key).
+    bytes[first + at] = n;
+    bytes.writeUInt32LE(Number(xxh64(bytes, 0n, 0, len - 4) & 0xffffffffn), len - 4);
+    writeFileSync(file, bytes);
+    const err = await Store.open({ path: dir }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(err?.code).toBe('CORRUPTION');
+    expect(err?.message).toContain(`${run} at offset 0: bad data block`);
   });
 
   it('reports a torn log tail and files the manifest does not list', async () => {

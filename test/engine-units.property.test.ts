@@ -6,6 +6,9 @@
 //     entry at or after the target.
 //   - visibility: a DbIterator at snapshot S yields, for each user key in [lower, upper) in
 //     order (or reversed), its newest version with sequence <= S when that is a put.
+//   - a block's point lookup (BlockCursor.seek: its hash index, or the binary search where a
+//     bucket is shared or the block has none) finds the entry of the key that lowerBound
+//     finds: its newest version with sequence <= S.
 // The engine gives every write its own sequence, so the model needs no tie rule: sequences
 // are drawn distinct. Keys share 8-byte prefixes and differ past them, and in bytes 0x00 and
 // 0xff, where the merge's cached prefixes and the unsigned comparison can go wrong.
@@ -105,6 +108,29 @@ describe('the db iterator against the newest visible version of each key', () =>
         const got: string[] = [];
         for (u.x.db_step(); u.out().valid; u.x.db_step()) got.push(`${hex(u.out().key)}:${hex(u.out().value)}`);
         expect(got).toEqual(forward ? expected : [...expected].reverse());
+      }
+    }), { numRuns: 300 });
+  });
+});
+
+describe('a data block\'s point lookup against the sorted entries', () => {
+  it('finds the newest version of a key at a snapshot through the hash index, shared buckets and blocks without one alike', () => {
+    // Up to 300 entries: past 254 a block has no hash index. Few distinct keys, so buckets
+    // are shared (a collision) and keys have several versions.
+    const entryArb = fc.record({ key: keyArb, del: fc.boolean() });
+    const blockArb = fc.oneof(fc.array(entryArb, { maxLength: 40 }), fc.array(entryArb, { minLength: 250, maxLength: 300 }));
+    fc.assert(fc.property(blockArb, fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 700 })), { maxLength: 20 }), (drawn, probes) => {
+      const entries = drawn.map((e, i): Entry => ({ key: e.key, seq: i + 1, kind: e.del ? KIND_DELETE : KIND_PUT, value: new Uint8Array() })).sort(internalOrder);
+      for (const e of entries) if (!u.withEntry(e, u.x.block_add)) throw new Error('out of memory');
+      u.x.block_finish();
+      const n = entries.length;
+      expect(u.x.block_buckets()).toBe(n > 0 && n <= 254 ? n + Math.floor((n + 2) / 3) : 0);
+      // Probe every key in the block at its versions' sequences and between them, and others.
+      const all = [...probes, ...entries.flatMap((e) => [[e.key, e.seq], [e.key, e.seq - 1]] as [Uint8Array, number][])];
+      for (const [key, seq] of all) {
+        const expected = entries.findIndex((e) => compareBytes(e.key, key) === 0 && e.seq <= seq);
+        const visible = expected >= 0 && entries.slice(0, expected).every((e) => compareBytes(e.key, key) !== 0 || e.seq > seq) ? expected : -1;
+        expect(u.withKey(key, (kp, kl) => u.x.block_get(kp, kl, seq)), `${hex(key)} at ${seq}`).toBe(visible);
       }
     }), { numRuns: 300 });
   });

@@ -140,7 +140,7 @@ const block: Record<string, Command> = {
     for (const e of entries) if (!u.withEntry(e, u.x.block_add)) return 'error: out of memory';
     const size = u.x.block_finish();
     const n = u.x.block_count();
-    const out = [`count=${n} size=${size}`];
+    const out = [`count=${n} size=${size} buckets=${u.x.block_buckets()}`];
     for (let i = 0; i < n; i++) {
       if (generated && i > 0 && i < n - 1) continue;
       u.x.block_at(i);
@@ -162,7 +162,11 @@ const block: Record<string, Command> = {
         if (!valid) return `error: ${words[0]} on an invalid iterator`;
         i += words[0] === 'next' ? 1 : -1;
       } else if (words[0] === 'seek-ge') { const [key, seq] = seekArgs(words); i = u.withKey(key, (kp, kl) => u.x.block_seek_ge(kp, kl, seq)); }
-      else throw new Error(`unknown block operation: ${op}`);
+      else if (words[0] === 'get') {
+        const [key, seq] = seekArgs(words);
+        i = u.withKey(key, (kp, kl) => u.x.block_get(kp, kl, seq));
+        if (i < 0) return 'absent';
+      } else throw new Error(`unknown block operation: ${op}`);
       if (i < 0 || i >= n) return '.';
       u.x.block_at(i);
       const o = u.out();

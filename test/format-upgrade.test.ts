@@ -1,9 +1,10 @@
-// Run files written before XXH64 block checksums (format versions 1 and 2, CRC-32C) next to
-// new ones (3 and 4, XXH64; docs/FORMAT.md, "Run file"): a store written by the old build
-// (test/fixtures/crc-store/, made by test/fixtures/make-crc-store.mjs) opens and reads right,
-// takes new writes in the new format beside its old files, `strata verify` passes it at
-// every step, damage in an old file is still found, and a full compaction leaves only new
-// files.
+// Run files of older format versions next to new ones (5 and 6: XXH64 checksums, data blocks
+// with a hash index; docs/FORMAT.md, "Run file"): a store written by an old build opens and
+// reads right, takes new writes in the new format beside its old files, `strata verify`
+// passes it at every step, damage in an old file is still found, and a full compaction
+// leaves only new files. Two old builds' stores (test/fixtures/make-crc-store.mjs):
+// crc-store/, from before XXH64 block checksums (versions 1 and 2, CRC-32C), and xxh-store/,
+// from before the hash index (versions 3 and 4).
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,16 +14,21 @@ import { fileURLToPath } from 'node:url';
 import { Store, StrataError, codecs } from 'strata-kv';
 import { model, key } from './fixtures/crc-store-workload.mjs';
 
-const fixture = fileURLToPath(new URL('./fixtures/crc-store/', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/strata.mjs', import.meta.url));
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-function copyOfFixture(): string {
+function copyOfFixture(name: string): string {
   const d = mkdtempSync(join(tmpdir(), 'strata-upgrade-'));
   dirs.push(d);
-  cpSync(fixture, d, { recursive: true });
+  cpSync(fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url)), d, { recursive: true });
   return d;
 }
+
+/** The old builds' stores: each one's files' versions, and its checksum's name. */
+const FIXTURES = [
+  { name: 'crc-store', versions: [1, 1, 2], checksum: 'CRC-32C', what: 'with CRC-32C block checksums' },
+  { name: 'xxh-store', versions: [3, 3, 4], checksum: 'XXH64', what: 'with XXH64 block checksums and no hash index in its blocks' },
+];
 
 const strata = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 const open = (path: string) => Store.open<string, unknown>({ path, keyCodec: codecs.utf8, valueCodec: codecs.json, blockBytes: 1024 });
@@ -49,14 +55,15 @@ function expectVerifies(dir: string): void {
   expect(out.status).toBe(0);
 }
 
-describe('a store written with CRC-32C block checksums', () => {
-  it('opens and reads right, mixes in new files, verifies, and compacts into XXH64 files', async () => {
-    const dir = copyOfFixture();
-    expect(versions(dir)).toEqual({ '000002.run': 1, '000003.run': 1, '000004.run': 2 });
+describe.each(FIXTURES)('a store written $what', (fixture) => {
+  it('opens and reads right, mixes in new files, verifies, and compacts into version 5 files', async () => {
+    const dir = copyOfFixture(fixture.name);
+    const [v2, v3, v4] = fixture.versions;
+    expect(versions(dir)).toEqual({ '000002.run': v2, '000003.run': v3, '000004.run': v4 });
     expectVerifies(dir);
     const inspect = strata('inspect', dir);
     expect(inspect.status).toBe(0);
-    expect(inspect.stdout.match(/format [12] \(CRC-32C\)/g)).toHaveLength(3);
+    expect(inspect.stdout.match(new RegExp(`format [${v2}${v4}] \\(${fixture.checksum}\\)`, 'g'))).toHaveLength(3);
 
     const expected = model();
     const s = await open(dir);
@@ -67,8 +74,8 @@ describe('a store written with CRC-32C block checksums', () => {
     for (let i = 1000; i < 1010; i++) expected.delete(key(i));
     await s.flush();
     const mixed = Object.values(versions(dir));
-    expect(mixed.filter((v) => v <= 2)).toHaveLength(3);
-    expect(mixed.filter((v) => v >= 3)).toEqual([4]); // the new flush: XXH64, with its range-del block
+    expect(mixed.filter((v) => v <= 4)).toHaveLength(3);
+    expect(mixed.filter((v) => v >= 5)).toEqual([6]); // the new flush: a hash index, a range-del block
     expectContent(s, expected);
     await s.close();
     expectVerifies(dir);
@@ -78,18 +85,18 @@ describe('a store written with CRC-32C block checksums', () => {
     const r = await open(dir);
     expectContent(r, expected);
     await r.compact();
-    expect(Object.values(versions(dir))).toEqual([3]);
+    expect(Object.values(versions(dir))).toEqual([5]);
     expectContent(r, expected);
     await r.close();
     expectVerifies(dir);
-    expect(strata('inspect', dir).stdout).toMatch(/format 3 \(XXH64\)/);
+    expect(strata('inspect', dir).stdout).toMatch(/format 5 \(XXH64\)/);
     const again = await open(dir);
     expectContent(again, expected);
     await again.close();
   });
 
   it('a flipped byte in an old file is still CORRUPTION naming the file and offset', async () => {
-    const dir = copyOfFixture();
+    const dir = copyOfFixture(fixture.name);
     const file = join(dir, '000002.run');
     const bytes = readFileSync(file);
     bytes[3000] ^= 0x10; // inside a data block of 1 KiB blocks: the block at offset < 3000

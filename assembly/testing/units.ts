@@ -97,6 +97,13 @@ export function block_count(): u32 { return cursor.count; }
 export function block_restart(i: u32): u32 { return load<u32>(cursor.offsets + (<usize>i << 2)); }
 /** Index of the first entry >= (key, seekTag(seq)). */
 export function block_seek_ge(kp: usize, kl: u32, seq: f64): u32 { return cursor.lowerBound(kp, kl, seekTagOf(seq)); }
+/** BlockCursor.seek, a point lookup (through the hash index where the block has one): the
+ *  index of the newest entry of the key visible at seq, or -1 when the block holds none. */
+export function block_get(kp: usize, kl: u32, seq: f64): i32 {
+  return cursor.seek(kp, kl, hash32(kp, kl), seekTagOf(seq)) ? <i32>cursor.index : -1;
+}
+/** The hash index's buckets in the block built last (0: it has none). */
+export function block_buckets(): u32 { return cursor.bucketN; }
 /** Decodes entry i into OUT (invalid when i is past the end). */
 export function block_at(i: u32): void {
   if (i >= cursor.count) { setOut(false, 0, 0, 0, 0, 0); return; }

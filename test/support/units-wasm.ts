@@ -39,6 +39,8 @@ interface Exports {
   block_count(): number;
   block_restart(i: number): number;
   block_seek_ge(kp: Ptr, kl: number, seq: number): number;
+  block_get(kp: Ptr, kl: number, seq: number): number;
+  block_buckets(): number;
   block_at(i: number): void;
   xxhash64(p: Ptr, len: number, seed: bigint): bigint;
   grown_capacity(cap: number, need: number, min: number): number;
