@@ -17,7 +17,12 @@
 // outputs stored, and one replayed after a crash republishes the same message ids, which
 // JetStream drops within its duplicate window; (3) after any failure (the user's `process`
 // throws, the changelog fails or is fenced) nothing more is committed and the task's Store
-// — possibly ahead of the changelog — is thrown away; a restart restores from the changelog.
+// — possibly ahead of the changelog — is thrown away; a restart restores from the changelog;
+// (4) every write to the stores and every output belongs to one input message: a context's
+// stores and send() work only while its `process` call is in flight (until the promise it
+// returned settles). A write or send after that would be committed with some later message,
+// or never, and a replay would not repeat it.
+
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '../client.js';
@@ -74,7 +79,11 @@ export interface PartitionTaskStats {
 
 export class PartitionTask {
   private store!: Store;
-  private context!: TaskContext;
+  /** The stores by name, for queries (they refuse writes: TaskStore.writableWhile). */
+  private taskStores!: Record<string, TaskStore<any, any>>;
+  /** The message whose `process` call is in flight: its context's writes and sends go
+   *  through only while it is this one (INVARIANT 4). */
+  private live: InputMessage | undefined;
   private position = 0;
   private committedPosition = 0;
   private processed = 0;
@@ -118,9 +127,8 @@ export class PartitionTask {
         t.restored = { records, ms: performance.now() - t0 };
       }
       t.position = t.committedPosition = decodePosition(t.store.get(POSITION_KEY));
-      const stores: Record<string, TaskStore<any, any>> = {};
-      for (const [name, spec] of Object.entries(host.stores)) stores[name] = new TaskStore(t.store, storePrefix(name), spec);
-      t.context = { partition, stores, send: (subject, value, o) => t.send(subject, value, o) };
+      t.taskStores = {};
+      for (const [name, spec] of Object.entries(host.stores)) t.taskStores[name] = new TaskStore(t.store, storePrefix(name), spec);
     } catch (err) {
       await t.store.close().catch(() => {});
       throw err;
@@ -137,7 +145,7 @@ export class PartitionTask {
   }
 
   /** The task's stores by name. */
-  get stores(): Record<string, TaskStore<any, any>> { return this.context.stores; }
+  get stores(): Record<string, TaskStore<any, any>> { return this.taskStores; }
 
   stats(): PartitionTaskStats {
     const s: PartitionTaskStats = { partition: this.partition, position: this.position, committedPosition: this.committedPosition, processed: this.processed, commits: this.commits };
@@ -204,10 +212,33 @@ export class PartitionTask {
     if (message.position <= this.position) return; // already processed (a consumer restarted)
     this.outputIndex = 0;
     this.position = message.position; // the id of the outputs `process` sends
-    await this.host.process(message, this.context);
+    this.live = message;
+    try {
+      await this.host.process(message, this.contextOf(message));
+    } finally {
+      this.live = undefined;
+    }
     this.processed++;
     // Commit before the batch outgrows one changelog message (INVARIANT 1).
     if (this.sink.bytes > this.host.changelog.maxMessageBytes / 2) await this.commit();
+  }
+
+  /** `message`'s context: its stores' writes and its sends go through only while its
+   *  `process` call is in flight (INVARIANT 4). */
+  private contextOf(message: InputMessage): TaskContext {
+    const guard = () => this.checkLive(message);
+    const stores: Record<string, TaskStore<any, any>> = {};
+    for (const name in this.taskStores) stores[name] = this.taskStores[name].writableWhile(guard);
+    return { partition: this.partition, stores, send: (subject, value, o) => { guard(); this.send(subject, value, o); } };
+  }
+
+  /** Throws unless `message`'s `process` call is in flight: CLOSED once the task has stopped
+   *  or failed, INVALID_ARGUMENT while it runs on (the write would belong to no message). */
+  private checkLive(message: InputMessage): void {
+    if (this.live === message) return;
+    if (this.failure !== undefined || this.stopping) throw new StrataError('CLOSED', `the task of partition ${this.partition} has ${this.failure !== undefined ? 'failed' : 'stopped'}`);
+    throw new StrataError('INVALID_ARGUMENT', `process for input position ${message.position} of partition ${this.partition} has returned: `
+      + 'its context writes and sends only while it runs (await the work inside process)');
   }
 
   private send(subject: string, value: Uint8Array, options?: { headers?: Record<string, string> }): void {

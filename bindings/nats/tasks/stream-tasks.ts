@@ -207,7 +207,8 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
 
   /**
    * Store `name` of partition p, to query (Kafka Streams' interactive queries). It shows the
-   * task's state as processed so far, committed or not; write to it only from `process`.
+   * task's state as processed so far, committed or not. It takes no writes (INVALID_ARGUMENT):
+   * write from `process`, through its context's stores.
    */
   store<N extends keyof S & string>(name: N, partition: number): TaskStores<S>[N] {
     const t = this.tasks.get(partition);
