@@ -101,4 +101,37 @@ describe.skipIf(!bin)('StreamTasks: a context works only while its process call 
     expect(Object.fromEntries(again.store('counts', 0).all())).toEqual(before);
     await again.stop();
   }, 30_000);
+
+  it('stop() called again before the first has finished resolves only once the tasks are committed and stopped', async () => {
+    const o = await job(6);
+    const tasks = await start(o, (m, ctx) => count(ctx as Ctx, utf8.decode(m.key!)), { commitEveryMs: 60_000 });
+    await until(() => tasks.stats()[0].position === 6, 'all 6 messages processed');
+    expect(tasks.stats()[0].committedPosition).toBe(0); // nothing committed before stop()
+    const first = tasks.stop();
+    await tasks.stop(); // before the fix: resolved at once, the commit still waiting for its ack
+    expect(tasks.stats()[0].committedPosition).toBe(6);
+    await first;
+  }, 30_000);
+
+  it('stop() awaited inside process does not wait for that call to return: the message is committed and the tasks stop', async () => {
+    const o = await job(6);
+    let tasks: StreamTasks<Counts> | undefined;
+    const seen: number[] = [];
+    tasks = await start(o, async (m, ctx) => {
+      count(ctx as Ctx, utf8.decode(m.key!));
+      seen.push(m.position);
+      if (m.position === 3) await tasks!.stop(); // before the fix: waited for this very call, forever
+    });
+    await until(() => seen.length === 3, 'the message that stops the tasks');
+    const outcome = await Promise.race([
+      tasks.stop().then(() => 'stopped'), // the same stop, awaited from outside
+      new Promise((r) => setTimeout(r, 5000, 'hung')),
+    ]);
+    expect(outcome).toBe('stopped');
+    expect(seen).toEqual([1, 2, 3]); // nothing after the message that stopped the tasks
+    expect(tasks.stats()[0].committedPosition).toBe(3);
+    const again = await start(o, () => {}); // resumes after 3: the counts of the first three
+    expect(Object.fromEntries(again.store('counts', 0).all())).toEqual({ u0: 1, u1: 1, u2: 1 });
+    await again.stop();
+  }, 30_000);
 });

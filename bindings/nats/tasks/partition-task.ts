@@ -23,6 +23,7 @@
 // returned settles). A write or send after that would be committed with some later message,
 // or never, and a replay would not repeat it.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '../client.js';
@@ -37,6 +38,11 @@ import { decodePosition, encodePosition, POSITION_KEY, storePrefix, TaskStore, t
 const YIELD_EVERY_MS = 10;
 /** How often a task asks for its input partition's last position (the stall watchdog), ms. */
 const INPUT_PROBE_MS = 1000;
+
+/** Inside a `process` call (through every await and callback it starts): whose task it is,
+ *  and whether that call is still in flight. StreamTasks.stop() asks it, since waiting for
+ *  the tasks from inside one of their own calls would wait for itself. */
+export const processing = new AsyncLocalStorage<{ host: TaskHost; inFlight: () => boolean }>();
 
 /** What `process` gets beside the message. */
 export interface TaskContext<S = Record<string, TaskStore<any, any>>> {
@@ -214,7 +220,8 @@ export class PartitionTask {
     this.position = message.position; // the id of the outputs `process` sends
     this.live = message;
     try {
-      await this.host.process(message, this.contextOf(message));
+      const ctx = this.contextOf(message);
+      await processing.run({ host: this.host, inFlight: () => this.live === message }, () => this.host.process(message, ctx));
     } finally {
       this.live = undefined;
     }

@@ -20,7 +20,7 @@ import { shown } from '../util.js';
 import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
 import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
-import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
+import { PartitionTask, processing, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
 import { storePrefix, type TaskStore, type TaskStoreSpec } from './task-stores.js';
 import { GroupMember, type GroupHost } from './group.js';
 import { NatsLeaseTable } from './lease-table.js';
@@ -89,6 +89,8 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   readonly commitEveryMs: number;
   private readonly tasks = new Map<number, PartitionTask>();
   private stopped = false;
+  /** stop()'s work, once started: every call returns it. */
+  private stopping: Promise<void> | undefined;
   private member: GroupMember | undefined;
   private heartbeats: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -278,10 +280,24 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     this.taskFailed(-1, new StrataError('IO_ERROR', `group heartbeat of ${this.member?.id}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
   }
 
-  /** Commits and stops every task (a group member first hands its partitions back), then
-   *  closes the changelog and the connection (if it opened it). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Commits and stops every task (a group member first hands its partitions back), then
+   * closes the changelog and the connection (if it opened it). Every call returns the same
+   * promise. Called from inside `process`, it starts the stop and resolves at once without
+   * waiting for it (as Kafka Streams' close() from a stream thread): the stop waits for that
+   * very call to return, so awaiting it there would never end. Failures then reach onError.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    const inside = processing.getStore();
+    if (inside !== undefined && inside.host === this && inside.inFlight()) {
+      this.stopping.catch(() => {}); // reported through onError as they happened
+      return Promise.resolve();
+    }
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.heartbeats;
