@@ -4,6 +4,7 @@
 // every write and output to belong to one input message (partition-task.ts, INVARIANT 4): a
 // late write was committed with some later message or never (yet shown to queries), and a
 // late send was published under another message's id, or after stop() with no commit at all.
+// And send() of bad input: refused at the call, not by the publish the next commit awaits.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -133,5 +134,29 @@ describe.skipIf(!bin)('StreamTasks: a context works only while its process call 
     const again = await start(o, () => {}); // resumes after 3: the counts of the first three
     expect(Object.fromEntries(again.store('counts', 0).all())).toEqual({ u0: 1, u1: 1, u2: 1 });
     await again.stop();
+  }, 30_000);
+
+  it('send() of a subject NATS cannot publish to, or of bad options, is INVALID_ARGUMENT at the call, and the task goes on', async () => {
+    const o = await job(3);
+    const out = `${o.output}.totals`;
+    const one = new Uint8Array(1);
+    const bad: [unknown, unknown, unknown][] = [
+      ['', one, undefined], ['a b', one, undefined], [`${o.output}.*`, one, undefined], [`${o.output}.>`, one, undefined],
+      [`${o.output}.`, one, undefined], [`.${o.output}`, one, undefined], [`${o.output}..x`, one, undefined], [5, one, undefined],
+      [out, 'text', undefined], [out, one, 5], [out, one, { headers: null }], [out, one, { headers: 'abc' }],
+      [out, one, { headers: { a: 5 } }], [out, one, { headers: { 'a b:': 'x' } }], [out, one, { headers: { a: 'x\r\ny' } }],
+    ];
+    const codes: string[] = [];
+    const errors: unknown[] = [];
+    const tasks = await start(o, (m, ctx) => {
+      if (m.position === 1) for (const [subject, value, options] of bad) codes.push(codeOf(() => ctx.send(subject as string, value as Uint8Array, options as undefined)));
+      ctx.send(out, one, { headers: { 'X-Ok': 'yes' } });
+    }, { onError: (err) => errors.push(err) });
+    await until(() => tasks.stats()[0].committedPosition === 3 || errors.length > 0, 'the commit of all 3 messages');
+    expect(codes).toEqual(bad.map(() => 'INVALID_ARGUMENT')); // before the fix: 'ok' for the subjects (the task then failed), TypeErrors for options
+    expect(errors).toEqual([]);
+    await tasks.stop();
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(o.output)).state.messages).toBe(3);
   }, 30_000);
 });

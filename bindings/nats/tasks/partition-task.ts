@@ -251,11 +251,12 @@ export class PartitionTask {
   private send(subject: string, value: Uint8Array, options?: { headers?: Record<string, string> }): void {
     if (this.failure !== undefined) throw this.failure;
     if (typeof subject !== 'string' || !(value instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', 'send expects a subject and a Uint8Array value');
-    let h: MsgHdrs | undefined;
-    if (options?.headers !== undefined) {
-      h = natsHeaders();
-      for (const [k, v] of Object.entries(options.headers)) h.set(k, v);
+    // Checked here, at the call: NATS would refuse the publish only when the next commit
+    // awaits it, and the whole task would stop with IO_ERROR for one bad argument.
+    if (!PUBLISH_SUBJECT.test(subject)) {
+      throw new StrataError('INVALID_ARGUMENT', `send: ${JSON.stringify(subject)} is not a subject to publish to (tokens of visible characters joined by '.', no wildcard)`);
     }
+    const h = outputHeaders(options);
     const msgID = `${this.host.application}.${this.partition}.${this.position}.${this.outputIndex++}`;
     const p = this.host.js.publish(subject, value, { msgID, headers: h });
     p.catch(() => {}); // awaited by the next commit
@@ -289,4 +290,28 @@ export class PartitionTask {
     if (this.probe) clearInterval(this.probe);
     this.host.taskFailed(this.partition, this.failure);
   }
+}
+
+/** A subject NATS publishes to: non-empty tokens of printable non-space characters, joined
+ *  by '.', none of them a wildcard ('*' or '>'). */
+const PUBLISH_SUBJECT = /^(?![*>](?:\.|$))[^\s.]+(?:\.(?![*>](?:\.|$))[^\s.]+)*$/;
+
+/** send()'s options, checked: undefined or `{ headers?: { name: string value } }`, made into
+ *  NATS headers (INVALID_ARGUMENT for what NATS would refuse: a name or value it cannot carry). */
+function outputHeaders(options: unknown): MsgHdrs | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new StrataError('INVALID_ARGUMENT', 'send: options must be an object { headers? }');
+  const headers = (options as { headers?: unknown }).headers;
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw new StrataError('INVALID_ARGUMENT', 'send: headers must be an object of strings');
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(headers)) {
+    if (typeof v !== 'string') throw new StrataError('INVALID_ARGUMENT', `send: header ${JSON.stringify(k)} must be a string`);
+    try {
+      h.set(k, v);
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT', `send: header ${JSON.stringify(k)}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+  return h;
 }
