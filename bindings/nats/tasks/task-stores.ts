@@ -88,7 +88,7 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
 
   put(key: K, value: V): void {
     this.guard();
-    this.store.put(this.physical(key), this.valueCodec.encode(value));
+    this.store.put(this.physical(key), encoded(this.valueCodec, value, 'value'));
   }
 
   delete(key: K): void {
@@ -107,7 +107,7 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
     const op = Object.hasOwn(this.operators, name) ? this.operators[name] : undefined;
     if (typeof op !== 'function') throw new StrataError('INVALID_ARGUMENT', `no merge operator ${JSON.stringify(name)}`);
     // The operator sees the operand as a read would: decoded from its bytes.
-    const next = op(this.get(key), this.valueCodec.decode(this.valueCodec.encode(operand)));
+    const next = op(this.get(key), this.valueCodec.decode(encoded(this.valueCodec, operand, 'operand')));
     this.put(key, next);
   }
 
@@ -140,7 +140,7 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
   }
 
   private physical(key: K): Uint8Array {
-    const k = this.keyCodec.encode(key);
+    const k = encoded(this.keyCodec, key, 'key');
     const out = new Uint8Array(this.prefix.length + k.length);
     out.set(this.prefix);
     out.set(k, this.prefix.length);
@@ -150,4 +150,20 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
 
 function refuseWrites(): never {
   throw new StrataError('INVALID_ARGUMENT', "a task's stores are written only from process, through its context's stores (StreamTasks.store() is for queries)");
+}
+
+/** `x` encoded by `codec`, checked as a Store checks its codecs' output: a codec that throws
+ *  (whatever it throws) or returns no Uint8Array is INVALID_ARGUMENT. A key's bytes are
+ *  copied after the store's prefix, so a string or number returned there made a wrong key or
+ *  a RangeError. */
+function encoded<T>(codec: Codec<T>, x: T, what: string): Uint8Array {
+  let out: unknown;
+  try {
+    out = codec.encode(x);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (!(out instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', `the ${what} codec must return a Uint8Array`);
+  return out;
 }
