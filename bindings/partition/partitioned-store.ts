@@ -31,6 +31,7 @@ import type { RestoreOptions, RestoreProgress } from '../changelog/restore.js';
 import { kafkaPartition } from './murmur2.js';
 import { aggregateStats, ProgressSum, type PartitionedStoreStats } from './partition-stats.js';
 import { SharedSink } from './shared-sink.js';
+import { checkPartitionCount } from './partition-count.js';
 
 export type PartitionedStoreOptions<K, V> = StoreOptions<K, V> & {
   /** Number of partitions: the partition count of the Kafka topic this state follows. */
@@ -88,6 +89,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     // rule: with a path, the first readable sink) is picked here from the user's sinks.
     const restoreFrom = base.restoreFrom !== undefined || base.path === undefined ? base.restoreFrom
       : sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+    if (base.path !== undefined) await checkPartitionCount(base.path, n);
     const progress = onRestoreProgress === undefined ? undefined : new ProgressSum(n, onRestoreProgress);
     const opened = await Promise.allSettled(Array.from({ length: n }, (_, i) => Store.open<K, V>({
       ...base,
@@ -457,6 +459,7 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
 }
 
 // ---- helpers ------------------------------------------------------------------------
+
 
 async function settleAll(promises: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
