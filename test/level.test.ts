@@ -262,6 +262,22 @@ describe('StrataLevel', () => {
     await db.close();
   });
 
+  it('close() on disk lets a chunked clear() in flight finish, in memory as on disk (as memory-level does)', async () => {
+    const key = (i: number) => `k${String(i).padStart(5, '0')}`;
+    for (const location of [join(freshDir(), 'db'), undefined]) {
+      const db = new StrataLevel(location);
+      await db.batch(Array.from({ length: 5000 }, (_, i) => ({ type: 'put' as const, key: key(i), value: 'v' })));
+      const clearing = db.clear({ limit: 4500 }); // 5 chunks, the event loop turning between them
+      const closing = db.close();
+      // Before the fix, on disk: the Store closed under it, and it failed (LEVEL_DATABASE_NOT_OPEN) after 1,000 keys.
+      await expect(clearing).resolves.toBeUndefined();
+      await closing;
+      await db.open();
+      expect(await db.keys().all()).toEqual(Array.from({ length: 500 }, (_, i) => key(4500 + i)));
+      await db.close();
+    }
+  });
+
   it('keeps its data across close and reopen, and locks its directory while open', async () => {
     const location = join(freshDir(), 'db');
     const db = new StrataLevel(location);

@@ -203,8 +203,9 @@ describe('TaskStore (strata-kv/nats): merge and deleteRange in a task\'s commit'
   it('merge folds at once into a put record; deleteRange is one range record of the store\'s keys only', async () => {
     const sink = new CommitSink();
     const store = await Store.open({ changelog: sink });
-    const views = new TaskStore<string, number>(store, storePrefix('views'), { keyCodec: codecs.utf8, valueCodec: codecs.json });
-    const other = new TaskStore<string, number>(store, storePrefix('other'), { keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { twice: (e, o) => (e ?? 0) + 2 * o } });
+    // Written as a process call's context writes them (a TaskStore itself takes no writes).
+    const views = new TaskStore<string, number>(store, storePrefix('views'), { keyCodec: codecs.utf8, valueCodec: codecs.json }).writableWhile(() => {});
+    const other = new TaskStore<string, number>(store, storePrefix('other'), { keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { twice: (e, o) => (e ?? 0) + 2 * o } }).writableWhile(() => {});
     views.merge('u1', 1, 'add'); views.merge('u1', 1, 'add'); views.merge('u2', 5, 'max');
     other.merge('u1', 3, 'twice');
     expect([views.get('u1'), views.get('u2'), other.get('u1')]).toEqual([2, 5, 6]);

@@ -35,6 +35,31 @@ describe('PartitionedStore.open', () => {
     expect(await asyncCodeOf(() => Store.open({ path: '' }))).toBe('INVALID_ARGUMENT');
   });
 
+  it('a directory keeps its partition count: reopening it with another is INVALID_ARGUMENT and opens no partition', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'strata-pcount-'));
+    try {
+      const o = { path: dir, keyCodec: codecs.utf8, valueCodec: codecs.utf8 };
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      const a = await PartitionedStore.open<string, string>({ ...o, partitions: 3 });
+      for (const k of keys) a.put(k, 'v');
+      await a.close();
+      // Before the fix these opened: get() then missed most keys (hashed to another partition),
+      // and a put of one made a second copy that all() showed twice.
+      for (const partitions of [4, 2, 1]) {
+        expect(await asyncCodeOf(() => PartitionedStore.open({ ...o, partitions }))).toBe('INVALID_ARGUMENT');
+      }
+      expect(existsSync(join(dir, 'partition-3'))).toBe(false);
+      const b = await PartitionedStore.open<string, string>({ ...o, partitions: 3 });
+      expect(b.getAll(keys)).toEqual(keys.map(() => 'v'));
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('partition(i) accepts exactly 0..n-1', () => withStore({ partitions: 3 }, (s) => {
     expect(s.partitions).toBe(3);
     expect(s.partition(2)).toBeInstanceOf(Store);

@@ -1,6 +1,7 @@
 // Model-based test of SessionStore (docs/WINDOWS.md, "Sessions"): random puts, removes,
 // advances of the stream time, fetchSession, findSessions and its backward form, fetch,
-// all, and (on disk) reopen, against SessionModel: a Map of key -> Map of "end,start" ->
+// all, iterators held across later commands (each yields the model as of its opening), a
+// restore from the changelog into a fresh store (in memory) and (on disk) reopen, against SessionModel: a Map of key -> Map of "end,start" ->
 // value, with Kafka Streams' session retention applied (a session is live iff end >
 // streamTime - retentionMs; a put of an expired session is dropped). Keys are bytes that
 // are prefixes of each other; sessions end on both sides of segment boundaries.
@@ -9,7 +10,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SessionStore, type SessionStoreOptions, type SessionEntry } from 'strata-kv';
+import { SessionStore, MemoryChangelog, type SessionStoreOptions, type SessionEntry } from 'strata-kv';
 import { hex } from './support/model.js';
 
 const RETENTION_MS = 100;
@@ -20,7 +21,7 @@ const valueArb = fc.uint8Array({ maxLength: 12 });
 /** A session relative to the stream time when the command runs: its end, and its length. */
 const sessionArb = fc.tuple(fc.integer({ min: -130, max: 12 }), fc.nat(70));
 
-const seen = { commands: 0, expiredPuts: 0, sessionsExpired: 0, found: 0, reopens: 0 };
+const seen = { commands: 0, expiredPuts: 0, sessionsExpired: 0, found: 0, reopens: 0, held: 0, restores: 0 };
 
 class SessionModel {
   readonly sessions = new Map<string, Map<string, { start: number; end: number; value: Uint8Array }>>();
@@ -61,12 +62,23 @@ class SessionModel {
   }
 }
 
-interface Real { store: SessionStore; options: SessionStoreOptions<Uint8Array, Uint8Array> }
+/** An iterator opened by one command and read by a later one, after other writes. */
+interface Held { it: Iterable<SessionEntry<Uint8Array, Uint8Array>>; want: string[] }
+interface Real { store: SessionStore; options: SessionStoreOptions<Uint8Array, Uint8Array>; held: Held[]; restored: boolean; logs: MemoryChangelog[] }
+
+/** Every changelog the store has written, one after another (close() closes a store's
+ *  changelog, so each restored store writes a fresh one; sequence numbers go on). */
+const allOf = (logs: MemoryChangelog[]) => ({ read: (p: number, from?: number) => logs.flatMap((l) => [...l.read(p, from)]) });
 type Cmd = fc.AsyncCommand<SessionModel, Real>;
 const cmd = (name: string, run: (m: SessionModel, r: Real) => void | Promise<void>): Cmd => ({
   check: () => true, run: async (m, r) => { seen.commands++; await run(m, r); }, toString: () => name,
 });
 const shown = (it: Iterable<SessionEntry<Uint8Array, Uint8Array>>) => [...it].map((s) => `${hex(s.key)}[${s.start},${s.end}]=${hex(s.value)}`);
+
+/** Reads every held iterator to its end and compares it with the model as of its opening. */
+function drainHeld(r: Real): void {
+  for (const h of r.held.splice(0)) expect(shown(h.it)).toEqual(h.want);
+}
 /** [start, end] of a session ending `dt` from the stream time, `len` long. */
 const at = (m: SessionModel, dt: number, len: number): [number, number] => {
   const end = Math.max(0, m.streamTime + dt);
@@ -114,8 +126,33 @@ function commands(withReopen: boolean): fc.Arbitrary<Cmd>[] {
       expect(r.store.streamTime).toBe(m.streamTime);
     })),
   ];
+  list.push(fc.tuple(keyArb, fc.integer({ min: -140, max: 10 }), fc.integer({ min: -60, max: 20 }), fc.boolean()).map(([k, e, s, back]) =>
+    cmd(`hold ${back ? 'backwardFindSessions' : 'findSessions'}(${hex(k)}, ${e}, ${s})`, (m, r) => {
+      const earliestEnd = m.streamTime + e, latestStart = m.streamTime + s;
+      const want = m.find(k, earliestEnd, latestStart);
+      seen.held++;
+      r.held.push(back ? { it: r.store.backwardFindSessions(k, earliestEnd, latestStart), want: want.reverse() } : { it: r.store.findSessions(k, earliestEnd, latestStart), want });
+    })));
+  list.push(fc.boolean().map((back) => cmd(`hold ${back ? 'backwardAll' : 'all'}()`, (m, r) => {
+    const want = m.all();
+    seen.held++;
+    r.held.push({ it: back ? r.store.backwardAll() : r.store.all(), want: back ? want.reverse() : want });
+  })));
+  list.push(fc.constant(cmd('drain held iterators', (_m, r) => drainHeld(r))));
+  if (!withReopen) {
+    list.push(fc.constant(cmd('restore from the changelog', async (_m, r) => {
+      drainHeld(r);
+      await r.store.close();
+      const log = new MemoryChangelog();
+      r.store = await SessionStore.open({ ...r.options, changelog: log, restoreFrom: allOf(r.logs) });
+      r.logs.push(log);
+      r.restored = true;
+      seen.restores++;
+    })));
+  }
   if (withReopen) {
     list.push(fc.constant(cmd('reopen', async (_m, r) => {
+      drainHeld(r);
       await r.store.close();
       r.store = await SessionStore.open(r.options);
       seen.reopens++;
@@ -134,12 +171,15 @@ async function run(onDisk: boolean, numRuns: number): Promise<void> {
       const dir = mkdtempSync(join(tmpdir(), 'strata-session-model-'));
       dirs.push(dir);
       options.path = dir;
+    } else {
+      options.changelog = new MemoryChangelog();
     }
-    const real: Real = { store: await SessionStore.open(options), options };
+    const real: Real = { store: await SessionStore.open(options), options, held: [], restored: false, logs: onDisk ? [] : [options.changelog as MemoryChangelog] };
     const model = new SessionModel();
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
-      if (!onDisk) expect(real.store.stats().expiredDropped).toBe(model.dropped);
+      drainHeld(real);
+      if (!onDisk && !real.restored) expect(real.store.stats().expiredDropped).toBe(model.dropped);
     } finally {
       await real.store.close();
     }
@@ -155,5 +195,7 @@ describe('SessionStore against a Map model with retention by session end (fc.com
     expect(seen.sessionsExpired).toBeGreaterThan(100);
     expect(seen.found).toBeGreaterThan(200);
     expect(seen.reopens).toBeGreaterThan(20);
+    expect(seen.held).toBeGreaterThan(50);
+    expect(seen.restores).toBeGreaterThan(20);
   });
 });

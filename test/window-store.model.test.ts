@@ -1,6 +1,8 @@
 // Model-based test of WindowStore (docs/WINDOWS.md): random puts, deletes (null puts),
 // advances of the stream time, fetch of one window, fetch and backwardFetch of a time range,
-// fetchAll, all and their backward forms, and (on disk) reopen, against WindowModel: a Map of
+// fetchAll, all and their backward forms, iterators held across later commands (each must
+// yield the model as of its opening), a restore from the changelog into a fresh store (in
+// memory) and (on disk) reopen, against WindowModel: a Map of
 // key -> Map of windowStart -> the values put (one, or every one with retainDuplicates), with
 // Kafka Streams' retention applied (a window is live iff windowStart > streamTime -
 // retentionMs; a put of an expired window is dropped). Keys are bytes that are prefixes of
@@ -12,7 +14,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WindowStore, type WindowStoreOptions } from 'strata-kv';
+import { WindowStore, MemoryChangelog, type WindowStoreOptions } from 'strata-kv';
 import { hex } from './support/model.js';
 
 const WINDOW_MS = 10;
@@ -32,7 +34,7 @@ const relArb = fc.integer({ min: -130, max: 25 });
 const at = (m: WindowModel, dt: number) => Math.max(0, m.streamTime + dt);
 
 /** What the runs exercised: retention must really have dropped windows and puts. */
-const seen = { commands: 0, expiredPuts: 0, windowsExpired: 0, reopens: 0, retentionDeletes: 0 };
+const seen = { commands: 0, expiredPuts: 0, windowsExpired: 0, reopens: 0, retentionDeletes: 0, held: 0, restores: 0 };
 
 class WindowModel {
   readonly windows = new Map<string, Map<number, Uint8Array[]>>();
@@ -88,7 +90,19 @@ class WindowModel {
   }
 }
 
-interface Real { store: WindowStore; options: WindowStoreOptions<Uint8Array, Uint8Array> }
+/** An iterator opened by one command and read by a later one, after other writes: it must
+ *  yield what the model held when it was opened. */
+interface Held { it: Iterator<unknown>; want: unknown[]; map: (e: any) => unknown }
+interface Real { store: WindowStore; options: WindowStoreOptions<Uint8Array, Uint8Array>; held: Held[]; restored: boolean; logs: MemoryChangelog[] }
+
+/** Every changelog the store has written, one after another (close() closes a store's
+ *  changelog, so each restored store writes a fresh one; sequence numbers go on). */
+const allOf = (logs: MemoryChangelog[]) => ({ read: (p: number, from?: number) => logs.flatMap((l) => [...l.read(p, from)]) });
+
+/** Reads every held iterator to its end and compares it with the model as of its opening. */
+function drainHeld(r: Real): void {
+  for (const h of r.held.splice(0)) expect([...(h.it as IterableIterator<unknown>)].map(h.map)).toEqual(h.want);
+}
 type Cmd = fc.AsyncCommand<WindowModel, Real>;
 
 const cmd = (name: string, run: (m: WindowModel, r: Real) => void | Promise<void>): Cmd => ({
@@ -152,8 +166,30 @@ function commands(withReopen: boolean): fc.Arbitrary<Cmd>[] {
       seen.retentionDeletes += s.retentionDeletes;
     })),
   ];
+  // Iterators held across later commands (writes, retention, advances): a snapshot each.
+  list.push(fc.tuple(keyArb, spanArb, fc.constantFrom('fetch', 'backwardFetch', 'fetchAll', 'backwardAll')).map(([k, [a, b], kind]) => cmd(`hold ${kind}(${hex(k)}, ${a}, ${b})`, (m, r) => {
+    seen.held++;
+    if (kind === 'fetch') r.held.push({ it: r.store.fetch(k, a, b), want: m.fetch(k, a, b), map: (e) => [e.windowStart, hex(e.value)] });
+    else if (kind === 'backwardFetch') r.held.push({ it: r.store.backwardFetch(k, a, b), want: m.fetch(k, a, b).reverse(), map: (e) => [e.windowStart, hex(e.value)] });
+    else if (kind === 'fetchAll') r.held.push({ it: r.store.fetchAll(a, b), want: m.fetchAll(a, b), map: (e) => [hex(e.key), e.windowStart, hex(e.value)] });
+    else r.held.push({ it: r.store.backwardAll(), want: m.fetchAll(-Infinity, Infinity).reverse(), map: (e) => [hex(e.key), e.windowStart, hex(e.value)] });
+  })));
+  list.push(fc.constant(cmd('drain held iterators', (_m, r) => drainHeld(r))));
+  if (!withReopen) {
+    // The changelog rebuilds the same windows and stream time in a fresh store.
+    list.push(fc.constant(cmd('restore from the changelog', async (_m, r) => {
+      drainHeld(r);
+      await r.store.close();
+      const log = new MemoryChangelog();
+      r.store = await WindowStore.open({ ...r.options, changelog: log, restoreFrom: allOf(r.logs) });
+      r.logs.push(log);
+      r.restored = true;
+      seen.restores++;
+    })));
+  }
   if (withReopen) {
     list.push(fc.constant(cmd('reopen', async (_m, r) => {
+      drainHeld(r);
       await r.store.close();
       r.store = await WindowStore.open(r.options);
       seen.reopens++;
@@ -174,13 +210,16 @@ async function run(dups: boolean, onDisk: boolean, numRuns: number): Promise<voi
       const dir = mkdtempSync(join(tmpdir(), 'strata-window-model-'));
       dirs.push(dir);
       options.path = dir;
+    } else {
+      options.changelog = new MemoryChangelog();
     }
-    const real: Real = { store: await WindowStore.open(options), options };
+    const real: Real = { store: await WindowStore.open(options), options, held: [], restored: false, logs: onDisk ? [] : [options.changelog as MemoryChangelog] };
     const model = new WindowModel(dups);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
+      drainHeld(real);
       // The dropped puts are counted since the last open: compare only without reopens.
-      if (!onDisk) expect(real.store.stats().expiredDropped).toBe(model.dropped);
+      if (!onDisk && !real.restored) expect(real.store.stats().expiredDropped).toBe(model.dropped);
     } finally {
       await real.store.close();
     }
@@ -198,5 +237,7 @@ describe('WindowStore against a Map model with retention (fc.commands)', () => {
     expect(seen.windowsExpired).toBeGreaterThan(100);
     expect(seen.retentionDeletes).toBeGreaterThan(20);
     expect(seen.reopens).toBeGreaterThan(20);
+    expect(seen.held).toBeGreaterThan(50);
+    expect(seen.restores).toBeGreaterThan(20);
   });
 });

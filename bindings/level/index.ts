@@ -44,6 +44,8 @@ type Src = Store | ByteSnapshot;
 export class StrataLevel<KDefault = string, VDefault = string> extends AbstractLevel<Format, KDefault, VDefault> {
   readonly #location: string | undefined;
   #store: Store | undefined;
+  /** clear() calls in flight (they yield between chunks): close() lets them finish first. */
+  readonly #clearing = new Set<Promise<void>>();
 
   constructor(location?: string, options?: StrataLevelOptions<KDefault, VDefault>);
   constructor(options?: StrataLevelOptions<KDefault, VDefault>);
@@ -101,6 +103,10 @@ export class StrataLevel<KDefault = string, VDefault = string> extends AbstractL
    *  data lives as long as the instance and a reopen finds it (as memory-level does). */
   protected async _close(): Promise<void> {
     if (this.#location === undefined) return;
+    // A chunked clear() yields between chunks; closing the Store under it would stop it
+    // half done (LEVEL_DATABASE_NOT_OPEN after some chunks), where classic-level's close
+    // waits for operations in flight and memory-level's finds its data still there.
+    while (this.#clearing.size > 0) await Promise.allSettled([...this.#clearing]);
     const store = this.#store;
     this.#store = undefined;
     await store?.close();
@@ -213,6 +219,18 @@ export class StrataLevel<KDefault = string, VDefault = string> extends AbstractL
       return;
     }
     const [snap, owns] = this.#readSnapshot(options.snapshot);
+    const clearing = this.#clearChunked(snap, owns, options);
+    this.#clearing.add(clearing);
+    try {
+      await clearing;
+    } finally {
+      this.#clearing.delete(clearing);
+    }
+  }
+
+  /** clear() of the keys read from `snap` (released after, when `owns`), CHUNK per atomic
+   *  deleteAll, yielding to the event loop between chunks. */
+  async #clearChunked(snap: ByteSnapshot, owns: boolean, options: LevelReadOptions): Promise<void> {
     try {
       let first = true;
       for (const keys of clearChunks(snap, options)) {

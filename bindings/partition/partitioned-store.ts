@@ -23,15 +23,15 @@ import { Store, type Snapshot, type WriteOp, type RangeOptions, type RangeBounds
 import type { KeyValueIterator } from '../store/iterator.js';
 import { mergePartitions, mergedRange } from './partition-merge.js';
 import { codecs, type Codec } from '../codecs.js';
-import { StrataError, invalid, shown, messageOf } from '../errors.js';
+import { StrataError, invalid, shown } from '../errors.js';
 import { compareBytes } from '../key-range.js';
-import { MAX_VALUE_BYTES } from '../engine/abi.js';
 import type { StoreOptions } from '../store/options.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import type { RestoreOptions, RestoreProgress } from '../changelog/restore.js';
 import { kafkaPartition } from './murmur2.js';
 import { aggregateStats, ProgressSum, type PartitionedStoreStats } from './partition-stats.js';
 import { SharedSink } from './shared-sink.js';
+import { checkPartitionCount } from './partition-count.js';
 
 export type PartitionedStoreOptions<K, V> = StoreOptions<K, V> & {
   /** Number of partitions: the partition count of the Kafka topic this state follows. */
@@ -89,6 +89,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     // rule: with a path, the first readable sink) is picked here from the user's sinks.
     const restoreFrom = base.restoreFrom !== undefined || base.path === undefined ? base.restoreFrom
       : sinks.find((s) => typeof (s as Partial<ChangelogSource>).read === 'function') as ChangelogSource | undefined;
+    if (base.path !== undefined) await checkPartitionCount(base.path, n);
     const progress = onRestoreProgress === undefined ? undefined : new ProgressSum(n, onRestoreProgress);
     const opened = await Promise.allSettled(Array.from({ length: n }, (_, i) => Store.open<K, V>({
       ...base,
@@ -206,7 +207,7 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     const groups = this.group(iterate(ops, 'write'), (op) => {
       if (op === null || typeof op !== 'object') throw invalid('write expects { type, key, value? } operations');
       if (op.type === 'put') this.checkValue(op.value);
-      else if (op.type === 'merge') { this.checkValue(op.value); this.stores[0].checkMergeOperator(op.operator); }
+      else if (op.type === 'merge') this.stores[0].checkMergeOperand(op.value, op.operator);
       else if (op.type !== 'del') throw invalid(`unknown operation type ${shown((op as { type?: unknown }).type)}`);
       return this.encodeKey(op.key);
     }, false);
@@ -351,18 +352,10 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
     return this.stores[kafkaPartition(this.encodeKey(key), this.partitions)];
   }
 
-  /** Mirrors Store's value encoding checks, so a batch fails before any partition is written. */
-  private checkValue(value: V): void {
-    let v: unknown;
-    try {
-      v = this.valueCodec.encode(value);
-    } catch (err) {
-      if (err instanceof StrataError) throw err;
-      throw new StrataError('INVALID_ARGUMENT', `value cannot be encoded: ${messageOf(err)}`, { cause: err });
-    }
-    if (!(v instanceof Uint8Array)) throw invalid('value codec must return a Uint8Array');
-    if (v.length > MAX_VALUE_BYTES) throw new StrataError('VALUE_TOO_LARGE', `value of ${v.length} bytes exceeds ${MAX_VALUE_BYTES}`);
-  }
+  /** Checks a put's value with the partitions' own check (Store.checkPutValue), so a batch
+   *  fails before any partition is written: a copy of the check here had missed the 8 bytes
+   *  a ttl adds to every value. */
+  private checkValue(value: V): void { this.stores[0].checkPutValue(value); }
 
   /**
    * Validates every item (keyOf throws on bad input) and groups them by partition,
@@ -466,6 +459,7 @@ class PartitionedSnapshot<K, V> implements Snapshot<K, V> {
 }
 
 // ---- helpers ------------------------------------------------------------------------
+
 
 async function settleAll(promises: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');

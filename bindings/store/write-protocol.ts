@@ -156,8 +156,14 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
     this.applyBatch(encoded);
   }
 
-  /** @internal Checks a merge operator name (INVALID_ARGUMENT when unknown), as merge does. */
-  checkMergeOperator(name: string | undefined): void { this.merges.prefixFor(name); }
+  /** @internal Checks a put's value exactly as put, putAll and write do (INVALID_ARGUMENT,
+   *  VALUE_TOO_LARGE, a ttl's expiry header counted), writing nothing: PartitionedStore
+   *  checks a whole batch this way before any partition applies its share. */
+  checkPutValue(value: V): void { this.encodableValue(value); }
+
+  /** @internal Checks a merge operand exactly as merge and write do (the operator's name, the
+   *  operand's size with the name before it, not on a ttl store), writing nothing. */
+  checkMergeOperand(operand: V, name: string | undefined): void { this.operandOp(EMPTY, operand, name); }
 
   /** A merge operand as the batch image holds it (KIND_MERGE, its operator before its
    *  value), checked: the operator's name, the size, not on a ttl store. */

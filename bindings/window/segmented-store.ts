@@ -18,6 +18,7 @@ import { Store } from '../store/store.js';
 import { codecs, type Codec } from '../codecs.js';
 import { StrataError, invalid, shown } from '../errors.js';
 import type { WriteOp } from '../store/write-protocol.js';
+import { encodeWith } from '../store/arguments.js';
 import type { RangeBounds } from '../store/arguments.js';
 import type { SegmentedConfig, WindowStoreStats } from './window-options.js';
 import { ScanChain, type WindowIterator } from './window-iterator.js';
@@ -107,10 +108,10 @@ export abstract class SegmentedStore<K, V> {
     if (this.closing !== undefined) throw new StrataError('CLOSED', 'the store is closed');
   }
 
-  protected encode<T>(codec: Codec<T>, x: T, name: string): Uint8Array {
-    const b = codec.encode(x);
-    if (!(b instanceof Uint8Array)) throw invalid(`${name}.encode must return a Uint8Array`);
-    return b;
+  /** `x` encoded as the Store encodes (store/arguments.ts): a codec that throws, whatever it
+   *  throws, is INVALID_ARGUMENT, as is one that returns no Uint8Array. */
+  protected encode<T>(codec: Codec<T>, x: T, name: 'key' | 'value'): Uint8Array {
+    return encodeWith(codec, x, name);
   }
 
   protected segmentOf(t: number): number { return Math.floor(t / this.segmentMs); }

@@ -40,9 +40,9 @@ export class SessionStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore
    */
   put(key: K, start: number, end: number, value: V | null | undefined): void {
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     checkSession(start, end);
-    const v = value === undefined || value === null ? undefined : this.encode(this.valueCodec, value, 'valueCodec');
+    const v = value === undefined || value === null ? undefined : this.encode(this.valueCodec, value, 'value');
     const sk = sessionKey(this.segmentOf(end), k, end, start);
     if (!this.live(end)) { this.expiredDropped++; return; }
     this.writeAt(v === undefined ? { type: 'del', key: sk } : { type: 'put', key: sk, value: v }, end);
@@ -54,7 +54,7 @@ export class SessionStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore
   /** The value of `key`'s session [start, end], or undefined when absent or expired. */
   fetchSession(key: K, start: number, end: number): V | undefined {
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     checkSession(start, end);
     if (!this.live(end) || end > this.time) return undefined;
     const raw = this.store.get(sessionKey(this.segmentOf(end), k, end, start));
@@ -89,7 +89,7 @@ export class SessionStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore
 
   private find(key: K, earliestEnd: number, latestStart: number, reverse: boolean): WindowIterator<SessionEntry<K, V>> {
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     const [lo, hi] = this.liveSpan(earliestEnd, Infinity);
     const [, maxStart] = this.liveSpan(-Infinity, latestStart); // latestStart, checked (capped at the stream time)
     const first = this.segmentOf(lo), last = this.segmentOf(hi);

@@ -49,11 +49,11 @@ export class WindowStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<
    */
   put(key: K, windowStart: number, value: V | null | undefined): void {
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     checkTimestamp(windowStart, 'windowStart');
     const del = value === undefined || value === null;
     if (del && this.retainDuplicates) return;
-    const v = del ? undefined : this.encode(this.valueCodec, value, 'valueCodec');
+    const v = del ? undefined : this.encode(this.valueCodec, value, 'value');
     const wk = windowKey(this.segmentOf(windowStart), k, windowStart, this.retainDuplicates ? this.seq >>> 0 : undefined);
     if (!this.live(windowStart)) { this.expiredDropped++; return; }
     this.writeAt(v === undefined ? { type: 'del', key: wk } : { type: 'put', key: wk, value: v }, windowStart);
@@ -69,7 +69,7 @@ export class WindowStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<
     // By the count of arguments: fetch(k, t, undefined) is a bad timeTo, not fetch(k, t).
     if (timeTo.length > 0) return this.fetchRange(key, time, timeTo[0], false);
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     checkTimestamp(time, 'windowStart');
     if (!this.live(time) || time > this.time) return undefined;
     const seg = this.segmentOf(time);
@@ -103,7 +103,7 @@ export class WindowStore<K = Uint8Array, V = Uint8Array> extends SegmentedStore<
 
   private fetchRange(key: K, timeFrom: number, timeTo: number, reverse: boolean): WindowIterator<WindowValue<V>> {
     this.checkOpen();
-    const k = this.encode(this.keyCodec, key, 'keyCodec');
+    const k = this.encode(this.keyCodec, key, 'key');
     const [lo, hi] = this.liveSpan(timeFrom, timeTo);
     const first = this.segmentOf(lo), last = this.segmentOf(hi);
     // Each segment is one range, from `segment | escaped(key) | lo` to `... | hi + 1`.

@@ -17,7 +17,13 @@
 // outputs stored, and one replayed after a crash republishes the same message ids, which
 // JetStream drops within its duplicate window; (3) after any failure (the user's `process`
 // throws, the changelog fails or is fenced) nothing more is committed and the task's Store
-// — possibly ahead of the changelog — is thrown away; a restart restores from the changelog.
+// — possibly ahead of the changelog — is thrown away; a restart restores from the changelog;
+// (4) every write to the stores and every output belongs to one input message: a context's
+// stores and send() work only while its `process` call is in flight (until the promise it
+// returned settles). A write or send after that would be committed with some later message,
+// or never, and a replay would not repeat it.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '../client.js';
@@ -32,6 +38,11 @@ import { decodePosition, encodePosition, POSITION_KEY, storePrefix, TaskStore, t
 const YIELD_EVERY_MS = 10;
 /** How often a task asks for its input partition's last position (the stall watchdog), ms. */
 const INPUT_PROBE_MS = 1000;
+
+/** Inside a `process` call (through every await and callback it starts): whose task it is,
+ *  and whether that call is still in flight. StreamTasks.stop() asks it, since waiting for
+ *  the tasks from inside one of their own calls would wait for itself. */
+export const processing = new AsyncLocalStorage<{ host: TaskHost; inFlight: () => boolean }>();
 
 /** What `process` gets beside the message. */
 export interface TaskContext<S = Record<string, TaskStore<any, any>>> {
@@ -74,7 +85,11 @@ export interface PartitionTaskStats {
 
 export class PartitionTask {
   private store!: Store;
-  private context!: TaskContext;
+  /** The stores by name, for queries (they refuse writes: TaskStore.writableWhile). */
+  private taskStores!: Record<string, TaskStore<any, any>>;
+  /** The message whose `process` call is in flight: its context's writes and sends go
+   *  through only while it is this one (INVARIANT 4). */
+  private live: InputMessage | undefined;
   private position = 0;
   private committedPosition = 0;
   private processed = 0;
@@ -118,9 +133,8 @@ export class PartitionTask {
         t.restored = { records, ms: performance.now() - t0 };
       }
       t.position = t.committedPosition = decodePosition(t.store.get(POSITION_KEY));
-      const stores: Record<string, TaskStore<any, any>> = {};
-      for (const [name, spec] of Object.entries(host.stores)) stores[name] = new TaskStore(t.store, storePrefix(name), spec);
-      t.context = { partition, stores, send: (subject, value, o) => t.send(subject, value, o) };
+      t.taskStores = {};
+      for (const [name, spec] of Object.entries(host.stores)) t.taskStores[name] = new TaskStore(t.store, storePrefix(name), spec);
     } catch (err) {
       await t.store.close().catch(() => {});
       throw err;
@@ -137,7 +151,7 @@ export class PartitionTask {
   }
 
   /** The task's stores by name. */
-  get stores(): Record<string, TaskStore<any, any>> { return this.context.stores; }
+  get stores(): Record<string, TaskStore<any, any>> { return this.taskStores; }
 
   stats(): PartitionTaskStats {
     const s: PartitionTaskStats = { partition: this.partition, position: this.position, committedPosition: this.committedPosition, processed: this.processed, commits: this.commits };
@@ -204,20 +218,45 @@ export class PartitionTask {
     if (message.position <= this.position) return; // already processed (a consumer restarted)
     this.outputIndex = 0;
     this.position = message.position; // the id of the outputs `process` sends
-    await this.host.process(message, this.context);
+    this.live = message;
+    try {
+      const ctx = this.contextOf(message);
+      await processing.run({ host: this.host, inFlight: () => this.live === message }, () => this.host.process(message, ctx));
+    } finally {
+      this.live = undefined;
+    }
     this.processed++;
     // Commit before the batch outgrows one changelog message (INVARIANT 1).
     if (this.sink.bytes > this.host.changelog.maxMessageBytes / 2) await this.commit();
   }
 
+  /** `message`'s context: its stores' writes and its sends go through only while its
+   *  `process` call is in flight (INVARIANT 4). */
+  private contextOf(message: InputMessage): TaskContext {
+    const guard = () => this.checkLive(message);
+    const stores: Record<string, TaskStore<any, any>> = {};
+    for (const name in this.taskStores) stores[name] = this.taskStores[name].writableWhile(guard);
+    return { partition: this.partition, stores, send: (subject, value, o) => { guard(); this.send(subject, value, o); } };
+  }
+
+  /** Throws unless `message`'s `process` call is in flight: CLOSED once the task has stopped
+   *  or failed, INVALID_ARGUMENT while it runs on (the write would belong to no message). */
+  private checkLive(message: InputMessage): void {
+    if (this.live === message) return;
+    if (this.failure !== undefined || this.stopping) throw new StrataError('CLOSED', `the task of partition ${this.partition} has ${this.failure !== undefined ? 'failed' : 'stopped'}`);
+    throw new StrataError('INVALID_ARGUMENT', `process for input position ${message.position} of partition ${this.partition} has returned: `
+      + 'its context writes and sends only while it runs (await the work inside process)');
+  }
+
   private send(subject: string, value: Uint8Array, options?: { headers?: Record<string, string> }): void {
     if (this.failure !== undefined) throw this.failure;
     if (typeof subject !== 'string' || !(value instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', 'send expects a subject and a Uint8Array value');
-    let h: MsgHdrs | undefined;
-    if (options?.headers !== undefined) {
-      h = natsHeaders();
-      for (const [k, v] of Object.entries(options.headers)) h.set(k, v);
+    // Checked here, at the call: NATS would refuse the publish only when the next commit
+    // awaits it, and the whole task would stop with IO_ERROR for one bad argument.
+    if (!PUBLISH_SUBJECT.test(subject)) {
+      throw new StrataError('INVALID_ARGUMENT', `send: ${JSON.stringify(subject)} is not a subject to publish to (tokens of visible characters joined by '.', no wildcard)`);
     }
+    const h = outputHeaders(options);
     const msgID = `${this.host.application}.${this.partition}.${this.position}.${this.outputIndex++}`;
     const p = this.host.js.publish(subject, value, { msgID, headers: h });
     p.catch(() => {}); // awaited by the next commit
@@ -251,4 +290,28 @@ export class PartitionTask {
     if (this.probe) clearInterval(this.probe);
     this.host.taskFailed(this.partition, this.failure);
   }
+}
+
+/** A subject NATS publishes to: non-empty tokens of printable non-space characters, joined
+ *  by '.', none of them a wildcard ('*' or '>'). */
+const PUBLISH_SUBJECT = /^(?![*>](?:\.|$))[^\s.]+(?:\.(?![*>](?:\.|$))[^\s.]+)*$/;
+
+/** send()'s options, checked: undefined or `{ headers?: { name: string value } }`, made into
+ *  NATS headers (INVALID_ARGUMENT for what NATS would refuse: a name or value it cannot carry). */
+function outputHeaders(options: unknown): MsgHdrs | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new StrataError('INVALID_ARGUMENT', 'send: options must be an object { headers? }');
+  const headers = (options as { headers?: unknown }).headers;
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw new StrataError('INVALID_ARGUMENT', 'send: headers must be an object of strings');
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(headers)) {
+    if (typeof v !== 'string') throw new StrataError('INVALID_ARGUMENT', `send: header ${JSON.stringify(k)} must be a string`);
+    try {
+      h.set(k, v);
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT', `send: header ${JSON.stringify(k)}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+  return h;
 }

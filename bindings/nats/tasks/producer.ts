@@ -17,6 +17,8 @@ export interface StreamProducerOptions extends InputOptions {
 }
 
 export class StreamProducer {
+  private closed = false;
+
   private constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient,
                       private readonly input: Required<InputOptions>, private readonly ownsConnection: boolean) {}
 
@@ -43,16 +45,37 @@ export class StreamProducer {
    * Publishes `value` under `key` and resolves once JetStream stored it. `msgId` makes a
    * retried send a no-op within the stream's duplicate window.
    */
-  async send(key: Uint8Array, value: Uint8Array, options: { msgId?: string } = {}): Promise<{ partition: number; position: number }> {
+  async send(key: Uint8Array, value: Uint8Array, options?: { msgId?: string }): Promise<{ partition: number; position: number }> {
+    if (this.closed || this.nc.isClosed()) throw new StrataError('CLOSED', 'the producer is closed');
     if (!(key instanceof Uint8Array) || !(value instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', 'send expects a Uint8Array key and value');
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw new StrataError('INVALID_ARGUMENT', 'send: options must be an object { msgId? }');
+    const msgId = options?.msgId;
+    // An empty id would turn deduplication off without a word; a CR or LF cannot be a header.
+    if (msgId !== undefined && (typeof msgId !== 'string' || msgId === '' || /[\r\n]/.test(msgId))) {
+      throw new StrataError('INVALID_ARGUMENT', 'send: msgId must be a non-empty string without CR or LF');
+    }
     const partition = this.partitionOf(key);
     const h = headers();
     h.set(KEY_HEADER, Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64url'));
-    const ack = await this.js.publish(`${this.input.subjectPrefix}.${partition}`, value, { headers: h, msgID: options.msgId });
-    return { partition, position: ack.seq };
+    try {
+      const ack = await this.js.publish(`${this.input.subjectPrefix}.${partition}`, value, { headers: h, msgID: msgId });
+      return { partition, position: ack.seq };
+    } catch (err) {
+      throw publishError(err, this.nc);
+    }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.ownsConnection) await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** What a failed publish is to the caller: CLOSED (the connection closed), VALUE_TOO_LARGE
+ *  (past the server's max_payload), else IO_ERROR (no stream, a timeout: not stored). */
+function publishError(err: unknown, nc: NatsConnection): StrataError {
+  const message = `${(err as Error)?.name}: ${(err as Error)?.message}`;
+  if (nc.isClosed() || /closed connection/i.test(message)) return new StrataError('CLOSED', `the NATS connection is closed: ${message}`, { cause: err });
+  if (/max_payload/i.test(message)) return new StrataError('VALUE_TOO_LARGE', `the message exceeds the server's max_payload: ${message}`, { cause: err });
+  return new StrataError('IO_ERROR', `the input message was not stored: ${message}`, { cause: err });
 }

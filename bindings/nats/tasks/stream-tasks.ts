@@ -20,7 +20,7 @@ import { shown } from '../util.js';
 import { CommitSink } from './commit-sink.js';
 import { NatsChangelog } from '../changelog.js';
 import { checkInput, InputSource, type InputMessage, type InputOptions } from './input.js';
-import { PartitionTask, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
+import { PartitionTask, processing, type PartitionTaskStats, type TaskContext, type TaskHost } from './partition-task.js';
 import { storePrefix, type TaskStore, type TaskStoreSpec } from './task-stores.js';
 import { GroupMember, type GroupHost } from './group.js';
 import { NatsLeaseTable } from './lease-table.js';
@@ -89,6 +89,8 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
   readonly commitEveryMs: number;
   private readonly tasks = new Map<number, PartitionTask>();
   private stopped = false;
+  /** stop()'s work, once started: every call returns it. */
+  private stopping: Promise<void> | undefined;
   private member: GroupMember | undefined;
   private heartbeats: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -207,7 +209,8 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
 
   /**
    * Store `name` of partition p, to query (Kafka Streams' interactive queries). It shows the
-   * task's state as processed so far, committed or not; write to it only from `process`.
+   * task's state as processed so far, committed or not. It takes no writes (INVALID_ARGUMENT):
+   * write from `process`, through its context's stores.
    */
   store<N extends keyof S & string>(name: N, partition: number): TaskStores<S>[N] {
     const t = this.tasks.get(partition);
@@ -277,10 +280,24 @@ export class StreamTasks<S extends Record<string, TaskStoreSpec<any, any>> = Rec
     this.taskFailed(-1, new StrataError('IO_ERROR', `group heartbeat of ${this.member?.id}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
   }
 
-  /** Commits and stops every task (a group member first hands its partitions back), then
-   *  closes the changelog and the connection (if it opened it). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Commits and stops every task (a group member first hands its partitions back), then
+   * closes the changelog and the connection (if it opened it). Every call returns the same
+   * promise. Called from inside `process`, it starts the stop and resolves at once without
+   * waiting for it (as Kafka Streams' close() from a stream thread): the stop waits for that
+   * very call to return, so awaiting it there would never end. Failures then reach onError.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    const inside = processing.getStore();
+    if (inside !== undefined && inside.host === this && inside.inFlight()) {
+      this.stopping.catch(() => {}); // reported through onError as they happened
+      return Promise.resolve();
+    }
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.heartbeats;
@@ -344,10 +361,37 @@ function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: Stre
   if (o.connection === undefined && o.servers === undefined) throw bad('StreamTasks needs servers or a connection');
   if (typeof o.process !== 'function') throw bad('process must be a function');
   if (o.stores === null || typeof o.stores !== 'object') throw bad('stores must be an object of { name: { keyCodec?, valueCodec? } }');
-  for (const name of Object.keys(o.stores)) storePrefix(name);
+  for (const [name, spec] of Object.entries(o.stores)) {
+    storePrefix(name);
+    checkSpec(name, spec);
+  }
+  // Every option is checked here, before a connection is made: one a task uses only once it
+  // runs (a store's codec, a callback) would otherwise fail there, as a TypeError.
+  if (o.servers !== undefined && typeof o.servers !== 'string' && !(Array.isArray(o.servers) && o.servers.every((x) => typeof x === 'string'))) {
+    throw bad(`servers must be a URL or an array of URLs, got ${shown(o.servers)}`);
+  }
+  const c = o.connection as unknown as Record<string, unknown> | undefined;
+  if (c !== undefined && (c === null || typeof c !== 'object' || typeof c.publish !== 'function' || typeof c.request !== 'function')) {
+    throw bad('connection must be a NATS connection');
+  }
+  if (o.partitions !== undefined && !Array.isArray(o.partitions)) throw bad(`partitions must be an array of partition numbers, got ${shown(o.partitions)}`);
+  for (const n of ['onError', 'onRebalance'] as const) {
+    if (o[n] !== undefined && typeof o[n] !== 'function') throw bad(`${n} must be a function`);
+  }
+  if (o.changelog !== undefined) {
+    if (o.changelog === null || typeof o.changelog !== 'object') throw bad('changelog must be an object { stream?, replicas? }');
+    checkName(o.changelog.stream, 'changelog.stream');
+    checkReplicas(o.changelog.replicas, 'changelog.replicas');
+  }
+  if (o.storeOptions !== undefined && (o.storeOptions === null || typeof o.storeOptions !== 'object')) throw bad('storeOptions must be an object');
   if (o.group !== undefined && o.partitions !== undefined) throw bad('give partitions or group, not both');
   if (o.group !== undefined) {
-    const { leaseMs, heartbeatMs } = o.group;
+    if (o.group === null || typeof o.group !== 'object') throw bad('group must be an object { memberId?, leaseMs?, heartbeatMs?, bucket?, replicas?, standbys? }');
+    const { leaseMs, heartbeatMs, memberId, bucket, replicas, standbys } = o.group;
+    checkName(memberId, 'group.memberId');
+    checkName(bucket, 'group.bucket');
+    checkReplicas(replicas, 'group.replicas');
+    if (standbys !== undefined && standbys !== 0 && standbys !== 1) throw bad(`group.standbys must be 0 or 1, got ${shown(standbys)}`);
     if (leaseMs !== undefined && (!Number.isFinite(leaseMs) || leaseMs < 100)) throw bad(`group.leaseMs must be ≥ 100, got ${shown(leaseMs)}`);
     if (heartbeatMs !== undefined && (!Number.isFinite(heartbeatMs) || heartbeatMs < 10 || heartbeatMs * 2 > (leaseMs ?? 3000))) {
       throw bad(`group.heartbeatMs must be from 10 to half the lease, got ${shown(heartbeatMs)}`);
@@ -364,4 +408,32 @@ function checkOptions<S extends Record<string, TaskStoreSpec<any, any>>>(o: Stre
     if (so?.[k] !== undefined) throw bad(`storeOptions.${k} is not supported by StreamTasks: a TTL would expire the task's input position too`);
   }
   return o;
+}
+
+/** A name that goes into a NATS subject or KV key: letters, digits, _ and - (undefined: the default). */
+function checkName(v: unknown, name: string): void {
+  if (v !== undefined && (typeof v !== 'string' || !/^[A-Za-z0-9_-]+$/.test(v))) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} must be letters, digits, _ and -, got ${shown(v)}`);
+  }
+}
+
+/** A JetStream replica count: 1 to 5 (undefined: the default). */
+function checkReplicas(v: unknown, name: string): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 5)) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} must be an integer from 1 to 5, got ${shown(v)}`);
+  }
+}
+
+/** A store's TaskStoreSpec: an object whose codecs have encode and decode, and whose merge
+ *  operators are functions. */
+function checkSpec(name: string, spec: unknown): void {
+  const bad = (m: string) => new StrataError('INVALID_ARGUMENT', `stores.${name}: ${m}`);
+  if (spec === null || typeof spec !== 'object') throw bad('must be an object { keyCodec?, valueCodec?, mergeOperators? }');
+  const s = spec as Record<string, unknown>;
+  for (const c of ['keyCodec', 'valueCodec']) {
+    const codec = s[c] as { encode?: unknown; decode?: unknown } | undefined;
+    if (codec !== undefined && (codec === null || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) throw bad(`${c} must have encode and decode functions`);
+  }
+  const ops = s.mergeOperators;
+  if (ops !== undefined && (ops === null || typeof ops !== 'object' || Object.values(ops).some((f) => typeof f !== 'function'))) throw bad('mergeOperators must be an object of functions');
 }

@@ -53,11 +53,24 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
   private readonly valueCodec: Codec<V>;
   private readonly operators: Record<string, MergeOperator<V>>;
 
+  /** Called before every write: throws unless writing is allowed now (see `writableWhile`). */
+  private guard: () => void = refuseWrites;
+
   /** @internal */
   constructor(private readonly store: Store, private readonly prefix: Uint8Array, spec: TaskStoreSpec<K, V>) {
     this.keyCodec = spec.keyCodec ?? (codecs.bytes as unknown as Codec<K>);
     this.valueCodec = spec.valueCodec ?? (codecs.bytes as unknown as Codec<V>);
     this.operators = { ...builtinMergeOperators, ...spec.mergeOperators };
+  }
+
+  /** @internal This store as one `process` call sees it: its writes go through while `guard`
+   *  lets them (the call is in flight). The store itself, as StreamTasks.store() gives it
+   *  for queries, takes no writes: a write outside `process` belongs to no input message, so
+   *  no commit would cover it and no replay would repeat it. */
+  writableWhile(guard: () => void): TaskStore<K, V> {
+    const view = Object.create(this) as TaskStore<K, V>;
+    view.guard = guard;
+    return view;
   }
 
   get(key: K): V | undefined {
@@ -73,9 +86,15 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
     return r === undefined ? undefined : { value: this.valueCodec.decode(r.value), version: r.version };
   }
 
-  put(key: K, value: V): void { this.store.put(this.physical(key), this.valueCodec.encode(value)); }
+  put(key: K, value: V): void {
+    this.guard();
+    this.store.put(this.physical(key), encoded(this.valueCodec, value, 'value'));
+  }
 
-  delete(key: K): void { this.store.delete(this.physical(key)); }
+  delete(key: K): void {
+    this.guard();
+    this.store.delete(this.physical(key));
+  }
 
   /**
    * Folds `operand` into the key's value with the merge operator `name` (built in: add, max,
@@ -84,16 +103,20 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
    * record holds the value (docs/API.md, "Merge operators").
    */
   merge(key: K, operand: V, name: string): void {
+    this.guard();
     const op = Object.hasOwn(this.operators, name) ? this.operators[name] : undefined;
     if (typeof op !== 'function') throw new StrataError('INVALID_ARGUMENT', `no merge operator ${JSON.stringify(name)}`);
     // The operator sees the operand as a read would: decoded from its bytes.
-    const next = op(this.get(key), this.valueCodec.decode(this.valueCodec.encode(operand)));
+    const next = op(this.get(key), this.valueCodec.decode(encoded(this.valueCodec, operand, 'operand')));
     this.put(key, next);
   }
 
   /** Deletes every key of this store in [from, to) (encoded order) with one range
    *  tombstone: one change record in the commit (docs/API.md, "Reads and writes"). */
-  deleteRange(from: K, to: K): void { this.store.deleteRange(this.physical(from), this.physical(to)); }
+  deleteRange(from: K, to: K): void {
+    this.guard();
+    this.store.deleteRange(this.physical(from), this.physical(to));
+  }
 
   /** Entries with from ≤ key < to (encoded order), ascending. */
   *range(from: K, to: K): IterableIterator<[K, V]> {
@@ -117,10 +140,30 @@ export class TaskStore<K = Uint8Array, V = Uint8Array> {
   }
 
   private physical(key: K): Uint8Array {
-    const k = this.keyCodec.encode(key);
+    const k = encoded(this.keyCodec, key, 'key');
     const out = new Uint8Array(this.prefix.length + k.length);
     out.set(this.prefix);
     out.set(k, this.prefix.length);
     return out;
   }
+}
+
+function refuseWrites(): never {
+  throw new StrataError('INVALID_ARGUMENT', "a task's stores are written only from process, through its context's stores (StreamTasks.store() is for queries)");
+}
+
+/** `x` encoded by `codec`, checked as a Store checks its codecs' output: a codec that throws
+ *  (whatever it throws) or returns no Uint8Array is INVALID_ARGUMENT. A key's bytes are
+ *  copied after the store's prefix, so a string or number returned there made a wrong key or
+ *  a RangeError. */
+function encoded<T>(codec: Codec<T>, x: T, what: string): Uint8Array {
+  let out: unknown;
+  try {
+    out = codec.encode(x);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw new StrataError('INVALID_ARGUMENT', `${what} cannot be encoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (!(out instanceof Uint8Array)) throw new StrataError('INVALID_ARGUMENT', `the ${what} codec must return a Uint8Array`);
+  return out;
 }
