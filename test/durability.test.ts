@@ -88,7 +88,7 @@ describe('reopen', () => {
 });
 
 describe('format', () => {
-  it('run files follow docs/FORMAT.md: footer magic, version 3, the low 32 bits of XXH64 on every block', async () => {
+  it('run files follow docs/FORMAT.md: footer magic, version 5, the low 32 bits of XXH64 on every block, each data block\'s hash index', async () => {
     const dir = freshDir();
     await filled(dir);
     expect(xxh64Low32(new Uint8Array(0))).toBe(0x51d8e999); // XXH64("") = 0xEF46DB3751D8E999
@@ -99,7 +99,7 @@ describe('format', () => {
       const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const f = b.length - 48;
       expect(v.getUint32(f + 44, true)).toBe(0x53524e31);
-      expect(v.getUint16(f + 40, true)).toBe(3);
+      expect(v.getUint16(f + 40, true)).toBe(5);
       const indexOffset = Number(v.getBigUint64(f, true));
       const indexLen = v.getUint32(f + 8, true);
       expect(v.getUint32(indexOffset + indexLen - 4, true)).toBe(xxh64Low32(b, indexOffset, indexOffset + indexLen - 4));
@@ -112,6 +112,19 @@ describe('format', () => {
         const off = Number(v.getBigUint64(q, true));
         const len = v.getUint32(q + 8, true);
         expect(v.getUint32(off + len - 4, true)).toBe(xxh64Low32(b, off, off + len - 4));
+        // n's bit 31: a hash index of n + floor((n + 2) / 3) buckets, then their count (u16),
+        // before the offsets; a bucket is an entry index, 254 (empty) or 255 (shared).
+        const raw = v.getUint32(off + len - 8, true);
+        const n = raw & 0x7fffffff;
+        expect(raw >>> 31, `${name} block ${i}`).toBe(n <= 254 ? 1 : 0);
+        if (n <= 254) {
+          const offsets = off + len - 8 - 4 * n;
+          const nb = n + Math.floor((n + 2) / 3);
+          expect(v.getUint16(offsets - 2, true)).toBe(nb);
+          const buckets = b.subarray(offsets - 2 - nb, offsets - 2);
+          expect(buckets.every((x) => x < n || x === 254 || x === 255)).toBe(true);
+          expect(buckets.some((x) => x < n)).toBe(true);
+        }
         q += 24 + v.getUint32(q + 20, true);
       }
     }

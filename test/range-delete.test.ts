@@ -72,17 +72,17 @@ describe('Store.deleteRange', () => {
     await r.close();
   });
 
-  it('run files are format version 3 without range tombstones, version 4 with', async () => {
+  it('run files are format version 5 without range tombstones, version 6 with', async () => {
     const path = dir();
     const s = await Store.open({ path });
     for (let i = 0; i < 50; i++) s.put(b(`k${i}`), b('v'));
     await s.flush();
-    expect(runVersions(path)).toEqual([3]);
+    expect(runVersions(path)).toEqual([5]);
     s.deleteRange(b('k1'), b('k3'));
     await s.flush();
-    expect(runVersions(path).sort()).toEqual([3, 4]);
+    expect(runVersions(path).sort()).toEqual([5, 6]);
     await s.compact();
-    expect(runVersions(path)).toEqual([3]); // at the bottom with no snapshot: the tombstone is gone
+    expect(runVersions(path)).toEqual([5]); // at the bottom with no snapshot: the tombstone is gone
     expect(keys(s).length).toBe(50 - 22); // k1, k10..k19, k2, k20..k29
     await s.close();
   });
