@@ -1,9 +1,10 @@
 // The ABI's maintenance (docs/ABI.md, "Exports"): flush and compaction on demand, pausing
-// compaction, the expiry clock compaction reads, and the stats block.
+// compaction, the expiry clock compaction reads, the memory reservation, and the stats block.
 import * as E from "./engine";
 import { MAX_LEVELS } from "./version";
 import { cacheCapacity, cacheBytes, cacheHits, cacheMisses } from "./block-cache";
 import { setExpiryClock } from "./compaction";
+import { setMemoryReserve } from "./memory-budget";
 import { giveBackBorrowed } from "./abi-regions";
 
 /** stats(): STATS_FIELDS f64 slots, see docs/ABI.md. */
@@ -69,6 +70,10 @@ export function stats(): void {
 
 /** Sets the clock (ms since the epoch) compaction turns expired values into tombstones by,
  *  for stores with ttlMs (values prefixed by an f64 expiresAt); 0 turns expiry off. */
+/** Linear memory to grow to in one step once the engine's allocations pass 8 MiB
+ *  (memory-budget.ts, "grown once, ahead"); 0: none. */
+export function set_memory_reserve(bytes: f64): void { setMemoryReserve(<u64>bytes); }
+
 export function set_expiry_clock(now: f64): void {
   setExpiryClock(now >= 0 ? now : 0);
 }

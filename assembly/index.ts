@@ -26,7 +26,7 @@ export {
   batch_ptr, batch_capacity, get, get_many, last_seq, snapshot_acquire, snapshot_release,
   iter_open, iter_next, iter_close,
 } from "./abi-reads";
-export { stats_ptr, flush, compact, pause_compaction, stats, set_expiry_clock } from "./abi-maintenance";
+export { stats_ptr, flush, compact, pause_compaction, stats, set_expiry_clock, set_memory_reserve } from "./abi-maintenance";
 export {
   version_stamp, flushed_seq, next_run_id, version_runs, run_image_size, run_image, run_image_blocks,
   run_image_tail_size, run_image_tail, run_import, recover_seq, enable_file_backing, set_block_cache_bytes,

@@ -54,8 +54,39 @@ export const MAX_ALLOC: usize = (<usize>1 << 30) - 4;
  *  make so large a block (MAX_ALLOC). */
 export function budgetAlloc(size: usize): usize {
   if (size > MAX_ALLOC || !canAllocate(<u64>size + (keepReadReserve ? READ_RESERVE : 0))) return 0;
+  if (reserveBytes != 0 && allocatedBytes + <u64>size > RESERVE_AT) reserveMemory();
   allocatedBytes += <u64>size;
   return heap.alloc(size);
+}
+
+// Linear memory grown once, ahead (the host's engine/memory-reserve.ts says why and how
+// much): a store whose allocations pass RESERVE_AT has memory grown at once to reserveBytes,
+// where TLSF would have doubled it step by step, each grow a full GC of the JS heap in V8.
+// Not at instantiation: V8 counts a new memory's whole size as external memory too, so a
+// store that reserved as it opened set off a GC at most opens (a test opening hundreds of
+// stores: 2 → 22 ms an open beside a 500k-object heap).
+// INVARIANT: reserveBytes is 0 once the reservation is made (it is made at most once).
+
+/** Engine allocations past which the reservation is made: early, while the grows before it
+ *  (1 to 16 MiB, each counted whole by V8) stay below what sets its GC off; at 48 MiB a 1M
+ *  fill still met 6 major GCs (495 ms), at 8 MiB 2 (157 ms). A store that stays smaller (a
+ *  test's, a small partition) never makes it. */
+const RESERVE_AT: u64 = 8 << 20;
+/** Bytes of linear memory to grow to at RESERVE_AT; 0: none (browsers, a background job). */
+let reserveBytes: u64 = 0;
+
+export function setMemoryReserve(bytes: u64): void { reserveBytes = bytes; }
+
+/** Grows memory to reserveBytes in one grow: TLSF grows by at least what one block needs,
+ *  and that block, freed, is the free space later allocations take. */
+function reserveMemory(): void {
+  let want = reserveBytes;
+  reserveBytes = 0;
+  let have = <u64>memory.size() << 16;
+  if (want <= have + (<u64>16 << 20)) return;
+  let grow = want - have;
+  if (grow > <u64>MAX_ALLOC - 65536) grow = <u64>MAX_ALLOC - 65536;
+  heap.free(heap.alloc(<usize>grow));
 }
 
 /** The capacity a growing buffer of `cap` bytes doubles to (from at least `min`) until it

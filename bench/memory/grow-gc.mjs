@@ -1,12 +1,13 @@
-// What a Wasm memory.grow costs beside a large JS heap, and what the engine's up-front
-// reservation (bindings/engine/memory-reserve.ts) buys. `node bench/memory/grow-gc.mjs [dist dir …]`
+// What a Wasm memory.grow costs beside a large JS heap, and what growing a store's memory once,
+// ahead (bindings/engine/memory-reserve.ts) buys. `node bench/memory/grow-gc.mjs [dist dir …]`
 //   1. V8 alone: a JS heap of --heap-keys live objects, then a WebAssembly.Memory grown by
 //      64 MiB steps from 64 MiB, each grow timed, with the mark-compacts it set off counted
 //      (PerformanceObserver 'gc', major); then one made 1 GiB at creation, timed.
 //   2. A/B across builds (default dist/): each build in its own process, alternating, fills an
 //      in-memory store with --entries puts (bench:peers' keys, held in the heap as
 //      bench:peers holds them; 100-byte values made per put) and reports puts/s and the
-//      mark-compacts during the fill. Medians of --rounds rounds.
+//      major GCs during the fill; then the time of 200 opens and closes of an empty store
+//      beside that heap (what a reservation made at open would cost). Medians of --rounds.
 //   --heap-keys N (2,000,000)  --entries N (1,000,000)  --rounds R (3)
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,7 +48,10 @@ if (o.child !== undefined) {
   gcs.stop();
   const memoryMiB = store.stats().memoryBytes / 2 ** 20;
   await store.close();
-  process.stdout.write(JSON.stringify({ puts: o.entries / (ms / 1000), majorGcs: gcs.seen.n, gcMs: gcs.seen.ms, memoryMiB }));
+  const t1 = performance.now();
+  for (let i = 0; i < 200; i++) { const s = await Store.open(); s.put(new Uint8Array([1]), new Uint8Array([2])); await s.close(); }
+  const opensMs = performance.now() - t1;
+  process.stdout.write(JSON.stringify({ puts: o.entries / (ms / 1000), majorGcs: gcs.seen.n, gcMs: gcs.seen.ms, memoryMiB, opensMs, keys: d.keys.length }));
 } else {
   const heap = Array.from({ length: o.heapKeys }, (_, i) => ({ k: `k${i.toString(16).padStart(15, '0')}` }));
   console.log(`1. V8 alone, beside a JS heap of ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB:`);
@@ -83,6 +87,6 @@ if (o.child !== undefined) {
   const base = median(runs[0].map((x) => x.puts));
   builds.forEach((dist, b) => {
     const m = (k) => median(runs[b].map((x) => x[k]));
-    console.log(`   ${dist}: ${(m('puts') / 1000).toFixed(0)}k puts/s (${(m('puts') / base).toFixed(2)}×), ${m('majorGcs')} major GCs taking ${m('gcMs').toFixed(0)} ms, linear memory ${m('memoryMiB').toFixed(0)} MiB`);
+    console.log(`   ${dist}: ${(m('puts') / 1000).toFixed(0)}k puts/s (${(m('puts') / base).toFixed(2)}×), ${m('majorGcs')} major GCs taking ${m('gcMs').toFixed(0)} ms, linear memory ${m('memoryMiB').toFixed(0)} MiB; 200 opens and closes ${m('opensMs').toFixed(0)} ms`);
   });
 }

@@ -106,6 +106,7 @@ export interface EngineExports {
   // larger than memory: file-backed runs and the block cache (docs/ABI.md)
   enable_file_backing(): void;
   set_block_cache_bytes(bytes: number): number;
+  set_memory_reserve(bytes: number): void;
   set_replaying(on: number): void;
   run_detach(id: number): number;
   run_tail_offset(p: number, fileSize: number): number;
@@ -166,41 +167,12 @@ function decodeBase64(b64: string): Uint8Array {
 
 /** The embedded module, compiled once per process; each store instantiates its own copy. */
 export const engineModule = (): Promise<WebAssembly.Module> => (compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource));
-/** A store's engine, its linear memory made `initialBytes` large up front where the host can
- *  (engine/memory-reserve.ts says how large, and why). */
-export const instantiateEngine = async (initialBytes = 0): Promise<Engine> => engineFrom(await engineModule(), initialBytes);
+export const instantiateEngine = async (): Promise<Engine> => engineFrom(await engineModule());
 
-/** Pages of linear memory the module declares it needs (asconfig.json's initialMemory), and
- *  the most wasm32 can address. */
-const MODULE_PAGES = 16;
-const MAX_PAGES = 65536;
-
-/** The linear memory an instance imports (env.memory): `initialBytes` rounded up to 64 KiB
- *  pages, or, where the host refuses so large a memory (a RangeError: address space, a
- *  commit limit), half as much, down to the module's own minimum. TLSF takes every initial
- *  page as one free block at its first allocation, so memory grown up front is used as if
- *  the engine had grown it; pages never written take no RAM on Linux and macOS. */
-function linearMemory(initialBytes: number): WebAssembly.Memory {
-  let pages = Math.min(MAX_PAGES, Math.max(MODULE_PAGES, Math.ceil(initialBytes / 65536)));
-  for (;;) {
-    try {
-      // No maximum, as the module's own memory had none: it grows to the host's limit (4 GiB
-      // in V8), and a host short of address space (Safari on iOS) is not asked to reserve it.
-      return new WebAssembly.Memory({ initial: pages });
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
-      if (pages <= MODULE_PAGES) throw new StrataError('OUT_OF_MEMORY', `the engine's linear memory could not be made (${pages} pages): ${err.message}`);
-      pages = Math.max(MODULE_PAGES, pages >>> 1);
-    }
-  }
-}
-
-/** A fresh instance of the compiled module (a background worker makes one per job: its
- *  memory starts at the module's minimum and grows with the job). */
-export function engineFrom(module: WebAssembly.Module, initialBytes = 0): Engine {
+/** A fresh instance of the compiled module (a background worker makes one per job). */
+export function engineFrom(module: WebAssembly.Module): Engine {
   let engine: Engine | undefined;
   const env = {
-    memory: linearMemory(initialBytes),
     read_block: (run: number, offset: number, len: number, dst: number) => engine!.files.readBlock(run, offset, len, dst),
     run_freed: (run: number) => engine!.files.runFreed(run),
     merge_fold: (ptr: number, len: number) => engine!.foldForCompaction(ptr, len),
@@ -461,6 +433,9 @@ export class Engine {
   /** Runs may live in their files from now on (Node); blocks come through `files`. */
   enableFileBacking(): void { this.x.enable_file_backing(); }
   setBlockCacheBytes(bytes: number): number { return this.x.set_block_cache_bytes(bytes); }
+  /** Linear memory to grow to in one step once the engine's allocations pass 8 MiB
+   *  (engine/memory-reserve.ts); 0: none. */
+  setMemoryReserve(bytes: number): void { this.x.set_memory_reserve(bytes); }
   /** Bytes of run `id`'s whole file image, 0 when the run is gone. */
   runImageSize(id: number): number { return this.x.run_image_size(id); }
   /** Writes run `id`'s whole file image at `out`; a status. */

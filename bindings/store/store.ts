@@ -4,7 +4,7 @@
 // layers it extends (store-core.ts: state and shared internals; reads.ts; write-protocol.ts:
 // the writes and the write protocol).
 import { Status, instantiateEngine, engineModule, statusError, type EngineTuning } from '../engine/abi.js';
-import { initialMemoryBytes } from '../engine/memory-reserve.js';
+import { memoryReserveBytes } from '../engine/memory-reserve.js';
 import { StrataError, invalid } from '../errors.js';
 import { sinksOf, type ChangeRecord, type ChangelogSink, type ChangelogSource } from '../changelog/contract.js';
 import { resolveTuning, checkStoreOptions, type StoreOptions } from './options.js';
@@ -47,9 +47,10 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
         + 'make the changelog durable instead (e.g. FileChangelog with sync: true, then checkpoint()), or pass restoreFrom: false');
     }
     const t = resolveTuning(options as StoreOptions<unknown, unknown>);
-    const engine = await instantiateEngine(initialMemoryBytes(t.maxMemoryBytes));
+    const engine = await instantiateEngine();
     const st = engine.init(t);
     if (st !== Status.OK) throw statusError(st, 'engine init');
+    engine.setMemoryReserve(memoryReserveBytes(t.maxMemoryBytes));
     // Node's Persistence opens synchronously, OPFS's (persistence-browser.ts) asynchronously.
     const disk = options.path === undefined ? undefined
       : await Persistence.open(options.path, engine, { sync: options.sync === true, logged: source === undefined, ttl: ttlMs > 0, blockCacheBytes: options.blockCacheBytes === undefined ? undefined : t.blockCacheBytes, memtableBytes: t.memtableBytes });
