@@ -5,27 +5,16 @@
 // late write was committed with some later message or never (yet shown to queries), and a
 // late send was published under another message's id, or after stop() with no commit at all.
 // And send() of bad input: refused at the call, not by the publish the next commit awaits.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { describe, it, expect } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { codecs, StrataError } from 'strata-kv';
 import { StreamProducer, StreamTasks, type StreamTasksOptions, type TaskContext, type TaskStore } from 'strata-kv/nats';
-import { natsServerOrSkip, startNats, type NatsCluster } from './support/nats-server.js';
+import { natsForFile } from './support/nats-server.js';
 
-const bin = natsServerOrSkip('test/stream-tasks-context.test.ts');
-let nats: NatsCluster;
-let nc: NatsConnection;
+const server = natsForFile('test/stream-tasks-context.test.ts');
+const bin = server.bin;
 let jobNo = 0;
 
-beforeAll(async () => {
-  if (!bin) return;
-  nats = await startNats(bin, 1);
-  nc = await connect({ servers: nats.servers });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
 
 const utf8 = codecs.utf8;
 const stores = { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } };
@@ -36,16 +25,16 @@ type Ctx = TaskContext<{ counts: TaskStore<string, number> }>;
 async function job(n: number) {
   const no = ++jobNo;
   const o = { input: `ctxin${no}`, application: `ctxjob${no}`, output: `ctxout${no}` };
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(server.nc);
   await jsm.streams.add({ name: o.output, subjects: [`${o.output}.>`] });
-  const producer = await StreamProducer.connect({ connection: nc, stream: o.input, partitions: 1 });
+  const producer = await StreamProducer.connect({ connection: server.nc, stream: o.input, partitions: 1 });
   for (let i = 0; i < n; i++) await producer.send(utf8.encode(`u${i % 3}`), new Uint8Array(0));
   await producer.close();
   return o;
 }
 
 function start(o: Awaited<ReturnType<typeof job>>, process: StreamTasksOptions<Counts>['process'], extra: Partial<StreamTasksOptions<Counts>> = {}) {
-  return StreamTasks.start<Counts>({ connection: nc, application: o.application, input: { stream: o.input, partitions: 1 }, stores, commitEveryMs: 10, process, ...extra });
+  return StreamTasks.start<Counts>({ connection: server.nc, application: o.application, input: { stream: o.input, partitions: 1 }, stores, commitEveryMs: 10, process, ...extra });
 }
 
 async function until(done: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -95,7 +84,7 @@ describe.skipIf(!bin)('StreamTasks: a context works only while its process call 
     expect(codeOf(() => first.send(`${o.output}.totals`, new Uint8Array(1)))).toBe('CLOSED');
 
     // Exactly the 6 outputs sent from inside process were published.
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(server.nc);
     expect((await jsm.streams.info(o.output)).state.messages).toBe(6);
     // A restart restores what the queries showed: nothing was written that no commit holds.
     const again = await start(o, () => {});
@@ -156,7 +145,7 @@ describe.skipIf(!bin)('StreamTasks: a context works only while its process call 
     expect(codes).toEqual(bad.map(() => 'INVALID_ARGUMENT')); // before the fix: 'ok' for the subjects (the task then failed), TypeErrors for options
     expect(errors).toEqual([]);
     await tasks.stop();
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(server.nc);
     expect((await jsm.streams.info(o.output)).state.messages).toBe(3);
   }, 30_000);
 });

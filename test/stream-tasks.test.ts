@@ -7,32 +7,21 @@
 // Across processes, on a 3-node cluster (R3): examples/stream-counter/run.mjs SIGKILLs workers
 // at random (one just as it adopts a dead worker's partition), pauses one past its lease and
 // SIGKILLs the changelog stream's leader, then checks every count and every output.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { codecs, kafkaPartition, StrataError, type ChangeRecord } from 'strata-kv';
 import { NatsChangelog, StreamProducer, StreamTasks, type StreamTasksOptions } from 'strata-kv/nats';
 import { decodeMessage } from '../bindings/nats/format.js';
-import { natsServerOrSkip, startNats, type NatsCluster } from './support/nats-server.js';
+import { natsForFile } from './support/nats-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = natsServerOrSkip('test/stream-tasks.test.ts');
-let nats: NatsCluster;
-let nc: NatsConnection;
+const server = natsForFile('test/stream-tasks.test.ts');
+const bin = server.bin;
 let jobNo = 0;
 
-beforeAll(async () => {
-  if (!bin) return;
-  nats = await startNats(bin, 1);
-  nc = await connect({ servers: nats.servers });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
 
 const utf8 = codecs.utf8;
 const stores = { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } };
@@ -46,7 +35,7 @@ function job() {
 
 function counter(o: ReturnType<typeof job>, extra: Partial<StreamTasksOptions<Counts>> = {}) {
   return StreamTasks.start<Counts>({
-    connection: nc, application: o.application, input: { stream: o.input, partitions: o.partitions }, stores, commitEveryMs: 20,
+    connection: server.nc, application: o.application, input: { stream: o.input, partitions: o.partitions }, stores, commitEveryMs: 20,
     process(m, ctx) {
       const user = utf8.decode(m.key!);
       ctx.stores.counts.put(user, (ctx.stores.counts.get(user) ?? 0) + 1);
@@ -57,7 +46,7 @@ function counter(o: ReturnType<typeof job>, extra: Partial<StreamTasksOptions<Co
 
 /** Sends `views` to the job's input; returns the true count per user and each partition's last position. */
 async function produce(o: ReturnType<typeof job>, users: string[]): Promise<{ expected: Map<string, number>; last: number[] }> {
-  const producer = await StreamProducer.connect({ connection: nc, stream: o.input, partitions: o.partitions });
+  const producer = await StreamProducer.connect({ connection: server.nc, stream: o.input, partitions: o.partitions });
   const expected = new Map<string, number>();
   const last = new Array(o.partitions).fill(0);
   for (const u of users) {
@@ -166,7 +155,7 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     const errors: unknown[] = [];
     const p = kafkaPartition(utf8.encode('u1'), o.partitions);
     const a = await StreamTasks.start({
-      connection: nc, application: o.application, input: { stream: o.input, partitions: o.partitions }, partitions: [p],
+      connection: server.nc, application: o.application, input: { stream: o.input, partitions: o.partitions }, partitions: [p],
       stores: { blobs: {} }, commitEveryMs: 20,
       process(_m, ctx) { for (let i = 0; i < 12; i++) ctx.stores.blobs.put(new Uint8Array([i]), new Uint8Array(100 * 1024)); },
       onError: (err) => errors.push(err),
@@ -178,7 +167,7 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     expect((errors[0] as StrataError).code).toBe('VALUE_TOO_LARGE');
     expect(a.stats()[0].committedPosition).toBe(0);
     await a.stop().catch(() => {});
-    const cl = await NatsChangelog.connect({ servers: [], connection: nc, stream: `${o.application}-changelog` });
+    const cl = await NatsChangelog.connect({ servers: [], connection: server.nc, stream: `${o.application}-changelog` });
     expect(await cl.lastSeq(p)).toBe(0); // nothing appended
     await cl.close();
   }, 60_000);
@@ -219,8 +208,8 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     // A group member paused past its lease loses its partitions; when the group gives one back
     // to it, its fence must start a new writer, not fail again with the old writer's error.
     const stream = `back${++jobNo}`;
-    const a = await NatsChangelog.connect({ servers: [], connection: nc, stream });
-    const b = await NatsChangelog.connect({ servers: [], connection: nc, stream });
+    const a = await NatsChangelog.connect({ servers: [], connection: server.nc, stream });
+    const b = await NatsChangelog.connect({ servers: [], connection: server.nc, stream });
     const rec = (seq: number): ChangeRecord => ({ partition: 0, seq, key: utf8.encode(`k${seq}`), value: utf8.encode('v') });
     await a.fence(0);
     await a.append([rec(1)]);
@@ -261,7 +250,7 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
 
   it('bad options are INVALID_ARGUMENT', async () => {
     const o = job();
-    const base = { connection: nc, application: o.application, input: { stream: o.input, partitions: 2 }, stores, process() {} };
+    const base = { connection: server.nc, application: o.application, input: { stream: o.input, partitions: 2 }, stores, process() {} };
     const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: StrataError) => e.code);
     expect(await code(StreamTasks.start({ ...base, application: 'a.b' }))).toBe('INVALID_ARGUMENT');
     expect(await code(StreamTasks.start({ ...base, stores: { 'a\0b': {} } }))).toBe('INVALID_ARGUMENT');
@@ -281,7 +270,7 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
   });
 
   it('the NATS changelog never cuts an append that fits one message (a reader sees each commit whole)', async () => {
-    const cl = await NatsChangelog.connect({ servers: [], connection: nc, stream: `cuts${++jobNo}`, maxMessageBytes: 8192 });
+    const cl = await NatsChangelog.connect({ servers: [], connection: server.nc, stream: `cuts${++jobNo}`, maxMessageBytes: 8192 });
     const appends: number[][] = [];
     let seq = 0;
     let rnd = 12345;
@@ -296,7 +285,7 @@ describe.skipIf(!bin)('StreamTasks on one nats-server', () => {
     }
     await cl.flush();
     // Each message's records, in stream order.
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(server.nc);
     const info = await jsm.streams.info(cl.stream);
     const firstOf = new Map(appends.map((a) => [a[0], a]));
     const lastOf = new Set(appends.map((a) => a[a.length - 1]));
