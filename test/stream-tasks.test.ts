@@ -22,7 +22,6 @@ const server = natsForFile('test/stream-tasks.test.ts');
 const bin = server.bin;
 let jobNo = 0;
 
-
 const utf8 = codecs.utf8;
 const stores = { counts: { keyCodec: codecs.utf8, valueCodec: codecs.uint32 } };
 type Counts = typeof stores;
