@@ -433,8 +433,7 @@ export class Engine {
   /** Runs may live in their files from now on (Node); blocks come through `files`. */
   enableFileBacking(): void { this.x.enable_file_backing(); }
   setBlockCacheBytes(bytes: number): number { return this.x.set_block_cache_bytes(bytes); }
-  /** Linear memory to grow to in one step once the engine's allocations pass 8 MiB
-   *  (engine/memory-reserve.ts); 0: none. */
+  /** Memory to grow to in one step past 8 MiB of allocations (memory-reserve.ts); 0: none. */
   setMemoryReserve(bytes: number): void { this.x.set_memory_reserve(bytes); }
   /** Bytes of run `id`'s whole file image, 0 when the run is gone. */
   runImageSize(id: number): number { return this.x.run_image_size(id); }
