@@ -348,11 +348,9 @@ export class Engine {
   /** Gives back an argument region grown above `keep` bytes. */
   releaseArguments(keep: number): void { this.x.io_release(keep); }
 
-  /**
-   * Copies the data blocks of run `run` from block `first` on into `out` (`room` bytes), with
-   * their checksums: how many blocks and bytes. `blocks` 0 with `bytes` > 0: the next block
-   * alone needs `bytes` of room; -1: the run is gone (compacted away).
-   */
+  /** Copies the data blocks of run `run` from block `first` on into `out` (`room` bytes), with
+   *  their checksums: how many blocks and bytes. `blocks` 0 with `bytes` > 0: the next block
+   *  alone needs `bytes` of room; -1: the run is gone (compacted away). */
   runImageBlocks(run: number, first: number, room: number, out: number): { blocks: number; bytes: number } {
     const blocks = this.x.run_image_blocks(run, first, room, out);
     return { blocks, bytes: blocks >= 0 ? this.view.getUint32(this.resultPtr, true) : 0 };
