@@ -24,7 +24,7 @@ import { hash32, keyPrefix, equalBytes, readVarint32, varintValue } from "./byte
 import { compareInternal, seekTag, tagKind, KIND_DELETE, KIND_MERGE } from "./internal-key";
 import { entryTag, entryVal, entryValLen } from "./memtable";
 import { bloomLine } from "./bloom";
-import { BLOCK_TRAILER, HASH_INDEX_FLAG, BUCKET_EMPTY, BUCKET_COLLISION, bucketOf } from "./block";
+import { BLOCK_TRAILER, HASH_INDEX_FLAG, BUCKET_EMPTY, BUCKET_COLLISION, bucketAt } from "./block";
 import { liveRangeDels } from "./range-del";
 import { MAX_KEY_BYTES } from "./status";
 
@@ -199,8 +199,7 @@ function probeRuns(tag: u64): void {
     unchecked(lo[g] = 0);
     unchecked(hi[g] = count);
     if ((raw & HASH_INDEX_FLAG) != 0) {
-      let nb = <u32>load<u16>(offs - 2);
-      let b = load<u8>(offs - 2 - <usize>nb + <usize>bucketOf(unchecked(keyHash[g]), nb));
+      let b = bucketAt(offs, unchecked(keyHash[g]));
       if (b == BUCKET_EMPTY) continue; // not in this block, so not in this run
       if (b != BUCKET_COLLISION) { unchecked(lo[g] = b); unchecked(hi[g] = b); }
     }

@@ -41,6 +41,13 @@ export const MAX_INDEXED: u32 = 254;
 /** The bucket of `hash` among `buckets` (a multiply-shift, not a division). */
 // @ts-ignore: decorator
 @inline export function bucketOf(hash: u32, buckets: u32): u32 { return <u32>((<u64>hash * <u64>buckets) >>> 32); }
+/** The bucket `hash` falls in, in the hash index that ends where a block's offsets begin
+ *  (its bucket count, a u16, just before them). REQUIRES: the block has a hash index. */
+// @ts-ignore: decorator
+@inline export function bucketAt(offsets: usize, hash: u32): u8 {
+  let nb = <u32>load<u16>(offsets - 2);
+  return load<u8>(offsets - 2 - <usize>nb + <usize>bucketOf(hash, nb));
+}
 
 /** Accumulates entries for one block in a growable buffer that is reused across blocks.
  *  The entry offsets go to a second raw buffer (an Array's push cost more than the copy). */
@@ -169,9 +176,8 @@ export class BlockCursor {
   block: usize = 0;
   offsets: usize = 0;
   count: u32 = 0;
-  /** The hash index's buckets and their number; 0 when the block has none. */
-  buckets: usize = 0;
-  bucketN: u32 = 0;
+  /** The block has a hash index (bucketAt reads it, from `offsets`). */
+  hashed: bool = false;
   index: u32 = 0;
   tag: u64 = 0;
   keyPtr: usize = 0;
@@ -184,13 +190,7 @@ export class BlockCursor {
     let n = load<u32>(block + len - BLOCK_TRAILER);
     this.count = n & ~HASH_INDEX_FLAG;
     this.offsets = block + len - BLOCK_TRAILER - (<usize>this.count << 2);
-    if ((n & HASH_INDEX_FLAG) != 0) {
-      this.bucketN = <u32>load<u16>(this.offsets - 2);
-      this.buckets = this.offsets - 2 - <usize>this.bucketN;
-    } else {
-      this.bucketN = 0;
-      this.buckets = 0;
-    }
+    this.hashed = (n & HASH_INDEX_FLAG) != 0;
   }
 
   decode(i: u32): void {
@@ -223,8 +223,8 @@ export class BlockCursor {
    *  than `tag` cannot fill the block's end. */
   seek(key: usize, klen: u32, hash: u32, tag: u64): bool {
     let i: u32;
-    if (this.bucketN != 0) {
-      let b = load<u8>(this.buckets + <usize>bucketOf(hash, this.bucketN));
+    if (this.hashed) {
+      let b = bucketAt(this.offsets, hash);
       if (b == BUCKET_EMPTY) return false;
       if (b != BUCKET_COLLISION) {
         // The key's first entry, if the bucket is the key's and not another's: then its

@@ -103,7 +103,7 @@ export function block_get(kp: usize, kl: u32, seq: f64): i32 {
   return cursor.seek(kp, kl, hash32(kp, kl), seekTagOf(seq)) ? <i32>cursor.index : -1;
 }
 /** The hash index's buckets in the block built last (0: it has none). */
-export function block_buckets(): u32 { return cursor.bucketN; }
+export function block_buckets(): u32 { return cursor.hashed ? <u32>load<u16>(cursor.offsets - 2) : 0; }
 /** Decodes entry i into OUT (invalid when i is past the end). */
 export function block_at(i: u32): void {
   if (i >= cursor.count) { setOut(false, 0, 0, 0, 0, 0); return; }
