@@ -72,7 +72,7 @@ export default defineConfig([
     // fails; Vite swaps in a stub, so `class extends EventEmitter` throws; Rollup's
     // node-resolve prefers the built-in even when the npm package is installed). So a page's
     // bundler gets ESM whose only imports are 'strata-kv' and 'buffer/index.js' (sharedBuffer).
-    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts', 'shared-worker': 'bindings/shared-worker.ts' },
+    entry: { browser: 'bindings/browser.ts', 'level-browser': 'bindings/level/index.ts', 'shared-worker': 'bindings/shared-worker.ts', 'compaction-worker-browser': 'bindings/background/compaction-worker-browser.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',

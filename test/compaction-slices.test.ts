@@ -15,6 +15,9 @@ import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type
 import { SortedModel, hex } from './support/model.js';
 import { InlineExecutor } from '../bindings/background/inline-executor.js';
 import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
+import { BrowserWorkerExecutor } from '../bindings/background/worker-executor-browser.js';
+import { engineModule } from '../bindings/engine/abi.js';
+import { ScheduledBrowserWorker, turnEventLoop } from './support/scheduled-browser-worker.js';
 import { sameEntries, expectStoreMatches } from './support/expect-model.js';
 
 type Entry = [Uint8Array, Uint8Array];
@@ -23,6 +26,9 @@ interface Real {
   store: Store;
   /** The background worker, when the store has one: the test schedules its steps. */
   executor?: InlineExecutor;
+  /** The browser's worker, when the store has one (BrowserWorkerExecutor): the test
+   *  schedules its merges and the event loop's turns that carry messages. */
+  browserWorker?: ScheduledBrowserWorker;
   /** With a directory: the file worker's tasks, each run when the test says. */
   fileTasks?: DeferredFileTasks;
   mayRunOutOfMemory: boolean;
@@ -35,7 +41,7 @@ type Cmd = fc.AsyncCommand<SortedModel, Real>;
 const seen = {
   writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0,
   writesMidFlush: 0, snapshotsReadAfterTheirFlush: 0, iteratorsReadAfterTheirFlush: 0, stalls: 0, refused: 0,
-  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsDropped: 0, fileTasksRun: 0, writesWithFileTasksQueued: 0, reopened: 0,
+  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsMergedHere: 0, browserWorkerFailed: 0, jobsDropped: 0, fileTasksRun: 0, writesWithFileTasksQueued: 0, reopened: 0,
 };
 
 // 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
@@ -97,13 +103,32 @@ const workerSteps = [
   })),
 ];
 
+/** The browser worker's steps: it merges the oldest job that reached it; the event loop
+ *  turns (messages cross: jobs to it, results back, installed while idle); rarely, it fails. */
+const browserWorkerSteps = [
+  fc.constant(cmd('browser worker merges a job', (_m, r) => { if (r.browserWorker!.mergeOne()) seen.jobsMerged++; })),
+  fc.constant(cmd('browser worker merges a job', (_m, r) => { if (r.browserWorker!.mergeOne()) seen.jobsMerged++; })),
+  fc.constant(cmd('event loop turns', async (m, r) => {
+    const jobs = r.store.stats().background?.jobs ?? 0;
+    await turnEventLoop();
+    if ((r.store.stats().background?.jobs ?? 0) > jobs) seen.jobsDeliveredIdle++;
+    checkAll(m, r);
+  })),
+  fc.nat(20).map((n) => cmd(`browser worker fails (${n === 0})`, (m, r) => {
+    if (n !== 0) return;
+    r.browserWorker!.fail('scheduled failure');
+    seen.browserWorkerFailed++;
+    checkAll(m, r);
+  })),
+];
+
 /** The file worker's step: it writes the next slice of a run file, or a manifest. */
 const fileWorkerStep = fc.integer({ min: 1, max: 4 }).map((n) => cmd(`file worker runs ${n} task(s)`, (_m, r) => {
   for (let i = 0; i < n && r.fileTasks!.runNext(); i++) seen.fileTasksRun++;
 }));
 
-const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>, background = false, dir = false) => [
-  ...(background ? workerSteps : []),
+const commandsWith = (valueArb: fc.Arbitrary<Uint8Array>, background = false, dir = false, browser = false) => [
+  ...(background ? (browser ? browserWorkerSteps : workerSteps) : []),
   ...(background && dir ? [fileWorkerStep, fileWorkerStep] : []),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
   fc.tuple(keyArb, valueArb).map(([k, v]) => cmd(`put(${hex(k)}, ${v.length}B)`, (m, r) => mutate(r, () => r.store.put(k, v), () => m.put(k, v)))),
@@ -183,15 +208,18 @@ const SLICED: StoreOptions<Uint8Array, Uint8Array> = {
 /** `background`: an InlineExecutor runs the store's compactions, each step a command;
  *  `dir`: every sequence gets a fresh directory (write-ahead log, run files). */
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, valueArb = valueMix(3000, 1),
-                        replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean } = {}): Promise<void> {
+                        replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean; browser?: boolean } = {}): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background, mode.dir), { maxCommands: 150, size: 'large' }), async (cmds) => {
+    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background, mode.dir, mode.browser), { maxCommands: 150, size: 'large' }), async (cmds) => {
       const fileTasks = mode.background && mode.dir ? new DeferredFileTasks() : undefined;
-      const executor = mode.background ? await InlineExecutor.create({ fileTasks }) : undefined;
+      const module = await engineModule();
+      const browserWorker = mode.browser ? new ScheduledBrowserWorker(module) : undefined;
+      const executor = !mode.background ? undefined : browserWorker
+        ? new BrowserWorkerExecutor(module, () => browserWorker as unknown as Worker) : await InlineExecutor.create({ fileTasks });
       const path = mode.dir ? mkdtempSync(join(tmpdir(), 'strata-bg-model-')) : undefined;
       if (path) dirs.push(path);
       const store = await Store.open({ ...options, ...(executor ? { background: executor } : {}), path });
-      const real: Real = { store, executor, fileTasks, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
+      const real: Real = { store, executor: executor instanceof InlineExecutor ? executor : undefined, browserWorker, fileTasks, iterators: [], snapshots: [], mayRunOutOfMemory: options.maxMemoryBytes !== undefined };
       const model = new SortedModel();
       let closed = false;
       try {
@@ -204,6 +232,7 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: 
         seen.stalls += store.stats().counters.compactionStalls + (store.stats().background?.stalls ?? 0);
         seen.jobsInstalled += store.stats().background?.jobs ?? 0;
         seen.jobsDropped += store.stats().background?.failed ?? 0;
+        seen.jobsMergedHere += store.stats().background?.mergedHere ?? 0;
         expect(store.stats().iterators).toBe(0);
         await store.close();
         closed = true;
@@ -302,6 +331,17 @@ describe('compactions merged by a background worker whose steps the test schedul
     expect(grew('fileTasksRun')).toBeGreaterThan(50);
     expect(grew('writesWithFileTasksQueued')).toBeGreaterThan(100);
     expect(grew('reopened')).toBe(100);
+  });
+  it('a browser worker (messages only between calls): results installed while idle, waits merged on the store thread, stale results dropped, a failing worker (200 sequences)', async () => {
+    const grew = await grown(() => runModel(SLICED, 200, valueMix(3000, 1), {}, { background: true, browser: true }));
+    expect(grew('jobsInstalled')).toBeGreaterThan(80);
+    expect(grew('jobsMerged')).toBeGreaterThan(40);
+    expect(grew('jobsMergedHere')).toBeGreaterThan(10);
+    expect(grew('jobsDeliveredIdle')).toBeGreaterThan(10);
+    expect(grew('browserWorkerFailed')).toBeGreaterThan(3);
+    expect(grew('writesMidCompaction')).toBeGreaterThan(400);
+    expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
+    expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
   });
   it('a 1 MiB memory cap: a write refused for room drops the job and merges here (60 sequences)', async () => {
     const CAPPED = { ...SLICED, memtableBytes: 1 << 17, runTargetBytes: 1 << 16, levelBaseBytes: 1 << 17, maxMemoryBytes: 1 << 20 };

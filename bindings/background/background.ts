@@ -16,7 +16,7 @@
 import { Status, STAGED_LEVEL, type Engine, type EngineTuning } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
 import type { FileTasks } from '../storage/file-tasks.js';
-import { jobInputs, type JobInput, type JobResult, type MergeExecutor } from './job.js';
+import { jobInputs, type CompactionJob, type JobInput, type JobResult, type MergeExecutor } from './job.js';
 
 /** What the store's directory does for background jobs (storage/persistence.ts). */
 export interface BackgroundDisk {
@@ -37,6 +37,17 @@ export interface BackgroundDisk {
   /** Run files and manifests are written by `tasks` from now on (storage/file-tasks.ts). */
   useFileTasks(tasks: FileTasks): void;
   fileTaskStats(): { tasks: number; bytes: number };
+}
+
+/** A directory whose run files a worker cannot open (OPFS: exclusive handles of the store's
+ *  own worker): jobs travel as images, an input's read here from its file, and the output
+ *  comes back as resident runs that the directory then writes as its own. */
+export interface ImageRunFiles {
+  /** The size of run `id`'s file, which the engine reads it from; undefined when it has none. */
+  runFileSize(id: number): number | undefined;
+  /** Reads `into.length` bytes of run `id`'s file at `at`; throws when that fails. */
+  readRunFile(id: number, at: number, into: Uint8Array): void;
+  afterChange(): void;
 }
 
 /** Back-pressure waits this long at most for a job before the worker is given up on. */
@@ -65,6 +76,9 @@ export interface BackgroundStats {
    *  a log; 0 where they are written on the store's thread). */
   fileTasks: number;
   fileBytes: number;
+  /** Jobs merged on the store's thread after all: in browsers, a wait (back-pressure,
+   *  compact(), close()) whose job's result had not come back (background/worker-executor-browser.ts). */
+  mergedHere: number;
   /** Why compaction went back to slices on the store's thread, if it did. */
   lost?: string;
 }
@@ -73,8 +87,12 @@ export interface BackgroundStats {
  *  image of the one being copied (its blocks, then its tail). */
 interface Outgoing {
   id: number; image: Uint8Array; inputs: { level: number; id: number }[]; sent: JobInput[]; bytes: number;
-  copying?: { buf: Uint8Array; filled: number; nextBlock: number };
+  copying?: Copying;
 }
+
+/** An input being copied: from the engine's memory (its blocks, then its tail), or read from
+ *  its file (ImageRunFiles). */
+interface Copying { buf: Uint8Array; filled: number; nextBlock: number; fromFile: boolean }
 
 /** Bytes of run images a store call copies out for a job: about 80 µs of copying (at
  *  1 MiB, about 0.3 ms, these calls alone set a 10M fill's p99.9). */
@@ -86,7 +104,7 @@ interface Incoming { id: number; result: JobResult & { ok: true }; files?: numbe
 
 export class BackgroundCompaction {
   /** The job out: handed to the executor, not yet back. */
-  private running: { id: number; outputIds?: number[] } | undefined;
+  private running: { id: number; outputIds?: number[]; image: Uint8Array } | undefined;
   private outgoing: Outgoing | undefined;
   private incoming: Incoming | undefined;
   private closed = false;
@@ -94,10 +112,10 @@ export class BackgroundCompaction {
   private executor: MergeExecutor | undefined;
   /** A continuation is scheduled for an idle moment (a hand-off or install left half done). */
   private resumeScheduled = false;
-  readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0, fileTasks: 0, fileBytes: 0 };
+  readonly stats: BackgroundStats = { jobs: 0, failed: 0, running: false, bytesRead: 0, bytesWritten: 0, busyMs: 0, stalls: 0, stallMs: 0, fileTasks: 0, fileBytes: 0, mergedHere: 0 };
 
   constructor(private readonly engine: Engine, private readonly makeExecutor: () => MergeExecutor, private readonly tuning: EngineTuning,
-              private readonly disk?: BackgroundDisk) {
+              private readonly disk?: BackgroundDisk, private readonly imageFiles?: ImageRunFiles) {
     engine.bgDelegate(true);
   }
 
@@ -121,10 +139,25 @@ export class BackgroundCompaction {
     if (this.closed) return;
     this.advance(true);
     if (this.running !== undefined) {
-      const r = this.exec.wait(timeoutMs);
+      const exec = this.exec;
+      let r = exec.wait(timeoutMs);
+      if (r === undefined && exec.runHere !== undefined && this.disk === undefined) r = this.mergeHere(exec.runHere.bind(exec));
+      if (this.running === undefined) return; // lost meanwhile
       if (r === undefined) { this.lose(`the background worker did not finish a job in ${timeoutMs} ms`); return; }
       this.received(r, true);
     }
+  }
+
+  /** The job out merged on this thread after all (an executor that cannot block for its
+   *  result: a browser's), its resident inputs copied out again (the job pins them). */
+  private mergeHere(runHere: (job: CompactionJob) => JobResult): JobResult | undefined {
+    const job = this.running!;
+    this.outgoing = { id: job.id, image: job.image, inputs: jobInputs(job.image).inputs, sent: [], bytes: 0 };
+    if (!this.collect(true)) { this.running = undefined; this.stats.running = false; return undefined; }
+    const inputs = this.outgoing.sent;
+    this.outgoing = undefined;
+    this.stats.mergedHere++;
+    return runHere({ id: job.id, image: job.image, tuning: this.tuning, inputs });
   }
 
   /** Settles the job out, then stops: compaction is the engine's own again. */
@@ -159,19 +192,26 @@ export class BackgroundCompaction {
   private resumeLater(): void {
     if (this.resumeScheduled || this.closed) return;
     this.resumeScheduled = true;
-    setImmediate(() => {
+    later(() => {
       this.resumeScheduled = false;
       if (this.closed) return;
       this.advance(true);
-      this.disk?.afterChange();
-    }).unref?.();
+      this.changed();
+    });
   }
 
   /** From the event loop, the job done while the store is idle: installs it, starts the next. */
   private idle(): void {
     if (this.closed || this.running === undefined) return;
     this.advance(true);
+    this.changed();
+  }
+
+  /** The directory writes what an install made (called from the event loop: no store call
+   *  follows to do it). */
+  private changed(): void {
     this.disk?.afterChange();
+    this.imageFiles?.afterChange();
   }
 
   /** Level 0 filling: waits a moment for the job out (not past SLOWDOWN_WAIT_MS), and takes
@@ -207,49 +247,10 @@ export class BackgroundCompaction {
   }
 
   /** Copies about COPY_SLICE_BYTES more of the resident inputs' images (all: every one),
-   *  then submits. Inputs stay in the version meanwhile (the engine pins them), so each is
-   *  found by its number. */
+   *  then submits. */
   private send(all: boolean): void {
+    if (!this.collect(all)) return;
     const o = this.outgoing!, e = this.engine;
-    let budget = all ? Number.POSITIVE_INFINITY : COPY_SLICE_BYTES;
-    while (o.sent.length < o.inputs.length) {
-      const { level, id: run } = o.inputs[o.sent.length];
-      if (o.copying === undefined) {
-        const onDisk = this.disk?.durableRunBytes(run);
-        if (onDisk !== undefined) { o.bytes += onDisk; o.sent.push({ level, id: run }); continue; }
-        const size = e.runImageSize(run); // resident: its blocks travel
-        if (size === 0) {
-          this.outgoing = undefined;
-          e.bgFail(o.id, Status.OK); // neither in a file nor in memory: never expected; merged here instead
-          this.lose(`input run ${run} of a background job is neither resident nor in a durable file`);
-          return;
-        }
-        o.copying = { buf: new Uint8Array(size), filled: 0, nextBlock: 0 };
-      }
-      if (budget <= 0) return;
-      try {
-        const n = this.copySome(run, o.copying, Math.min(budget, COPY_SLICE_BYTES, o.copying.buf.length - o.copying.filled));
-        if (n < 0) {
-          // Its file became durable meanwhile and its blocks left memory: it goes by number.
-          const onDisk = this.disk?.durableRunBytes(run);
-          if (onDisk === undefined) throw new Error(`input run ${run} is neither resident nor in a durable file (bug)`);
-          o.copying = undefined;
-          o.bytes += onDisk;
-          o.sent.push({ level, id: run });
-          continue;
-        }
-        budget -= n;
-      } catch (err) { // never into the store call: its write is committed
-        this.outgoing = undefined;
-        e.bgFail(o.id, Status.OK);
-        this.lose(`a background job's input could not be copied: ${(err as Error)?.message ?? String(err)}`);
-        return;
-      }
-      if (o.copying.filled < o.copying.buf.length) continue;
-      o.bytes += o.copying.buf.length;
-      o.sent.push({ level, id: run, image: o.copying.buf });
-      o.copying = undefined;
-    }
     this.outgoing = undefined;
     let exec: MergeExecutor;
     try {
@@ -263,16 +264,86 @@ export class BackgroundCompaction {
     // plus one of range tombstones alone.
     const disk = this.disk;
     const outputIds = disk?.logged ? reserveIds(e, Math.floor(o.bytes / this.tuning.runTargetBytes) + 2) : undefined;
-    this.running = { id: o.id, outputIds };
+    this.running = { id: o.id, outputIds, image: o.image };
     this.stats.running = true;
     exec.submit({ id: o.id, image: o.image, tuning: this.tuning, inputs: o.sent, dir: disk?.dir, outputIds });
     exec.onReady(() => this.idle());
   }
 
+  /** Copies about COPY_SLICE_BYTES more of the outgoing job's resident inputs (all: every
+   *  one); true once every input is in `sent`. Inputs stay in the version meanwhile (the
+   *  engine pins them), so each is found by its number. A failure drops the job (false,
+   *  `outgoing` cleared). */
+  private collect(all: boolean): boolean {
+    const o = this.outgoing!, e = this.engine;
+    let budget = all ? Number.POSITIVE_INFINITY : COPY_SLICE_BYTES;
+    while (o.sent.length < o.inputs.length) {
+      const { level, id: run } = o.inputs[o.sent.length];
+      try {
+        if (o.copying === undefined) {
+          const onDisk = this.disk?.durableRunBytes(run);
+          if (onDisk !== undefined) { o.bytes += onDisk; o.sent.push({ level, id: run }); continue; }
+          const size = e.runImageSize(run); // resident: its blocks travel
+          o.copying = size > 0 ? { buf: new Uint8Array(size), filled: 0, nextBlock: 0, fromFile: false } : this.fromFile(run);
+          if (o.copying === undefined) {
+            this.outgoing = undefined;
+            e.bgFail(o.id, Status.OK); // neither in a file nor in memory: never expected; merged here instead
+            this.lose(`input run ${run} of a background job is neither resident nor in a durable file`);
+            return false;
+          }
+        }
+        if (budget <= 0) return false;
+        const c = o.copying;
+        const room = Math.min(budget, COPY_SLICE_BYTES, c.buf.length - c.filled);
+        const n = c.fromFile ? this.readSome(run, c, room) : this.copySome(run, c, room);
+        if (n < 0) {
+          // Its file became durable meanwhile and its blocks left memory: it goes by number,
+          // or as that file's image.
+          o.copying = this.fromFile(run);
+          if (o.copying !== undefined) continue;
+          const onDisk = this.disk?.durableRunBytes(run);
+          if (onDisk === undefined) throw new Error(`input run ${run} is neither resident nor in a durable file (bug)`);
+          o.bytes += onDisk;
+          o.sent.push({ level, id: run });
+          continue;
+        }
+        budget -= n;
+      } catch (err) { // never into the store call: its write is committed
+        const read = o.copying?.fromFile === true;
+        this.outgoing = undefined;
+        if (read) { // a failed read of an input file, as a worker's would be: the background error
+          e.bgFail(o.id, Status.IO_ERROR, run, 0, 0);
+          return false;
+        }
+        e.bgFail(o.id, Status.OK);
+        this.lose(`a background job's input could not be copied: ${(err as Error)?.message ?? String(err)}`);
+        return false;
+      }
+      if (o.copying.filled < o.copying.buf.length) continue;
+      o.bytes += o.copying.buf.length;
+      o.sent.push({ level, id: run, image: o.copying.buf });
+      o.copying = undefined;
+    }
+    return true;
+  }
+
+  /** Run `run`'s file to copy, where jobs travel as images; undefined where it has none. */
+  private fromFile(run: number): Copying | undefined {
+    const size = this.imageFiles?.runFileSize(run);
+    return size === undefined ? undefined : { buf: new Uint8Array(size), filled: 0, nextBlock: 0, fromFile: true };
+  }
+
+  /** Reads `room` more bytes of run `run`'s file into `c`. */
+  private readSome(run: number, c: Copying, room: number): number {
+    this.imageFiles!.readRunFile(run, c.filled, c.buf.subarray(c.filled, c.filled + room));
+    c.filled += room;
+    return room;
+  }
+
   /** Copies whole blocks of run `run`'s image, about `room` bytes, or (blocks done) its tail,
    *  as RunFileWriter writes a file: the same image run_image gives. Returns the bytes, or
    *  -1 when the run is no longer resident (detached: its file is durable). */
-  private copySome(run: number, c: { buf: Uint8Array; filled: number; nextBlock: number }, room: number): number {
+  private copySome(run: number, c: Copying, room: number): number {
     const e = this.engine;
     let p = e.reserve(room);
     let r = e.runImageBlocks(run, c.nextBlock, room, p);
@@ -304,6 +375,13 @@ export class BackgroundCompaction {
     const job = this.running!;
     this.running = undefined;
     const e = this.engine, disk = this.disk;
+    if (r.id !== job.id) { // another job's result (never expected: executors drop stale ones)
+      this.stats.running = false;
+      this.stats.failed++;
+      e.bgFail(job.id, Status.OK);
+      if (job.outputIds !== undefined) disk?.discardRunFiles(job.outputIds);
+      return;
+    }
     if (!r.ok) {
       this.stats.running = false;
       this.stats.failed++;
@@ -381,4 +459,11 @@ export class BackgroundCompaction {
 function reserveIds(e: Engine, n: number): number[] {
   const first = e.takeRunIds(n);
   return Array.from({ length: n }, (_, i) => first + i);
+}
+
+/** Runs `fn` from the event loop, soon: setImmediate in Node (unref'd: it keeps no process
+ *  alive), a zero timeout in browsers. */
+function later(fn: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(fn).unref?.();
+  else setTimeout(fn, 0);
 }

@@ -1,14 +1,18 @@
-// The browser build's twin of executor.ts: no background worker yet. An OPFS store's run
-// files are open in its own worker through exclusive sync access handles, which a second
-// worker could not read, so compaction stays in slices on the store's thread.
+// The browser build's twin of executor.ts: compactions on a dedicated Worker where one can
+// start (worker-executor-browser.ts), opt-in (StoreOptions.background): a result reaches the
+// store only when its thread yields to the event loop, so a caller that never yields gains
+// nothing. No file worker: an OPFS store writes its run files on its own thread.
+import { BrowserWorkerExecutor } from './worker-executor-browser.js';
 import type { MergeExecutor } from './job.js';
 
-export const workerAvailable = false;
+export const workerAvailable = typeof Worker === 'function';
+/** Whether a store with a directory and its log gets a worker without asking for one. */
+export const onByDefault = false;
 
-export function defaultExecutor(_module: WebAssembly.Module): MergeExecutor {
-  throw new Error('strata-kv: no background worker in this build');
+export function defaultExecutor(module: WebAssembly.Module): MergeExecutor {
+  return new BrowserWorkerExecutor(module);
 }
 
-export function defaultFileTasks(): never {
-  throw new Error('strata-kv: no file worker in this build');
+export function defaultFileTasks(): undefined {
+  return undefined;
 }

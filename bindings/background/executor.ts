@@ -1,13 +1,14 @@
 // The executor a store's background compactions get where none is given: a worker thread;
 // and where a store with a log writes its run files: the file worker.
-// (executor-browser.ts, the browser build's twin, has none yet: compaction there stays in
-// slices on the store's thread.)
+// (executor-browser.ts, the browser build's twin: a dedicated Worker, opt-in.)
 import { WorkerExecutor } from './worker-executor.js';
 import { WorkerFileTasks } from '../storage/worker-file-tasks.js';
 import type { FileTasks } from '../storage/file-tasks.js';
 import type { MergeExecutor } from './job.js';
 
 export const workerAvailable = true;
+/** Whether a store with a directory and its log gets a worker without asking for one. */
+export const onByDefault = true;
 
 export function defaultExecutor(module: WebAssembly.Module): MergeExecutor {
   return new WorkerExecutor(module);

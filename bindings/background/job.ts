@@ -69,4 +69,7 @@ export interface MergeExecutor {
   /** Where a store with a log writes its run files and manifests (storage/file-tasks.ts);
    *  absent: on the store's thread. */
   readonly fileTasks?: FileTasks;
+  /** Where wait() cannot block (a browser's worker: worker-executor-browser.ts): merges the
+   *  job out on the store's thread (its inputs copied again), dropping the worker's result. */
+  runHere?(job: CompactionJob): JobResult;
 }

@@ -5,15 +5,10 @@
 // durable files under the run numbers the job reserved, or as images.
 // INVARIANT: a job that fails leaves no output file behind (a crash may: recovery deletes
 // run files no manifest lists), and never touches an input file.
-import { closeSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { Status, CORRUPTION_WHAT, engineFrom, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
-import { fileName, importRunImage, currentLevels } from '../storage/persistence-core.js';
-import { RunFileDescriptors } from '../storage/run-file-descriptors.js';
-import { InlineFileTasks } from '../storage/file-tasks.js';
-import { RunFileWriter } from '../storage/run-file-writer.js';
-import { syncDir } from '../storage/manifest.js';
+import { importRunImage, currentLevels } from '../storage/persistence-core.js';
+import { openInputFiles, writeOutputFiles, removeQuietly, type JobInputFiles } from './job-files.js';
 import type { CompactionJob, JobOutput, JobResult } from './job.js';
 
 /** The worker's engine may use this much linear memory: the inputs it holds as images and
@@ -55,16 +50,13 @@ export function runMergeJob(job: CompactionJob, module: WebAssembly.Module): Job
 
 function mergeIn(job: CompactionJob, module: WebAssembly.Module, key: string): JobResult {
   const started = performance.now();
-  let files: RunFileDescriptors | undefined;
+  let files: JobInputFiles | undefined;
   let written: string[] = [];
   let current = 0; // the input being imported, which a failure names
   let writing = false;
   try {
     const e = engineFor(module, job, key);
-    if (job.dir !== undefined) {
-      files = new RunFileDescriptors(e, job.dir);
-      e.files = files;
-    }
+    if (job.dir !== undefined) files = openInputFiles(e, job.dir);
     let bytesRead = 0;
     for (const input of job.inputs) {
       const image = input.image;
@@ -89,21 +81,12 @@ function mergeIn(job: CompactionJob, module: WebAssembly.Module, key: string): J
       return { id: job.id, ok: false, status: m.status, run: m.run, at: m.at, what: m.what, message: `background compaction failed: ${where}` };
     }
     const runs = currentLevels(e).flat();
-    const outputs: JobOutput[] = [];
+    let outputs: JobOutput[] = [];
     const ids = job.outputIds;
     if (ids !== undefined && job.dir !== undefined) {
       if (runs.length > ids.length) return failed(job.id, Status.INVALID_ARGUMENT, `${runs.length} output runs for ${ids.length} reserved numbers`);
       writing = true;
-      const tasks = new InlineFileTasks(); // this is the worker's thread already
-      runs.forEach((run, i) => {
-        const w = new RunFileWriter(e, tasks, run, join(job.dir!, fileName(ids[i], 'run')));
-        written.push(w.file);
-        const ok = w.writeAll();
-        closeSync(w.fd);
-        if (!ok) throw new Error(`output run ${run} vanished (bug)`);
-        outputs.push({ id: ids[i], bytes: w.offset });
-      });
-      syncDir(job.dir); // the files' names are durable before the store's manifest names them
+      outputs = writeOutputFiles(e, runs, ids, job.dir, written);
       written = [];
     } else {
       for (const run of runs) {
@@ -123,10 +106,6 @@ function mergeIn(job: CompactionJob, module: WebAssembly.Module, key: string): J
   } finally {
     files?.closeAll(); // the engine's runs are dropped after (runMergeJob), reading nothing
   }
-}
-
-function removeQuietly(file: string): void {
-  try { unlinkSync(file); } catch { /* a leftover is deleted at the next open */ }
 }
 
 function failed(id: number, status: number, message: string): JobResult {

@@ -86,6 +86,7 @@ function sumBackground(parts: StoreStats[]): BackgroundStats {
     jobs: sum((b) => b.jobs), failed: sum((b) => b.failed), running: bg.some((b) => b.running),
     bytesRead: sum((b) => b.bytesRead), bytesWritten: sum((b) => b.bytesWritten), busyMs: sum((b) => b.busyMs),
     stalls: sum((b) => b.stalls), stallMs: sum((b) => b.stallMs),
-    fileTasks: sum((b) => b.fileTasks), fileBytes: sum((b) => b.fileBytes), ...(lost !== undefined ? { lost } : {}),
+    fileTasks: sum((b) => b.fileTasks), fileBytes: sum((b) => b.fileBytes), mergedHere: sum((b) => b.mergedHere),
+    ...(lost !== undefined ? { lost } : {}),
   };
 }

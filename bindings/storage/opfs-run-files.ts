@@ -53,6 +53,21 @@ export class OpfsRunFiles implements RunFileReader {
     try { return h === undefined ? undefined : h.getSize(); } catch { return 0; }
   };
 
+  /** The size of run `run`'s file (a background job's input: background.ts ImageRunFiles);
+   *  undefined when the run is not file-backed. */
+  fileSize(run: number): number | undefined {
+    const h = this.handles.get(run);
+    return h === undefined ? undefined : io('read', this.fileOf(run), () => h.getSize());
+  }
+
+  /** Reads `into.length` bytes of run `run`'s file at `at`; IO_ERROR when that fails or
+   *  comes up short. */
+  readAt(run: number, at: number, into: Uint8Array): void {
+    const h = this.handles.get(run);
+    const st = h === undefined ? Status.IO_ERROR : readFully(h, into, 0, into.length, at, readHandle);
+    if (st !== Status.OK) throw statusError(Status.IO_ERROR, `read of ${this.fileOf(run)} at ${at} for a background job`);
+  }
+
   /** Run `id`'s file is durable through `h`: the engine reads the run from it from now on.
    *  A run compacted away since its image was taken is not detached; its handle is closed. */
   adopt(id: number, h: SyncAccessHandle): void {

@@ -132,6 +132,10 @@ export class OpfsPersistence implements Disk {
 
   /** After any engine call that may have flushed or compacted: with a log, switches the
    *  log slot if it can and schedules writing the new runs and a manifest. */
+  /** A background job's input runs, read from their files (background.ts ImageRunFiles). */
+  runFileSize(id: number): number | undefined { return this.runs.fileSize(id); }
+  readRunFile(id: number, at: number, into: Uint8Array): void { this.runs.readAt(id, at, into); }
+
   /** Its run files are written on this thread: none to wait for. */
   drainFiles(): boolean { return false; }
 

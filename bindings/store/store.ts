@@ -13,8 +13,8 @@ import { restoreInto, type RestoreOptions, type RestoreProgress } from '../chang
 import { Persistence } from '../storage/persistence.js';
 import type { CheckpointMark } from '../storage/manifest-format.js';
 import { StoreWrites } from './write-protocol.js';
-import { BackgroundCompaction, type BackgroundDisk } from '../background/background.js';
-import { defaultExecutor, defaultFileTasks, workerAvailable } from '../background/executor.js';
+import { BackgroundCompaction, type BackgroundDisk, type ImageRunFiles } from '../background/background.js';
+import { defaultExecutor, defaultFileTasks, onByDefault, workerAvailable } from '../background/executor.js';
 import type { MergeExecutor } from '../background/job.js';
 
 /** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
@@ -77,19 +77,25 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     return store;
   }
 
-  /** Hands compactions to a worker (StoreOptions.background), where one can start: not in
-   *  browsers, nor for a directory whose run files a worker cannot open (OPFS); and with a
-   *  log, the writing of run files and manifests to the file worker. By default
-   *  only a store with a directory and its log: its jobs travel as files; in memory every
-   *  input and output is copied between the threads (docs/LSM.md, "Background compaction"). */
+  /** Hands compactions to a worker (StoreOptions.background), where one can start. By
+   *  default only in Node for a store with a directory and its log: its jobs travel as files;
+   *  in memory every input and output is copied between the threads (docs/LSM.md,
+   *  "Background compaction"). In browsers (a dedicated Worker) only when asked for; an OPFS
+   *  store's jobs travel as images, its input files read here. With a log in Node, run files
+   *  and manifests go to the file worker too. */
   private async startBackground(option: boolean | MergeExecutor | undefined, t: EngineTuning): Promise<void> {
     if (option === false || !t.autoCompaction) return;
-    if (option === undefined && !(workerAvailable && this.disk !== undefined && this.logged)) return;
-    const disk = this.disk as (typeof this.disk & Partial<BackgroundDisk>) | undefined;
-    if (disk !== undefined && typeof disk.stageRunFile !== 'function') return;
+    if (option === undefined && !(onByDefault && workerAvailable && this.disk !== undefined && this.logged)) return;
+    if (option === true && !workerAvailable) return;
+    const disk = this.disk as (typeof this.disk & Partial<BackgroundDisk> & Partial<ImageRunFiles>) | undefined;
+    const byFile = typeof disk?.stageRunFile === 'function';
+    const byImage = typeof disk?.readRunFile === 'function';
+    if (disk !== undefined && !byFile && !byImage) return;
     const module = await engineModule();
     const make = typeof option === 'object' ? () => option : () => defaultExecutor(module);
-    this.background = new BackgroundCompaction(this.engine, make, t, disk as BackgroundDisk | undefined);
+    this.background = new BackgroundCompaction(this.engine, make, t, byFile ? disk as BackgroundDisk : undefined,
+      byImage ? disk as ImageRunFiles : undefined);
+    if (!byFile) return;
     // With a log its run files and manifests go to the file worker as well
     // (storage/file-tasks.ts), unless the memory cap is tight: runs wait in memory for their
     // files there, and under a cap of a few memtables that held writes back (memory-cap.test.ts).
