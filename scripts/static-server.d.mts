@@ -4,4 +4,4 @@ export interface StaticServer {
   port: number;
   close(): Promise<void>;
 }
-export declare function startStaticServer(mounts: Record<string, string>, port?: number): Promise<StaticServer>;
+export declare function startStaticServer(mounts: Record<string, string>, port?: number, options?: { isolated?: boolean }): Promise<StaticServer>;

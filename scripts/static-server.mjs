@@ -27,19 +27,22 @@ const MIME = {
 
 /**
  * Starts serving `mounts` (URL prefix → directory; the longest matching prefix wins) on
- * 127.0.0.1 at `port` (0 = a free one). Resolves to `{ url, port, close }`; `url` ends in '/'.
+ * 127.0.0.1 at `port` (0 = a free one); `isolated: false` leaves out COOP/COEP, for pages
+ * that must run without SharedArrayBuffer. Resolves to `{ url, port, close }`; `url` ends in '/'.
  * Paths that escape their directory are 403; missing files 404; a directory serves index.html.
  */
-export async function startStaticServer(mounts, port = 0) {
+export async function startStaticServer(mounts, port = 0, { isolated = true } = {}) {
   const table = Object.entries(mounts)
     .map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : prefix + '/', resolve(dir)])
     .sort((a, b) => b[0].length - a[0].length);
   const server = createServer((req, res) => {
     const headers = {
       'Cache-Control': 'no-store',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
+      ...(isolated ? {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+        'Cross-Origin-Resource-Policy': 'same-origin',
+      } : {}),
     };
     let pathname;
     try { pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname); } catch { pathname = '\0'; }

@@ -41,7 +41,7 @@ type Cmd = fc.AsyncCommand<SortedModel, Real>;
 const seen = {
   writesMidCompaction: 0, snapshotsReadAfterTheirCompaction: 0, iteratorsReadAfterTheirCompaction: 0,
   writesMidFlush: 0, snapshotsReadAfterTheirFlush: 0, iteratorsReadAfterTheirFlush: 0, stalls: 0, refused: 0,
-  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsMergedHere: 0, browserWorkerFailed: 0, jobsDropped: 0, fileTasksRun: 0, writesWithFileTasksQueued: 0, reopened: 0,
+  jobsMerged: 0, jobsDeliveredIdle: 0, jobsInstalled: 0, jobsMergedHere: 0, jobsFromWorker: 0, browserWorkerFailed: 0, jobsDropped: 0, fileTasksRun: 0, writesWithFileTasksQueued: 0, reopened: 0,
 };
 
 // 48 keys with shared prefixes, so runs overlap and compactions rewrite real neighbours.
@@ -208,14 +208,15 @@ const SLICED: StoreOptions<Uint8Array, Uint8Array> = {
 /** `background`: an InlineExecutor runs the store's compactions, each step a command;
  *  `dir`: every sequence gets a fresh directory (write-ahead log, run files). */
 async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: number, valueArb = valueMix(3000, 1),
-                        replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean; browser?: boolean } = {}): Promise<void> {
+                        replay: { seed: number; path: string } | object = {}, mode: { background?: boolean; dir?: boolean; browser?: 'messages' | 'mailbox' } = {}): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background, mode.dir, mode.browser), { maxCommands: 150, size: 'large' }), async (cmds) => {
+    fc.asyncProperty(fc.commands(commandsWith(valueArb, mode.background, mode.dir, mode.browser !== undefined), { maxCommands: 150, size: 'large' }), async (cmds) => {
       const fileTasks = mode.background && mode.dir ? new DeferredFileTasks() : undefined;
       const module = await engineModule();
       const browserWorker = mode.browser ? new ScheduledBrowserWorker(module) : undefined;
       const executor = !mode.background ? undefined : browserWorker
-        ? new BrowserWorkerExecutor(module, () => browserWorker as unknown as Worker) : await InlineExecutor.create({ fileTasks });
+        ? new BrowserWorkerExecutor(module, () => browserWorker as unknown as Worker, { mailboxes: mode.browser === 'mailbox', blocks: false })
+        : await InlineExecutor.create({ fileTasks });
       const path = mode.dir ? mkdtempSync(join(tmpdir(), 'strata-bg-model-')) : undefined;
       if (path) dirs.push(path);
       const store = await Store.open({ ...options, ...(executor ? { background: executor } : {}), path });
@@ -233,6 +234,7 @@ async function runModel(options: StoreOptions<Uint8Array, Uint8Array>, numRuns: 
         seen.jobsInstalled += store.stats().background?.jobs ?? 0;
         seen.jobsDropped += store.stats().background?.failed ?? 0;
         seen.jobsMergedHere += store.stats().background?.mergedHere ?? 0;
+        if (browserWorker) seen.jobsFromWorker += (store.stats().background?.jobs ?? 0) - (store.stats().background?.mergedHere ?? 0);
         expect(store.stats().iterators).toBe(0);
         await store.close();
         closed = true;
@@ -333,15 +335,25 @@ describe('compactions merged by a background worker whose steps the test schedul
     expect(grew('reopened')).toBe(100);
   });
   it('a browser worker (messages only between calls): results installed while idle, waits merged on the store thread, stale results dropped, a failing worker (200 sequences)', async () => {
-    const grew = await grown(() => runModel(SLICED, 200, valueMix(3000, 1), {}, { background: true, browser: true }));
+    const grew = await grown(() => runModel(SLICED, 200, valueMix(3000, 1), {}, { background: true, browser: 'messages' }));
     expect(grew('jobsInstalled')).toBeGreaterThan(80);
     expect(grew('jobsMerged')).toBeGreaterThan(40);
     expect(grew('jobsMergedHere')).toBeGreaterThan(10);
+    expect(grew('jobsFromWorker')).toBeGreaterThan(10);
     expect(grew('jobsDeliveredIdle')).toBeGreaterThan(10);
     expect(grew('browserWorkerFailed')).toBeGreaterThan(3);
     expect(grew('writesMidCompaction')).toBeGreaterThan(400);
     expect(grew('snapshotsReadAfterTheirCompaction')).toBeGreaterThan(20);
     expect(grew('iteratorsReadAfterTheirCompaction')).toBeGreaterThan(20);
+  });
+  it('a browser worker answering in shared memory: results taken at the next call without the event loop, the rest as above (200 sequences)', async () => {
+    const grew = await grown(() => runModel(SLICED, 200, valueMix(3000, 1), {}, { background: true, browser: 'mailbox' }));
+    expect(grew('jobsInstalled')).toBeGreaterThan(80);
+    expect(grew('jobsMerged')).toBeGreaterThan(40);
+    expect(grew('jobsMergedHere')).toBeGreaterThan(10);
+    expect(grew('jobsFromWorker')).toBeGreaterThan(30);
+    expect(grew('browserWorkerFailed')).toBeGreaterThan(3);
+    expect(grew('writesMidCompaction')).toBeGreaterThan(400);
   });
   it('a 1 MiB memory cap: a write refused for room drops the job and merges here (60 sequences)', async () => {
     const CAPPED = { ...SLICED, memtableBytes: 1 << 17, runTargetBytes: 1 << 16, levelBaseBytes: 1 << 17, maxMemoryBytes: 1 << 20 };

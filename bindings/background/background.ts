@@ -121,6 +121,16 @@ export class BackgroundCompaction {
 
   private get exec(): MergeExecutor { return this.executor ??= this.makeExecutor(); }
 
+  /** Makes the executor now and waits until it is ready (MergeExecutor.prepare), rather than
+   *  at the first job: a browser's worker must start while the store's thread yields. */
+  async prepare(): Promise<void> {
+    try {
+      await this.exec.prepare?.();
+    } catch (err) {
+      this.lose(`no background worker could start: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
   /** After a store call's engine work (a safe point): one step of handing out or
    *  installing a job — a run's image copied, or a run staged — so a call pays a bounded
    *  part of it; and a wait while the job is behind (level 0 full, memory short). */

@@ -6,6 +6,9 @@ import { BrowserWorkerExecutor } from './worker-executor-browser.js';
 import type { MergeExecutor } from './job.js';
 
 export const workerAvailable = typeof Worker === 'function';
+/** Whether Store.open starts the worker (and waits for it) rather than the first job: in
+ *  browsers, where a Worker starts only while the thread that made it yields. */
+export const prepareAtOpen = true;
 /** Whether a store with a directory and its log gets a worker without asking for one. */
 export const onByDefault = false;
 

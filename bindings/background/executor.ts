@@ -7,6 +7,9 @@ import type { FileTasks } from '../storage/file-tasks.js';
 import type { MergeExecutor } from './job.js';
 
 export const workerAvailable = true;
+/** Whether Store.open starts the worker (and waits for it) rather than the first job: in
+ *  browsers, where a Worker starts only while the thread that made it yields. */
+export const prepareAtOpen = false;
 /** Whether a store with a directory and its log gets a worker without asking for one. */
 export const onByDefault = true;
 

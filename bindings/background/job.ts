@@ -72,4 +72,7 @@ export interface MergeExecutor {
   /** Where wait() cannot block (a browser's worker: worker-executor-browser.ts): merges the
    *  job out on the store's thread (its inputs copied again), dropping the worker's result. */
   runHere?(job: CompactionJob): JobResult;
+  /** Gets the worker ready before the first job (a browser's: its script runs only while the
+   *  thread that made it yields); Store.open awaits it where the executor module says so. */
+  prepare?(): Promise<void>;
 }

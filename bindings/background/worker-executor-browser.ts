@@ -7,13 +7,29 @@
 // its calls (poll, or onReady while it is idle), and wait() — back-pressure, compact(),
 // close() — cannot block for one: the store then copies the job's inputs out again and has
 // it merged on its own thread (runHere), and the worker's result, coming later, is dropped
-// by its ticket. A store whose caller never yields thus gets its compactions merged on its
-// own thread, as with slices (stats().background.mergedHere).
+// by its ticket. Where the page is cross-origin isolated, each job carries a mailbox in
+// shared memory (result-mailbox.ts) that the worker writes its result into: the store takes
+// it at its next call whether or not its event loop turned, and in a Worker (not a page's
+// main thread, where Atomics.wait is refused) a wait blocks for it. Otherwise a store whose
+// caller never yields gets its compactions merged on its own thread, as with slices
+// (stats().background.mergedHere).
 import { Status } from '../engine/abi.js';
 import { runMergeJob } from './merge-job.js';
 import { transferables, type CompactionJob, type JobResult, type MergeExecutor } from './job.js';
+import { FILLED, MERGING, WAITING, mailboxFor, mailboxesAvailable, stateOf, takeResult, waitWhile, type ResultMessage } from './result-mailbox.js';
+
+/** A wait gives up on a job its worker has not begun within this long (the worker is busy
+ *  with other stores' jobs, or never started) and merges it here instead. */
+const START_LIMIT_MS = 2000;
+/** A wait blocks in slices this long, to check that the job has begun. */
+const WAIT_SLICE_MS = 50;
+
+/** Whether this thread may block in Atomics.wait: a Worker's may, a page's main thread not. */
+const mayBlock = (): boolean => typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'function';
 
 interface PooledWorker { worker: Worker; stores: Set<(why: string) => void> }
+/** How long prepare() waits for the worker to take a store's port. */
+const ATTACH_WAIT_MS = 10_000;
 const pool: PooledWorker[] = [];
 
 const poolSize = (): number => Math.max(1, Math.min(4, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1));
@@ -54,51 +70,111 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   /** This store's channel to its worker, made at the first job (attach). */
   private port: MessagePort | undefined;
   private detach: (() => void) | undefined;
+  private attached: Promise<void> | undefined;
   /** The job out (its id) and its ticket, until its result comes. */
   private jobId: number | undefined;
   private ticket = 0;
   private result: JobResult | undefined;
   private lost: string | undefined;
   private ready: (() => void) | undefined;
-  /** `start`: makes the worker (tests give one of their own). */
-  constructor(private readonly module: WebAssembly.Module, private readonly start: () => Worker = startWorker) {}
+  /** The job out's mailbox, where results come back in shared memory. */
+  private box: SharedArrayBuffer | undefined;
+  private submittedAt = 0;
+  private readonly mailboxes: boolean;
+  private readonly blocks: boolean;
 
-  submit(job: CompactionJob): void {
-    this.jobId = job.id;
-    this.result = undefined;
+  /** `start`: makes the worker; `mailboxes`, `blocks`: whether results come back in shared
+   *  memory, and whether a wait may block for one (tests choose; by default where possible). */
+  constructor(private readonly module: WebAssembly.Module, private readonly start: () => Worker = startWorker,
+              options: { mailboxes?: boolean; blocks?: boolean } = {}) {
+    this.mailboxes = options.mailboxes ?? mailboxesAvailable();
+    this.blocks = this.mailboxes && (options.blocks ?? mayBlock());
+  }
+
+  /** Attaches this store to a worker and waits until the worker has taken its port. A
+   *  browser hands a Worker its script and its messages only while the thread that made it
+   *  turns its event loop, so a store whose caller never yields would otherwise wait on a
+   *  worker that never saw its job: Store.open (async) waits here, at most ATTACH_WAIT_MS. */
+  async prepare(): Promise<void> {
+    const attached = this.channel();
+    await Promise.race([attached, new Promise((resolve) => setTimeout(resolve, ATTACH_WAIT_MS))]);
+  }
+
+  /** This store's port to its worker, attached at the first use; resolves when the worker
+   *  says it has the port. */
+  private channel(): Promise<void> {
     if (this.port === undefined) {
       const { port1, port2 } = new MessageChannel();
       this.port = port1;
-      this.port.onmessage = ({ data }: MessageEvent<{ ticket: number; result: JobResult }>) => this.arrived(data.ticket, data.result);
+      this.attached = new Promise((resolve) => {
+        this.port!.onmessage = ({ data }: MessageEvent<ResultMessage | { attached: true }>) => {
+          if ('attached' in data) resolve();
+          else this.arrived(data.ticket, data.result);
+        };
+      });
       this.detach = attach(this.module, port2, (why) => { this.lost ??= why; this.fire(); }, this.start);
     }
-    this.port.postMessage({ ticket: ++this.ticket, job }, transferables(job));
+    return this.attached!;
   }
 
-  private arrived(ticket: number, result: JobResult): void {
+  submit(job: CompactionJob): void {
+    this.channel();
+    this.jobId = job.id;
+    this.result = undefined;
+    this.box = this.mailboxes ? mailboxFor(job) : undefined;
+    this.submittedAt = performance.now();
+    this.port!.postMessage({ ticket: ++this.ticket, job, box: this.box }, transferables(job));
+  }
+
+  /** A message from the worker: the result, or (undefined) word that it is in the mailbox. */
+  private arrived(ticket: number, result: JobResult | undefined): void {
     if (ticket !== this.ticket || this.jobId === undefined) return; // merged here meanwhile
-    this.jobId = undefined;
-    this.result = result;
+    if (result !== undefined) {
+      this.jobId = undefined;
+      this.box = undefined;
+      this.result = result;
+    }
     this.fire();
   }
 
   poll(): JobResult | undefined {
     const r = this.result;
     if (r !== undefined) { this.result = undefined; return r; }
+    if (this.box !== undefined && this.jobId !== undefined && stateOf(this.box) === FILLED) {
+      const filled = takeResult(this.box);
+      this.jobId = undefined;
+      this.box = undefined;
+      return filled;
+    }
     if (this.lost === undefined || this.jobId === undefined) return undefined;
     const id = this.jobId;
     this.jobId = undefined;
     return { id, ok: false, status: Status.IO_ERROR, run: 0, at: 0, what: 0, message: this.lost, workerLost: true };
   }
 
-  /** The result if it has come: a browser cannot block for a message. */
-  wait(): JobResult | undefined { return this.poll(); }
+  /** The result if it has come or, with a mailbox in a Worker, once it does (at most
+   *  `timeoutMs`, and not for a job its worker has not begun within START_LIMIT_MS). */
+  wait(timeoutMs: number): JobResult | undefined {
+    const r = this.poll();
+    const box = this.box;
+    if (r !== undefined || !this.blocks || box === undefined || this.jobId === undefined) return r;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const state = stateOf(box);
+      if (state !== WAITING && state !== MERGING) break;
+      const now = performance.now();
+      if (now >= deadline || (state === WAITING && now - this.submittedAt >= START_LIMIT_MS)) break;
+      waitWhile(box, state, Math.min(WAIT_SLICE_MS, deadline - now));
+    }
+    return this.poll();
+  }
 
   /** Merges `job` (the one out, its inputs copied again) on this thread; the worker's result
    *  for it will be dropped. */
   runHere(job: CompactionJob): JobResult {
     this.ticket++;
     this.jobId = undefined;
+    this.box = undefined;
     return runMergeJob(job, this.module);
   }
 
@@ -116,6 +192,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   close(): void {
     this.ready = undefined;
     this.jobId = undefined;
+    this.box = undefined;
     this.port?.close();
     this.detach?.();
   }

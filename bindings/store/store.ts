@@ -14,7 +14,7 @@ import { Persistence } from '../storage/persistence.js';
 import type { CheckpointMark } from '../storage/manifest-format.js';
 import { StoreWrites } from './write-protocol.js';
 import { BackgroundCompaction, type BackgroundDisk, type ImageRunFiles } from '../background/background.js';
-import { defaultExecutor, defaultFileTasks, onByDefault, workerAvailable } from '../background/executor.js';
+import { defaultExecutor, defaultFileTasks, onByDefault, prepareAtOpen, workerAvailable } from '../background/executor.js';
 import type { MergeExecutor } from '../background/job.js';
 
 /** What checkpoint() made durable: the state through `seq`, in the directory (with `path`)
@@ -95,6 +95,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     const make = typeof option === 'object' ? () => option : () => defaultExecutor(module);
     this.background = new BackgroundCompaction(this.engine, make, t, byFile ? disk as BackgroundDisk : undefined,
       byImage ? disk as ImageRunFiles : undefined);
+    if (prepareAtOpen && typeof option !== 'object') await this.background.prepare();
     if (!byFile) return;
     // With a log its run files and manifests go to the file worker as well
     // (storage/file-tasks.ts), unless the memory cap is tight: runs wait in memory for their

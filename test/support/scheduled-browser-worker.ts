@@ -1,10 +1,10 @@
 // A stand-in for the browser's compaction Worker (bindings/background/compaction-worker-browser.ts)
 // whose steps a test schedules: it is handed a store's MessagePort as the real one is, keeps
 // the jobs that arrive there, merges one when told (the same runMergeJob) and posts the result
-// back on the port; it fails, as a script that does not load does, when told. Messages cross
+// back (in the job's mailbox, when it has one, as the real one does); it fails, as a script
+// that does not load does, when told. Messages cross
 // real MessagePorts, so they arrive only when the event loop turns, as in a browser.
-import { runMergeJob } from '../../bindings/background/merge-job.js';
-import type { CompactionJob } from '../../bindings/background/job.js';
+import { serveJob, type JobMessage } from '../../bindings/background/result-mailbox.js';
 
 type ErrorListener = (ev: { message: string; preventDefault(): void }) => void;
 
@@ -12,7 +12,7 @@ export class ScheduledBrowserWorker {
   private port: MessagePort | undefined;
   private readonly errorListeners: ErrorListener[] = [];
   /** Jobs arrived and not merged yet, oldest first. */
-  readonly held: { ticket: number; job: CompactionJob }[] = [];
+  readonly held: JobMessage[] = [];
   merged = 0;
   terminated = false;
 
@@ -21,7 +21,8 @@ export class ScheduledBrowserWorker {
   /** The executor's attach message: the store's port (and the module, which this has). */
   postMessage(m: { port: MessagePort }): void {
     this.port = m.port;
-    this.port.onmessage = ({ data }: MessageEvent<{ ticket: number; job: CompactionJob }>) => { this.held.push(data); };
+    this.port.onmessage = ({ data }: MessageEvent<JobMessage>) => { this.held.push(data); };
+    this.port.postMessage({ attached: true });
   }
 
   addEventListener(type: string, listener: ErrorListener): void {
@@ -37,9 +38,8 @@ export class ScheduledBrowserWorker {
   mergeOne(): boolean {
     const m = this.held.shift();
     if (m === undefined || this.terminated) return false;
-    const result = runMergeJob(m.job, this.module);
+    serveJob(this.module, m, (r, transfer) => this.port!.postMessage(r, transfer));
     this.merged++;
-    this.port!.postMessage({ ticket: m.ticket, result });
     return true;
   }
 
