@@ -13,6 +13,7 @@ import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError, FileChangelog, codecs } from 'strata-kv';
+import { copyCrashImage } from './support/crash-image.js';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
@@ -50,10 +51,16 @@ async function workload(s: Store<string, string>): Promise<{ states: string[]; d
   return { states, durableFrom, model };
 }
 
+/** Opens the store (and its FileChangelog); a failed open closes the changelog it made. */
 async function openStore(mode: Mode, sdir: string, ldir: string) {
   const log = mode === 'changelog' ? new FileChangelog(ldir) : undefined;
-  const s = await Store.open<string, string>({ path: sdir, ...utf8, ...TUNING, ...(log ? { changelog: log } : {}) });
-  return { s, log };
+  try {
+    const s = await Store.open<string, string>({ path: sdir, ...utf8, ...TUNING, ...(log ? { changelog: log } : {}) });
+    return { s, log };
+  } catch (err) {
+    await log?.close().catch(() => {});
+    throw err;
+  }
 }
 
 async function closeWithFault(mode: Mode, fault: { ops: FaultOp[]; at: number; mode: FaultMode } | undefined): Promise<{ hits: number; calls: number }> {
@@ -94,4 +101,54 @@ describe('a disk fault during close()', () => {
       }
     }, 120_000);
   }
+});
+
+describe('a disk fault while a store on a FileChangelog reopens', () => {
+  it('a crash image (a checkpoint, then records only the changelog holds) opened under each fault: StrataError or exact, and a clean reopen after is exact', async () => {
+    // The open loads the checkpoint, restores the changelog's records after it and checkpoints.
+    arm(faults, undefined);
+    const sdir = freshDir(), ldir = freshDir();
+    const log = new FileChangelog(ldir, { sync: true });
+    const s = await Store.open<string, string>({ path: sdir, changelog: log, ...utf8, ...TUNING });
+    const { model } = await workload(s);
+    await s.checkpoint();
+    for (let i = 0; i < 30; i++) { const k = `k${String(i % 25).padStart(2, '0')}`; s.put(k, `tail${i}`); model.set(k, `tail${i}`); }
+    s.delete('k03'); model.delete('k03');
+    await log.flush(); // the changelog holds the tail; the directory's checkpoint does not
+    const simage = freshDir(), limage = freshDir();
+    copyCrashImage(sdir, simage);
+    copyCrashImage(ldir, limage);
+    await s.close();
+    const copy = () => {
+      const sd = freshDir(), ld = freshDir();
+      realFs.cpSync(simage, sd, { recursive: true });
+      realFs.cpSync(limage, ld, { recursive: true });
+      return [sd, ld] as const;
+    };
+    const [sd0, ld0] = copy();
+    arm(faults, { ops: ALL_OPS, at: Number.POSITIVE_INFINITY, mode: 'fail' });
+    const dry = await openStore('changelog', sd0, ld0);
+    const total = faults.calls;
+    arm(faults, undefined);
+    expect(enc(new Map(dry.s.all()))).toBe(enc(model));
+    await dry.s.close();
+    expect(total).toBeGreaterThan(10);
+    for (const fm of ['fail', 'full', 'tear'] as const) {
+      for (let at = 1; at <= total; at++) {
+        const [sd, ld] = copy();
+        const what = `${fm} at call ${at}`;
+        arm(faults, { ops: ALL_OPS, at, mode: fm });
+        let opened: Awaited<ReturnType<typeof openStore>> | undefined;
+        try { opened = await openStore('changelog', sd, ld); } catch (err) { expect(err, `open with a fault: ${what}`).toBeInstanceOf(StrataError); }
+        faults.paused = true;
+        if (opened) expect(enc(new Map(opened.s.all())), `opened with a fault: ${what}`).toBe(enc(model));
+        arm(faults, undefined);
+        await opened?.s.close().catch((err) => expect(err, what).toBeInstanceOf(StrataError));
+        let r: Awaited<ReturnType<typeof openStore>>;
+        try { r = await openStore('changelog', sd, ld); } catch (err) { throw new Error(`clean reopen after ${what} (hits: ${faults.hits.join(', ')}) failed (store ${sd}, changelog ${ld}): ${String(err)}`, { cause: err }); }
+        expect(enc(new Map(r.s.all())), `clean reopen after ${what}`).toBe(enc(model));
+        await r.s.close();
+      }
+    }
+  }, 120_000);
 });
