@@ -54,3 +54,40 @@ describe('close() re-entering a write', () => {
     expect(got).toBeUndefined(); // before the fix: the refused write is back after reopen
   });
 });
+
+describe('close() from a key codec during a read', () => {
+  // Regression: the point reads encoded the key after checking the store open, so a key codec
+  // that closed it sent the lookup to run files already closed: IO_ERROR "read failed"
+  // naming a run file, as if the disk had failed.
+  const reads: [string, (s: Store<string, string>) => unknown][] = [
+    ['get', (s) => s.get('k01234')],
+    ['has', (s) => s.has('k01234')],
+    ['getVersioned', (s) => s.getVersioned('k01234')],
+    ['getAll', (s) => s.getAll(['k00001', 'k01234', 'k02000'])],
+    ['snapshot get', (s) => s.snapshot().get('k01234')],
+    ['putIfAbsent', (s) => s.putIfAbsent('k01234', 'x')],
+    ['getAndDelete', (s) => s.getAndDelete('k01234')],
+  ];
+  for (const [name, read] of reads) {
+    it(`${name}: CLOSED, and the directory reopens whole`, async () => {
+      const path = freshDir();
+      let store!: Store<string, string>;
+      let armed = false;
+      let closing: Promise<void> | undefined;
+      const keyCodec: Codec<string> = {
+        encode: (k) => { if (armed && k === 'k01234') closing ??= store.close(); return codecs.utf8.encode(k); },
+        decode: (b) => codecs.utf8.decode(b),
+      };
+      store = await Store.open<string, string>({ path, keyCodec, valueCodec: codecs.utf8, memtableBytes: 64 << 10, blockCacheBytes: 4096 });
+      for (let i = 0; i < 3000; i++) store.put('k' + String(i).padStart(5, '0'), 'v'.repeat(40) + i);
+      await store.compact(); // every block read from its run file, through a 4 KiB cache
+      expect(store.stats().fileBackedRuns).toBeGreaterThan(0);
+      armed = true;
+      expect(() => read(store)).toThrow(expect.objectContaining({ code: 'CLOSED' })); // IO_ERROR before the fix
+      await closing;
+      const again = await Store.open<string, string>({ path, keyCodec: codecs.utf8, valueCodec: codecs.utf8 });
+      expect(again.get('k01234')).toBe('v'.repeat(40) + 1234);
+      await again.close();
+    });
+  }
+});
