@@ -91,3 +91,42 @@ describe('close() from a key codec during a read', () => {
     });
   }
 });
+
+describe('close() from a key codec during iteration', () => {
+  // Regression: next() decoded the value after the key, from linear memory; a key codec that
+  // closed the store released the iterator's pins and the close's flush reused the memory, so
+  // the entry came back with another entry's bytes (or zeros, or a JSON error) as its value.
+  for (const flushed of [false, true]) {
+    for (const [name, valueCodec] of [['utf8', codecs.utf8], ['json', codecs.json]] as const) {
+      it(`${flushed ? 'runs and a memtable' : 'a memtable'}, ${name} values: every entry yielded is right, then CLOSED`, async () => {
+        const path = freshDir();
+        let store!: Store<string, unknown>;
+        let armed = false;
+        let closing: Promise<void> | undefined;
+        const keyCodec: Codec<string> = {
+          encode: (k) => codecs.utf8.encode(k),
+          decode: (b) => { const k = codecs.utf8.decode(b); if (armed && k === 'k00500') closing ??= store.close(); return k; },
+        };
+        store = await Store.open<string, unknown>({ path, keyCodec, valueCodec: valueCodec as Codec<unknown>, memtableBytes: 256 << 10 });
+        const valueOf = (i: number) => 'v'.repeat(100) + i;
+        for (let i = 0; i < 1000; i++) store.put('k' + String(i).padStart(5, '0'), valueOf(i));
+        if (flushed) {
+          await store.compact();
+          for (let i = 1000; i < 3000; i++) store.put('k' + String(i).padStart(5, '0'), 'w'.repeat(100) + i); // a memtable over the freed memory
+        }
+        armed = true;
+        let seen = 0;
+        let error: unknown;
+        try {
+          for (const [k, v] of store.all()) {
+            expect(v, k).toBe(valueOf(Number(k.slice(1))));
+            seen++;
+          }
+        } catch (err) { error = err; }
+        await closing;
+        expect(error).toMatchObject({ code: 'CLOSED' }); // before the fix: a wrong value, or INVALID_ARGUMENT from JSON
+        expect(seen).toBe(500);
+      });
+    }
+  }
+});
