@@ -130,3 +130,42 @@ describe('close() from a key codec during iteration', () => {
     }
   }
 });
+
+describe('close() from a merge operator', () => {
+  // Regression: close() was not refused inside a fold, as every other call is. On a store with
+  // a directory the fold then read its chain from memory the close's flush had moved (get,
+  // getAll, iteration: a raw TypeError on a detached ArrayBuffer), a compaction's fold closed
+  // the run files under the compaction (IO_ERROR), and after getAll the reopened store held
+  // a value that was not JSON.
+  const reads: [string, (s: Store<string, number>) => unknown][] = [
+    ['get', (s) => s.get('k0007')],
+    ['getAll', (s) => s.getAll(['k0000', 'k0007', 'k0014'])],
+    ['iteration', (s) => [...s.all()].length],
+    ['compact', (s) => s.compact()],
+  ];
+  const want = (i: number) => (i % 7 === 0 ? i + 5000 : i);
+  for (const [name, read] of reads) {
+    it(`during ${name}: close() is INVALID_ARGUMENT, the call answers, and the directory reopens whole`, async () => {
+      const path = freshDir();
+      let store!: Store<string, number>;
+      let armed = false;
+      let refused: Promise<unknown> | undefined;
+      const sum = (a: number | undefined, b: number) => {
+        if (armed) refused ??= store.close().then(() => 'closed', (err) => err);
+        return (a ?? 0) + b;
+      };
+      store = await Store.open<string, number>({ path, keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { sum }, autoCompaction: false });
+      for (let i = 0; i < 200; i++) store.put('k' + String(i).padStart(4, '0'), i);
+      for (let j = 0; j < 5; j++) for (let i = 0; i < 200; i += 7) store.merge('k' + String(i).padStart(4, '0'), 1000);
+      armed = true;
+      await read(store);
+      expect(await refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      armed = false;
+      expect(store.getAll(['k0000', 'k0007', 'k0014'])).toEqual([5000, 5007, 5014]);
+      await store.close();
+      const again = await Store.open<string, number>({ path, keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { sum } });
+      for (const [k, v] of again.all()) expect(v, k).toBe(want(Number(k.slice(1))));
+      await again.close();
+    });
+  }
+});

@@ -228,6 +228,9 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
    *  a close that resolves lost nothing. Idempotent: later calls get the same promise. */
   close(): Promise<void> {
     if (this.hooks.appending) return Promise.reject(invalid('a changelog sink called close() from append(): the write it is taking is not applied yet'));
+    // A fold reads its chain in place, and a compaction's fold runs inside an engine call:
+    // a close (a flush, the files closed) under either is refused, as every other call is.
+    if (this.merges.folding) return Promise.reject(invalid('a merge operator called close(): operators must be pure functions of their arguments'));
     this.closing ??= this.closeSteps();
     return this.closing;
   }
