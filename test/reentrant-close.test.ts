@@ -108,8 +108,8 @@ describe('close() from a key codec during iteration', () => {
           decode: (b) => { const k = codecs.utf8.decode(b); if (armed && k === 'k00500') closing ??= store.close(); return k; },
         };
         store = await Store.open<string, unknown>({ path, keyCodec, valueCodec: valueCodec as Codec<unknown>, memtableBytes: 256 << 10 });
-        const valueOf = (i: number) => 'v'.repeat(100) + i;
-        for (let i = 0; i < 1000; i++) store.put('k' + String(i).padStart(5, '0'), valueOf(i));
+        const expected = (i: number) => 'v'.repeat(100) + i;
+        for (let i = 0; i < 1000; i++) store.put('k' + String(i).padStart(5, '0'), expected(i));
         if (flushed) {
           await store.compact();
           for (let i = 1000; i < 3000; i++) store.put('k' + String(i).padStart(5, '0'), 'w'.repeat(100) + i); // a memtable over the freed memory
@@ -119,7 +119,7 @@ describe('close() from a key codec during iteration', () => {
         let error: unknown;
         try {
           for (const [k, v] of store.all()) {
-            expect(v, k).toBe(valueOf(Number(k.slice(1))));
+            expect(v, k).toBe(expected(Number(k.slice(1))));
             seen++;
           }
         } catch (err) { error = err; }
