@@ -3,7 +3,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, StrataError, codecs, type ChangeRecord, type ChangelogSink, type Codec } from 'strata-kv';
+import { Store, PartitionedStore, WindowStore, StrataError, codecs, type ChangeRecord, type ChangelogSink, type Codec } from 'strata-kv';
 
 const dirs: string[] = [];
 const freshDir = () => { const d = fs.mkdtempSync(join(tmpdir(), 'strata-review-')); dirs.push(d); return d; };
@@ -168,4 +168,54 @@ describe('close() from a merge operator', () => {
       await again.close();
     });
   }
+});
+
+describe('a refused close() of a store built on Stores', () => {
+  // Regression: PartitionedStore and WindowStore kept the promise of a close() a partition
+  // refused (from a merge operator, or a sink's append) as their close: every later close()
+  // returned that rejection, the refusing partition was never closed, and its directory
+  // stayed LOCKED for the rest of the process.
+  it('PartitionedStore.close() from a merge operator is refused; a later close() closes every partition', async () => {
+    const path = freshDir();
+    let ps!: PartitionedStore<string, number>;
+    let armed = false;
+    let refused: Promise<unknown> | undefined;
+    const sum = (a: number | undefined, b: number) => {
+      if (armed) refused ??= ps.close().then(() => 'closed', (err) => err);
+      return (a ?? 0) + b;
+    };
+    const options = { path, partitions: 3, keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { sum } };
+    ps = await PartitionedStore.open<string, number>(options);
+    for (let i = 0; i < 30; i++) { ps.put(`k${i}`, i); ps.merge(`k${i}`, 1000, 'sum'); }
+    armed = true;
+    expect(ps.get('k7')).toBe(1007);
+    armed = false;
+    expect(await refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(ps.get('k8')).toBe(1008); // still open
+    await ps.close(); // before the fix: the same INVALID_ARGUMENT
+    const again = await PartitionedStore.open<string, number>(options); // before the fix: LOCKED
+    expect(again.get('k29')).toBe(1029);
+    await again.close();
+  });
+
+  it('WindowStore.close() from a changelog sink\'s append is refused; a later close() closes', async () => {
+    const path = freshDir();
+    let w!: WindowStore<string, string>;
+    let refused: Promise<unknown> | undefined;
+    const sink: ChangelogSink = {
+      append(records: ChangeRecord[]) {
+        if (new TextDecoder().decode(records[0].key).includes('boom')) refused ??= w.close().then(() => 'closed', (err) => err);
+      },
+    };
+    const options = { path, windowMs: 10, retentionMs: 100, segmentMs: 50, keyCodec: codecs.utf8, valueCodec: codecs.utf8, changelog: sink, restoreFrom: false as const };
+    w = await WindowStore.open<string, string>(options);
+    w.put('a', 10, 'x');
+    w.put('boom', 10, 'y'); // the sink's append calls close(), which is refused
+    expect(await refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(w.fetch('a', 10)).toBe('x');
+    await w.close(); // before the fix: the same INVALID_ARGUMENT, the Store never closed
+    const again = await WindowStore.open<string, string>(options); // before the fix: LOCKED
+    expect(again.fetch('a', 10)).toBe('x');
+    await again.close();
+  });
 });
