@@ -5,13 +5,14 @@
 // directory, small memtables and a small block cache (flushes, compactions and merge folds
 // happen inside the calls). The contract (docs/API.md): every call, outer or nested, returns
 // or throws a StrataError, never anything else; a read that returns is right; a write that
-// returns is applied and survives close and reopen; one that throws changed nothing.
+// returns is applied and survives close and reopen; one that throws changed nothing. The
+// store keeps its own write-ahead log, or (half the runs) a FileChangelog is its log.
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, StrataError, codecs, type Codec } from 'strata-kv';
+import { Store, StrataError, FileChangelog, codecs, type Codec } from 'strata-kv';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -46,9 +47,12 @@ const hookArb: fc.Arbitrary<Hook> = fc.record({ site: fc.constantFrom(...SITES),
 
 const sorted = (m: Map<string, number>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-async function run(ops: Op[], hooks: Hook[], listen: boolean): Promise<void> {
+async function run(ops: Op[], hooks: Hook[], listen: boolean, onChangelog: boolean): Promise<void> {
   const path = mkdtempSync(join(tmpdir(), 'strata-reentrant-'));
-  dirs.push(path);
+  const ldir = mkdtempSync(join(tmpdir(), 'strata-reentrant-log-'));
+  dirs.push(path, ldir);
+  // With a FileChangelog as the log: checkpoints, and close() checkpoints before it closes.
+  const changelog = () => (onChangelog ? { changelog: new FileChangelog(ldir) } : {});
   const model = new Map<string, number>();
   const violations: string[] = [];
   let store!: Store<string, number>;
@@ -88,7 +92,7 @@ async function run(ops: Op[], hooks: Hook[], listen: boolean): Promise<void> {
   };
   const sum = (a: number | undefined, b: number) => { fire('operator'); return (a ?? 0) + b; };
   store = await Store.open<string, number>({
-    path, keyCodec, valueCodec, mergeOperators: { sum },
+    path, keyCodec, valueCodec, mergeOperators: { sum }, ...changelog(),
     memtableBytes: 2048, blockBytes: 256, level0CompactionTrigger: 2, levelBaseBytes: 4096, blockCacheBytes: 1024, background: false,
   });
   if (listen) store.onChange(() => fire('listener'));
@@ -150,7 +154,7 @@ async function run(ops: Op[], hooks: Hook[], listen: boolean): Promise<void> {
   if (refused !== undefined && (refused as StrataError).code !== 'INVALID_ARGUMENT') violations.push(`nested close: ${String(refused)}`);
   await store.close().catch((err) => violations.push(`close: ${String(err)}`));
   expect(violations).toEqual([]);
-  const again = await Store.open<string, number>({ path, keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { sum: (a: number | undefined, b: number) => (a ?? 0) + b } });
+  const again = await Store.open<string, number>({ path, ...changelog(), keyCodec: codecs.utf8, valueCodec: codecs.json, mergeOperators: { sum: (a: number | undefined, b: number) => (a ?? 0) + b } });
   try {
     expect([...again.all()]).toEqual(sorted(model));
   } finally {
@@ -161,8 +165,8 @@ async function run(ops: Op[], hooks: Hook[], listen: boolean): Promise<void> {
 describe('re-entrant callers (fast-check)', () => {
   it('codecs, merge operators and listeners calling the store: StrataError or a right answer, and the reopen holds exactly the writes that returned', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.array(hookArb, { maxLength: 30 }), fc.boolean(),
-      (ops, hooks, listen) => run(ops, hooks, listen),
+      fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.array(hookArb, { maxLength: 30 }), fc.boolean(), fc.boolean(),
+      (ops, hooks, listen, onChangelog) => run(ops, hooks, listen, onChangelog),
     ), { numRuns: 150 });
   }, 120_000);
 });
