@@ -326,6 +326,11 @@ export class PartitionedStore<K = Uint8Array, V = Uint8Array> {
   /** Closes every partition, then each changelog sink once, each whatever the others did;
    *  rejects with the first failure. Idempotent: a second call returns the same promise. */
   close(): Promise<void> {
+    if (this.closing === undefined) {
+      // Refused (a sink's append or a merge operator calling it): nothing starts closing, so
+      // a later close() closes every partition.
+      for (const s of this.stores) { const refused = s.closeRefusal(); if (refused !== undefined) return Promise.reject(refused); }
+    }
     this.closing ??= this.closeAll();
     return this.closing;
   }

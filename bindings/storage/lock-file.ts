@@ -9,9 +9,13 @@
 //       process, or (Linux) the process with that pid started at another time than the one
 //       that wrote it. A LOCK naming this very process is LOCKED, even when no registry entry
 //       explains it (another path to the directory, a second copy of this module, another
-//       worker thread): nothing proves it is not held.
+//       worker thread): nothing proves it is not held, unless its token is one this
+//       process released and could not remove (below).
 //   (3) Releasing removes the LOCK only while it still holds our token, so a release never
-//       deletes a lock that is not ours.
+//       deletes a lock that is not ours. A release whose read or unlink fails (EIO) leaves
+//       the LOCK in place and its token in `releasedHere`: that LOCK is provably free, and
+//       the next open of the directory in this process takes it over (otherwise the
+//       directory could not be opened again until the process exits).
 // The in-process registry is keyed by real path (a symlink or `dir/./` is the same
 // directory) and lives on globalThis, so the ESM and CJS builds, if both get loaded, share it.
 import { linkSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,8 @@ import { StrataError } from '../errors.js';
 import { io } from './io-error.js';
 
 const heldHere: Map<string, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('strata-kv/held-locks')] ??= new Map<string, string>()) as Map<string, string>;
+/** Real path -> token of a LOCK this process released but could not remove (invariant 3). */
+const releasedHere: Map<string, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('strata-kv/released-locks')] ??= new Map<string, string>()) as Map<string, string>;
 
 /** What a LOCK file says; fields it lacks are undefined. A bare decimal is an old LOCK's pid. */
 interface LockContent { pid: number; start: string | undefined; token: string | undefined }
@@ -86,12 +92,13 @@ export function acquireLock(dir: string): () => void {
       try {
         linkSync(tmp, file);
         heldHere.set(real, token);
+        releasedHere.delete(real);
         let held = true;
         return () => {
           if (!held) return;
           held = false;
           if (heldHere.get(real) === token) heldHere.delete(real);
-          releaseFile(file, token);
+          if (!releaseFile(file, token)) releasedHere.set(real, token);
         };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -101,7 +108,8 @@ export function acquireLock(dir: string): () => void {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: retry
         throw err;
       }
-      const holder = heldBy(parseLock(text), dir);
+      const lock = parseLock(text);
+      const holder = lock.token !== undefined && releasedHere.get(real) === lock.token ? null : heldBy(lock, dir);
       if (holder !== null) throw new StrataError('LOCKED', holder);
       takeOver(file, text, token);
     }
@@ -133,8 +141,13 @@ function takeOver(file: string, stale: string, token: string): void {
   unlinkSync(aside);
 }
 
-function releaseFile(file: string, token: string): void {
+/** Removes the LOCK if it holds `token`; false when it could not be read or removed (it is
+ *  then left in place, free). */
+function releaseFile(file: string, token: string): boolean {
   try {
     if (parseLock(readFileSync(file, 'latin1')).token === token) unlinkSync(file);
-  } catch { /* gone already: nothing to release */ }
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'; // gone already: nothing to release
+  }
 }

@@ -422,7 +422,8 @@ export class Persistence implements Disk {
   /** Every run file of `t` is durable: its manifest is submitted, naming them. */
   private commit(t: Target): void {
     const x = this.engine;
-    const text = encodeManifest({ flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: true });
+    // `logged` only with a log: recovery commits here too, and a store on its changelog has none.
+    const text = encodeManifest({ flushedSeq: t.flushedSeq, nextRun: x.nextRunId(), log: t.log, levels: t.levels, checkpoint: this.lastCheckpoint, ttl: this.ttl || undefined, logged: this.logged || undefined });
     // Not a run of the state now either: `t` may be older than runs a background job
     // installed since, whose files are durable but named by the next manifest only.
     const listed = new Set([...t.levels.flat(), ...currentLevels(x).flat()]);

@@ -167,6 +167,9 @@ export class EngineIterator<K, V> implements KeyValueIterator<K, V> {
     const kt = this.keyText;
     const key = kt !== undefined && ko + kl <= kt.length ? kt.substring(ko, ko + kl) as K
       : kf !== undefined ? kf.decodeFrom(e.u8, kp, kl) : this.keyCodec.decode(e.u8.slice(kp, kp + kl));
+    // A user key codec may have closed this iterator or its store: the value's bytes lost
+    // their pins, and the close may have reused their memory.
+    if (!this.open) throw this.closedByUser ? new StrataError('ITERATOR_CLOSED', 'the iterator was closed') : new StrataError('CLOSED', 'the store or snapshot of this iterator is closed');
     // e.u8 again: a user codec's decode may have grown memory.
     const vf = this.valueFast;
     let value: V;

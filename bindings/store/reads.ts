@@ -39,6 +39,7 @@ export abstract class StoreReads<K = Uint8Array, V = Uint8Array> extends StoreCo
     // undefined is): map() would skip them and leave holes for the packing below.
     const encoded = new Array<Encodable>(keys.length);
     for (let i = 0; i < keys.length; i++) encoded[i] = this.encodableKey(keys[i]);
+    this.checkOpen(); // a user codec may have closed the store
     let size = 0;
     for (const k of encoded) size += 4 + byteBound(k);
     if (((size + 7) & ~7) + encoded.length * 8 + 8 > FAST_REGION) {

@@ -205,6 +205,9 @@ export abstract class StoreCore<K = Uint8Array, V = Uint8Array> implements Itera
    *  or NOT_FOUND. A key whose newest version is a merge operand is OK, its chain folded now
    *  unless `fold` is false (a caller that needs only presence or the version). */
   protected lookup(k: Encodable, snapSeq: number, fold = true): number {
+    // The key was encoded after the caller's check: a user codec may have closed the store,
+    // whose run files are then closed too (a read of them would fail as IO_ERROR).
+    this.checkOpen();
     const e = this.engine;
     const p = this.writeArgs(k, EMPTY);
     const st = e.get(p, this.argKeyLen, snapSeq);

@@ -234,9 +234,20 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
    *  whatever the others did. Rejects with the first failure, after releasing everything;
    *  a close that resolves lost nothing. Idempotent: later calls get the same promise. */
   close(): Promise<void> {
-    if (this.hooks.appending) return Promise.reject(invalid('a changelog sink called close() from append(): the write it is taking is not applied yet'));
+    const refused = this.closeRefusal();
+    if (refused !== undefined) return Promise.reject(refused);
     this.closing ??= this.closeSteps();
     return this.closing;
+  }
+
+  /** @internal Why close() is refused now, or undefined: a call from a sink's append, or
+   *  from a fold (which reads its chain in place; a compaction's fold runs inside an engine
+   *  call), where a close (a flush, the files closed) would pull the state from under it.
+   *  Stores built on Stores check it before they start closing theirs. */
+  closeRefusal(): StrataError | undefined {
+    if (this.hooks.appending) return invalid('a changelog sink called close() from append(): the write it is taking is not applied yet');
+    if (this.merges.folding) return invalid('a merge operator called close(): operators must be pure functions of their arguments');
+    return undefined;
   }
 
   private async closeSteps(): Promise<void> {

@@ -98,6 +98,8 @@ export abstract class SegmentedStore<K, V> {
 
   /** Closes the Store (everything acknowledged made durable). Idempotent. */
   close(): Promise<void> {
+    const refused = this.closing === undefined ? this.store.closeRefusal() : undefined;
+    if (refused !== undefined) return Promise.reject(refused); // a sink's append calling it: a later close() closes
     this.closing ??= this.store.close();
     return this.closing;
   }
