@@ -343,6 +343,33 @@ describe('a store with a write-ahead log logs what restore applied', () => {
   });
 });
 
+describe('restore() into a store whose changelog is its log', () => {
+  // Found by a bug hunt: records another source held reached the checkpoint that ends the
+  // restore but never the changelog, so the next open refused the directory (CORRUPTION:
+  // the changelog ends before the checkpoint), and replicas lacked them.
+  it('refuses records its changelog does not hold, before applying them; the directory reopens; records it holds pass', async () => {
+    const ops: Op[] = Array.from({ length: 40 }, (_, i) => ({ type: 'put', key: `k${i % 13}`, value: `v${i}` }));
+    const foreign = await changelogOf(ops);
+    const dir = freshDir();
+    const log = await FileChangelog.open({ path: freshDir() });
+    const s = await open({ path: dir, changelog: log });
+    await s.put('own', 'write'); // seq 1, in the changelog
+    const err = await s.restore(foreign).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(StrataError);
+    expect((err as StrataError).code).toBe('INVALID_ARGUMENT');
+    expect((err as StrataError).message).toMatch(/changelog holds \(seq ≤ 1 /);
+    expect(dump(s)).toEqual(new Map([['own', { value: 'write', version: 1 }]]));
+    // Its own changelog's records (a task catching up on it) are held: they pass.
+    await s.restore(log.read(0));
+    await s.put('own2', 'write2');
+    await s.close();
+    const again = await open({ path: dir, changelog: log });
+    expect(dump(again)).toEqual(new Map([['own', { value: 'write', version: 1 }], ['own2', { value: 'write2', version: 2 }]]));
+    await again.close();
+    await log.close();
+  });
+});
+
 describe('restoreInto with ttl (internal)', () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   const now = Date.UTC(2026, 0, 1);

@@ -118,7 +118,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   }
 
   submit(job: CompactionJob): void {
-    this.channel();
+    void this.channel(); // attached at the first job if prepare() was not awaited
     this.jobId = job.id;
     this.result = undefined;
     this.box = this.mailboxes ? mailboxFor(job) : undefined;

@@ -34,6 +34,8 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
   private closing: Promise<void> | undefined;
   /** Checkpoints run one at a time: each commits the runs its first step wrote. */
   private checkpointing: Promise<unknown> = Promise.resolve();
+  /** In changelog mode (a directory whose log is its changelog): that changelog. */
+  private logSource: ChangelogSource | undefined;
 
   static async open<K = Uint8Array, V = Uint8Array>(options: StoreOptions<K, V> = {}): Promise<Store<K, V>> {
     const { ttlMs, sweepMs } = checkStoreOptions(options as StoreOptions<unknown, unknown>);
@@ -58,6 +60,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     // The sink restored from is appended to last: a write another sink refuses never reaches
     // it, so a reopen cannot bring back a write whose call threw.
     if (source !== undefined) store.hooks.moveLast(source as unknown as ChangelogSink);
+    if (disk && source !== undefined) store.logSource = source;
     try {
       if (source !== undefined) {
         if (disk) await checkReachesCheckpoint(source, store.partitionNo, engine.lastSeq(), options.path!);
@@ -136,6 +139,27 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     return progress;
   }
 
+  /** In changelog mode the changelog is the log, and the restore ends with a checkpoint: a
+   *  record it does not hold (a seq past its lastSeq: another source's) would put the
+   *  checkpoint ahead of it, and the next open would refuse the directory (CORRUPTION). So
+   *  such a record is refused (INVALID_ARGUMENT) before it is applied; records it holds (a
+   *  task or standby catching up on it) pass. A changelog without lastSeq is not checked. */
+  private async heldByChangelog(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>): Promise<Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>> {
+    const log = this.logSource as { lastSeq?: (p: number) => number | Promise<number> } | undefined;
+    if (typeof log?.lastSeq !== 'function' || typeof source !== 'object' || source === null) return source; // restoreInto refuses a bad source
+    const bound = await log.lastSeq(this.partitionNo);
+    if (typeof bound !== 'number') return source;
+    const check = (r: ChangeRecord): ChangeRecord => {
+      if (typeof r?.seq === 'number' && r.seq > bound) {
+        throw invalid(`restore in changelog mode takes only records its changelog holds (seq ≤ ${bound} in partition ${this.partitionNo}), `
+          + `not seq ${r.seq}: its changelog is its log, so write other records through it (put, write) instead`);
+      }
+      return r;
+    };
+    if (Symbol.asyncIterator in source) return (async function* () { for await (const r of source) yield check(r); })();
+    return (function* () { for (const r of source) yield check(r); })();
+  }
+
   /** @internal restore() without its last step, for callers restoring in several calls. */
   async restoreRecords(source: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>,
                        options?: RestoreOptions): Promise<RestoreProgress> {
@@ -144,7 +168,7 @@ export class Store<K = Uint8Array, V = Uint8Array> extends StoreWrites<K, V> {
     const opts = this.restoreOptions(options ?? {});
     if (!disk || !this.logged) {
       disk?.checkWritable();
-      return restoreInto(this.engine, source, opts, () => this.checkOpen());
+      return restoreInto(this.engine, await this.heldByChangelog(source), opts, () => this.checkOpen());
     }
     disk.checkWritable();
     this.background?.settle(); // a restore's ingest merges here
