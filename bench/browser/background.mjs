@@ -41,6 +41,7 @@ self.onmessage = async ({ data: { n, background, path, yieldEvery, seed } }) => 
     const ms = performance.now() - t0;
     const bg = store.stats().background;
     await store.close();
+    if (path) await (await navigator.storage.getDirectory()).removeEntry(path, { recursive: true }); // the profile's quota is small
     lat.sort();
     postMessage({ putsPerSec: n / (ms / 1000), maxMs: lat[n - 1], p999Ms: lat[Math.floor(n * 0.999)],
       jobs: bg?.jobs ?? 0, mergedHere: bg?.mergedHere ?? 0, lost: bg?.lost ?? null });
