@@ -12,6 +12,7 @@ import { Store, codecs, type Snapshot } from 'strata-kv';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TakeSnapshot, DropSnapshot } from './support/snapshot-commands.js';
 
 const TINY = { memtableBytes: 1024, blockBytes: 256, runTargetBytes: 2048, levelBaseBytes: 4096, level0CompactionTrigger: 2, background: false };
 const KEYS = 160;
@@ -45,17 +46,6 @@ class Merge implements fc.AsyncCommand<Model, Real> {
   }
   toString() { return `merge(${this.k}, ${this.n})`; }
 }
-class TakeSnapshot implements fc.AsyncCommand<Model, Real> {
-  check(m: Readonly<Model>) { return m.snaps.length < 3; }
-  async run(m: Model, r: Real) { m.snaps.push({ at: new Map(m.now), snap: r.s.snapshot() }); }
-  toString() { return 'snapshot()'; }
-}
-class DropSnapshot implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly i: number) {}
-  check(m: Readonly<Model>) { return m.snaps.length > 0; }
-  async run(m: Model) { const [x] = m.snaps.splice(this.i % m.snaps.length, 1); x.snap.close(); }
-  toString() { return `dropSnapshot(${this.i})`; }
-}
 class Compact implements fc.AsyncCommand<Model, Real> {
   check() { return true; }
   async run(_m: Model, r: Real) { await r.s.compact(); }
@@ -78,8 +68,8 @@ const commands = [
   fc.array(fc.tuple(keyArb, fc.integer({ min: -1000, max: 1000 })), { minLength: 1, maxLength: 200 }).map((p) => new PutMany(p)),
   keyArb.map((k) => new Delete(k)),
   fc.tuple(keyArb, fc.integer({ min: 1, max: 9 })).map(([k, n]) => new Merge(k, n)),
-  fc.constant(new TakeSnapshot()),
-  fc.nat().map((i) => new DropSnapshot(i)),
+  fc.constant(new TakeSnapshot<Model, Real>()),
+  fc.nat().map((i) => new DropSnapshot<Model, Real>(i)),
   fc.constant(new Compact()),
   // Batches longer than a group (16 keys), with repeats.
   fc.tuple(fc.array(keyArb, { maxLength: 70 }), fc.integer({ min: -1, max: 5 })).map(([ks, at]) => new GetAll(ks, at)),

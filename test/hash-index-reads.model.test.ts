@@ -12,6 +12,7 @@ import { Store, codecs, type Snapshot } from 'strata-kv';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TakeSnapshot, DropSnapshot } from './support/snapshot-commands.js';
 
 const KEYS = 600;
 const keyOf = (i: number) => `key${String(i).padStart(4, '0')}`;
@@ -68,17 +69,6 @@ class DeleteRange implements fc.AsyncCommand<Model, Real> {
   }
   toString() { return `deleteRange(${this.a}, +${this.n})`; }
 }
-class TakeSnapshot implements fc.AsyncCommand<Model, Real> {
-  check(m: Readonly<Model>) { return m.snaps.length < 3; }
-  async run(m: Model, r: Real) { m.snaps.push({ at: new Map(m.now), snap: r.s.snapshot() }); }
-  toString() { return 'snapshot()'; }
-}
-class DropSnapshot implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly i: number) {}
-  check(m: Readonly<Model>) { return m.snaps.length > 0; }
-  async run(m: Model) { const [x] = m.snaps.splice(this.i % m.snaps.length, 1); x.snap.close(); }
-  toString() { return `dropSnapshot(${this.i})`; }
-}
 class Maintain implements fc.AsyncCommand<Model, Real> {
   constructor(readonly what: 'flush' | 'compact' | 'reopen') {}
   check() { return true; }
@@ -123,8 +113,8 @@ const commands = [
   fc.tuple(fc.nat(HOT.length - 1), fc.integer({ min: 1, max: 60 }), fc.boolean()).map(([h, n, mg]) => new HotWrites(h, n, mg)),
   keyArb.map((k) => new Delete(k)),
   fc.tuple(keyArb, fc.integer({ min: 1, max: 20 })).map(([a, n]) => new DeleteRange(a, n)),
-  fc.constant(new TakeSnapshot()),
-  fc.nat().map((i) => new DropSnapshot(i)),
+  fc.constant(new TakeSnapshot<Model, Real>()),
+  fc.nat().map((i) => new DropSnapshot<Model, Real>(i)),
   fc.constantFrom('flush', 'compact', 'reopen').map((w) => new Maintain(w as 'flush' | 'compact' | 'reopen')),
   fc.tuple(readKeys, fc.integer({ min: -1, max: 200 })).map(([ks, at]) => new Read(ks, at)),
 ];
