@@ -64,7 +64,7 @@ export function serveJob(module: WebAssembly.Module, m: JobMessage, post: (r: Re
   } catch (err) {
     result = failureOf(m.job.id, 0, err);
   }
-  if (words && fill(m.box!, words, result)) {
+  if (words && fillMailbox(m.box!, result)) {
     post({ ticket: m.ticket }, []); // wakes a store idle in its event loop
     return;
   }
@@ -72,7 +72,10 @@ export function serveJob(module: WebAssembly.Module, m: JobMessage, post: (r: Re
   post({ ticket: m.ticket, result }, transferables(result));
 }
 
-function fill(box: SharedArrayBuffer, words: Int32Array, r: JobResult): boolean {
+/** Writes `r` into `box` and marks it FILLED (waking a waiter); false, and the mailbox as it
+ *  was, when it does not fit. */
+export function fillMailbox(box: SharedArrayBuffer, r: JobResult): boolean {
+  const words = new Int32Array(box, 0, 4);
   const outputs = r.ok ? r.outputs : [];
   let at = HEADER;
   const placed = outputs.map((o) => { const p = { bytes: o.bytes, at }; at += o.bytes; return p; });
