@@ -76,3 +76,15 @@ export interface MergeExecutor {
    *  thread that made it yields); Store.open awaits it where the executor module says so. */
   prepare?(): Promise<void>;
 }
+
+/** The one-shot callback MergeExecutor.onReady takes: called once, when the result comes. */
+export class ReadyCallback {
+  private ready: (() => void) | undefined;
+  set(ready: () => void): void { this.ready = ready; }
+  clear(): void { this.ready = undefined; }
+  fire(): void {
+    const ready = this.ready;
+    this.ready = undefined;
+    ready?.();
+  }
+}

@@ -15,7 +15,7 @@
 // (stats().background.mergedHere).
 import { Status } from '../engine/abi.js';
 import { runMergeJob } from './merge-job.js';
-import { transferables, type CompactionJob, type JobResult, type MergeExecutor } from './job.js';
+import { transferables, type CompactionJob, type JobResult, type MergeExecutor, ReadyCallback } from './job.js';
 import { FILLED, MERGING, WAITING, mailboxFor, mailboxesAvailable, stateOf, takeResult, waitWhile, type ResultMessage } from './result-mailbox.js';
 
 /** A wait gives up on a job its worker has not begun within this long (the worker is busy
@@ -76,7 +76,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   private ticket = 0;
   private result: JobResult | undefined;
   private lost: string | undefined;
-  private ready: (() => void) | undefined;
+  private readonly ready = new ReadyCallback();
   /** The job out's mailbox, where results come back in shared memory. */
   private box: SharedArrayBuffer | undefined;
   private submittedAt = 0;
@@ -112,7 +112,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
           else this.arrived(data.ticket, data.result);
         };
       });
-      this.detach = attach(this.module, port2, (why) => { this.lost ??= why; this.fire(); }, this.start);
+      this.detach = attach(this.module, port2, (why) => { this.lost ??= why; this.ready.fire(); }, this.start);
     }
     return this.attached!;
   }
@@ -134,7 +134,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
       this.box = undefined;
       this.result = result;
     }
-    this.fire();
+    this.ready.fire();
   }
 
   poll(): JobResult | undefined {
@@ -179,18 +179,12 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   }
 
   onReady(ready: () => void): void {
-    this.ready = ready;
-    if (this.result !== undefined || this.lost !== undefined) queueMicrotask(() => this.fire());
-  }
-
-  private fire(): void {
-    const ready = this.ready;
-    this.ready = undefined;
-    ready?.();
+    this.ready.set(ready);
+    if (this.result !== undefined || this.lost !== undefined) queueMicrotask(() => this.ready.fire());
   }
 
   close(): void {
-    this.ready = undefined;
+    this.ready.clear();
     this.jobId = undefined;
     this.box = undefined;
     this.port?.close();

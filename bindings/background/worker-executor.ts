@@ -8,7 +8,7 @@
 // posts the message before it sets the flag, so a set flag means the message is there.
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { Status } from '../engine/abi.js';
-import { transferables, type CompactionJob, type JobResult, type MergeExecutor } from './job.js';
+import { transferables, type CompactionJob, type JobResult, type MergeExecutor, ReadyCallback } from './job.js';
 import { attach } from './worker-pool.js';
 import { isGone, waitUnlessGone } from '../storage/worker-gone.js';
 
@@ -27,7 +27,7 @@ export class WorkerExecutor implements MergeExecutor {
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private jobId = 0;
   private lost: string | undefined;
-  private ready: (() => void) | undefined;
+  private readonly ready = new ReadyCallback();
 
   constructor(module: WebAssembly.Module) {
     const { port1, port2 } = new MessageChannel();
@@ -36,7 +36,7 @@ export class WorkerExecutor implements MergeExecutor {
     const attached = attach(module, port2, this.flag, (why) => {
       this.lost ??= why;
       Atomics.store(this.flag, 0, 1);
-      this.fire();
+      this.ready.fire();
     });
     this.worker = attached.worker;
     this.gone = attached.gone;
@@ -68,20 +68,14 @@ export class WorkerExecutor implements MergeExecutor {
   }
 
   onReady(ready: () => void): void {
-    this.ready = ready;
+    this.ready.set(ready);
     const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.flag, 0, 0);
-    if (w.async) void (w.value as Promise<string>).then(() => this.fire());
-    else queueMicrotask(() => this.fire());
-  }
-
-  private fire(): void {
-    const ready = this.ready;
-    this.ready = undefined;
-    ready?.();
+    if (w.async) void (w.value as Promise<string>).then(() => this.ready.fire());
+    else queueMicrotask(() => this.ready.fire());
   }
 
   close(): void {
-    this.ready = undefined;
+    this.ready.clear();
     this.port.close();
     this.detach();
   }
