@@ -17,7 +17,7 @@ import { resolveTuning } from '../store/options.js';
 import { readManifest, type Manifest } from '../storage/manifest.js';
 import { replayWal, WAL_BATCH } from '../storage/wal.js';
 import { StrataError } from '../errors.js';
-import { fileName, numbered, importRunImage } from '../storage/persistence-core.js';
+import { fileName, numbered, importRunImage, checkLevels } from '../storage/persistence-core.js';
 
 export interface RunInfo {
   level: number;
@@ -101,6 +101,7 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
   const names = readdirSync(dir).sort();
   try {
     report.manifest = readManifest(dir);
+    if (report.manifest) checkLevels(report.manifest, join(dir, 'MANIFEST'));
   } catch (err) {
     report.problems.push((err as Error).message);
   }

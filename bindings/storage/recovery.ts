@@ -12,7 +12,7 @@ import { io } from './io-error.js';
 import { readManifest, type CheckpointMark } from './manifest.js';
 import { replayWal } from './wal.js';
 import type { RunFileDescriptors } from './run-file-descriptors.js';
-import { fileName, numbered, checkTtl, recoverSeq, replayWalRecord } from './persistence-core.js';
+import { fileName, numbered, checkTtl, checkLevels, recoverSeq, replayWalRecord } from './persistence-core.js';
 
 export interface Recovered {
   /** The directory's entries before recovery, and its logs' numbers in order. */
@@ -32,6 +32,7 @@ export function recoverDirectory(dir: string, engine: Engine, runFiles: RunFileD
     if (stray) throw new StrataError('CORRUPTION', `${dir} has ${stray} but no MANIFEST`);
   } else {
     checkTtl(manifest, ttl, dir);
+    checkLevels(manifest, join(dir, 'MANIFEST'));
     manifest.levels.forEach((ids, level) => {
       for (const id of ids) {
         const file = join(dir, fileName(id, 'run'));
