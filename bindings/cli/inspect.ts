@@ -17,6 +17,7 @@ import { resolveTuning } from '../store/options.js';
 import { readManifest, type Manifest } from '../storage/manifest.js';
 import { replayWal, WAL_BATCH } from '../storage/wal.js';
 import { StrataError } from '../errors.js';
+import { io } from '../storage/io-error.js';
 import { fileName, numbered, importRunImage, checkLevels } from '../storage/persistence-core.js';
 
 export interface RunInfo {
@@ -116,8 +117,8 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
       listed.add(id);
       const file = join(dir, fileName(id, 'run'));
       if (!existsSync(file)) { report.problems.push(`${file}: listed in the MANIFEST but missing`); continue; }
-      const bytes = readFileSync(file);
       try {
+        const bytes = io('read', file, () => readFileSync(file));
         report.runs.push({ level, id, file, ...runFileInfo(e!, bytes, file) });
         if (verify) await verifyRun(bytes, file, level, id);
       } catch (err) {
@@ -170,8 +171,9 @@ function checkLevelOrder(report: DirectoryReport): void {
 }
 
 function readLog(file: string, problems: string[]): LogInfo {
-  const info: LogInfo = { file, bytes: statSync(file).size, records: 0, firstSeq: 0, lastSeq: 0, tornTail: false };
+  const info: LogInfo = { file, bytes: 0, records: 0, firstSeq: 0, lastSeq: 0, tornTail: false };
   try {
+    info.bytes = io('stat', file, () => statSync(file).size);
     replayWal(file, (r) => {
       info.records++;
       if (info.firstSeq === 0) info.firstSeq = r.firstSeq;
