@@ -18,6 +18,7 @@ import { readManifest, type Manifest } from '../storage/manifest.js';
 import { replayWal, WAL_BATCH } from '../storage/wal.js';
 import { StrataError } from '../errors.js';
 import { io } from '../storage/io-error.js';
+import { heldWithoutManifest } from '../storage/recovery.js';
 import { fileName, numbered, importRunImage, checkLevels } from '../storage/persistence-core.js';
 
 export interface RunInfo {
@@ -107,8 +108,13 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
     report.problems.push((err as Error).message);
   }
   const m = report.manifest;
-  if (!m && !report.problems.length && names.some((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined)) {
-    report.problems.push(`${dir} has run or log files but no MANIFEST`);
+  if (!m && !report.problems.length) {
+    try {
+      const held = heldWithoutManifest(dir, names);
+      if (held) report.problems.push(`${dir} has ${held} but no MANIFEST`);
+    } catch (err) {
+      report.problems.push((err as Error).message);
+    }
   }
   const listed = new Set<number>();
   const e = m?.levels.some((ids) => ids.length > 0) ? await freshEngine() : undefined;
