@@ -42,9 +42,22 @@ function check(m: Model, r: Real): void {
     expect(r.store.get(k), k).toBe(e?.value);
     expect(r.store.getVersioned(k)?.version, k).toBe(e?.version);
   }
+  // Bounded scans with limits (the limit counts live entries only), both ways, and getAll.
+  const all = live(m.map, now);
+  for (const [from, to] of [['a', 'z'], ['b', 'e'], ['c', 'd'], ['e', 'a']] as const) {
+    if (from > to) continue;
+    const inRange = all.filter(([k]) => k >= from && k < to);
+    for (const limit of [1, 2, 4]) {
+      expect([...r.store.range(from, to, { limit })], `range ${from} ${to} limit ${limit}`).toEqual(inRange.slice(0, limit));
+      expect([...r.store.range(from, to, { limit, reverse: true })], `reverse range ${from} ${to} limit ${limit}`).toEqual([...inRange].reverse().slice(0, limit));
+    }
+  }
+  expect(r.store.getAll([...KEYS, 'a'])).toEqual([...KEYS, 'a'].map((k) => visible(m.map, k, now)?.value));
   m.snaps.forEach((s, i) => {
     expect([...r.snaps[i].all()], `snapshot ${i}`).toEqual(live(s, now));
     for (const k of KEYS) expect(r.snaps[i].get(k), `snapshot ${i} ${k}`).toBe(visible(s, k, now)?.value);
+    const inRange = live(s, now).filter(([k]) => k >= 'b' && k < 'f');
+    expect([...r.snaps[i].range('b', 'f', { limit: 2, reverse: true })], `snapshot ${i} range`).toEqual(inRange.reverse().slice(0, 2));
   });
   expect(r.store.stats().sequence).toBe(m.seq);
 }
