@@ -35,8 +35,14 @@ export interface RunInfo {
   /** Bloom filter: bits per entry and probes (0 and 0 when the run has none). */
   bloomBitsPerKey: number;
   bloomProbes: number;
+  /** The keys the run covers, entries and range tombstones, as the engine keeps the runs of
+   *  a level >= 1 disjoint: `largestKey` is a tombstone's end (exclusive) when that is the
+   *  higher, then `largestExclusive`. */
   smallestKey: Uint8Array;
   largestKey: Uint8Array;
+  largestExclusive: boolean;
+  /** Range tombstones in the run's range-del block (format versions 2, 4, 6). */
+  rangeTombstones: number;
 }
 
 export interface LogInfo { file: string; bytes: number; records: number; firstSeq: number; lastSeq: number; tornTail: boolean }
@@ -88,12 +94,31 @@ export function runFileInfo(e: Engine, bytes: Uint8Array, file: string): Omit<Ru
     varint();
     smallestKey = bytes.subarray(q, q + kl);
   }
+  // Range-del block (even versions), from the bloom's end to the footer: tombstone × n
+  // (seq u64 | fromLen u32 | toLen u32 | from | to) | n u32 | checksum u32.
+  let largestExclusive = false, rangeTombstones = 0;
+  if (version % 2 === 0) {
+    const start = bloomOffset + bloomLength, end = bytes.length - 48 - 8;
+    if (end < start) throw bad(start, CORRUPTION_WHAT[6]);
+    rangeTombstones = v.getUint32(end, true);
+    const cmp = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b);
+    let r = start;
+    for (let i = 0; i < rangeTombstones; i++) {
+      if (r + 16 > end) throw bad(start, CORRUPTION_WHAT[6]);
+      const fl = v.getUint32(r + 8, true), tl = v.getUint32(r + 12, true);
+      if (r + 16 + fl + tl > end) throw bad(start, CORRUPTION_WHAT[6]);
+      const from = bytes.subarray(r + 16, r + 16 + fl), to = bytes.subarray(r + 16 + fl, r + 16 + fl + tl);
+      r += 16 + fl + tl;
+      if ((blocks === 0 && i === 0) || cmp(from, smallestKey) < 0) smallestKey = from;
+      if ((blocks === 0 && i === 0) || cmp(to, lastKey) > 0) { lastKey = to; largestExclusive = true; }
+    }
+  }
   // Bloom block: bit array | k u8 | checksum u32 (an empty filter is just k and the crc, or nothing).
   const bloomBits = Math.max(0, bloomLength - 5) * 8;
   const bloomProbes = bloomLength >= 5 ? bytes[bloomOffset + bloomLength - 5] : 0;
   return { bytes: bytes.length, entries, tombstones, blocks, format: version, checksum: version >= 3 ? 'XXH64' : 'CRC-32C',
     bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
-    smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
+    smallestKey: smallestKey.slice(), largestKey: lastKey.slice(), largestExclusive, rangeTombstones };
 }
 
 /** Inspects `dir`; with `verify`, also has the engine check every run file whole. */
@@ -170,7 +195,8 @@ function checkLevelOrder(report: DirectoryReport): void {
   for (let i = 1; i < report.runs.length; i++) {
     const prev = report.runs[i - 1], cur = report.runs[i];
     if (cur.level === 0 || cur.level !== prev.level) continue;
-    if (cmp(prev.largestKey, cur.smallestKey) >= 0) {
+    const order = cmp(prev.largestKey, cur.smallestKey); // an exclusive end may meet the next start
+    if (prev.largestExclusive ? order > 0 : order >= 0) {
       report.problems.push(`level ${cur.level}: run ${prev.id} and run ${cur.id} overlap or are out of key order`);
     }
   }
