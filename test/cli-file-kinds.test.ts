@@ -2,10 +2,10 @@
 // (here: a directory in its place): a problem naming that file, exit status 1, and the rest of
 // the report still given, not an abort with Node's bare error (status 2, no file named).
 import { describe, it, expect, afterAll, vi } from 'vitest';
-import { mkdtempSync, rmSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, codecs } from 'strata-kv';
+import { Store, FileChangelog, codecs } from 'strata-kv';
 import { main } from '../bindings/cli/cli.js';
 
 const dirs: string[] = [];
@@ -41,6 +41,25 @@ describe('strata verify: a listed file that is not a file', () => {
       const report = JSON.parse(out);
       expect(report.problems.join('\n')).toContain(victim);
       expect(report.runs.length).toBe(runs.length - 1);
+    }
+  });
+});
+
+describe('strata verify: a directory that holds no store', () => {
+  it("a FileChangelog's directory, or any other, is refused (status 2) rather than 'verified'", async () => {
+    const dir = freshDir();
+    const log = await FileChangelog.open({ path: dir });
+    const s = await Store.open({ changelog: log });
+    s.put(new Uint8Array([1]), new Uint8Array([2]));
+    await s.close(); // closes the changelog too
+    const other = freshDir();
+    writeFileSync(join(other, 'notes.txt'), 'hello');
+    for (const d of [dir, join(dir, readdirSync(dir)[0]), other, freshDir()]) {
+      for (const command of ['inspect', 'verify']) {
+        const { status, out } = await run(command, d);
+        expect(status, `${command} ${d}: ${out}`).toBe(2);
+        expect(out).toContain(`${d} holds no store`);
+      }
     }
   });
 });

@@ -5,6 +5,7 @@
 //                                   ranges, logs with their sequences
 //   strata verify <dir> [--json]    inspect, plus the engine checks every run file whole and
 //                                   every log is read to its end; exit status 1 on damage
+// Exit status 2: bad usage, or a directory that holds no store (no MANIFEST, run or log).
 import { inspectDirectory, type DirectoryReport } from './inspect.js';
 import { StrataError } from '../errors.js';
 

@@ -126,6 +126,11 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new StrataError('INVALID_ARGUMENT', `${dir} is not a directory`);
   const report: DirectoryReport = { dir, manifest: undefined, runs: [], logs: [], stray: [], problems: [] };
   const names = readdirSync(dir).sort();
+  // Nothing a store writes: another kind of directory (a FileChangelog's, say), whose files
+  // none of the checks below would look at, so it must not come out "verified".
+  if (!names.some((n) => n === 'MANIFEST' || n === 'MANIFEST.tmp' || numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined)) {
+    throw new StrataError('INVALID_ARGUMENT', `${dir} holds no store: no MANIFEST, run file or log`);
+  }
   try {
     report.manifest = readManifest(dir);
     if (report.manifest) checkLevels(report.manifest, join(dir, 'MANIFEST'));
