@@ -52,7 +52,7 @@ const partitioned: Kind = {
   flush: (s) => (s as PartitionedStore<string, string>).flush(),
   stats: (s) => (s as PartitionedStore<string, string>).stats(),
   close: (s) => (s as PartitionedStore<string, string>).close(),
-  stride: 3,
+  stride: 5,
 };
 
 const windows: Kind = {
@@ -131,7 +131,7 @@ describe('disk faults under PartitionedStore, WindowStore and SessionStore', () 
     it(`${kind.name}: each fs call of a life failing, torn or filling the disk`, async () => {
       const calls = await life(kind, { ops: ALL_OPS, at: Number.POSITIVE_INFINITY, mode: 'fail' });
       expect(calls).toBeGreaterThan(50);
-      // Every call (PartitionedStore, with twice the calls: every third) for 'fail'; a spread
+      // Every call (PartitionedStore, with twice the calls: every fifth) for 'fail'; a spread
       // of calls for the other modes (time).
       for (let at = 1; at <= calls; at += kind.stride) await life(kind, { ops: ALL_OPS, at, mode: 'fail' });
       for (const fm of ['full', 'tear'] as const) {
