@@ -5,6 +5,7 @@
 //                                   ranges, logs with their sequences
 //   strata verify <dir> [--json]    inspect, plus the engine checks every run file whole and
 //                                   every log is read to its end; exit status 1 on damage
+// Exit status 2: bad usage, or a directory that holds no store (no MANIFEST, run or log).
 import { inspectDirectory, type DirectoryReport } from './inspect.js';
 import { StrataError } from '../errors.js';
 
@@ -33,7 +34,7 @@ function print(r: DirectoryReport, verified: boolean): void {
     const bytes = runs.reduce((n, x) => n + x.bytes, 0), entries = runs.reduce((n, x) => n + x.entries, 0);
     out.push(`  level ${level}: ${runs.length} run(s), ${bytes} bytes, ${entries} entries`);
     for (const x of runs) {
-      out.push(`    ${String(x.id).padStart(6, '0')}.run  ${x.bytes} B  ${x.entries} entries (${x.tombstones} tombstones)  ${x.blocks} blocks  format ${x.format} (${x.checksum})  ${showKey(x.smallestKey)} … ${showKey(x.largestKey)}`);
+      out.push(`    ${String(x.id).padStart(6, '0')}.run  ${x.bytes} B  ${x.entries} entries (${x.tombstones} tombstones${x.rangeTombstones ? `, ${x.rangeTombstones} range tombstones` : ''})  ${x.blocks} blocks  format ${x.format} (${x.checksum})  ${showKey(x.smallestKey)} … ${showKey(x.largestKey)}${x.largestExclusive ? ' (exclusive)' : ''}`);
     }
   }
   const total = r.runs.reduce((n, x) => n + x.bytes, 0);

@@ -17,7 +17,9 @@ import { resolveTuning } from '../store/options.js';
 import { readManifest, type Manifest } from '../storage/manifest.js';
 import { replayWal, WAL_BATCH } from '../storage/wal.js';
 import { StrataError } from '../errors.js';
-import { fileName, numbered, importRunImage } from '../storage/persistence-core.js';
+import { io } from '../storage/io-error.js';
+import { heldWithoutManifest } from '../storage/recovery.js';
+import { fileName, numbered, importRunImage, checkLevels } from '../storage/persistence-core.js';
 
 export interface RunInfo {
   level: number;
@@ -33,8 +35,14 @@ export interface RunInfo {
   /** Bloom filter: bits per entry and probes (0 and 0 when the run has none). */
   bloomBitsPerKey: number;
   bloomProbes: number;
+  /** The keys the run covers, entries and range tombstones, as the engine keeps the runs of
+   *  a level >= 1 disjoint: `largestKey` is a tombstone's end (exclusive) when that is the
+   *  higher, then `largestExclusive`. */
   smallestKey: Uint8Array;
   largestKey: Uint8Array;
+  largestExclusive: boolean;
+  /** Range tombstones in the run's range-del block (format versions 2, 4, 6). */
+  rangeTombstones: number;
 }
 
 export interface LogInfo { file: string; bytes: number; records: number; firstSeq: number; lastSeq: number; tornTail: boolean }
@@ -86,12 +94,31 @@ export function runFileInfo(e: Engine, bytes: Uint8Array, file: string): Omit<Ru
     varint();
     smallestKey = bytes.subarray(q, q + kl);
   }
+  // Range-del block (even versions), from the bloom's end to the footer: tombstone × n
+  // (seq u64 | fromLen u32 | toLen u32 | from | to) | n u32 | checksum u32.
+  let largestExclusive = false, rangeTombstones = 0;
+  if (version % 2 === 0) {
+    const start = bloomOffset + bloomLength, end = bytes.length - 48 - 8;
+    if (end < start) throw bad(start, CORRUPTION_WHAT[6]);
+    rangeTombstones = v.getUint32(end, true);
+    const cmp = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b);
+    let r = start;
+    for (let i = 0; i < rangeTombstones; i++) {
+      if (r + 16 > end) throw bad(start, CORRUPTION_WHAT[6]);
+      const fl = v.getUint32(r + 8, true), tl = v.getUint32(r + 12, true);
+      if (r + 16 + fl + tl > end) throw bad(start, CORRUPTION_WHAT[6]);
+      const from = bytes.subarray(r + 16, r + 16 + fl), to = bytes.subarray(r + 16 + fl, r + 16 + fl + tl);
+      r += 16 + fl + tl;
+      if ((blocks === 0 && i === 0) || cmp(from, smallestKey) < 0) smallestKey = from;
+      if ((blocks === 0 && i === 0) || cmp(to, lastKey) > 0) { lastKey = to; largestExclusive = true; }
+    }
+  }
   // Bloom block: bit array | k u8 | checksum u32 (an empty filter is just k and the crc, or nothing).
   const bloomBits = Math.max(0, bloomLength - 5) * 8;
   const bloomProbes = bloomLength >= 5 ? bytes[bloomOffset + bloomLength - 5] : 0;
   return { bytes: bytes.length, entries, tombstones, blocks, format: version, checksum: version >= 3 ? 'XXH64' : 'CRC-32C',
     bloomBitsPerKey: entries > 0 && bloomBits > 0 ? bloomBits / entries : 0, bloomProbes: bloomBits > 0 ? bloomProbes : 0,
-    smallestKey: smallestKey.slice(), largestKey: lastKey.slice() };
+    smallestKey: smallestKey.slice(), largestKey: lastKey.slice(), largestExclusive, rangeTombstones };
 }
 
 /** Inspects `dir`; with `verify`, also has the engine check every run file whole. */
@@ -99,14 +126,25 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new StrataError('INVALID_ARGUMENT', `${dir} is not a directory`);
   const report: DirectoryReport = { dir, manifest: undefined, runs: [], logs: [], stray: [], problems: [] };
   const names = readdirSync(dir).sort();
+  // Nothing a store writes: another kind of directory (a FileChangelog's, say), whose files
+  // none of the checks below would look at, so it must not come out "verified".
+  if (!names.some((n) => n === 'MANIFEST' || n === 'MANIFEST.tmp' || numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined)) {
+    throw new StrataError('INVALID_ARGUMENT', `${dir} holds no store: no MANIFEST, run file or log`);
+  }
   try {
     report.manifest = readManifest(dir);
+    if (report.manifest) checkLevels(report.manifest, join(dir, 'MANIFEST'));
   } catch (err) {
     report.problems.push((err as Error).message);
   }
   const m = report.manifest;
-  if (!m && !report.problems.length && names.some((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined)) {
-    report.problems.push(`${dir} has run or log files but no MANIFEST`);
+  if (!m && !report.problems.length) {
+    try {
+      const held = heldWithoutManifest(dir, names);
+      if (held) report.problems.push(`${dir} has ${held} but no MANIFEST`);
+    } catch (err) {
+      report.problems.push((err as Error).message);
+    }
   }
   const listed = new Set<number>();
   const e = m?.levels.some((ids) => ids.length > 0) ? await freshEngine() : undefined;
@@ -115,8 +153,8 @@ export async function inspectDirectory(dir: string, verify: boolean): Promise<Di
       listed.add(id);
       const file = join(dir, fileName(id, 'run'));
       if (!existsSync(file)) { report.problems.push(`${file}: listed in the MANIFEST but missing`); continue; }
-      const bytes = readFileSync(file);
       try {
+        const bytes = io('read', file, () => readFileSync(file));
         report.runs.push({ level, id, file, ...runFileInfo(e!, bytes, file) });
         if (verify) await verifyRun(bytes, file, level, id);
       } catch (err) {
@@ -162,15 +200,17 @@ function checkLevelOrder(report: DirectoryReport): void {
   for (let i = 1; i < report.runs.length; i++) {
     const prev = report.runs[i - 1], cur = report.runs[i];
     if (cur.level === 0 || cur.level !== prev.level) continue;
-    if (cmp(prev.largestKey, cur.smallestKey) >= 0) {
+    const order = cmp(prev.largestKey, cur.smallestKey); // an exclusive end may meet the next start
+    if (prev.largestExclusive ? order > 0 : order >= 0) {
       report.problems.push(`level ${cur.level}: run ${prev.id} and run ${cur.id} overlap or are out of key order`);
     }
   }
 }
 
 function readLog(file: string, problems: string[]): LogInfo {
-  const info: LogInfo = { file, bytes: statSync(file).size, records: 0, firstSeq: 0, lastSeq: 0, tornTail: false };
+  const info: LogInfo = { file, bytes: 0, records: 0, firstSeq: 0, lastSeq: 0, tornTail: false };
   try {
+    info.bytes = io('stat', file, () => statSync(file).size);
     replayWal(file, (r) => {
       info.records++;
       if (info.firstSeq === 0) info.firstSeq = r.firstSeq;

@@ -57,5 +57,14 @@ export function decodeManifest(text: string, file: string): Manifest {
       || (parsed.generation !== undefined && !nat(parsed.generation))) {
     throw bad('fields missing or of the wrong type', nl + 1);
   }
+  // What the checksum cannot vouch for (a bad writer computed it): each run listed once, by a
+  // number the engine can hold (u32), or recovery would import one file twice, or another
+  // file than the one listed. (The number of levels is the engine's: checkLevels.)
+  const seen = new Set<number>();
+  for (const id of parsed.levels.flat()) {
+    if (id > 0xffffffff) throw bad(`run number ${id} out of range`, nl + 1);
+    if (seen.has(id)) throw bad(`run ${id} listed twice`, nl + 1);
+    seen.add(id);
+  }
   return parsed;
 }

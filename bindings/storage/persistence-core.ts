@@ -87,6 +87,14 @@ export function checkTtl(manifest: Manifest, ttl: boolean, dir: string): void {
     : `${dir} holds a store without ttlMs: it cannot be opened with ttlMs`);
 }
 
+/** A manifest listing more levels than the engine has is damage (the engine would refuse the
+ *  import as a bad argument). */
+export function checkLevels(manifest: Manifest, manifestFile: string): void {
+  if (manifest.levels.length > MAX_LEVELS) {
+    throw new StrataError('CORRUPTION', `${manifestFile}: ${manifest.levels.length} levels, more than the engine's ${MAX_LEVELS}`);
+  }
+}
+
 /** Imports the run file image at (p, len) of linear memory as run `id` of `level`; with
  *  `fileSize`, (p, len) is only the file's tail and the run is file-backed (run_import_tail).
  *  A damaged image is CORRUPTION naming `file` and the offset the engine reports. */

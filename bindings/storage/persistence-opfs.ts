@@ -34,7 +34,7 @@ import { io, ioAsync } from './io-error.js';
 import { encodeManifest, decodeManifest, type Manifest, type CheckpointMark } from './manifest-format.js';
 import { decodeWal, WAL_BATCH, WAL_RESTORE, type WalRecord } from './wal-format.js';
 import {
-  fileName, numbered, checkTtl, recoverSeq, replayWalRecord, currentLevels, runImage,
+  fileName, numbered, checkTtl, checkLevels, recoverSeq, replayWalRecord, currentLevels, runImage,
   IoFailure, type Disk, type PendingCheckpoint, type PersistenceOptions,
 } from './persistence-core.js';
 import {
@@ -415,6 +415,7 @@ export class OpfsPersistence implements Disk {
   /** Imports the listed runs file-backed, from their tails. The handles are created
    *  together (each is a round trip to the browser's file system backend). */
   private async importRuns(m: Manifest, manifestFile: string, names: Set<string>): Promise<void> {
+    checkLevels(m, manifestFile);
     const listed = m.levels.flatMap((ids, level) => ids.map((id) => ({ id, level, name: fileName(id, 'run') })));
     const missing = listed.find((r) => !names.has(r.name));
     if (missing) throw new StrataError('CORRUPTION', `${this.file(missing.name)}: listed in ${manifestFile} but missing`);

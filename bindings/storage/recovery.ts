@@ -2,9 +2,9 @@
 // starts a fresh log, makes the state durable and deletes what no manifest names): the
 // manifest's runs imported from their files, then every log from the manifest's on
 // replayed into the engine, and the memtable flushed. Damage — a run file or a log the
-// manifest names missing, run or log files without a manifest — is CORRUPTION naming the
-// file, never a store that silently lost writes.
-import { readdirSync, existsSync } from 'node:fs';
+// manifest names missing, a run file or a log with records without a manifest — is
+// CORRUPTION naming the file, never a store that silently lost writes.
+import { readdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, statusError, type Engine } from '../engine/abi.js';
 import { StrataError } from '../errors.js';
@@ -12,7 +12,7 @@ import { io } from './io-error.js';
 import { readManifest, type CheckpointMark } from './manifest.js';
 import { replayWal } from './wal.js';
 import type { RunFileDescriptors } from './run-file-descriptors.js';
-import { fileName, numbered, checkTtl, recoverSeq, replayWalRecord } from './persistence-core.js';
+import { fileName, numbered, checkTtl, checkLevels, recoverSeq, replayWalRecord } from './persistence-core.js';
 
 export interface Recovered {
   /** The directory's entries before recovery, and its logs' numbers in order. */
@@ -23,15 +23,25 @@ export interface Recovered {
   checkpoint: CheckpointMark | undefined;
 }
 
+/** In a directory without a MANIFEST, the first file that holds data: a run file or a log
+ *  with records. An empty log does not count: the first open of a fresh directory creates
+ *  its log before its first MANIFEST, and a fault or crash between the two leaves just that
+ *  (OPFS's recovery counts only non-empty log slots likewise). */
+export function heldWithoutManifest(dir: string, names: string[]): string | undefined {
+  return names.find((n) => numbered(n, 'run') !== undefined
+    || (numbered(n, 'wal') !== undefined && io('stat', join(dir, n), () => statSync(join(dir, n)).size) > 0));
+}
+
 /** Recovers `dir` into the fresh `engine`; the runs imported from files are added to `onDisk`. */
 export function recoverDirectory(dir: string, engine: Engine, runFiles: RunFileDescriptors, onDisk: Set<number>, ttl: boolean): Recovered {
   const names = io('list', dir, () => readdirSync(dir));
   const manifest = readManifest(dir);
   if (!manifest) {
-    const stray = names.find((n) => numbered(n, 'run') !== undefined || numbered(n, 'wal') !== undefined);
+    const stray = heldWithoutManifest(dir, names);
     if (stray) throw new StrataError('CORRUPTION', `${dir} has ${stray} but no MANIFEST`);
   } else {
     checkTtl(manifest, ttl, dir);
+    checkLevels(manifest, join(dir, 'MANIFEST'));
     manifest.levels.forEach((ids, level) => {
       for (const id of ids) {
         const file = join(dir, fileName(id, 'run'));
