@@ -7,22 +7,17 @@
 // surviving changelog gives, versions included, and holds the state of some acknowledged
 // write at or after the last flush or checkpoint that succeeded (sync: false loses only
 // what was never flushed). fault-injection.test.ts walks a store with its own log.
-import { describe, it, expect, vi, afterAll } from 'vitest';
-import * as realFs from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, it, expect, vi } from 'vitest';
 import { Store, StrataError, FileChangelog, codecs } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { ALL_OPS, walkDirs } from './support/fault-walk.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
   const { wrapFs } = await import('./support/faulty-fs.js');
   return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
 });
-const dirs: string[] = [];
-const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-clfaults-')); dirs.push(d); return d; };
-afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
-const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const freshDir = walkDirs(faults, 'strata-clfaults-');
 const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192, background: false };
 
 type Op = { t: 'put'; k: string; v: string } | { t: 'putAll'; kvs: [string, string][] } | { t: 'delete'; k: string } | { t: 'flush' } | { t: 'checkpoint' } | { t: 'compact' } | { t: 'logCompact' };

@@ -8,13 +8,12 @@
 // directory can be opened again (not LOCKED, not CORRUPTION). Before the fix in
 // lock-file.ts, a failed read or unlink of the LOCK at release left a LOCK naming this
 // process, and every later open of the directory in this process was LOCKED.
-import { describe, it, expect, vi, afterAll } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import * as realFs from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Store, StrataError, FileChangelog, codecs } from 'strata-kv';
 import { copyCrashImage } from './support/crash-image.js';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { ALL_OPS, walkDirs } from './support/fault-walk.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -22,11 +21,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
 });
 
-const dirs: string[] = [];
-const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-closefaults-')); dirs.push(d); return d; };
-afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
-
-const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const freshDir = walkDirs(faults, 'strata-closefaults-');
 const TUNING = { memtableBytes: 4096, blockBytes: 512, level0CompactionTrigger: 2, levelBaseBytes: 8192, background: false };
 const utf8 = { keyCodec: codecs.utf8, valueCodec: codecs.utf8 };
 type Mode = 'log' | 'changelog';

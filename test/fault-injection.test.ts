@@ -14,10 +14,9 @@
 import { describe, it, expect, vi, afterAll } from 'vitest';
 import fc from 'fast-check';
 import * as realFs from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Store, PartitionedStore, StrataError, MemoryChangelog, codecs, type ChangeRecord, type ChangelogSink } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { ALL_OPS, walkDirs } from './support/fault-walk.js';
 import { copyCrashImage } from './support/crash-image.js';
 import { InlineExecutor } from '../bindings/background/inline-executor.js';
 import { DeferredFileTasks } from '../bindings/storage/deferred-file-tasks.js';
@@ -28,11 +27,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
 });
 
-const dirs: string[] = [];
-const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-inject-')); dirs.push(d); return d; };
-afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
-
-const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const freshDir = walkDirs(faults, 'strata-inject-');
 // Compaction in slices, unless a walk asks for the background worker: then an eager
 // InlineExecutor merges each job in this thread when it is handed out, so the job's own file
 // calls (reading inputs, writing and syncing its output) are walked too, at fixed points.

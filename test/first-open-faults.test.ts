@@ -3,13 +3,13 @@
 // MANIFEST, which every later open refused as CORRUPTION ("has 000001.wal but no MANIFEST"):
 // a directory that never opened again, though it never held a write. An empty log holds
 // nothing to lose; a log with records, or a run file, without a MANIFEST is still damage.
-import { describe, it, expect, vi, afterAll } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import * as realFs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StrataError } from 'strata-kv';
 import { main } from '../bindings/cli/cli.js';
-import { arm, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { arm, type FaultState } from './support/faulty-fs.js';
+import { ALL_OPS, walkDirs } from './support/fault-walk.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -17,10 +17,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
 });
 
-const dirs: string[] = [];
-const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-firstopen-')); dirs.push(d); return d; };
-afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
-const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const freshDir = walkDirs(faults, 'strata-firstopen-');
 
 async function verifyStatus(dir: string): Promise<number> {
   const log = vi.spyOn(console, 'log').mockImplementation(() => {});

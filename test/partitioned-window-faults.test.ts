@@ -4,12 +4,10 @@
 // turn, tears or fills the disk. Every call must return or throw a StrataError; a clean
 // reopen afterwards must open (not LOCKED, not CORRUPTION) and hold every acknowledged write,
 // plus at most the write that failed (its bytes may have reached the disk).
-import { describe, it, expect, vi, afterAll } from 'vitest';
-import * as realFs from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, it, expect, vi } from 'vitest';
 import { PartitionedStore, WindowStore, SessionStore, StrataError, codecs } from 'strata-kv';
 import { arm, type FaultMode, type FaultOp, type FaultState } from './support/faulty-fs.js';
+import { ALL_OPS, walkDirs } from './support/fault-walk.js';
 
 const faults = vi.hoisted(() => ({ plan: undefined, calls: 0, paused: false, hits: [] as string[] }) as FaultState);
 vi.mock('node:fs', async (importOriginal) => {
@@ -17,11 +15,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return wrapFs(await importOriginal<typeof import('node:fs')>(), faults);
 });
 
-const dirs: string[] = [];
-const freshDir = () => { const d = realFs.mkdtempSync(join(tmpdir(), 'strata-pwfaults-')); dirs.push(d); return d; };
-afterAll(() => { arm(faults, undefined); for (const d of dirs) realFs.rmSync(d, { recursive: true, force: true }); });
-
-const ALL_OPS: FaultOp[] = ['write', 'fsync', 'open', 'rename', 'unlink', 'read'];
+const freshDir = walkDirs(faults, 'strata-pwfaults-');
 const TUNING = { memtableBytes: 2048, level0CompactionTrigger: 2, background: false, sync: true };
 const enc = (m: Map<string, string>) => JSON.stringify([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
