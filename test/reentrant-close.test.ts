@@ -170,6 +170,49 @@ describe('close() from a merge operator', () => {
   }
 });
 
+describe('a value codec that calls the store from a merge\'s decode', () => {
+  // Found by a bug hunt: on a store with a listener (or sinks) a merge folds the key's value
+  // and the operand at write time to report the merged value, decoding both with the value
+  // codec, outside the guard that refuses store calls during a fold. A put from that decode
+  // was applied before the merge's own write: the caller's writes landed out of order.
+  for (const what of ['the operand', 'the existing value'] as const) {
+    it(`decoding ${what}: the call is refused, the merge fails whole, the store is unchanged`, async () => {
+      let store!: Store<string, number>;
+      let armed = false;
+      let inner: unknown;
+      const json = codecs.json as Codec<number>;
+      const valueCodec: Codec<number> = {
+        encode: (v) => json.encode(v),
+        decode: (b) => {
+          const v = json.decode(b);
+          // The operand is 1; the existing value is 10.
+          if (armed && (what === 'the operand' ? v === 1 : v === 10)) {
+            try { store.put('side', 99); inner = 'applied'; } catch (err) { inner = err; throw err; }
+          }
+          return v;
+        },
+      };
+      const sum = (a: number | undefined, b: number) => (a ?? 0) + b;
+      store = await Store.open<string, number>({ keyCodec: codecs.utf8, valueCodec, mergeOperators: { sum } });
+      const seen: string[] = [];
+      store.onChange((records) => { for (const r of records) seen.push(Buffer.from(r.key).toString()); });
+      store.put('k', 10);
+      armed = true;
+      const err = (() => { try { store.merge('k', 1); return undefined; } catch (e) { return e; } })();
+      armed = false;
+      expect(inner).toBeInstanceOf(StrataError);
+      expect((inner as StrataError).code).toBe('INVALID_ARGUMENT');
+      expect(err).toBeInstanceOf(StrataError);
+      expect(store.get('side')).toBeUndefined();
+      expect(store.get('k')).toBe(10);
+      expect(seen).toEqual(['k']); // the first put only
+      store.merge('k', 1); // the store goes on
+      expect(store.get('k')).toBe(11);
+      await store.close();
+    });
+  }
+});
+
 describe('a refused close() of a store built on Stores', () => {
   // Regression: PartitionedStore and WindowStore kept the promise of a close() a partition
   // refused (from a merge operator, or a sink's append) as their close: every later close()

@@ -192,7 +192,9 @@ export class MergeOperators<V> implements CompactionFolder {
     return -1;
   }
 
-  private guarded<T>(f: () => T): T {
+  /** Runs `f` as part of a fold: the store refuses every call meanwhile (a value codec's
+   *  decode of the value and operand a merge folds is user code too). */
+  guarded<T>(f: () => T): T {
     if (this.folding) return f(); // nested: the outer call owns the flag
     this.folding = true;
     try {

@@ -183,10 +183,14 @@ export abstract class StoreWrites<K = Uint8Array, V = Uint8Array> extends StoreR
   private foldedPut(key: Encodable, operand: V, name: string | undefined, before: { value: V | undefined } | undefined): V {
     const op = this.operandOp(key, operand, name); // checks the name, the size and the ttl
     const bytes = typeof op.value === 'string' ? utf8Bytes(op.value) : op.value;
-    const existing = before !== undefined ? before.value
-      : this.lookup(key, READ_NOW) === Status.OK ? this.resultValue() : undefined;
-    const next = this.merges.apply(name, existing, this.valueCodec.decode(bytes));
-    this.checkWritable(); // the value codec's decode is user code
+    const found = before === undefined && this.lookup(key, READ_NOW) === Status.OK;
+    // The decodes are the fold's too: a codec calling the store from them is refused, as an
+    // operator is (a write there would land before this merge's).
+    const next = this.merges.guarded(() => {
+      const existing = before !== undefined ? before.value : found ? this.resultValue() : undefined;
+      return this.merges.apply(name, existing, this.valueCodec.decode(bytes));
+    });
+    this.checkWritable();
     return next;
   }
 
