@@ -17,7 +17,7 @@ describe('a result in a mailbox', () => {
       const box = mailboxFor(jobOf(images.map((b) => b.length)));
       const r: JobResult = { id: 7, ok: true, outputs: images.map((b) => ({ image: b, bytes: b.length })), bytesRead: 12345, ms };
       expect(stateOf(box)).toBe(WAITING);
-      expect(fillMailbox(box, r)).toBe(true);
+      expect(fillMailbox(box.buffer as SharedArrayBuffer, r)).toBe(true);
       expect(stateOf(box)).toBe(FILLED);
       const back = takeResult(box);
       expect(back.ok && back.outputs.map((o) => [o.bytes, [...o.image!]])).toEqual(images.map((b) => [b.length, [...b]]));
@@ -27,15 +27,15 @@ describe('a result in a mailbox', () => {
 
   it('a result larger than the mailbox is refused and leaves it WAITING (the worker answers by message)', () => {
     const box = mailboxFor(jobOf([100]));
-    const big = new Uint8Array(box.byteLength); // more than the whole mailbox
-    expect(fillMailbox(box, { id: 7, ok: true, outputs: [{ image: big, bytes: big.length }], bytesRead: 0, ms: 0 })).toBe(false);
+    const big = new Uint8Array(box.buffer.byteLength); // more than the whole mailbox
+    expect(fillMailbox(box.buffer as SharedArrayBuffer, { id: 7, ok: true, outputs: [{ image: big, bytes: big.length }], bytesRead: 0, ms: 0 })).toBe(false);
     expect(stateOf(box)).toBe(WAITING);
   });
 
   it('a failure round-trips', () => {
     const box = mailboxFor(jobOf([10]));
     const r: JobResult = { id: 7, ok: false, status: 5, run: 3, at: 4096, what: 2, message: 'background compaction failed: 000003.run at offset 4096' };
-    expect(fillMailbox(box, r)).toBe(true);
+    expect(fillMailbox(box.buffer as SharedArrayBuffer, r)).toBe(true);
     expect(takeResult(box)).toEqual(r);
   });
 });

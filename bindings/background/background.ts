@@ -282,9 +282,9 @@ export class BackgroundCompaction {
   }
 
   /** Copies about COPY_SLICE_BYTES more of the outgoing job's resident inputs (all: every
-   *  one); true once every input is in `sent`. Inputs stay in the version meanwhile (the
-   *  engine pins them), so each is found by its number. A failure drops the job (false,
-   *  `outgoing` cleared). */
+   *  one); true once every input is in `sent`, false when the budget ran out first (the next
+   *  call goes on) or the job failed (then `outgoing` is cleared and the job dropped). Inputs
+   *  stay in the version meanwhile (the engine pins them), so each is found by its number. */
   private collect(all: boolean): boolean {
     const o = this.outgoing!, e = this.engine;
     let budget = all ? Number.POSITIVE_INFINITY : COPY_SLICE_BYTES;
@@ -320,9 +320,8 @@ export class BackgroundCompaction {
         }
         budget -= n;
       } catch (err) { // never into the store call: its write is committed
-        const read = o.copying?.fromFile === true;
         this.outgoing = undefined;
-        if (read) { // a failed read of an input file, as a worker's would be: the background error
+        if (err instanceof InputFileError) { // a failed read of an input file, as a worker's would be: the background error
           e.bgFail(o.id, Status.IO_ERROR, run, 0, 0);
           return false;
         }
@@ -340,13 +339,13 @@ export class BackgroundCompaction {
 
   /** Run `run`'s file to copy, where jobs travel as images; undefined where it has none. */
   private fromFile(run: number): Copying | undefined {
-    const size = this.imageFiles?.runFileSize(run);
+    const size = inputFile(() => this.imageFiles?.runFileSize(run));
     return size === undefined ? undefined : { buf: new Uint8Array(size), filled: 0, nextBlock: 0, fromFile: true };
   }
 
   /** Reads `room` more bytes of run `run`'s file into `c`. */
   private readSome(run: number, c: Copying, room: number): number {
-    this.imageFiles!.readRunFile(run, c.filled, c.buf.subarray(c.filled, c.filled + room));
+    inputFile(() => this.imageFiles!.readRunFile(run, c.filled, c.buf.subarray(c.filled, c.filled + room)));
     c.filled += room;
     return room;
   }
@@ -477,4 +476,16 @@ function reserveIds(e: Engine, n: number): number[] {
 function later(fn: () => void): void {
   if (typeof setImmediate === 'function') setImmediate(fn).unref?.();
   else setTimeout(fn, 0);
+}
+
+/** A failure of an input file's size or read (ImageRunFiles), told apart from a failure to
+ *  copy out of the engine: the former is the background error, as a worker's read is. */
+class InputFileError extends Error {}
+
+function inputFile<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new InputFileError((err as Error)?.message ?? String(err), { cause: err });
+  }
 }

@@ -29,24 +29,26 @@ export interface ResultMessage { ticket: number; result?: JobResult }
 export const mailboxesAvailable = (): boolean =>
   typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 
-/** A mailbox for `job`: its outputs hold no more than its inputs, plus a run of range
- *  tombstones and each run's index and bloom; room is left for that. */
-export function mailboxFor(job: CompactionJob): SharedArrayBuffer {
+/** A mailbox for `job`, as the view of its header words the store keeps (made once: the
+ *  store reads the state at every call while the job is out). Its outputs hold no more than
+ *  its inputs, plus a run of range tombstones and each run's index and bloom; room is left
+ *  for that. */
+export function mailboxFor(job: CompactionJob): Int32Array {
   const inputs = job.inputs.reduce((n, i) => n + (i.image?.length ?? 0), 0);
-  return new SharedArrayBuffer(HEADER + Math.ceil(inputs * 1.25) + (1 << 20));
+  return new Int32Array(new SharedArrayBuffer(HEADER + Math.ceil(inputs * 1.25) + (1 << 20)), 0, HEADER / 4);
 }
 
-export const stateOf = (box: SharedArrayBuffer): number => Atomics.load(new Int32Array(box, 0, 4), 0);
+export const stateOf = (words: Int32Array): number => Atomics.load(words, 0);
 
 /** Blocks (a Worker may; a page's main thread may not) while the mailbox is in `state`, at
  *  most `ms`. */
-export function waitWhile(box: SharedArrayBuffer, state: number, ms: number): void {
-  Atomics.wait(new Int32Array(box, 0, 4), 0, state, ms);
+export function waitWhile(words: Int32Array, state: number, ms: number): void {
+  Atomics.wait(words, 0, state, ms);
 }
 
 /** The result in a FILLED mailbox (its images are views of the mailbox). */
-export function takeResult(box: SharedArrayBuffer): JobResult {
-  const words = new Int32Array(box, 0, 4);
+export function takeResult(words: Int32Array): JobResult {
+  const box = words.buffer;
   const json = new TextDecoder().decode(new Uint8Array(box, words[2], words[1]).slice());
   const r = JSON.parse(json) as JobResult;
   if (r.ok) r.outputs = (r.outputs as { bytes: number; at: number }[]).map((o) => ({ bytes: o.bytes, image: new Uint8Array(box, o.at, o.bytes) as Uint8Array }));
@@ -56,7 +58,7 @@ export function takeResult(box: SharedArrayBuffer): JobResult {
 /** The worker's side: merges `m.job` and answers through `post`, in the mailbox when there
  *  is one and the result fits. */
 export function serveJob(module: WebAssembly.Module, m: JobMessage, post: (r: ResultMessage, transfer: ArrayBuffer[]) => void): void {
-  const words = m.box === undefined ? undefined : new Int32Array(m.box, 0, 4);
+  const words = m.box === undefined ? undefined : new Int32Array(m.box, 0, HEADER / 4);
   if (words) Atomics.store(words, 0, MERGING);
   let result: JobResult;
   try {
@@ -75,7 +77,7 @@ export function serveJob(module: WebAssembly.Module, m: JobMessage, post: (r: Re
 /** Writes `r` into `box` and marks it FILLED (waking a waiter); false, and the mailbox as it
  *  was, when it does not fit. */
 export function fillMailbox(box: SharedArrayBuffer, r: JobResult): boolean {
-  const words = new Int32Array(box, 0, 4);
+  const words = new Int32Array(box, 0, HEADER / 4);
   const outputs = r.ok ? r.outputs : [];
   let at = HEADER;
   const placed = outputs.map((o) => { const p = { bytes: o.bytes, at }; at += o.bytes; return p; });

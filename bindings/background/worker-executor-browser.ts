@@ -77,8 +77,8 @@ export class BrowserWorkerExecutor implements MergeExecutor {
   private result: JobResult | undefined;
   private lost: string | undefined;
   private readonly ready = new ReadyCallback();
-  /** The job out's mailbox, where results come back in shared memory. */
-  private box: SharedArrayBuffer | undefined;
+  /** The job out's mailbox (its header words), where results come back in shared memory. */
+  private box: Int32Array | undefined;
   private submittedAt = 0;
   private readonly mailboxes: boolean;
   private readonly blocks: boolean;
@@ -123,7 +123,7 @@ export class BrowserWorkerExecutor implements MergeExecutor {
     this.result = undefined;
     this.box = this.mailboxes ? mailboxFor(job) : undefined;
     this.submittedAt = performance.now();
-    this.port!.postMessage({ ticket: ++this.ticket, job, box: this.box }, transferables(job));
+    this.port!.postMessage({ ticket: ++this.ticket, job, box: this.box?.buffer as SharedArrayBuffer | undefined }, transferables(job));
   }
 
   /** A message from the worker: the result, or (undefined) word that it is in the mailbox. */
